@@ -1,0 +1,45 @@
+# LeadMaster — the two commands are `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+VENV := .venv
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.8
+PYTHON ?= python3
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+
+.PHONY: install run test test-unit test-e2e lint format bench system-deps clean
+
+# The virtualenv is rebuilt only when the dependency files change.
+$(VENV)/.installed: pyproject.toml uv.lock
+	@test -x $(UV) || { $(PYTHON) -m venv $(VENV) && $(VENV)/bin/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION); }
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(VENV)/bin/leadmaster run --demo
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+test: install system-deps
+	$(VENV)/bin/pytest
+
+test-unit: install
+	$(VENV)/bin/pytest tests/unit
+
+test-e2e: install system-deps
+	$(VENV)/bin/pytest tests/e2e
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+format: install
+	$(VENV)/bin/ruff format .
+
+bench: install
+	@bash scripts/system-deps.sh --bench
+	@shopt -s nullglob; for bench in bench/*.py; do echo "== $$bench"; $(VENV)/bin/python $$bench || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,44 @@
+"""The machine-facing HTTP app: webhooks, REST API, health, and the simulator's fake Graph API.
+
+It is a FastAPI app of its own, reached through `MachineRoutes` before NiceGUI's middleware: NiceGUI
+creates a browser session and a user-storage entry for every request without a cookie, which for
+webhooks (thousands per second, never a cookie) cost ~4 ms each and grew memory without bound.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.middleware import SecurityHeaders
+from app.routes import api, fake_graph, health, webhooks
+
+MACHINE_PREFIXES = ('/webhooks/', '/api/', '/fake-graph/', '/health', '/docs', '/openapi.json', '/redoc')
+
+
+def build_http_api(*, with_simulator: bool) -> FastAPI:
+    http_api = FastAPI(title='LeadMaster API', version='1',
+                       description='Conversations and messages for other systems; authenticate with X-API-Key.')
+    http_api.include_router(health.router)
+    http_api.include_router(api.router)
+    http_api.include_router(webhooks.router)
+    if with_simulator:
+        http_api.include_router(fake_graph.router)
+    http_api.add_middleware(SecurityHeaders)
+    return http_api
+
+
+class MachineRoutes:
+    """Sends machine paths to `machine_app`, everything else (pages, websockets, lifespan) to NiceGUI."""
+
+    def __init__(self, pages_app: ASGIApp, machine_app: ASGIApp) -> None:
+        self.pages_app = pages_app
+        self.machine_app = machine_app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope['type'] == 'http' and scope['path'] == webhooks.WEBHOOK_PATH and scope['method'] == 'POST':
+            await webhooks.receive_webhook(scope, receive, send)
+        elif scope['type'] == 'http' and scope['path'].startswith(MACHINE_PREFIXES):
+            await self.machine_app(scope, receive, send)
+        else:
+            await self.pages_app(scope, receive, send)

@@ -1,0 +1,8 @@
+"""All pages, registered from one place (`register_pages`)."""
+
+from __future__ import annotations
+
+
+def register_pages() -> None:
+    # Importing a page module registers its routes via the @ui.page decorators.
+    from app.pages import admin, inbox, login, simulator  # noqa: F401

@@ -1,0 +1,426 @@
+"""The agents' console "HitlChat" (SPEC C1–C3, C5): conversation list, thread and client panel, live.
+
+One `InboxPage` per open browser tab. It subscribes to the event bus with the viewer's branches (the bus
+filters, B2), and on each event changes only what the event is about: one list row, one appended message,
+one tick. Rows and messages an event refers to are read once per process for all pages (SnapshotCache).
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+
+from fastapi.responses import FileResponse, Response
+from nicegui import Client, app, ui
+
+from app.pages.guard import current_viewer, signed_in_page
+from app.runtime import runtime
+from components.i18n import t
+from components.inbox.chat_view import ChatView
+from components.inbox.client_panel import ClientPanel
+from components.inbox.conversation_list import ConversationList
+from components.page_frame import selected_branch_id
+from services import conversations, inbox
+from services.access import Viewer
+from services.conversations import ConversationRow
+from services.errors import NotFound, ServiceError
+from services.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_STATUS, Event
+from services.inbox import TemplateOption
+from services.models import ConversationMode, ConversationStatus, Role
+from services.presence import PRESENCE_CHANGED
+from services.whatsapp import outbox
+
+PAGE_SIZE = 50
+
+ALERT_SCRIPT = '''
+<script>
+window.lmAlert = (title, body, sound) => {
+  if (sound) {
+    try {
+      const audio = new (window.AudioContext || window.webkitAudioContext)();
+      const tone = audio.createOscillator(); const gain = audio.createGain();
+      tone.frequency.value = 880; gain.gain.value = 0.08; tone.connect(gain); gain.connect(audio.destination);
+      tone.start(); tone.stop(audio.currentTime + 0.15);
+    } catch (e) {}
+  }
+  if (sound && 'Notification' in window && Notification.permission === 'granted' && document.hidden) {
+    new Notification(title, {body: body});  // the Notification API shows text, never HTML
+  }
+};
+</script>
+'''
+
+
+def _folded(text: str) -> str:
+    """Lower case without accents, to match a search term against a row like the database does."""
+    return ''.join(c for c in unicodedata.normalize('NFD', text.lower()) if unicodedata.category(c) != 'Mn')
+
+
+class InboxPage:
+    def __init__(self, viewer: Viewer, client: Client) -> None:
+        current = runtime()
+        self.viewer = viewer
+        self.client = client
+        self.db = current.db
+        self.bus = current.bus
+        self.presence = current.presence
+        self.cache = current.snapshots
+        self.branch_id = selected_branch_id()
+        self.status: str = 'open'
+        self.assignment: conversations.Assignment = 'all'
+        self.mode: str = 'any'
+        self.unread_only = False
+        self.label = ''
+        self.search = ''
+        self.open_id: int | None = None
+        self.open_branch: int | None = None
+        self.has_older = False
+        self.connected_once = False
+        self.sound = bool(app.storage.user.get('inbox_sound', True))
+
+    # --- building ---
+
+    async def build(self, open_conversation: int | None) -> None:
+        ui.add_head_html(ALERT_SCRIPT)
+        with ui.row().classes('w-full h-full no-wrap gap-0'):
+            with ui.column().classes('w-[300px] min-w-[260px] h-full no-wrap gap-1 border-r bg-white p-2'):
+                self._filters()
+                self.list = ConversationList(on_select=self.open, on_more=self.load_more,
+                                             show_branch=self.viewer.has_role(Role.MANAGER))
+            with ui.column().classes('flex-1 h-full min-w-0 gap-0'):
+                self.chat = ChatView(on_send_text=self.send_text, on_send_template=self.send_template,
+                                     on_typing=self.typing, on_load_older=self.load_older)
+            with ui.column().classes('w-[350px] h-full border-l bg-white hidden lg:flex') as self.right:
+                self.panel = ClientPanel(on_save_contact=self.save_contact, on_save_labels=self.save_labels)
+        ui.keyboard(on_key=self._key)
+        ui.timer(30, self.list.refresh_waiting)  # one timer per page, not one per row
+        self._subscription = self.bus.subscribe(self.on_event, branch_ids=self.viewer.branch_ids,
+                                                kinds=[MESSAGE_CREATED, MESSAGE_STATUS, CONVERSATION_UPDATED,
+                                                       PRESENCE_CHANGED])
+        if self.viewer.user_id is not None:
+            self.presence.page_opened(self.viewer.user_id)
+        self.client.on_delete(self.closed)
+        self.client.on_connect(self.reconnected)
+        await self.load()
+        if open_conversation is not None:
+            await self.open(open_conversation)
+
+    def _filters(self) -> None:
+        search = ui.input(placeholder=t('inbox.search')).props('dense outlined clearable debounce=300') \
+            .classes('w-full').mark('inbox-search')
+        search.on_value_change(lambda e: self._set('search', e.value or ''))
+        with ui.row().classes('w-full gap-1 no-wrap'):
+            ui.select({'open': t('inbox.status.open'), 'closed': t('inbox.status.closed'),
+                       'all': t('inbox.status.all')}, value='open',
+                      on_change=lambda e: self._set('status', e.value)).props('dense options-dense') \
+                .classes('flex-1').mark('filter-status')
+            ui.select({'all': t('inbox.assignment.all'), 'mine': t('inbox.assignment.mine'),
+                       'unassigned': t('inbox.assignment.unassigned')}, value='all',
+                      on_change=lambda e: self._set('assignment', e.value)).props('dense options-dense') \
+                .classes('flex-1').mark('filter-assignment')
+        with ui.row().classes('w-full gap-1 no-wrap items-center'):
+            ui.select({'any': t('inbox.mode.any'), 'ai': t('mode.ai'), 'human': t('mode.human')}, value='any',
+                      on_change=lambda e: self._set('mode', e.value)).props('dense options-dense') \
+                .classes('flex-1').mark('filter-mode')
+            ui.checkbox(t('inbox.unread_only'), on_change=lambda e: self._set('unread_only', e.value)) \
+                .props('dense').mark('filter-unread')
+        with ui.row().classes('w-full gap-1 no-wrap items-center'):
+            ui.input(t('inbox.label')).props('dense debounce=400').classes('flex-1') \
+                .on_value_change(lambda e: self._set('label', (e.value or '').strip())).mark('filter-label')
+            ui.switch(t('inbox.sound'), value=self.sound, on_change=self._sound_changed).props('dense') \
+                .classes('text-xs').mark('sound-switch')
+
+    async def _set(self, name: str, value: object) -> None:
+        setattr(self, name, value)
+        await self.load()
+
+    async def _sound_changed(self, event: object) -> None:
+        self.sound = bool(getattr(event, 'value', True))
+        app.storage.user['inbox_sound'] = self.sound
+        if self.sound:  # a click is the user gesture browsers require before asking
+            ui.run_javascript("if ('Notification' in window) Notification.requestPermission()")
+
+    # --- the list ---
+
+    def _query(self) -> dict[str, object]:
+        return {
+            'branch_id': self.branch_id,
+            'status': None if self.status == 'all' else ConversationStatus(self.status),
+            'assignment': self.assignment,
+            'mode': None if self.mode == 'any' else ConversationMode(self.mode),
+            'unread_only': self.unread_only, 'label': self.label or None, 'search': self.search,
+        }
+
+    async def load(self) -> None:
+        rows = await conversations.list_conversations(self.db, viewer=self.viewer, limit=PAGE_SIZE + 1,
+                                                      **self._query())  # type: ignore[arg-type]
+        self.list.show(rows[:PAGE_SIZE], has_more=len(rows) > PAGE_SIZE)
+        self.list.select(self.open_id)
+        self._update_title()
+
+    async def load_more(self) -> None:
+        last = self.list.order[-1] if self.list.order else None
+        rows = await conversations.list_conversations(self.db, viewer=self.viewer, limit=PAGE_SIZE + 1,
+                                                      before_id=last, **self._query())  # type: ignore[arg-type]
+        self.list.show(rows[:PAGE_SIZE], has_more=len(rows) > PAGE_SIZE, append=True)
+
+    def belongs(self, row: ConversationRow) -> bool:
+        """Whether a row changed by an event belongs in this list as filtered (evaluated without a query)."""
+        if self.branch_id is not None and row.branch_id != self.branch_id:
+            return False
+        if self.status not in {'all', row.status}:
+            return False
+        if self.assignment == 'mine' and row.assigned_user_id != self.viewer.user_id:
+            return False
+        if self.assignment == 'unassigned' and row.assigned_user_id is not None:
+            return False
+        if self.mode not in {'any', row.mode}:
+            return False
+        if self.unread_only and row.unread_count == 0:
+            return False
+        if self.label:
+            return row.id in self.list.items  # labels are not on the row: keep what the query returned
+        if self.search:
+            haystack = _folded(' '.join(filter(None, [row.contact_name, row.contact_phone,
+                                                      row.last_message_preview])))
+            return _folded(self.search) in haystack or row.id in self.list.items
+        return True
+
+    def _update_title(self) -> None:
+        unread = self.list.total_unread()
+        title = f'{t("inbox.title")} · LeadMaster'
+        with self.client:
+            ui.page_title(f'({unread}) {title}' if unread else title)
+
+    # --- one conversation ---
+
+    async def open(self, conversation_id: int) -> None:
+        try:
+            detail = await inbox.conversation_detail(self.db, viewer=self.viewer, conversation_id=conversation_id)
+        except NotFound:
+            ui.notify(t('inbox.pick'))
+            return
+        await self._leave()
+        messages = await inbox.thread(self.db, viewer=self.viewer, conversation_id=conversation_id,
+                                      limit=PAGE_SIZE + 1)
+        self.has_older = len(messages) > PAGE_SIZE
+        self.open_id, self.open_branch = conversation_id, detail.row.branch_id
+        canned = await inbox.canned_responses(self.db, viewer=self.viewer, branch_id=detail.row.branch_id)
+        templates = [] if detail.window_open else await inbox.approved_templates(
+            self.db, viewer=self.viewer, conversation_id=conversation_id)
+        self.chat.open(detail, messages[-PAGE_SIZE:], has_older=self.has_older, canned=canned, templates=templates)
+        self.panel.show(detail)
+        self.list.select(conversation_id)
+        if self.viewer.user_id is not None:
+            await self.presence.viewing(conversation_id=conversation_id, branch_id=detail.row.branch_id,
+                                        user_id=self.viewer.user_id, name=self.viewer.full_name)
+        self._show_presence()
+        await inbox.mark_read(self.db, viewer=self.viewer, conversation_id=conversation_id, publisher=self.bus)
+
+    async def load_older(self) -> None:
+        if self.open_id is None:
+            return
+        older = await inbox.thread(self.db, viewer=self.viewer, conversation_id=self.open_id, limit=PAGE_SIZE + 1,
+                                   before_id=self.chat.oldest_id())
+        self.chat.prepend(older[-PAGE_SIZE:], has_older=len(older) > PAGE_SIZE)
+
+    async def _leave(self) -> None:
+        if self.open_id is not None and self.viewer.user_id is not None:
+            await self.presence.left(conversation_id=self.open_id, user_id=self.viewer.user_id)
+
+    # --- sending ---
+
+    async def send_text(self, text: str) -> bool:
+        if self.open_id is None or not await self._confirm_if_someone_is_typing():
+            return False
+        try:
+            await outbox.queue_text(self.db, conversation_id=self.open_id, text=text, publisher=self.bus,
+                                    viewer=self.viewer)
+        except ServiceError as exc:
+            ui.notify(str(exc), type='negative')
+            return False
+        await self._stopped_typing()
+        return True
+
+    async def send_template(self, template: TemplateOption, variables: list[str]) -> bool:
+        if self.open_id is None:
+            return False
+        try:
+            await outbox.queue_template(self.db, conversation_id=self.open_id, template_name=template.name,
+                                        language=template.language, variables=variables, publisher=self.bus,
+                                        viewer=self.viewer)
+        except ServiceError as exc:
+            ui.notify(str(exc), type='negative')
+            return False
+        return True
+
+    async def _confirm_if_someone_is_typing(self) -> bool:
+        """Soft lock (C2): another agent typing here makes the send button ask first."""
+        if self.open_id is None or self.viewer.user_id is None:
+            return True
+        others = self.presence.someone_else_typing(self.open_id, user_id=self.viewer.user_id)
+        if not others:
+            return True
+        names = ', '.join(others)
+        with ui.dialog() as dialog, ui.card():
+            ui.label(t('chat.confirm_title', names=names)).classes('font-semibold')
+            ui.label(t('chat.confirm_body'))
+            with ui.row():
+                ui.button(t('chat.cancel'), on_click=lambda: dialog.submit(False)).props('flat')
+                ui.button(t('chat.send_anyway'), on_click=lambda: dialog.submit(True)).mark('send-anyway')
+        return bool(await dialog)
+
+    async def typing(self) -> None:
+        if self.open_id is not None and self.viewer.user_id is not None:
+            await self.presence.typing(conversation_id=self.open_id, user_id=self.viewer.user_id)
+
+    async def _stopped_typing(self) -> None:
+        if self.open_id is not None and self.viewer.user_id is not None:
+            await self.presence.stopped_typing(conversation_id=self.open_id, user_id=self.viewer.user_id)
+
+    # --- the client panel ---
+
+    async def save_contact(self, name: str, email: str, notes: str) -> None:
+        if self.open_id is None:
+            return
+        try:
+            await inbox.update_contact(self.db, viewer=self.viewer, conversation_id=self.open_id, display_name=name,
+                                       email=email, notes=notes, publisher=self.bus)
+        except ServiceError as exc:
+            ui.notify(str(exc), type='negative')
+            return
+        ui.notify(t('panel.saved'), type='positive')
+
+    async def save_labels(self, labels: list[str]) -> None:
+        if self.open_id is not None:
+            await inbox.set_labels(self.db, viewer=self.viewer, conversation_id=self.open_id, labels=labels,
+                                   publisher=self.bus)
+
+    # --- live events (already limited to the viewer's branches by the bus) ---
+
+    async def on_event(self, event: Event) -> None:
+        if self.client.id not in Client.instances:
+            return
+        if event.kind == CONVERSATION_UPDATED and event.conversation_id is not None:
+            await self._conversation_changed(event)
+        elif event.kind == MESSAGE_CREATED and event.conversation_id == self.open_id:
+            message = await inbox.live_message(self.db, self.cache, viewer=self.viewer,
+                                               message_id=event.data['message_id'], version=event.serial)
+            if message is not None:
+                self.chat.append(message)
+        elif event.kind == MESSAGE_STATUS and event.conversation_id == self.open_id:
+            if 'media_status' in event.data:
+                message = await inbox.live_message(self.db, self.cache, viewer=self.viewer,
+                                                   message_id=event.data['message_id'], version=event.serial)
+                if message is not None:
+                    self.chat.update_media(message)
+            else:
+                self.chat.set_status(event.data['message_id'], event.data['status'],
+                                     event.data.get('error_title', ''))
+        elif event.kind == PRESENCE_CHANGED and event.conversation_id == self.open_id:
+            self._show_presence()
+        if event.kind == MESSAGE_CREATED and event.data.get('direction') == 'in':
+            await self._alert_if_mine(event)
+
+    async def _conversation_changed(self, event: Event) -> None:
+        conversation_id = event.conversation_id or 0
+        row = await inbox.live_row(self.db, self.cache, viewer=self.viewer, conversation_id=conversation_id,
+                                   version=event.serial)
+        if row is None:
+            return
+        is_new = self.list.upsert(row, belongs=self.belongs(row))
+        self._update_title()
+        if is_new and row.assigned_user_id is None and event.data.get('reason') == 'inbound':
+            self._alert(t('inbox.new_conversation', name=row.contact_name), row.last_message_preview)
+        if conversation_id == self.open_id:
+            if event.data.get('reason') == 'inbound':
+                await inbox.mark_read(self.db, viewer=self.viewer, conversation_id=conversation_id,
+                                      publisher=self.bus)
+            detail = await inbox.conversation_detail(self.db, viewer=self.viewer, conversation_id=conversation_id)
+            templates = None
+            if not detail.window_open and self.chat.detail is not None and self.chat.detail.window_open:
+                templates = await inbox.approved_templates(self.db, viewer=self.viewer,
+                                                           conversation_id=conversation_id)
+            self.chat.show_detail(detail, templates=templates)
+
+    async def _alert_if_mine(self, event: Event) -> None:
+        row = await inbox.live_row(self.db, self.cache, viewer=self.viewer, conversation_id=event.conversation_id or 0,
+                                   version=event.serial)
+        if row is not None and row.assigned_user_id == self.viewer.user_id and row.id != self.open_id:
+            self._alert(t('inbox.new_message', name=row.contact_name), event.data.get('text', ''))
+
+    def _alert(self, title: str, body: str) -> None:
+        with self.client:
+            ui.run_javascript(f'window.lmAlert && window.lmAlert({json.dumps(title)}, {json.dumps(body[:200])}, '
+                              f'{json.dumps(self.sound)})')
+
+    def _show_presence(self) -> None:
+        if self.open_id is not None:
+            now = self.presence.of(self.open_id, excluding=self.viewer.user_id)
+            self.chat.show_presence(now.viewing, now.typing)
+
+    # --- keyboard, reconnects, closing ---
+
+    async def _key(self, event: object) -> None:
+        key = getattr(event, 'key', None)
+        action = getattr(event, 'action', None)
+        if key is None or action is None or not action.keydown:
+            return
+        if key.arrow_up or key.arrow_down:
+            target = self.list.neighbour(-1 if key.arrow_up else 1)
+            if target is not None:
+                await self.open(target)
+        elif key.escape:
+            self.right.set_visibility(not self.right.visible)
+
+    async def reconnected(self) -> None:
+        """After a dropped websocket: add whatever arrived meanwhile (nothing is assumed replayed)."""
+        if not self.connected_once:
+            self.connected_once = True
+            return
+        await self.load()
+        if self.open_id is not None:
+            missed = await inbox.thread(self.db, viewer=self.viewer, conversation_id=self.open_id,
+                                        after_id=self.chat.newest_id(), limit=500)
+            self.chat.append_many(missed)
+
+    async def closed(self) -> None:
+        self._subscription.cancel()
+        await self._leave()
+        if self.viewer.user_id is not None:
+            self.presence.page_closed(self.viewer.user_id)
+
+
+@signed_in_page('/', title_key='inbox.title', full_height=True)
+async def inbox_page(viewer: Viewer, c: int | None = None) -> None:
+    page = InboxPage(viewer, ui.context.client)
+    await page.build(open_conversation=c)
+
+
+@app.get('/media/{media_id}', include_in_schema=False)
+async def media_file(media_id: int) -> Response:
+    return await _media(media_id, thumbnail=False)
+
+
+@app.get('/media/{media_id}/thumbnail', include_in_schema=False)
+async def media_thumbnail(media_id: int) -> Response:
+    return await _media(media_id, thumbnail=True)
+
+
+async def _media(media_id: int, *, thumbnail: bool) -> Response:
+    """Files of conversations the signed-in user may see; anything else is 404 (B2)."""
+    viewer = await current_viewer()
+    if viewer is None:
+        return Response(status_code=401)
+    try:
+        media = await inbox.media_for_viewer(runtime().db, viewer=viewer, media_id=media_id)
+    except NotFound:
+        return Response(status_code=404)
+    relative = media.thumbnail_path if thumbnail else media.storage_path
+    if not relative:
+        return Response(status_code=404)
+    return FileResponse(runtime().media.path_of(relative),
+                        media_type='image/jpeg' if thumbnail else media.mime_type,
+                        filename=None if thumbnail else (media.filename or None),
+                        headers={'Cache-Control': 'private, max-age=86400',
+                                 'Content-Security-Policy': "default-src 'none'; sandbox"})

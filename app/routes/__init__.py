@@ -1,0 +1,1 @@
+"""HTTP routes that are not pages: health, the REST API (and, later, webhooks)."""

@@ -1,0 +1,131 @@
+"""REST API v1 for other systems (X-API-Key, documented at /docs). A branch-scoped key only ever sees
+its branch: another branch's conversation or message answers 404, exactly like one that does not exist."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from app.routes.dependencies import ApiViewer, DatabaseDep
+from app.runtime import runtime
+from services import branches, conversations
+from services.conversations import ConversationRow
+from services.errors import InvalidInput, NotFound, PermissionDenied
+from services.models import BranchPublic, ConversationStatus, Message
+from services.whatsapp import outbox
+
+router = APIRouter(prefix='/api/v1', tags=['api'])
+
+
+class ConversationOut(ConversationRow):
+    window_open: bool = Field(description='True while free text may be sent (24 h after the last inbound)')
+
+
+class MessageOut(BaseModel):
+    id: int
+    conversation_id: int
+    whatsapp_message_id: str | None
+    direction: str
+    sender_kind: str
+    type: str
+    text: str
+    status: str
+    error_code: int | None
+    error_title: str
+    sent_at: datetime
+    contact_phone: str | None = None
+
+
+class SendText(BaseModel):
+    type: Literal['text'] = 'text'
+    text: str = Field(min_length=1, max_length=4096)
+
+
+class SendTemplate(BaseModel):
+    type: Literal['template']
+    template: str = Field(min_length=1, description='Approved template name of the conversation number')
+    language: str | None = None
+    variables: list[str] = Field(default_factory=list)
+
+
+def _message_out(message: Message, contact_phone: str | None = None) -> MessageOut:
+    return MessageOut(id=message.id or 0, conversation_id=message.conversation_id,
+                      whatsapp_message_id=message.wa_message_id, direction=message.direction,
+                      sender_kind=message.sender_kind, type=message.type, text=message.text, status=message.status,
+                      error_code=message.error_code, error_title=message.error_title, sent_at=message.sent_at,
+                      contact_phone=contact_phone)
+
+
+def _not_found(exc: NotFound) -> HTTPException:
+    return HTTPException(status_code=404, detail=str(exc))
+
+
+@router.get('/branches', response_model=list[BranchPublic], summary='Branches this key may see')
+async def list_branches(viewer: ApiViewer, db: DatabaseDep) -> list[BranchPublic]:
+    return [BranchPublic.model_validate(branch) for branch in await branches.list_branches(db, viewer=viewer)]
+
+
+@router.get('/conversations', response_model=list[ConversationOut], summary='Conversations, newest activity first')
+async def list_conversations(
+    viewer: ApiViewer, db: DatabaseDep,
+    branch_id: int | None = None,
+    status: Annotated[ConversationStatus | None, Query()] = ConversationStatus.OPEN,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before_id: Annotated[int | None, Query(description='Page on after this conversation id')] = None,
+) -> list[ConversationOut]:
+    rows = await conversations.list_conversations(db, viewer=viewer, branch_id=branch_id, status=status,
+                                                  limit=limit, before_id=before_id)
+    return [_conversation_out(row) for row in rows]
+
+
+def _conversation_out(row: ConversationRow) -> ConversationOut:
+    return ConversationOut(**row.model_dump(), window_open=outbox.window_state_at(row.last_inbound_at).open)
+
+
+@router.get('/conversations/{conversation_id}/messages', response_model=list[MessageOut],
+            summary="A conversation's messages, oldest first")
+async def list_messages(
+    conversation_id: int, viewer: ApiViewer, db: DatabaseDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before_id: Annotated[int | None, Query(description='Older than this message id')] = None,
+) -> list[MessageOut]:
+    try:
+        messages = await conversations.list_messages(db, viewer=viewer, conversation_id=conversation_id,
+                                                     limit=limit, before_id=before_id)
+    except NotFound as exc:
+        raise _not_found(exc) from exc
+    return [_message_out(message) for message in messages]
+
+
+@router.post('/conversations/{conversation_id}/messages', response_model=MessageOut, status_code=202,
+             summary='Queue a text (inside the 24 h window) or an approved template')
+async def send_message(conversation_id: int, body: SendText | SendTemplate, viewer: ApiViewer,
+                       db: DatabaseDep) -> MessageOut:
+    bus = runtime().bus
+    try:
+        if isinstance(body, SendText):
+            message = await outbox.queue_text(db, conversation_id=conversation_id, text=body.text,
+                                              publisher=bus, viewer=viewer)
+        else:
+            message = await outbox.queue_template(db, conversation_id=conversation_id, publisher=bus, viewer=viewer,
+                                                  template_name=body.template, language=body.language,
+                                                  variables=body.variables)
+    except NotFound as exc:
+        raise _not_found(exc) from exc
+    except outbox.OutsideWindow as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from exc
+    except (InvalidInput, PermissionDenied) as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    return _message_out(message)
+
+
+@router.get('/messages/{whatsapp_message_id}', response_model=MessageOut, summary='One message by its WhatsApp id')
+async def get_message(whatsapp_message_id: str, viewer: ApiViewer, db: DatabaseDep) -> MessageOut:
+    try:
+        row = await conversations.get_message_by_wa_id(db, viewer=viewer, wa_message_id=whatsapp_message_id)
+    except NotFound as exc:
+        raise _not_found(exc) from exc
+    return _message_out(row.message, row.contact_phone)

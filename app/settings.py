@@ -1,0 +1,129 @@
+"""Every knob of LeadMaster, read from `LEADMASTER_*` environment variables or an optional `.env`.
+
+The app, the command line and the tests all build their `Settings` here, so they can never disagree
+about which database or secret is in use.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+Locale = Literal['es', 'en']
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix='LEADMASTER_', env_file='.env', extra='ignore')
+
+    # Where runtime files live (SQLite database, media, generated secret, NiceGUI storage).
+    var_dir: Path = REPO_ROOT / 'var'
+    database_url: str = ''  # empty means the embedded SQLite file under `var_dir`
+    host: str = '127.0.0.1'
+    port: int = 8080
+    secret_key: SecretStr | None = None  # generated into `var_dir` on first use when unset
+    default_locale: Locale = 'es'
+    display_timezone: str = 'America/Argentina/Buenos_Aires'
+    migrate_on_start: bool = True
+
+    # WhatsApp Cloud API (M1). With no token the embedded simulator is the channel (M5).
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_verify_token: SecretStr | None = None
+    whatsapp_token: SecretStr | None = None
+    graph_api_base: str = 'https://graph.facebook.com/v23.0'
+    webhook_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    media_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    # Outbox (M3): Cloud API default throughput per number, and retries before a message is given up.
+    outbox_rate_per_number: float = Field(default=80.0, gt=0)
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    # Background workers (ingest, outbox, media) run inside the web process unless disabled.
+    run_workers: bool = True
+
+    # OpenAI-compatible LLM (A2). With no key the built-in rule engine answers.
+    llm_base_url: str = 'https://openrouter.ai/api/v1'
+    llm_api_key: SecretStr | None = None
+    llm_model: str = 'google/gemini-2.5-flash'
+
+    # Login protection (O2).
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
+    session_days: int = Field(default=7, ge=1)
+
+    # Demo data (`make run`). Unset password: one is generated at the first seed and kept in var/.
+    demo_password: SecretStr | None = None
+    demo_catalog_size: int = Field(default=10_000, ge=0)
+
+    @field_validator('secret_key', 'whatsapp_app_secret', 'whatsapp_verify_token', 'whatsapp_token', 'llm_api_key',
+                     'demo_password', mode='before')
+    @classmethod
+    def _empty_secret_is_unset(cls, value: object) -> object:
+        # `LEADMASTER_WHATSAPP_APP_SECRET=` (an unset variable in a compose file) must not become the key ''
+        # with which anyone can sign a webhook.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator('database_url')
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        # Operators paste plain `postgresql://` URLs from their provider; the app is async throughout.
+        if value.startswith('postgres://'):
+            value = 'postgresql://' + value.removeprefix('postgres://')
+        if value.startswith('postgresql://'):
+            value = 'postgresql+asyncpg://' + value.removeprefix('postgresql://')
+        if value.startswith('sqlite:///'):
+            value = 'sqlite+aiosqlite:///' + value.removeprefix('sqlite:///')
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f'sqlite+aiosqlite:///{self.var_dir / "leadmaster.sqlite3"}'
+
+    @property
+    def uses_simulator(self) -> bool:
+        """No Meta token configured: the embedded simulator plays WhatsApp (M5)."""
+        return self.whatsapp_token is None
+
+    @cached_property
+    def effective_secret_key(self) -> str:
+        """The configured secret, or one generated once and kept in `var/secret_key` (mode 0600)."""
+        return self._configured_or_generated(self.secret_key, 'secret_key')
+
+    @cached_property
+    def effective_whatsapp_app_secret(self) -> str | None:
+        """Meta's app secret; in simulator mode one generated into var/, since the simulator signs too."""
+        if self.whatsapp_app_secret is None and not self.uses_simulator:
+            return None  # Cloud API without an app secret: every webhook POST is refused
+        return self._configured_or_generated(self.whatsapp_app_secret, 'whatsapp_app_secret')
+
+    @cached_property
+    def effective_whatsapp_token(self) -> str:
+        """Bearer token for the Graph API; the simulator's fake Graph API accepts a generated one."""
+        return self._configured_or_generated(self.whatsapp_token, 'simulator_graph_token')
+
+    @property
+    def effective_graph_api_base(self) -> str:
+        """Meta's Graph API, or in simulator mode the fake one this app serves itself (M5)."""
+        if self.uses_simulator:
+            return f'http://127.0.0.1:{self.port}/fake-graph/v23.0'
+        return self.graph_api_base.rstrip('/')
+
+    def _configured_or_generated(self, configured: SecretStr | None, filename: str) -> str:
+        if configured is not None:
+            return configured.get_secret_value()
+        path = self.var_dir / filename
+        if path.exists():
+            return path.read_text().strip()
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        path.touch(mode=0o600)
+        path.write_text(value)
+        return value
+
+    @property
+    def media_dir(self) -> Path:
+        return self.var_dir / 'media'

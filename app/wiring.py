@@ -1,0 +1,123 @@
+"""Builds the application: runtime objects, pages, routes, middleware, start/stop hooks, and serves it."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+from nicegui import app, helpers, ui
+from nicegui.storage import Storage
+
+from app.database import database_from, upgrade_to_head
+from app.event_bus import InProcessEventBus
+from app.http_api import MachineRoutes, build_http_api
+from app.middleware import SecurityHeaders, UploadLimit
+from app.pages import register_pages
+from app.runtime import Runtime, install, runtime
+from app.settings import REPO_ROOT, Settings
+from components import i18n
+from services.events import MESSAGE_CREATED
+from services.inbox import SnapshotCache
+from services.media_store import MediaStore
+from services.models import Direction, MessageStatus
+from services.presence import PresenceBoard
+from services.whatsapp.graph_client import GraphClient
+from services.whatsapp.ingest import IngestWorker
+from services.whatsapp.journal import JournalWriter
+from services.whatsapp.media_worker import MediaDownloader
+from services.whatsapp.outbox import OutboxWorker
+from services.whatsapp.simulator import Simulator
+
+log = logging.getLogger('leadmaster')
+
+
+def build(settings: Settings) -> Runtime:
+    """Wire everything once per process (and once per test that builds the app)."""
+    runtime_ = _assemble(settings)
+    install(runtime_)
+    i18n.configure(default_locale=settings.default_locale, display_timezone=settings.display_timezone)
+    register_pages()
+    http_api = build_http_api(with_simulator=runtime_.simulator is not None)
+    # Machine paths bypass NiceGUI's middleware (see app/http_api.py). Starlette builds the middleware stack
+    # on the first call; wrapping that builder puts the dispatcher outside everything NiceGUI adds later.
+    build_stack = type(app).build_middleware_stack.__get__(app)
+    app.build_middleware_stack = lambda: MachineRoutes(build_stack(), http_api)  # type: ignore[method-assign]
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(UploadLimit, max_bytes=settings.media_max_bytes)
+    app.add_static_files('/static', str(REPO_ROOT / 'app' / 'static'))
+    app.on_startup(_startup)
+    app.on_shutdown(_shutdown)
+    return runtime_
+
+
+def _assemble(settings: Settings) -> Runtime:
+    db = database_from(settings)
+    bus = InProcessEventBus()
+    media = MediaStore(settings.media_dir)
+    # In the simulated browser of the unit tests there is no server socket: talk to the app in-process.
+    transport = httpx.ASGITransport(app) if helpers.is_user_simulation() else None
+    graph = GraphClient(base_url=settings.effective_graph_api_base, token=settings.effective_whatsapp_token,
+                        transport=transport)
+    ingest = IngestWorker(db, publisher=bus)
+    journal = JournalWriter(db, on_journaled=ingest.wake)
+    outbox = OutboxWorker(db, client=graph, publisher=bus, store=media,
+                          rate_per_number=settings.outbox_rate_per_number, max_attempts=settings.outbox_max_attempts)
+    downloader = MediaDownloader(db, client=graph, store=media, publisher=bus, max_bytes=settings.media_max_bytes)
+    simulator = None
+    if settings.uses_simulator:
+        own_url = f'http://127.0.0.1:{settings.port}'
+        simulator = Simulator(db, app_secret=settings.effective_whatsapp_app_secret or '',
+                              webhook_url=f'{own_url}/webhooks/whatsapp', token=settings.effective_whatsapp_token,
+                              store=media, public_base_url=own_url, transport=transport)
+    # Workers react to events instead of polling: a queued reply wakes the outbox, inbound media the downloader.
+    bus.subscribe(lambda event: outbox.wake() if event.data.get('status') == MessageStatus.QUEUED else None,
+                  branch_ids=None, kinds=[MESSAGE_CREATED])
+    bus.subscribe(lambda event: downloader.wake() if event.data.get('media_id') and
+                  event.data.get('direction') == Direction.INBOUND else None, branch_ids=None, kinds=[MESSAGE_CREATED])
+    return Runtime(settings=settings, db=db, bus=bus, media=media, graph=graph, journal=journal, ingest=ingest,
+                   outbox=outbox, media_downloader=downloader, simulator=simulator, presence=PresenceBoard(bus),
+                   snapshots=SnapshotCache())
+
+
+async def _startup() -> None:
+    current = runtime()
+    await current.db.ping()  # fail fast with the driver's reason instead of on the first page
+    if current.settings.migrate_on_start:
+        await upgrade_to_head(current.db)
+    current.journal.start()
+    if current.settings.run_workers:
+        current.ingest.start()
+        current.outbox.start()
+        current.media_downloader.start()
+    log.info('LeadMaster ready on %s (database: %s)', current.settings.port, current.db.dialect)
+
+
+async def _shutdown() -> None:
+    current = runtime()
+    await current.journal.stop()
+    await current.ingest.stop()
+    await current.outbox.stop()
+    await current.media_downloader.stop()
+    if current.simulator is not None:
+        await current.simulator.aclose()
+    await current.graph.aclose()
+    await current.db.dispose()
+
+
+def serve(settings: Settings) -> None:
+    """Run the web server (blocking). NiceGUI runs a single worker per process (see docs/architecture.md)."""
+    if not helpers.is_user_simulation():
+        Storage.path = (settings.var_dir / 'nicegui').resolve()
+        app.storage = Storage()  # rebuilt so browser/user storage lives under var/, not the working directory
+    ui.run(
+        host=settings.host,
+        port=settings.port,
+        title='LeadMaster',
+        language='es' if settings.default_locale == 'es' else 'en-US',
+        storage_secret=settings.effective_secret_key,
+        reload=False,
+        show=False,
+        show_welcome_message=False,
+        favicon='🚗',
+        uvicorn_logging_level='warning',
+    )

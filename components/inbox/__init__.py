@@ -1,0 +1,1 @@
+"""The agents' console (SPEC C1): conversation list, chat view and client panel."""

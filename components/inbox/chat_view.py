@@ -1,0 +1,280 @@
+"""Centre column: header, message thread and composer. New messages are appended one by one and ticks
+update in place; the thread is only rebuilt when another conversation is opened."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote
+
+from nicegui import ui
+
+from services.inbox import Canned, ConversationDetail, TemplateOption, ThreadMessage
+
+from ..i18n import local_time, t
+from .formatting import TICKS, waiting_minutes
+
+SendText = Callable[[str], Awaitable[bool]]
+SendTemplate = Callable[[TemplateOption, list[str]], Awaitable[bool]]
+
+
+class MessageBubble:
+    def __init__(self, message: ThreadMessage) -> None:
+        self.message = message
+        outbound = message.direction == 'out'
+        colour = {'ai': 'bg-purple-50', 'agent': 'bg-green-100', 'system': 'bg-slate-100'}.get(message.sender_kind,
+                                                                                              'bg-white')
+        with ui.row().classes('w-full ' + ('justify-end' if outbound else 'justify-start')) as self.element, \
+                ui.column().classes(f'gap-0 px-3 py-2 rounded-lg max-w-[75%] shadow-sm {colour}') \
+                .mark(f'message-{message.id}'):
+            ui.label(self._sender()).classes('text-[11px] font-medium text-slate-500').mark('sender')
+            if message.type != 'text' and not (kind := t(f'chat.kind.{message.type}')).startswith('chat.kind.'):
+                ui.label(kind).classes('text-xs text-slate-500')
+            with ui.column().classes('gap-1') as self.media_box:
+                self._render_media()
+            if message.text:
+                # ui.label renders text, never HTML: '<img src=x onerror=…>' is shown as those characters.
+                ui.label(message.text).classes('whitespace-pre-wrap break-words').mark('message-text')
+            with ui.row().classes('gap-1 self-end items-center'):
+                ui.label(local_time(message.sent_at, '%H:%M')).classes('text-[10px] text-slate-500')
+                self.ticks = ui.label().classes('text-[11px]').mark('ticks')
+            self.error = ui.label().classes('text-[11px] text-negative').mark('message-error')
+        self.set_status(message.status, message.error_title)
+
+    def _sender(self) -> str:
+        return {'customer': t('chat.customer'), 'ai': t('chat.ai'), 'system': t('chat.system')}.get(
+            self.message.sender_kind, self.message.sender_name or t('chat.customer'))
+
+    def set_status(self, status: str, error_title: str = '') -> None:
+        if self.message.direction != 'out':
+            self.ticks.set_visibility(False)
+            self.error.set_visibility(False)
+            return
+        self.ticks.text = TICKS.get(status, '')
+        self.ticks.classes(replace='text-[11px] ' + ('text-sky-500' if status in {'read', 'played'}
+                                                      else 'text-slate-500'))
+        self.ticks.tooltip(status)
+        problem = ''
+        if status == 'failed':
+            problem = t('chat.failed', reason=error_title or status)
+        elif status == 'unconfirmed':
+            problem = t('chat.unconfirmed')
+        elif status == 'queued' and error_title:
+            problem = t('chat.retrying', reason=error_title)
+        self.error.text = problem
+        self.error.set_visibility(bool(problem))
+
+    def set_media(self, message: ThreadMessage) -> None:
+        self.message = message
+        self.media_box.clear()
+        with self.media_box:
+            self._render_media()
+
+    def _render_media(self) -> None:
+        media = self.message.media
+        fields = self.message.fields
+        if media is not None:
+            if media.status != 'stored':
+                ui.label(t('chat.media_failed') if media.status == 'failed' else t('chat.media_pending')) \
+                    .classes('text-xs text-slate-500 italic').mark('media-state')
+            elif media.mime_type.startswith('image/') and media.has_thumbnail:
+                with ui.link(target=f'/media/{media.id}', new_tab=True):
+                    ui.image(f'/media/{media.id}/thumbnail').classes('w-56 rounded').mark('media-thumbnail')
+            elif media.mime_type.startswith('audio/'):
+                ui.audio(f'/media/{media.id}').classes('w-64').mark('media-audio')
+            elif media.mime_type.startswith('video/'):
+                ui.video(f'/media/{media.id}').classes('w-64').mark('media-video')
+            else:
+                ui.link(media.filename or t('chat.open_file'), f'/media/{media.id}', new_tab=True) \
+                    .mark('media-link')
+        if self.message.type == 'location' and fields.get('latitude') is not None:
+            lat, lon = fields['latitude'], fields['longitude']
+            ui.link(t('chat.location') + f' ({lat:.5f}, {lon:.5f})',
+                    f'https://www.openstreetmap.org/?mlat={quote(str(lat))}&mlon={quote(str(lon))}',
+                    new_tab=True).mark('location-link')
+
+
+class ChatView:
+    def __init__(self, *, on_send_text: SendText, on_send_template: SendTemplate, on_typing: Callable[[], None],
+                 on_load_older: Callable[[], Awaitable[None]]) -> None:
+        self.on_send_text = on_send_text
+        self.on_send_template = on_send_template
+        self.on_typing = on_typing
+        self.bubbles: dict[int, MessageBubble] = {}
+        self.order: list[int] = []  # message ids as displayed, oldest first
+        self.detail: ConversationDetail | None = None
+        self.canned: list[Canned] = []
+        with ui.column().classes('w-full h-full no-wrap gap-0') as self.root:
+            self.placeholder = ui.label(t('inbox.pick')).classes('m-auto text-slate-500').mark('chat-placeholder')
+            with ui.column().classes('w-full h-full no-wrap gap-0') as self.body:
+                with ui.row().classes('w-full items-center gap-2 px-3 py-2 border-b bg-white no-wrap'):
+                    with ui.column().classes('gap-0 flex-1 min-w-0'):
+                        self.title = ui.label().classes('font-semibold truncate').mark('chat-title')
+                        self.subtitle = ui.label().classes('text-xs text-slate-500 truncate').mark('chat-subtitle')
+                    self.state = ui.badge().props('outline').mark('chat-state')
+                    self.waiting = ui.badge(color='orange').props('outline').mark('chat-waiting')
+                self.presence = ui.label().classes('text-xs text-blue-700 px-3 min-h-[1rem]').mark('presence')
+                with ui.scroll_area().classes('w-full flex-1 bg-[#efe7dd]') as self.area:
+                    self.older = ui.button(t('chat.older'), on_click=on_load_older).props('flat dense') \
+                        .classes('self-center').mark('load-older')
+                    self.thread = ui.column().classes('w-full gap-1 p-2').mark('thread')
+                self.window = ui.label().classes('text-xs px-3 pt-1').mark('window-state')
+                self.composer = ui.column().classes('w-full px-2 pb-2 gap-1')
+        self.body.set_visibility(False)
+
+    # --- opening and live changes ---
+
+    def open(self, detail: ConversationDetail, messages: list[ThreadMessage], *, has_older: bool,
+             canned: list[Canned], templates: list[TemplateOption]) -> None:
+        self.placeholder.set_visibility(False)
+        self.body.set_visibility(True)
+        self.canned = canned
+        self.bubbles.clear()
+        self.order.clear()
+        self.thread.clear()
+        self.show_detail(detail, templates=templates)
+        self.append_many(messages)
+        self.older.set_visibility(has_older)
+        self.presence.text = ''
+
+    def show_detail(self, detail: ConversationDetail, *, templates: list[TemplateOption] | None = None) -> None:
+        window_changed = self.detail is None or self.detail.window_open != detail.window_open \
+            or self.detail.row.id != detail.row.id
+        self.detail = detail
+        row = detail.row
+        self.title.text = row.contact_name
+        self.subtitle.text = ' · '.join(filter(None, [row.contact_phone, detail.number_display, row.branch_code]))
+        self.state.text = (t('chat.state.ai') if row.mode == 'ai'
+                           else t('chat.state.human', name=row.assigned_to or t('chat.state.human_unassigned')))
+        self.state.props(f'color={"purple" if row.mode == "ai" else "blue"}')
+        minutes = waiting_minutes(row)
+        self.waiting.text = t('inbox.waiting', minutes=minutes) if minutes is not None else ''
+        self.waiting.set_visibility(minutes is not None)
+        self.window.text = (t('chat.window_open', time=local_time(detail.window_closes_at, '%d/%m %H:%M'))
+                            if detail.window_open else t('chat.window_closed'))
+        self.window.classes(replace='text-xs px-3 pt-1 ' + ('text-slate-500' if detail.window_open
+                                                             else 'text-orange-700'))
+        if window_changed or templates is not None:
+            self._build_composer(templates or [])
+
+    def append_many(self, messages: list[ThreadMessage]) -> None:
+        for message in messages:
+            self.append(message, scroll=False)
+        self.area.scroll_to(percent=1.0)
+
+    def append(self, message: ThreadMessage, *, scroll: bool = True) -> None:
+        if message.id in self.bubbles:
+            return
+        with self.thread:
+            self.bubbles[message.id] = MessageBubble(message)
+        self.order.append(message.id)
+        if scroll:
+            self.area.scroll_to(percent=1.0)
+
+    def prepend(self, messages: list[ThreadMessage], *, has_older: bool) -> None:
+        new = [message for message in messages if message.id not in self.bubbles]
+        for position, message in enumerate(new):
+            with self.thread:
+                bubble = self.bubbles[message.id] = MessageBubble(message)
+            bubble.element.move(self.thread, target_index=position)
+        self.order[:0] = [message.id for message in new]
+        self.older.set_visibility(has_older)
+
+    def set_status(self, message_id: int, status: str, error_title: str = '') -> None:
+        if (bubble := self.bubbles.get(message_id)) is not None:
+            bubble.set_status(status, error_title)
+
+    def oldest_id(self) -> int | None:
+        return self.order[0] if self.order else None
+
+    def newest_id(self) -> int | None:
+        return max(self.order) if self.order else None
+
+    def update_media(self, message: ThreadMessage) -> None:
+        if (bubble := self.bubbles.get(message.id)) is not None:
+            bubble.set_media(message)
+
+    def show_presence(self, viewing: tuple[str, ...], typing: tuple[str, ...]) -> None:
+        if typing:
+            self.presence.text = t('chat.typing', names=', '.join(typing))
+        elif viewing:
+            self.presence.text = t('chat.viewing', names=', '.join(viewing))
+        else:
+            self.presence.text = ''
+
+    # --- composer (M4: free text inside the 24 h window, templates outside) ---
+
+    def _build_composer(self, templates: list[TemplateOption]) -> None:
+        self.composer.clear()
+        assert self.detail is not None
+        with self.composer:
+            if self.detail.window_open:
+                self._text_composer()
+            else:
+                self._template_composer(templates)
+
+    def _text_composer(self) -> None:
+        with ui.row().classes('w-full gap-1'):
+            for canned in self.canned[:4]:
+                ui.chip(canned.title, on_click=lambda c=canned: self._use_canned(c)).props('dense outline clickable') \
+                    .classes('text-xs').mark('quick-action')
+        self.suggestions = ui.column().classes('w-full gap-0').mark('canned-suggestions')
+        with ui.row().classes('w-full items-end no-wrap gap-1'):
+            self.input = ui.textarea(placeholder=t('chat.write')).props('autogrow outlined dense rows=1') \
+                .classes('flex-1').mark('composer')
+            self.input.on('keydown.enter.exact.prevent', self._send_text)
+            self.input.on('keydown', self.on_typing, throttle=2.0)
+            self.input.on_value_change(self._suggest)
+            ui.button(icon='send', on_click=self._send_text).props('round color=green').mark('send') \
+                .tooltip(t('chat.send'))
+
+    def _suggest(self) -> None:
+        """Typing '/' offers the canned responses whose shortcut starts with what follows."""
+        self.suggestions.clear()
+        value = self.input.value or ''
+        if not value.startswith('/') or ' ' in value:
+            return
+        with self.suggestions:
+            for canned in [c for c in self.canned if c.shortcut.startswith(value[1:].lower())][:6]:
+                ui.item(f'/{canned.shortcut} · {canned.title}', on_click=lambda c=canned: self._use_canned(c)) \
+                    .props('dense clickable').classes('text-sm').mark('canned-option')
+
+    def _use_canned(self, canned: Canned) -> None:
+        self.input.value = canned.body
+        self.suggestions.clear()
+        self.input.run_method('focus')
+
+    async def _send_text(self) -> None:
+        text = (self.input.value or '').strip()
+        if text and await self.on_send_text(text):
+            self.input.value = ''
+            self.suggestions.clear()
+
+    def _template_composer(self, templates: list[TemplateOption]) -> None:
+        if not templates:
+            ui.label(t('chat.no_templates')).classes('text-sm text-slate-500').mark('no-templates')
+            return
+        options = {index: f'{template.name} ({template.language})' for index, template in enumerate(templates)}
+        variables = ui.column().classes('w-full gap-1')
+        preview = ui.label().classes('text-sm text-slate-600 whitespace-pre-wrap').mark('template-preview')
+        inputs: list[ui.input] = []
+
+        def chosen() -> None:
+            variables.clear()
+            inputs.clear()
+            template = templates[select.value]
+            with variables:
+                for number in range(1, template.variable_count + 1):
+                    inputs.append(ui.input(t('chat.variable', n=number)).props('dense outlined').classes('w-full')
+                                  .mark(f'template-variable-{number}'))
+            preview.text = template.body
+
+        async def send() -> None:
+            template = templates[select.value]
+            if await self.on_send_template(template, [field.value or '' for field in inputs]):
+                for field in inputs:
+                    field.value = ''
+
+        select = ui.select(options, value=0, label=t('chat.template'), on_change=chosen).classes('w-full') \
+            .mark('template-select')
+        chosen()
+        ui.button(t('chat.send_template'), icon='send', on_click=send).props('color=green').mark('send-template')

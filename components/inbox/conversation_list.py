@@ -1,0 +1,133 @@
+"""Left column: the conversation list. Live events update one row (or insert one at the top); the list is
+never rebuilt per event."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from nicegui import ui
+
+from services.conversations import ConversationRow
+
+from ..i18n import t
+from .formatting import preview, short_time, state_label, waiting_minutes
+
+
+class ConversationItem:
+    def __init__(self, row: ConversationRow, *, on_click: Callable[[int], Awaitable[None]],
+                 show_branch: bool) -> None:
+        self.row = row
+        self.show_branch = show_branch
+        self.element = ui.item(on_click=lambda: on_click(self.row.id)).classes('w-full px-3 py-2 cursor-pointer') \
+            .mark(f'conversation-{row.id}')
+        with self.element, ui.column().classes('w-full gap-0'):
+            with ui.row().classes('w-full items-center no-wrap gap-1'):
+                self.name = ui.label().classes('font-medium truncate flex-1').mark('conversation-name')
+                self.time = ui.label().classes('text-xs text-slate-500')
+            with ui.row().classes('w-full items-center no-wrap gap-1'):
+                # Text, never HTML: the preview is whatever the customer wrote.
+                self.preview = ui.label().classes('text-sm text-slate-600 truncate flex-1').mark('conversation-preview')
+                self.unread = ui.badge(color='green').props('rounded').mark('unread-badge')
+            with ui.row().classes('w-full items-center gap-1'):
+                self.state = ui.badge().props('outline').classes('text-[10px]').mark('state-chip')
+                self.branch = ui.label().classes('text-[10px] text-slate-400')
+                self.waiting = ui.label().classes('text-[10px] text-orange-600').mark('waiting')
+        self.update(row)
+
+    def update(self, row: ConversationRow) -> None:
+        self.row = row
+        self.name.text = row.contact_name
+        self.time.text = short_time(row.last_message_at)
+        self.preview.text = preview(row.last_message_preview)
+        self.unread.text = str(row.unread_count)
+        self.unread.set_visibility(row.unread_count > 0)
+        self.state.text = state_label(row)
+        self.state.props(f'color={"purple" if row.mode == "ai" else "blue"}')
+        self.branch.text = row.branch_code if self.show_branch else ''
+        self.refresh_waiting()
+
+    def refresh_waiting(self) -> None:
+        minutes = waiting_minutes(self.row)
+        self.waiting.text = t('inbox.waiting', minutes=minutes) if minutes is not None else ''
+
+    def set_selected(self, selected: bool) -> None:
+        self.element.classes(add='bg-slate-200' if selected else '', remove='' if selected else 'bg-slate-200')
+
+
+class ConversationList:
+    def __init__(self, *, on_select: Callable[[int], Awaitable[None]], on_more: Callable[[], Awaitable[None]],
+                 show_branch: bool) -> None:
+        self.on_select = on_select
+        self.show_branch = show_branch
+        self.items: dict[int, ConversationItem] = {}
+        self.order: list[int] = []
+        self.selected: int | None = None
+        with ui.scroll_area().classes('w-full flex-1') as self.area:
+            self.container = ui.list().props('separator').classes('w-full').mark('conversation-list')
+            self.empty = ui.label(t('inbox.empty')).classes('text-sm text-slate-500 p-4').mark('conversations-empty')
+            self.more = ui.button(t('inbox.more'), on_click=on_more).props('flat dense').classes('w-full') \
+                .mark('load-more')
+
+    def show(self, rows: list[ConversationRow], *, has_more: bool, append: bool = False) -> None:
+        if not append:
+            self.container.clear()
+            self.items.clear()
+            self.order.clear()
+        for row in rows:
+            if row.id not in self.items:
+                with self.container:
+                    self.items[row.id] = ConversationItem(row, on_click=self.on_select, show_branch=self.show_branch)
+                self.order.append(row.id)
+        self.more.set_visibility(has_more)
+        self._after_change()
+
+    def upsert(self, row: ConversationRow, *, belongs: bool) -> bool:
+        """Update, insert or remove one row after an event; True when the row was new to this list."""
+        item = self.items.get(row.id)
+        if not belongs:
+            if item is not None and row.id != self.selected:  # the open conversation stays until left
+                item.element.delete()
+                del self.items[row.id]
+                self.order.remove(row.id)
+                self._after_change()
+            return False
+        if item is None:
+            with self.container:
+                item = self.items[row.id] = ConversationItem(row, on_click=self.on_select,
+                                                             show_branch=self.show_branch)
+            self.order.insert(0, row.id)
+            item.element.move(self.container, target_index=0)
+            self._after_change()
+            return True
+        moved = row.last_message_at != item.row.last_message_at
+        item.update(row)
+        if moved and self.order and self.order[0] != row.id:
+            self.order.remove(row.id)
+            self.order.insert(0, row.id)
+            item.element.move(self.container, target_index=0)
+        return False
+
+    def select(self, conversation_id: int | None) -> None:
+        for item_id in (self.selected, conversation_id):
+            if item_id in self.items:
+                self.items[item_id].set_selected(item_id == conversation_id)
+        self.selected = conversation_id
+
+    def neighbour(self, step: int) -> int | None:
+        """The conversation above (-1) or below (+1) the selected one, for the arrow keys."""
+        if not self.order:
+            return None
+        if self.selected not in self.order:
+            return self.order[0]
+        index = self.order.index(self.selected) + step
+        return self.order[index] if 0 <= index < len(self.order) else None
+
+    def total_unread(self) -> int:
+        return sum(item.row.unread_count for item in self.items.values())
+
+    def refresh_waiting(self) -> None:
+        for item in self.items.values():
+            item.refresh_waiting()
+
+    def _after_change(self) -> None:
+        self.empty.set_visibility(not self.items)

@@ -1,0 +1,1 @@
+"""Demo data: a generated auto-parts catalog and the seed that loads it for `make run`."""

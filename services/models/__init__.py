@@ -1,0 +1,94 @@
+"""Every table of LeadMaster. Importing this package registers them all on `SQLModel.metadata`."""
+
+from .base import (
+    AssignmentRule,
+    ChannelKind,
+    ConversationMode,
+    ConversationStatus,
+    Direction,
+    MessagePriority,
+    MessageStatus,
+    QuoteStatus,
+    Role,
+    SenderKind,
+    TemplateStatus,
+)
+from .catalog import Product, ProductCode, ProductFitment, ProductPublic, ProductStock
+from .contacts import Contact, ContactCreate, ContactPublic, ContactUpdate
+from .conversations import (
+    AssignmentEvent,
+    Conversation,
+    ConversationLabel,
+    ConversationPublic,
+    Media,
+    Message,
+    MessagePublic,
+)
+from .messaging import CannedResponse, MessageTemplate
+from .organization import (
+    Branch,
+    BranchCreate,
+    BranchGrant,
+    BranchPublic,
+    WhatsAppNumber,
+    WhatsAppNumberCreate,
+    WhatsAppNumberPublic,
+)
+from .people import ApiKey, AuditEntry, AuthSession, LoginAttempt, User, UserCreate, UserPublic
+from .sales import Quote, QuoteLine, Sale
+from .simulator import SimulatorMedia, SimulatorMessage
+from .webhooks import DeliveryStatus, UnroutableChange, WebhookDelivery
+
+__all__ = [
+    'ApiKey',
+    'AssignmentEvent',
+    'AssignmentRule',
+    'AuditEntry',
+    'AuthSession',
+    'Branch',
+    'BranchCreate',
+    'BranchGrant',
+    'BranchPublic',
+    'CannedResponse',
+    'ChannelKind',
+    'Contact',
+    'ContactCreate',
+    'ContactPublic',
+    'ContactUpdate',
+    'Conversation',
+    'ConversationLabel',
+    'ConversationMode',
+    'ConversationPublic',
+    'ConversationStatus',
+    'DeliveryStatus',
+    'Direction',
+    'LoginAttempt',
+    'Media',
+    'Message',
+    'MessagePriority',
+    'MessagePublic',
+    'MessageStatus',
+    'MessageTemplate',
+    'Product',
+    'ProductCode',
+    'ProductFitment',
+    'ProductPublic',
+    'ProductStock',
+    'Quote',
+    'QuoteLine',
+    'QuoteStatus',
+    'Role',
+    'Sale',
+    'SenderKind',
+    'SimulatorMedia',
+    'SimulatorMessage',
+    'TemplateStatus',
+    'UnroutableChange',
+    'User',
+    'UserCreate',
+    'UserPublic',
+    'WebhookDelivery',
+    'WhatsAppNumber',
+    'WhatsAppNumberCreate',
+    'WhatsAppNumberPublic',
+]

@@ -1,0 +1,44 @@
+"""What agents and campaigns send from: approved WhatsApp templates and canned responses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from .base import TemplateStatus
+from .types import JSONType, UTCDateTime, utcnow
+
+
+class MessageTemplate(SQLModel, table=True):
+    """M4: outside the 24 h window only approved templates may be sent."""
+
+    __tablename__ = 'message_templates'
+    __table_args__ = (UniqueConstraint('number_id', 'name', 'language'),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    number_id: int = Field(foreign_key='whatsapp_numbers.id')
+    name: str = Field(max_length=512)
+    language: str = Field(default='es_AR', max_length=16)
+    category: str = Field(default='UTILITY', max_length=24)
+    status: TemplateStatus = Field(default=TemplateStatus.APPROVED, sa_type=String(16))
+    body: str = Field(default='', sa_type=Text, description='Body text with {{1}}, {{2}}… placeholders')
+    variable_count: int = 0
+    components: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CannedResponse(SQLModel, table=True):
+    """Quick replies agents pick by typing `/shortcut`. branch_id None = every branch."""
+
+    __tablename__ = 'canned_responses'
+    __table_args__ = (UniqueConstraint('branch_id', 'shortcut'),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    branch_id: int | None = Field(default=None, foreign_key='branches.id')
+    shortcut: str = Field(max_length=32)
+    title: str = Field(max_length=120)
+    body: str = Field(sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

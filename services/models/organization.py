@@ -1,0 +1,79 @@
+"""Branches (sucursales), the WhatsApp numbers that route to them, and who may see which branch."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from .base import AssignmentRule, ChannelKind
+from .types import Rate, UTCDateTime, utcnow
+
+
+class BranchBase(SQLModel):
+    code: str = Field(max_length=16, unique=True, description='Short code used in quote numbers, e.g. SUC1')
+    name: str = Field(max_length=120)
+    city: str = Field(default='', max_length=120)
+    address: str = Field(default='', max_length=200)
+    # T2: an assigned conversation with no agent activity for this long goes back to the queue/AI.
+    takeover_timeout_seconds: int = Field(default=300, ge=30)
+    # T4: how new conversations are offered to agents.
+    assignment_rule: AssignmentRule = Field(default=AssignmentRule.MANUAL, sa_type=String(16))
+    commission_rate: Decimal | None = Field(default=None, sa_type=Rate(), description='Default % of net sales')
+    active: bool = True
+
+
+class BranchCreate(BranchBase):
+    pass
+
+
+class BranchPublic(BranchBase):
+    id: int
+
+
+class Branch(BranchBase, table=True):
+    __tablename__ = 'branches'
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WhatsAppNumberBase(SQLModel):
+    branch_id: int = Field(foreign_key='branches.id', index=True)
+    channel: ChannelKind = Field(sa_type=String(16))
+    # Cloud API: Meta's phone_number_id; WAHA: the session name; simulator: any unique id.
+    phone_number_id: str = Field(max_length=64, unique=True)
+    display_phone: str = Field(max_length=32, description='E.164, e.g. +5491155550101')
+    label: str = Field(default='', max_length=80)
+    waba_id: str | None = Field(default=None, max_length=64)
+    # M6: sending through a WhatsApp-Web gateway gets numbers banned; an admin must opt in per number.
+    sending_enabled: bool = True
+    active: bool = True
+
+
+class WhatsAppNumberCreate(WhatsAppNumberBase):
+    pass
+
+
+class WhatsAppNumberPublic(WhatsAppNumberBase):
+    id: int
+
+
+class WhatsAppNumber(WhatsAppNumberBase, table=True):
+    __tablename__ = 'whatsapp_numbers'
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class BranchGrant(SQLModel, table=True):
+    """Extra branches a manager may see besides their own (B2: 'unless allowed')."""
+
+    __tablename__ = 'branch_grants'
+    __table_args__ = (UniqueConstraint('user_id', 'branch_id'),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key='users.id', index=True)
+    branch_id: int = Field(foreign_key='branches.id')

@@ -1,0 +1,1 @@
+"""WhatsApp channels: Cloud API payloads, Graph API client, ingest, outbox, media, simulator."""

@@ -1,0 +1,597 @@
+"""From journaled webhook bodies to contacts, conversations, messages and statuses (M1, M7).
+
+Journaled deliveries are processed in batches, in one transaction per batch: messages, contacts and
+conversations set-wise (a few statements per batch, not per message); statuses one conditional UPDATE each,
+in timestamp order. Events are published after the commit. A batch that fails is retried
+delivery by delivery so one bad payload cannot hold back the others. Duplicates are stopped by the
+unique WhatsApp message id (`ON CONFLICT DO NOTHING`), which stays correct with several processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, case, func, or_, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ..database import Database
+from ..errors import InvalidInput
+from ..events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_STATUS, Event, EventPublisher
+from ..models import (
+    Contact,
+    Conversation,
+    ConversationStatus,
+    DeliveryStatus,
+    Direction,
+    Media,
+    Message,
+    MessageStatus,
+    SenderKind,
+    UnroutableChange,
+    WebhookDelivery,
+    WhatsAppNumber,
+)
+from ..models.types import UTCDateTime, utcnow
+from ..phones import normalize_phone
+from ..workers import BackgroundWorker
+from .payloads import InboundMessage, ParsedWebhook, StatusUpdate, parse_webhook
+
+log = logging.getLogger(__name__)
+
+# Statuses only move forward; a late "delivered" after "read" is ignored. Unknown to us = lowest.
+STATUS_RANK: dict[str, int] = {
+    MessageStatus.RECEIVED: 0, MessageStatus.QUEUED: 1, MessageStatus.SENDING: 2, MessageStatus.UNCONFIRMED: 3,
+    MessageStatus.SENT: 4, MessageStatus.DELIVERED: 5, MessageStatus.READ: 6, MessageStatus.PLAYED: 7,
+    MessageStatus.FAILED: 8, MessageStatus.CANCELLED: 9,
+}
+WEBHOOK_STATUSES = {MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.PLAYED,
+                    MessageStatus.FAILED}
+CALLBACK_PREFIX = 'lm:'  # biz_opaque_callback_data = 'lm:<our message id>' (see outbox)
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, OSError, TimeoutError)
+
+
+def insert_ignoring_duplicates(dialect: str, table: Any) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING for the two databases we run on."""
+    return (postgresql_insert if dialect == 'postgresql' else sqlite_insert)(table).on_conflict_do_nothing()
+
+
+def preview_of(message: InboundMessage) -> str:
+    """What the conversation list shows; media without caption shows its type, e.g. '[image]'."""
+    return (message.text or f'[{message.type}]')[:200]
+
+
+@dataclass(frozen=True)
+class Route:
+    number_id: int
+    branch_id: int
+
+
+class NumberDirectory:
+    """phone_number_id → number and branch (B1). Numbers change rarely, so they are cached and looked up
+    again only on a miss or when the cache is older than a minute (a number moved to another branch)."""
+
+    def __init__(self, *, max_age_seconds: float = 60.0) -> None:
+        self._routes: dict[str, Route] = {}
+        self._loaded_at = 0.0
+        self._max_age = max_age_seconds
+
+    def forget(self) -> None:
+        self._routes.clear()
+
+    async def lookup(self, session: AsyncSession, phone_number_ids: Iterable[str]) -> dict[str, Route]:
+        wanted = set(phone_number_ids)
+        if time.monotonic() - self._loaded_at > self._max_age:
+            self._routes.clear()
+            self._loaded_at = time.monotonic()
+        missing = wanted - self._routes.keys()
+        if missing:
+            rows = await session.exec(
+                select(WhatsAppNumber.phone_number_id, WhatsAppNumber.id, WhatsAppNumber.branch_id)
+                .where(col(WhatsAppNumber.phone_number_id).in_(sorted(missing)), col(WhatsAppNumber.active).is_(True))
+            )
+            for phone_number_id, number_id, branch_id in rows.all():
+                self._routes[phone_number_id] = Route(number_id or 0, branch_id)
+        return {key: self._routes[key] for key in wanted if key in self._routes}
+
+
+@dataclass
+class IngestOutcome:
+    deliveries: int = 0
+    messages_stored: int = 0
+    duplicates: int = 0
+    statuses_applied: int = 0
+    unroutable: int = 0
+    unattributable: int = 0  # messages naming no sender at all (flagged on their delivery)
+    failed: int = 0
+    events: list[Event] = field(default_factory=list)
+
+
+async def ingest_pending(
+    db: Database, *, directory: NumberDirectory, publisher: EventPublisher, limit: int = 200,
+) -> IngestOutcome:
+    """Process up to `limit` pending journal rows; publish their events after commit."""
+    async with db.session() as session:
+        deliveries = await _claim(session, db.dialect, limit=limit)
+        if not deliveries:
+            return IngestOutcome()
+        ids = [delivery.id for delivery in deliveries]
+        try:
+            outcome = await _ingest(session, db.dialect, deliveries, directory)
+            await session.commit()
+        except Exception:  # isolate the bad delivery below instead of blocking the batch
+            log.exception('ingest batch of %d deliveries failed; retrying one by one', len(ids))
+            await session.rollback()
+            outcome = None
+    if outcome is None:
+        outcome = IngestOutcome()
+        for delivery_id in ids:
+            single = await _ingest_one(db, delivery_id, directory)
+            outcome.deliveries += single.deliveries
+            outcome.messages_stored += single.messages_stored
+            outcome.duplicates += single.duplicates
+            outcome.statuses_applied += single.statuses_applied
+            outcome.unroutable += single.unroutable
+            outcome.unattributable += single.unattributable
+            outcome.failed += single.failed
+            outcome.events.extend(single.events)
+    if outcome.events:
+        await publisher.publish(outcome.events)
+    return outcome
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    id: int
+    body: str
+    attempts: int
+
+
+async def _claim(session: AsyncSession, dialect: str, *, limit: int, delivery_id: int | None = None
+                 ) -> list[_Delivery]:
+    table = WebhookDelivery.__table__
+    query = select(table.c.id, table.c.body, table.c.attempts).where(table.c.status == DeliveryStatus.PENDING)
+    if delivery_id is not None:
+        query = query.where(table.c.id == delivery_id)
+    query = query.order_by(table.c.id).limit(limit)
+    if dialect == 'postgresql':
+        # Several app processes may drain the journal; each row goes to exactly one of them.
+        query = query.with_for_update(skip_locked=True)
+    return [_Delivery(*row) for row in (await session.exec(query)).all()]
+
+
+async def _ingest_one(db: Database, delivery_id: int, directory: NumberDirectory) -> IngestOutcome:
+    async with db.session() as session:
+        deliveries = await _claim(session, db.dialect, limit=1, delivery_id=delivery_id)
+        if not deliveries:
+            return IngestOutcome()
+        try:
+            outcome = await _ingest(session, db.dialect, deliveries, directory)
+            await session.commit()
+            return outcome
+        except TRANSIENT_ERRORS:
+            # The database went away or a lock timed out: not this delivery's fault. It stays pending and
+            # the worker's next round (after a pause) tries again.
+            await session.rollback()
+            raise
+        except Exception as exc:  # recorded on the journal row, replayable later
+            log.exception('webhook delivery %s failed', delivery_id)
+            await session.rollback()
+            error = f'{type(exc).__name__}: {exc}'[:4000]
+    async with db.session() as session:
+        await session.exec(
+            update(WebhookDelivery).where(col(WebhookDelivery.id) == delivery_id)
+            .values(status=DeliveryStatus.FAILED, error=error, attempts=WebhookDelivery.attempts + 1)
+        )
+        await session.commit()
+    return IngestOutcome(deliveries=1, failed=1)
+
+
+async def _ingest(session: AsyncSession, dialect: str, deliveries: Sequence[_Delivery],
+                  directory: NumberDirectory) -> IngestOutcome:
+    outcome = IngestOutcome(deliveries=len(deliveries))
+    now = utcnow()
+    parsed: list[tuple[_Delivery, ParsedWebhook]] = []
+    results: list[dict[str, Any]] = []
+    for delivery in deliveries:
+        try:
+            parsed.append((delivery, parse_webhook(json.loads(delivery.body))))
+        except ValueError as exc:
+            results.append(_result(delivery, now, DeliveryStatus.FAILED, f'invalid JSON: {exc}'))
+            outcome.failed += 1
+
+    routes = await directory.lookup(session, {pid for _, p in parsed for pid in p.phone_number_ids})
+    inbound: list[tuple[InboundMessage, Route]] = []
+    statuses: list[StatusUpdate] = []
+    for delivery, webhook in parsed:
+        unroutable: dict[str, UnroutableChange] = {}
+        for message in webhook.messages:
+            if (route := routes.get(message.phone_number_id)) is not None:
+                inbound.append((message, route))
+            else:
+                _dead_letter(unroutable, delivery, message.phone_number_id, message.display_phone_number,
+                             message.raw).message_count += 1
+        for status in webhook.statuses:
+            if status.phone_number_id in routes:
+                statuses.append(status)
+            else:
+                _dead_letter(unroutable, delivery, status.phone_number_id, '', status.raw).status_count += 1
+        session.add_all(unroutable.values())
+        outcome.unroutable += sum(change.message_count + change.status_count for change in unroutable.values())
+        # Account-level errors (e.g. a number's messages cannot be delivered) need a human: flag them.
+        notes = [*webhook.problems, *(f'account error {e.code}: {e.title} {e.details}'.strip()
+                                      for e in webhook.account_errors)]
+        results.append(_result(delivery, now, DeliveryStatus.FLAGGED if notes else DeliveryStatus.PROCESSED,
+                               '\n'.join(notes), messages=len(webhook.messages), statuses=len(webhook.statuses)))
+
+    if inbound:
+        await _store_inbound(session, dialect, inbound, outcome)
+    if statuses:
+        await _apply_statuses(session, statuses, outcome)
+    table = WebhookDelivery.__table__
+    await session.exec(
+        update(table).where(table.c.id == bindparam('delivery_id')).values(
+            status=bindparam('new_status'), error=bindparam('new_error'), attempts=bindparam('new_attempts'),
+            message_count=bindparam('messages'), status_count=bindparam('statuses'),
+            processed_at=bindparam('now', type_=UTCDateTime())),
+        params=results,
+    )
+    await session.flush()
+    return outcome
+
+
+def _result(delivery: _Delivery, now: datetime, status: DeliveryStatus, error: str, *, messages: int = 0,
+            statuses: int = 0) -> dict[str, Any]:
+    return {'delivery_id': delivery.id, 'new_status': status, 'new_error': error[:4000],
+            'new_attempts': delivery.attempts + 1, 'messages': messages, 'statuses': statuses, 'now': now}
+
+
+def _dead_letter(changes: dict[str, UnroutableChange], delivery: _Delivery, phone_number_id: str,
+                 display: str, sample: dict[str, Any]) -> UnroutableChange:
+    if phone_number_id not in changes:
+        log.warning('webhook for unknown phone_number_id %s kept as dead letter', phone_number_id)
+        changes[phone_number_id] = UnroutableChange(
+            delivery_id=delivery.id, phone_number_id=phone_number_id, display_phone_number=display[:32],
+            sample=sample)
+    return changes[phone_number_id]
+
+
+def _contact_phone(message: InboundMessage) -> str | None:
+    if not message.from_wa_id:
+        return None
+    try:
+        return normalize_phone(message.from_wa_id)
+    except InvalidInput:
+        # Keep the message even if the number is odd: WhatsApp vouched for it.
+        return '+' + ''.join(ch for ch in message.from_wa_id if ch.isdigit())[:19]
+
+
+@dataclass
+class _ContactRow:
+    id: int
+    phone_e164: str | None
+    wa_user_id: str | None
+    wa_id: str | None
+    profile_name: str
+    merged_into_id: int | None
+
+
+async def _resolve_contacts(session: AsyncSession, dialect: str, messages: Sequence[InboundMessage]
+                            ) -> list[int | None]:
+    """Contact id per message (None when a message names no sender at all), creating contacts as needed and
+    keeping the latest WhatsApp profile name. A customer is found by phone, else by WhatsApp user id.
+    Plain rows rather than ORM objects: this runs for every inbound message."""
+    identities = [(_contact_phone(m), m.from_user_id) for m in messages]
+    phones = {phone for phone, _ in identities if phone}
+    user_ids = {user_id for _, user_id in identities if user_id}
+    table = Contact.__table__
+
+    async def load() -> tuple[dict[str, _ContactRow], dict[str, _ContactRow]]:
+        conditions = []
+        if phones:
+            conditions.append(table.c.phone_e164.in_(sorted(phones)))
+        if user_ids:
+            conditions.append(table.c.wa_user_id.in_(sorted(user_ids)))
+        if not conditions:
+            return {}, {}
+        found = [_ContactRow(*row) for row in (await session.exec(
+            select(table.c.id, table.c.phone_e164, table.c.wa_user_id, table.c.wa_id, table.c.profile_name,
+                   table.c.merged_into_id).where(or_(*conditions)))).all()]
+        return ({c.phone_e164: c for c in found if c.phone_e164}, {c.wa_user_id: c for c in found if c.wa_user_id})
+
+    def find(phone: str | None, user_id: str | None) -> _ContactRow | None:
+        return (by_phone.get(phone) if phone else None) or (by_user.get(user_id) if user_id else None)
+
+    by_phone, by_user = await load()
+    now = utcnow()
+    new_rows: dict[str, dict[str, Any]] = {}
+    claimed_user_ids: set[str] = set()
+    for message, (phone, user_id) in zip(messages, identities, strict=True):
+        key = phone or user_id
+        if key is None or find(phone, user_id) is not None or key in new_rows:
+            continue
+        # A user id already on another contact stays there (unique); the new contact is known by phone.
+        own_user_id = user_id if user_id and user_id not in by_user and user_id not in claimed_user_ids else None
+        if own_user_id:
+            claimed_user_ids.add(own_user_id)
+        new_rows[key] = {
+            'phone_e164': phone, 'wa_id': message.from_wa_id, 'wa_user_id': own_user_id,
+            'profile_name': message.profile_name[:120], 'display_name': '', 'email': '', 'notes': '',
+            'created_at': now, 'updated_at': now,
+        }
+    if new_rows:
+        await session.exec(insert_ignoring_duplicates(dialect, table), params=list(new_rows.values()))
+        by_phone, by_user = await load()
+
+    contact_ids: list[int | None] = []
+    changed: dict[int, _ContactRow] = {}
+    for message, (phone, user_id) in zip(messages, identities, strict=True):
+        contact = find(phone, user_id)
+        if contact is None:
+            log.warning('message %s names no sender (no from, no user id); not stored', message.wa_message_id)
+            contact_ids.append(None)
+            continue
+        if contact.merged_into_id:
+            contact_ids.append(contact.merged_into_id)
+            continue
+        if message.profile_name and contact.profile_name != message.profile_name[:120]:
+            contact.profile_name = message.profile_name[:120]
+            changed[contact.id] = contact
+        if message.from_wa_id and not contact.wa_id:
+            contact.wa_id = message.from_wa_id
+            changed[contact.id] = contact
+        contact_ids.append(contact.id)
+    if changed:
+        await session.exec(
+            update(table).where(table.c.id == bindparam('contact_id'))
+            .values(profile_name=bindparam('new_profile_name'), wa_id=bindparam('new_wa_id'),
+                    updated_at=bindparam('now', type_=UTCDateTime())),
+            params=[{'contact_id': c.id, 'new_profile_name': c.profile_name, 'new_wa_id': c.wa_id, 'now': now}
+                    for c in changed.values()],
+        )
+    return contact_ids
+
+
+async def _resolve_conversations(session: AsyncSession, dialect: str,
+                                 keys: set[tuple[int, int, int]]) -> dict[tuple[int, int], int]:
+    """Open conversation id per (contact, number), opening new ones (one per customer and number)."""
+    pairs = sorted({(contact_id, number_id) for contact_id, number_id, _ in keys})
+
+    async def load() -> dict[tuple[int, int], int]:
+        rows = await session.exec(
+            select(Conversation.contact_id, Conversation.number_id, Conversation.id)
+            .where(tuple_(Conversation.contact_id, Conversation.number_id).in_(pairs),
+                   Conversation.status == ConversationStatus.OPEN)
+        )
+        return {(contact_id, number_id): conversation_id or 0 for contact_id, number_id, conversation_id in rows.all()}
+
+    found = await load()
+    missing = [(c, n, b) for c, n, b in sorted(keys) if (c, n) not in found]
+    if missing:
+        now = utcnow()
+        await session.exec(insert_ignoring_duplicates(dialect, Conversation.__table__), params=[
+            {'contact_id': c, 'number_id': n, 'branch_id': b, 'status': ConversationStatus.OPEN, 'mode': 'ai',
+             'unread_count': 0, 'last_message_preview': '', 'created_at': now, 'updated_at': now}
+            for c, n, b in missing
+        ])
+        found = await load()
+    return found
+
+
+async def _store_inbound(session: AsyncSession, dialect: str, inbound: list[tuple[InboundMessage, Route]],
+                         outcome: IngestOutcome) -> None:
+    # One row per WhatsApp id even if Meta put the same message twice into this batch.
+    unique: dict[str, tuple[InboundMessage, Route]] = {}
+    for message, route in sorted(inbound, key=lambda item: item[0].timestamp):
+        unique.setdefault(message.wa_message_id, (message, route))
+    outcome.duplicates += len(inbound) - len(unique)
+    resolved = zip(await _resolve_contacts(session, dialect, [m for m, _ in unique.values()]), unique.values(),
+                   strict=True)
+    attributed = [(contact_id, item) for contact_id, item in resolved if contact_id is not None]
+    outcome.unattributable += len(unique) - len(attributed)
+    contact_ids = [contact_id for contact_id, _ in attributed]
+    items = [item for _, item in attributed]
+    conversation_ids = await _resolve_conversations(
+        session, dialect, {(cid, route.number_id, route.branch_id) for cid, (_, route) in attributed})
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    placed: dict[str, tuple[InboundMessage, Route, int]] = {}
+    for contact_id, (message, route) in zip(contact_ids, items, strict=True):
+        conversation_id = conversation_ids[(contact_id, route.number_id)]
+        placed[message.wa_message_id] = (message, route, conversation_id)
+        rows.append({
+            'conversation_id': conversation_id, 'direction': Direction.INBOUND, 'sender_kind': SenderKind.CUSTOMER,
+            'type': message.type, 'text': message.text, 'wa_message_id': message.wa_message_id,
+            'reply_to_wa_message_id': message.reply_to_wa_message_id,
+            'payload': _stored_payload(message), 'status': MessageStatus.RECEIVED, 'error_code': None,
+            'error_title': '', 'error_details': '', 'sent_at': message.timestamp, 'created_at': now,
+            'priority': 'agent', 'attempts': 0,
+        })
+    # executemany: compiled once and cached, sent as multi-row batches ("insertmanyvalues") by SQLAlchemy.
+    result = await session.exec(
+        insert_ignoring_duplicates(dialect, Message.__table__)
+        .returning(Message.__table__.c.id, Message.__table__.c.wa_message_id),
+        params=rows,
+    )
+    inserted = {wa_id: message_id for message_id, wa_id in result.all()}
+    outcome.duplicates += len(rows) - len(inserted)
+    outcome.messages_stored += len(inserted)
+    if not inserted:
+        return
+
+    media_ids = await _create_media_rows(session, [(inserted[wa], placed[wa][0]) for wa in inserted
+                                                   if placed[wa][0].media is not None])
+    await _update_conversations(session, [(placed[wa][0], placed[wa][2]) for wa in inserted])
+
+    for wa_id, message_id in inserted.items():
+        message, route, conversation_id = placed[wa_id]
+        outcome.events.append(Event(MESSAGE_CREATED, route.branch_id, conversation_id, {
+            'message_id': message_id, 'wa_message_id': wa_id, 'direction': Direction.INBOUND,
+            'sender_kind': SenderKind.CUSTOMER, 'type': message.type, 'text': message.text,
+            'sent_at': message.timestamp.isoformat(), 'media_id': media_ids.get(message_id),
+            'status': MessageStatus.RECEIVED,
+        }))
+    for conversation_id, branch_id in {(placed[wa][2], placed[wa][1].branch_id) for wa in inserted}:
+        outcome.events.append(Event(CONVERSATION_UPDATED, branch_id, conversation_id, {'reason': 'inbound'}))
+
+
+def _stored_payload(message: InboundMessage) -> dict[str, Any]:
+    payload: dict[str, Any] = {'fields': message.fields, 'raw': message.raw}
+    if message.forwarded or message.frequently_forwarded:
+        payload['forwarded'] = True
+        payload['frequently_forwarded'] = message.frequently_forwarded
+    if message.media is not None:
+        payload['media'] = {'wa_media_id': message.media.wa_media_id, 'mime_type': message.media.mime_type,
+                            'filename': message.media.filename, 'caption': message.media.caption,
+                            'voice': message.media.voice}
+    if message.errors:
+        payload['errors'] = [{'code': e.code, 'title': e.title, 'message': e.message, 'details': e.details}
+                             for e in message.errors]
+    return payload
+
+
+async def _create_media_rows(session: AsyncSession, items: list[tuple[int, InboundMessage]]) -> dict[int, int]:
+    """Media rows (status pending) for newly stored media messages; the media worker downloads them."""
+    if not items:
+        return {}
+    now = utcnow()
+    result = await session.exec(
+        Media.__table__.insert().returning(Media.__table__.c.id, sort_by_parameter_order=True),
+        params=[{'wa_media_id': m.media.wa_media_id, 'mime_type': m.media.mime_type[:120],  # type: ignore[union-attr]
+                 'filename': m.media.filename[:255], 'sha256': m.media.sha256 or None,  # type: ignore[union-attr]
+                 'status': 'pending', 'error': '', 'created_at': now} for _, m in items],
+    )
+    media_ids = dict(zip([message_id for message_id, _ in items], result.scalars(), strict=True))
+    table = Message.__table__
+    await session.exec(
+        update(table).where(table.c.id == bindparam('message_id')).values(media_id=bindparam('new_media_id')),
+        params=[{'message_id': message_id, 'new_media_id': media_id} for message_id, media_id in media_ids.items()],
+    )
+    return media_ids
+
+
+async def _update_conversations(session: AsyncSession, stored: list[tuple[InboundMessage, int]]) -> None:
+    per_conversation: dict[int, list[InboundMessage]] = defaultdict(list)
+    for message, conversation_id in stored:
+        per_conversation[conversation_id].append(message)
+    table = Conversation.__table__
+    latest = bindparam('latest', type_=UTCDateTime())
+    earliest = bindparam('earliest', type_=UTCDateTime())
+    newer = or_(table.c.last_message_at.is_(None), table.c.last_message_at <= latest)
+    params = []
+    for conversation_id, messages in per_conversation.items():
+        last = max(messages, key=lambda m: m.timestamp)
+        params.append({'conversation_id': conversation_id, 'count': len(messages), 'latest': last.timestamp,
+                       'earliest': min(m.timestamp for m in messages), 'preview': preview_of(last),
+                       'now': utcnow()})
+    # Every SET expression reads the row's old values, on both databases.
+    await session.exec(
+        update(table).where(table.c.id == bindparam('conversation_id')).values(
+            unread_count=table.c.unread_count + bindparam('count'),
+            last_message_preview=case((newer, bindparam('preview')), else_=table.c.last_message_preview),
+            last_message_at=case((newer, latest), else_=table.c.last_message_at),
+            last_inbound_at=case(
+                (or_(table.c.last_inbound_at.is_(None), table.c.last_inbound_at < latest), latest),
+                else_=table.c.last_inbound_at),
+            waiting_since=func.coalesce(table.c.waiting_since, earliest),
+            updated_at=bindparam('now', type_=UTCDateTime()),
+        ),
+        params=params,
+    )
+
+
+async def _apply_statuses(session: AsyncSession, statuses: list[StatusUpdate], outcome: IngestOutcome) -> None:
+    table = Message.__table__
+    rank = case(dict(STATUS_RANK), value=table.c.status, else_=0)
+    changed: list[tuple[int, int, str]] = []
+    for status in sorted(statuses, key=lambda s: s.timestamp):
+        if status.status not in WEBHOOK_STATUSES:
+            continue
+        match = table.c.wa_message_id == status.wa_message_id
+        own_id = _callback_message_id(status.biz_opaque_callback_data)
+        if own_id is not None:
+            # Our own id from biz_opaque_callback_data: matches even before the send response was stored,
+            # and reconciles a send whose worker died (status 'unconfirmed').
+            match = or_(match, and_(table.c.id == own_id, table.c.wa_message_id.is_(None)))
+        values: dict[str, Any] = {
+            'status': status.status, 'status_updated_at': status.timestamp,
+            'wa_message_id': func.coalesce(table.c.wa_message_id, status.wa_message_id),
+        }
+        if status.status == MessageStatus.FAILED and status.errors:
+            error = status.errors[0]
+            values.update(error_code=error.code, error_title=error.title[:200],
+                          error_details=(error.details or error.message)[:1000])
+        result = await session.exec(
+            update(table)
+            .where(match, table.c.direction == Direction.OUTBOUND, rank < STATUS_RANK[status.status])
+            .values(**values)
+            .returning(table.c.id, table.c.conversation_id, table.c.status)
+        )
+        changed.extend(result.all())
+    outcome.statuses_applied += len(changed)
+    if not changed:
+        return
+    branches = dict((await session.exec(
+        select(Conversation.id, Conversation.branch_id)
+        .where(col(Conversation.id).in_(sorted({conversation_id for _, conversation_id, _ in changed})))
+    )).all())
+    latest: dict[int, tuple[int, str]] = {}
+    for message_id, conversation_id, new_status in changed:
+        latest[message_id] = (conversation_id, new_status)
+    for message_id, (conversation_id, new_status) in latest.items():
+        outcome.events.append(Event(MESSAGE_STATUS, branches[conversation_id], conversation_id,
+                                    {'message_id': message_id, 'status': new_status}))
+
+
+def _callback_message_id(data: str | None) -> int | None:
+    if not data or not data.startswith(CALLBACK_PREFIX):
+        return None
+    try:
+        return int(data.removeprefix(CALLBACK_PREFIX))
+    except ValueError:
+        return None
+
+
+class IngestWorker(BackgroundWorker):
+    """Drains the journal; woken by the journal writer, polling as a safety net (rows journaled by another
+    process, or left pending by a crash)."""
+
+    name = 'webhook-ingest'
+
+    def __init__(self, db: Database, *, publisher: EventPublisher, directory: NumberDirectory | None = None,
+                 batch_size: int = 200, idle_poll_seconds: float = 2.0, coalesce_seconds: float = 0.02) -> None:
+        super().__init__(idle_poll_seconds=idle_poll_seconds)
+        self.db = db
+        self.publisher = publisher
+        self.directory = directory or NumberDirectory()
+        self.batch_size = batch_size
+        # Waiting a moment after a wake-up lets a burst gather into one batch: per-message cost falls with
+        # batch size, and the CPU saved goes to acknowledging webhooks (what Meta times us on).
+        self.coalesce_seconds = coalesce_seconds
+
+    async def run_round(self) -> None:
+        await asyncio.sleep(self.coalesce_seconds)
+        await self.drain()
+
+    async def drain(self) -> IngestOutcome:
+        """Process until nothing is pending; returns the totals (used by tests and the replay command)."""
+        total = IngestOutcome()
+        while True:
+            outcome = await ingest_pending(self.db, directory=self.directory, publisher=self.publisher,
+                                           limit=self.batch_size)
+            if outcome.deliveries == 0:
+                return total
+            for name in ('deliveries', 'messages_stored', 'duplicates', 'statuses_applied', 'unroutable',
+                         'unattributable', 'failed'):
+                setattr(total, name, getattr(total, name) + getattr(outcome, name))

@@ -1,0 +1,58 @@
+"""Background workers: an asyncio task doing rounds of work when woken, and every few seconds anyway.
+
+Woken by events for low latency; the periodic round is the safety net for work another process left,
+or that was pending when this one crashed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+log = logging.getLogger(__name__)
+
+
+class BackgroundWorker:
+    name = 'worker'
+
+    def __init__(self, *, idle_poll_seconds: float) -> None:
+        self.idle_poll_seconds = idle_poll_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def run_round(self) -> None:
+        """Do all the work there is now."""
+        raise NotImplementedError
+
+    async def on_start(self) -> None:
+        """Runs once before the first round (e.g. to reconcile what a crash left)."""
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name=self.name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        try:
+            await self.on_start()
+        except Exception:  # the rounds still run; what on_start would fix is retried by the next start
+            log.exception('%s start-up work failed', self.name)
+        while True:
+            try:
+                await self.run_round()
+            except Exception:  # e.g. the database restarting: keep the worker alive, the next round retries
+                log.exception('%s round failed', self.name)
+                await asyncio.sleep(1)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_seconds)
+            self._wake.clear()

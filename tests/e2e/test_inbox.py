@@ -1,0 +1,84 @@
+"""Two agents of Casa Central, one of Rosario and a customer in the simulator, all in real Chromium pages
+against the real server (SPEC C1–C3, M5)."""
+
+from __future__ import annotations
+
+import secrets
+
+from playwright.async_api import Browser, BrowserContext, Page, expect
+
+from tests.e2e.conftest import DEMO_PASSWORD, RunningApp
+
+
+async def agent(browser: Browser, app: RunningApp, username: str) -> tuple[BrowserContext, Page]:
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(app.base_url + '/login')
+    await page.get_by_label('Usuario').fill(username)
+    await page.get_by_label('Contraseña').fill(DEMO_PASSWORD)
+    await page.get_by_role('button', name='Ingresar').click()
+    await expect(page.get_by_placeholder('Buscar nombre, teléfono o mensaje')).to_be_visible()
+    return context, page
+
+
+async def customer(browser: Browser, app: RunningApp, phone: str) -> Page:
+    page = await (await browser.new_context()).new_page()
+    await page.goto(app.base_url + '/simulador')
+    field = page.get_by_label('Tu teléfono')
+    await field.fill(phone)
+    await field.blur()
+    return page
+
+
+async def customer_says(page: Page, text: str) -> None:
+    composer = page.get_by_placeholder('Escribí un mensaje')
+    await composer.fill(text)
+    await composer.press('Enter')
+    await expect(page.locator('.bg-green-100', has_text=text).get_by_text('✓✓')).to_be_visible()
+
+
+async def test_two_agents_one_customer_live(running_app: RunningApp, browser: Browser) -> None:
+    digits = f'5{secrets.randbelow(1000):03d}{secrets.randbelow(10000):04d}'
+    name_phone = f'+54 9 11 {digits[:4]} {digits[4:]}'
+    _, ana = await agent(browser, running_app, 'ana')
+    _, bruno = await agent(browser, running_app, 'bruno')
+    _, carla = await agent(browser, running_app, 'carla')  # Rosario: must see nothing of Casa Central
+    dialogs: list[str] = []
+    for page in (ana, bruno, carla):
+        page.on('dialog', lambda dialog: dialogs.append(dialog.message))
+    phone = await customer(browser, running_app, name_phone)
+
+    # A customer message appears in both Casa Central inboxes, live.
+    await customer_says(phone, 'Hola, ¿tienen filtro de aceite para Corsa 1.6?')
+    for page in (ana, bruno):
+        await expect(page.get_by_text('Hola, ¿tienen filtro de aceite para Corsa 1.6?')).to_be_visible()
+    row = ana.locator('.q-item', has_text='filtro de aceite para Corsa')
+    await row.click()
+    await bruno.locator('.q-item', has_text='filtro de aceite para Corsa').click()
+
+    # Ana types; Bruno sees it.
+    await ana.get_by_placeholder('Escribí una respuesta').press_sequentially('Sí, tenemos Fram PH')
+    await expect(bruno.get_by_text('Ana Gómez está escribiendo…')).to_be_visible()
+
+    # Ana replies; the customer gets it, and since the chat is open on the phone, ticks turn to read.
+    await ana.get_by_placeholder('Escribí una respuesta').fill('Sí, tenemos Fram PH5949 a $ 9.800')
+    await ana.get_by_placeholder('Escribí una respuesta').press('Enter')
+    await expect(phone.get_by_text('Sí, tenemos Fram PH5949 a $ 9.800')).to_be_visible()
+    reply = ana.locator('[class*="bg-green-100"]', has_text='Fram PH5949')
+    await expect(reply.locator('.text-sky-500', has_text='✓✓')).to_be_visible(timeout=10_000)
+    await expect(bruno.locator('[class*="bg-green-100"]', has_text='Fram PH5949 a $ 9.800')).to_be_visible()
+
+    # The customer's markup stays text, everywhere.
+    await customer_says(phone, '<img src=x onerror=alert(1)>')
+    await expect(ana.get_by_text('<img src=x onerror=alert(1)>').first).to_be_visible()
+
+    # A dropped websocket: what arrives meanwhile is there after the reconnect.
+    await ana.evaluate('window.socket.disconnect()')
+    await customer_says(phone, 'Mensaje durante el corte')
+    await ana.evaluate('window.socket.connect()')
+    await expect(ana.get_by_text('Mensaje durante el corte').first).to_be_visible()
+
+    # Rosario saw nothing of it, and no script ever ran.
+    await expect(carla.get_by_text('filtro de aceite para Corsa')).to_have_count(0)
+    await expect(carla.get_by_text('Mensaje durante el corte')).to_have_count(0)
+    assert dialogs == []

@@ -1,0 +1,54 @@
+"""The HTTP API answers only to valid API keys, and a branch key sees only its branch (O2, B2)."""
+
+from __future__ import annotations
+
+from nicegui.testing import User
+
+from services import api_keys
+from services.database import Database
+from tests.conftest import World
+
+
+async def test_missing_or_wrong_key_is_401(user: User, world: World, db: Database) -> None:
+    _, key = await api_keys.create_api_key(db, name='erp')
+
+    missing = await user.http_client.get('/api/v1/branches')
+    wrong = await user.http_client.get('/api/v1/branches', headers={'X-API-Key': key[:-2] + 'xx'})
+    garbage = await user.http_client.get('/api/v1/branches', headers={'X-API-Key': 'hello'})
+
+    assert (missing.status_code, wrong.status_code, garbage.status_code) == (401, 401, 401)
+
+
+async def test_global_key_sees_every_branch(user: User, world: World, db: Database) -> None:
+    _, key = await api_keys.create_api_key(db, name='erp')
+
+    response = await user.http_client.get('/api/v1/branches', headers={'X-API-Key': key})
+
+    assert response.status_code == 200
+    assert [branch['code'] for branch in response.json()] == ['SUC1', 'SUC2']
+
+
+async def test_branch_key_never_sees_another_branch(user: User, world: World, db: Database) -> None:
+    _, key = await api_keys.create_api_key(db, name='rosario erp', branch_id=world.rosario.id)
+
+    response = await user.http_client.get('/api/v1/branches', headers={'X-API-Key': key})
+
+    assert [branch['code'] for branch in response.json()] == ['SUC2']
+
+
+async def test_revoked_key_stops_working(user: User, world: World, db: Database) -> None:
+    stored, key = await api_keys.create_api_key(db, name='erp')
+    await api_keys.revoke_api_key(db, prefix=stored.prefix)
+
+    response = await user.http_client.get('/api/v1/branches', headers={'X-API-Key': key})
+
+    assert response.status_code == 401
+
+
+async def test_health_reports_the_database_and_pages_carry_security_headers(user: User, world: World) -> None:
+    health = await user.http_client.get('/health')
+    login = await user.http_client.get('/login')
+
+    assert health.json() == {'status': 'ok', 'database': 'ok'}
+    assert login.headers['X-Frame-Options'] == 'DENY'
+    assert login.headers['X-Content-Type-Options'] == 'nosniff'
