@@ -5,18 +5,20 @@ from __future__ import annotations
 import asyncio
 import secrets
 import sys
-from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
 from sqlalchemy.engine import make_url
 
-from app.database import database_from, upgrade_to_head
+from app.commands import catalog as catalog_commands
+from app.commands import quotes as quotes_commands
+from app.commands import run_job
+from app.commands import sales as sales_commands
+from app.commands import vin as vin_commands
 from app.settings import Settings
 from services import api_keys, branches, users
-from services.database import Database, DatabaseUnavailable
+from services.database import Database
 from services.demo.seed import PEOPLE, DemoLogin, database_is_empty, seed_demo
-from services.errors import ServiceError
 from services.events import NullPublisher
 from services.models import BranchCreate, ChannelKind, DeliveryStatus, Role, TemplateStatus, UserCreate
 from services.whatsapp import journal, templates
@@ -38,30 +40,11 @@ templates_cli = typer.Typer(help='Approved WhatsApp templates per number (sendab
 cli.add_typer(templates_cli, name='templates')
 webhooks_cli = typer.Typer(help='The webhook journal: failed, flagged and unroutable deliveries.', no_args_is_help=True)
 cli.add_typer(webhooks_cli, name='webhooks')
-
-
-def _run(work: Callable[[Database], Awaitable[T]], *, settings: Settings | None = None) -> T:
-    """Run one async job against a migrated database; turn expected failures into one clear line."""
-    settings = settings or Settings()
-
-    async def main() -> T:
-        db = database_from(settings)
-        try:
-            await db.ping()
-            if settings.migrate_on_start:
-                await upgrade_to_head(db)
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    try:
-        return asyncio.run(main())
-    except DatabaseUnavailable as exc:
-        typer.secho(f'error: {exc}', err=True, fg='red')
-        raise typer.Exit(2) from exc
-    except ServiceError as exc:
-        typer.secho(f'error: {exc}', err=True, fg='red')
-        raise typer.Exit(1) from exc
+# Feature command groups live in app/commands/, one module each.
+cli.add_typer(catalog_commands.cli, name='catalog')
+cli.add_typer(vin_commands.cli, name='vin')
+cli.add_typer(quotes_commands.cli, name='quotes')
+cli.add_typer(sales_commands.cli, name='sales')
 
 
 def demo_password(settings: Settings) -> str:
@@ -95,7 +78,7 @@ async def _seed_if_empty(db: Database, settings: Settings) -> bool:
 @cli.command()
 def migrate() -> None:
     """Apply database migrations up to the newest one."""
-    _run(lambda db: asyncio.sleep(0))
+    run_job(lambda db: asyncio.sleep(0))
     typer.echo('database is up to date')
 
 
@@ -103,7 +86,7 @@ def migrate() -> None:
 def seed_demo_command() -> None:
     """Load the demo branches, people, conversations and catalog into an empty database."""
     settings = Settings()
-    if not _run(lambda db: _seed_if_empty(db, settings), settings=settings):
+    if not run_job(lambda db: _seed_if_empty(db, settings), settings=settings):
         typer.echo('database already has data; demo not loaded')
         return
     _print_logins([DemoLogin(*person) for person in PEOPLE], demo_password(settings))
@@ -119,10 +102,10 @@ def run(
     overrides = {key: value for key, value in {'host': host, 'port': port}.items() if value is not None}
     settings = Settings(**overrides)  # type: ignore[arg-type]
     if demo:
-        _run(lambda db: _seed_if_empty(db, settings), settings=settings)
+        run_job(lambda db: _seed_if_empty(db, settings), settings=settings)
         _print_logins([DemoLogin(*person) for person in PEOPLE], demo_password(settings))
     else:
-        _run(lambda db: asyncio.sleep(0), settings=settings)
+        run_job(lambda db: asyncio.sleep(0), settings=settings)
     typer.echo(f'LeadMaster on http://{settings.host}:{settings.port}  (database: {_describe(settings)})')
     sys.stdout.flush()
     from app.wiring import build, serve
@@ -154,7 +137,7 @@ def users_add(
             capacity=capacity, password=chosen,
         ))
 
-    _run(work)
+    run_job(work)
     typer.echo(f'user {username.lower()} created ({role}{", " + branch.upper() if branch else ""})')
     if password is None:
         typer.echo(f'password: {chosen}')
@@ -163,7 +146,7 @@ def users_add(
 @users_cli.command('list')
 def users_list() -> None:
     """One user per line: username, role, branch, name."""
-    for user, branch in _run(users.list_users):
+    for user, branch in run_job(users.list_users):
         state = '' if user.active else '  (inactive)'
         typer.echo(f'{user.username}\t{user.role}\t{branch.code if branch else "-"}\t{user.full_name}{state}')
 
@@ -176,7 +159,7 @@ def branches_add(
     address: Annotated[str, typer.Option(help='Street address')] = '',
 ) -> None:
     """Create a branch."""
-    branch = _run(lambda db: branches.create_branch(db, branch_in=BranchCreate(
+    branch = run_job(lambda db: branches.create_branch(db, branch_in=BranchCreate(
         code=code, name=name or code.upper(), city=city, address=address)))
     typer.echo(f'branch {branch.code} created')
 
@@ -184,7 +167,7 @@ def branches_add(
 @branches_cli.command('list')
 def branches_list() -> None:
     """One branch per line, its code first."""
-    for branch in _run(branches.list_branches):
+    for branch in run_job(branches.list_branches):
         typer.echo(f'{branch.code}\t{branch.name}\t{branch.city}')
 
 
@@ -197,7 +180,7 @@ def numbers_add(
     label: Annotated[str, typer.Option(help='Label, e.g. "Ventas"')] = '',
 ) -> None:
     """Attach a WhatsApp number to a branch (inbound routing: phone_number_id → branch)."""
-    number = _run(lambda db: branches.add_number(db, branch_code=branch, channel=channel,
+    number = run_job(lambda db: branches.add_number(db, branch_code=branch, channel=channel,
                                                  phone_number_id=phone_number_id, display_phone=display, label=label))
     typer.echo(f'number {number.display_phone} ({number.phone_number_id}) routes to {branch.upper()}')
 
@@ -205,7 +188,7 @@ def numbers_add(
 @numbers_cli.command('list')
 def numbers_list() -> None:
     """One number per line: display number, phone_number_id, channel, branch code."""
-    for number, branch in _run(branches.list_numbers):
+    for number, branch in run_job(branches.list_numbers):
         typer.echo(f'{number.display_phone}\t{number.phone_number_id}\t{number.channel}\t{branch.code}')
 
 
@@ -221,7 +204,7 @@ def apikeys_create(
         _, plaintext = await api_keys.create_api_key(db, name=name, branch_id=branch_id)
         return plaintext
 
-    plaintext = _run(work)
+    plaintext = run_job(work)
     typer.echo(f'scope: {branch.upper() if branch else "all branches"} — store it now, it is not shown again')
     typer.echo(f'API key: {plaintext}')
 
@@ -229,7 +212,7 @@ def apikeys_create(
 @apikeys_cli.command('revoke')
 def apikeys_revoke(prefix: Annotated[str, typer.Argument(help='The part after "lm_" and before the next "_"')]) -> None:
     """Revoke an API key."""
-    if not _run(lambda db: api_keys.revoke_api_key(db, prefix=prefix)):
+    if not run_job(lambda db: api_keys.revoke_api_key(db, prefix=prefix)):
         typer.secho(f'no active key with prefix {prefix}', err=True, fg='red')
         raise typer.Exit(1)
     typer.echo(f'key {prefix} revoked')
@@ -246,7 +229,7 @@ def templates_add(
         TemplateStatus.APPROVED),
 ) -> None:
     """Register a template for a number."""
-    template = _run(lambda db: templates.register_template(
+    template = run_job(lambda db: templates.register_template(
         db, phone_number_id=phone_number_id, name=name, body=body, language=language, category=category,
         status=status))
     typer.echo(f'template {template.name} ({template.language}, {template.variable_count} variables) registered')
@@ -255,7 +238,7 @@ def templates_add(
 @templates_cli.command('list')
 def templates_list() -> None:
     """One template per line: number, name, language, status, variables."""
-    for template, number in _run(templates.list_templates):
+    for template, number in run_job(templates.list_templates):
         typer.echo(f'{number.phone_number_id}\t{template.name}\t{template.language}\t{template.status}\t'
                    f'{template.variable_count}')
 
@@ -267,7 +250,7 @@ def webhooks_list(
 ) -> None:
     """Journaled webhook deliveries: id, received, status, messages, statuses, first line of the error."""
     chosen = status or [DeliveryStatus.FAILED, DeliveryStatus.FLAGGED]
-    for delivery in _run(lambda db: journal.list_deliveries(db, statuses=chosen, limit=limit)):
+    for delivery in run_job(lambda db: journal.list_deliveries(db, statuses=chosen, limit=limit)):
         error = delivery.error.splitlines()[0] if delivery.error else ''
         typer.echo(f'{delivery.id}\t{delivery.received_at:%Y-%m-%d %H:%M:%S}\t{delivery.status}\t'
                    f'{delivery.message_count}\t{delivery.status_count}\t{error}')
@@ -276,7 +259,7 @@ def webhooks_list(
 @webhooks_cli.command('dead-letters')
 def webhooks_dead_letters() -> None:
     """Changes for phone_number_ids no branch owns: id, delivery, phone_number_id, messages, statuses."""
-    for change in _run(lambda db: journal.list_unroutable(db, limit=500)):
+    for change in run_job(lambda db: journal.list_unroutable(db, limit=500)):
         typer.echo(f'{change.id}\t{change.delivery_id}\t{change.phone_number_id}\t{change.message_count}\t'
                    f'{change.status_count}')
 
@@ -292,7 +275,7 @@ def webhooks_replay(
         requeued = await journal.requeue_for_replay(db, delivery_ids=delivery_id, include_unroutable=unroutable)
         return requeued, await IngestWorker(db, publisher=NullPublisher()).drain()
 
-    requeued, outcome = _run(work)
+    requeued, outcome = run_job(work)
     typer.echo(f'replayed {requeued} deliveries: {outcome.messages_stored} messages stored, '
                f'{outcome.duplicates} already stored, {outcome.statuses_applied} statuses applied, '
                f'{outcome.unroutable} still unroutable, {outcome.failed} failed again')

@@ -45,10 +45,33 @@ class Settings(BaseSettings):
     # Background workers (ingest, outbox, media) run inside the web process unless disabled.
     run_workers: bool = True
 
+    # Takeover (T2, T4): how often the sweeper looks for expired deadlines; how long a faithful client's
+    # conversation is offered to their agent before the branch rule decides.
+    takeover_sweep_seconds: float = Field(default=5.0, gt=0)
+    faithful_offer_seconds: int = Field(default=120, ge=0)
+
     # OpenAI-compatible LLM (A2). With no key the built-in rule engine answers.
     llm_base_url: str = 'https://openrouter.ai/api/v1'
     llm_api_key: SecretStr | None = None
     llm_model: str = 'google/gemini-2.5-flash'
+    llm_timeout_seconds: float = Field(default=20.0, gt=0)
+    # A1: the bot answers in AI mode after a short, human-like pause; the summary (C4) is refreshed at most this often.
+    assistant_enabled: bool = True
+    assistant_reply_delay_seconds: float = Field(default=1.5, ge=0)
+    summary_refresh_seconds: float = Field(default=30.0, gt=0)
+
+    # VIN from photos (V1): which OCR engine(s), the per-image time limit, and the process pool size.
+    vin_ocr_engine: Literal['tesseract', 'rapidocr'] = 'tesseract'
+    vin_timeout_seconds: float = Field(default=20.0, gt=0)
+    vin_workers: int = Field(default=1, ge=1, le=8)
+
+    # Inventory provider (S2): the database (default) or a SOAP stock service.
+    inventory_provider: Literal['database', 'soap'] = 'database'
+    inventory_soap_wsdl: str | None = None
+    inventory_soap_username: str | None = None
+    inventory_soap_password: SecretStr | None = None
+    inventory_timeout_seconds: float = Field(default=3.0, gt=0)
+    inventory_cache_seconds: float = Field(default=60.0, ge=0)
 
     # Login protection (O2).
     login_max_failures: int = Field(default=5, ge=1)
@@ -60,7 +83,7 @@ class Settings(BaseSettings):
     demo_catalog_size: int = Field(default=10_000, ge=0)
 
     @field_validator('secret_key', 'whatsapp_app_secret', 'whatsapp_verify_token', 'whatsapp_token', 'llm_api_key',
-                     'demo_password', mode='before')
+                     'demo_password', 'inventory_soap_password', mode='before')
     @classmethod
     def _empty_secret_is_unset(cls, value: object) -> object:
         # `LEADMASTER_WHATSAPP_APP_SECRET=` (an unset variable in a compose file) must not become the key ''

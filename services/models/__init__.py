@@ -1,5 +1,10 @@
-"""Every table of LeadMaster. Importing this package registers them all on `SQLModel.metadata`."""
+"""Every table of LeadMaster. Importing this package registers them all on `SQLModel.metadata`.
 
+Feature modules without re-exports here (`assistant`, `vin`) are imported for their tables; import their
+classes from the module itself.
+"""
+
+from . import assistant, vin  # noqa: F401 - registers their tables
 from .base import (
     AssignmentRule,
     ChannelKind,

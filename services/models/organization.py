@@ -22,6 +22,10 @@ class BranchBase(SQLModel):
     # T4: how new conversations are offered to agents.
     assignment_rule: AssignmentRule = Field(default=AssignmentRule.MANUAL, sa_type=String(16))
     commission_rate: Decimal | None = Field(default=None, sa_type=Rate(), description='Default % of net sales')
+    # S3: a new quote is valid for this many days.
+    quote_valid_days: int = Field(default=7, ge=1, le=365)
+    # S3/A1: the AI drafts quotes; only when this is on may it send one without a human confirming it.
+    ai_sends_quotes: bool = False
     active: bool = True
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Column, String
 from sqlmodel import Field, SQLModel
 
 from .base import Role
-from .types import JSONType, UTCDateTime, utcnow
+from .types import JSONType, Rate, UTCDateTime, utcnow
 
 
 class UserBase(SQLModel):
@@ -20,6 +21,8 @@ class UserBase(SQLModel):
     branch_id: int | None = Field(default=None, foreign_key='branches.id', index=True)
     # T4 least-busy rule: how many conversations this agent can hold at once.
     capacity: int = Field(default=8, ge=1, le=100)
+    # S4: % of the net amount of this agent's sales; None means the branch's rate.
+    commission_rate: Decimal | None = Field(default=None, sa_type=Rate())
     locale: str = Field(default='es', max_length=5)
     active: bool = True
 
