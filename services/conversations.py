@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import aliased
@@ -27,6 +27,7 @@ from .models import (
     User,
 )
 from .search import conversation_matches, normalize_term
+from .takeover.states import Phase, phase_of
 
 
 class ConversationRow(BaseModel):
@@ -49,6 +50,17 @@ class ConversationRow(BaseModel):
     last_message_preview: str
     unread_count: int
     waiting_since: datetime | None = None  # oldest unanswered customer message
+    # Takeover (T1–T4): the phase the state chip shows, the holder's deadline (countdown), "Espera humano"
+    # since when and why, a faithful client's running offer, and whose faithful client it is.
+    phase: Phase = Phase.AI
+    takeover_deadline: datetime | None = None
+    human_requested_at: datetime | None = None
+    human_request_reason: str = ''
+    offered_user_id: int | None = None
+    offered_to: str | None = None
+    offer_expires_at: datetime | None = None
+    faithful_user_id: int | None = None
+    faithful_to: str | None = None
 
 
 Assignment = Literal['all', 'mine', 'unassigned']
@@ -63,16 +75,20 @@ class MessageRow:
 
 
 def _conversation_query():
-    assignee = aliased(User)
+    assignee, offered, faithful = aliased(User), aliased(User), aliased(User)
     return (
-        select(Conversation, Contact, Branch.code, assignee.full_name)
+        select(Conversation, Contact, Branch.code, assignee.full_name, offered.full_name, faithful.full_name)
         .join(Contact, col(Contact.id) == col(Conversation.contact_id))
         .join(Branch, col(Branch.id) == col(Conversation.branch_id))
         .join(assignee, col(assignee.id) == col(Conversation.assigned_user_id), isouter=True)
+        .join(offered, col(offered.id) == col(Conversation.offered_user_id), isouter=True)
+        .join(faithful, col(faithful.id) == col(Conversation.faithful_user_id), isouter=True)
     )
 
 
-def _row(conversation: Conversation, contact: Contact, branch_code: str, assignee_name: str | None) -> ConversationRow:
+def _row(found: Any) -> ConversationRow:
+    """One result of `_conversation_query` as a list row."""
+    conversation, contact, branch_code, assignee_name, offered_name, faithful_name = found
     return ConversationRow(
         id=conversation.id or 0, branch_id=conversation.branch_id, branch_code=branch_code,
         contact_id=contact.id or 0, contact_name=contact.name, contact_phone=contact.phone_e164,
@@ -81,6 +97,13 @@ def _row(conversation: Conversation, contact: Contact, branch_code: str, assigne
         last_message_at=conversation.last_message_at, last_inbound_at=conversation.last_inbound_at,
         last_message_preview=conversation.last_message_preview, unread_count=conversation.unread_count,
         waiting_since=conversation.waiting_since,
+        phase=phase_of(status=conversation.status, mode=conversation.mode,
+                       assigned_user_id=conversation.assigned_user_id,
+                       human_requested_at=conversation.human_requested_at),
+        takeover_deadline=conversation.takeover_deadline, human_requested_at=conversation.human_requested_at,
+        human_request_reason=conversation.human_request_reason, offered_user_id=conversation.offered_user_id,
+        offered_to=offered_name, offer_expires_at=conversation.offer_expires_at,
+        faithful_user_id=conversation.faithful_user_id, faithful_to=faithful_name,
     )
 
 
@@ -122,7 +145,7 @@ async def list_conversations(
                            col(Conversation.id).desc()).limit(limit)
     async with db.session() as session:
         rows = (await session.exec(query)).all()
-    return [_row(*row) for row in rows]
+    return [_row(row) for row in rows]
 
 
 async def get_conversation(db: Database, *, viewer: Viewer, conversation_id: int) -> ConversationRow:
@@ -131,7 +154,7 @@ async def get_conversation(db: Database, *, viewer: Viewer, conversation_id: int
     # Another branch's conversation is "not found": its existence is not revealed.
     if row is None or not viewer.can_see_branch(row[0].branch_id):
         raise NotFound(f'no conversation {conversation_id}')
-    return _row(*row)
+    return _row(row)
 
 
 async def list_messages(db: Database, *, viewer: Viewer, conversation_id: int, limit: int = 50,

@@ -35,6 +35,9 @@ class Conversation(ConversationBase, table=True):
         # The inbox: open conversations of a branch, most recent first.
         Index('ix_conversations_inbox', 'branch_id', 'status', 'last_message_at'),
         Index('ix_conversations_assigned', 'assigned_user_id', 'status'),
+        # T2/T4: the sweeper's two questions, "whose deadline has passed" and "whose offer has run out".
+        Index('ix_conversations_takeover_deadline', 'takeover_deadline'),
+        Index('ix_conversations_offer_expires_at', 'offer_expires_at'),
         # At most one open conversation per customer and number, even with concurrent ingest workers.
         Index('uq_conversations_open_per_contact_number', 'contact_id', 'number_id', unique=True,
               sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
@@ -53,6 +56,13 @@ class Conversation(ConversationBase, table=True):
     unread_count: int = 0
     # T4 cliente fiel: offered to this agent first.
     faithful_user_id: int | None = Field(default=None, foreign_key='users.id')
+    # T1/A1: nobody holds it and a person is wanted (the AI handed over, the holder timed out, or the AI was
+    # paused): the "Espera humano" state, and why.
+    human_requested_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    human_request_reason: str = Field(default='', max_length=200)
+    # T4: reserved for this agent (the faithful client's) until the offer expires; then the branch rule decides.
+    offered_user_id: int | None = Field(default=None, foreign_key='users.id')
+    offer_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -75,7 +85,8 @@ class AssignmentEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key='conversations.id', index=True)
     action: str = Field(max_length=24,
-                        description='take, release, timeout, reassign, rule, close, reopen, ai_on, ai_off')
+                        description='take, release, timeout, reassign, rule, close, reopen, ai_on, ai_off, '
+                                    'handoff, offer, offer_expired, faithful')
     user_id: int | None = Field(default=None, foreign_key='users.id', description='who holds it afterwards')
     actor_user_id: int | None = Field(default=None, foreign_key='users.id', description='who did it; None = system')
     reason: str = Field(default='', max_length=200)

@@ -41,6 +41,9 @@ class Branch(BranchBase, table=True):
     __tablename__ = 'branches'
 
     id: int | None = Field(default=None, primary_key=True)
+    # T4 round robin: the agent who got the branch's last conversation; the next online one after them is next.
+    # No foreign key: users already point at branches, and a cycle would leave the tables without a creation order.
+    round_robin_user_id: int | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

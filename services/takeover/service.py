@@ -1,0 +1,540 @@
+"""Takeover (T1–T3, T5): take, release, toggle the AI, reassign, close/reopen, faithful clients, deadlines,
+and the AI's handoff entry point `request_human`.
+
+Every change is one conditional UPDATE (the move's allowed phases plus its own conditions) with RETURNING,
+then its history row, in one transaction; `conversation.updated` is published after the commit. A caller whose
+UPDATE matched nothing lost a race or asked for something the phase does not allow, and is told which
+(`AlreadyTaken` names the holder: "ya la tomó Ana"). Nothing here reads a row and then writes on what it read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, case, literal, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from ..access import Viewer
+from ..database import Database
+from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from ..events import CONVERSATION_UPDATED, MESSAGE_CREATED, Event, EventPublisher
+from ..models import (
+    AssignmentEvent,
+    Branch,
+    Conversation,
+    ConversationMode,
+    ConversationStatus,
+    Role,
+    SenderKind,
+    User,
+)
+from ..models.types import UTCDateTime, utcnow
+from .states import MOVES, Action, Move, Phase, phase_in, phase_of
+
+# Activity renews the deadline at most this often: typing would otherwise write (and announce) every 2 s.
+RENEW_STEP = timedelta(seconds=10)
+HANDOFF_REASON_LIMIT = 200
+
+TABLE = Conversation.__table__
+RETURNED = (TABLE.c.branch_id, TABLE.c.status, TABLE.c.mode, TABLE.c.assigned_user_id, TABLE.c.human_requested_at,
+            TABLE.c.takeover_deadline)
+
+
+# --- errors the UI translates by their code ---------------------------------------------------------------
+
+
+class AlreadyTaken(Conflict):
+    """T3: somebody else won the race (or held it already)."""
+
+    code = 'already_taken'
+
+    def __init__(self, holder: str) -> None:
+        super().__init__(f'already taken by {holder}', holder=holder)
+        self.holder = holder
+
+
+class OfferedToAnother(Conflict):
+    """T4: reserved for the faithful client's agent until the offer expires."""
+
+    code = 'offered_to_another'
+
+    def __init__(self, holder: str, until: datetime) -> None:
+        super().__init__(f'offered to {holder} until {until.isoformat()}', holder=holder, until=until)
+        self.holder = holder
+        self.until = until
+
+
+class NotHolder(PermissionDenied):
+    """Only the agent holding a conversation (or a manager) may release it or hand it back to the AI."""
+
+    code = 'not_holder'
+
+    def __init__(self, holder: str) -> None:
+        super().__init__(f'held by {holder}', holder=holder)
+        self.holder = holder
+
+
+class NotAllowedNow(Conflict):
+    """The move does not start from the conversation's phase (e.g. releasing one nobody holds)."""
+
+    code = 'invalid_transition'
+
+    def __init__(self, action: str, phase: Phase) -> None:
+        super().__init__(f'cannot {action} a conversation that is {phase}', action=action, phase=phase)
+        self.phase = phase
+
+
+# --- results ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    conversation_id: int
+    branch_id: int
+    phase: Phase
+    assigned_user_id: int | None
+    takeover_deadline: datetime | None
+    changed: bool  # False when it already was so (an agent taking her own conversation again)
+
+
+@dataclass(frozen=True)
+class HandoffResult:
+    """What `request_human` did. `phase` is WAITING (nobody yet) or ASSIGNED (a human already holds it)."""
+
+    conversation_id: int
+    phase: Phase
+    changed: bool  # False: a human was already wanted or holding it (nothing new recorded)
+    assigned_to: str | None
+    waiting_since: datetime | None
+
+
+@dataclass(frozen=True)
+class _Context:
+    conversation_id: int
+    branch_id: int
+    contact_id: int
+    phase: Phase
+    assigned_user_id: int | None
+    offered_user_id: int | None
+    offer_expires_at: datetime | None
+    timeout: timedelta
+
+
+async def _context(session: AsyncSession, conversation_id: int, viewer: Viewer | None) -> _Context:
+    row = (await session.exec(
+        select(Conversation.branch_id, Conversation.contact_id, Conversation.status, Conversation.mode,
+               Conversation.assigned_user_id, Conversation.human_requested_at, Conversation.offered_user_id,
+               Conversation.offer_expires_at, Branch.takeover_timeout_seconds)
+        .join(Branch, col(Branch.id) == col(Conversation.branch_id))
+        .where(Conversation.id == conversation_id))).first()
+    if row is None or (viewer is not None and not viewer.can_see_branch(row[0])):
+        # Another branch's conversation is "not found": its existence is not revealed (B2).
+        raise NotFound(f'no conversation {conversation_id}')
+    branch_id, contact_id, status, mode, assigned, requested, offered, offer_until, timeout = row
+    return _Context(conversation_id=conversation_id, branch_id=branch_id, contact_id=contact_id,
+                    phase=phase_of(status=status, mode=mode, assigned_user_id=assigned, human_requested_at=requested),
+                    assigned_user_id=assigned, offered_user_id=offered, offer_expires_at=offer_until,
+                    timeout=timedelta(seconds=timeout))
+
+
+async def _name(session: AsyncSession, user_id: int | None) -> str:
+    if user_id is None:
+        return ''
+    return (await session.exec(select(User.full_name).where(User.id == user_id))).first() or f'#{user_id}'
+
+
+def _assigned(user_id: int, deadline: datetime, now: datetime) -> dict[str, Any]:
+    return {'assigned_user_id': user_id, 'mode': ConversationMode.HUMAN, 'takeover_deadline': deadline,
+            'human_requested_at': None, 'human_request_reason': '', 'offered_user_id': None,
+            'offer_expires_at': None, 'updated_at': now}
+
+
+def _ai(now: datetime) -> dict[str, Any]:
+    return {'assigned_user_id': None, 'mode': ConversationMode.AI, 'takeover_deadline': None,
+            'human_requested_at': None, 'human_request_reason': '', 'offered_user_id': None,
+            'offer_expires_at': None, 'updated_at': now}
+
+
+def _waiting(now: datetime, *, reason: str, mode: ConversationMode) -> dict[str, Any]:
+    # Waiting since the first time a person was wanted, not since the latest reason to want one.
+    since = case((TABLE.c.human_requested_at.is_(None), literal(now, UTCDateTime())), else_=TABLE.c.human_requested_at)
+    return {'assigned_user_id': None, 'mode': mode, 'takeover_deadline': None, 'human_requested_at': since,
+            'human_request_reason': reason[:HANDOFF_REASON_LIMIT], 'updated_at': now}
+
+
+async def _move(session: AsyncSession, conversation_id: int, move: Move, values: dict[str, Any],
+                conditions: Sequence[ColumnElement[bool]] = ()) -> Any:
+    """The one statement that decides: the row after the move, or None when the move no longer applies."""
+    result = await session.exec(
+        update(TABLE).where(TABLE.c.id == conversation_id, phase_in(move.sources), *conditions)
+        .values(**values).returning(*RETURNED))
+    return result.first()
+
+
+def _phase_of_row(row: Any) -> Phase:
+    return phase_of(status=row.status, mode=row.mode, assigned_user_id=row.assigned_user_id,
+                    human_requested_at=row.human_requested_at)
+
+
+def _record(session: AsyncSession, conversation_id: int, action: Action, *, user_id: int | None,
+            actor_user_id: int | None, reason: str, now: datetime) -> None:
+    session.add(AssignmentEvent(conversation_id=conversation_id, action=action, user_id=user_id,
+                                actor_user_id=actor_user_id, reason=reason[:200], at=now))
+
+
+def transition_event(branch_id: int, conversation_id: int, action: Action, phase: Phase, *, user_id: int | None,
+                     actor_user_id: int | None, available: bool = False, wants_rule: bool = False,
+                     exclude_user_id: int | None = None, **extra: Any) -> Event:
+    """`conversation.updated` for a takeover change. Pages read `user_id`/`actor_user_id`/`available` to notify
+    (assigned to me, offered to me, free to take); the assignment dispatcher reads `wants_rule`."""
+    data: dict[str, Any] = {'reason': str(action), 'phase': str(phase), 'user_id': user_id,
+                            'actor_user_id': actor_user_id, 'available': available, 'wants_rule': wants_rule,
+                            **extra}
+    if exclude_user_id is not None:
+        data['exclude_user_id'] = exclude_user_id
+    return Event(CONVERSATION_UPDATED, branch_id, conversation_id, data)
+
+
+def _outcome(conversation_id: int, row: Any, *, changed: bool) -> Outcome:
+    return Outcome(conversation_id=conversation_id, branch_id=row.branch_id, phase=_phase_of_row(row),
+                   assigned_user_id=row.assigned_user_id, takeover_deadline=row.takeover_deadline, changed=changed)
+
+
+def _require_person(viewer: Viewer) -> int:
+    if viewer.user_id is None:
+        raise PermissionDenied('only a signed-in person can hold a conversation (not an API key)')
+    return viewer.user_id
+
+
+# --- taking and releasing ---------------------------------------------------------------------------------
+
+
+async def take(db: Database, *, viewer: Viewer, conversation_id: int, publisher: EventPublisher,
+               now: datetime | None = None) -> Outcome:
+    """T3: the viewer takes the conversation, atomically. Exactly one of several agents pressing at once wins;
+    the others get `AlreadyTaken` naming the winner. Taking one's own conversation again renews its deadline."""
+    me = _require_person(viewer)
+    now = now or utcnow()
+    async with db.session() as session:
+        context = await _context(session, conversation_id, viewer)
+        conditions = []
+        if not viewer.has_role(Role.MANAGER):  # T4: a faithful client's offer holds for agents, not managers
+            conditions.append(or_(TABLE.c.offered_user_id.is_(None), TABLE.c.offered_user_id == me,
+                                  TABLE.c.offer_expires_at <= now))
+        row = await _move(session, conversation_id, MOVES['take'], _assigned(me, now + context.timeout, now),
+                          conditions)
+        if row is not None:
+            _record(session, conversation_id, Action.TAKE, user_id=me, actor_user_id=me, reason='', now=now)
+            await session.commit()
+    if row is None:  # the transaction is over (rolled back) before anything else is read or written
+        return await _explain_failed_take(db, viewer=viewer, conversation_id=conversation_id, publisher=publisher,
+                                          now=now)
+    await publisher.publish([transition_event(row.branch_id, conversation_id, Action.TAKE, Phase.ASSIGNED,
+                                              user_id=me, actor_user_id=me)])
+    return _outcome(conversation_id, row, changed=True)
+
+
+async def _explain_failed_take(db: Database, *, viewer: Viewer, conversation_id: int, publisher: EventPublisher,
+                               now: datetime) -> Outcome:
+    async with db.session() as session:
+        context = await _context(session, conversation_id, viewer)
+        if context.assigned_user_id is not None and context.assigned_user_id != viewer.user_id:
+            raise AlreadyTaken(await _name(session, context.assigned_user_id))
+        if context.offered_user_id is not None and context.offer_expires_at and context.offer_expires_at > now:
+            raise OfferedToAnother(await _name(session, context.offered_user_id), context.offer_expires_at)
+    if context.assigned_user_id != viewer.user_id:
+        raise NotAllowedNow('take', context.phase)
+    deadline = await renew(db, user_id=viewer.user_id or 0, conversation_id=conversation_id, publisher=publisher,
+                           now=now, step=timedelta(0))
+    return Outcome(conversation_id=conversation_id, branch_id=context.branch_id, phase=Phase.ASSIGNED,
+                   assigned_user_id=viewer.user_id, takeover_deadline=deadline, changed=False)
+
+
+async def release(db: Database, *, viewer: Viewer, conversation_id: int, publisher: EventPublisher,
+                  to: Literal['ai', 'queue'] = 'ai', now: datetime | None = None) -> Outcome:
+    """The holder (or a manager) lets it go: back to the AI, or to the queue for a colleague (the AI stays
+    silent and the branch rule looks for another agent)."""
+    me = _require_person(viewer)
+    now = now or utcnow()
+    move = MOVES['release_to_ai' if to == 'ai' else 'release_to_queue']
+    values = _ai(now) if to == 'ai' else _waiting(now, reason='released', mode=ConversationMode.HUMAN)
+    async with db.session() as session:
+        context = await _context(session, conversation_id, viewer)
+        holder = await _check_holder(session, context, viewer, 'release')
+        row = await _move(session, conversation_id, move, values, [TABLE.c.assigned_user_id == holder])
+        if row is not None:
+            _record(session, conversation_id, Action.RELEASE, user_id=holder, actor_user_id=me, reason=f'to_{to}',
+                    now=now)
+            await session.commit()
+    if row is None:
+        raise await _changed_meanwhile(db, conversation_id, viewer, 'release')
+    await publisher.publish([transition_event(row.branch_id, conversation_id, Action.RELEASE, _phase_of_row(row),
+                                              user_id=holder, actor_user_id=me, available=True,
+                                              wants_rule=to == 'queue', exclude_user_id=holder)])
+    return _outcome(conversation_id, row, changed=True)
+
+
+async def _check_holder(session: AsyncSession, context: _Context, viewer: Viewer, action: str) -> int:
+    """The holder the move expects; agents may only move their own conversations."""
+    if context.assigned_user_id is None:
+        raise NotAllowedNow(action, context.phase)
+    if context.assigned_user_id != viewer.user_id and not viewer.has_role(Role.MANAGER):
+        raise NotHolder(await _name(session, context.assigned_user_id))
+    return context.assigned_user_id
+
+
+async def _changed_meanwhile(db: Database, conversation_id: int, viewer: Viewer, action: str) -> Exception:
+    """The explanation for a move that matched nothing because someone changed the row in between."""
+    async with db.session() as session:
+        context = await _context(session, conversation_id, viewer)
+        if context.assigned_user_id is not None and context.assigned_user_id != viewer.user_id:
+            return AlreadyTaken(await _name(session, context.assigned_user_id))
+    return NotAllowedNow(action, context.phase)
+
+
+async def set_ai(db: Database, *, viewer: Viewer, conversation_id: int, enabled: bool, publisher: EventPublisher,
+                 now: datetime | None = None) -> Outcome:
+    """Activar IA: the AI answers again (a held conversation is released to it). Pausar IA: the AI stops and
+    the conversation waits for a person, who the branch rule looks for."""
+    me = _require_person(viewer)
+    now = now or utcnow()
+    async with db.session() as session:
+        context = await _context(session, conversation_id, viewer)
+        if enabled:
+            move, values = MOVES['ai_on'], _ai(now)
+            holder = (await _check_holder(session, context, viewer, 'ai_on')
+                      if context.phase == Phase.ASSIGNED else None)
+            conditions = [TABLE.c.assigned_user_id == holder] if holder is not None else \
+                [TABLE.c.assigned_user_id.is_(None)]
+        else:
+            move, values = MOVES['ai_off'], _waiting(now, reason='ai_paused', mode=ConversationMode.HUMAN)
+            holder, conditions = None, []
+        row = await _move(session, conversation_id, move, values, conditions)
+        if row is not None:
+            _record(session, conversation_id, move.action, user_id=holder, actor_user_id=me, reason='', now=now)
+            await session.commit()
+    if row is None:
+        raise await _changed_meanwhile(db, conversation_id, viewer, str(move.action))
+    await publisher.publish([transition_event(
+        row.branch_id, conversation_id, move.action, _phase_of_row(row), user_id=holder, actor_user_id=me,
+        available=holder is not None or not enabled, wants_rule=not enabled)])
+    return _outcome(conversation_id, row, changed=True)
+
+
+async def reassign(db: Database, *, viewer: Viewer, conversation_id: int, user_id: int, publisher: EventPublisher,
+                   now: datetime | None = None) -> Outcome:
+    """A manager gives the conversation to an agent of its branch (whoever held it, or nobody)."""
+    viewer.require_role(Role.MANAGER)
+    now = now or utcnow()
+    async with db.session() as session:
+        context = await _context(session, conversation_id, viewer)
+        target = await session.get(User, user_id)
+        if target is None or not target.active or target.branch_id != context.branch_id \
+                or target.role not in {Role.AGENT, Role.MANAGER}:
+            raise InvalidInput(f'user {user_id} is not an active agent of this branch')
+        if context.assigned_user_id == user_id:
+            return Outcome(conversation_id=conversation_id, branch_id=context.branch_id, phase=Phase.ASSIGNED,
+                           assigned_user_id=user_id, takeover_deadline=None, changed=False)
+        row = await _move(session, conversation_id, MOVES['reassign'], _assigned(user_id, now + context.timeout, now))
+        if row is None:
+            raise NotAllowedNow('reassign', context.phase)
+        _record(session, conversation_id, Action.REASSIGN, user_id=user_id, actor_user_id=viewer.user_id,
+                reason='', now=now)
+        await session.commit()
+    await publisher.publish([transition_event(row.branch_id, conversation_id, Action.REASSIGN, Phase.ASSIGNED,
+                                              user_id=user_id, actor_user_id=viewer.user_id,
+                                              previous_user_id=context.assigned_user_id)])
+    return _outcome(conversation_id, row, changed=True)
+
+
+async def branch_agents(db: Database, *, viewer: Viewer, branch_id: int) -> list[tuple[int, str]]:
+    """Whom a manager may reassign to: the active agents and managers of the branch, by name."""
+    viewer.require_branch(branch_id)
+    async with db.session() as session:
+        rows = (await session.exec(
+            select(User.id, User.full_name).where(User.branch_id == branch_id, col(User.active).is_(True),
+                                                   col(User.role).in_([Role.AGENT, Role.MANAGER]))
+            .order_by(User.full_name))).all()
+    return [(user_id or 0, name) for user_id, name in rows]
+
+
+# --- closing, reopening -----------------------------------------------------------------------------------
+
+
+async def close(db: Database, *, viewer: Viewer, conversation_id: int, publisher: EventPublisher,
+                now: datetime | None = None) -> Outcome:
+    """Closing ends the hold and the wait; the next customer message opens a new conversation."""
+    now = now or utcnow()
+    async with db.session() as session:
+        context = await _context(session, conversation_id, viewer)
+        conditions = []
+        if context.assigned_user_id is not None:
+            conditions.append(TABLE.c.assigned_user_id == await _check_holder(session, context, viewer, 'close'))
+        row = await _move(session, conversation_id, MOVES['close'],
+                          {**_ai(now), 'status': ConversationStatus.CLOSED, 'closed_at': now}, conditions)
+        if row is not None:
+            _record(session, conversation_id, Action.CLOSE, user_id=context.assigned_user_id,
+                    actor_user_id=viewer.user_id, reason='', now=now)
+            await session.commit()
+    if row is None:
+        raise await _changed_meanwhile(db, conversation_id, viewer, 'close')
+    await publisher.publish([transition_event(row.branch_id, conversation_id, Action.CLOSE, Phase.CLOSED,
+                                              user_id=context.assigned_user_id, actor_user_id=viewer.user_id)])
+    return _outcome(conversation_id, row, changed=True)
+
+
+async def reopen(db: Database, *, viewer: Viewer, conversation_id: int, publisher: EventPublisher,
+                 now: datetime | None = None) -> Outcome:
+    now = now or utcnow()
+    async with db.session() as session:
+        context = await _context(session, conversation_id, viewer)
+        try:
+            row = await _move(session, conversation_id, MOVES['reopen'],
+                              {**_ai(now), 'status': ConversationStatus.OPEN, 'closed_at': None})
+        except IntegrityError as exc:  # the partial unique index: one open conversation per customer and number
+            raise Conflict('the customer already has an open conversation on this number') from exc
+        if row is None:
+            raise NotAllowedNow('reopen', context.phase)
+        _record(session, conversation_id, Action.REOPEN, user_id=None, actor_user_id=viewer.user_id, reason='',
+                now=now)
+        await session.commit()
+    await publisher.publish([transition_event(row.branch_id, conversation_id, Action.REOPEN, Phase.AI,
+                                              user_id=None, actor_user_id=viewer.user_id)])
+    return _outcome(conversation_id, row, changed=True)
+
+
+# --- faithful clients (T4) --------------------------------------------------------------------------------
+
+
+async def set_faithful(db: Database, *, viewer: Viewer, conversation_id: int, user_id: int | None,
+                       publisher: EventPublisher, now: datetime | None = None) -> None:
+    """Mark (or unmark, `user_id=None`) the customer as faithful to an agent of the branch. It is set on every
+    conversation of that customer in the branch, so the next one they open is offered to that agent first.
+    Agents may mark customers only as their own (and unmark only their own); managers choose anyone."""
+    now = now or utcnow()
+    async with db.session() as session:
+        context = await _context(session, conversation_id, viewer)
+        current = (await session.exec(select(Conversation.faithful_user_id)
+                                      .where(Conversation.id == conversation_id))).one()
+        own_only = user_id not in {None, viewer.user_id} or (user_id is None and current not in {None, viewer.user_id})
+        if own_only and not viewer.has_role(Role.MANAGER):
+            raise PermissionDenied('agents may only mark customers as their own')
+        if user_id is not None:
+            target = await session.get(User, user_id)
+            if target is None or not target.active or target.branch_id != context.branch_id:
+                raise InvalidInput(f'user {user_id} is not an active agent of this branch')
+        if current == user_id:
+            return
+        await session.exec(update(TABLE).where(TABLE.c.contact_id == context.contact_id,
+                                               TABLE.c.branch_id == context.branch_id)
+                           .values(faithful_user_id=user_id))
+        _record(session, conversation_id, Action.FAITHFUL, user_id=user_id, actor_user_id=viewer.user_id,
+                reason='set' if user_id else 'cleared', now=now)
+        await session.commit()
+    await publisher.publish([transition_event(context.branch_id, conversation_id, Action.FAITHFUL, context.phase,
+                                              user_id=user_id, actor_user_id=viewer.user_id)])
+
+
+# --- deadlines (T2) ---------------------------------------------------------------------------------------
+
+
+async def renew(db: Database, *, user_id: int, conversation_id: int, publisher: EventPublisher,
+                now: datetime | None = None, step: timedelta = RENEW_STEP) -> datetime | None:
+    """Agent activity (sending, typing, opening it to reply) pushes the holder's deadline to a full timeout from
+    now. Only the holder's activity counts; renewals closer than `step` to the last are skipped (no write, no
+    event). Returns the new deadline, or None when nothing changed."""
+    now = now or utcnow()
+    async with db.session() as session:
+        row = (await session.exec(
+            select(Branch.takeover_timeout_seconds)
+            .join(Conversation, col(Conversation.branch_id) == col(Branch.id))
+            .where(Conversation.id == conversation_id, Conversation.assigned_user_id == user_id))).first()
+        if row is None:
+            return None
+        deadline = now + timedelta(seconds=row)
+        result = await session.exec(
+            update(TABLE).where(TABLE.c.id == conversation_id, TABLE.c.assigned_user_id == user_id,
+                                TABLE.c.status == ConversationStatus.OPEN,
+                                or_(TABLE.c.takeover_deadline.is_(None), TABLE.c.takeover_deadline < deadline - step))
+            .values(takeover_deadline=deadline).returning(TABLE.c.branch_id))
+        branch_id = result.scalar_one_or_none()
+        if branch_id is None:
+            return None
+        await session.commit()
+    await publisher.publish([Event(CONVERSATION_UPDATED, branch_id, conversation_id,
+                                   {'reason': 'deadline', 'user_id': user_id, 'actor_user_id': user_id})])
+    return deadline
+
+
+def renew_on_agent_messages(db: Database, publisher: EventPublisher) -> Callable[[Event], Awaitable[None]]:
+    """Bus handler: an agent's message (from a page, the API, anywhere that queues one) renews that agent's hold."""
+
+    async def handle(event: Event) -> None:
+        user_id = event.data.get('sent_by_user_id')
+        if event.kind == MESSAGE_CREATED and event.conversation_id is not None and user_id is not None \
+                and event.data.get('sender_kind') == SenderKind.AGENT:
+            await renew(db, user_id=user_id, conversation_id=event.conversation_id, publisher=publisher)
+
+    return handle
+
+
+async def extend(db: Database, *, viewer: Viewer, conversation_id: int, publisher: EventPublisher,
+                 now: datetime | None = None) -> datetime:
+    """The holder's "extend" button: a full timeout from now."""
+    me = _require_person(viewer)
+    async with db.session() as session:
+        context = await _context(session, conversation_id, viewer)
+        if context.assigned_user_id != me:
+            if context.assigned_user_id is None:
+                raise NotAllowedNow('extend', context.phase)
+            raise NotHolder(await _name(session, context.assigned_user_id))
+    deadline = await renew(db, user_id=me, conversation_id=conversation_id, publisher=publisher, now=now,
+                           step=timedelta(0))
+    if deadline is None:
+        raise await _changed_meanwhile(db, conversation_id, viewer, 'extend')
+    return deadline
+
+
+# --- the AI assistant's handoff (A1) ----------------------------------------------------------------------
+
+
+async def request_human(db: Database, *, conversation_id: int, reason: str, publisher: EventPublisher,
+                        now: datetime | None = None) -> HandoffResult:
+    """The AI asks for a person (the customer asked for one, the AI is unsure, purchase intent is high).
+
+    The conversation becomes WAITING ("Espera humano"), the history records `handoff` with `reason`, the
+    branch's agents are notified and the branch rule (faithful agent first, then round robin / least busy)
+    looks for someone. The mode stays AI until a person takes it, so a message the bot queues to say "te paso
+    con un vendedor" is still sent; once a person holds it, every AI message is cancelled at send time.
+    Calling it again, or when a person already holds it, changes nothing (`changed=False`)."""
+    now = now or utcnow()
+    reason = (reason or '').strip()[:HANDOFF_REASON_LIMIT] or 'requested'
+    async with db.session() as session:
+        context = await _context(session, conversation_id, None)
+        row = await _move(session, conversation_id, MOVES['handoff'],
+                          _waiting(now, reason=reason, mode=ConversationMode.AI))
+        if row is not None:
+            _record(session, conversation_id, Action.HANDOFF, user_id=None, actor_user_id=None, reason=reason,
+                    now=now)
+            await session.commit()
+    if row is None:
+        return await _handoff_state(db, conversation_id)
+    await publisher.publish([transition_event(context.branch_id, conversation_id, Action.HANDOFF, Phase.WAITING,
+                                              user_id=None, actor_user_id=None, available=True, wants_rule=True)])
+    return HandoffResult(conversation_id=conversation_id, phase=Phase.WAITING, changed=True, assigned_to=None,
+                         waiting_since=row.human_requested_at)
+
+
+async def _handoff_state(db: Database, conversation_id: int) -> HandoffResult:
+    async with db.session() as session:
+        context = await _context(session, conversation_id, None)
+        since = (await session.exec(select(Conversation.human_requested_at)
+                                    .where(Conversation.id == conversation_id))).one()
+        holder = await _name(session, context.assigned_user_id) or None
+    return HandoffResult(conversation_id=conversation_id, phase=context.phase, changed=False, assigned_to=holder,
+                         waiting_since=since)
