@@ -1,11 +1,12 @@
-"""Quotes (presupuestos), their lines, and the sales they become (S3, S4)."""
+"""Quotes (presupuestos), their lines, the sales they become, and the per-branch counters that number them
+(S3, S4)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import String, UniqueConstraint
+from sqlalchemy import Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from .base import QuoteStatus
@@ -14,7 +15,11 @@ from .types import Money, Rate, UTCDateTime, utcnow
 
 class Quote(SQLModel, table=True):
     __tablename__ = 'quotes'
-    __table_args__ = (UniqueConstraint('branch_id', 'number'),)
+    __table_args__ = (
+        UniqueConstraint('branch_id', 'number'),
+        # The conversion figure of the sales report counts quotes sent per branch and day.
+        Index('ix_quotes_branch_sent', 'branch_id', 'sent_at'),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     branch_id: int = Field(foreign_key='branches.id')
@@ -22,6 +27,8 @@ class Quote(SQLModel, table=True):
     conversation_id: int | None = Field(default=None, foreign_key='conversations.id', index=True)
     contact_id: int | None = Field(default=None, foreign_key='contacts.id')
     created_by_id: int | None = Field(default=None, foreign_key='users.id')
+    # A1: drafted by the assistant; a human confirms before it is sent unless the branch allows the AI to send.
+    drafted_by_ai: bool = False
     status: QuoteStatus = Field(default=QuoteStatus.DRAFT, sa_type=String(16))
     valid_until: date
     discount_percent: Decimal = Field(default=Decimal('0'), sa_type=Rate())
@@ -31,8 +38,13 @@ class Quote(SQLModel, table=True):
     iva_total: Decimal = Field(default=Decimal('0'), sa_type=Money())
     total: Decimal = Field(default=Decimal('0'), sa_type=Money())
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_by_id: int | None = Field(default=None, foreign_key='users.id')
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decided_by_id: int | None = Field(default=None, foreign_key='users.id')
+    # How it was decided: customer_text, customer_button, agent, expiry.
+    decision_source: str = Field(default='', max_length=16)
 
 
 class QuoteLine(SQLModel, table=True):
@@ -42,6 +54,7 @@ class QuoteLine(SQLModel, table=True):
     quote_id: int = Field(foreign_key='quotes.id', index=True)
     position: int = 0
     product_id: int | None = Field(default=None, foreign_key='products.id')
+    sku: str = Field(default='', max_length=40, description='Copied from the product: the quote keeps its SKU')
     description: str = Field(max_length=200)
     quantity: int = Field(default=1, ge=1)
     unit_price: Decimal = Field(sa_type=Money(), description='IVA excluded')
@@ -52,13 +65,19 @@ class QuoteLine(SQLModel, table=True):
 
 class Sale(SQLModel, table=True):
     __tablename__ = 'sales'
-    __table_args__ = (UniqueConstraint('branch_id', 'ticket_number'),)
+    __table_args__ = (
+        UniqueConstraint('branch_id', 'ticket_number'),
+        # The daily report reads one branch's sales over a date range.
+        Index('ix_sales_branch_sold', 'branch_id', 'sold_at'),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
+    # Unique: one sale per quote, however often the customer says "sí" (and whoever races to accept it).
     quote_id: int | None = Field(default=None, foreign_key='quotes.id', unique=True)
     branch_id: int = Field(foreign_key='branches.id', index=True)
     agent_id: int | None = Field(default=None, foreign_key='users.id', index=True)
     contact_id: int | None = Field(default=None, foreign_key='contacts.id')
+    conversation_id: int | None = Field(default=None, foreign_key='conversations.id')
     ticket_number: int
     net_total: Decimal = Field(sa_type=Money())
     iva_total: Decimal = Field(sa_type=Money())
@@ -66,3 +85,21 @@ class Sale(SQLModel, table=True):
     commission_rate: Decimal = Field(default=Decimal('0'), sa_type=Rate())
     commission_amount: Decimal = Field(default=Decimal('0'), sa_type=Money())
     sold_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    ticket_sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DocumentCounter(SQLModel, table=True):
+    """The last number handed out per branch and document kind (quote, ticket).
+
+    A row per counter, incremented with one UPDATE inside the transaction that creates the document: the row
+    lock (PostgreSQL) or the write lock (SQLite) serialises concurrent creators, and a rollback gives the
+    number back, so numbers are unique and without gaps.
+    """
+
+    __tablename__ = 'document_counters'
+    __table_args__ = (UniqueConstraint('branch_id', 'kind'),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    branch_id: int = Field(foreign_key='branches.id')
+    kind: str = Field(max_length=16)
+    last_value: int = 0

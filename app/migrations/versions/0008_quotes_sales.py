@@ -4,7 +4,8 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-01 19:00:00
 
-A slot in the chain, filled by the feature that owns it; empty until then.
+Per-branch document counters (quote and ticket numbers), who sent and decided a quote, AI drafts, the SKU
+a line was quoted with, and the indexes the daily sales report reads.
 """
 
 from collections.abc import Sequence
@@ -22,8 +23,59 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table('document_counters',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('branch_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('last_value', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['branch_id'], ['branches.id'], name=op.f('fk_document_counters_branch_id_branches')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_document_counters')),
+    sa.UniqueConstraint('branch_id', 'kind', name=op.f('uq_document_counters_branch_id'))
+    )
+    # Server defaults fill the rows that exist; the models give new rows their defaults.
+    with op.batch_alter_table('quote_lines', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('sku', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False,
+                                      server_default=''))
+
+    with op.batch_alter_table('quotes', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('drafted_by_ai', sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(sa.Column('updated_at', services.models.types.UTCDateTime(timezone=True), nullable=False,
+                                      server_default=sa.text('CURRENT_TIMESTAMP')))
+        batch_op.add_column(sa.Column('sent_by_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('decided_by_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('decision_source', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False,
+                                      server_default=''))
+        batch_op.create_index('ix_quotes_branch_sent', ['branch_id', 'sent_at'], unique=False)
+        batch_op.create_foreign_key(batch_op.f('fk_quotes_sent_by_id_users'), 'users', ['sent_by_id'], ['id'])
+        batch_op.create_foreign_key(batch_op.f('fk_quotes_decided_by_id_users'), 'users', ['decided_by_id'], ['id'])
+
+    with op.batch_alter_table('sales', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('conversation_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('ticket_sent_at', services.models.types.UTCDateTime(timezone=True),
+                                      nullable=True))
+        batch_op.create_index('ix_sales_branch_sold', ['branch_id', 'sold_at'], unique=False)
+        batch_op.create_foreign_key(batch_op.f('fk_sales_conversation_id_conversations'), 'conversations',
+                                    ['conversation_id'], ['id'])
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('sales', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_sales_conversation_id_conversations'), type_='foreignkey')
+        batch_op.drop_index('ix_sales_branch_sold')
+        batch_op.drop_column('ticket_sent_at')
+        batch_op.drop_column('conversation_id')
+
+    with op.batch_alter_table('quotes', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_quotes_decided_by_id_users'), type_='foreignkey')
+        batch_op.drop_constraint(batch_op.f('fk_quotes_sent_by_id_users'), type_='foreignkey')
+        batch_op.drop_index('ix_quotes_branch_sent')
+        batch_op.drop_column('decision_source')
+        batch_op.drop_column('decided_by_id')
+        batch_op.drop_column('sent_by_id')
+        batch_op.drop_column('updated_at')
+        batch_op.drop_column('drafted_by_ai')
+
+    with op.batch_alter_table('quote_lines', schema=None) as batch_op:
+        batch_op.drop_column('sku')
+
+    op.drop_table('document_counters')

@@ -1,0 +1,57 @@
+"""What the sales services need besides the database, bundled once per process: the event publisher, the
+media store (PDFs go out as documents), the inventory provider and the business time zone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from ..database import Database
+from ..events import EventPublisher
+from ..media_store import MediaStore
+from ..workers import BackgroundWorker
+from .inventory import DatabaseInventory, InventoryProvider, SoapInventory
+from .quotes import DEFAULT_ZONE, expire_due_quotes, today_in
+
+
+@dataclass
+class SalesDesk:
+    db: Database
+    publisher: EventPublisher
+    store: MediaStore
+    inventory: InventoryProvider
+    zone: ZoneInfo = DEFAULT_ZONE
+    max_media_bytes: int = 16 * 1024 * 1024
+
+    def today(self) -> date:
+        return today_in(self.zone)
+
+
+def build_inventory(db: Database, *, provider: str, wsdl: str | None = None, username: str | None = None,
+                    password: str | None = None, timeout_seconds: float = 3.0,
+                    cache_seconds: float = 60.0) -> InventoryProvider:
+    """The provider `LEADMASTER_INVENTORY_PROVIDER` names: 'database' (default) or 'soap' (needs a WSDL)."""
+    if provider == 'soap':
+        if not wsdl:
+            raise ValueError('LEADMASTER_INVENTORY_PROVIDER=soap needs LEADMASTER_INVENTORY_SOAP_WSDL')
+        return SoapInventory(wsdl=wsdl, username=username, password=password, timeout_seconds=timeout_seconds,
+                             cache_seconds=cache_seconds)
+    if provider != 'database':
+        raise ValueError(f'unknown inventory provider {provider!r} (database or soap)')
+    return DatabaseInventory(db)
+
+
+class QuoteExpiryWorker(BackgroundWorker):
+    """Writes `expired` on sent quotes past their date, every few minutes (the services already treat them
+    as expired before that; this keeps lists, filters and the database honest)."""
+
+    name = 'quote-expiry'
+
+    def __init__(self, db: Database, *, zone: ZoneInfo = DEFAULT_ZONE, every_seconds: float = 600.0) -> None:
+        super().__init__(idle_poll_seconds=every_seconds)
+        self.db = db
+        self.zone = zone
+
+    async def run_round(self) -> None:
+        await expire_due_quotes(self.db, zone=self.zone)
