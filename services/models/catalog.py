@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from .types import JSONType, Money, Rate, UTCDateTime, utcnow
@@ -32,6 +32,9 @@ class Product(ProductBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     image_urls: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    # The normalized words a product is found by (services/catalog/text.py), written by the importer. Full-text
+    # indexes sit on it: FTS5 `products_fts` on SQLite, a GIN tsvector index on PostgreSQL (migration 0006).
+    search_text: str = Field(default='', sa_column=Column(Text, nullable=False, server_default=''))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -73,3 +76,13 @@ class ProductStock(SQLModel, table=True):
     branch_id: int = Field(foreign_key='branches.id', index=True)
     quantity: int = 0
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CatalogTerm(SQLModel, table=True):
+    """Every word of the catalog's `search_text` with the number of products using it: the vocabulary typos
+    are corrected against (services/catalog/search.py). Rebuilt by each import."""
+
+    __tablename__ = 'catalog_terms'
+
+    term: str = Field(primary_key=True, max_length=80)
+    product_count: int = 0

@@ -1,0 +1,33 @@
+"""The product catalog (S1): import from JSON/CSV and fast fuzzy search. See docs/catalog-format.md."""
+
+from __future__ import annotations
+
+from .importer import ImportReport, import_file, import_products, read_catalog_file
+from .search import (
+    ProductHit,
+    SearchResult,
+    format_ars,
+    product_by_sku,
+    product_message,
+    products_by_skus,
+    search_products,
+    skus_in_text,
+)
+from .vehicles import Vehicle, VehicleVocabulary
+
+__all__ = [
+    'ImportReport',
+    'ProductHit',
+    'SearchResult',
+    'Vehicle',
+    'VehicleVocabulary',
+    'format_ars',
+    'import_file',
+    'import_products',
+    'product_by_sku',
+    'product_message',
+    'products_by_skus',
+    'read_catalog_file',
+    'search_products',
+    'skus_in_text',
+]
