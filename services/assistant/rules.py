@@ -192,8 +192,11 @@ def _proposal(hits: list[ProductHit], intent: str, *, intro: str) -> EngineReply
 def _vin_sentence(vin: VinReading) -> str:
     if not vin.valid:
         return f'El VIN {vin.vin} no me da válido ({vin.problem}).'
-    year = f', modelo {vin.year}' if vin.year else ''
-    return f'Leí el VIN {vin.vin}: {vin.make}{year}.'
+    what = ' '.join(str(part) for part in (vin.make, vin.year) if part) or 'un vehículo'
+    if vin.verified:
+        return f'Leí el VIN {vin.vin}: {what}.'
+    # Outside North America no check digit confirms it: a misread character would go unnoticed (SPEC V1).
+    return f'Por el VIN {vin.vin} sería {what} (confirmame que esté bien escrito).'
 
 
 def _about_vin(vin: VinReading, intent: str) -> EngineReply:

@@ -1,9 +1,10 @@
 """A VIN typed as text: find it in a message, validate it, decode it offline (SPEC V1's rules, for text).
 
-The photo pipeline (barcode, OCR) is `services/vin/`, built separately; this is the small text-only piece the
-assistant needs now. Decoding is `vininfo`'s (WMI → maker and country, position 10 → model year). A VIN is
-`valid` only when it has 17 allowed characters, a known maker code, and — for North-American VINs, where it is
-mandatory — a correct check digit. Look-alike repairs are limited to I→1, O→0, Q→0 (the only safe ones).
+The photo pipeline (barcode, OCR) is `services/vin/`; when it is installed its typed-VIN validator and offline
+decoder are used here (one set of rules for photos and text), otherwise `vininfo` directly. A VIN is `valid`
+only with 17 allowed characters, numeric serial digits, a known maker code and — for North-American VINs, where
+it is mandatory — a correct check digit; only then is it `verified`. Any other valid VIN may hide a misread
+character, so the bot never presents it as certain. Look-alike repairs are limited to I→1, O→0, Q→0.
 """
 
 from __future__ import annotations
@@ -27,10 +28,28 @@ class VinReading:
     country: str | None = None
     year: int | None = None
     problem: str = ''  # why it is not valid, in Spanish for the customer-facing reply
+    verified: bool = False  # a North-American check digit confirmed it; otherwise never presented as certain
     span: tuple[int, int] | None = None  # where it was in the message (find_vin)
 
 
 def decode_vin(raw: str) -> VinReading:
+    try:
+        from services.vin.candidates import parse_typed_vin
+        from services.vin.decoding import decode_vehicle, known_maker
+    except ImportError:  # the photo pipeline is not installed: the same rules through vininfo
+        return _decode_with_vininfo(raw)
+    check = parse_typed_vin(raw)
+    if not check.valid:
+        return VinReading(vin=check.vin, valid=False, problem='no pasa la validación de un VIN')
+    if not check.north_american and not known_maker(check.vin):
+        return VinReading(vin=check.vin, valid=False, problem='no reconozco el código de fabricante')
+    vehicle = decode_vehicle(check.vin)
+    return VinReading(vin=check.vin, valid=True, make=_canonical_make(vehicle.make) if vehicle and vehicle.make
+                      else None, country=vehicle.country if vehicle else None, year=vehicle.year if vehicle else None,
+                      verified=check.north_american and check.check_digit_ok)
+
+
+def _decode_with_vininfo(raw: str) -> VinReading:
     vin = re.sub(r'[\s-]', '', raw).upper().translate(_SAFE_REPAIRS)
     if len(vin) != 17:
         return VinReading(vin=vin, valid=False, problem='un VIN tiene 17 caracteres')
@@ -46,12 +65,15 @@ def decode_vin(raw: str) -> VinReading:
     if not make or make in {'Unknown', 'UnsupportedBrand'}:
         return VinReading(vin=vin, valid=False, problem='no reconozco el código de fabricante')
     north_american = vin[0] in '12345'
+    if not vin[13:].isdigit():
+        return VinReading(vin=vin, valid=False, problem='los últimos caracteres de un VIN son números')
     if north_american and not decoded.verify_checksum():
         return VinReading(vin=vin, valid=False, make=make, problem='el dígito verificador no coincide')
     # The year code repeats every 30 years: the latest one not in the future.
     latest = datetime.now(UTC).year + 1
     year = max((y for y in years if y <= latest), default=None)
-    return VinReading(vin=vin, valid=True, make=_canonical_make(make), country=country, year=year)
+    return VinReading(vin=vin, valid=True, make=_canonical_make(make), country=country, year=year,
+                      verified=north_american)
 
 
 def _canonical_make(make: str) -> str:
@@ -81,5 +103,5 @@ def find_vin(text: str) -> VinReading | None:
                     reading = decode_vin(candidate)
                     return VinReading(vin=reading.vin, valid=reading.valid, make=reading.make,
                                       country=reading.country, year=reading.year, problem=reading.problem,
-                                      span=(pieces[start].start(), piece.end()))
+                                      verified=reading.verified, span=(pieces[start].start(), piece.end()))
     return None
