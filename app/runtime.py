@@ -16,6 +16,7 @@ from services.database import Database
 from services.inbox import SnapshotCache
 from services.media_store import MediaStore
 from services.presence import PresenceBoard
+from services.takeover import AssignmentDispatcher, TakeoverSweeper
 from services.whatsapp.graph_client import GraphClient
 from services.whatsapp.ingest import IngestWorker
 from services.whatsapp.journal import JournalWriter
@@ -38,6 +39,9 @@ class Runtime:
     simulator: Simulator | None  # only when no Meta token is configured (M5)
     presence: PresenceBoard
     snapshots: SnapshotCache
+    # T2/T4: releases expired holds (APScheduler job); runs the branch rules when customers write.
+    takeover_sweeper: TakeoverSweeper
+    assignment: AssignmentDispatcher
 
     @property
     def login_policy(self) -> LoginPolicy:

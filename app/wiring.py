@@ -16,11 +16,12 @@ from app.pages import register_pages
 from app.runtime import Runtime, install, runtime
 from app.settings import REPO_ROOT, Settings
 from components import i18n
-from services.events import MESSAGE_CREATED
+from services.events import CONVERSATION_UPDATED, MESSAGE_CREATED
 from services.inbox import SnapshotCache
 from services.media_store import MediaStore
 from services.models import Direction, MessageStatus
 from services.presence import PresenceBoard
+from services.takeover import AssignmentDispatcher, TakeoverSweeper, renew_on_agent_messages
 from services.whatsapp.graph_client import GraphClient
 from services.whatsapp.ingest import IngestWorker
 from services.whatsapp.journal import JournalWriter
@@ -74,9 +75,19 @@ def _assemble(settings: Settings) -> Runtime:
                   branch_ids=None, kinds=[MESSAGE_CREATED])
     bus.subscribe(lambda event: downloader.wake() if event.data.get('media_id') and
                   event.data.get('direction') == Direction.INBOUND else None, branch_ids=None, kinds=[MESSAGE_CREATED])
+    presence = PresenceBoard(bus)
+    # T4: "online" means an inbox page is open in this process.
+    assignment = AssignmentDispatcher(db, publisher=bus, online=presence.online_user_ids,
+                                      offer_seconds=settings.faithful_offer_seconds)
+    sweeper = TakeoverSweeper(db, publisher=bus, online=presence.online_user_ids,
+                              offer_seconds=settings.faithful_offer_seconds,
+                              interval_seconds=settings.takeover_sweep_seconds)
+    bus.subscribe(assignment.on_event, branch_ids=None, kinds=[CONVERSATION_UPDATED])
+    # T2: an agent's message renews her hold, whichever page or API queued it.
+    bus.subscribe(renew_on_agent_messages(db, bus), branch_ids=None, kinds=[MESSAGE_CREATED])
     return Runtime(settings=settings, db=db, bus=bus, media=media, graph=graph, journal=journal, ingest=ingest,
-                   outbox=outbox, media_downloader=downloader, simulator=simulator, presence=PresenceBoard(bus),
-                   snapshots=SnapshotCache())
+                   outbox=outbox, media_downloader=downloader, simulator=simulator, presence=presence,
+                   snapshots=SnapshotCache(), takeover_sweeper=sweeper, assignment=assignment)
 
 
 async def _startup() -> None:
@@ -89,6 +100,8 @@ async def _startup() -> None:
         current.ingest.start()
         current.outbox.start()
         current.media_downloader.start()
+        current.assignment.start()
+        current.takeover_sweeper.start()
     log.info('LeadMaster ready on %s (database: %s)', current.settings.port, current.db.dialect)
 
 
@@ -98,6 +111,8 @@ async def _shutdown() -> None:
     await current.ingest.stop()
     await current.outbox.stop()
     await current.media_downloader.stop()
+    await current.assignment.stop()
+    await current.takeover_sweeper.stop()
     if current.simulator is not None:
         await current.simulator.aclose()
     await current.graph.aclose()

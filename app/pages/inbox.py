@@ -9,28 +9,34 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from datetime import datetime
 
 from fastapi.responses import FileResponse, Response
 from nicegui import Client, app, ui
 
 from app.pages.guard import current_viewer, signed_in_page
 from app.runtime import runtime
-from components.i18n import t
+from components.i18n import local_time, t
 from components.inbox.chat_view import ChatView
 from components.inbox.client_panel import ClientPanel
 from components.inbox.conversation_list import ConversationList
+from components.inbox.formatting import offer_running
+from components.inbox.panel_section import PanelContext
+from components.inbox.takeover_section import error_text
 from components.page_frame import selected_branch_id
-from services import conversations, inbox
+from services import conversations, inbox, takeover
 from services.access import Viewer
 from services.conversations import ConversationRow
 from services.errors import NotFound, ServiceError
 from services.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_STATUS, Event
 from services.inbox import TemplateOption
 from services.models import ConversationMode, ConversationStatus, Role
+from services.models.types import utcnow
 from services.presence import PRESENCE_CHANGED
 from services.whatsapp import outbox
 
 PAGE_SIZE = 50
+WAITING_REFRESH_TICKS = 30  # the page's one timer ticks every second; "waiting N min" only needs a refresh this often
 
 ALERT_SCRIPT = '''
 <script>
@@ -77,6 +83,8 @@ class InboxPage:
         self.has_older = False
         self.connected_once = False
         self.sound = bool(app.storage.user.get('inbox_sound', True))
+        self.ticks = 0
+        self.loads = 0
 
     # --- building ---
 
@@ -91,9 +99,12 @@ class InboxPage:
                 self.chat = ChatView(on_send_text=self.send_text, on_send_template=self.send_template,
                                      on_typing=self.typing, on_load_older=self.load_older)
             with ui.column().classes('w-[350px] h-full border-l bg-white hidden lg:flex') as self.right:
-                self.panel = ClientPanel(on_save_contact=self.save_contact, on_save_labels=self.save_labels)
+                self.panel = ClientPanel(PanelContext(
+                    viewer=self.viewer, db=self.db, publisher=self.bus, notify=self._notify, reload=self.reload_open,
+                    services={'presence': self.presence, 'settings': runtime().settings, 'cache': self.cache}))
         ui.keyboard(on_key=self._key)
-        ui.timer(30, self.list.refresh_waiting)  # one timer per page, not one per row
+        # ONE timer per page for every countdown and waiting time (NiceGUI's memory grows with each timer).
+        ui.timer(1.0, self._tick)
         self._subscription = self.bus.subscribe(self.on_event, branch_ids=self.viewer.branch_ids,
                                                 kinds=[MESSAGE_CREATED, MESSAGE_STATUS, CONVERSATION_UPDATED,
                                                        PRESENCE_CHANGED])
@@ -152,8 +163,13 @@ class InboxPage:
         }
 
     async def load(self) -> None:
+        # Filters change faster than queries answer (typing in the search box): only the latest load is shown.
+        self.loads += 1
+        serial = self.loads
         rows = await conversations.list_conversations(self.db, viewer=self.viewer, limit=PAGE_SIZE + 1,
                                                       **self._query())  # type: ignore[arg-type]
+        if serial != self.loads:
+            return
         self.list.show(rows[:PAGE_SIZE], has_more=len(rows) > PAGE_SIZE)
         self.list.select(self.open_id)
         self._update_title()
@@ -209,13 +225,25 @@ class InboxPage:
         templates = [] if detail.window_open else await inbox.approved_templates(
             self.db, viewer=self.viewer, conversation_id=conversation_id)
         self.chat.open(detail, messages[-PAGE_SIZE:], has_older=self.has_older, canned=canned, templates=templates)
-        self.panel.show(detail)
+        await self.panel.show(detail)
         self.list.select(conversation_id)
         if self.viewer.user_id is not None:
             await self.presence.viewing(conversation_id=conversation_id, branch_id=detail.row.branch_id,
                                         user_id=self.viewer.user_id, name=self.viewer.full_name)
         self._show_presence()
         await inbox.mark_read(self.db, viewer=self.viewer, conversation_id=conversation_id, publisher=self.bus)
+        await self._activity()  # T2: opening her own conversation to reply renews the hold
+
+    async def reload_open(self) -> None:
+        """Re-read the open conversation and show it again (header, panel)."""
+        if self.open_id is None:
+            return
+        try:
+            detail = await inbox.conversation_detail(self.db, viewer=self.viewer, conversation_id=self.open_id)
+        except NotFound:
+            return
+        self.chat.show_detail(detail)
+        await self.panel.show(detail)
 
     async def load_older(self) -> None:
         if self.open_id is None:
@@ -230,8 +258,31 @@ class InboxPage:
 
     # --- sending ---
 
+    async def _hold_to_reply(self) -> bool:
+        """T1: a person answering means the AI must stop — replying to an unattended conversation takes it
+        (atomically, so two agents replying at once cannot both hold it). An agent may not answer a colleague's
+        conversation; managers may (they supervise, and the AI stays silent either way)."""
+        if self.open_id is None or self.viewer.user_id is None:
+            return True
+        row = await conversations.get_conversation(self.db, viewer=self.viewer, conversation_id=self.open_id)
+        if row.assigned_user_id == self.viewer.user_id:
+            return True
+        if row.assigned_user_id is not None:
+            if self.viewer.has_role(Role.MANAGER):
+                return True
+            ui.notify(t('takeover.error.send_held', name=row.assigned_to or ''), type='negative')
+            return False
+        try:
+            await takeover.take(self.db, viewer=self.viewer, conversation_id=self.open_id, publisher=self.bus)
+        except ServiceError as exc:
+            ui.notify(error_text(exc), type='negative')
+            return False
+        return True
+
     async def send_text(self, text: str) -> bool:
         if self.open_id is None or not await self._confirm_if_someone_is_typing():
+            return False
+        if not await self._hold_to_reply():
             return False
         try:
             await outbox.queue_text(self.db, conversation_id=self.open_id, text=text, publisher=self.bus,
@@ -243,7 +294,7 @@ class InboxPage:
         return True
 
     async def send_template(self, template: TemplateOption, variables: list[str]) -> bool:
-        if self.open_id is None:
+        if self.open_id is None or not await self._hold_to_reply():
             return False
         try:
             await outbox.queue_template(self.db, conversation_id=self.open_id, template_name=template.name,
@@ -273,28 +324,17 @@ class InboxPage:
     async def typing(self) -> None:
         if self.open_id is not None and self.viewer.user_id is not None:
             await self.presence.typing(conversation_id=self.open_id, user_id=self.viewer.user_id)
+            await self._activity()
+
+    async def _activity(self) -> None:
+        """T2: the holder is working on it; renew her deadline (at most every few seconds, see `takeover.renew`)."""
+        if self.open_id is not None and self.viewer.user_id is not None:
+            await takeover.renew(self.db, user_id=self.viewer.user_id, conversation_id=self.open_id,
+                                 publisher=self.bus)
 
     async def _stopped_typing(self) -> None:
         if self.open_id is not None and self.viewer.user_id is not None:
             await self.presence.stopped_typing(conversation_id=self.open_id, user_id=self.viewer.user_id)
-
-    # --- the client panel ---
-
-    async def save_contact(self, name: str, email: str, notes: str) -> None:
-        if self.open_id is None:
-            return
-        try:
-            await inbox.update_contact(self.db, viewer=self.viewer, conversation_id=self.open_id, display_name=name,
-                                       email=email, notes=notes, publisher=self.bus)
-        except ServiceError as exc:
-            ui.notify(str(exc), type='negative')
-            return
-        ui.notify(t('panel.saved'), type='positive')
-
-    async def save_labels(self, labels: list[str]) -> None:
-        if self.open_id is not None:
-            await inbox.set_labels(self.db, viewer=self.viewer, conversation_id=self.open_id, labels=labels,
-                                   publisher=self.bus)
 
     # --- live events (already limited to the viewer's branches by the bus) ---
 
@@ -319,6 +359,8 @@ class InboxPage:
                                      event.data.get('error_title', ''))
         elif event.kind == PRESENCE_CHANGED and event.conversation_id == self.open_id:
             self._show_presence()
+        if event.conversation_id == self.open_id and self.open_id is not None:
+            await self.panel.on_event(event)
         if event.kind == MESSAGE_CREATED and event.data.get('direction') == 'in':
             await self._alert_if_mine(event)
 
@@ -332,6 +374,7 @@ class InboxPage:
         self._update_title()
         if is_new and row.assigned_user_id is None and event.data.get('reason') == 'inbound':
             self._alert(t('inbox.new_conversation', name=row.contact_name), row.last_message_preview)
+        self._notify_takeover(event, row)
         if conversation_id == self.open_id:
             if event.data.get('reason') == 'inbound':
                 await inbox.mark_read(self.db, viewer=self.viewer, conversation_id=conversation_id,
@@ -342,6 +385,43 @@ class InboxPage:
                 templates = await inbox.approved_templates(self.db, viewer=self.viewer,
                                                            conversation_id=conversation_id)
             self.chat.show_detail(detail, templates=templates)
+            await self.panel.show(detail)
+
+    def _notify_takeover(self, event: Event, row: ConversationRow) -> None:
+        """T4: tell this agent when a conversation is assigned or offered to her, taken from her, or becomes
+        available in her branch (not for her own actions)."""
+        me = self.viewer.user_id
+        data = event.data
+        if me is None or data.get('actor_user_id') == me or 'phase' not in data:
+            return
+        reason = data.get('reason')
+        if reason in {'rule', 'reassign'} and data.get('user_id') == me:
+            self._notify(t('takeover.notify.assigned', name=row.contact_name), 'info', alert=True)
+        elif reason == 'reassign' and data.get('previous_user_id') == me:
+            self._notify(t('takeover.notify.lost', name=row.contact_name), 'warning')
+        elif reason == 'timeout' and data.get('user_id') == me:
+            self._notify(t('takeover.notify.lost', name=row.contact_name), 'warning', alert=True)
+        elif reason == 'offer' and data.get('user_id') == me and offer_running(row):
+            self._notify(t('takeover.notify.offered', name=row.contact_name,
+                           time=local_time(row.offer_expires_at, '%H:%M')), 'info', alert=True)
+        elif data.get('available') and row.assigned_user_id is None and row.branch_id == self.viewer.branch_id:
+            key = 'takeover.notify.available' if row.phase == 'waiting' else 'takeover.notify.released'
+            self._notify(t(key, name=row.contact_name), 'info', alert=True)
+
+    def _notify(self, message: str, kind: str = 'info', *, alert: bool = False) -> None:
+        with self.client:
+            ui.notify(message, type=kind, position='top-right')  # type: ignore[arg-type]
+        if alert:
+            self._alert(message, '')
+
+    def _tick(self) -> None:
+        now: datetime = utcnow()
+        self.list.tick(now)
+        self.chat.tick(now)
+        self.panel.tick(now)
+        self.ticks += 1
+        if self.ticks % WAITING_REFRESH_TICKS == 0:
+            self.list.refresh_waiting()
 
     async def _alert_if_mine(self, event: Event) -> None:
         row = await inbox.live_row(self.db, self.cache, viewer=self.viewer, conversation_id=event.conversation_id or 0,

@@ -1,63 +1,78 @@
-"""Right column: the client panel — contact data agents can edit, labels, who attended — and the slots
-the takeover controls and the AI summary fill (they stay empty until those features exist)."""
+"""Right column: the client panel, a stack of sections (takeover, AI summary, contact and labels, history…)
+listed in `components/inbox/panel_sections.py`. The panel only routes the page's calls to every section; one
+section failing is logged and does not blank the others."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import inspect
+import logging
+from collections.abc import Sequence
+from datetime import datetime
 
 from nicegui import ui
 
+from services.events import Event
 from services.inbox import ConversationDetail
 
-from ..i18n import local_time, t
+from .panel_section import PanelContext, PanelSection, SlotSection
+from .panel_sections import PANEL_SECTIONS
 
-SaveContact = Callable[[str, str, str], Awaitable[None]]
-SaveLabels = Callable[[list[str]], Awaitable[None]]
+log = logging.getLogger(__name__)
 
 
 class ClientPanel:
-    def __init__(self, *, on_save_contact: SaveContact, on_save_labels: SaveLabels) -> None:
-        self.on_save_contact = on_save_contact
-        self.on_save_labels = on_save_labels
+    def __init__(self, context: PanelContext, *, sections: Sequence[type[PanelSection]] | None = None) -> None:
+        self.sections: list[PanelSection] = []
+        self._columns: dict[str, ui.column] = {}
         with ui.column().classes('w-full h-full gap-3 p-3 overflow-y-auto').mark('client-panel') as self.root:
-            # Filled by the takeover controls (timer, take/release) and the AI summary.
-            self.takeover_slot = ui.column().classes('w-full gap-2').mark('takeover-slot')
-            self.summary_slot = ui.column().classes('w-full gap-2').mark('summary-slot')
-            ui.label(t('panel.contact')).classes('text-sm font-semibold')
-            self.whatsapp_name = ui.label().classes('text-xs text-slate-500').mark('whatsapp-name')
-            self.name = ui.input(t('panel.name')).props('dense outlined').classes('w-full').mark('contact-name')
-            self.email = ui.input(t('panel.email')).props('dense outlined').classes('w-full').mark('contact-email')
-            self.notes = ui.textarea(t('panel.notes')).props('dense outlined autogrow').classes('w-full') \
-                .mark('contact-notes')
-            ui.button(t('panel.save'), on_click=self._save).props('dense outline').mark('save-contact')
-            ui.label(t('panel.labels')).classes('text-sm font-semibold')
-            self.labels = ui.input_chips(new_value_mode='add-unique', on_change=self._labels_changed) \
-                .props('dense outlined').classes('w-full').mark('labels')
-            ui.label(t('panel.history')).classes('text-sm font-semibold')
-            self.history = ui.column().classes('w-full gap-1').mark('attendance')
-        self._loading = False
+            for factory in PANEL_SECTIONS if sections is None else sections:
+                with ui.column().classes('w-full gap-2').mark(f'panel-{factory.key}') as column:
+                    section = factory(context)
+                self.sections.append(section)
+                self._columns[factory.key] = section.column if isinstance(section, SlotSection) else column
         self.root.set_visibility(False)
 
-    def show(self, detail: ConversationDetail) -> None:
-        self._loading = True
+    def slot(self, key: str) -> ui.column:
+        """The column of the section named `key` (a `slot(...)` entry is an empty one to fill)."""
+        return self._columns[key]
+
+    @property
+    def summary_slot(self) -> ui.column:
+        return self.slot('summary')
+
+    @property
+    def takeover_slot(self) -> ui.column:
+        return self.slot('takeover')
+
+    def section(self, key: str) -> PanelSection:
+        return next(section for section in self.sections if section.key == key)
+
+    async def show(self, detail: ConversationDetail) -> None:
         self.root.set_visibility(True)
-        self.whatsapp_name.text = t('panel.whatsapp_name', name=detail.contact_profile_name or '—')
-        self.name.value = detail.contact_display_name or detail.contact_profile_name
-        self.email.value = detail.contact_email
-        self.notes.value = detail.contact_notes
-        self.labels.value = list(detail.labels)
-        self.history.clear()
-        with self.history:
-            if not detail.attended_by:
-                ui.label(t('panel.no_history')).classes('text-xs text-slate-500')
-            for entry in detail.attended_by:
-                who = entry.user_name or entry.actor_name or t('chat.system')
-                ui.label(f'{local_time(entry.at)} · {who} · {entry.action}').classes('text-xs')
-        self._loading = False
+        for section in self.sections:
+            await self._call(section, 'show', detail)
 
-    async def _save(self) -> None:
-        await self.on_save_contact(self.name.value or '', self.email.value or '', self.notes.value or '')
+    async def clear(self) -> None:
+        self.root.set_visibility(False)
+        for section in self.sections:
+            await self._call(section, 'clear')
 
-    async def _labels_changed(self) -> None:
-        if not self._loading:
-            await self.on_save_labels(list(self.labels.value or []))
+    async def on_event(self, event: Event) -> None:
+        for section in self.sections:
+            await self._call(section, 'on_event', event)
+
+    def tick(self, now: datetime) -> None:
+        for section in self.sections:
+            try:
+                section.tick(now)
+            except Exception:
+                log.exception('client panel section %s failed to tick', section.key)
+
+    @staticmethod
+    async def _call(section: PanelSection, name: str, *arguments: object) -> None:
+        try:
+            result = getattr(section, name)(*arguments)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            log.exception('client panel section %s failed in %s', section.key, name)

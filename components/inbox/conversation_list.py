@@ -4,13 +4,24 @@ never rebuilt per event."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from nicegui import ui
 
 from services.conversations import ConversationRow
+from services.models.types import utcnow
 
 from ..i18n import t
-from .formatting import preview, short_time, state_label, waiting_minutes
+from .formatting import (
+    AMBER_SECONDS,
+    clock,
+    preview,
+    remaining_seconds,
+    short_time,
+    state_colour,
+    state_label,
+    waiting_minutes,
+)
 
 
 class ConversationItem:
@@ -18,6 +29,7 @@ class ConversationItem:
                  show_branch: bool) -> None:
         self.row = row
         self.show_branch = show_branch
+        self._amber: bool | None = None
         self.element = ui.item(on_click=lambda: on_click(self.row.id)).classes('w-full px-3 py-2 cursor-pointer') \
             .mark(f'conversation-{row.id}')
         with self.element, ui.column().classes('w-full gap-0'):
@@ -30,9 +42,11 @@ class ConversationItem:
                 self.unread = ui.badge(color='green').props('rounded').mark('unread-badge')
             with ui.row().classes('w-full items-center gap-1'):
                 self.state = ui.badge().props('outline').classes('text-[10px]').mark('state-chip')
+                self.countdown = ui.label().classes('text-[10px]').mark('countdown')
                 self.branch = ui.label().classes('text-[10px] text-slate-400')
                 self.waiting = ui.label().classes('text-[10px] text-orange-600').mark('waiting')
         self.update(row)
+        self.tick(utcnow())
 
     def update(self, row: ConversationRow) -> None:
         self.row = row
@@ -42,9 +56,22 @@ class ConversationItem:
         self.unread.text = str(row.unread_count)
         self.unread.set_visibility(row.unread_count > 0)
         self.state.text = state_label(row)
-        self.state.props(f'color={"purple" if row.mode == "ai" else "blue"}')
+        self.state.props(f'color={state_colour(row)}')
         self.branch.text = row.branch_code if self.show_branch else ''
         self.refresh_waiting()
+        self.countdown.set_visibility(row.takeover_deadline is not None)
+
+    def tick(self, now: datetime) -> None:
+        """T2: the holder's remaining time, from the page's one timer."""
+        seconds = remaining_seconds(self.row.takeover_deadline, now)
+        if seconds is None:
+            return
+        self.countdown.text = f'⏱ {clock(seconds)}'
+        amber = seconds <= AMBER_SECONDS
+        if amber != self._amber:  # only a change of colour goes over the websocket, not one per second
+            self._amber = amber
+            self.countdown.classes(replace='text-[10px] ' + ('text-amber-600 font-semibold' if amber
+                                                              else 'text-slate-500'))
 
     def refresh_waiting(self) -> None:
         minutes = waiting_minutes(self.row)
@@ -101,6 +128,7 @@ class ConversationList:
             return True
         moved = row.last_message_at != item.row.last_message_at
         item.update(row)
+        item.tick(utcnow())
         if moved and self.order and self.order[0] != row.id:
             self.order.remove(row.id)
             self.order.insert(0, row.id)
@@ -128,6 +156,11 @@ class ConversationList:
     def refresh_waiting(self) -> None:
         for item in self.items.values():
             item.refresh_waiting()
+
+    def tick(self, now: datetime) -> None:
+        for item in self.items.values():
+            if item.row.takeover_deadline is not None:
+                item.tick(now)
 
     def _after_change(self) -> None:
         self.empty.set_visibility(not self.items)

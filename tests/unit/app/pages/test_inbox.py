@@ -29,6 +29,7 @@ from tests.conftest import APP_SECRET, World
 from tests.unit.app.pages.test_login import sign_in
 
 XSS = '<img src=x onerror=alert(1)>'
+PATIENCE = 50  # retries of should_see (0.1 s each): the shared machine is often slow
 
 
 @pytest.fixture
@@ -60,7 +61,7 @@ def listed(user: User) -> set[int]:
 
 async def open_inbox(user: User, world: World, username: str = 'ana') -> None:
     await sign_in(user, username, world.password)
-    await user.should_see(marker='conversation-name')  # the list has loaded
+    await user.should_see(marker='conversation-name', retries=PATIENCE)  # the list has loaded
 
 
 async def test_agent_sees_her_branch_newest_first_and_nothing_of_another_branch(user: User, world: World,
@@ -68,8 +69,8 @@ async def test_agent_sees_her_branch_newest_first_and_nothing_of_another_branch(
     await open_inbox(user, world)
 
     assert listed(user) == {chats['martin'], chats['lucia'], chats['old']}
-    await user.should_see('Martín Ruiz')
-    await user.should_not_see('Gustavo Paz')
+    await user.should_see('Martín Ruiz', retries=PATIENCE)
+    await user.should_not_see('Gustavo Paz', retries=PATIENCE)
 
 
 async def test_filters_mine_unassigned_mode_and_unread(user: User, world: World, chats: dict[str, int]) -> None:
@@ -77,16 +78,16 @@ async def test_filters_mine_unassigned_mode_and_unread(user: User, world: World,
 
     user.find(marker='filter-assignment').click()
     user.find('Mías').click()
-    await user.should_not_see('Martín Ruiz')
+    await user.should_not_see('Martín Ruiz', retries=PATIENCE)
     assert listed(user) == {chats['lucia']}
 
     user.find(marker='filter-assignment').click()
     user.find('Sin asignar').click()
-    await user.should_see('Martín Ruiz')
+    await user.should_see('Martín Ruiz', retries=PATIENCE)
     assert listed(user) == {chats['martin'], chats['old']}
 
     user.find(marker='filter-unread').click()
-    await user.should_see('Martín Ruiz')
+    await user.should_see('Martín Ruiz', retries=PATIENCE)
     assert listed(user) == {chats['martin'], chats['old']}
 
 
@@ -95,11 +96,11 @@ async def test_search_finds_by_message_text_and_name_without_accents(user: User,
     await open_inbox(user, world)
 
     user.find(marker='inbox-search').type('pastillas')
-    await user.should_not_see('Raúl Viejo')
+    await user.should_not_see('Raúl Viejo', retries=PATIENCE)
     assert listed(user) == {chats['martin']}
 
     user.find(marker='inbox-search').clear().type('raul')
-    await user.should_see('Raúl Viejo')
+    await user.should_see('Raúl Viejo', retries=PATIENCE)
     assert listed(user) == {chats['old']}
 
 
@@ -108,13 +109,13 @@ async def test_opening_a_conversation_shows_the_thread_as_text_and_marks_it_read
     await open_inbox(user, world)
 
     user.find(marker=f'conversation-{chats["lucia"]}').click()
-    await user.should_see(marker='message-text')
+    await user.should_see(marker='message-text', retries=PATIENCE)
 
     texts = list(user.find(marker='message-text').elements)
     assert [element.text for element in texts] == [XSS]
     assert all(isinstance(element, ui.label) for element in texts)  # a label: shown as characters, not HTML
     user.find(marker=f'conversation-{chats["martin"]}').click()
-    await user.should_see(content='Necesito pastillas de freno', marker='message-text')
+    await user.should_see(content='Necesito pastillas de freno', marker='message-text', retries=PATIENCE)
     async def unread() -> int:
         async with db.session() as session:
             conversation = await session.get(Conversation, chats['martin'])
@@ -131,11 +132,11 @@ async def test_reply_inside_the_window_is_queued_and_appears_in_the_thread(
         user: User, world: World, db: Database, chats: dict[str, int]) -> None:
     await open_inbox(user, world)
     user.find(marker=f'conversation-{chats["martin"]}').click()
-    await user.should_see(marker='composer')
+    await user.should_see(marker='composer', retries=PATIENCE)
 
     user.find(marker='composer').type('Tenemos Ferodo a $ 45.000').trigger('keydown.enter.exact.prevent')
 
-    await user.should_see(content='Tenemos Ferodo a $ 45.000', marker='message-text')
+    await user.should_see(content='Tenemos Ferodo a $ 45.000', marker='message-text', retries=PATIENCE)
     async with db.session() as session:
         reply = (await session.exec(select(Message).where(Message.direction == 'out'))).one()
     assert (reply.status, reply.sent_by_user_id, reply.conversation_id) == (MessageStatus.QUEUED, world.ana.id,
@@ -151,13 +152,14 @@ async def test_outside_the_window_only_templates_can_be_sent(user: User, world: 
     await open_inbox(user, world)
 
     user.find(marker=f'conversation-{chats["old"]}').click()
-    await user.should_see(marker='template-select')
-    await user.should_not_see(marker='composer')
-    await user.should_see(content='Pasaron más de 24 h desde el último mensaje del cliente', marker='window-state')
+    await user.should_see(marker='template-select', retries=PATIENCE)
+    await user.should_not_see(marker='composer', retries=PATIENCE)
+    await user.should_see(content='Pasaron más de 24 h desde el último mensaje del cliente', marker='window-state',
+                          retries=PATIENCE)
     user.find(marker='template-variable-1').type('Raúl')
     user.find(marker='send-template').click()
 
-    await user.should_see(content='Hola Raúl, ¿seguís buscando el repuesto?', marker='message-text')
+    await user.should_see(content='Hola Raúl, ¿seguís buscando el repuesto?', marker='message-text', retries=PATIENCE)
     async with db.session() as session:
         sent = (await session.exec(select(Message).where(Message.direction == 'out'))).one()
     assert sent.type == 'template' and sent.payload['template']['variables'] == ['Raúl']
@@ -172,10 +174,10 @@ async def test_canned_response_is_offered_after_a_slash(user: User, world: World
         await session.commit()
     await open_inbox(user, world)
     user.find(marker=f'conversation-{chats["martin"]}').click()
-    await user.should_see(marker='composer')
+    await user.should_see(marker='composer', retries=PATIENCE)
 
     user.find(marker='composer').type('/vi')
-    await user.should_see(marker='canned-option')
+    await user.should_see(marker='canned-option', retries=PATIENCE)
     user.find(marker='canned-option').click()
 
     assert user.find(marker='composer').elements.pop().value == '¿Me pasás el VIN del auto?'
@@ -185,7 +187,7 @@ async def test_inbound_message_appears_live_in_the_open_thread_and_a_new_custome
         user: User, world: World, chats: dict[str, int]) -> None:
     await open_inbox(user, world)
     user.find(marker=f'conversation-{chats["martin"]}').click()
-    await user.should_see(marker='composer')
+    await user.should_see(marker='composer', retries=PATIENCE)
 
     body = build.merge_envelopes(
         build.envelope(phone_number_id='pn-central', display_phone_number='5491150000101',
@@ -200,8 +202,8 @@ async def test_inbound_message_appears_live_in_the_open_thread_and_a_new_custome
     assert response.status_code == 200
     await runtime().ingest.drain()
 
-    await user.should_see(content='¿Y para el Gol Trend 2014?', marker='message-text')
-    await user.should_see('Nueva Clienta')
+    await user.should_see(content='¿Y para el Gol Trend 2014?', marker='message-text', retries=PATIENCE)
+    await user.should_see('Nueva Clienta', retries=PATIENCE)
     assert len(listed(user)) == 4
 
 
@@ -217,7 +219,7 @@ async def test_another_branch_conversation_never_reaches_the_page(user: User, wo
                                 headers={'X-Hub-Signature-256': sign(raw, APP_SECRET)})
     await runtime().ingest.drain()
 
-    await user.should_not_see('Cliente Rosarino')
+    await user.should_not_see('Cliente Rosarino', retries=PATIENCE)
     assert chats['gustavo'] not in listed(user)
 
 
@@ -225,19 +227,19 @@ async def test_client_panel_saves_name_and_notes_without_putting_them_in_the_aud
         user: User, world: World, db: Database, chats: dict[str, int]) -> None:
     await open_inbox(user, world)
     user.find(marker=f'conversation-{chats["martin"]}').click()
-    await user.should_see(marker='contact-name')
+    await user.should_see(marker='contact-name', retries=PATIENCE)
 
     user.find(marker='contact-name').clear().type('Martín R. (taller)')
     user.find(marker='contact-notes').type('Cliente de taller, pide factura A')
     user.find(marker='save-contact').click()
-    await user.should_see('Datos guardados.')
+    await user.should_see('Datos guardados.', retries=PATIENCE)
 
     async with db.session() as session:
         contact = (await session.exec(select(Contact).where(Contact.phone_e164 == '+5491133334444'))).one()
         audit = (await session.exec(select(AuditEntry).where(AuditEntry.action == 'contact.updated'))).one()
     assert (contact.display_name, contact.notes) == ('Martín R. (taller)', 'Cliente de taller, pide factura A')
     assert 'factura' not in json.dumps(audit.details)
-    await user.should_see(content='Martín R. (taller)', marker='conversation-name')
+    await user.should_see(content='Martín R. (taller)', marker='conversation-name', retries=PATIENCE)
 
 
 async def test_media_of_another_branch_is_not_served(user: User, world: World, db: Database,

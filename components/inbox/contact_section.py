@@ -1,0 +1,64 @@
+"""Client panel section: the contact data agents can edit, and the conversation's labels."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from services import inbox
+from services.errors import ServiceError
+from services.inbox import ConversationDetail
+
+from ..i18n import t
+from .panel_section import PanelContext, PanelSection
+
+
+class ContactSection(PanelSection):
+    key = 'contact'
+
+    def __init__(self, context: PanelContext) -> None:
+        super().__init__(context)
+        self.conversation_id: int | None = None
+        self._loading = False
+        ui.label(t('panel.contact')).classes('text-sm font-semibold')
+        self.whatsapp_name = ui.label().classes('text-xs text-slate-500').mark('whatsapp-name')
+        self.name = ui.input(t('panel.name')).props('dense outlined').classes('w-full').mark('contact-name')
+        self.email = ui.input(t('panel.email')).props('dense outlined').classes('w-full').mark('contact-email')
+        self.notes = ui.textarea(t('panel.notes')).props('dense outlined autogrow').classes('w-full') \
+            .mark('contact-notes')
+        ui.button(t('panel.save'), on_click=self._save).props('dense outline').mark('save-contact')
+        ui.label(t('panel.labels')).classes('text-sm font-semibold')
+        self.labels = ui.input_chips(new_value_mode='add-unique', on_change=self._labels_changed) \
+            .props('dense outlined').classes('w-full').mark('labels')
+
+    def show(self, detail: ConversationDetail) -> None:
+        self._loading = True
+        # Keep what the agent is typing when the same conversation is shown again after a live change.
+        if self.conversation_id != detail.row.id:
+            self.name.value = detail.contact_display_name or detail.contact_profile_name
+            self.email.value = detail.contact_email
+            self.notes.value = detail.contact_notes
+        self.conversation_id = detail.row.id
+        self.whatsapp_name.text = t('panel.whatsapp_name', name=detail.contact_profile_name or '—')
+        self.labels.value = list(detail.labels)
+        self._loading = False
+
+    def clear(self) -> None:
+        self.conversation_id = None
+
+    async def _save(self) -> None:
+        if self.conversation_id is None:
+            return
+        try:
+            await inbox.update_contact(self.context.db, viewer=self.context.viewer,
+                                       conversation_id=self.conversation_id, display_name=self.name.value or '',
+                                       email=self.email.value or '', notes=self.notes.value or '',
+                                       publisher=self.context.publisher)
+        except ServiceError as exc:
+            self.context.notify(str(exc), 'negative')
+            return
+        self.context.notify(t('panel.saved'), 'positive')
+
+    async def _labels_changed(self) -> None:
+        if not self._loading and self.conversation_id is not None:
+            await inbox.set_labels(self.context.db, viewer=self.context.viewer, conversation_id=self.conversation_id,
+                                   labels=list(self.labels.value or []), publisher=self.context.publisher)

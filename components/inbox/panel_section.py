@@ -1,0 +1,75 @@
+"""The client panel's extension point: a section is one block of the right column, written as a class in its
+own file and listed once in `components/inbox/panel_sections.py`.
+
+A section builds its elements in `__init__` (the panel has already entered the section's own column, so
+whatever it creates lands there) and then receives, from the page:
+
+- `show(detail)`: a conversation was opened, or the open one changed (new state, new message, new data);
+- `clear()`: no conversation is open any more;
+- `on_event(event)`: an event about the open conversation (message.created, message.status,
+  conversation.updated, presence.changed) for sections that refresh on their own schedule;
+- `tick(now)`: once a second from the page's single timer (countdowns); keep it cheap.
+
+Sections call services themselves with `context.db` and `context.viewer` (never opening sessions), publish
+through `context.publisher`, and tell the agent things with `context.notify`. Every method is optional; `show`
+and `on_event` may be coroutines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from nicegui import ui
+
+from services.access import Viewer
+from services.database import Database
+from services.events import Event, EventPublisher
+from services.inbox import ConversationDetail
+
+
+@dataclass
+class PanelContext:
+    viewer: Viewer
+    db: Database
+    publisher: EventPublisher
+    notify: Callable[[str, str], None]  # (message, 'positive' | 'negative' | 'info' | 'warning')
+    reload: Callable[[], Awaitable[None]]  # re-read the open conversation and show it again everywhere
+    # Runtime objects a section may need (settings, presence board, media store…), by name.
+    services: dict[str, Any] = field(default_factory=dict)
+
+
+class PanelSection:
+    """Base class with no-op hooks; `key` names the section (and its column's marker `panel-<key>`)."""
+
+    key: ClassVar[str] = ''
+
+    def __init__(self, context: PanelContext) -> None:
+        self.context = context
+
+    def show(self, detail: ConversationDetail) -> Awaitable[None] | None:
+        return None
+
+    def clear(self) -> None:
+        return None
+
+    def on_event(self, event: Event) -> Awaitable[None] | None:
+        return None
+
+    def tick(self, now: datetime) -> None:
+        return None
+
+
+class SlotSection(PanelSection):
+    """An empty column another feature fills from outside (`ClientPanel.slot(key)`), e.g. the AI summary."""
+
+    def __init__(self, context: PanelContext) -> None:
+        super().__init__(context)
+        self.column = ui.column().classes('w-full gap-2').mark(f'{self.key}-slot')
+
+
+def slot(key: str) -> type[PanelSection]:
+    """A registry entry for a named empty slot."""
+    return type(f'{key.title()}Slot', (SlotSection,), {'key': key})
