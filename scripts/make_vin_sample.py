@@ -1,7 +1,9 @@
 """Draws the simulator's sample VIN label photo (app/static/simulator/vin-sample.jpg).
 
 A door-jamb style label: maker, the VIN as text and as a Code 39 barcode (as many real labels carry),
-photographed slightly rotated on a grey background. The VIN is valid, including its check digit.
+photographed slightly rotated on a grey background. The VIN is a valid Brazilian Volkswagen Gol 2015 one
+(with a correct check digit, although outside North America none is required), so the pipeline reads it
+from the barcode and, without it, from the text.
 Run: .venv/bin/python scripts/make_vin_sample.py
 """
 
@@ -12,29 +14,20 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-VIN = '9BWAB1GU0FP012345'
+VIN = '9BWAB45U5FP012345'  # positions 7-8 '5U': a Volkswagen Gol; 'F': 2015
 OUT = Path(__file__).resolve().parent.parent / 'app' / 'static' / 'simulator' / 'vin-sample.jpg'
 FONTS = Path('/usr/share/fonts/truetype/dejavu')
 
-# Code 39: 9 elements per character (bar, space, bar, …), 'w' wide and 'n' narrow.
-CODE39 = {
-    '0': 'nnnwwnwnn', '1': 'wnnwnnnnw', '2': 'nnwwnnnnw', '3': 'wnwwnnnnn', '4': 'nnnwwnnnw', '5': 'wnnwwnnnn',
-    '6': 'nnwwwnnnn', '7': 'nnnwnnwnw', '8': 'wnnwnnwnn', '9': 'nnwwnnwnn', 'A': 'wnnnnwnnw', 'B': 'nnwnnwnnw',
-    'C': 'wnwnnwnnn', 'D': 'nnnnwwnnw', 'E': 'wnnnwwnnn', 'F': 'nnwnwwnnn', 'G': 'nnnnnwwnw', 'H': 'wnnnnwwnn',
-    'J': 'nnnnwwwnn', 'K': 'wnnnnnnww', 'L': 'nnwnnnnww', 'M': 'wnwnnnnwn', 'N': 'nnnnwnnww', 'P': 'nnwnwnnwn',
-    'R': 'wnnnnnwwn', 'S': 'nnwnnnwwn', 'T': 'nnnnwnwwn', 'U': 'wwnnnnnnw', 'V': 'nwwnnnnnw', 'W': 'wwwnnnnnn',
-    'X': 'nwnnwnnnw', 'Y': 'wwnnwnnnn', 'Z': 'nwwnwnnnn', '*': 'nwnnwnwnn',
-}
 
 
-def code39(draw: ImageDraw.ImageDraw, text: str, x: int, y: int, height: int, narrow: int = 3) -> None:
-    for char in f'*{text}*':
-        for index, element in enumerate(CODE39[char]):
-            width = narrow * 3 if element == 'w' else narrow
-            if index % 2 == 0:
-                draw.rectangle([x, y, x + width - 1, y + height], fill='black')
-            x += width
-        x += narrow  # gap between characters
+def code39(vin: str, height: int) -> Image.Image:
+    """The VIN as a Code 39 barcode, drawn by zxing-cpp (as many door-jamb labels carry it)."""
+    import numpy as np
+    import zxingcpp
+
+    drawn = zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(vin, zxingcpp.BarcodeFormat.Code39), scale=2)
+    bars = Image.fromarray(np.array(drawn))
+    return bars.resize((bars.width, height), Image.Resampling.NEAREST).convert('RGB')
 
 
 def main() -> None:
@@ -48,7 +41,7 @@ def main() -> None:
     draw.text((40, 80), 'FABRICADO EN: 11/2014   PESO BRUTO: 1480 kg', font=small, fill='black')
     draw.text((40, 140), 'VEHICLE IDENTIFICATION NUMBER / NÚMERO DE CHASIS', font=small, fill='black')
     draw.text((40, 180), VIN, font=mono, fill='black')
-    code39(draw, VIN, 40, 290, 140)
+    label.paste(code39(VIN, 140), (40, 290))
     draw.text((40, 470), 'MOTOR: CFZ 1.6 8V   COLOR: LB7Z PLATA', font=small, fill='black')
 
     photo = Image.new('RGB', (1400, 900), (118, 120, 124))

@@ -1,0 +1,97 @@
+"""Runs the VIN pipeline off the event loop (V3): a process pool, one OCR thread per process, a time limit
+per image.
+
+A process pool, not threads: Tesseract runs as a subprocess but the preprocessing (numpy, Pillow) and
+RapidOCR hold the GIL long enough to stall NiceGUI's websockets. Processes are started with `spawn`, not
+`fork`: the web process has threads (NiceGUI, database pools) that a fork would copy in a locked state.
+
+The limit is enforced twice: the pipeline itself stops between passes and passes the time left to each
+Tesseract call (which pytesseract kills when it runs over); if a worker still overruns (a stuck native
+call), the pool is replaced, so one pathological image cannot hold the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import multiprocessing
+from collections.abc import Sequence
+
+from .engines import engine_named, limit_threads
+from .pipeline import VinResult, read_vin
+
+log = logging.getLogger(__name__)
+
+# Slack between the pipeline's own budget and the hard limit: process start-up, pickling, the last pass.
+HARD_LIMIT_SLACK_SECONDS = 5.0
+
+
+def _initialize_worker(engine: str) -> None:
+    limit_threads()
+    if engine == 'rapidocr':
+        from .engines import _rapid_engine
+
+        _rapid_engine()  # load the models once per process, not on the first customer's photo
+
+
+def _read(content: bytes, engine: str, time_budget: float) -> VinResult:
+    return read_vin(content, engine=engine, time_budget=time_budget)
+
+
+class VinReader:
+    """`await reader.read(image_bytes)` → `VinResult`, never raising for a bad image or a timeout."""
+
+    def __init__(self, *, engine: str = 'tesseract', workers: int = 1, timeout_seconds: float = 20.0) -> None:
+        engine_named(engine)  # fail at start-up, not on the first photo, if the engine is not installed
+        self.engine = engine
+        self.workers = workers
+        self.timeout_seconds = timeout_seconds
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+
+    def _executor(self) -> concurrent.futures.ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context('spawn'),
+                initializer=_initialize_worker, initargs=(self.engine,))
+        return self._pool
+
+    async def read(self, content: bytes) -> VinResult:
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._executor(), _read, content, self.engine, self.timeout_seconds)
+        try:
+            return await asyncio.wait_for(future, timeout=self.timeout_seconds + HARD_LIMIT_SLACK_SECONDS)
+        except TimeoutError:
+            log.warning('VIN reading overran %.0f s; replacing the OCR process pool', self.timeout_seconds)
+            self._replace_pool()
+            return VinResult.failed(engine=self.engine, error='timeout', seconds=self.timeout_seconds)
+        except concurrent.futures.process.BrokenProcessPool:
+            log.exception('VIN OCR process died; starting a new pool')
+            self._replace_pool()
+            return VinResult.failed(engine=self.engine, error='ocr process crashed', seconds=0.0)
+
+    async def read_many(self, contents: Sequence[bytes]) -> list[VinResult]:
+        return list(await asyncio.gather(*(self.read(content) for content in contents)))
+
+    def _replace_pool(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        # Python 3.14 has terminate_workers(); before that the processes are reached through the pool.
+        terminate = getattr(pool, 'terminate_workers', None)
+        if terminate is not None:
+            terminate()
+        else:
+            for process in list(getattr(pool, '_processes', {}).values()):
+                process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    async def warm_up(self) -> None:
+        """Start the pool's processes now (a spawn takes ~1 s), e.g. at application start."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor(), limit_threads)
+
+    async def aclose(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
