@@ -81,7 +81,14 @@ class _Tally:
         if not ranked:
             return None, 'no valid VIN'
         best = ranked[0]
-        if self.checks[best].status == VinStatus.VERIFIED or best in self.from_barcode:
+        if best in self.from_barcode:
+            return best, ''
+        if self.checks[best].status == VinStatus.VERIFIED:
+            # Two verified reads a few characters apart differ only by characters of equal check value
+            # (J and 1 are both 1, S and 2 both 2…): the check digit cannot tell which one is right.
+            if any(self.checks[other].status == VinStatus.VERIFIED and _differs_little(best, other)
+                   for other in ranked[1:]):
+                return None, 'conflicting verified reads'
             return best, ''
         if any(_differs_little(best, other) for other in ranked[1:]):
             return None, 'conflicting reads'

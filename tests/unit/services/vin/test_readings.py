@@ -14,7 +14,7 @@ from services.database import Database
 from services.errors import InvalidInput, NotFound
 from services.events import MESSAGE_STATUS, Event
 from services.media_store import MediaStore
-from services.models import AuditEntry, Contact, Conversation, Direction, Media, Message, Role, SenderKind
+from services.models import AuditEntry, Contact, Conversation, Direction, Media, Message, Role, SenderKind, User
 from services.models.vin import VinReading, VinScan
 from services.vin import VIN_READ
 from services.vin.readings import correct_vin, latest_good_reading, readings_for_messages
@@ -35,7 +35,7 @@ class RecordingPublisher:
         self.events.extend(events)
 
 
-def viewer_of(user, *, branch_ids: frozenset[int] | None) -> Viewer:  # noqa: ANN001 - a User row
+def viewer_of(user: User, *, branch_ids: frozenset[int] | None) -> Viewer:
     return Viewer(user_id=user.id, username=user.username, full_name=user.full_name, role=Role(user.role),
                   branch_id=user.branch_id, branch_ids=branch_ids)
 

@@ -6,7 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.vin.validation import VinStatus, check_digit, is_north_american, model_year, validate_vin, with_check_digit
+from services.vin.validation import (
+    VinStatus,
+    check_digit,
+    is_north_american,
+    model_year,
+    validate_vin,
+    with_check_digit,
+)
 
 
 @pytest.mark.parametrize(('vin', 'digit'), [
