@@ -1,0 +1,365 @@
+"""Server memory per open agent page (issue 4): RSS of `leadmaster run` with 0, 50 and 100 inbox pages open.
+Target: < 5 MB per page (the slope).
+
+Each page is the inbox of an agent of branch BENCH with a conversation open (`/?c=<id>`): the list of 50 rows
+and a thread of 50 messages, i.e. the page an agent keeps open all day. 100 conversations of 50 messages exist
+(seeded through signed webhooks, the real ingest path).
+
+The pages are opened by a light but real client: an HTTP GET of the page with the agent's session cookie (the
+server builds the whole page, its element tree and its InboxPage with its event-bus subscription), then a
+python-socketio client completing NiceGUI's websocket handshake exactly as nicegui.js does (same query:
+client_id, next_message_id, implicit_handshake, document_id, tab_id), answering run_javascript requests and
+acknowledging messages every 3 s as nicegui.js does, so the server keeps the client, its outbox and its history
+as it would for a browser. 100 Chromium pages do not fit next to the server on 2 shared cores, and what the
+server holds per page does not depend on who renders it. That claim is checked in the same run: the app is
+restarted and `--chromium-pages` (20) real Chromium pages of the same agents are opened; the two per-page
+figures should agree.
+
+Before each reading the server is left to settle: no traffic, until RSS changes by less than 0.5 MB over 3 s.
+(The server's garbage collector cannot be triggered from outside without changing the app; pages that closed
+are given NiceGUI's reconnect_timeout first.) A warm-up opens and closes 10 pages before the 0-page reading so
+one-time allocations (lazy imports, template caches, prepared statements) are not counted as per-page memory.
+
+Run: `.venv/bin/python bench/agent_memory.py [--sqlite] [--chromium-pages 20]`
+Ends with one JSON line: {"bench": "agent_memory", ...}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import asyncio
+import html
+import json
+import re
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import psutil
+import socketio
+from _common import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DEFAULT_POSTGRES,
+    BenchDatabase,
+    create_agents,
+    customer,
+    load_average,
+    login,
+    post_webhook,
+    print_app_log,
+    signed_text,
+    start_app,
+    stop_app,
+    wait_for_messages,
+)
+from playwright.async_api import Browser, Page, async_playwright
+from sqlmodel import select
+
+from services.database import Database
+from services.models import Conversation
+
+TARGET_MB_PER_PAGE = 5.0
+AGENTS = 10
+CONVERSATIONS = 100
+THREAD = 50
+RECONNECT_TIMEOUT_S = 3.0  # NiceGUI's default: a closed page's client is deleted after it
+QUERY = re.compile(r'query: (\{[^}]*\}),')
+ELEMENTS = re.compile(r'parseElements\(String\.raw`(.*?)`\)', re.DOTALL)
+OPEN_ATTEMPTS = 5
+RETRIES: list[str] = []  # pages whose first GET/handshake failed (server slower than NiceGUI's timeouts)
+RELOADS: list[str] = []  # pages whose socket dropped (missed pings: the server's loop stalled) and were reopened
+ELEMENT_COUNTS: list[int] = []  # NiceGUI elements per page as built (from the page's HTML)
+
+
+class LightPage:
+    """One inbox page held open by HTTP + Socket.IO, behaving towards the server like nicegui.js."""
+
+    def __init__(self, base: str, cookies: httpx.Cookies) -> None:
+        self.base = base
+        self.cookies = cookies
+        self.path = ''
+        self.socket = socketio.AsyncClient(reconnection=False)
+        self.client_id = ''
+        self.next_message_id = 0
+        self.acked = -1
+        self._acks: asyncio.Task[None] | None = None
+        self.disconnect_reason = ''
+        self.socket.on('*', self._message)
+        self.socket.on('disconnect', self._disconnected)
+
+    async def open(self, http: httpx.AsyncClient, path: str) -> None:
+        """GET + handshake; on a 5xx (NiceGUI's response_timeout) or a refused socket, again, as a browser
+        reloads. The retries are counted: they mean the server was too slow for its own timeouts."""
+        self.path = path
+        for attempt in range(OPEN_ATTEMPTS):
+            try:
+                await self._open_once(http, path)
+                return
+            except (httpx.HTTPStatusError, socketio.exceptions.ConnectionError):
+                if attempt == OPEN_ATTEMPTS - 1:
+                    raise
+                RETRIES.append(path)
+                await self._new_socket()
+                await asyncio.sleep(1)
+
+    async def reload(self, http: httpx.AsyncClient) -> None:
+        """What nicegui.js ends up doing when its socket dropped for longer than reconnect_timeout."""
+        RELOADS.append(self.path)
+        if self._acks is not None:
+            self._acks.cancel()
+        await self._new_socket()
+        await self.open(http, self.path)
+
+    async def _new_socket(self) -> None:
+        if self.socket.connected:
+            await self.socket.disconnect()
+        self.socket = socketio.AsyncClient(reconnection=False)
+        self.socket.on('*', self._message)
+        self.socket.on('disconnect', self._disconnected)
+
+    async def _open_once(self, http: httpx.AsyncClient, path: str) -> None:
+        response = await http.get(self.base + path, cookies=self.cookies)
+        response.raise_for_status()
+        if 'Buscar nombre' not in response.text:
+            raise SystemExit(f'{path} did not return the inbox (signed out?)')
+        elements = ELEMENTS.search(response.text).group(1)  # type: ignore[union-attr]
+        ELEMENT_COUNTS.append(len(json.loads(html.unescape(elements))))
+        # The template prints the query as a Python dict literal.
+        query: dict[str, Any] = ast.literal_eval(QUERY.search(response.text).group(1))  # type: ignore[union-attr]
+        self.client_id = query['client_id']
+        self.next_message_id = int(query['next_message_id'])
+        query.update(document_id=str(uuid.uuid4()), tab_id=str(uuid.uuid4()),
+                     implicit_handshake=str(query.get('implicit_handshake', True)).lower())
+        cookie_header = '; '.join(f'{name}={value}' for name, value in self.cookies.items())
+        await self.socket.connect(f'{self.base}/?{urlencode(query)}', socketio_path='/_nicegui_ws/socket.io',
+                                  transports=['websocket'], headers={'Cookie': cookie_header}, wait_timeout=30)
+        self._acks = asyncio.create_task(self._ack_every_3_s())
+
+    async def _message(self, event: str, data: Any = None) -> None:
+        if isinstance(data, dict) and '_id' in data:
+            self.next_message_id = max(self.next_message_id, int(data['_id']) + 1)
+        if event == 'run_javascript' and isinstance(data, dict) and data.get('request_id'):
+            await self.socket.emit('javascript_response', {'request_id': data['request_id'],
+                                                           'client_id': self.client_id, 'result': None})
+
+    def _disconnected(self, reason: object = None) -> None:
+        self.disconnect_reason = str(reason)
+
+    async def _ack_every_3_s(self) -> None:
+        while self.socket.connected:
+            await asyncio.sleep(3)
+            if self.acked < self.next_message_id and self.socket.connected:
+                await self.socket.emit('ack', {'client_id': self.client_id, 'next_message_id': self.next_message_id})
+                self.acked = self.next_message_id
+
+    async def close(self) -> None:
+        if self._acks is not None:
+            self._acks.cancel()
+        await self.socket.disconnect()
+
+
+def rss_mb(pid: int) -> float:
+    return psutil.Process(pid).memory_info().rss / 2**20
+
+
+async def settled_rss(pid: int, *, limit_seconds: float = 60) -> float:
+    """RSS once it stops moving (< 0.5 MB over 3 s of samples), or the last sample after `limit_seconds`."""
+    samples: list[float] = []
+    deadline = time.monotonic() + limit_seconds
+    while time.monotonic() < deadline:
+        samples.append(rss_mb(pid))
+        recent = samples[-7:]
+        if len(recent) == 7 and max(recent) - min(recent) < 0.5:
+            break
+        await asyncio.sleep(0.5)
+    return samples[-1]
+
+
+async def seed(db: BenchDatabase, base: str) -> list[int]:
+    """100 conversations of 50 customer messages each, one signed webhook per conversation; their ids."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        for index in range(CONVERSATIONS):
+            texts = [f'Consulta {n} de {index}: ¿tienen amortiguadores delanteros para Corsa?' for n in range(THREAD)]
+            body, signature = signed_text(customer(index), texts, serial=index)
+            (await post_webhook(client, base, body, signature)).raise_for_status()
+    await wait_for_messages(db.url, CONVERSATIONS * THREAD)
+    database = Database.from_url(db.url)
+    try:
+        async with database.session() as session:
+            return list((await session.exec(select(Conversation.id).order_by(Conversation.id))).all())
+    finally:
+        await database.dispose()
+
+
+async def sign_in(browser: Browser, base: str, usernames: list[str]) -> list[dict[str, Any]]:
+    """Each agent signs in once in Chromium; their storage states (session cookie) are reused after."""
+    states = []
+    for username in usernames:
+        context = await browser.new_context()
+        await login(context, base, username)
+        states.append(await context.storage_state())
+        await context.close()
+    return states
+
+
+def cookies_of(state: dict[str, Any]) -> httpx.Cookies:
+    cookies = httpx.Cookies()
+    for cookie in state['cookies']:
+        cookies.set(cookie['name'], cookie['value'])
+    return cookies
+
+
+async def all_connected(http: httpx.AsyncClient, pages: list[LightPage], *, quiet_seconds: float = 5) -> None:
+    """Reopen pages whose socket dropped, until all stay connected for `quiet_seconds`."""
+    for _ in range(20):
+        dropped = [page for page in pages if not page.socket.connected]
+        for page in dropped:
+            await page.reload(http)
+        await asyncio.sleep(quiet_seconds)
+        if not dropped and all(page.socket.connected for page in pages):
+            return
+    raise SystemExit('light pages kept losing their sockets')
+
+
+async def light_run(base: str, pid: int, states: list[dict[str, Any]], ids: list[int],
+                    steps: list[int]) -> dict[int, float]:
+    """RSS after the warm-up (0 pages) and with each number of light pages in `steps` open."""
+    jars = [cookies_of(state) for state in states]
+    readings: dict[int, float] = {}
+    async with httpx.AsyncClient(timeout=60) as http:
+        warm = [LightPage(base, jars[n % len(jars)]) for n in range(10)]
+        for n, page in enumerate(warm):
+            await page.open(http, f'/?c={ids[n]}')
+        await asyncio.sleep(2)
+        for page in warm:
+            await page.close()
+        await asyncio.sleep(RECONNECT_TIMEOUT_S + 2)
+        readings[0] = await settled_rss(pid)
+        print(f'  0 pages: {readings[0]:.1f} MB (after a warm-up of 10 pages opened and closed)')
+        pages: list[LightPage] = []
+        for target in steps:
+            while len(pages) < target:
+                page = LightPage(base, jars[len(pages) % len(jars)])
+                await page.open(http, f'/?c={ids[len(pages) % len(ids)]}')
+                pages.append(page)
+            await all_connected(http, pages)
+            readings[target] = await settled_rss(pid)
+            await all_connected(http, pages)
+            print(f'{target:>3} pages: {readings[target]:.1f} MB (all {len(pages)} websockets connected; '
+                  f'{len(RELOADS)} reopened after a dropped socket so far)')
+        for page in pages:
+            await page.close()
+    return readings
+
+
+async def chromium_run(browser: Browser, base: str, pid: int, *, states: list[dict[str, Any]], ids: list[int],
+                       count: int) -> dict[int, float]:
+    """RSS after a warm-up and with `count` Chromium inbox pages open (each in its agent's context)."""
+    contexts = [await browser.new_context(storage_state=state) for state in states]  # type: ignore[arg-type]
+
+    async def open_page(n: int) -> Page:
+        page = await contexts[n % len(contexts)].new_page()
+        await page.goto(f'{base}/?c={ids[n % len(ids)]}')
+        await page.get_by_placeholder('Buscar nombre, teléfono o mensaje').wait_for(timeout=60_000)
+        return page
+
+    warm = [await open_page(n) for n in range(5)]
+    for page in warm:
+        await page.close()
+    await asyncio.sleep(RECONNECT_TIMEOUT_S + 2)
+    readings = {0: await settled_rss(pid)}
+    pages = [await open_page(n) for n in range(count)]
+    await asyncio.sleep(3)
+    readings[count] = await settled_rss(pid)
+    if any(page.is_closed() for page in pages):
+        raise SystemExit('a Chromium page closed before the reading')
+    for context in contexts:
+        await context.close()
+    return readings
+
+
+def slope(readings: dict[int, float]) -> float:
+    """Least-squares MB per page through all readings."""
+    xs, ys = list(readings), list(readings.values())
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sum((x - mean_x) ** 2 for x in xs)
+
+
+async def run(options: argparse.Namespace) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix='leadmaster-agent-memory-'))
+    db = await BenchDatabase.create(sqlite=options.sqlite, postgres=options.postgres, name='leadmaster_bench_memory',
+                                    work=work)
+    process, base = start_app(db, work)
+    try:
+        usernames = await create_agents(db.url, agents=AGENTS)
+        ids = await seed(db, base)
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            states = await sign_in(browser, base, usernames)
+            await browser.close()
+        print(f'light pages (HTTP + Socket.IO), {db.kind}; load average {load_average()}')
+        light = await light_run(base, process.pid, states, ids, [50, 100])
+        result: dict[str, Any] = {'light_rss_mb': {str(k): round(v, 1) for k, v in light.items()},
+                                  'mb_per_page': round(slope(light), 3),
+                                  'mb_per_page_0_50': round((light[50] - light[0]) / 50, 3),
+                                  'mb_per_page_50_100': round((light[100] - light[50]) / 50, 3)}
+        if options.chromium_pages:
+            stop_app(process)
+            process, base = start_app(db, work, restart=True)
+            print(f'Chromium pages, after a restart of the app; load average {load_average()}')
+            async with async_playwright() as playwright:
+                browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                                           headless=True)
+                chromium = await chromium_run(browser, base, process.pid, states=states, ids=ids,
+                                              count=options.chromium_pages)
+                await browser.close()
+            count = options.chromium_pages
+            print(f'  0 pages: {chromium[0]:.1f} MB; {count} pages: {chromium[count]:.1f} MB')
+            result.update(chromium_pages=count, chromium_rss_mb={str(k): round(v, 1) for k, v in chromium.items()},
+                          chromium_mb_per_page=round((chromium[count] - chromium[0]) / count, 3))
+        result['load_average'] = load_average()
+        result['database'] = db.kind
+        result['open_retries'] = len(RETRIES)
+        result['pages_reopened'] = len(RELOADS)
+        result['elements_per_page'] = round(sum(ELEMENT_COUNTS) / len(ELEMENT_COUNTS))
+        result['kb_per_element'] = round(result['mb_per_page'] * 1024 / result['elements_per_page'], 2)
+        return result
+    except BaseException:
+        print_app_log(work)
+        raise
+    finally:
+        stop_app(process)
+        await db.drop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--sqlite', action='store_true', help='the embedded SQLite file instead of PostgreSQL')
+    parser.add_argument('--postgres', default=DEFAULT_POSTGRES, help='SQLAlchemy URL of the PostgreSQL server')
+    parser.add_argument('--chromium-pages', type=int, default=20, help='0 skips the Chromium cross-check')
+    options = parser.parse_args()
+    result = asyncio.run(run(options))
+    met = result['mb_per_page'] < TARGET_MB_PER_PAGE
+    print(f'server memory per open agent page: {result["mb_per_page"]:.2f} MB (slope over 0/50/100 light pages; '
+          f'0→50: {result["mb_per_page_0_50"]:.2f}, 50→100: {result["mb_per_page_50_100"]:.2f}); '
+          f'target < {TARGET_MB_PER_PAGE:.0f} MB: {"met" if met else "MISSED"}')
+    print(f'{result["elements_per_page"]} NiceGUI elements per page as built: '
+          f'{result["kb_per_element"]:.1f} KB of server memory per element; '
+          f'{result["open_retries"]} page opens retried, {result["pages_reopened"]} reopened after a dropped socket')
+    if 'chromium_mb_per_page' in result:
+        print(f'cross-check with {result["chromium_pages"]} Chromium pages: {result["chromium_mb_per_page"]:.2f} MB '
+              'per page')
+    print(json.dumps({'bench': 'agent_memory', 'target_mb_per_page': TARGET_MB_PER_PAGE, 'target_met': met,
+                      **result}))
+
+
+if __name__ == '__main__':
+    main()
