@@ -5,7 +5,8 @@
 - `render_text` / `render_pdf`: WhatsApp text (≤ 4096 characters a part) and fpdf2 PDFs.
 - `sending`: quote → outbox (text + PDF, or the approved template outside the 24 h window).
 - `confirmation`: the customer's "sí" or button tap → `closing.accept_quote` → sale, ticket, stock, commission.
-- `inventory`: stock providers (database, SOAP via zeep); `commissions`, `reports`: what agents and managers see.
+- `inventory`: stock providers (database, SOAP via zeep); `commissions`, `reports`: what agents and managers see,
+  read from the running daily totals of `day_totals`.
 - `desk.SalesDesk`: the database, publisher, media store, inventory provider and zone these services share.
 
 Decisions are written down in docs/sales.md.

@@ -36,6 +36,7 @@ from ..models import (
 from ..models.types import utcnow
 from ..whatsapp import outbox
 from .commissions import commission_for
+from .day_totals import add_to_day, business_day
 from .desk import SalesDesk
 from .money import format_ars
 from .numbering import TICKET, next_number, quote_code, ticket_code
@@ -124,14 +125,22 @@ async def accept_quote(desk: SalesDesk, *, quote_id: int, viewer: Viewer | None,
         session.add(sale)
         await desk.inventory.record_sale(session, branch_id=quote.branch_id, lines=[
             (line.product_id, line.quantity) for line in lines if line.product_id is not None])
+        await add_to_day(session, branch_id=quote.branch_id, agent_id=agent_id, day=business_day(now, desk.zone),
+                         sales=1, net_total=quote.net_total, iva_total=quote.iva_total, total=quote.total,
+                         commission_amount=commission)
+        if quote.sent_at is not None:  # conversion counts on the day the quote was sent
+            await add_to_day(session, branch_id=quote.branch_id, agent_id=quote.sent_by_id or quote.created_by_id,
+                             day=business_day(quote.sent_at, desk.zone), quotes_accepted=1)
         await session.flush()
         audit.record(session, action='sale.created', actor=viewer, actor_label='' if viewer else 'customer',
                      target_type='sale', target_id=sale.id or '', quote_id=quote_id, source=source)
         await session.commit()
         sale_id = sale.id or 0
     sent, note = await _send_ticket(desk, sale_id=sale_id, viewer=viewer)
-    return Acceptance(sale=await get_sale(desk, sale_id=sale_id, viewer=None), created=True, ticket_sent=sent,
-                      ticket_note=note)
+    made = await get_sale(desk, sale_id=sale_id, viewer=None)
+    await desk.quote_updated(branch_id=made.branch_id, conversation_id=sale.conversation_id, quote_id=quote_id,
+                             status=QuoteStatus.ACCEPTED, sale_id=sale_id, ticket=made.ticket_code)
+    return Acceptance(sale=made, created=True, ticket_sent=sent, ticket_note=note)
 
 
 async def _not_accepted(desk: SalesDesk, *, quote_id: int, viewer: Viewer | None) -> Acceptance:

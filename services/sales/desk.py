@@ -8,11 +8,15 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from ..database import Database
-from ..events import EventPublisher
+from ..events import Event, EventPublisher
 from ..media_store import MediaStore
 from ..workers import BackgroundWorker
 from .inventory import DatabaseInventory, InventoryProvider, SoapInventory
 from .quotes import DEFAULT_ZONE, expire_due_quotes, today_in
+
+# Published after a quote is sent or accepted (with its sale), so open pages (the console's quote
+# editor, the quote list) refresh; data: quote_id, status, and sale_id / ticket when a sale was made.
+QUOTE_UPDATED = 'quote.updated'
 
 
 @dataclass
@@ -26,6 +30,11 @@ class SalesDesk:
 
     def today(self) -> date:
         return today_in(self.zone)
+
+    async def quote_updated(self, *, branch_id: int, conversation_id: int | None, quote_id: int, status: str,
+                            **data: object) -> None:
+        await self.publisher.publish([Event(QUOTE_UPDATED, branch_id, conversation_id,
+                                            {'quote_id': quote_id, 'status': status, **data})])
 
 
 def build_inventory(db: Database, *, provider: str, wsdl: str | None = None, username: str | None = None,

@@ -206,9 +206,11 @@ class SoapInventory:
         from zeep.transports import AsyncTransport
         from zeep.wsse.username import UsernameToken
 
+        # The caller's deadline is `asyncio.wait_for`; these only bound a request nobody waits for any more
+        # (the WSDL load runs on in its thread after a check gave up on it).
         transport = AsyncTransport(
-            client=httpx.AsyncClient(timeout=self.timeout_seconds),
-            wsdl_client=httpx.Client(timeout=self.timeout_seconds),
+            client=httpx.AsyncClient(timeout=max(10.0, self.timeout_seconds)),
+            wsdl_client=httpx.Client(timeout=30.0),
         )
         wsse = UsernameToken(self.username, self.password or '') if self.username else None
         return AsyncClient(self.wsdl, transport=transport, wsse=wsse, settings=Settings(strict=False))

@@ -20,6 +20,7 @@ from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from ..models import Branch, Conversation, MessageTemplate, Quote, QuoteStatus, SenderKind, TemplateStatus
 from ..models.types import utcnow
 from ..whatsapp import outbox
+from .day_totals import add_to_day, business_day
 from .desk import SalesDesk
 from .money import format_ars
 from .quotes import QuoteView, get_quote
@@ -85,37 +86,44 @@ async def send_quote(desk: SalesDesk, *, viewer: Viewer | None, quote_id: int, a
     sent_at = utcnow()
     first_send = quote.status == QuoteStatus.DRAFT
     if first_send:
-        await _mark(desk, quote_id, sent_at=sent_at, sent_by_id=viewer.user_id if viewer else None)
+        await _mark(desk, quote, sent_at=sent_at, sent_by_id=viewer.user_id if viewer else None)
     try:
         message_ids = await _queue(desk, quote, viewer=viewer, as_ai=as_ai, window_open=window_open)
     except Exception:
         if first_send:  # nothing reached the outbox: the quote is still a draft
-            await _unmark(desk, quote_id, sent_at=sent_at)
+            await _unmark(desk, quote, sent_at=sent_at, sent_by_id=viewer.user_id if viewer else None)
         raise
     async with db.session() as session:
         audit.record(session, action='quote.sent', actor=viewer, actor_label='' if viewer else 'ai',
                      target_type='quote', target_id=quote_id, template=not window_open, resend=not first_send)
         await session.commit()
-    return SendResult(quote=await get_quote(db, viewer=viewer, quote_id=quote_id, zone=desk.zone),
-                      message_ids=tuple(message_ids), via_template=not window_open)
+    sent = await get_quote(db, viewer=viewer, quote_id=quote_id, zone=desk.zone)
+    await desk.quote_updated(branch_id=sent.branch_id, conversation_id=sent.conversation_id, quote_id=quote_id,
+                             status=sent.status)
+    return SendResult(quote=sent, message_ids=tuple(message_ids), via_template=not window_open)
 
 
-async def _mark(desk: SalesDesk, quote_id: int, *, sent_at: datetime, sent_by_id: int | None) -> None:
+async def _mark(desk: SalesDesk, quote: QuoteView, *, sent_at: datetime, sent_by_id: int | None) -> None:
     async with desk.db.session() as session:
         # Conditional: two agents pressing "send" at once send it once.
         result = await session.exec(update(Quote).where(  # type: ignore[call-overload]
-            col(Quote.id) == quote_id, col(Quote.status) == QuoteStatus.DRAFT).values(
+            col(Quote.id) == quote.id, col(Quote.status) == QuoteStatus.DRAFT).values(
             status=QuoteStatus.SENT, sent_at=sent_at, sent_by_id=sent_by_id, updated_at=sent_at))
+        if result.rowcount == 0:
+            raise Conflict('the quote was sent or changed meanwhile; reload it')
+        await add_to_day(session, branch_id=quote.branch_id, agent_id=sent_by_id or quote.created_by_id,
+                         day=business_day(sent_at, desk.zone), quotes_sent=1)
         await session.commit()
-    if result.rowcount == 0:
-        raise Conflict('the quote was sent or changed meanwhile; reload it')
 
 
-async def _unmark(desk: SalesDesk, quote_id: int, *, sent_at: datetime) -> None:
+async def _unmark(desk: SalesDesk, quote: QuoteView, *, sent_at: datetime, sent_by_id: int | None) -> None:
     async with desk.db.session() as session:
-        await session.exec(update(Quote).where(  # type: ignore[call-overload]
-            col(Quote.id) == quote_id, col(Quote.status) == QuoteStatus.SENT, col(Quote.sent_at) == sent_at)
+        result = await session.exec(update(Quote).where(  # type: ignore[call-overload]
+            col(Quote.id) == quote.id, col(Quote.status) == QuoteStatus.SENT, col(Quote.sent_at) == sent_at)
             .values(status=QuoteStatus.DRAFT, sent_at=None, sent_by_id=None))
+        if result.rowcount:
+            await add_to_day(session, branch_id=quote.branch_id, agent_id=sent_by_id or quote.created_by_id,
+                             day=business_day(sent_at, desk.zone), quotes_sent=-1)
         await session.commit()
 
 

@@ -4,8 +4,8 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-01 19:00:00
 
-Per-branch document counters (quote and ticket numbers), who sent and decided a quote, AI drafts, the SKU
-a line was quoted with, and the indexes the daily sales report reads.
+Per-branch document counters (quote and ticket numbers), the daily report's totals per branch, day and agent,
+who sent and decided a quote, AI drafts, the SKU a line was quoted with, and indexes for the report's rebuild.
 """
 
 from collections.abc import Sequence
@@ -32,6 +32,24 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_document_counters')),
     sa.UniqueConstraint('branch_id', 'kind', name=op.f('uq_document_counters_branch_id'))
     )
+    op.create_table('sales_day_totals',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('branch_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('agent_key', sa.Integer(), nullable=False),
+    sa.Column('sales', sa.Integer(), nullable=False),
+    sa.Column('net_total', services.models.types.ScaledDecimal(), nullable=False),
+    sa.Column('iva_total', services.models.types.ScaledDecimal(), nullable=False),
+    sa.Column('total', services.models.types.ScaledDecimal(), nullable=False),
+    sa.Column('commission_amount', services.models.types.ScaledDecimal(), nullable=False),
+    sa.Column('quotes_sent', sa.Integer(), nullable=False),
+    sa.Column('quotes_accepted', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['branch_id'], ['branches.id'], name=op.f('fk_sales_day_totals_branch_id_branches')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sales_day_totals')),
+    sa.UniqueConstraint('branch_id', 'day', 'agent_key', name=op.f('uq_sales_day_totals_branch_id'))
+    )
+    with op.batch_alter_table('sales_day_totals', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sales_day_totals_day'), ['day'], unique=False)
     # Server defaults fill the rows that exist; the models give new rows their defaults.
     with op.batch_alter_table('quote_lines', schema=None) as batch_op:
         batch_op.add_column(sa.Column('sku', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False,
@@ -78,4 +96,7 @@ def downgrade() -> None:
     with op.batch_alter_table('quote_lines', schema=None) as batch_op:
         batch_op.drop_column('sku')
 
+    with op.batch_alter_table('sales_day_totals', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sales_day_totals_day'))
+    op.drop_table('sales_day_totals')
     op.drop_table('document_counters')

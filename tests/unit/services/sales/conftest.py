@@ -21,6 +21,8 @@ from services.sales.desk import SalesDesk
 from services.sales.inventory import DatabaseInventory
 from tests.builders import conversation_with_message
 from tests.conftest import World
+from tests.fakes.graph_api import fake_graph  # noqa: F401 - a fixture for these tests
+from tests.fakes.soap_inventory import fake_soap_inventory  # noqa: F401 - a fixture for these tests
 
 
 class Recorder:

@@ -18,7 +18,7 @@ from services.models import Branch, Conversation, Message, ProductStock, Quote, 
 from services.models.types import utcnow
 from services.sales import quotes
 from services.sales.closing import CUSTOMER_TEXT, QuoteExpired, accept_quote
-from services.sales.desk import SalesDesk
+from services.sales.desk import QUOTE_UPDATED, SalesDesk
 from services.sales.quotes import LineDraft
 from services.sales.sending import send_quote
 from tests.conftest import World
@@ -58,8 +58,8 @@ async def sales_count(db: Database) -> int:
         return (await session.exec(select(func.count()).select_from(Sale))).one()
 
 
-async def test_an_agent_accepts_by_hand(db: Database, world: World, desk: SalesDesk, catalog: Catalog,
-                                        ana: Viewer, chat: int) -> None:
+async def test_an_agent_accepts_by_hand(*, db: Database, world: World, desk: SalesDesk, catalog: Catalog,
+                                           ana: Viewer, chat: int) -> None:
     quote_id = await sent_quote(desk, ana, chat, catalog)
     async with db.session() as session:
         await session.exec(update(Branch).where(col(Branch.id) == world.central.id).values(
@@ -70,6 +70,9 @@ async def test_an_agent_accepts_by_hand(db: Database, world: World, desk: SalesD
 
     sale = result.sale
     assert result.created and result.ticket_sent, result.ticket_note
+    [event] = [event for event in desk.publisher.events if event.kind == QUOTE_UPDATED and
+               event.data['status'] == 'accepted']
+    assert (event.conversation_id, event.data['ticket']) == (chat, 'SUC1-T-000001')
     assert (sale.ticket_code, sale.agent_name, sale.contact_name) == ('SUC1-T-000001', 'Ana Gómez', 'José Núñez')
     assert (sale.net_total, sale.iva_total, sale.total) == (Decimal('57699.99'), Decimal('11172.00'),
                                                             Decimal('68871.99'))
@@ -85,8 +88,8 @@ async def test_an_agent_accepts_by_hand(db: Database, world: World, desk: SalesD
     assert await outbound_types(db, chat) == ['text', 'document', 'text', 'document']
 
 
-async def test_the_agents_own_rate_wins_over_the_branch_rate(db: Database, world: World, desk: SalesDesk,
-                                                             catalog: Catalog, ana: Viewer, chat: int) -> None:
+async def test_the_agents_own_rate_wins_over_the_branch_rate(*, db: Database, world: World, desk: SalesDesk,
+                                                                catalog: Catalog, ana: Viewer, chat: int) -> None:
     async with db.session() as session:
         await session.exec(update(Branch).where(col(Branch.id) == world.central.id).values(
             commission_rate=Decimal('2.50')))
@@ -101,8 +104,8 @@ async def test_the_agents_own_rate_wins_over_the_branch_rate(db: Database, world
     assert (result.sale.commission_rate, result.sale.commission_amount) == (Decimal('4.00'), Decimal('2308.00'))
 
 
-async def test_accepting_twice_makes_one_sale_and_one_ticket(db: Database, desk: SalesDesk, catalog: Catalog,
-                                                             ana: Viewer, chat: int) -> None:
+async def test_accepting_twice_makes_one_sale_and_one_ticket(*, db: Database, desk: SalesDesk, catalog: Catalog,
+                                                                ana: Viewer, chat: int) -> None:
     quote_id = await sent_quote(desk, ana, chat, catalog)
 
     first = await accept_quote(desk, quote_id=quote_id, viewer=None, source=CUSTOMER_TEXT)
@@ -115,8 +118,8 @@ async def test_accepting_twice_makes_one_sale_and_one_ticket(db: Database, desk:
     assert (await outbound_types(db, chat)).count('document') == 2  # the quote's PDF and one ticket
 
 
-async def test_concurrent_acceptances_race_to_one_sale(db: Database, world: World, desk: SalesDesk,
-                                                       catalog: Catalog, ana: Viewer, chat: int) -> None:
+async def test_concurrent_acceptances_race_to_one_sale(*, db: Database, world: World, desk: SalesDesk,
+                                                          catalog: Catalog, ana: Viewer, chat: int) -> None:
     quote_id = await sent_quote(desk, ana, chat, catalog)
 
     results = await asyncio.gather(*(accept_quote(desk, quote_id=quote_id, viewer=None, source=CUSTOMER_TEXT)
@@ -129,7 +132,7 @@ async def test_concurrent_acceptances_race_to_one_sale(db: Database, world: Worl
 
 
 async def test_expired_rejected_and_draft_quotes_are_not_accepted_by_the_customer(
-        db: Database, desk: SalesDesk, catalog: Catalog, ana: Viewer, chat: int) -> None:
+        *, db: Database, desk: SalesDesk, catalog: Catalog, ana: Viewer, chat: int) -> None:
     expired = await sent_quote(desk, ana, chat, catalog)
     async with db.session() as session:
         await session.exec(update(Quote).where(col(Quote.id) == expired).values(
@@ -152,8 +155,8 @@ async def test_expired_rejected_and_draft_quotes_are_not_accepted_by_the_custome
     assert (await accept_quote(desk, quote_id=draft, viewer=ana)).created
 
 
-async def test_another_branch_cannot_accept(db: Database, desk: SalesDesk, catalog: Catalog, ana: Viewer,
-                                            bruno: Viewer, chat: int) -> None:
+async def test_another_branch_cannot_accept(*, db: Database, desk: SalesDesk, catalog: Catalog, ana: Viewer,
+                                               bruno: Viewer, chat: int) -> None:
     quote_id = await sent_quote(desk, ana, chat, catalog)
 
     with pytest.raises(NotFound):
@@ -163,9 +166,9 @@ async def test_another_branch_cannot_accept(db: Database, desk: SalesDesk, catal
     assert (await quotes.get_quote(db, viewer=ana, quote_id=quote_id)).status == QuoteStatus.SENT
 
 
-async def test_an_ai_sale_nobody_touched_has_no_agent_and_no_commission(db: Database, world: World,
-                                                                        desk: SalesDesk, catalog: Catalog,
-                                                                        chat: int) -> None:
+async def test_an_ai_sale_nobody_touched_has_no_agent_and_no_commission(*, db: Database, world: World,
+                                                                           desk: SalesDesk, catalog: Catalog,
+                                                                           chat: int) -> None:
     async with db.session() as session:
         await session.exec(update(Branch).where(col(Branch.id) == world.central.id).values(
             commission_rate=Decimal('2.50')))
@@ -177,8 +180,8 @@ async def test_an_ai_sale_nobody_touched_has_no_agent_and_no_commission(db: Data
     assert result.sale.agent_id is None and result.sale.commission_amount == Decimal('0.00')
 
 
-async def test_the_conversations_agent_gets_an_ai_quote_they_hold(db: Database, world: World, desk: SalesDesk,
-                                                                  catalog: Catalog, chat: int) -> None:
+async def test_the_conversations_agent_gets_an_ai_quote_they_hold(*, db: Database, world: World, desk: SalesDesk,
+                                                                     catalog: Catalog, chat: int) -> None:
     quote_id = await sent_quote(desk, None, chat, catalog)
     async with db.session() as session:
         await session.exec(update(Conversation).where(col(Conversation.id) == chat).values(
@@ -190,9 +193,9 @@ async def test_the_conversations_agent_gets_an_ai_quote_they_hold(db: Database, 
     assert result.sale.agent_name == 'Ana Gómez'
 
 
-async def test_stock_can_go_below_zero_and_a_missing_row_is_created(db: Database, world: World, desk: SalesDesk,
-                                                                    catalog: Catalog, ana: Viewer,
-                                                                    chat: int) -> None:
+async def test_stock_can_go_below_zero_and_a_missing_row_is_created(*, db: Database, world: World, desk: SalesDesk,
+                                                                       catalog: Catalog, ana: Viewer,
+                                                                       chat: int) -> None:
     quote = await quotes.create_quote(db, viewer=ana, conversation_id=chat, lines=[
         LineDraft(product_id=catalog.battery.id, quantity=2), LineDraft(product_id=catalog.filter.id, quantity=7)])
 
@@ -202,8 +205,8 @@ async def test_stock_can_go_below_zero_and_a_missing_row_is_created(db: Database
     assert await stock(db, world.central.id or 0, catalog.filter.id or 0) == -2
 
 
-async def test_a_ticket_that_cannot_go_out_does_not_undo_the_sale(db: Database, desk: SalesDesk, catalog: Catalog,
-                                                                  ana: Viewer, chat: int) -> None:
+async def test_a_ticket_that_cannot_go_out_does_not_undo_the_sale(*, db: Database, desk: SalesDesk, catalog: Catalog,
+                                                                     ana: Viewer, chat: int) -> None:
     quote_id = await sent_quote(desk, ana, chat, catalog)
     async with db.session() as session:
         await session.exec(update(Conversation).where(col(Conversation.id) == chat).values(

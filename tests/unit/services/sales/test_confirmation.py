@@ -64,8 +64,8 @@ async def sales(db: Database) -> int:
         return (await session.exec(select(func.count()).select_from(Sale))).one()
 
 
-async def test_the_customers_si_accepts_the_sent_quote_once(db: Database, world: World, desk: SalesDesk,
-                                                            catalog: Catalog, ana: Viewer, chat: int) -> None:
+async def test_the_customers_si_accepts_the_sent_quote_once(*, db: Database, world: World, desk: SalesDesk,
+                                                               catalog: Catalog, ana: Viewer, chat: int) -> None:
     quote_id = await sent_quote(desk, ana, chat, catalog)
 
     first = await handle_customer_message(desk, message_id=await customer_says(
@@ -80,8 +80,8 @@ async def test_the_customers_si_accepts_the_sent_quote_once(db: Database, world:
     assert (quote.status, quote.decision_source) == (QuoteStatus.ACCEPTED, CUSTOMER_TEXT)
 
 
-async def test_a_question_does_not_accept(db: Database, world: World, desk: SalesDesk, catalog: Catalog,
-                                          ana: Viewer, chat: int) -> None:
+async def test_a_question_does_not_accept(*, db: Database, world: World, desk: SalesDesk, catalog: Catalog,
+                                             ana: Viewer, chat: int) -> None:
     quote_id = await sent_quote(desk, ana, chat, catalog)
 
     result = await handle_customer_message(desk, message_id=await customer_says(
@@ -91,8 +91,8 @@ async def test_a_question_does_not_accept(db: Database, world: World, desk: Sale
     assert (await quotes.get_quote(db, viewer=ana, quote_id=quote_id)).status == QuoteStatus.SENT
 
 
-async def test_a_si_with_only_a_draft_accepts_nothing(db: Database, world: World, desk: SalesDesk,
-                                                      catalog: Catalog, ana: Viewer, chat: int) -> None:
+async def test_a_si_with_only_a_draft_accepts_nothing(*, db: Database, world: World, desk: SalesDesk,
+                                                         catalog: Catalog, ana: Viewer, chat: int) -> None:
     await quotes.create_quote(db, viewer=ana, conversation_id=chat, lines=[LineDraft(product_id=catalog.pads.id)])
 
     result = await handle_customer_message(desk, message_id=await customer_says(
@@ -101,8 +101,8 @@ async def test_a_si_with_only_a_draft_accepts_nothing(db: Database, world: World
     assert result is None and await sales(db) == 0
 
 
-async def test_the_accept_button_names_its_quote(db: Database, world: World, desk: SalesDesk, catalog: Catalog,
-                                                 ana: Viewer, chat: int) -> None:
+async def test_the_accept_button_names_its_quote(*, db: Database, world: World, desk: SalesDesk, catalog: Catalog,
+                                                    ana: Viewer, chat: int) -> None:
     older = await sent_quote(desk, ana, chat, catalog)
     await sent_quote(desk, ana, chat, catalog)  # a newer one, which a plain "sí" would pick
 
@@ -117,8 +117,8 @@ async def test_the_accept_button_names_its_quote(db: Database, world: World, des
     assert await sales(db) == 1
 
 
-async def test_a_template_quick_reply_labelled_confirmo_accepts(db: Database, world: World, desk: SalesDesk,
-                                                                catalog: Catalog, ana: Viewer, chat: int) -> None:
+async def test_a_template_quick_reply_labelled_confirmo_accepts(*, db: Database, world: World, desk: SalesDesk,
+                                                                   catalog: Catalog, ana: Viewer, chat: int) -> None:
     quote_id = await sent_quote(desk, ana, chat, catalog)
 
     result = await handle_customer_message(desk, message_id=await customer_says(
@@ -127,8 +127,8 @@ async def test_a_template_quick_reply_labelled_confirmo_accepts(db: Database, wo
     assert result is not None and result.sale.quote_id == quote_id
 
 
-async def test_another_conversations_button_is_ignored(db: Database, world: World, desk: SalesDesk,
-                                                       catalog: Catalog, ana: Viewer, chat: int) -> None:
+async def test_another_conversations_button_is_ignored(*, db: Database, world: World, desk: SalesDesk,
+                                                          catalog: Catalog, ana: Viewer, chat: int) -> None:
     other_chat_quote = await quotes.create_quote(db, viewer=ana, branch_id=world.central.id,
                                                  lines=[LineDraft(product_id=catalog.pads.id)])
 
@@ -139,8 +139,8 @@ async def test_another_conversations_button_is_ignored(db: Database, world: Worl
     assert result is None and await sales(db) == 0
 
 
-async def test_outbound_messages_are_never_taken_for_assent(db: Database, desk: SalesDesk, catalog: Catalog,
-                                                            ana: Viewer, chat: int) -> None:
+async def test_outbound_messages_are_never_taken_for_assent(*, db: Database, desk: SalesDesk, catalog: Catalog,
+                                                               ana: Viewer, chat: int) -> None:
     await sent_quote(desk, ana, chat, catalog)
     async with db.session() as session:
         outbound = (await session.exec(select(Message.id).where(Message.direction == 'out'))).first()

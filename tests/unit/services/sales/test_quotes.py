@@ -23,8 +23,8 @@ from tests.conftest import World
 from .conftest import Catalog
 
 
-async def test_an_agent_drafts_a_quote_from_catalog_products(db: Database, world: World, catalog: Catalog,
-                                                             ana: Viewer, chat: int) -> None:
+async def test_an_agent_drafts_a_quote_from_catalog_products(*, db: Database, world: World, catalog: Catalog,
+                                                                ana: Viewer, chat: int) -> None:
     quote = await quotes.create_quote(db, viewer=ana, conversation_id=chat, lines=[
         LineDraft(product_id=catalog.pads.id, quantity=2),
         LineDraft(product_id=catalog.filter.id, quantity=1, discount_percent=Decimal('10')),
@@ -46,8 +46,8 @@ async def test_an_agent_drafts_a_quote_from_catalog_products(db: Database, world
         Decimal('56799.99'), Decimal('11077.50'), Decimal('67877.49'))
 
 
-async def test_numbers_are_per_branch(db: Database, world: World, catalog: Catalog, ana: Viewer,
-                                      bruno: Viewer) -> None:
+async def test_numbers_are_per_branch(*, db: Database, world: World, catalog: Catalog, ana: Viewer,
+                                         bruno: Viewer) -> None:
     first = await quotes.create_quote(db, viewer=ana, branch_id=world.central.id, lines=[
         LineDraft(product_id=catalog.pads.id)])
     second = await quotes.create_quote(db, viewer=ana, branch_id=world.central.id, lines=[
@@ -58,15 +58,15 @@ async def test_numbers_are_per_branch(db: Database, world: World, catalog: Catal
     assert [first.code, second.code, rosario.code] == ['SUC1-000001', 'SUC1-000002', 'SUC2-000001']
 
 
-async def test_concurrent_quotes_never_share_a_number(db: Database, world: World, catalog: Catalog,
-                                                      ana: Viewer) -> None:
+async def test_concurrent_quotes_never_share_a_number(*, db: Database, world: World, catalog: Catalog,
+                                                         ana: Viewer) -> None:
     made = await asyncio.gather(*(quotes.create_quote(db, viewer=ana, branch_id=world.central.id, lines=[
         LineDraft(product_id=catalog.pads.id, quantity=index + 1)]) for index in range(12)))
 
     assert sorted(quote.number for quote in made) == list(range(1, 13))
 
 
-async def test_a_line_without_a_product_needs_description_and_price(db: Database, world: World, ana: Viewer) -> None:
+async def test_a_line_without_a_product_needs_description_and_price(*, db: Database, world: World, ana: Viewer) -> None:
     with pytest.raises(InvalidInput, match='description and a price'):
         await quotes.create_quote(db, viewer=ana, branch_id=world.central.id, lines=[LineDraft(quantity=1)])
 
@@ -75,8 +75,8 @@ async def test_a_line_without_a_product_needs_description_and_price(db: Database
     assert quote.totals.total == Decimal('4235.00')
 
 
-async def test_unknown_product_and_bad_discount_store_nothing(db: Database, world: World, catalog: Catalog,
-                                                              ana: Viewer) -> None:
+async def test_unknown_product_and_bad_discount_store_nothing(*, db: Database, world: World, catalog: Catalog,
+                                                                 ana: Viewer) -> None:
     with pytest.raises(NotFound, match='no active product'):
         await quotes.create_quote(db, viewer=ana, branch_id=world.central.id, lines=[LineDraft(product_id=999_999)])
     with pytest.raises(InvalidInput, match='larger than the line'):
@@ -87,8 +87,8 @@ async def test_unknown_product_and_bad_discount_store_nothing(db: Database, worl
         assert (await session.exec(select(Quote))).all() == []
 
 
-async def test_drafts_can_be_edited_sent_quotes_cannot(db: Database, world: World, catalog: Catalog,
-                                                       ana: Viewer) -> None:
+async def test_drafts_can_be_edited_sent_quotes_cannot(*, db: Database, world: World, catalog: Catalog,
+                                                          ana: Viewer) -> None:
     quote = await quotes.create_quote(db, viewer=ana, branch_id=world.central.id, lines=[
         LineDraft(product_id=catalog.pads.id)])
 
@@ -106,9 +106,9 @@ async def test_drafts_can_be_edited_sent_quotes_cannot(db: Database, world: Worl
     assert (await quotes.get_quote(db, viewer=ana, quote_id=quote.id)).totals.total == expected.total
 
 
-async def test_the_ai_drafts_from_its_summary_products_and_more_are_merged(db: Database, world: World,
-                                                                           catalog: Catalog, chat: int,
-                                                                           ana: Viewer) -> None:
+async def test_the_ai_drafts_from_its_summary_products_and_more_are_merged(*, db: Database, world: World,
+                                                                              catalog: Catalog, chat: int,
+                                                                              ana: Viewer) -> None:
     draft = await quotes.create_quote(db, viewer=None, conversation_id=chat, drafted_by_ai=True, lines=[
         LineDraft(product_id=catalog.pads.id, quantity=1)])
 
@@ -119,9 +119,9 @@ async def test_the_ai_drafts_from_its_summary_products_and_more_are_merged(db: D
     assert [(line.sku, line.quantity) for line in merged.lines] == [('FRE-1001', 2), ('FIL-2002', 2)]
 
 
-async def test_other_branches_quotes_are_invisible(db: Database, world: World, catalog: Catalog, chat: int,
-                                                   ana: Viewer, bruno: Viewer, marta: Viewer,
-                                                   jorge: Viewer) -> None:
+async def test_other_branches_quotes_are_invisible(*, db: Database, world: World, catalog: Catalog, chat: int,
+                                                      ana: Viewer, bruno: Viewer, marta: Viewer,
+                                                      jorge: Viewer) -> None:
     central = await quotes.create_quote(db, viewer=ana, conversation_id=chat, lines=[
         LineDraft(product_id=catalog.pads.id)])
     await quotes.create_quote(db, viewer=bruno, branch_id=world.rosario.id, lines=[
@@ -145,8 +145,8 @@ async def test_other_branches_quotes_are_invisible(db: Database, world: World, c
     assert (await quotes.get_quote_by_code(db, viewer=marta, code='suc1-1')).id == central.id
 
 
-async def test_a_sent_quote_past_its_date_is_expired(db: Database, world: World, catalog: Catalog,
-                                                     ana: Viewer) -> None:
+async def test_a_sent_quote_past_its_date_is_expired(*, db: Database, world: World, catalog: Catalog,
+                                                        ana: Viewer) -> None:
     quote = await quotes.create_quote(db, viewer=ana, branch_id=world.central.id, lines=[
         LineDraft(product_id=catalog.pads.id)])
     async with db.session() as session:
@@ -162,7 +162,7 @@ async def test_a_sent_quote_past_its_date_is_expired(db: Database, world: World,
     assert stored is not None and stored.status == QuoteStatus.EXPIRED
 
 
-async def test_rejecting_is_final(db: Database, world: World, catalog: Catalog, ana: Viewer) -> None:
+async def test_rejecting_is_final(*, db: Database, world: World, catalog: Catalog, ana: Viewer) -> None:
     quote = await quotes.create_quote(db, viewer=ana, branch_id=world.central.id, lines=[
         LineDraft(product_id=catalog.pads.id)])
 

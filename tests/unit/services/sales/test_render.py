@@ -82,8 +82,8 @@ def _pdf_text(content: bytes) -> str:
     return '\n'.join(page.extract_text() for page in reader.pages)
 
 
-async def test_the_pdf_carries_branch_number_lines_iva_and_totals(db: Database, world: World, catalog: Catalog,
-                                                                  ana: Viewer, chat: int) -> None:
+async def test_the_pdf_carries_branch_number_lines_iva_and_totals(*, db: Database, world: World, catalog: Catalog,
+                                                                     ana: Viewer, chat: int) -> None:
     quote = await quotes.create_quote(db, viewer=ana, conversation_id=chat, lines=[
         LineDraft(product_id=catalog.pads.id, quantity=2),
         LineDraft(product_id=catalog.filter.id, quantity=1),
@@ -96,7 +96,8 @@ async def test_the_pdf_carries_branch_number_lines_iva_and_totals(db: Database, 
     for expected in ('Casa Central', 'Presupuesto N° SUC1-000001', 'Cliente: José Núñez',
                      'Pastillas de freno delanteras Bosch', 'FRE-1001', 'Filtro de aceite Mann W712',
                      'Mano de obra: colocación y purgado', 'Descuento general (5 %)',
-                     f'Válido hasta: {quote.valid_until:%d/%m/%Y}', 'Incluye líquido de frenos DOT4 — envío sin cargo.'):
+                     f'Válido hasta: {quote.valid_until:%d/%m/%Y}',
+                     'Incluye líquido de frenos DOT4 — envío sin cargo.'):
         assert expected in text, expected
     # 48700 + 8999.99 + 12000 = 69699.99; −5 % (3485.00) = 66214.99
     assert '$ 69.699,99' in text and '-$ 3.485,00' in text and '$ 66.214,99' in text

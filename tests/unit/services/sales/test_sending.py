@@ -16,13 +16,13 @@ from services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from services.models import Branch, Conversation, Media, Message, MessageTemplate, Quote, QuoteStatus, SenderKind
 from services.models.types import utcnow
 from services.sales import quotes
-from services.sales.desk import SalesDesk
+from services.sales.desk import QUOTE_UPDATED, SalesDesk
 from services.sales.quotes import LineDraft
 from services.sales.sending import QUOTE_TEMPLATE, QUOTE_TEMPLATE_BODY, NoTemplate, send_quote
 from services.whatsapp.graph_client import GraphClient
 from services.whatsapp.outbox import OutboxWorker
 from tests.conftest import World
-from tests.fakes.graph_api import FakeGraphApi, fake_graph  # noqa: F401
+from tests.fakes.graph_api import FakeGraphApi
 
 from .conftest import Catalog
 
@@ -47,7 +47,7 @@ async def _close_window(db: Database, chat: int) -> None:
         await session.commit()
 
 
-async def test_inside_the_window_the_customer_gets_the_text_and_the_pdf(db: Database, desk: SalesDesk,
+async def test_inside_the_window_the_customer_gets_the_text_and_the_pdf(*, db: Database, desk: SalesDesk,
                                                                          catalog: Catalog, ana: Viewer,
                                                                          chat: int) -> None:
     quote_id = await _draft(db, ana, chat, catalog)
@@ -55,6 +55,8 @@ async def test_inside_the_window_the_customer_gets_the_text_and_the_pdf(db: Data
     result = await send_quote(desk, viewer=ana, quote_id=quote_id)
 
     assert result.quote.status == QuoteStatus.SENT and not result.via_template
+    assert [(event.data['quote_id'], event.data['status']) for event in desk.publisher.events
+            if event.kind == QUOTE_UPDATED] == [(quote_id, 'sent')]
     assert result.quote.sent_by_id == ana.user_id and result.quote.sent_at is not None
     text, document = await _outbound(db, chat)
     assert text.type == 'text' and text.sender_kind == SenderKind.AGENT
@@ -66,8 +68,8 @@ async def test_inside_the_window_the_customer_gets_the_text_and_the_pdf(db: Data
     assert (await desk.store.read(media.storage_path or '')).startswith(b'%PDF-')
 
 
-async def test_the_outbox_delivers_both_to_whatsapp(db: Database, desk: SalesDesk, catalog: Catalog, ana: Viewer,
-                                                    chat: int, fake_graph: FakeGraphApi) -> None:
+async def test_the_outbox_delivers_both_to_whatsapp(*, db: Database, desk: SalesDesk, catalog: Catalog, ana: Viewer,
+                                                       chat: int, fake_graph: FakeGraphApi) -> None:
     quote_id = await _draft(db, ana, chat, catalog)
     await send_quote(desk, viewer=ana, quote_id=quote_id)
 
@@ -82,9 +84,9 @@ async def test_the_outbox_delivers_both_to_whatsapp(db: Database, desk: SalesDes
     assert uploads and uploads[0].files['file'].content.startswith(b'%PDF-')
 
 
-async def test_outside_the_window_without_the_template_nothing_is_sent(db: Database, desk: SalesDesk,
-                                                                       catalog: Catalog, ana: Viewer,
-                                                                       chat: int) -> None:
+async def test_outside_the_window_without_the_template_nothing_is_sent(*, db: Database, desk: SalesDesk,
+                                                                          catalog: Catalog, ana: Viewer,
+                                                                          chat: int) -> None:
     quote_id = await _draft(db, ana, chat, catalog)
     await _close_window(db, chat)
 
@@ -96,7 +98,7 @@ async def test_outside_the_window_without_the_template_nothing_is_sent(db: Datab
 
 
 async def test_outside_the_window_the_approved_template_carries_number_total_and_date(
-        db: Database, world: World, desk: SalesDesk, catalog: Catalog, ana: Viewer, chat: int) -> None:
+        *, db: Database, world: World, desk: SalesDesk, catalog: Catalog, ana: Viewer, chat: int) -> None:
     async with db.session() as session:
         session.add(MessageTemplate(number_id=world.central_number.id or 0, name=QUOTE_TEMPLATE,
                                     body=QUOTE_TEMPLATE_BODY, variable_count=5))
@@ -113,8 +115,8 @@ async def test_outside_the_window_the_approved_template_carries_number_total_and
     assert 'presupuesto SUC1-000001 de Casa Central por un total de $ 68.871,99' in message.text
 
 
-async def test_the_ai_sends_only_where_the_branch_allows_it(db: Database, world: World, desk: SalesDesk,
-                                                            catalog: Catalog, chat: int) -> None:
+async def test_the_ai_sends_only_where_the_branch_allows_it(*, db: Database, world: World, desk: SalesDesk,
+                                                               catalog: Catalog, chat: int) -> None:
     quote_id = await _draft(db, None, chat, catalog)
 
     with pytest.raises(PermissionDenied, match='does not let the AI send'):
@@ -130,8 +132,8 @@ async def test_the_ai_sends_only_where_the_branch_allows_it(db: Database, world:
     assert {message.sender_kind for message in await _outbound(db, chat)} == {SenderKind.AI}
 
 
-async def test_what_cannot_be_sent(db: Database, world: World, desk: SalesDesk, catalog: Catalog, ana: Viewer,
-                                   bruno: Viewer, chat: int) -> None:
+async def test_what_cannot_be_sent(*, db: Database, world: World, desk: SalesDesk, catalog: Catalog, ana: Viewer,
+                                      bruno: Viewer, chat: int) -> None:
     quote_id = await _draft(db, ana, chat, catalog)
     with pytest.raises(NotFound):
         await send_quote(desk, viewer=bruno, quote_id=quote_id)
@@ -153,9 +155,9 @@ async def test_what_cannot_be_sent(db: Database, world: World, desk: SalesDesk, 
     assert await _outbound(db, chat) == []
 
 
-async def test_resending_a_sent_quote_sends_it_again_without_changing_it(db: Database, desk: SalesDesk,
-                                                                         catalog: Catalog, ana: Viewer,
-                                                                         chat: int) -> None:
+async def test_resending_a_sent_quote_sends_it_again_without_changing_it(*, db: Database, desk: SalesDesk,
+                                                                            catalog: Catalog, ana: Viewer,
+                                                                            chat: int) -> None:
     quote_id = await _draft(db, ana, chat, catalog)
     first = await send_quote(desk, viewer=ana, quote_id=quote_id)
 

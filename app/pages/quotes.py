@@ -1,0 +1,128 @@
+"""Quote pages (S3, S4): the list of the branch's quotes (with the agent's own commissions this month), a new
+draft from a conversation and products, and the full-page quote editor."""
+
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from nicegui import ui
+
+from app.pages.guard import signed_in_page
+from app.runtime import Runtime, runtime
+from components.i18n import local_time, t
+from components.page_frame import selected_branch_id
+from components.sales.quote_editor import QuoteEditor
+from services.access import Viewer
+from services.errors import NotFound, ServiceError
+from services.models import QuoteStatus
+from services.sales import quotes
+from services.sales.commissions import commissions
+from services.sales.desk import SalesDesk, build_inventory
+from services.sales.money import format_ars
+
+_desk: tuple[Runtime, SalesDesk] | None = None
+
+
+def sales_desk() -> SalesDesk:
+    """One desk per built app: the inventory provider (and the SOAP provider's cache) is process-wide."""
+    global _desk  # noqa: PLW0603 - rebuilt only when the app is built again (tests)
+    current = runtime()
+    if _desk is None or _desk[0] is not current:
+        settings = current.settings
+        password = settings.inventory_soap_password
+        inventory = build_inventory(current.db, provider=settings.inventory_provider,
+                                    wsdl=settings.inventory_soap_wsdl, username=settings.inventory_soap_username,
+                                    password=password.get_secret_value() if password else None,
+                                    timeout_seconds=settings.inventory_timeout_seconds,
+                                    cache_seconds=settings.inventory_cache_seconds)
+        _desk = (current, SalesDesk(db=current.db, publisher=current.bus, store=current.media, inventory=inventory,
+                                    zone=ZoneInfo(settings.display_timezone),
+                                    max_media_bytes=settings.media_max_bytes))
+    return _desk[1]
+
+
+@signed_in_page('/presupuestos', title_key='sales.nav.quotes')
+async def quotes_page(viewer: Viewer, estado: str | None = None) -> None:
+    desk = sales_desk()
+    status = QuoteStatus(estado) if estado in set(QuoteStatus) else None
+    with ui.row().classes('w-full items-center gap-4'):
+        ui.label(t('sales.quotes.title')).classes('text-xl font-semibold')
+        ui.space()
+        options = {'': t('sales.quotes.all'), **{value.value: t(f'sales.status.{value}') for value in QuoteStatus}}
+        ui.select(options, value=status.value if status else '', label=t('sales.quotes.filter_status'),
+                  on_change=lambda event: ui.navigate.to(f'/presupuestos?estado={event.value}' if event.value
+                                                         else '/presupuestos')) \
+            .props('dense outlined').classes('w-48').mark('quote-status-filter')
+        if viewer.branch_id is not None:
+            ui.button(t('sales.quotes.new'), icon='add', on_click=lambda: ui.navigate.to('/presupuestos/nuevo')) \
+                .mark('new-quote')
+    rows = await quotes.list_quotes(desk.db, viewer=viewer, branch_id=selected_branch_id(),
+                                    statuses=[status] if status else None, zone=desk.zone)
+    if not rows:
+        ui.label(t('sales.quotes.empty')).classes('text-slate-500').mark('quotes-empty')
+    table = ui.table(columns=[
+        {'name': 'code', 'label': t('sales.quotes.number'), 'field': 'code', 'align': 'left', 'sortable': True},
+        {'name': 'customer', 'label': t('sales.quotes.customer'), 'field': 'customer', 'align': 'left'},
+        {'name': 'status', 'label': t('sales.quotes.filter_status'), 'field': 'status', 'align': 'left'},
+        {'name': 'total', 'label': t('sales.quotes.total'), 'field': 'total', 'align': 'right'},
+        {'name': 'valid_until', 'label': t('sales.quotes.valid_until'), 'field': 'valid_until'},
+        {'name': 'created', 'label': t('sales.quotes.created'), 'field': 'created'},
+    ], rows=[{'id': row.id, 'code': row.code, 'customer': row.contact_name or '—',
+              'status': t(f'sales.status.{row.status}'), 'total': format_ars(row.total),
+              'valid_until': f'{row.valid_until:%d/%m/%Y}', 'created': local_time(row.created_at)}
+             for row in rows], row_key='id', pagination=25).classes('w-full').mark('quotes-table')
+    table.on('rowClick', lambda event: ui.navigate.to(f'/presupuestos/{event.args[1]["id"]}'))
+    await _my_commissions(viewer, desk)
+
+
+async def _my_commissions(viewer: Viewer, desk: SalesDesk) -> None:
+    if viewer.user_id is None or viewer.branch_id is None:
+        return
+    today = desk.today()
+    mine = [row for row in await commissions(desk.db, viewer=viewer, start=date(today.year, today.month, 1),
+                                             end=today) if row.agent_id == viewer.user_id]
+    with ui.card().classes('w-full max-w-xl').mark('my-commissions'):
+        ui.label(t('sales.quotes.my_commissions')).classes('font-semibold')
+        if not mine:
+            ui.label(t('sales.quotes.no_commission')).classes('text-sm text-slate-500')
+        for row in mine:
+            ui.label(t('sales.quotes.commission_line', sales=row.sales, net=format_ars(row.net_total),
+                       commission=format_ars(row.commission))).classes('text-sm')
+
+
+def _parse_items(text: str | None) -> list[tuple[int, int]]:
+    """`12,15x2` → [(12, 1), (15, 2)]: products from a link (the console's AI summary)."""
+    items = []
+    for part in (text or '').split(','):
+        product, _, quantity = part.strip().partition('x')
+        if product.isdigit():
+            items.append((int(product), int(quantity) if quantity.isdigit() and int(quantity) > 0 else 1))
+    return items
+
+
+@signed_in_page('/presupuestos/nuevo', title_key='sales.nav.quotes')
+async def new_quote_page(viewer: Viewer, conversacion: int | None = None, productos: str | None = None) -> None:
+    desk = sales_desk()
+    try:
+        quote = await quotes.create_quote(desk.db, viewer=viewer, conversation_id=conversacion,
+                                          branch_id=None if conversacion else viewer.branch_id,
+                                          lines=[quotes.LineDraft(product_id=product_id, quantity=quantity)
+                                                 for product_id, quantity in _parse_items(productos)],
+                                          zone=desk.zone)
+    except ServiceError as exc:
+        ui.label(t('sales.editor.error', reason=str(exc))).classes('text-red-7').mark('quote-error')
+        return
+    ui.navigate.to(f'/presupuestos/{quote.id}')
+
+
+@signed_in_page('/presupuestos/{quote_id}', title_key='sales.nav.quotes')
+async def quote_page(viewer: Viewer, quote_id: int) -> None:
+    desk = sales_desk()
+    ui.link(t('sales.quotes.back'), '/presupuestos').classes('text-sm')
+    with ui.column().classes('w-full max-w-4xl'):
+        editor = QuoteEditor(desk=desk, viewer=viewer)
+        try:
+            await editor.show(quote_id)
+        except NotFound:
+            ui.label(t('sales.quotes.not_found')).mark('quote-not-found')
