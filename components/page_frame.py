@@ -26,6 +26,8 @@ class NavItem:
 
 NAV_ITEMS = [
     NavItem('/', 'nav.conversations', 'forum', Role.AGENT),
+    NavItem('/presupuestos', 'sales.nav.quotes', 'request_quote', Role.AGENT),
+    NavItem('/reportes', 'sales.nav.reports', 'bar_chart', Role.MANAGER),
     NavItem('/admin/branches', 'nav.branches', 'store', Role.MANAGER),
     NavItem('/admin/users', 'nav.users', 'group', Role.MANAGER),
     NavItem('/admin/webhooks', 'nav.webhooks', 'report', Role.ADMIN),
