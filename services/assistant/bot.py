@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -85,10 +86,9 @@ class AssistantWorker(BackgroundWorker):
             return
         self._pending.add(event.conversation_id)
         self.wake()
-        try:
+        # Without a running loop (a synchronous caller) the periodic round picks it up.
+        with contextlib.suppress(RuntimeError):
             asyncio.get_running_loop().call_later(self.reply_delay.total_seconds() + 0.05, self.wake)
-        except RuntimeError:  # no loop (a synchronous caller): the periodic round picks it up
-            pass
 
     # --- rounds ---
 
@@ -177,7 +177,8 @@ class AssistantWorker(BackgroundWorker):
                                                AssistantTurn.status != 'working')
             .order_by(col(AssistantTurn.id).desc()).limit(3))).all()
         return TurnContext(conversation_id=conversation.id or 0, branch_id=conversation.branch_id,
-                           branch_name=branch.name if branch else '', customer_name=(contact.display_name or contact.profile_name) if contact else '',
+                           branch_name=branch.name if branch else '',
+                           customer_name=(contact.display_name or contact.profile_name) if contact else '',
                            history=history, new_messages=new, previous_intents=list(reversed(previous)))
 
     async def _deliver(self, turn_id: int, conversation_id: int, reply: EngineReply) -> str:

@@ -36,7 +36,7 @@ catalizador junta juntas reten retenes tapa aros piston pistones valvula valvula
 condensador forzador resistencia interruptor bulbo switch relay fusible flexible flexibles cilindro cilindros
 repuesto repuestos soporte soportes motor engranaje guardabarros rejilla carter bulon bulones tuerca
 sensores termostatos cubierta cubiertas neumatico neumaticos llanta llantas
-'''.split())
+'''.split())  # noqa: SIM905 - a word list reads best as text
 
 # Words that say how the customer asks, not what for: dropped from the part query.
 _FILLER = frozenset('''
@@ -50,7 +50,7 @@ enviar mandas dale si ok bueno joya genial perfecto listo ahi aca alla tambien n
 originales alternativo marca marcas par juego me lo la los las le les nuevo nueva necesitan mi mis para el un una
 uno vos ustedes nos algo cual cuales seria serian esta estan ando anda andan va van chasis vin numero nro
 serie dominio patente pa pal ola q xq porque
-'''.split())
+'''.split())  # noqa: SIM905 - a word list reads best as text
 
 _HUMAN = re.compile(
     r'\b(hablar|habla|comunicar|comunicarme|contactar|atender|atienda|atiende|pasame|pasar|pasen|derivar|derivame)'
@@ -83,7 +83,7 @@ _THANKS = re.compile(r'\b(gracias|grax|graciass+|muchas gracias|mil gracias|chau
                      r'saludos cordiales)\b')
 _CONFIRM_WORDS = frozenset('''si sii siii sip sisi dale dalee de una confirmo confirmado ok oka okey okay okk
 perfecto listo genial buenisimo joya va claro correcto exacto afirmativo bueno vamos de una acuerdo obvio seguro
-porfa por favor'''.split())
+porfa por favor'''.split())  # noqa: SIM905 - a word list reads best as text
 _YES = frozenset({'si', 'sii', 'siii', 'sip', 'dale', 'confirmo', 'confirmado'})
 _CONFIRM_LEADS = frozenset({'si', 'sii', 'siii', 'sip', 'dale', 'confirmo', 'ok', 'okey', 'perfecto', 'listo'})
 # Maker part numbers written as digit groups ("0 986 424 627", "46447389"): seven digits or more.
@@ -148,7 +148,7 @@ def understand(text: str, *, vehicles: VehicleVocabulary | None = None) -> Under
         signals.add('part_request')
     if vin:
         signals.add('vin')
-    if vehicle and vehicle.known or (vehicle and vehicle.year and not has_part):
+    if (vehicle and vehicle.known) or (vehicle and vehicle.year and not has_part):
         signals.add('vehicle_info')
     if _is_confirmation(plain) and not (_THANKS.search(plain) and not set(plain.split()) & _YES):
         signals.add('confirm')
@@ -170,16 +170,13 @@ def _part_words(text: str) -> tuple[str, ...]:
     'pastillas'), other words kept for the catalog search to match or ignore."""
     out: list[str] = []
     for word in words(text):
-        if word in _FILLER or word.isdigit() and len(word) > 3:
+        if word in _FILLER or (word.isdigit() and len(word) > 3):
             continue
         if not _is_part_noun(word) and _FILLER_CORRECTOR.corrections(word, limit=1) \
                 and not _PART_CORRECTOR.corrections(word, limit=1):
             continue  # 'nesesito', 'nececitaria': a misspelt way of asking
-        if not _is_part_noun(word):
-            corrected = _PART_CORRECTOR.corrections(word, limit=1)
-            if corrected:
-                word = corrected[0]
-        out.append(word)
+        corrected = [] if _is_part_noun(word) else _PART_CORRECTOR.corrections(word, limit=1)
+        out.append(corrected[0] if corrected else word)
     return tuple(dict.fromkeys(out))
 
 

@@ -99,7 +99,8 @@ class RuleEngine:
                            handoff=reply.handoff, products=reply.products, vehicle=state.effective_vehicle,
                            detail={**detail, **reply.detail})
 
-    async def _decide(self, turn: TurnContext, understood: Understanding, state: ConversationState) -> EngineReply:
+    async def _decide(  # noqa: PLR0912 - the decision table, in priority order
+            self, turn: TurnContext, understood: Understanding, state: ConversationState) -> EngineReply:
         intent = understood.intent
         branch = turn.branch_name
         if intent == 'human':

@@ -95,7 +95,8 @@ class _Facts:
     closed: bool = False
 
 
-def compute_summary(conversation_id: int, history: Sequence[HistoryMessage], products: dict[str, ProductHit],
+def compute_summary(  # noqa: PLR0912, PLR0915 - each rule is one line; split, they read worse
+       conversation_id: int, history: Sequence[HistoryMessage], products: dict[str, ProductHit],
                     facts: _Facts, *, customer_codes: Sequence[str] = ()) -> SummaryView:
     """The summary from what is known; pure, so it can be tested without a database."""
     state = read_state(list(history))

@@ -13,6 +13,7 @@ from .search import (
     search_products,
     skus_in_text,
 )
+from .sending import send_product
 from .vehicles import Vehicle, VehicleVocabulary
 
 __all__ = [
@@ -29,5 +30,6 @@ __all__ = [
     'products_by_skus',
     'read_catalog_file',
     'search_products',
+    'send_product',
     'skus_in_text',
 ]

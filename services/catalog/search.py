@@ -22,15 +22,19 @@ Stock figures are limited to the branches the viewer may see (B2); the bot passe
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 import time
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Integer, and_, exists, func, literal_column, or_, text
+from sqlalchemy import Integer, String, and_, any_, bindparam, exists, func, literal_column, or_, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 
 from ..access import Viewer, branch_scope
@@ -38,7 +42,7 @@ from ..database import Database
 from ..demo.catalog import normalize_code
 from ..models import Branch, Product, ProductCode, ProductFitment, ProductStock
 from ..models.catalog import CatalogTerm
-from .text import Corrector, word_variants, words
+from .text import UNIVERSAL_WORD, Corrector, word_variants, words
 from .vehicles import Vehicle, VehicleVocabulary, tokens
 
 CANDIDATES = 200
@@ -206,7 +210,15 @@ def _code_candidates(query: str) -> tuple[list[str], str | None]:
     return list(candidates)[:60], prefix
 
 
-# --- running it ------------------------------------------------------------------------------------------------
+# --- running it ---
+
+
+@asynccontextmanager
+async def _reading(db: Database) -> AsyncIterator[AsyncConnection]:
+    """A connection in autocommit for the search's few reads: no BEGIN/ROLLBACK round trips around them (a
+    search is read-only, and each of its statements is consistent on its own)."""
+    async with db.engine.connect() as connection:
+        yield await connection.execution_options(isolation_level='AUTOCOMMIT')
 
 
 async def search_products(
@@ -225,19 +237,23 @@ async def search_products(
     plan = plan_query(query, index, vehicle=vehicle, parse_vehicle=parse_vehicle)
     if not query and (plan.vehicle is None or not plan.vehicle.known):
         return SearchResult(hits=[], seconds=time.perf_counter() - started)
-    async with db.session() as session:
-        code_hits = await _code_matches(session, plan, db.dialect)
-        candidates: list[int] = []
+    dialect = db.dialect
+    async with _reading(db) as session:
+        code_hits = await _code_matches(session, plan, dialect)
+        rows = await _load(session, list(code_hits), viewer, branch_id, dialect) if code_hits else {}
+        candidates: dict[int, tuple[dict[str, Any], dict[int, int]]] = {}
         partial = False
         if plan.groups or (plan.vehicle and plan.vehicle.known and not code_hits):
-            candidates = await _text_candidates(session, plan, db.dialect, index, branch_id, in_stock_only,
-                                                every_word=True)
+            candidates = await _text_candidates(session, plan, dialect=dialect, index=index, viewer=viewer,
+                                                branch_id=branch_id, in_stock_only=in_stock_only, every_word=True)
             if not candidates and len(plan.groups) > 1:
-                candidates = await _text_candidates(session, plan, db.dialect, index, branch_id, in_stock_only,
+                candidates = await _text_candidates(session, plan, dialect=dialect, index=index, viewer=viewer,
+                                                    branch_id=branch_id, in_stock_only=in_stock_only,
                                                     every_word=False)
                 partial = bool(candidates)
+        for product_id, row in candidates.items():
+            rows.setdefault(product_id, row)
         ids = list(dict.fromkeys([*code_hits, *candidates]))
-        rows = await _load(session, ids, viewer, branch_id)
     hits: list[ProductHit] = []
     for product_id in ids:
         row = rows.get(product_id)
@@ -268,39 +284,66 @@ async def _code_matches(session: Any, plan: QueryPlan, dialect: str) -> dict[int
         return {}
     found: dict[int, str] = {}
     if plan.code_candidates:
-        rows = (await session.exec(select(ProductCode.product_id, ProductCode.display_code, ProductCode.code)
-                                   .where(col(ProductCode.code).in_(plan.code_candidates)).limit(50))).all()
+        candidates = (col(ProductCode.code) == any_(bindparam(None, plan.code_candidates, type_=ARRAY(String))))\
+            if dialect == 'postgresql' else col(ProductCode.code).in_(plan.code_candidates)
+        rows = (await session.execute(select(ProductCode.product_id, ProductCode.display_code, ProductCode.code)
+                                   .where(candidates).limit(50))).all()
         # Longer codes first: '0986424627' says more than a 4-digit piece of it that happens to be a code too.
-        for product_id, display, code in sorted(rows, key=lambda row: -len(row[2])):
+        for product_id, display, _ in sorted(rows, key=lambda row: -len(row[2])):
             found.setdefault(product_id, display)
     if not found and plan.code_prefix:
         prefix = plan.code_prefix
         condition = (col(ProductCode.code).like(prefix + '%') if dialect == 'postgresql'
                      else and_(col(ProductCode.code) >= prefix, col(ProductCode.code) < prefix + '\U0010ffff'))
-        rows = (await session.exec(select(ProductCode.product_id, ProductCode.display_code)
+        rows = (await session.execute(select(ProductCode.product_id, ProductCode.display_code)
                                    .where(condition).limit(20))).all()
         for product_id, display in rows:
             found.setdefault(product_id, display)
     return found
 
 
-def _fts_expression(plan: QueryPlan, dialect: str, *, every_word: bool) -> str:
+def _fts_expression(plan: QueryPlan, dialect: str, index: CatalogIndex, *, every_word: bool) -> str | None:
+    """The full-text query: every word group (or, for the partial fallback, any), AND the vehicle's words."""
+    postgres = dialect == 'postgresql'
     groups = []
     for group in plan.groups:
-        if dialect == 'postgresql':
-            terms = [f"{a.word}:*" if a.prefix else a.word for a in group]
-            groups.append('(' + ' | '.join(terms) + ')')
+        if postgres:
+            terms = [f'{a.word}:*' if a.prefix else a.word for a in group]
         else:
             terms = [f'"{a.word}"*' if a.prefix else f'"{a.word}"' for a in group]
-            groups.append('(' + ' OR '.join(terms) + ')')
-    joiner = (' & ' if every_word else ' | ') if dialect == 'postgresql' else (' AND ' if every_word else ' OR ')
-    return joiner.join(groups)
+        groups.append('(' + (' | ' if postgres else ' OR ').join(terms) + ')')
+    joiner = (' & ' if postgres else ' AND ') if every_word else (' | ' if postgres else ' OR ')
+    expression = joiner.join(groups)
+    vehicle = _vehicle_words(plan.vehicle, index)
+    if vehicle:
+        # The vehicle's words are in a fitting product's search_text (or it is universal): the index narrows to
+        # those before the exact fitment check runs on each remaining row.
+        quote = (lambda w: w) if postgres else (lambda w: f'"{w}"')
+        alternatives = [('(' + (' & ' if postgres else ' AND ').join(quote(w) for w in option) + ')')
+                        for option in vehicle] + [quote(UNIVERSAL_WORD)]
+        clause = '(' + (' | ' if postgres else ' OR ').join(alternatives) + ')'
+        expression = f'({expression}){" & " if postgres else " AND "}{clause}' if expression else clause
+    return expression or None
+
+
+def _vehicle_words(vehicle: Vehicle | None, index: CatalogIndex) -> list[tuple[str, ...]]:
+    """Word sets of which a fitting product has at least one: each model the vehicle stands for (a bare "Gol"
+    is also "Gol Trend": 'gol' covers both), or the make alone."""
+    if vehicle is None or not vehicle.known:
+        return []
+    if vehicle.model:
+        options = {words(model) for model in index.vehicles.models_of(vehicle.make, vehicle.model)}
+    else:
+        options = {words(vehicle.make or '')}
+    options = {option for option in options if option}
+    minimal = [option for option in options if not any(other < set(option) for other in map(set, options))]
+    return sorted(set(minimal))
 
 
 def _vehicle_condition(vehicle: Vehicle | None, index: CatalogIndex) -> Any:
-    if vehicle is None or not vehicle.known:
+    if vehicle is None or not (vehicle.known or vehicle.year):
         return None
-    conditions = []
+    conditions = [col(ProductFitment.product_id) == col(Product.id)]
     if vehicle.make:
         conditions.append(col(ProductFitment.make) == vehicle.make)
     if vehicle.model:
@@ -310,23 +353,32 @@ def _vehicle_condition(vehicle: Vehicle | None, index: CatalogIndex) -> Any:
     displacement = next((part for part in (vehicle.engine or '').split() if re.fullmatch(r'\d\.\d', part)), None)
     if displacement:
         conditions.append(or_(col(ProductFitment.engine) == '', col(ProductFitment.engine).like(f'{displacement}%')))
-    fits = col(Product.id).in_(select(ProductFitment.product_id).where(*conditions))
-    universal = ~exists().where(col(ProductFitment.product_id) == col(Product.id))
-    return or_(fits, universal)
+    # Correlated on purpose: checked only on the rows the full-text index left, one index probe each.
+    return or_(col(Product.universal), exists().where(*conditions))
 
 
-async def _text_candidates(session: Any, plan: QueryPlan, dialect: str, index: CatalogIndex, branch_id: int | None,
-                           in_stock_only: bool, *, every_word: bool) -> list[int]:
+async def _text_candidates(session: Any, plan: QueryPlan, *, dialect: str, index: CatalogIndex, viewer: Viewer | None,
+                           branch_id: int | None, in_stock_only: bool, every_word: bool
+                           ) -> dict[int, tuple[dict[str, Any], dict[int, int]]]:
+    """The matching products (at most CANDIDATES) with their columns, in one round trip; for the bot (no viewer)
+    the branch's stock comes in the same query."""
     conditions: list[Any] = [col(Product.active)]
     vehicle_condition = _vehicle_condition(plan.vehicle, index)
     if vehicle_condition is not None:
         conditions.append(vehicle_condition)
+    stock_inline = viewer is None and branch_id is not None
     if in_stock_only and branch_id is not None:
-        conditions.append(exists().where(col(ProductStock.product_id) == col(Product.id),
-                                         col(ProductStock.branch_id) == branch_id, col(ProductStock.quantity) > 0))
-    query = select(Product.id)
-    if plan.groups:
-        expression = _fts_expression(plan, dialect, every_word=every_word)
+        if stock_inline:  # the branch's row is already joined
+            conditions.append(col(ProductStock.quantity) > 0)
+        else:
+            conditions.append(exists().where(col(ProductStock.product_id) == col(Product.id),
+                                             col(ProductStock.branch_id) == branch_id,
+                                             col(ProductStock.quantity) > 0))
+    query = select(*_PRODUCT_COLUMNS, ProductStock.quantity).outerjoin(
+        ProductStock, and_(col(ProductStock.product_id) == col(Product.id), col(ProductStock.branch_id) == branch_id)
+    ) if stock_inline else select(*_PRODUCT_COLUMNS)
+    expression = _fts_expression(plan, dialect, index, every_word=every_word)
+    if expression:
         if dialect == 'postgresql':
             conditions.append(literal_column("to_tsvector('simple'::regconfig, products.search_text)")
                               .op('@@')(func.to_tsquery(literal_column("'simple'::regconfig"), expression)))
@@ -335,28 +387,52 @@ async def _text_candidates(session: Any, plan: QueryPlan, dialect: str, index: C
                 text('SELECT rowid FROM products_fts WHERE products_fts MATCH :fts').bindparams(fts=expression)
                 .columns(rowid=Integer)))
     elif vehicle_condition is None:
-        return []
-    rows = (await session.exec(query.where(*conditions).limit(CANDIDATES))).all()
-    return list(rows)
+        return {}
+    rows = (await session.execute(query.where(*conditions).limit(CANDIDATES))).all()
+    if stock_inline:
+        return {row[0]: (_product_dict(row), {branch_id: row[9]} if row[9] is not None else {})  # type: ignore[dict-item]
+                for row in rows}
+    stock = await _stock(session, [row[0] for row in rows], viewer, branch_id, dialect)
+    return {row[0]: (_product_dict(row), stock.get(row[0], {})) for row in rows}
 
 
-async def _load(session: Any, ids: Sequence[int], viewer: Viewer | None, branch_id: int | None
+_PRODUCT_COLUMNS = (Product.id, Product.sku, Product.title, Product.brand, Product.category, Product.price,
+                    Product.iva_rate, Product.image_urls, Product.search_text)
+
+
+def _product_dict(row: Any) -> dict[str, Any]:
+    return {'sku': row[1], 'title': row[2], 'brand': row[3], 'category': row[4], 'price': row[5],
+            'iva_rate': row[6], 'image_urls': row[7], 'search_text': row[8]}
+
+
+def _one_of(column: Any, values: Sequence[int], dialect: str) -> Any:
+    """`column IN values`; on PostgreSQL as `= ANY(array)`, so every list length is one prepared statement."""
+    if dialect == 'postgresql':
+        return column == any_(bindparam(None, list(values), type_=ARRAY(Integer)))
+    return column.in_(list(values))
+
+
+async def _stock(session: Any, ids: Sequence[int], viewer: Viewer | None, branch_id: int | None,
+                 dialect: str) -> dict[int, dict[int, int]]:
+    visible = _stock_scope(viewer, branch_id)
+    if visible is None or not ids:
+        return {}
+    stock: dict[int, dict[int, int]] = {}
+    for product_id, stock_branch, quantity in (await session.execute(
+            select(ProductStock.product_id, ProductStock.branch_id, ProductStock.quantity)
+            .where(_one_of(col(ProductStock.product_id), ids, dialect), visible))).all():
+        stock.setdefault(product_id, {})[stock_branch] = quantity
+    return stock
+
+
+async def _load(session: Any, ids: Sequence[int], viewer: Viewer | None, branch_id: int | None, dialect: str
                 ) -> dict[int, tuple[dict[str, Any], dict[int, int]]]:
     if not ids:
         return {}
-    products = (await session.exec(
-        select(Product.id, Product.sku, Product.title, Product.brand, Product.category, Product.price,
-               Product.iva_rate, Product.image_urls, Product.search_text).where(col(Product.id).in_(ids)))).all()
-    visible = _stock_scope(viewer, branch_id)
-    stock_rows = (await session.exec(
-        select(ProductStock.product_id, ProductStock.branch_id, ProductStock.quantity)
-        .where(col(ProductStock.product_id).in_(ids), visible))).all() if visible is not None else []
-    stock: dict[int, dict[int, int]] = {}
-    for product_id, stock_branch, quantity in stock_rows:
-        stock.setdefault(product_id, {})[stock_branch] = quantity
-    return {row[0]: ({'sku': row[1], 'title': row[2], 'brand': row[3], 'category': row[4], 'price': row[5],
-                      'iva_rate': row[6], 'image_urls': row[7], 'search_text': row[8]}, stock.get(row[0], {}))
-            for row in products}
+    products = (await session.execute(select(*_PRODUCT_COLUMNS)
+                                   .where(_one_of(col(Product.id), ids, dialect)))).all()
+    stock = await _stock(session, ids, viewer, branch_id, dialect)
+    return {row[0]: (_product_dict(row), stock.get(row[0], {})) for row in products}
 
 
 def _stock_scope(viewer: Viewer | None, branch_id: int | None) -> Any:
@@ -389,7 +465,7 @@ def _score(product: dict[str, Any], plan: QueryPlan, stock: dict[int, int], bran
     if positions and positions[0] is not None and positions[0] < 2:
         score += 1.5
     # Words next to each other as typed: "amortiguador trasero" before "amortiguador de portón trasero".
-    for first, second in zip(positions, positions[1:], strict=False):
+    for first, second in itertools.pairwise(positions):
         if first is not None and second is not None and second == first + 1:
             score += 0.75
     if branch_id is not None and stock.get(branch_id, 0) > 0:
@@ -404,11 +480,11 @@ def _score(product: dict[str, Any], plan: QueryPlan, stock: dict[int, int], bran
 
 async def product_by_sku(db: Database, *, sku: str, viewer: Viewer | None = None,
                          branch_id: int | None = None) -> ProductHit | None:
-    async with db.session() as session:
-        product_id = (await session.exec(select(Product.id).where(Product.sku == sku.strip()))).first()
+    async with _reading(db) as session:
+        product_id = (await session.execute(select(Product.id).where(Product.sku == sku.strip()))).scalar()
         if product_id is None:
             return None
-        rows = await _load(session, [product_id], viewer, branch_id)
+        rows = await _load(session, [product_id], viewer, branch_id, db.dialect)
     product, stock = rows[product_id]
     urls = product['image_urls'] or []
     return ProductHit(id=product_id, sku=product['sku'], title=product['title'], brand=product['brand'],
@@ -421,9 +497,9 @@ async def products_by_skus(db: Database, *, skus: Iterable[str], branch_id: int 
     wanted = sorted({sku.strip() for sku in skus if sku.strip()})
     if not wanted:
         return {}
-    async with db.session() as session:
-        ids = (await session.exec(select(Product.id).where(col(Product.sku).in_(wanted)))).all()
-        rows = await _load(session, list(ids), None, branch_id)
+    async with _reading(db) as session:
+        ids = (await session.execute(select(Product.id).where(col(Product.sku).in_(wanted)))).scalars().all()
+        rows = await _load(session, list(ids), None, branch_id, db.dialect)
     out = {}
     for product_id, (product, stock) in rows.items():
         urls = product['image_urls'] or []

@@ -17,7 +17,7 @@ STOP_WORDS = frozenset('''
 a al algo alguna alguno algunas algunos ante con contra de del desde e el en entre es esa ese eso esta este
 esto hasta la las le les lo los me mi mis muy ni o para pero por que se sin sobre su sus te tu tus un una unas
 unos y ya
-'''.split())
+'''.split())  # noqa: SIM905 - a word list reads best as text
 
 # es-AR and regional names for the same part, rewritten to the word the catalog titles use.
 SYNONYMS = {
@@ -53,14 +53,19 @@ def words(text: str, *, keep_stop_words: bool = False) -> tuple[str, ...]:
     synonyms applied, stop words and one-letter words removed."""
     folded = _DECIMAL.sub('p', fold(text))
     out: list[str] = []
-    for word in _NON_WORD.split(folded):
-        if len(word) < 2 and not word.isdigit():
+    for piece in _NON_WORD.split(folded):
+        if len(piece) < 2 and not piece.isdigit():
             continue
-        word = SYNONYMS.get(word, word)
+        word = SYNONYMS.get(piece, piece)
         if not keep_stop_words and word in STOP_WORDS:
             continue
         out.append(word)
     return tuple(out)
+
+
+# Marks a product without fitments (it fits any vehicle), so "part AND (vehicle words OR universal)" is one
+# full-text query. Reserved: never a word of the vocabulary.
+UNIVERSAL_WORD = 'zzuniversal'
 
 
 def search_text(*, title: str, category: str, brand: str, vehicles: Iterable[str] = ()) -> str:
@@ -70,10 +75,13 @@ def search_text(*, title: str, category: str, brand: str, vehicles: Iterable[str
     oil, which would make "filtro aceite" find oils instead of filters.
     """
     seen: dict[str, None] = {}
+    vehicles = list(vehicles)
     for part in (title, category, brand, *vehicles):
         for word in words(part):
-            if len(word) > 1:
+            if len(word) > 1 and word != UNIVERSAL_WORD:
                 seen.setdefault(word, None)
+    if not vehicles:
+        seen[UNIVERSAL_WORD] = None
     return ' '.join(seen)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from ..catalog.importer import forget_catalog_cache, import_into_session
+from ..catalog.importer import after_bulk_write, import_into_session
 from ..database import Database
 from ..models import (
     Branch,
@@ -152,7 +152,7 @@ async def seed_demo(db: Database, *, password: str, catalog_size: int = 10_000) 
         # The same import path as `leadmaster catalog import` and the admin page (codes, fitments, stock, search).
         await import_into_session(session, generate_catalog(catalog_size, branch_codes=list(branches)))
         await session.commit()
-    forget_catalog_cache(db)
+    await after_bulk_write(db)
 
     return [DemoLogin(username, full_name, role, branch_code) for username, full_name, role, branch_code in PEOPLE]
 

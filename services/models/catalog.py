@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Boolean, Column, Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from .types import JSONType, Money, Rate, UTCDateTime, utcnow
@@ -35,6 +35,8 @@ class Product(ProductBase, table=True):
     # The normalized words a product is found by (services/catalog/text.py), written by the importer. Full-text
     # indexes sit on it: FTS5 `products_fts` on SQLite, a GIN tsvector index on PostgreSQL (migration 0006).
     search_text: str = Field(default='', sa_column=Column(Text, nullable=False, server_default=''))
+    # No fitments: fits any vehicle (oils, bulbs), so a vehicle filter lets it through.
+    universal: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -106,6 +106,7 @@ def upgrade() -> None:
                     unique=False)
     # A plain ADD COLUMN on both databases (no table rebuild on SQLite).
     op.add_column('products', sa.Column('search_text', sa.Text(), server_default='', nullable=False))
+    op.add_column('products', sa.Column('universal', sa.Boolean(), server_default=sa.false(), nullable=False))
 
     _backfill_search_text()
     dialect = op.get_bind().dialect.name
@@ -126,7 +127,7 @@ def upgrade() -> None:
 
 def _backfill_search_text() -> None:
     """Products loaded before this migration (the demo seed) get their words and the vocabulary."""
-    from services.catalog.text import search_text
+    from services.catalog.text import UNIVERSAL_WORD, search_text
 
     bind = op.get_bind()
     products = bind.execute(sa.text('SELECT id, title, category, brand FROM products')).all()
@@ -136,10 +137,11 @@ def _backfill_search_text() -> None:
     for product_id, make, model in bind.execute(sa.text('SELECT product_id, make, model FROM product_fitments')):
         vehicles.setdefault(product_id, []).append(f'{make} {model}')
     rows = [{'id': product_id, 'text': search_text(title=title, category=category, brand=brand,
-                                                   vehicles=vehicles.get(product_id, ()))}
+                                                   vehicles=vehicles.get(product_id, ())),
+             'universal': product_id not in vehicles}
             for product_id, title, category, brand in products]
-    bind.execute(sa.text('UPDATE products SET search_text = :text WHERE id = :id'), rows)
-    counts = Counter(word for row in rows for word in set(row['text'].split()))
+    bind.execute(sa.text('UPDATE products SET search_text = :text, universal = :universal WHERE id = :id'), rows)
+    counts = Counter(word for row in rows for word in set(row['text'].split()) if word != UNIVERSAL_WORD)
     bind.execute(sa.text('INSERT INTO catalog_terms (term, product_count) VALUES (:term, :count)'),
                  [{'term': term, 'count': count} for term, count in counts.items() if len(term) <= 80])
 
@@ -154,6 +156,7 @@ def downgrade() -> None:
             op.execute(f'DROP TRIGGER IF EXISTS {name}')
         op.execute('DROP TABLE IF EXISTS products_fts')
     with op.batch_alter_table('products', schema=None) as batch_op:
+        batch_op.drop_column('universal')
         batch_op.drop_column('search_text')
     op.drop_index('ix_assistant_turns_conversation', table_name='assistant_turns')
     op.drop_table('assistant_turns')

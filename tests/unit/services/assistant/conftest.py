@@ -17,7 +17,8 @@ async def add_message(db: Database, conversation_id: int, text: str, *, sender: 
     at = utcnow() - timedelta(seconds=seconds_ago)
     inbound = sender == SenderKind.CUSTOMER
     async with db.session() as session:
-        message = Message(conversation_id=conversation_id, direction=Direction.INBOUND if inbound else Direction.OUTBOUND,
+        message = Message(conversation_id=conversation_id,
+                          direction=Direction.INBOUND if inbound else Direction.OUTBOUND,
                           sender_kind=sender, text=text, sent_at=at, created_at=at,
                           status=MessageStatus.RECEIVED if inbound else MessageStatus.SENT)
         session.add(message)

@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import col, select
 
 from services.assistant.engine import HistoryMessage
 from services.assistant.nlu import understand
 from services.assistant.rules import read_state
-from sqlmodel import col, select
-
 from services.catalog import Vehicle, import_products, search_products
 from services.catalog.text import words
 from services.database import Database

@@ -1,0 +1,251 @@
+"""Catalog search latency (SPEC §4: p95 < 10 ms at 10,000 products, < 50 ms at 1,000,000) on PostgreSQL.
+
+What it does, in one run:
+1. a throwaway PostgreSQL database (dropped at the end), migrated; the 10,000-product demo catalog imported through
+   the real import path (timed — the import target is < 10 s — and also timed on a throwaway SQLite file);
+2. 1,000 realistic queries drawn from the catalog: part + vehicle ("pastillas de freno gol trend 2015"), typos,
+   part/OEM codes as printed or with other spacing, short generic queries, upper case / no accents;
+3. `search_products` (the service the page and the bot call, Python included) timed per query: p50/p95;
+4. the same queries as a naive scan — every word as `title ILIKE '%word%'`, LIMIT 20 — as the baseline;
+5. the catalog grown to 1,000,000 products with INSERT … SELECT (copies of the 10,000 with their codes,
+   fitments and stock), indexes rebuilt, and 3–4 measured again (the naive scan on a 100-query sample: it takes
+   ~1 s a query at that size).
+
+Usage: .venv/bin/python bench/catalog_search.py [--server postgresql+asyncpg://postgres@127.0.0.1:5432/postgres]
+       [--queries 1000] [--skip-million]
+Ends with one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app.database import upgrade_to_head
+from services.catalog import import_products, search_products
+from services.catalog.importer import rebuild_terms
+from services.catalog.search import invalidate_index
+from services.catalog.text import fold, words
+from services.database import Database
+from services.demo.catalog import CatalogProduct, generate_catalog
+from services.models import Branch
+
+BRANCHES = ('SUC1', 'SUC2', 'SUC3')
+MILLION = 1_000_000
+
+
+def typo(word: str, r: random.Random) -> str:
+    if len(word) < 5:
+        return word
+    i = r.randrange(1, len(word) - 1)
+    kind = r.random()
+    if kind < 0.4:
+        return word[:i] + word[i + 1] + word[i] + word[i + 2:]  # transposition
+    if kind < 0.7:
+        return word[:i] + word[i + 1:]  # deletion
+    return word[:i] + r.choice('aeiourstln') + word[i + 1:]  # substitution
+
+
+def make_queries(products: list[CatalogProduct], count: int, seed: int = 7) -> list[str]:
+    r = random.Random(seed)
+    with_fitments = [p for p in products if p.fitments]
+    queries: list[str] = []
+    while len(queries) < count:
+        kind = r.random()
+        product = r.choice(with_fitments if kind < 0.6 else products)
+        head = ' '.join(product.title.split()[:r.choice((1, 2, 3, 4))])
+        if kind < 0.4:  # part + vehicle
+            fitment = r.choice(product.fitments)
+            year = r.randint(fitment.year_from, fitment.year_to)
+            queries.append(f'{head} {fitment.model} {year}')
+        elif kind < 0.6:  # typos in part and vehicle
+            fitment = r.choice(product.fitments)
+            queries.append(' '.join(typo(w, r) for w in f'{head} {fitment.model}'.split()))
+        elif kind < 0.75 and product.codes:  # codes as printed, compacted, lower case or dashed
+            code = r.choice(product.codes).code
+            style = r.random()
+            queries.append(code if style < 0.4 else code.replace(' ', '') if style < 0.6 else code.lower()
+                           if style < 0.8 else code.replace(' ', '-'))
+        elif kind < 0.9:  # short generic
+            queries.append(' '.join(product.title.split()[:2]))
+        else:  # shouting, no accents
+            queries.append(fold(head).upper())
+    return queries
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+async def time_search(db: Database, queries: list[str], branch_id: int) -> tuple[list[float], float]:
+    await search_products(db, query='warm up', branch_id=branch_id)  # loads the vocabulary once
+    latencies, found = [], 0
+    for query in queries:
+        started = time.perf_counter()
+        result = await search_products(db, query=query, branch_id=branch_id, limit=20)
+        latencies.append((time.perf_counter() - started) * 1000)
+        found += bool(result.hits)
+    return latencies, found / len(queries)
+
+
+async def time_naive(db: Database, queries: list[str]) -> list[float]:
+    latencies = []
+    async with db.engine.connect() as connection:
+        for query in queries:
+            terms = [w for w in query.split() if len(w) > 1][:6] or [query]
+            where = ' AND '.join(f'title ILIKE :w{i}' for i in range(len(terms)))
+            params = {f'w{i}': f'%{term}%' for i, term in enumerate(terms)}
+            started = time.perf_counter()
+            await connection.execute(text(f'SELECT id FROM products WHERE active AND {where} LIMIT 20'),  # noqa: S608
+                                     params)
+            latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+async def seed_branches(db: Database) -> int:
+    async with db.session() as session:
+        branches = [Branch(code=code, name=f'Sucursal {code}', city='CABA') for code in BRANCHES]
+        session.add_all(branches)
+        await session.commit()
+        return branches[0].id or 0
+
+
+async def grow_to_million(db: Database, base: int) -> float:
+    """Copies of the base catalog with new SKUs (and codes suffixed, so exact lookups stay exact)."""
+    copies = MILLION // base - 1
+    started = time.perf_counter()
+    async with db.engine.begin() as connection:
+        await connection.execute(text('DROP INDEX IF EXISTS ix_search_products_text'))
+        await connection.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+        await connection.execute(text(f'''
+            INSERT INTO products (id, sku, title, category, brand, description, price, iva_rate, active, image_urls,
+                                  search_text, universal, created_at, updated_at)
+            SELECT p.id + g * {base}, p.sku || '-' || g, p.title, p.category, p.brand, p.description,
+                   p.price + g, p.iva_rate, p.active, p.image_urls, p.search_text, p.universal, p.created_at,
+                   p.updated_at
+            FROM products p, generate_series(1, {copies}) g WHERE p.id <= {base}'''))  # noqa: S608 - our own numbers
+        await connection.execute(text(f'''
+            INSERT INTO product_fitments (product_id, make, model, year_from, year_to, engine)
+            SELECT f.product_id + g * {base}, f.make, f.model, f.year_from, f.year_to, f.engine
+            FROM product_fitments f, generate_series(1, {copies}) g WHERE f.product_id <= {base}'''))  # noqa: S608 - our own numbers
+        await connection.execute(text(f'''
+            INSERT INTO product_codes (product_id, code, display_code, kind)
+            SELECT c.product_id + g * {base}, left(c.code || 'X' || g, 40), left(c.display_code || 'X' || g, 48),
+                   c.kind
+            FROM product_codes c, generate_series(1, {copies}) g WHERE c.product_id <= {base}'''))  # noqa: S608 - our own numbers
+        await connection.execute(text(f'''
+            INSERT INTO product_stock (product_id, branch_id, quantity, updated_at)
+            SELECT s.product_id + g * {base}, s.branch_id, (s.quantity + g) % 61, s.updated_at
+            FROM product_stock s, generate_series(1, {copies}) g WHERE s.product_id <= {base}'''))  # noqa: S608 - our own numbers
+        await connection.execute(text("SELECT setval(pg_get_serial_sequence('products', 'id'), "
+                                      "(SELECT max(id) FROM products))"))
+        await connection.execute(text("CREATE INDEX ix_search_products_text ON products "
+                                      "USING gin (to_tsvector('simple'::regconfig, search_text))"))
+    async with db.session() as session:
+        await rebuild_terms(session)
+        await session.commit()
+    async with db.engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level='AUTOCOMMIT')
+        await autocommit.execute(text('VACUUM ANALYZE products'))
+        await autocommit.execute(text('VACUUM ANALYZE product_fitments'))
+        await autocommit.execute(text('VACUUM ANALYZE product_codes'))
+        await autocommit.execute(text('VACUUM ANALYZE product_stock'))
+    invalidate_index(db)
+    return time.perf_counter() - started
+
+
+async def time_sqlite_import(products: list[CatalogProduct]) -> float:
+    with tempfile.TemporaryDirectory() as folder:
+        db = Database.from_url(f'sqlite+aiosqlite:///{folder}/bench.sqlite3')
+        try:
+            await upgrade_to_head(db)
+            await seed_branches(db)
+            started = time.perf_counter()
+            await import_products(db, products)
+            return time.perf_counter() - started
+        finally:
+            await db.dispose()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--server', default=os.environ.get('LEADMASTER_BENCH_POSTGRES',
+                                                           'postgresql+asyncpg://postgres@127.0.0.1:5432/postgres'))
+    parser.add_argument('--queries', type=int, default=1000)
+    parser.add_argument('--skip-million', action='store_true')
+    args = parser.parse_args()
+
+    server = make_url(args.server)
+    name = f'leadmaster_bench_catalog_{os.getpid()}'
+    admin_dsn = server.set(drivername='postgresql').render_as_string(hide_password=False)
+    admin = await asyncpg.connect(admin_dsn)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    db = Database.from_url(server.set(database=name).render_as_string(hide_password=False))
+    figures: dict[str, object] = {'bench': 'catalog_search', 'queries': args.queries}
+    try:
+        await upgrade_to_head(db)
+        branch_id = await seed_branches(db)
+        products = generate_catalog(10_000, branch_codes=BRANCHES)
+        started = time.perf_counter()
+        await import_products(db, products)
+        figures['import_10k_s_postgresql'] = round(time.perf_counter() - started, 2)
+        figures['import_10k_s_sqlite'] = round(await time_sqlite_import(products), 2)
+        print(f'import of 10,000 products: PostgreSQL {figures["import_10k_s_postgresql"]} s, '
+              f'SQLite {figures["import_10k_s_sqlite"]} s')
+        async with db.engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level='AUTOCOMMIT')
+            await autocommit.execute(text('ANALYZE'))
+        queries = make_queries(products, args.queries)
+        print('sample queries:', queries[:8])
+
+        latencies, found = await time_search(db, queries, branch_id)
+        naive = await time_naive(db, queries)
+        figures.update(p50_ms_10k=round(percentile(latencies, 0.5), 2),
+                       p95_ms_10k=round(percentile(latencies, 0.95), 2),
+                       found_share_10k=round(found, 3), naive_p50_ms_10k=round(percentile(naive, 0.5), 2),
+                       naive_p95_ms_10k=round(percentile(naive, 0.95), 2))
+        print(f'10,000 products: search p50 {figures["p50_ms_10k"]} ms, p95 {figures["p95_ms_10k"]} ms '
+              f'(answers for {found:.0%} of queries); naive ILIKE p50 {figures["naive_p50_ms_10k"]} ms, '
+              f'p95 {figures["naive_p95_ms_10k"]} ms')
+
+        if not args.skip_million:
+            grow_seconds = await grow_to_million(db, len(products))
+            print(f'grown to 1,000,000 products in {grow_seconds:.0f} s')
+            latencies, found = await time_search(db, queries, branch_id)
+            naive = await time_naive(db, queries[:100])
+            figures.update(p50_ms_1m=round(percentile(latencies, 0.5), 2),
+                           p95_ms_1m=round(percentile(latencies, 0.95), 2),
+                           found_share_1m=round(found, 3), naive_p50_ms_1m=round(percentile(naive, 0.5), 2),
+                           naive_p95_ms_1m=round(percentile(naive, 0.95), 2), naive_sample_1m=100)
+            print(f'1,000,000 products: search p50 {figures["p50_ms_1m"]} ms, p95 {figures["p95_ms_1m"]} ms '
+                  f'(answers for {found:.0%}); naive ILIKE (100 queries) p50 {figures["naive_p50_ms_1m"]} ms, '
+                  f'p95 {figures["naive_p95_ms_1m"]} ms')
+        figures['targets_met'] = bool(figures['p95_ms_10k'] < 10 and figures['import_10k_s_postgresql'] < 10
+                                      and figures['import_10k_s_sqlite'] < 10
+                                      and (args.skip_million or figures['p95_ms_1m'] < 50))  # type: ignore[operator]
+    finally:
+        await db.dispose()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+    print(json.dumps(figures))
+
+
+if __name__ == '__main__':
+    # `words` is cached per process; a fresh one measures cold folding like a new server would.
+    words.cache_clear()
+    asyncio.run(main())

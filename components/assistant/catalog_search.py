@@ -1,0 +1,98 @@
+"""The catalog search widget (S1): a search box, an in-stock switch and the results (title, brand, price with
+IVA, stock at the branch, first photo as a link, the code that matched), each with an optional "send to the
+conversation" button. It calls the search service; it opens no database session."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from nicegui import ui
+
+from components.i18n import t
+from services.access import Viewer
+from services.catalog import ProductHit, SearchResult, format_ars, search_products
+from services.database import Database
+
+SendProduct = Callable[[ProductHit], Awaitable[None]]
+
+
+class CatalogSearch:
+    def __init__(self, *, db: Database, viewer: Viewer, branch_id: int | None, on_send: SendProduct | None = None,
+                 limit: int = 20) -> None:
+        self.db = db
+        self.viewer = viewer
+        self.branch_id = branch_id
+        self.on_send = on_send
+        self.limit = limit
+        with ui.column().classes('w-full gap-2').mark('catalog-search'):
+            with ui.row().classes('w-full items-center gap-3 no-wrap'):
+                self.query = ui.input(t('catalog.search'), placeholder=t('catalog.search_hint')) \
+                    .props('outlined dense clearable debounce=300 autofocus').classes('flex-1') \
+                    .mark('catalog-query')
+                self.in_stock = ui.checkbox(t('catalog.in_stock_only')).mark('catalog-in-stock')
+            self.notes = ui.row().classes('w-full gap-2 text-xs text-slate-500')
+            self.results = ui.column().classes('w-full gap-1').mark('catalog-results')
+        self.query.on_value_change(self.search)
+        self.in_stock.on_value_change(self.search)
+
+    async def search(self) -> SearchResult | None:
+        text = (self.query.value or '').strip()
+        self.results.clear()
+        self.notes.clear()
+        if not text:
+            return None
+        result = await search_products(self.db, query=text, viewer=self.viewer, branch_id=self.branch_id,
+                                       in_stock_only=bool(self.in_stock.value), limit=self.limit)
+        self._show_notes(result)
+        with self.results:
+            if not result.hits:
+                ui.label(t('catalog.no_results')).classes('text-slate-500').mark('catalog-empty')
+            for hit in result.hits:
+                self._row(hit)
+        return result
+
+    def _show_notes(self, result: SearchResult) -> None:
+        with self.notes:
+            if result.vehicle is not None and (result.vehicle.known or result.vehicle.year):
+                ui.badge(t('catalog.vehicle', vehicle=result.vehicle.label()), color='blue').props('outline') \
+                    .mark('catalog-vehicle')
+            for typed, corrected in result.corrections.items():
+                ui.label(t('catalog.corrected', typed=typed, corrected=corrected)).mark('catalog-corrected')
+            if result.ignored:
+                ui.label(t('catalog.ignored', words=', '.join(result.ignored))).mark('catalog-ignored')
+            if result.partial:
+                ui.label(t('catalog.partial')).classes('text-orange-700').mark('catalog-partial')
+            if result.truncated:
+                ui.label(t('catalog.truncated')).mark('catalog-truncated')
+
+    def _row(self, hit: ProductHit) -> None:
+        with ui.card().classes('w-full p-2').props('flat bordered').mark(f'catalog-hit-{hit.sku}'), \
+                ui.row().classes('w-full items-center gap-3 no-wrap'):
+            with ui.column().classes('flex-1 gap-0'):
+                ui.label(hit.title).classes('font-medium').mark('catalog-title')
+                with ui.row().classes('gap-2 text-xs text-slate-500'):
+                    ui.label(f'{hit.sku} · {hit.brand} · {hit.category}')
+                    if hit.matched_code:
+                        ui.badge(t('catalog.code', code=hit.matched_code), color='purple') \
+                            .mark('catalog-matched-code')
+            with ui.column().classes('items-end gap-0'):
+                ui.label(format_ars(hit.price_with_iva)).classes('font-semibold').mark('catalog-price')
+                ui.label(f'{t("catalog.stock")}: {self._stock_text(hit)}').classes('text-xs') \
+                    .mark('catalog-stock')
+            if hit.image_url:
+                ui.link(t('catalog.photo'), hit.image_url, new_tab=True).classes('text-xs') \
+                    .mark('catalog-photo')
+            if self.on_send is not None:
+                ui.button(icon='send', on_click=lambda hit=hit: self._send(hit)) \
+                    .props('flat round color=primary').tooltip(t('catalog.send')).mark(f'catalog-send-{hit.sku}')
+
+    def _stock_text(self, hit: ProductHit) -> str:
+        if hit.stock is not None:
+            return t('catalog.stock_units', units=hit.stock)
+        if hit.stock_by_branch:
+            return t('catalog.stock_units', units=hit.total_stock)
+        return t('catalog.no_stock_figure')
+
+    async def _send(self, hit: ProductHit) -> None:
+        if self.on_send is not None:
+            await self.on_send(hit)
