@@ -27,6 +27,7 @@ class NavItem:
 NAV_ITEMS = [
     NavItem('/', 'nav.conversations', 'forum', Role.AGENT),
     NavItem('/presupuestos', 'sales.nav.quotes', 'request_quote', Role.AGENT),
+    NavItem('/catalog', 'nav.catalog', 'inventory_2', Role.AGENT),
     NavItem('/reportes', 'sales.nav.reports', 'bar_chart', Role.MANAGER),
     NavItem('/admin/branches', 'nav.branches', 'store', Role.MANAGER),
     NavItem('/admin/users', 'nav.users', 'group', Role.MANAGER),
