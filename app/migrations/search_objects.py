@@ -1,4 +1,5 @@
-"""Names of the inbox-search objects (C1) that migration 0003 creates by hand, outside the models.
+"""Names of the search objects that migrations create by hand, outside the models: the inbox search (C1,
+migration 0003) and the catalog search (S1, migration 0006).
 
 PostgreSQL gets trigram expression indexes and SQLite an FTS5 table with triggers; SQLModel cannot
 describe either, so Alembic autogenerate would propose dropping them. `env.py` and the migration test
@@ -12,8 +13,8 @@ from typing import Any
 
 # Every hand-made search index is named with this prefix; keep to it when adding one.
 SEARCH_INDEX_PREFIX = 'ix_search_'
-# SQLite's FTS5 table over messages.text; FTS5 adds shadow tables named `messages_fts_<suffix>`.
-MESSAGES_FTS_TABLE = 'messages_fts'
+# SQLite's FTS5 tables (over messages.text and the catalog); FTS5 adds shadow tables named `<table>_<suffix>`.
+FTS_TABLES = ('messages_fts', 'products_fts')
 
 
 def is_search_object(name: str | None, type_: str) -> bool:
@@ -21,7 +22,7 @@ def is_search_object(name: str | None, type_: str) -> bool:
     if name is None:
         return False
     if type_ == 'table':
-        return name == MESSAGES_FTS_TABLE or name.startswith(MESSAGES_FTS_TABLE + '_')
+        return any(name == table or name.startswith(table + '_') for table in FTS_TABLES)
     if type_ == 'index':
         return name.startswith(SEARCH_INDEX_PREFIX)
     return False
