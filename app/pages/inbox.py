@@ -98,7 +98,8 @@ class InboxPage:
             with ui.column().classes('flex-1 h-full min-w-0 gap-0'):
                 self.chat = ChatView(on_send_text=self.send_text, on_send_template=self.send_template,
                                      on_typing=self.typing, on_load_older=self.load_older)
-            with ui.column().classes('w-[350px] h-full border-l bg-white hidden lg:flex') as self.right:
+            # `max-lg:hidden`, not `hidden lg:flex`: Quasar's `.hidden` is `!important` and would hide it everywhere.
+            with ui.column().classes('w-[350px] min-w-[350px] h-full border-l bg-white max-lg:hidden') as self.right:
                 self.panel = ClientPanel(PanelContext(
                     viewer=self.viewer, db=self.db, publisher=self.bus, notify=self._notify, reload=self.reload_open,
                     services={'presence': self.presence, 'settings': runtime().settings, 'cache': self.cache}))

@@ -42,7 +42,9 @@ class ConversationItem:
                 self.unread = ui.badge(color='green').props('rounded').mark('unread-badge')
             with ui.row().classes('w-full items-center gap-1'):
                 self.state = ui.badge().props('outline').classes('text-[10px]').mark('state-chip')
-                self.countdown = ui.label().classes('text-[10px]').mark('countdown')
+                with ui.row().classes('items-center gap-0 no-wrap') as self.countdown_box:
+                    ui.icon('timer', size='12px').classes('text-slate-500')
+                    self.countdown = ui.label().classes('text-[10px]').mark('countdown')
                 self.branch = ui.label().classes('text-[10px] text-slate-400')
                 self.waiting = ui.label().classes('text-[10px] text-orange-600').mark('waiting')
         self.update(row)
@@ -59,14 +61,14 @@ class ConversationItem:
         self.state.props(f'color={state_colour(row)}')
         self.branch.text = row.branch_code if self.show_branch else ''
         self.refresh_waiting()
-        self.countdown.set_visibility(row.takeover_deadline is not None)
+        self.countdown_box.set_visibility(row.takeover_deadline is not None)
 
     def tick(self, now: datetime) -> None:
         """T2: the holder's remaining time, from the page's one timer."""
         seconds = remaining_seconds(self.row.takeover_deadline, now)
         if seconds is None:
             return
-        self.countdown.text = f'⏱ {clock(seconds)}'
+        self.countdown.text = clock(seconds)
         amber = seconds <= AMBER_SECONDS
         if amber != self._amber:  # only a change of colour goes over the websocket, not one per second
             self._amber = amber

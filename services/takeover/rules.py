@@ -90,7 +90,7 @@ async def apply_rule(db: Database, *, conversation_id: int, online: Collection[i
             return RuleDecision(conversation_id, 'skipped')
         if rule == AssignmentRule.ROUND_ROBIN:
             await session.exec(update(branches).where(branches.c.id == branch_id).values(round_robin_user_id=agent))
-        _record(session, conversation_id, Action.RULE, user_id=agent, actor_user_id=None, reason=rule, now=now)
+        await _record(session, conversation_id, Action.RULE, user_id=agent, actor_user_id=None, reason=rule, now=now)
         name = await _name(session, agent)
         await session.commit()
     await publisher.publish([transition_event(branch_id, conversation_id, Action.RULE, Phase.ASSIGNED,
@@ -129,7 +129,8 @@ async def _offer(session: AsyncSession, conversation_id: int, user_id: int, *, u
                       [TABLE.c.offered_user_id.is_(None)])
     if row is None:
         return None
-    _record(session, conversation_id, Action.OFFER, user_id=user_id, actor_user_id=None, reason='faithful', now=now)
+    await _record(session, conversation_id, Action.OFFER, user_id=user_id, actor_user_id=None, reason='faithful',
+                  now=now)
     return RuleDecision(conversation_id, 'offered', user_id=user_id, user_name=await _name(session, user_id),
                         rule='faithful')
 
@@ -157,7 +158,7 @@ async def expire_offer(db: Database, *, conversation_id: int, user_id: int, now:
                           [TABLE.c.offered_user_id == user_id, TABLE.c.offer_expires_at <= now])
         if row is None:
             return False
-        _record(session, conversation_id, Action.OFFER_EXPIRED, user_id=user_id, actor_user_id=None, reason='',
+        await _record(session, conversation_id, Action.OFFER_EXPIRED, user_id=user_id, actor_user_id=None, reason='',
                 now=now)
         await session.commit()
     phase = phase_of(status=row.status, mode=row.mode, assigned_user_id=row.assigned_user_id,

@@ -9,17 +9,20 @@ UPDATE matched nothing lost a race or asked for something the phase does not all
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, case, literal, or_, update
+from sqlalchemy import ColumnElement, Integer, Interval, String, case, func, insert, literal, or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ..access import Viewer
+from ..access import Viewer, branch_scope
 from ..database import Database
 from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from ..events import CONVERSATION_UPDATED, MESSAGE_CREATED, Event, EventPublisher
@@ -34,13 +37,16 @@ from ..models import (
     User,
 )
 from ..models.types import UTCDateTime, utcnow
-from .states import MOVES, Action, Move, Phase, phase_in, phase_of
+from .states import MOVES, UNASSIGNED, Action, Move, Phase, phase_in, phase_of
 
 # Activity renews the deadline at most this often: typing would otherwise write (and announce) every 2 s.
 RENEW_STEP = timedelta(seconds=10)
 HANDOFF_REASON_LIMIT = 200
 
 TABLE = Conversation.__table__
+EVENTS = AssignmentEvent.__table__
+BRANCHES = Branch.__table__
+TAKE_ATTEMPTS = 3
 RETURNED = (TABLE.c.branch_id, TABLE.c.status, TABLE.c.mode, TABLE.c.assigned_user_id, TABLE.c.human_requested_at,
             TABLE.c.takeover_deadline)
 
@@ -120,26 +126,46 @@ class _Context:
     contact_id: int
     phase: Phase
     assigned_user_id: int | None
+    assigned_name: str
     offered_user_id: int | None
+    offered_name: str
     offer_expires_at: datetime | None
     timeout: timedelta
 
 
-async def _context(session: AsyncSession, conversation_id: int, viewer: Viewer | None) -> _Context:
-    row = (await session.exec(
-        select(Conversation.branch_id, Conversation.contact_id, Conversation.status, Conversation.mode,
-               Conversation.assigned_user_id, Conversation.human_requested_at, Conversation.offered_user_id,
-               Conversation.offer_expires_at, Branch.takeover_timeout_seconds)
-        .join(Branch, col(Branch.id) == col(Conversation.branch_id))
-        .where(Conversation.id == conversation_id))).first()
+# Take and release are the hot path (every agent, many times a day, racing each other): they run on a plain
+# connection with Core statements, which costs a fraction of an ORM session's bookkeeping. Everything else
+# uses sessions; the helpers below accept either.
+Executor = AsyncSession | AsyncConnection
+
+
+async def _execute(executor: Executor, statement: Any) -> Any:
+    if isinstance(executor, AsyncSession):
+        return await executor.exec(statement)
+    return await executor.execute(statement)
+
+
+_HOLDER, _OFFERED = aliased(User), aliased(User)
+_CONTEXT_QUERY = (
+    select(Conversation.branch_id, Conversation.contact_id, Conversation.status, Conversation.mode,
+           Conversation.assigned_user_id, Conversation.human_requested_at, Conversation.offered_user_id,
+           Conversation.offer_expires_at, Branch.takeover_timeout_seconds, _HOLDER.full_name, _OFFERED.full_name)
+    .join(Branch, col(Branch.id) == col(Conversation.branch_id))
+    .join(_HOLDER, col(_HOLDER.id) == col(Conversation.assigned_user_id), isouter=True)
+    .join(_OFFERED, col(_OFFERED.id) == col(Conversation.offered_user_id), isouter=True)
+)
+
+
+async def _context(executor: Executor, conversation_id: int, viewer: Viewer | None) -> _Context:
+    row = (await _execute(executor, _CONTEXT_QUERY.where(Conversation.id == conversation_id))).first()
     if row is None or (viewer is not None and not viewer.can_see_branch(row[0])):
         # Another branch's conversation is "not found": its existence is not revealed (B2).
         raise NotFound(f'no conversation {conversation_id}')
-    branch_id, contact_id, status, mode, assigned, requested, offered, offer_until, timeout = row
+    branch_id, contact_id, status, mode, assigned, requested, offered, offer_until, timeout, holder, offeree = row
     return _Context(conversation_id=conversation_id, branch_id=branch_id, contact_id=contact_id,
                     phase=phase_of(status=status, mode=mode, assigned_user_id=assigned, human_requested_at=requested),
-                    assigned_user_id=assigned, offered_user_id=offered, offer_expires_at=offer_until,
-                    timeout=timedelta(seconds=timeout))
+                    assigned_user_id=assigned, assigned_name=holder or '', offered_user_id=offered,
+                    offered_name=offeree or '', offer_expires_at=offer_until, timeout=timedelta(seconds=timeout))
 
 
 async def _name(session: AsyncSession, user_id: int | None) -> str:
@@ -167,10 +193,10 @@ def _waiting(now: datetime, *, reason: str, mode: ConversationMode) -> dict[str,
             'human_request_reason': reason[:HANDOFF_REASON_LIMIT], 'updated_at': now}
 
 
-async def _move(session: AsyncSession, conversation_id: int, move: Move, values: dict[str, Any],
+async def _move(executor: Executor, conversation_id: int, move: Move, values: dict[str, Any],
                 conditions: Sequence[ColumnElement[bool]] = ()) -> Any:
     """The one statement that decides: the row after the move, or None when the move no longer applies."""
-    result = await session.exec(
+    result = await _execute(executor,
         update(TABLE).where(TABLE.c.id == conversation_id, phase_in(move.sources), *conditions)
         .values(**values).returning(*RETURNED))
     return result.first()
@@ -181,10 +207,11 @@ def _phase_of_row(row: Any) -> Phase:
                     human_requested_at=row.human_requested_at)
 
 
-def _record(session: AsyncSession, conversation_id: int, action: Action, *, user_id: int | None,
-            actor_user_id: int | None, reason: str, now: datetime) -> None:
-    session.add(AssignmentEvent(conversation_id=conversation_id, action=action, user_id=user_id,
-                                actor_user_id=actor_user_id, reason=reason[:200], at=now))
+async def _record(executor: Executor, conversation_id: int, action: Action, *, user_id: int | None,
+                  actor_user_id: int | None, reason: str, now: datetime) -> None:
+    await _execute(executor, insert(EVENTS).values(conversation_id=conversation_id, action=str(action),
+                                                   user_id=user_id, actor_user_id=actor_user_id,
+                                                   reason=reason[:200], at=now))
 
 
 def transition_event(branch_id: int, conversation_id: int, action: Action, phase: Phase, *, user_id: int | None,
@@ -214,45 +241,85 @@ def _require_person(viewer: Viewer) -> int:
 # --- taking and releasing ---------------------------------------------------------------------------------
 
 
+@asynccontextmanager
+async def _unit(db: Database) -> AsyncIterator[AsyncConnection]:
+    """One connection for a take or a release. PostgreSQL: autocommit, each statement its own transaction (the
+    move and its history row are one statement, see `_decide`), so no BEGIN/COMMIT round trips. SQLite: one
+    transaction (it has no network round trips to save)."""
+    if db.dialect == 'postgresql':
+        async with db.engine.connect() as connection:
+            yield await connection.execution_options(isolation_level='AUTOCOMMIT')
+    else:
+        async with db.engine.begin() as connection:
+            yield connection
+
+
+async def _decide(connection: AsyncConnection, conversation_id: int, move: Move, values: dict[str, Any],
+                  conditions: Sequence[ColumnElement[bool]], *, user_id: int | None, actor_user_id: int | None,
+                  reason: str, now: datetime) -> Any:
+    """A move and its history row as one atomic unit: on PostgreSQL ONE statement (a data-modifying CTE); on
+    SQLite, which has no such CTEs, two statements in the unit's transaction."""
+    statement = (update(TABLE).where(TABLE.c.id == conversation_id, phase_in(move.sources), *conditions)
+                 .values(**values).returning(*RETURNED, TABLE.c.id.label('moved_id')))
+    if connection.dialect.name != 'postgresql':
+        row = (await connection.execute(statement)).first()
+        if row is not None:
+            await _record(connection, conversation_id, move.action, user_id=user_id, actor_user_id=actor_user_id,
+                          reason=reason, now=now)
+        return row
+    moved = statement.cte('moved')
+    logged = insert(EVENTS).from_select(
+        ['conversation_id', 'action', 'user_id', 'actor_user_id', 'reason', 'at'],
+        select(moved.c.moved_id, literal(str(move.action), String()), literal(user_id, Integer()),
+               literal(actor_user_id, Integer()), literal(reason[:200], String()), literal(now, UTCDateTime())))
+    query = select(*(moved.c[column.name] for column in RETURNED)).add_cte(logged.cte('logged'))
+    return (await connection.execute(query)).first()
+
+
+def _deadline(dialect: str, context: _Context | None, now: datetime) -> Any:
+    """now + the branch's timeout: in SQL on PostgreSQL (no read needed first), from the context on SQLite."""
+    if context is not None:
+        return now + context.timeout
+    timeout = select(BRANCHES.c.takeover_timeout_seconds).where(BRANCHES.c.id == TABLE.c.branch_id).scalar_subquery()
+    return literal(now, UTCDateTime()) + func.make_interval(0, 0, 0, 0, 0, 0, timeout, type_=Interval())
+
+
 async def take(db: Database, *, viewer: Viewer, conversation_id: int, publisher: EventPublisher,
                now: datetime | None = None) -> Outcome:
     """T3: the viewer takes the conversation, atomically. Exactly one of several agents pressing at once wins;
     the others get `AlreadyTaken` naming the winner. Taking one's own conversation again renews its deadline."""
     me = _require_person(viewer)
     now = now or utcnow()
-    async with db.session() as session:
-        context = await _context(session, conversation_id, viewer)
-        conditions = []
-        if not viewer.has_role(Role.MANAGER):  # T4: a faithful client's offer holds for agents, not managers
-            conditions.append(or_(TABLE.c.offered_user_id.is_(None), TABLE.c.offered_user_id == me,
-                                  TABLE.c.offer_expires_at <= now))
-        row = await _move(session, conversation_id, MOVES['take'], _assigned(me, now + context.timeout, now),
-                          conditions)
+    conditions = [branch_scope(TABLE.c.branch_id, viewer)]
+    if not viewer.has_role(Role.MANAGER):  # T4: a faithful client's offer holds for agents, not managers
+        conditions.append(or_(TABLE.c.offered_user_id.is_(None), TABLE.c.offered_user_id == me,
+                              TABLE.c.offer_expires_at <= now))
+    for _ in range(TAKE_ATTEMPTS):
+        async with _unit(db) as connection:
+            before = None if db.dialect == 'postgresql' else await _context(connection, conversation_id, viewer)
+            row = await _decide(connection, conversation_id, MOVES['take'],
+                                _assigned(me, _deadline(db.dialect, before, now), now), conditions,
+                                user_id=me, actor_user_id=me, reason='', now=now)
+            # Lost: who has it now (a new statement sees what the winner committed), or "not found".
+            context = await _context(connection, conversation_id, viewer) if row is None else None
         if row is not None:
-            _record(session, conversation_id, Action.TAKE, user_id=me, actor_user_id=me, reason='', now=now)
-            await session.commit()
-    if row is None:  # the transaction is over (rolled back) before anything else is read or written
-        return await _explain_failed_take(db, viewer=viewer, conversation_id=conversation_id, publisher=publisher,
-                                          now=now)
-    await publisher.publish([transition_event(row.branch_id, conversation_id, Action.TAKE, Phase.ASSIGNED,
-                                              user_id=me, actor_user_id=me)])
-    return _outcome(conversation_id, row, changed=True)
-
-
-async def _explain_failed_take(db: Database, *, viewer: Viewer, conversation_id: int, publisher: EventPublisher,
-                               now: datetime) -> Outcome:
-    async with db.session() as session:
-        context = await _context(session, conversation_id, viewer)
-        if context.assigned_user_id is not None and context.assigned_user_id != viewer.user_id:
-            raise AlreadyTaken(await _name(session, context.assigned_user_id))
-        if context.offered_user_id is not None and context.offer_expires_at and context.offer_expires_at > now:
-            raise OfferedToAnother(await _name(session, context.offered_user_id), context.offer_expires_at)
-    if context.assigned_user_id != viewer.user_id:
-        raise NotAllowedNow('take', context.phase)
-    deadline = await renew(db, user_id=viewer.user_id or 0, conversation_id=conversation_id, publisher=publisher,
-                           now=now, step=timedelta(0))
-    return Outcome(conversation_id=conversation_id, branch_id=context.branch_id, phase=Phase.ASSIGNED,
-                   assigned_user_id=viewer.user_id, takeover_deadline=deadline, changed=False)
+            await publisher.publish([transition_event(row.branch_id, conversation_id, Action.TAKE, Phase.ASSIGNED,
+                                                      user_id=me, actor_user_id=me)])
+            return _outcome(conversation_id, row, changed=True)
+        assert context is not None
+        if context.assigned_user_id is not None and context.assigned_user_id != me:
+            raise AlreadyTaken(context.assigned_name)
+        if context.offered_user_id not in {None, me} and context.offer_expires_at and context.offer_expires_at > now:
+            raise OfferedToAnother(context.offered_name, context.offer_expires_at)
+        if context.assigned_user_id == me:
+            renewed = await renew(db, user_id=me, conversation_id=conversation_id, publisher=publisher, now=now,
+                                  step=timedelta(0))
+            return Outcome(conversation_id=conversation_id, branch_id=context.branch_id, phase=Phase.ASSIGNED,
+                           assigned_user_id=me, takeover_deadline=renewed, changed=False)
+        if context.phase not in UNASSIGNED:
+            raise NotAllowedNow('take', context.phase)
+        # Free again: someone took it and let it go between our statements. Try once more.
+    raise NotAllowedNow('take', context.phase)
 
 
 async def release(db: Database, *, viewer: Viewer, conversation_id: int, publisher: EventPublisher,
@@ -263,14 +330,11 @@ async def release(db: Database, *, viewer: Viewer, conversation_id: int, publish
     now = now or utcnow()
     move = MOVES['release_to_ai' if to == 'ai' else 'release_to_queue']
     values = _ai(now) if to == 'ai' else _waiting(now, reason='released', mode=ConversationMode.HUMAN)
-    async with db.session() as session:
-        context = await _context(session, conversation_id, viewer)
-        holder = await _check_holder(session, context, viewer, 'release')
-        row = await _move(session, conversation_id, move, values, [TABLE.c.assigned_user_id == holder])
-        if row is not None:
-            _record(session, conversation_id, Action.RELEASE, user_id=holder, actor_user_id=me, reason=f'to_{to}',
-                    now=now)
-            await session.commit()
+    async with _unit(db) as connection:
+        context = await _context(connection, conversation_id, viewer)
+        holder = _check_holder(context, viewer, 'release')
+        row = await _decide(connection, conversation_id, move, values, [TABLE.c.assigned_user_id == holder],
+                            user_id=holder, actor_user_id=me, reason=f'to_{to}', now=now)
     if row is None:
         raise await _changed_meanwhile(db, conversation_id, viewer, 'release')
     await publisher.publish([transition_event(row.branch_id, conversation_id, Action.RELEASE, _phase_of_row(row),
@@ -279,12 +343,12 @@ async def release(db: Database, *, viewer: Viewer, conversation_id: int, publish
     return _outcome(conversation_id, row, changed=True)
 
 
-async def _check_holder(session: AsyncSession, context: _Context, viewer: Viewer, action: str) -> int:
+def _check_holder(context: _Context, viewer: Viewer, action: str) -> int:
     """The holder the move expects; agents may only move their own conversations."""
     if context.assigned_user_id is None:
         raise NotAllowedNow(action, context.phase)
     if context.assigned_user_id != viewer.user_id and not viewer.has_role(Role.MANAGER):
-        raise NotHolder(await _name(session, context.assigned_user_id))
+        raise NotHolder(context.assigned_name)
     return context.assigned_user_id
 
 
@@ -292,8 +356,8 @@ async def _changed_meanwhile(db: Database, conversation_id: int, viewer: Viewer,
     """The explanation for a move that matched nothing because someone changed the row in between."""
     async with db.session() as session:
         context = await _context(session, conversation_id, viewer)
-        if context.assigned_user_id is not None and context.assigned_user_id != viewer.user_id:
-            return AlreadyTaken(await _name(session, context.assigned_user_id))
+    if context.assigned_user_id is not None and context.assigned_user_id != viewer.user_id:
+        return AlreadyTaken(context.assigned_name)
     return NotAllowedNow(action, context.phase)
 
 
@@ -307,7 +371,7 @@ async def set_ai(db: Database, *, viewer: Viewer, conversation_id: int, enabled:
         context = await _context(session, conversation_id, viewer)
         if enabled:
             move, values = MOVES['ai_on'], _ai(now)
-            holder = (await _check_holder(session, context, viewer, 'ai_on')
+            holder = (_check_holder(context, viewer, 'ai_on')
                       if context.phase == Phase.ASSIGNED else None)
             conditions = [TABLE.c.assigned_user_id == holder] if holder is not None else \
                 [TABLE.c.assigned_user_id.is_(None)]
@@ -316,7 +380,7 @@ async def set_ai(db: Database, *, viewer: Viewer, conversation_id: int, enabled:
             holder, conditions = None, []
         row = await _move(session, conversation_id, move, values, conditions)
         if row is not None:
-            _record(session, conversation_id, move.action, user_id=holder, actor_user_id=me, reason='', now=now)
+            await _record(session, conversation_id, move.action, user_id=holder, actor_user_id=me, reason='', now=now)
             await session.commit()
     if row is None:
         raise await _changed_meanwhile(db, conversation_id, viewer, str(move.action))
@@ -343,7 +407,7 @@ async def reassign(db: Database, *, viewer: Viewer, conversation_id: int, user_i
         row = await _move(session, conversation_id, MOVES['reassign'], _assigned(user_id, now + context.timeout, now))
         if row is None:
             raise NotAllowedNow('reassign', context.phase)
-        _record(session, conversation_id, Action.REASSIGN, user_id=user_id, actor_user_id=viewer.user_id,
+        await _record(session, conversation_id, Action.REASSIGN, user_id=user_id, actor_user_id=viewer.user_id,
                 reason='', now=now)
         await session.commit()
     await publisher.publish([transition_event(row.branch_id, conversation_id, Action.REASSIGN, Phase.ASSIGNED,
@@ -374,11 +438,11 @@ async def close(db: Database, *, viewer: Viewer, conversation_id: int, publisher
         context = await _context(session, conversation_id, viewer)
         conditions = []
         if context.assigned_user_id is not None:
-            conditions.append(TABLE.c.assigned_user_id == await _check_holder(session, context, viewer, 'close'))
+            conditions.append(TABLE.c.assigned_user_id == _check_holder(context, viewer, 'close'))
         row = await _move(session, conversation_id, MOVES['close'],
                           {**_ai(now), 'status': ConversationStatus.CLOSED, 'closed_at': now}, conditions)
         if row is not None:
-            _record(session, conversation_id, Action.CLOSE, user_id=context.assigned_user_id,
+            await _record(session, conversation_id, Action.CLOSE, user_id=context.assigned_user_id,
                     actor_user_id=viewer.user_id, reason='', now=now)
             await session.commit()
     if row is None:
@@ -400,7 +464,7 @@ async def reopen(db: Database, *, viewer: Viewer, conversation_id: int, publishe
             raise Conflict('the customer already has an open conversation on this number') from exc
         if row is None:
             raise NotAllowedNow('reopen', context.phase)
-        _record(session, conversation_id, Action.REOPEN, user_id=None, actor_user_id=viewer.user_id, reason='',
+        await _record(session, conversation_id, Action.REOPEN, user_id=None, actor_user_id=viewer.user_id, reason='',
                 now=now)
         await session.commit()
     await publisher.publish([transition_event(row.branch_id, conversation_id, Action.REOPEN, Phase.AI,
@@ -433,7 +497,7 @@ async def set_faithful(db: Database, *, viewer: Viewer, conversation_id: int, us
         await session.exec(update(TABLE).where(TABLE.c.contact_id == context.contact_id,
                                                TABLE.c.branch_id == context.branch_id)
                            .values(faithful_user_id=user_id))
-        _record(session, conversation_id, Action.FAITHFUL, user_id=user_id, actor_user_id=viewer.user_id,
+        await _record(session, conversation_id, Action.FAITHFUL, user_id=user_id, actor_user_id=viewer.user_id,
                 reason='set' if user_id else 'cleared', now=now)
         await session.commit()
     await publisher.publish([transition_event(context.branch_id, conversation_id, Action.FAITHFUL, context.phase,
@@ -492,7 +556,7 @@ async def extend(db: Database, *, viewer: Viewer, conversation_id: int, publishe
         if context.assigned_user_id != me:
             if context.assigned_user_id is None:
                 raise NotAllowedNow('extend', context.phase)
-            raise NotHolder(await _name(session, context.assigned_user_id))
+            raise NotHolder(context.assigned_name)
     deadline = await renew(db, user_id=me, conversation_id=conversation_id, publisher=publisher, now=now,
                            step=timedelta(0))
     if deadline is None:
@@ -519,7 +583,7 @@ async def request_human(db: Database, *, conversation_id: int, reason: str, publ
         row = await _move(session, conversation_id, MOVES['handoff'],
                           _waiting(now, reason=reason, mode=ConversationMode.AI))
         if row is not None:
-            _record(session, conversation_id, Action.HANDOFF, user_id=None, actor_user_id=None, reason=reason,
+            await _record(session, conversation_id, Action.HANDOFF, user_id=None, actor_user_id=None, reason=reason,
                     now=now)
             await session.commit()
     if row is None:

@@ -66,7 +66,7 @@ async def release_expired(db: Database, *, publisher: EventPublisher, now: datet
                               [TABLE.c.assigned_user_id == holder, TABLE.c.takeover_deadline <= now])
             if row is None:
                 continue  # renewed a moment ago, released by another process, or taken over
-            _record(session, conversation_id, Action.TIMEOUT, user_id=holder, actor_user_id=None,
+            await _record(session, conversation_id, Action.TIMEOUT, user_id=holder, actor_user_id=None,
                     reason='inactivity', now=now)
             await session.commit()
         released.append((conversation_id, holder))
