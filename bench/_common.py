@@ -37,6 +37,9 @@ from services.passwords import hash_password  # noqa: E402
 from services.whatsapp import payload_builders as build  # noqa: E402
 from services.whatsapp.signatures import sign  # noqa: E402
 
+# `timeout` and CI stop benches with SIGTERM: make it an exception so `finally` stops the app and drops the database.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
 DEFAULT_POSTGRES = os.environ.get('LEADMASTER_TEST_POSTGRES_URL', 'postgresql+asyncpg://postgres@127.0.0.1:5432/test')
 AGENT_PASSWORD = 'bench-agent-password'  # noqa: S105 - throwaway users of a throwaway database
 CHROMIUM = '/usr/bin/chromium'
