@@ -461,6 +461,7 @@ class InboxPage:
             return
         await self.load()
         if self.open_id is not None:
+            await self.reload_open()  # its state may have changed meanwhile (taken, released, timed out)
             missed = await inbox.thread(self.db, viewer=self.viewer, conversation_id=self.open_id,
                                         after_id=self.chat.newest_id(), limit=500)
             self.chat.append_many(missed)
