@@ -135,4 +135,8 @@ def serve(settings: Settings) -> None:
         show_welcome_message=False,
         favicon='🚗',
         uvicorn_logging_level='warning',
+        # NiceGUI pings every max(0.8 × this, 4) s and drops a socket after max(0.4 × this, 2) s of silence, then
+        # deletes the page after this long: with the default 3 s any event-loop stall of 2 s (a burst of webhooks
+        # on a busy 2-core box) reloaded every agent's page, which rebuilt them all and stalled the loop again.
+        reconnect_timeout=15.0,
     )
