@@ -22,7 +22,9 @@ Stock figures are limited to the branches the viewer may see (B2); the bot passe
 from __future__ import annotations
 
 import bisect
+import heapq
 import itertools
+import json
 import re
 import time
 import weakref
@@ -30,17 +32,19 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, any_, bindparam, exists, func, literal_column, or_, text
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import event, text
+from sqlalchemy.engine import Dialect, Engine, Row
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlmodel import col, select
 
-from ..access import Viewer, branch_scope
+from ..access import Viewer
 from ..database import Database
 from ..demo.catalog import normalize_code
-from ..models import Branch, Product, ProductCode, ProductFitment, ProductStock
+from ..models import Branch, Product, ProductFitment
 from ..models.catalog import CatalogTerm
 from .text import UNIVERSAL_WORD, Corrector, word_variants, words
 from .vehicles import Vehicle, VehicleVocabulary, tokens
@@ -87,7 +91,7 @@ class SearchResult:
     seconds: float = 0.0
 
 
-# --- the vocabulary (one per database, reloaded every minute so another process's import shows up) ---------
+# --- the vocabulary (one per database, in process memory; it changes only on import) ---------------------------
 
 
 @dataclass
@@ -96,7 +100,8 @@ class CatalogIndex:
     sorted_words: list[str]
     corrector: Corrector
     vehicles: VehicleVocabulary
-    loaded_at: float
+    fingerprint: tuple[int, int]
+    checked_at: float
 
     def with_prefix(self, prefix: str, *, limit: int = 50) -> list[str]:
         start = bisect.bisect_left(self.sorted_words, prefix)
@@ -110,6 +115,7 @@ class CatalogIndex:
 
 # Keyed by the Database object itself (weakly): tests build many databases, and an id() can be reused.
 _indexes: weakref.WeakKeyDictionary[Database, CatalogIndex] = weakref.WeakKeyDictionary()
+_FINGERPRINT = text('SELECT count(*), coalesce(sum(product_count), 0) FROM catalog_terms')
 
 
 def invalidate_index(db: Database) -> None:
@@ -117,14 +123,22 @@ def invalidate_index(db: Database) -> None:
 
 
 async def catalog_index(db: Database) -> CatalogIndex:
+    """The vocabulary, loaded once and kept: an import in this process drops it (`invalidate_index`); an import
+    by another process is noticed within INDEX_TTL_SECONDS by a one-row fingerprint of `catalog_terms` (recounted
+    by every import), and only then is the vocabulary read again. So a search never waits for it."""
     index = _indexes.get(db)
-    if index is not None and time.monotonic() - index.loaded_at < INDEX_TTL_SECONDS:
+    if index is not None and time.monotonic() - index.checked_at < INDEX_TTL_SECONDS:
         return index
-    async with db.session() as session:
-        terms = dict((await session.exec(select(CatalogTerm.term, CatalogTerm.product_count))).all())
-        models = (await session.exec(select(ProductFitment.make, ProductFitment.model).distinct())).all()
+    async with _reading(db) as connection:
+        count, total = (await connection.execute(_FINGERPRINT)).one()
+        fingerprint = (int(count), int(total))
+        if index is not None and index.fingerprint == fingerprint:
+            index.checked_at = time.monotonic()
+            return index
+        terms = dict((await connection.execute(select(CatalogTerm.term, CatalogTerm.product_count))).all())
+        models = (await connection.execute(select(ProductFitment.make, ProductFitment.model).distinct())).all()
     index = CatalogIndex(vocabulary=terms, sorted_words=sorted(terms), corrector=Corrector(terms),
-                         vehicles=VehicleVocabulary(models), loaded_at=time.monotonic())
+                         vehicles=VehicleVocabulary(models), fingerprint=fingerprint, checked_at=time.monotonic())
     _indexes[db] = index
     return index
 
@@ -210,15 +224,210 @@ def _code_candidates(query: str) -> tuple[list[str], str | None]:
     return list(candidates)[:60], prefix
 
 
-# --- running it ---
+# --- running it: one statement, one round trip ------------------------------------------------------------------
+
+# A search's reads go through their own small pool on PostgreSQL: autocommit (no BEGIN/ROLLBACK around a
+# read-only statement) and no pre-ping. The application's pool pings every checkout, and asyncpg's ping is three
+# round trips (BEGIN; ';'; ROLLBACK): 3-5 ms on a loaded server, more than the search itself. A connection the
+# server dropped is noticed by the failing statement instead, and the search is retried once on a fresh one.
+# Two planner settings for these sessions only:
+# - plan_cache_mode = force_generic_plan: the statement is planned once per connection, with the shape that suits
+#   every query — the GIN bitmap scan, the correlated checks, the one-time filters that skip the unused parts. A
+#   plan for the actual values sees that a frequent word ("filtro": 12 % of the catalog) will fill LIMIT 200
+#   quickly and switches to a sequential scan that recomputes to_tsvector for every row it reads (12-90 ms at
+#   1,000,000 products, against 2-20 ms for the bitmap); it would also re-plan five CTEs on every search.
+# - jit = off: JIT compiles for 10-50 ms whenever an estimate crosses jit_above_cost, which a LIMIT 200 search
+#   never needs.
+READ_POOL_SIZE = 4
+READ_POOL_OVERFLOW = 6
+_read_engines: weakref.WeakKeyDictionary[Database, AsyncEngine] = weakref.WeakKeyDictionary()
+
+
+def _read_engine(db: Database) -> AsyncEngine:
+    if db.dialect != 'postgresql':
+        return db.engine
+    engine = _read_engines.get(db)
+    if engine is None:
+        engine = create_async_engine(db.engine.url, pool_size=READ_POOL_SIZE, max_overflow=READ_POOL_OVERFLOW,
+                                     pool_pre_ping=False, isolation_level='AUTOCOMMIT', hide_parameters=True,
+                                     connect_args={'server_settings': {
+                                         'jit': 'off', 'plan_cache_mode': 'force_generic_plan'}})
+        _read_engines[db] = engine
+        event.listen(db.engine.sync_engine, 'engine_disposed', _dispose_read_engine(db))
+    return engine
+
+
+def _dispose_read_engine(db: Database) -> Any:
+    owner = weakref.ref(db)
+
+    def dispose(_engine: Engine) -> None:
+        # Runs inside AsyncEngine.dispose()'s greenlet, so the async pool can close its connections here.
+        database = owner()
+        engine = _read_engines.pop(database, None) if database is not None else None
+        if engine is not None:
+            engine.sync_engine.dispose()
+
+    return dispose
 
 
 @asynccontextmanager
 async def _reading(db: Database) -> AsyncIterator[AsyncConnection]:
-    """A connection in autocommit for the search's few reads: no BEGIN/ROLLBACK round trips around them (a
-    search is read-only, and each of its statements is consistent on its own)."""
-    async with db.engine.connect() as connection:
-        yield await connection.execution_options(isolation_level='AUTOCOMMIT')
+    """A connection in autocommit for a search's reads (each statement is consistent on its own)."""
+    engine = _read_engine(db)
+    async with engine.connect() as connection:
+        yield connection if engine is not db.engine else \
+            await connection.execution_options(isolation_level='AUTOCOMMIT')
+
+
+async def _fetch(db: Database, statement: Any, params: dict[str, Any]) -> Sequence[Row[Any]]:
+    for attempt in range(2):
+        try:
+            async with _reading(db) as connection:
+                return (await connection.execute(statement, params)).all()
+        except DBAPIError as exc:
+            # The server closed the connection (restart, idle timeout): the pool has dropped it; once more.
+            if attempt or not exc.connection_invalidated:
+                raise
+    raise AssertionError('unreachable')
+
+
+def _search_statement(dialect: str) -> Any:
+    """The whole search as one statement; every varying part is a bound parameter, so each database prepares it
+    once (asyncpg caches the prepared statement per connection).
+
+    - `exact`: the code candidates looked up exactly; `prefixed`: the typed code as a prefix, only without an
+      exact hit (a `NOT EXISTS` over a materialized CTE is a one-time filter: the scan does not even start).
+    - `every_word`: the full-text match of every word group (and the vehicle's words), at most CANDIDATES rows;
+      `some_words`: any group, only when nothing had them all (the "partial" fallback, gated the same way).
+    - The vehicle's exact fitment check is correlated on purpose and `OFFSET 0` keeps it so: without it the
+      planner may hash every fitment of the model (40,000 rows at 1,000,000 products, 160 ms) to test the 200
+      rows the LIMIT needs, one index probe each.
+    - The stock of the visible branches comes aggregated as 'branch:quantity,…' with each row.
+    """
+    postgres = dialect == 'postgresql'
+    if postgres:
+        codes = 'c.code = ANY(CAST(:codes AS varchar[]))'
+        prefix = 'c.code ~>=~ CAST(:code_prefix AS varchar) AND c.code ~<~ CAST(:code_prefix_end AS varchar)'
+        every = ("to_tsvector('simple'::regconfig, p.search_text) @@ "
+                 "to_tsquery('simple'::regconfig, CAST(:every AS text))")
+        some = ("to_tsvector('simple'::regconfig, p.search_text) @@ "
+                "to_tsquery('simple'::regconfig, CAST(:some AS text))")
+        models = 'f.model = ANY(CAST(:models AS varchar[]))'
+        branches = 's.branch_id = ANY(CAST(:branches AS integer[]))'
+        stock = "string_agg(s.branch_id::text || ':' || s.quantity::text, ',')"
+        image = 'p.image_urls ->> 0'
+        keep_correlated = ' OFFSET 0'
+    else:
+        codes = 'c.code IN (SELECT value FROM json_each(:codes))'
+        prefix = 'c.code >= :code_prefix AND c.code < :code_prefix_end'
+        every = 'p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH :every)'
+        some = 'p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH :some)'
+        models = 'f.model IN (SELECT value FROM json_each(:models))'
+        branches = 's.branch_id IN (SELECT value FROM json_each(:branches))'
+        stock = "group_concat(s.branch_id || ':' || s.quantity, ',')"
+        image = "json_extract(p.image_urls, '$[0]')"
+        keep_correlated = ''
+    # Only this module's fragments go into the text; every value is a bound parameter.
+    filters = f'''p.active
+          AND (NOT :vehicle OR p.universal OR EXISTS (
+                SELECT 1 FROM product_fitments f
+                WHERE f.product_id = p.id
+                  AND (CAST(:make AS varchar) IS NULL OR f.make = CAST(:make AS varchar))
+                  AND (NOT :by_model OR {models})
+                  AND (CAST(:year AS integer) IS NULL
+                       OR (f.year_from <= CAST(:year AS integer) AND f.year_to >= CAST(:year AS integer)))
+                  AND (CAST(:displacement AS varchar) IS NULL OR f.engine = ''
+                       OR f.engine LIKE CAST(:displacement AS varchar)){keep_correlated}))
+          AND (NOT :in_stock OR EXISTS (
+                SELECT 1 FROM product_stock s
+                WHERE s.product_id = p.id AND s.branch_id = CAST(:stock_branch AS integer)
+                  AND s.quantity > 0{keep_correlated}))'''  # noqa: S608
+    # The candidates carry their columns out of the scan that found them: no second visit to each row.
+    columns = ('p.id, p.sku, p.title, p.brand, p.category, p.price, p.iva_rate, '
+               f'{image} AS image_url, p.search_text')
+    sql = f'''
+WITH exact AS MATERIALIZED (
+    SELECT c.product_id, c.display_code, length(c.code) AS weight
+    FROM product_codes c
+    WHERE {codes}
+    ORDER BY length(c.code) DESC
+    LIMIT 50
+), prefixed AS MATERIALIZED (
+    SELECT c.product_id, c.display_code, 0 AS weight
+    FROM product_codes c
+    WHERE CAST(:code_prefix AS varchar) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM exact) AND {prefix}
+    LIMIT 20
+), every_word AS MATERIALIZED (
+    SELECT {columns} FROM products p
+    WHERE CAST(:every AS varchar) IS NOT NULL
+      AND (:words_too OR (NOT EXISTS (SELECT 1 FROM exact) AND NOT EXISTS (SELECT 1 FROM prefixed)))
+      AND {every}
+      AND {filters}
+    LIMIT {CANDIDATES}
+), some_words AS MATERIALIZED (
+    SELECT {columns} FROM products p
+    WHERE CAST(:some AS varchar) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM every_word)
+      AND {some}
+      AND {filters}
+    LIMIT {CANDIDATES}
+), matched AS (
+    SELECT 0 AS source, m.display_code, m.weight, {columns}
+    FROM (SELECT * FROM exact UNION ALL SELECT * FROM prefixed) m JOIN products p ON p.id = m.product_id
+    UNION ALL SELECT 1, NULL, 0, w.* FROM every_word w
+    UNION ALL SELECT 2, NULL, 0, w.* FROM some_words w
+)
+SELECT m.*, (SELECT {stock} FROM product_stock s
+             WHERE s.product_id = m.id AND (:all_branches OR {branches})) AS stock
+FROM matched m'''  # noqa: S608
+    return text(sql)
+
+
+_STATEMENTS: dict[str, Any] = {}
+
+
+def _statement(dialect: str) -> Any:
+    statement = _STATEMENTS.get(dialect)
+    if statement is None:
+        statement = _STATEMENTS[dialect] = _search_statement(dialect)
+    return statement
+
+
+def _visible_branches(viewer: Viewer | None, branch_id: int | None) -> list[int] | None:
+    """The branches whose stock a search may show (None: all). The rule of `access.branch_scope`, as a list
+    the one prepared statement binds: with a viewer, the branches it may see; without one (the bot), only the
+    conversation's branch; without either, none."""
+    if viewer is None:
+        return [branch_id] if branch_id is not None else []
+    if viewer.branch_ids is None:
+        return None
+    return sorted(viewer.branch_ids)
+
+
+def _parameters(plan: QueryPlan, index: CatalogIndex, dialect: str, *, run_text: bool, viewer: Viewer | None,
+                branch_id: int | None, in_stock_only: bool) -> dict[str, Any]:
+    postgres = dialect == 'postgresql'
+
+    def array(values: Sequence[Any]) -> Any:
+        return list(values) if postgres else json.dumps(list(values))
+
+    vehicle = plan.vehicle if plan.vehicle is not None and (plan.vehicle.known or plan.vehicle.year) else None
+    models = index.vehicles.models_of(vehicle.make, vehicle.model) if vehicle and vehicle.model else []
+    displacement = next((part for part in ((vehicle.engine if vehicle else None) or '').split()
+                         if re.fullmatch(r'\d\.\d', part)), None)
+    visible = _visible_branches(viewer, branch_id)
+    every = _fts_expression(plan, dialect, index, every_word=True) if run_text else None
+    some = _fts_expression(plan, dialect, index, every_word=False) if run_text and len(plan.groups) > 1 else None
+    prefix = plan.code_prefix
+    return {
+        'codes': array(plan.code_candidates), 'code_prefix': prefix,
+        'code_prefix_end': prefix + '\U0010ffff' if prefix else None,
+        'every': every, 'some': some, 'words_too': bool(plan.groups),
+        'vehicle': vehicle is not None, 'make': vehicle.make if vehicle else None, 'by_model': bool(models),
+        'models': array(models), 'year': vehicle.year if vehicle else None,
+        'displacement': f'{displacement}%' if displacement else None,
+        'in_stock': in_stock_only and branch_id is not None, 'stock_branch': branch_id,
+        'all_branches': visible is None, 'branches': array(visible or []),
+    }
 
 
 async def search_products(
@@ -227,7 +436,7 @@ async def search_products(
 ) -> SearchResult:
     """Products for `query`, best first. `branch_id` is the branch whose stock counts for ranking and for
     `in_stock_only` (the header's branch, or the conversation's); `viewer` limits which branches' stock is shown
-    (None: only `branch_id`'s, as for the bot)."""
+    (None: only `branch_id`'s, as for the bot). One round trip to the database."""
     started = time.perf_counter()
     if viewer is not None and branch_id is not None and not viewer.can_see_branch(branch_id):
         branch_id = None  # another branch's stock is not this viewer's to see or filter by
@@ -237,69 +446,65 @@ async def search_products(
     plan = plan_query(query, index, vehicle=vehicle, parse_vehicle=parse_vehicle)
     if not query and (plan.vehicle is None or not plan.vehicle.known):
         return SearchResult(hits=[], seconds=time.perf_counter() - started)
-    dialect = db.dialect
-    async with _reading(db) as session:
-        code_hits = await _code_matches(session, plan, dialect)
-        rows = await _load(session, list(code_hits), viewer, branch_id, dialect) if code_hits else {}
-        candidates: dict[int, tuple[dict[str, Any], dict[int, int]]] = {}
-        partial = False
-        if plan.groups or (plan.vehicle and plan.vehicle.known and not code_hits):
-            candidates = await _text_candidates(session, plan, dialect=dialect, index=index, viewer=viewer,
-                                                branch_id=branch_id, in_stock_only=in_stock_only, every_word=True)
-            if not candidates and len(plan.groups) > 1:
-                candidates = await _text_candidates(session, plan, dialect=dialect, index=index, viewer=viewer,
-                                                    branch_id=branch_id, in_stock_only=in_stock_only,
-                                                    every_word=False)
-                partial = bool(candidates)
-        for product_id, row in candidates.items():
-            rows.setdefault(product_id, row)
-        ids = list(dict.fromkeys([*code_hits, *candidates]))
-    hits: list[ProductHit] = []
-    for product_id in ids:
-        row = rows.get(product_id)
-        if row is None:
+    run_text = bool(plan.groups) or bool(plan.vehicle and plan.vehicle.known)
+    if not (run_text or plan.code_candidates or plan.code_prefix):
+        return SearchResult(hits=[], vehicle=plan.vehicle, corrections=plan.corrections, ignored=plan.ignored,
+                            seconds=time.perf_counter() - started)
+    rows = await _fetch(db, _statement(db.dialect), _parameters(
+        plan, index, db.dialect, run_text=run_text, viewer=viewer, branch_id=branch_id, in_stock_only=in_stock_only))
+    # Longer codes first: '0986424627' says more than a 4-digit piece of it that happens to be a code too.
+    code_rows = sorted((row for row in rows if row[0] == 0), key=lambda row: -row[2])
+    text_rows = [row for row in rows if row[0] != 0]
+    code_hits: dict[int, str] = {}
+    for row in code_rows:
+        code_hits.setdefault(row[3], row[1])
+    # Scored from the raw rows; only the page's `limit` best become ProductHit (decimals, dicts): at 200
+    # candidates that is most of the Python time of a broad search.
+    scorer = _Scorer(plan)
+    scored: dict[int, tuple[float, str, Any, dict[int, int]]] = {}
+    for row in [*code_rows, *text_rows]:
+        product_id = row[3]
+        if product_id in scored:
             continue
-        product, stock = row
+        stock = _parse_stock(row[12])
         if in_stock_only and branch_id is not None and not stock.get(branch_id):
             continue
-        matched_code = code_hits.get(product_id)
-        score = 1000.0 if matched_code else _score(product, plan, stock, branch_id)
-        image_urls = product['image_urls'] or []
-        hits.append(ProductHit(
-            id=product_id, sku=product['sku'], title=product['title'], brand=product['brand'],
-            category=product['category'], price=product['price'], iva_rate=product['iva_rate'],
-            image_url=image_urls[0] if image_urls else None,
-            stock=stock.get(branch_id) if branch_id is not None else None, stock_by_branch=stock,
-            matched_code=matched_code, score=score))
-    hits.sort(key=lambda hit: (-hit.score, hit.title))
+        score = 1000.0 if product_id in code_hits else scorer.score(row[5], row[11], stock, branch_id)
+        scored[product_id] = (score, row[5], row, stock)
+    best = heapq.nsmallest(limit, scored.values(), key=lambda item: (-item[0], item[1]))
+    dialect = db.engine.dialect
+    hits = [_hit(row, stock, branch_id, dialect, matched_code=code_hits.get(row[3]), score=score)
+            for score, _, row, stock in best]
     # Pieces of a code that matched are not "unknown words".
     ignored = [w for w in plan.ignored if not (code_hits and any(ch.isdigit() for ch in w))]
-    return SearchResult(hits=hits[:limit], vehicle=plan.vehicle, corrections=plan.corrections, ignored=ignored,
-                        partial=partial, truncated=len(candidates) >= CANDIDATES,
+    return SearchResult(hits=hits, vehicle=plan.vehicle, corrections=plan.corrections, ignored=ignored,
+                        partial=any(row[0] == 2 for row in text_rows), truncated=len(text_rows) >= CANDIDATES,
                         seconds=time.perf_counter() - started)
 
 
-async def _code_matches(session: Any, plan: QueryPlan, dialect: str) -> dict[int, str]:
-    if not plan.code_candidates and not plan.code_prefix:
+_PRICE = Product.__table__.c.price.type
+_IVA_RATE = Product.__table__.c.iva_rate.type
+
+
+def _hit(row: Any, stock: dict[int, int], branch_id: int | None, dialect: Dialect, *, matched_code: str | None = None,
+         score: float = 0.0) -> ProductHit:
+    """A result row (id, sku, title, brand, category, price, iva_rate, image_url from position 3 on) as a hit;
+    prices are exact decimals stored as integers, read back by the model's own column types."""
+    return ProductHit(
+        id=row[3], sku=row[4], title=row[5], brand=row[6], category=row[7],
+        price=_PRICE.process_result_value(row[8], dialect), iva_rate=_IVA_RATE.process_result_value(row[9], dialect),
+        image_url=row[10], stock=stock.get(branch_id) if branch_id is not None else None, stock_by_branch=stock,
+        matched_code=matched_code, score=score)
+
+
+def _parse_stock(value: str | None) -> dict[int, int]:
+    if not value:
         return {}
-    found: dict[int, str] = {}
-    if plan.code_candidates:
-        candidates = (col(ProductCode.code) == any_(bindparam(None, plan.code_candidates, type_=ARRAY(String))))\
-            if dialect == 'postgresql' else col(ProductCode.code).in_(plan.code_candidates)
-        rows = (await session.execute(select(ProductCode.product_id, ProductCode.display_code, ProductCode.code)
-                                   .where(candidates).limit(50))).all()
-        # Longer codes first: '0986424627' says more than a 4-digit piece of it that happens to be a code too.
-        for product_id, display, _ in sorted(rows, key=lambda row: -len(row[2])):
-            found.setdefault(product_id, display)
-    if not found and plan.code_prefix:
-        prefix = plan.code_prefix
-        condition = (col(ProductCode.code).like(prefix + '%') if dialect == 'postgresql'
-                     else and_(col(ProductCode.code) >= prefix, col(ProductCode.code) < prefix + '\U0010ffff'))
-        rows = (await session.execute(select(ProductCode.product_id, ProductCode.display_code)
-                                   .where(condition).limit(20))).all()
-        for product_id, display in rows:
-            found.setdefault(product_id, display)
-    return found
+    stock = {}
+    for pair in value.split(','):
+        branch, _, quantity = pair.partition(':')
+        stock[int(branch)] = int(quantity)
+    return stock
 
 
 def _fts_expression(plan: QueryPlan, dialect: str, index: CatalogIndex, *, every_word: bool) -> str | None:
@@ -340,175 +545,104 @@ def _vehicle_words(vehicle: Vehicle | None, index: CatalogIndex) -> list[tuple[s
     return sorted(set(minimal))
 
 
-def _vehicle_condition(vehicle: Vehicle | None, index: CatalogIndex) -> Any:
-    if vehicle is None or not (vehicle.known or vehicle.year):
-        return None
-    conditions = [col(ProductFitment.product_id) == col(Product.id)]
-    if vehicle.make:
-        conditions.append(col(ProductFitment.make) == vehicle.make)
-    if vehicle.model:
-        conditions.append(col(ProductFitment.model).in_(index.vehicles.models_of(vehicle.make, vehicle.model)))
-    if vehicle.year:
-        conditions += [col(ProductFitment.year_from) <= vehicle.year, col(ProductFitment.year_to) >= vehicle.year]
-    displacement = next((part for part in (vehicle.engine or '').split() if re.fullmatch(r'\d\.\d', part)), None)
-    if displacement:
-        conditions.append(or_(col(ProductFitment.engine) == '', col(ProductFitment.engine).like(f'{displacement}%')))
-    # Correlated on purpose: checked only on the rows the full-text index left, one index probe each.
-    return or_(col(Product.universal), exists().where(*conditions))
+@lru_cache(maxsize=32768)
+def _title_words(title: str) -> tuple[str, ...]:
+    """A title's words, kept for many more titles than `words`' own cache: every broad search ranks 200."""
+    return words.__wrapped__(title)
 
 
-async def _text_candidates(session: Any, plan: QueryPlan, *, dialect: str, index: CatalogIndex, viewer: Viewer | None,
-                           branch_id: int | None, in_stock_only: bool, every_word: bool
-                           ) -> dict[int, tuple[dict[str, Any], dict[int, int]]]:
-    """The matching products (at most CANDIDATES) with their columns, in one round trip; for the bot (no viewer)
-    the branch's stock comes in the same query."""
-    conditions: list[Any] = [col(Product.active)]
-    vehicle_condition = _vehicle_condition(plan.vehicle, index)
-    if vehicle_condition is not None:
-        conditions.append(vehicle_condition)
-    stock_inline = viewer is None and branch_id is not None
-    if in_stock_only and branch_id is not None:
-        if stock_inline:  # the branch's row is already joined
-            conditions.append(col(ProductStock.quantity) > 0)
-        else:
-            conditions.append(exists().where(col(ProductStock.product_id) == col(Product.id),
-                                             col(ProductStock.branch_id) == branch_id,
-                                             col(ProductStock.quantity) > 0))
-    query = select(*_PRODUCT_COLUMNS, ProductStock.quantity).outerjoin(
-        ProductStock, and_(col(ProductStock.product_id) == col(Product.id), col(ProductStock.branch_id) == branch_id)
-    ) if stock_inline else select(*_PRODUCT_COLUMNS)
-    expression = _fts_expression(plan, dialect, index, every_word=every_word)
-    if expression:
-        if dialect == 'postgresql':
-            conditions.append(literal_column("to_tsvector('simple'::regconfig, products.search_text)")
-                              .op('@@')(func.to_tsquery(literal_column("'simple'::regconfig"), expression)))
-        else:
-            conditions.append(col(Product.id).in_(
-                text('SELECT rowid FROM products_fts WHERE products_fts MATCH :fts').bindparams(fts=expression)
-                .columns(rowid=Integer)))
-    elif vehicle_condition is None:
-        return {}
-    rows = (await session.execute(query.where(*conditions).limit(CANDIDATES))).all()
-    if stock_inline:
-        return {row[0]: (_product_dict(row), {branch_id: row[9]} if row[9] is not None else {})  # type: ignore[dict-item]
-                for row in rows}
-    stock = await _stock(session, [row[0] for row in rows], viewer, branch_id, dialect)
-    return {row[0]: (_product_dict(row), stock.get(row[0], {})) for row in rows}
+class _Scorer:
+    """Ranks the candidates of one plan: words found in the title outweigh words found only in the
+    brand/category/vehicles, the product type leading the title and words adjacent as typed are bonuses, then
+    stock at the branch."""
 
+    def __init__(self, plan: QueryPlan) -> None:
+        self.groups = [[(a.word, a.prefix, a.weight) for a in group] for group in plan.groups]
 
-_PRODUCT_COLUMNS = (Product.id, Product.sku, Product.title, Product.brand, Product.category, Product.price,
-                    Product.iva_rate, Product.image_urls, Product.search_text)
-
-
-def _product_dict(row: Any) -> dict[str, Any]:
-    return {'sku': row[1], 'title': row[2], 'brand': row[3], 'category': row[4], 'price': row[5],
-            'iva_rate': row[6], 'image_urls': row[7], 'search_text': row[8]}
-
-
-def _one_of(column: Any, values: Sequence[int], dialect: str) -> Any:
-    """`column IN values`; on PostgreSQL as `= ANY(array)`, so every list length is one prepared statement."""
-    if dialect == 'postgresql':
-        return column == any_(bindparam(None, list(values), type_=ARRAY(Integer)))
-    return column.in_(list(values))
-
-
-async def _stock(session: Any, ids: Sequence[int], viewer: Viewer | None, branch_id: int | None,
-                 dialect: str) -> dict[int, dict[int, int]]:
-    visible = _stock_scope(viewer, branch_id)
-    if visible is None or not ids:
-        return {}
-    stock: dict[int, dict[int, int]] = {}
-    for product_id, stock_branch, quantity in (await session.execute(
-            select(ProductStock.product_id, ProductStock.branch_id, ProductStock.quantity)
-            .where(_one_of(col(ProductStock.product_id), ids, dialect), visible))).all():
-        stock.setdefault(product_id, {})[stock_branch] = quantity
-    return stock
-
-
-async def _load(session: Any, ids: Sequence[int], viewer: Viewer | None, branch_id: int | None, dialect: str
-                ) -> dict[int, tuple[dict[str, Any], dict[int, int]]]:
-    if not ids:
-        return {}
-    products = (await session.execute(select(*_PRODUCT_COLUMNS)
-                                   .where(_one_of(col(Product.id), ids, dialect)))).all()
-    stock = await _stock(session, ids, viewer, branch_id, dialect)
-    return {row[0]: (_product_dict(row), stock.get(row[0], {})) for row in products}
-
-
-def _stock_scope(viewer: Viewer | None, branch_id: int | None) -> Any:
-    """None when no branch's stock may be shown (no viewer and no branch)."""
-    if viewer is None:
-        return col(ProductStock.branch_id) == branch_id if branch_id is not None else None
-    return branch_scope(col(ProductStock.branch_id), viewer)
-
-
-def _score(product: dict[str, Any], plan: QueryPlan, stock: dict[int, int], branch_id: int | None) -> float:
-    title_words = words(product['title'])
-    other = set(product['search_text'].split())
-    score = 0.0
-    positions: list[int | None] = []
-    for group in plan.groups:
-        best, where = 0.0, None
-        for alternative in group:
-            position = next((i for i, w in enumerate(title_words)
-                             if w == alternative.word or (alternative.prefix and w.startswith(alternative.word))),
-                            None)
-            if position is not None:
-                if alternative.weight > best or where is None:
-                    best, where = max(best, alternative.weight), position
-            elif alternative.word in other or (alternative.prefix and any(w.startswith(alternative.word)
-                                                                          for w in other)):
-                best = max(best, 1.0)
-        positions.append(where)
-        score += best
-    # The product type leads the title: "pastillas" finds "Pastillas de freno …" before "Sensor de pastillas".
-    if positions and positions[0] is not None and positions[0] < 2:
-        score += 1.5
-    # Words next to each other as typed: "amortiguador trasero" before "amortiguador de portón trasero".
-    for first, second in itertools.pairwise(positions):
-        if first is not None and second is not None and second == first + 1:
-            score += 0.75
-    if branch_id is not None and stock.get(branch_id, 0) > 0:
-        score += 2.0
-    elif any(quantity > 0 for quantity in stock.values()):
-        score += 0.5
-    return score
+    def score(self, title: str, search_text: str, stock: dict[int, int], branch_id: int | None) -> float:
+        title_words = _title_words(title)
+        first: dict[str, int] = {}
+        for position, word in enumerate(title_words):
+            first.setdefault(word, position)
+        other: set[str] | None = None
+        score = 0.0
+        positions: list[int | None] = []
+        for group in self.groups:
+            best, where = 0.0, None
+            for word, prefix, weight in group:
+                position = first.get(word) if not prefix else next(
+                    (i for i, w in enumerate(title_words) if w.startswith(word)), None)
+                if position is not None:
+                    if weight > best or where is None:
+                        best, where = max(best, weight), position
+                    continue
+                if other is None:
+                    other = set(search_text.split())
+                if word in other or (prefix and any(w.startswith(word) for w in other)):
+                    best = max(best, 1.0)
+            positions.append(where)
+            score += best
+        # The product type leads the title: "pastillas" finds "Pastillas de freno …" before "Sensor de pastillas".
+        if positions and positions[0] is not None and positions[0] < 2:
+            score += 1.5
+        # Words next to each other as typed: "amortiguador trasero" before "amortiguador de portón trasero".
+        for first_position, second in itertools.pairwise(positions):
+            if first_position is not None and second is not None and second == first_position + 1:
+                score += 0.75
+        if branch_id is not None and stock.get(branch_id, 0) > 0:
+            score += 2.0
+        elif any(quantity > 0 for quantity in stock.values()):
+            score += 0.5
+        return score
 
 
 # --- single products -------------------------------------------------------------------------------------------
 
 
+def _by_sku_statement(dialect: str) -> Any:
+    if dialect == 'postgresql':
+        skus, branches = 'p.sku = ANY(CAST(:skus AS varchar[]))', 's.branch_id = ANY(CAST(:branches AS integer[]))'
+        stock, image = "string_agg(s.branch_id::text || ':' || s.quantity::text, ',')", 'p.image_urls ->> 0'
+    else:
+        skus = 'p.sku IN (SELECT value FROM json_each(:skus))'
+        branches = 's.branch_id IN (SELECT value FROM json_each(:branches))'
+        stock, image = "group_concat(s.branch_id || ':' || s.quantity, ',')", "json_extract(p.image_urls, '$[0]')"
+    # Only this module's fragments go into the text; every value is a bound parameter.
+    sql = f'''
+SELECT NULL, NULL, NULL, p.id, p.sku, p.title, p.brand, p.category, p.price, p.iva_rate, {image} AS image_url,
+       NULL, (SELECT {stock} FROM product_stock s
+              WHERE s.product_id = p.id AND (:all_branches OR {branches})) AS stock
+FROM products p WHERE {skus}'''  # noqa: S608
+    return text(sql)
+
+
+async def _by_skus(db: Database, skus: list[str], viewer: Viewer | None, branch_id: int | None
+                   ) -> dict[str, ProductHit]:
+    dialect = db.dialect
+    key = f'{dialect}:sku'
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        statement = _STATEMENTS[key] = _by_sku_statement(dialect)
+    visible = _visible_branches(viewer, branch_id)
+    postgres = dialect == 'postgresql'
+    rows = await _fetch(db, statement, {
+        'skus': skus if postgres else json.dumps(skus), 'all_branches': visible is None,
+        'branches': (visible or []) if postgres else json.dumps(visible or [])})
+    return {row[4]: _hit(row, _parse_stock(row[12]), branch_id, db.engine.dialect) for row in rows}
+
+
 async def product_by_sku(db: Database, *, sku: str, viewer: Viewer | None = None,
                          branch_id: int | None = None) -> ProductHit | None:
-    async with _reading(db) as session:
-        product_id = (await session.execute(select(Product.id).where(Product.sku == sku.strip()))).scalar()
-        if product_id is None:
-            return None
-        rows = await _load(session, [product_id], viewer, branch_id, db.dialect)
-    product, stock = rows[product_id]
-    urls = product['image_urls'] or []
-    return ProductHit(id=product_id, sku=product['sku'], title=product['title'], brand=product['brand'],
-                      category=product['category'], price=product['price'], iva_rate=product['iva_rate'],
-                      image_url=urls[0] if urls else None,
-                      stock=stock.get(branch_id) if branch_id is not None else None, stock_by_branch=stock)
+    if viewer is not None and branch_id is not None and not viewer.can_see_branch(branch_id):
+        branch_id = None
+    return (await _by_skus(db, [sku.strip()], viewer, branch_id)).get(sku.strip())
 
 
 async def products_by_skus(db: Database, *, skus: Iterable[str], branch_id: int | None) -> dict[str, ProductHit]:
     wanted = sorted({sku.strip() for sku in skus if sku.strip()})
     if not wanted:
         return {}
-    async with _reading(db) as session:
-        ids = (await session.execute(select(Product.id).where(col(Product.sku).in_(wanted)))).scalars().all()
-        rows = await _load(session, list(ids), None, branch_id, db.dialect)
-    out = {}
-    for product_id, (product, stock) in rows.items():
-        urls = product['image_urls'] or []
-        out[product['sku']] = ProductHit(
-            id=product_id, sku=product['sku'], title=product['title'], brand=product['brand'],
-            category=product['category'], price=product['price'], iva_rate=product['iva_rate'],
-            image_url=urls[0] if urls else None, stock=stock.get(branch_id) if branch_id is not None else None,
-            stock_by_branch=stock)
-    return out
+    return await _by_skus(db, wanted, None, branch_id)
 
 
 async def branch_names(db: Database, branch_ids: Iterable[int]) -> dict[int, str]:
