@@ -11,12 +11,17 @@ from datetime import timedelta
 
 from app.event_bus import InProcessEventBus
 from app.settings import Settings
+from services.assistant import AssistantEngine, AssistantWorker, SummaryWorker
 from services.auth import LoginPolicy
 from services.database import Database
+from services.glue.acceptance import QuoteAcceptances
 from services.inbox import SnapshotCache
 from services.media_store import MediaStore
 from services.presence import PresenceBoard
+from services.sales.desk import QuoteExpiryWorker, SalesDesk
 from services.takeover import AssignmentDispatcher, TakeoverSweeper
+from services.vin.runner import VinReader
+from services.vin.worker import VinWorker
 from services.whatsapp.graph_client import GraphClient
 from services.whatsapp.ingest import IngestWorker
 from services.whatsapp.journal import JournalWriter
@@ -42,6 +47,17 @@ class Runtime:
     # T2/T4: releases expired holds (APScheduler job); runs the branch rules when customers write.
     takeover_sweeper: TakeoverSweeper
     assignment: AssignmentDispatcher
+    # A1-A3/C4: the bot (rule or LLM engine) and the conversation summaries.
+    assistant_engine: AssistantEngine
+    assistant: AssistantWorker
+    summaries: SummaryWorker
+    # V1-V3: the OCR process pool (started on the first photo) and the worker that reads every inbound image.
+    vin_reader: VinReader
+    vin_worker: VinWorker
+    # S2-S4: quotes and sales (inventory provider, media store, time zone), the customer's "sí", expiry.
+    sales: SalesDesk
+    quote_acceptances: QuoteAcceptances
+    quote_expiry: QuoteExpiryWorker
 
     @property
     def login_policy(self) -> LoginPolicy:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from zoneinfo import ZoneInfo
 
 import httpx
 from nicegui import app, helpers, ui
@@ -16,12 +17,19 @@ from app.pages import register_pages
 from app.runtime import Runtime, install, runtime
 from app.settings import REPO_ROOT, Settings
 from components import i18n
-from services.events import CONVERSATION_UPDATED, MESSAGE_CREATED
+from services.assistant import AssistantWorker, SummaryWorker, make_engine
+from services.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_STATUS
+from services.glue.acceptance import QuoteAcceptances
 from services.inbox import SnapshotCache
 from services.media_store import MediaStore
 from services.models import Direction, MessageStatus
 from services.presence import PresenceBoard
-from services.takeover import AssignmentDispatcher, TakeoverSweeper, renew_on_agent_messages
+from services.sales.desk import QuoteExpiryWorker, SalesDesk, build_inventory
+from services.sales.inventory import SoapInventory
+from services.takeover import AssignmentDispatcher, TakeoverSweeper, renew_on_agent_messages, request_human
+from services.vin.readings import VIN_READ
+from services.vin.runner import VinReader
+from services.vin.worker import VinWorker
 from services.whatsapp.graph_client import GraphClient
 from services.whatsapp.ingest import IngestWorker
 from services.whatsapp.journal import JournalWriter
@@ -85,9 +93,45 @@ def _assemble(settings: Settings) -> Runtime:
     bus.subscribe(assignment.on_event, branch_ids=None, kinds=[CONVERSATION_UPDATED])
     # T2: an agent's message renews her hold, whichever page or API queued it.
     bus.subscribe(renew_on_agent_messages(db, bus), branch_ids=None, kinds=[MESSAGE_CREATED])
+
+    # S2-S4: one desk per process (the inventory provider and its cache are process-wide).
+    soap_password = settings.inventory_soap_password
+    inventory = build_inventory(db, provider=settings.inventory_provider, wsdl=settings.inventory_soap_wsdl,
+                                username=settings.inventory_soap_username,
+                                password=soap_password.get_secret_value() if soap_password else None,
+                                timeout_seconds=settings.inventory_timeout_seconds,
+                                cache_seconds=settings.inventory_cache_seconds)
+    sales = SalesDesk(db=db, publisher=bus, store=media, inventory=inventory, zone=ZoneInfo(settings.display_timezone),
+                      max_media_bytes=settings.media_max_bytes)
+    quote_expiry = QuoteExpiryWorker(db, zone=sales.zone)
+    # The customer's "sí" is checked for every inbound message in any mode (a person usually sent the quote).
+    acceptances = QuoteAcceptances(sales)
+    bus.subscribe(acceptances.on_event, branch_ids=None, kinds=[MESSAGE_CREATED])
+
+    # A1-A3/C4: the bot answers AI-mode conversations; it stays quiet on a message that accepted a quote (the
+    # ticket answers it) and answers each photo once with what the VIN reader found.
+    engine = make_engine(db, llm_api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
+                         llm_base_url=settings.llm_base_url, llm_model=settings.llm_model,
+                         llm_timeout_seconds=settings.llm_timeout_seconds)
+    assistant = AssistantWorker(db, engine=engine, publisher=bus, handoff=request_human,
+                                claims=[acceptances.answered],
+                                reply_delay_seconds=settings.assistant_reply_delay_seconds,
+                                enabled=settings.assistant_enabled)
+    summaries = SummaryWorker(db, publisher=bus, refresh_seconds=settings.summary_refresh_seconds)
+    bus.subscribe(assistant.on_event, branch_ids=None, kinds=[MESSAGE_CREATED, VIN_READ])
+    # A photo's VIN feeds the summary's vehicle: recompute when a reading (or an agent's correction) lands.
+    bus.subscribe(summaries.on_event, branch_ids=None, kinds=[MESSAGE_CREATED, VIN_READ])
+
+    # V1-V3: the OCR processes start on the first photo; the worker reads each stored inbound image once.
+    vin_reader = VinReader(engine=settings.vin_ocr_engine, workers=settings.vin_workers,
+                           timeout_seconds=settings.vin_timeout_seconds)
+    vin_worker = VinWorker(db, reader=vin_reader, store=media, publisher=bus)
+    bus.subscribe(vin_worker.on_event, branch_ids=None, kinds=[MESSAGE_STATUS])
     return Runtime(settings=settings, db=db, bus=bus, media=media, graph=graph, journal=journal, ingest=ingest,
                    outbox=outbox, media_downloader=downloader, simulator=simulator, presence=presence,
-                   snapshots=SnapshotCache(), takeover_sweeper=sweeper, assignment=assignment)
+                   snapshots=SnapshotCache(), takeover_sweeper=sweeper, assignment=assignment,
+                   assistant_engine=engine, assistant=assistant, summaries=summaries, vin_reader=vin_reader,
+                   vin_worker=vin_worker, sales=sales, quote_acceptances=acceptances, quote_expiry=quote_expiry)
 
 
 async def _startup() -> None:
@@ -102,6 +146,13 @@ async def _startup() -> None:
         current.media_downloader.start()
         current.assignment.start()
         current.takeover_sweeper.start()
+        current.assistant.start()
+        current.summaries.start()
+        current.vin_worker.start()
+        current.quote_acceptances.start()
+        current.quote_expiry.start()
+        if isinstance(current.sales.inventory, SoapInventory):
+            current.sales.inventory.warm_up()  # zeep loads the WSDL in a thread; the first stock check is then quick
     log.info('LeadMaster ready on %s (database: %s)', current.settings.port, current.db.dialect)
 
 
@@ -113,6 +164,17 @@ async def _shutdown() -> None:
     await current.media_downloader.stop()
     await current.assignment.stop()
     await current.takeover_sweeper.stop()
+    await current.assistant.stop()
+    await current.summaries.stop()
+    await current.vin_worker.stop()
+    await current.vin_reader.aclose()
+    await current.quote_acceptances.stop()
+    await current.quote_expiry.stop()
+    if isinstance(current.sales.inventory, SoapInventory):
+        await current.sales.inventory.aclose()
+    close_engine = getattr(current.assistant_engine, 'aclose', None)
+    if close_engine is not None:
+        await close_engine()  # the LLM engine's HTTP client
     if current.simulator is not None:
         await current.simulator.aclose()
     await current.graph.aclose()

@@ -2,7 +2,9 @@
 
 One `InboxPage` per open browser tab. It subscribes to the event bus with the viewer's branches (the bus
 filters, B2), and on each event changes only what the event is about: one list row, one appended message,
-one tick. Rows and messages an event refers to are read once per process for all pages (SnapshotCache).
+one tick, one photo's VIN reading. Rows and messages an event refers to are read once per process for all pages
+(SnapshotCache). The client panel's sections (takeover, AI summary, quote, contact, history) get the events of the
+open conversation (`summary.updated`, `quote.updated` included) and refresh themselves.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from nicegui import Client, app, ui
 from app.pages.guard import current_viewer, signed_in_page
 from app.runtime import runtime
 from components.i18n import local_time, t
-from components.inbox.chat_view import ChatView
+from components.inbox.chat_view import ChatView, photo_ids
 from components.inbox.client_panel import ClientPanel
 from components.inbox.conversation_list import ConversationList
 from components.inbox.formatting import offer_running
@@ -26,13 +28,16 @@ from components.inbox.takeover_section import error_text
 from components.page_frame import selected_branch_id
 from services import conversations, inbox, takeover
 from services.access import Viewer
+from services.assistant import SUMMARY_UPDATED
 from services.conversations import ConversationRow
 from services.errors import NotFound, ServiceError
 from services.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_STATUS, Event
-from services.inbox import TemplateOption
+from services.inbox import TemplateOption, ThreadMessage
 from services.models import ConversationMode, ConversationStatus, Role
 from services.models.types import utcnow
 from services.presence import PRESENCE_CHANGED
+from services.sales.desk import QUOTE_UPDATED
+from services.vin.readings import VIN_READ, VinReadingPublic, correct_vin, reading_for_message, readings_for_messages
 from services.whatsapp import outbox
 
 PAGE_SIZE = 50
@@ -97,18 +102,20 @@ class InboxPage:
                                              show_branch=self.viewer.has_role(Role.MANAGER))
             with ui.column().classes('flex-1 h-full min-w-0 gap-0'):
                 self.chat = ChatView(on_send_text=self.send_text, on_send_template=self.send_template,
-                                     on_typing=self.typing, on_load_older=self.load_older)
+                                     on_typing=self.typing, on_load_older=self.load_older,
+                                     on_correct_vin=self.correct_vin)
             # `max-lg:hidden`, not `hidden lg:flex`: Quasar's `.hidden` is `!important` and would hide it everywhere.
             with ui.column().classes('w-[350px] min-w-[350px] h-full border-l bg-white max-lg:hidden') as self.right:
                 self.panel = ClientPanel(PanelContext(
                     viewer=self.viewer, db=self.db, publisher=self.bus, notify=self._notify, reload=self.reload_open,
-                    services={'presence': self.presence, 'settings': runtime().settings, 'cache': self.cache}))
+                    services={'presence': self.presence, 'settings': runtime().settings, 'cache': self.cache,
+                              'sales': runtime().sales, 'hold_to_reply': self._hold_to_reply}))
         ui.keyboard(on_key=self._key)
         # ONE timer per page for every countdown and waiting time (NiceGUI's memory grows with each timer).
         ui.timer(1.0, self._tick)
         self._subscription = self.bus.subscribe(self.on_event, branch_ids=self.viewer.branch_ids,
                                                 kinds=[MESSAGE_CREATED, MESSAGE_STATUS, CONVERSATION_UPDATED,
-                                                       PRESENCE_CHANGED])
+                                                       PRESENCE_CHANGED, SUMMARY_UPDATED, QUOTE_UPDATED, VIN_READ])
         if self.viewer.user_id is not None:
             self.presence.page_opened(self.viewer.user_id)
         self.client.on_delete(self.closed)
@@ -225,7 +232,9 @@ class InboxPage:
         canned = await inbox.canned_responses(self.db, viewer=self.viewer, branch_id=detail.row.branch_id)
         templates = [] if detail.window_open else await inbox.approved_templates(
             self.db, viewer=self.viewer, conversation_id=conversation_id)
-        self.chat.open(detail, messages[-PAGE_SIZE:], has_older=self.has_older, canned=canned, templates=templates)
+        shown = messages[-PAGE_SIZE:]
+        self.chat.open(detail, shown, has_older=self.has_older, canned=canned, templates=templates,
+                       readings=await self._readings(shown))
         await self.panel.show(detail)
         self.list.select(conversation_id)
         if self.viewer.user_id is not None:
@@ -251,7 +260,18 @@ class InboxPage:
             return
         older = await inbox.thread(self.db, viewer=self.viewer, conversation_id=self.open_id, limit=PAGE_SIZE + 1,
                                    before_id=self.chat.oldest_id())
-        self.chat.prepend(older[-PAGE_SIZE:], has_older=len(older) > PAGE_SIZE)
+        shown = older[-PAGE_SIZE:]
+        self.chat.prepend(shown, has_older=len(older) > PAGE_SIZE, readings=await self._readings(shown))
+
+    async def _readings(self, messages: list[ThreadMessage]) -> dict[int, VinReadingPublic]:
+        """The VIN readings of the photos among these messages, in one query."""
+        ids = photo_ids(messages)
+        return await readings_for_messages(self.db, viewer=self.viewer, message_ids=ids) if ids else {}
+
+    async def correct_vin(self, message_id: int, vin_text: str) -> VinReadingPublic:
+        """V1: the agent types the VIN she reads on the photo (the service validates, audits and announces it)."""
+        return await correct_vin(self.db, viewer=self.viewer, message_id=message_id, vin_text=vin_text,
+                                 publisher=self.bus)
 
     async def _leave(self) -> None:
         if self.open_id is not None and self.viewer.user_id is not None:
@@ -360,10 +380,18 @@ class InboxPage:
                                      event.data.get('error_title', ''))
         elif event.kind == PRESENCE_CHANGED and event.conversation_id == self.open_id:
             self._show_presence()
+        elif event.kind == VIN_READ and event.conversation_id == self.open_id:
+            await self._vin_read(event.data.get('message_id'))
         if event.conversation_id == self.open_id and self.open_id is not None:
             await self.panel.on_event(event)
         if event.kind == MESSAGE_CREATED and event.data.get('direction') == 'in':
             await self._alert_if_mine(event)
+
+    async def _vin_read(self, message_id: object) -> None:
+        """A photo of the open thread was read (or its VIN corrected, maybe on another page): show it."""
+        if isinstance(message_id, int):
+            self.chat.show_vin_reading(message_id, await reading_for_message(self.db, viewer=self.viewer,
+                                                                             message_id=message_id))
 
     async def _conversation_changed(self, event: Event) -> None:
         conversation_id = event.conversation_id or 0
@@ -464,7 +492,7 @@ class InboxPage:
             await self.reload_open()  # its state may have changed meanwhile (taken, released, timed out)
             missed = await inbox.thread(self.db, viewer=self.viewer, conversation_id=self.open_id,
                                         after_id=self.chat.newest_id(), limit=500)
-            self.chat.append_many(missed)
+            self.chat.append_many(missed, readings=await self._readings(missed))
 
     async def closed(self) -> None:
         self._subscription.cancel()

@@ -4,12 +4,11 @@ draft from a conversation and products, and the full-page quote editor."""
 from __future__ import annotations
 
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from nicegui import ui
 
 from app.pages.guard import signed_in_page
-from app.runtime import Runtime, runtime
+from app.runtime import runtime
 from components.i18n import local_time, t
 from components.page_frame import selected_branch_id
 from components.sales.quote_editor import QuoteEditor
@@ -18,28 +17,13 @@ from services.errors import NotFound, ServiceError
 from services.models import QuoteStatus
 from services.sales import quotes
 from services.sales.commissions import commissions
-from services.sales.desk import SalesDesk, build_inventory
+from services.sales.desk import SalesDesk
 from services.sales.money import format_ars
-
-_desk: tuple[Runtime, SalesDesk] | None = None
 
 
 def sales_desk() -> SalesDesk:
-    """One desk per built app: the inventory provider (and the SOAP provider's cache) is process-wide."""
-    global _desk  # noqa: PLW0603 - rebuilt only when the app is built again (tests)
-    current = runtime()
-    if _desk is None or _desk[0] is not current:
-        settings = current.settings
-        password = settings.inventory_soap_password
-        inventory = build_inventory(current.db, provider=settings.inventory_provider,
-                                    wsdl=settings.inventory_soap_wsdl, username=settings.inventory_soap_username,
-                                    password=password.get_secret_value() if password else None,
-                                    timeout_seconds=settings.inventory_timeout_seconds,
-                                    cache_seconds=settings.inventory_cache_seconds)
-        _desk = (current, SalesDesk(db=current.db, publisher=current.bus, store=current.media, inventory=inventory,
-                                    zone=ZoneInfo(settings.display_timezone),
-                                    max_media_bytes=settings.media_max_bytes))
-    return _desk[1]
+    """The process's desk (built in `app.wiring`): the inventory provider and its cache are process-wide."""
+    return runtime().sales
 
 
 @signed_in_page('/presupuestos', title_key='sales.nav.quotes')

@@ -1,6 +1,6 @@
 """The catalog search widget (S1): a search box, an in-stock switch and the results (title, brand, price with
-IVA, stock at the branch, first photo as a link, the code that matched), each with an optional "send to the
-conversation" button. It calls the search service; it opens no database session."""
+IVA, stock at the branch, first photo as a link, the code that matched), each with optional "send to the
+conversation" and "add to the quote" buttons. It calls the search service; it opens no database session."""
 
 from __future__ import annotations
 
@@ -18,16 +18,18 @@ SendProduct = Callable[[ProductHit], Awaitable[None]]
 
 class CatalogSearch:
     def __init__(self, *, db: Database, viewer: Viewer, branch_id: int | None, on_send: SendProduct | None = None,
-                 limit: int = 20) -> None:
+                 on_add: SendProduct | None = None, limit: int = 20, autofocus: bool = True) -> None:
         self.db = db
         self.viewer = viewer
         self.branch_id = branch_id
         self.on_send = on_send
+        self.on_add = on_add
         self.limit = limit
         with ui.column().classes('w-full gap-2').mark('catalog-search'):
             with ui.row().classes('w-full items-center gap-3 no-wrap'):
                 self.query = ui.input(t('catalog.search'), placeholder=t('catalog.search_hint')) \
-                    .props('outlined dense clearable debounce=300 autofocus').classes('flex-1') \
+                    .props('outlined dense clearable debounce=300' + (' autofocus' if autofocus else '')) \
+                    .classes('flex-1') \
                     .mark('catalog-query')
                 self.in_stock = ui.checkbox(t('catalog.in_stock_only')).mark('catalog-in-stock')
             self.notes = ui.row().classes('w-full gap-2 text-xs text-slate-500')
@@ -82,6 +84,10 @@ class CatalogSearch:
             if hit.image_url:
                 ui.link(t('catalog.photo'), hit.image_url, new_tab=True).classes('text-xs') \
                     .mark('catalog-photo')
+            if self.on_add is not None:
+                ui.button(icon='add_shopping_cart', on_click=lambda hit=hit: self._add(hit)) \
+                    .props('flat round color=green-8').tooltip(t('catalog.add_to_quote')) \
+                    .mark(f'catalog-add-{hit.sku}')
             if self.on_send is not None:
                 ui.button(icon='send', on_click=lambda hit=hit: self._send(hit)) \
                     .props('flat round color=primary').tooltip(t('catalog.send')).mark(f'catalog-send-{hit.sku}')
@@ -96,3 +102,7 @@ class CatalogSearch:
     async def _send(self, hit: ProductHit) -> None:
         if self.on_send is not None:
             await self.on_send(hit)
+
+    async def _add(self, hit: ProductHit) -> None:
+        if self.on_add is not None:
+            await self.on_add(hit)

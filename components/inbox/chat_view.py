@@ -1,5 +1,7 @@
 """Centre column: header, message thread and composer. New messages are appended one by one and ticks
-update in place; the thread is only rebuilt when another conversation is opened."""
+update in place; the thread is only rebuilt when another conversation is opened. Under a customer's photo, the
+VIN read from it (V1) with a manual correction; the page loads the thread's readings in one query and passes
+each new one in (`show_vin_reading`) when `vin.read` arrives."""
 
 from __future__ import annotations
 
@@ -11,8 +13,10 @@ from nicegui import ui
 
 from services.inbox import Canned, ConversationDetail, TemplateOption, ThreadMessage
 from services.models.types import utcnow
+from services.vin.readings import VinReadingPublic
 
 from ..i18n import local_time, t
+from ..vin.reading_view import VinReadingView
 from .formatting import (
     AMBER_SECONDS,
     TICKS,
@@ -25,11 +29,28 @@ from .formatting import (
 
 SendText = Callable[[str], Awaitable[bool]]
 SendTemplate = Callable[[TemplateOption, list[str]], Awaitable[bool]]
+# (photo message id, the VIN the agent typed) → the stored reading; raises the service's errors.
+CorrectVin = Callable[[int, str], Awaitable[VinReadingPublic]]
+
+
+def is_customer_photo(message: ThreadMessage) -> bool:
+    """The messages the VIN reader reads: inbound images, and documents that are images."""
+    if message.direction != 'in':
+        return False
+    return message.type == 'image' or (message.type == 'document' and message.media is not None
+                                       and message.media.mime_type.startswith('image/'))
+
+
+def photo_ids(messages: list[ThreadMessage]) -> list[int]:
+    return [message.id for message in messages if is_customer_photo(message)]
 
 
 class MessageBubble:
-    def __init__(self, message: ThreadMessage) -> None:
+    def __init__(self, message: ThreadMessage, *, reading: VinReadingPublic | None = None,
+                 on_correct_vin: CorrectVin | None = None) -> None:
         self.message = message
+        self.on_correct_vin = on_correct_vin
+        self.vin_view: VinReadingView | None = None
         outbound = message.direction == 'out'
         colour = {'ai': 'bg-purple-50', 'agent': 'bg-green-100', 'system': 'bg-slate-100'}.get(message.sender_kind,
                                                                                               'bg-white')
@@ -41,6 +62,8 @@ class MessageBubble:
                 ui.label(kind).classes('text-xs text-slate-500')
             with ui.column().classes('gap-1') as self.media_box:
                 self._render_media()
+            self.vin_box = ui.column().classes('gap-1')
+            self._mount_vin(reading)
             if message.text:
                 # ui.label renders text, never HTML: '<img src=x onerror=…>' is shown as those characters.
                 ui.label(message.text).classes('whitespace-pre-wrap break-words').mark('message-text')
@@ -78,6 +101,31 @@ class MessageBubble:
         self.media_box.clear()
         with self.media_box:
             self._render_media()
+        self._mount_vin(None)
+
+    def _mount_vin(self, reading: VinReadingPublic | None) -> None:
+        """Under a customer's photo: its reading, or "reading…" once the file is stored (the reader starts
+        then). A photo whose file never arrived has nothing to read, so shows nothing."""
+        if not is_customer_photo(self.message):
+            return
+        if self.vin_view is not None:
+            if reading is not None:
+                self.vin_view.show(reading)
+            return
+        media = self.message.media
+        if reading is None and (media is None or media.status != 'stored'):
+            return
+        message_id = self.message.id
+        correct = self.on_correct_vin
+        with self.vin_box:
+            self.vin_view = VinReadingView(reading, on_correct=(lambda text: correct(message_id, text))
+                                           if correct is not None else None)
+
+    def show_vin_reading(self, reading: VinReadingPublic | None) -> None:
+        if self.vin_view is None:
+            self._mount_vin(reading)
+        else:
+            self.vin_view.show(reading)
 
     def _render_media(self) -> None:
         media = self.message.media
@@ -105,8 +153,9 @@ class MessageBubble:
 
 class ChatView:
     def __init__(self, *, on_send_text: SendText, on_send_template: SendTemplate, on_typing: Callable[[], None],
-                 on_load_older: Callable[[], Awaitable[None]]) -> None:
+                 on_load_older: Callable[[], Awaitable[None]], on_correct_vin: CorrectVin | None = None) -> None:
         self.on_send_text = on_send_text
+        self.on_correct_vin = on_correct_vin
         self.on_send_template = on_send_template
         self.on_typing = on_typing
         self.bubbles: dict[int, MessageBubble] = {}
@@ -136,7 +185,8 @@ class ChatView:
     # --- opening and live changes ---
 
     def open(self, detail: ConversationDetail, messages: list[ThreadMessage], *, has_older: bool,
-             canned: list[Canned], templates: list[TemplateOption]) -> None:
+             canned: list[Canned], templates: list[TemplateOption],
+             readings: dict[int, VinReadingPublic] | None = None) -> None:
         self.placeholder.set_visibility(False)
         self.body.set_visibility(True)
         self.canned = canned
@@ -144,7 +194,7 @@ class ChatView:
         self.order.clear()
         self.thread.clear()
         self.show_detail(detail, templates=templates)
-        self.append_many(messages)
+        self.append_many(messages, readings=readings)
         self.older.set_visibility(has_older)
         self.presence.text = ''
 
@@ -182,25 +232,28 @@ class ChatView:
             self._amber = amber
             self.countdown.props(f'color={"amber-8" if amber else "blue"}')
 
-    def append_many(self, messages: list[ThreadMessage]) -> None:
+    def append_many(self, messages: list[ThreadMessage], *,
+                    readings: dict[int, VinReadingPublic] | None = None) -> None:
         for message in messages:
-            self.append(message, scroll=False)
+            self.append(message, scroll=False, reading=(readings or {}).get(message.id))
         self.area.scroll_to(percent=1.0)
 
-    def append(self, message: ThreadMessage, *, scroll: bool = True) -> None:
+    def append(self, message: ThreadMessage, *, scroll: bool = True, reading: VinReadingPublic | None = None) -> None:
         if message.id in self.bubbles:
             return
         with self.thread:
-            self.bubbles[message.id] = MessageBubble(message)
+            self.bubbles[message.id] = MessageBubble(message, reading=reading, on_correct_vin=self.on_correct_vin)
         self.order.append(message.id)
         if scroll:
             self.area.scroll_to(percent=1.0)
 
-    def prepend(self, messages: list[ThreadMessage], *, has_older: bool) -> None:
+    def prepend(self, messages: list[ThreadMessage], *, has_older: bool,
+                readings: dict[int, VinReadingPublic] | None = None) -> None:
         new = [message for message in messages if message.id not in self.bubbles]
         for position, message in enumerate(new):
             with self.thread:
-                bubble = self.bubbles[message.id] = MessageBubble(message)
+                bubble = self.bubbles[message.id] = MessageBubble(
+                    message, reading=(readings or {}).get(message.id), on_correct_vin=self.on_correct_vin)
             bubble.element.move(self.thread, target_index=position)
         self.order[:0] = [message.id for message in new]
         self.older.set_visibility(has_older)
@@ -218,6 +271,11 @@ class ChatView:
     def update_media(self, message: ThreadMessage) -> None:
         if (bubble := self.bubbles.get(message.id)) is not None:
             bubble.set_media(message)
+
+    def show_vin_reading(self, message_id: int, reading: VinReadingPublic | None) -> None:
+        """A `vin.read` for a photo of this thread (a new reading or an agent's correction)."""
+        if (bubble := self.bubbles.get(message_id)) is not None:
+            bubble.show_vin_reading(reading)
 
     def show_presence(self, viewing: tuple[str, ...], typing: tuple[str, ...]) -> None:
         if typing:

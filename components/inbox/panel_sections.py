@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+from components.assistant.summary_section import SummarySection
+from components.sales.quote_section import QuoteSection
+
 from .contact_section import ContactSection
-from .panel_section import PanelSection, slot
+from .panel_section import PanelSection
 from .takeover_section import HistorySection, TakeoverSection
 
 PANEL_SECTIONS: list[type[PanelSection]] = [
     TakeoverSection,
-    slot('summary'),  # AI summary (issue 6): fills `ClientPanel.summary_slot`, or replace with its section class
+    SummarySection,  # AI summary (issue 6), live on summary.updated
+    QuoteSection,  # quote editor + catalog search (issue 8), live on quote.updated
     ContactSection,
     HistorySection,
 ]

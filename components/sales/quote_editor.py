@@ -78,11 +78,13 @@ def stock_text(level: StockLevel | None) -> str:
 
 class QuoteEditor:
     def __init__(self, *, desk: SalesDesk, viewer: Viewer, compact: bool = False,
-                 on_changed: Changed | None = None) -> None:
+                 on_changed: Changed | None = None, before_send: Callable[[], Awaitable[bool]] | None = None) -> None:
         self.desk = desk
         self.viewer = viewer
         self.compact = compact
         self.on_changed = on_changed
+        # The console's "a person answering takes the conversation" (T1): False stops the send.
+        self.before_send = before_send
         self.quote: QuoteView | None = None
         self.rows: list[_Row] = []
         self.discount_percent = ZERO
@@ -110,6 +112,13 @@ class QuoteEditor:
                                                  for product_id, quantity in items])
         self.set_quote(quote)
         return quote
+
+    def clear(self) -> None:
+        """Show no quote (the console with no open quote in the conversation)."""
+        self.quote = None
+        self.rows = []
+        self.stock = {}
+        self.render()
 
     def set_quote(self, quote: QuoteView) -> None:
         self.quote = quote
@@ -429,6 +438,8 @@ class QuoteEditor:
     async def _send(self) -> None:
         quote = self.quote
         assert quote is not None
+        if self.before_send is not None and not await self.before_send():
+            return
         if quote.status == QuoteStatus.DRAFT and not await self.save():
             return
         via_template = False

@@ -29,6 +29,7 @@ TEXTS: dict[str, dict[str, str]] = {
     'catalog.photo': {'es': 'Foto', 'en': 'Photo'},
     'catalog.code': {'es': 'Código {code}', 'en': 'Code {code}'},
     'catalog.send': {'es': 'Enviar a la conversación', 'en': 'Send to the conversation'},
+    'catalog.add_to_quote': {'es': 'Agregar al presupuesto', 'en': 'Add to the quote'},
     'catalog.sent': {'es': 'Producto enviado a la conversación.', 'en': 'Product sent to the conversation.'},
     'catalog.sending_to': {'es': 'Enviando a: {name}', 'en': 'Sending to: {name}'},
     'catalog.send_failed': {'es': 'No se pudo enviar: {reason}', 'en': 'Could not send: {reason}'},

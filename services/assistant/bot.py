@@ -9,6 +9,12 @@
   reply that may already be queued is never doubled (the customer's next message gets a fresh turn).
 - Only in AI mode: checked before thinking and again before queueing; the outbox checks a third time at send time.
 - Handoff: the customer is told first, then the injected `handoff` hook runs (takeover's `request_human`).
+- Other desk features may answer a customer message themselves (a "sí" that accepted a quote is answered by the
+  ticket): the injected `claims` hooks are asked after the turn is claimed and before the engine thinks; any True
+  ends the turn silent.
+- Photos are the VIN reader's: a photo message never anchors a text turn. When its reading lands (`vin.read`), the
+  bot answers it once with what was found (`vin_reply_text`), claimed like any turn by the photo's message id
+  (engine `vin`); later turns see the photo's VIN and vehicle as part of what the customer said.
 """
 
 from __future__ import annotations
@@ -16,15 +22,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ..access import Viewer
 from ..database import Database
 from ..errors import ServiceError
 from ..events import Event, EventPublisher
@@ -35,11 +42,16 @@ from ..models import (
     ConversationMode,
     ConversationStatus,
     Direction,
+    Media,
     Message,
+    Role,
     SenderKind,
 )
 from ..models.assistant import AssistantTurn
 from ..models.types import utcnow
+from ..models.vin import VinReading
+from ..vin.readings import VIN_READ, VinReadingPublic, latest_good_reading, reading_for_message
+from ..vin.replies import vin_reply_text
 from ..whatsapp.outbox import queue_text
 from ..workers import BackgroundWorker
 from .engine import AssistantEngine, EngineReply, HistoryMessage, TurnContext
@@ -47,6 +59,10 @@ from .engine import AssistantEngine, EngineReply, HistoryMessage, TurnContext
 log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 30
+VIN_ENGINE = 'vin'  # `assistant_turns.engine` of a photo's answer; such turns do not count as text turns
+# The bot reads photos' readings of the conversations it answers, whatever the branch (it is the system).
+_SYSTEM = Viewer(user_id=None, username='assistant', full_name='assistant', role=Role.ADMIN, branch_id=None,
+                 branch_ids=None)
 
 
 class HandoffHook(Protocol):
@@ -54,11 +70,22 @@ class HandoffHook(Protocol):
                  publisher: EventPublisher) -> Awaitable[object]: ...
 
 
+# "Another desk feature answered this customer message" (by its id): the bot then stays silent on it.
+ClaimHook = Callable[[int], Awaitable[bool]]
+
+
+def _is_photo() -> object:  # a SQL expression over Message outer-joined with Media
+    # The VIN reader's messages: images, and documents that are images (as `services.vin.readings` reads them).
+    return or_(Message.type == 'image',
+               (Message.type == 'document') & func.coalesce(Media.mime_type, '').startswith('image/'))
+
+
 class AssistantWorker(BackgroundWorker):
     name = 'assistant'
 
     def __init__(self, db: Database, *, engine: AssistantEngine, publisher: EventPublisher,
-                 handoff: HandoffHook | None = None, reply_delay_seconds: float = 1.5,
+                 handoff: HandoffHook | None = None, claims: Sequence[ClaimHook] = (),
+                 reply_delay_seconds: float = 1.5,
                  max_age: timedelta = timedelta(minutes=10), enabled: bool = True, concurrency: int = 4,
                  idle_poll_seconds: float = 5.0, sweep_every_seconds: float = 30.0,
                  clock: Callable[[], float] | None = None) -> None:
@@ -67,10 +94,12 @@ class AssistantWorker(BackgroundWorker):
         self.engine = engine
         self.publisher = publisher
         self.handoff = handoff
+        self.claims = list(claims)
         self.reply_delay = timedelta(seconds=reply_delay_seconds)
         self.max_age = max_age
         self.enabled = enabled
         self._pending: set[int] = set()
+        self._photos: set[int] = set()  # photo message ids whose reading arrived, to answer
         self._semaphore = asyncio.Semaphore(concurrency)
         self._sweep_every = sweep_every_seconds
         self._last_sweep = float('-inf')
@@ -79,8 +108,16 @@ class AssistantWorker(BackgroundWorker):
     # --- events ---
 
     def on_event(self, event: Event) -> None:
-        """Subscribe to `message.created`: a customer's message makes its conversation due after the delay."""
+        """Subscribe to `message.created` (a customer's message makes its conversation due after the delay) and
+        to `vin.read` (a photo's reading is ready to be told)."""
         if not self.enabled or event.conversation_id is None:
+            return
+        if event.kind == VIN_READ:
+            # An agent's correction is not announced to the customer: the agent is talking to them already.
+            if not event.data.get('corrected') and isinstance(event.data.get('message_id'), int) \
+                    and event.data.get('state') in {'done', 'failed'}:
+                self._photos.add(event.data['message_id'])
+                self.wake()
             return
         if event.data.get('direction') != Direction.INBOUND or event.data.get('sender_kind') != SenderKind.CUSTOMER:
             return
@@ -98,23 +135,29 @@ class AssistantWorker(BackgroundWorker):
         if self._clock() - self._last_sweep >= self._sweep_every:
             self._last_sweep = self._clock()
             self._pending |= set(await self._recent_ai_conversations())
+            self._photos |= set(await self._recent_untold_photos())
         await self.drain()
 
     async def drain(self) -> int:
-        """Answer every conversation that is due now; returns how many replies were queued."""
+        """Answer every conversation that is due now, and every photo whose reading arrived; returns how many
+        replies were queued."""
         pending, self._pending = self._pending, set()
-        outcomes = await asyncio.gather(*(self._guarded(conversation_id) for conversation_id in sorted(pending)))
+        photos, self._photos = self._photos, set()
+        outcomes = await asyncio.gather(*(self._guarded(self.answer, conversation_id)
+                                          for conversation_id in sorted(pending)))
+        photo_outcomes = await asyncio.gather(*(self._guarded(self.answer_photo, message_id)
+                                                for message_id in sorted(photos)))
         not_due = {conversation_id for conversation_id, outcome in zip(sorted(pending), outcomes, strict=True)
                    if outcome == 'not_due'}
         self._pending |= not_due
-        return sum(1 for outcome in outcomes if outcome == 'replied')
+        return sum(1 for outcome in [*outcomes, *photo_outcomes] if outcome == 'replied')
 
-    async def _guarded(self, conversation_id: int) -> str:
+    async def _guarded(self, turn: Callable[[int], Awaitable[str]], key: int) -> str:
         async with self._semaphore:
             try:
-                return await self.answer(conversation_id)
+                return await turn(key)
             except Exception:  # one conversation's failure must not stop the others
-                log.exception('assistant turn for conversation %s failed', conversation_id)
+                log.exception('assistant turn %s(%s) failed', turn.__name__, key)
                 return 'failed'
 
     async def _recent_ai_conversations(self) -> list[int]:
@@ -124,6 +167,20 @@ class AssistantWorker(BackgroundWorker):
                 select(Conversation.id).where(Conversation.status == ConversationStatus.OPEN,
                                               Conversation.mode == ConversationMode.AI,
                                               col(Conversation.last_inbound_at) >= since))).all())
+
+    async def _recent_untold_photos(self) -> list[int]:
+        """Photos read recently in AI-mode conversations that got no answer (the `vin.read` event went to another
+        process, or this one restarted in between)."""
+        since = utcnow() - self.max_age
+        async with self.db.session() as session:
+            return list((await session.exec(
+                select(VinReading.message_id)
+                .join(Conversation, col(Conversation.id) == col(VinReading.conversation_id))
+                .outerjoin(AssistantTurn, col(AssistantTurn.inbound_message_id) == col(VinReading.message_id))
+                .where(col(VinReading.state).in_(['done', 'failed']), VinReading.source != 'manual',
+                       col(VinReading.created_at) >= since, col(AssistantTurn.id).is_(None),
+                       Conversation.status == ConversationStatus.OPEN, Conversation.mode == ConversationMode.AI)
+                .limit(100))).all())
 
     # --- one turn ---
 
@@ -137,9 +194,9 @@ class AssistantWorker(BackgroundWorker):
             if conversation.mode != ConversationMode.AI:
                 return 'human_mode'
             newest = (await session.exec(
-                select(Message).where(Message.conversation_id == conversation_id,
-                                      Message.direction == Direction.INBOUND,
-                                      Message.sender_kind == SenderKind.CUSTOMER)
+                select(Message).outerjoin(Media, col(Media.id) == col(Message.media_id))
+                .where(Message.conversation_id == conversation_id, Message.direction == Direction.INBOUND,
+                       Message.sender_kind == SenderKind.CUSTOMER, ~_is_photo())  # type: ignore[operator]
                 .order_by(col(Message.id).desc()).limit(1))).first()
             if newest is None or newest.id is None:
                 return 'nothing'
@@ -149,7 +206,8 @@ class AssistantWorker(BackgroundWorker):
                 return 'not_due'
             answered = (await session.exec(
                 select(func.max(AssistantTurn.inbound_message_id))
-                .where(AssistantTurn.conversation_id == conversation_id))).one()
+                .where(AssistantTurn.conversation_id == conversation_id,
+                       AssistantTurn.engine != VIN_ENGINE))).one()
             if answered is not None and answered >= newest.id:
                 return 'answered'
             # The claim: only one inserter of this row, ever, answers this message.
@@ -160,15 +218,71 @@ class AssistantWorker(BackgroundWorker):
             except IntegrityError:
                 return 'answered'
             context = await self._context(session, conversation, answered or 0)
+        turn_id = turn_row.id or 0
+        claimed_by = await self._claimed_elsewhere(context)
+        if claimed_by is not None:
+            await self._finish_silent(turn_id, {'silent_because': 'answered_elsewhere', 'message_id': claimed_by})
+            return 'answered_elsewhere'
         reply = await self.engine.reply(context)
-        return await self._deliver(turn_row.id or 0, conversation_id, reply)
+        return await self._deliver(turn_id, conversation_id, reply)
+
+    async def _claimed_elsewhere(self, context: TurnContext) -> int | None:
+        """The first of this turn's customer messages another feature answered (e.g. a "sí" that accepted a
+        quote), or None. A failing hook counts as "not answered": a silent bot is worse than a generic reply."""
+        for message in context.new_messages:
+            for claim in self.claims:
+                try:
+                    if await claim(message.message_id):
+                        return message.message_id
+                except Exception:
+                    log.exception('claim hook failed for message %s', message.message_id)
+        return None
+
+    async def _finish_silent(self, turn_id: int, detail: dict[str, object]) -> None:
+        async with self.db.session() as session:
+            await session.exec(update(AssistantTurn).where(col(AssistantTurn.id) == turn_id).values(
+                status='silent', detail=detail, finished_at=utcnow()))
+            await session.commit()
+
+    # --- a photo's answer ---
+
+    async def answer_photo(self, message_id: int) -> str:
+        """Tell the customer what their photo's VIN reading found, once per photo, only in AI mode."""
+        now = utcnow()
+        async with self.db.session() as session:
+            message = await session.get(Message, message_id)
+            if message is None or message.direction != Direction.INBOUND:
+                return 'nothing'
+            conversation = await session.get(Conversation, message.conversation_id)
+            if conversation is None or conversation.status != ConversationStatus.OPEN:
+                return 'closed'
+            if conversation.mode != ConversationMode.AI:
+                return 'human_mode'  # the agent sees the reading under the photo and answers
+            if message.created_at < now - self.max_age:
+                return 'too_old'
+            # Same claim as a text turn, keyed by the photo: a repeated event or another process stays silent.
+            turn_row = AssistantTurn(conversation_id=conversation.id or 0, inbound_message_id=message_id,
+                                     engine=VIN_ENGINE, intent='vin')
+            session.add(turn_row)
+            try:
+                await session.commit()
+            except IntegrityError:
+                return 'answered'
+        reading = await reading_for_message(self.db, viewer=_SYSTEM, message_id=message_id)
+        reply = EngineReply(text=vin_reply_text(reading), intent='vin', engine=VIN_ENGINE,
+                            detail={'vin': reading.vin if reading else None,
+                                    'status': str(reading.status) if reading else None})
+        return await self._deliver(turn_row.id or 0, conversation.id or 0, reply)
 
     async def _context(self, session: AsyncSession, conversation: Conversation, answered_up_to: int) -> TurnContext:
         rows = (await session.exec(
             select(Message.id, Message.sender_kind, Message.text, Message.direction)
             .where(Message.conversation_id == conversation.id)
             .order_by(col(Message.id).desc()).limit(HISTORY_LIMIT))).all()
-        history = [HistoryMessage(message_id=row[0], sender_kind=row[1], text=row[2] or '') for row in reversed(rows)]
+        photo = await latest_good_reading(self.db, conversation_id=conversation.id or 0)
+        history = [HistoryMessage(message_id=row[0], sender_kind=row[1],
+                                  text=with_reading(row[2] or '', photo if photo and photo.message_id == row[0]
+                                                    else None)) for row in reversed(rows)]
         new = [m for m in history if m.from_customer and m.message_id > answered_up_to]
         contact = await session.get(Contact, conversation.contact_id)
         branch = await session.get(Branch, conversation.branch_id)
@@ -211,3 +325,12 @@ class AssistantWorker(BackgroundWorker):
                 status=status, engine=reply.engine, intent=reply.intent[:24], handoff_reason=reply.handoff or '',
                 reply_message_id=message_id, detail=detail, finished_at=utcnow()))
             await session.commit()
+
+
+def with_reading(text: str, reading: VinReadingPublic | None) -> str:
+    """A photo's text for the engine: its caption plus what its VIN reading found, in words the rules understand
+    ("Volkswagen Gol / Voyage / Saveiro 2015, VIN 9BW…"), so "pastillas de freno" after a photo needs no vehicle."""
+    if reading is None or not reading.found or not reading.vin:
+        return text
+    said = f'{reading.vehicle_label}, VIN {reading.vin}' if reading.vehicle_label else f'VIN {reading.vin}'
+    return f'{text}\n{said}' if text else said

@@ -46,6 +46,7 @@ from ..models import (
 )
 from ..models.assistant import ConversationSummary
 from ..models.types import utcnow
+from ..vin.readings import VinReadingPublic, latest_good_reading
 from ..workers import BackgroundWorker
 from .engine import HistoryMessage
 from .nlu import understand
@@ -89,6 +90,23 @@ class SummaryView:
 
 
 @dataclass(frozen=True)
+class PhotoVehicle:
+    """The vehicle and VIN a photo's VIN reading found (services.vin), in the summary's terms."""
+
+    vin: str
+    vehicle: Vehicle | None
+
+    @classmethod
+    def of(cls, reading: VinReadingPublic | None) -> PhotoVehicle | None:
+        if reading is None or not reading.found or not reading.vin:
+            return None
+        decoded = reading.vehicle
+        vehicle = Vehicle(make=decoded.make or None, model=decoded.model or None, year=decoded.year) \
+            if decoded is not None and (decoded.make or decoded.model or decoded.year) else None
+        return cls(vin=reading.vin, vehicle=vehicle)
+
+
+@dataclass(frozen=True)
 class _Facts:
     quote_statuses: list[str] = field(default_factory=list)
     sold: bool = False
@@ -97,10 +115,15 @@ class _Facts:
 
 def compute_summary(  # noqa: PLR0912, PLR0915 - each rule is one line; split, they read worse
        conversation_id: int, history: Sequence[HistoryMessage], products: dict[str, ProductHit],
-                    facts: _Facts, *, customer_codes: Sequence[str] = ()) -> SummaryView:
-    """The summary from what is known; pure, so it can be tested without a database."""
+                    facts: _Facts, *, customer_codes: Sequence[str] = (),
+                    photo: PhotoVehicle | None = None) -> SummaryView:
+    """The summary from what is known; pure, so it can be tested without a database. `photo` is what the
+    newest photo's VIN reading found; what the customer wrote wins where it names the vehicle differently."""
     state = read_state(list(history))
     vehicle = state.effective_vehicle
+    if photo is not None and photo.vehicle is not None:
+        vehicle = vehicle.merged_over(photo.vehicle) if vehicle is not None else photo.vehicle
+    vin = state.vin.vin if state.vin and state.vin.valid else (photo.vin if photo is not None else '')
     customer = [m for m in history if m.from_customer]
     signals: set[str] = set()
     purchase_after_offer = False
@@ -148,8 +171,10 @@ def compute_summary(  # noqa: PLR0912, PLR0915 - each rule is one line; split, t
         confidence += 20
     if vehicle is not None and vehicle.year:
         confidence += 10
-    if state.vin is not None:
-        confidence += 15 if state.vin.valid else -10
+    if vin:
+        confidence += 15
+    elif state.vin is not None:
+        confidence -= 10
     if summary_products:
         confidence += 10
     models_named = {m.vehicle.model for m in (understand(h.text) for h in customer) if m.vehicle and m.vehicle.model}
@@ -159,7 +184,7 @@ def compute_summary(  # noqa: PLR0912, PLR0915 - each rule is one line; split, t
 
     gist = _gist(state.need, vehicle, summary_products, intent, stage)
     return SummaryView(conversation_id=conversation_id, version=0, vehicle=vehicle,
-                       vin=state.vin.vin if state.vin and state.vin.valid else '', needs=[' '.join(state.need)]
+                       vin=vin, needs=[' '.join(state.need)]
                        if state.need else [], products=summary_products, intent=intent, stage=stage,
                        confidence=confidence, gist=gist)
 
@@ -248,10 +273,11 @@ async def refresh_summary(db: Database, *, conversation_id: int, publisher: Even
                               for sku in skus_in_text(m.text))]
     products = await products_by_skus(db, skus=skus, branch_id=conversation.branch_id)
     await catalog_index(db)  # warm: the first summary after start must not pay for it twice
+    photo = PhotoVehicle.of(await latest_good_reading(db, conversation_id=conversation_id))
     view = compute_summary(conversation_id, history, products,
                            _Facts(quote_statuses=list(quotes), sold=sold,
                                   closed=conversation.status == ConversationStatus.CLOSED),
-                           customer_codes=customer_skus)
+                           customer_codes=customer_skus, photo=photo)
     values = _as_row_values(view)
     last_message_id = history[-1].message_id if history else None
     if latest is not None and all(getattr(latest, key) == value for key, value in values.items()):
@@ -298,7 +324,8 @@ class SummaryWorker(BackgroundWorker):
         self._last_sweep = float('-inf')
 
     def on_event(self, event: Event) -> None:
-        """Subscribe to `message.created`: every new message, in or out, makes its summary due."""
+        """Subscribe to `message.created` (every new message, in or out) and `vin.read` (a photo's vehicle):
+        either makes the conversation's summary due."""
         if event.conversation_id is not None:
             self._dirty.add(event.conversation_id)
             self.wake()

@@ -13,6 +13,7 @@ from sqlmodel import select
 from ..catalog.importer import after_bulk_write, import_into_session
 from ..database import Database
 from ..models import (
+    AssignmentRule,
     Branch,
     CannedResponse,
     ChannelKind,
@@ -30,6 +31,8 @@ from ..models import (
 )
 from ..models.types import utcnow
 from ..passwords import hash_password
+from ..sales.closing import TICKET_TEMPLATE, TICKET_TEMPLATE_BODY
+from ..sales.sending import QUOTE_TEMPLATE, QUOTE_TEMPLATE_BODY
 from .catalog import generate_catalog
 
 
@@ -50,6 +53,11 @@ BRANCHES = [
     ('SUC3', 'Córdoba', 'Córdoba', 'Av. Colón 3120', [('sim-suc3-ventas', '+5493515000301'),
                                                       ('sim-suc3-mostrador', '+5493515000302')]),
 ]
+# T4: Rosario shows the automatic rule (the others leave it to agents pressing "Tomar").
+ASSIGNMENT_RULES = {'SUC2': AssignmentRule.ROUND_ROBIN}
+# S4: each branch's default commission (% of the net), and one agent with her own rate.
+BRANCH_COMMISSIONS = {'SUC1': Decimal('2.00'), 'SUC2': Decimal('2.50'), 'SUC3': Decimal('1.50')}
+AGENT_COMMISSIONS = {'ana': Decimal('3.00')}
 
 PEOPLE = [
     # username, full name, role, branch code
@@ -86,9 +94,15 @@ CONVERSATIONS: list[tuple[str, str, str, list[tuple[SenderKind, str, int]], Conv
     ], ConversationMode.AI, None),
 ]
 
+# T4: customers who are an agent's own ("cliente fiel"): the rule offers their conversations to her first.
+FAITHFUL = {'+5491122223333': 'ana'}  # Lucía Herrera
+
 TEMPLATES = [
     ('seguimiento_presupuesto', 'Hola {{1}}, ¿pudiste ver el presupuesto {{2}}? Quedamos atentos.', 2),
     ('retomar_conversacion', 'Hola {{1}}, te escribimos de {{2}} para continuar tu consulta.', 2),
+    # S3/S4: quotes and tickets outside the 24 h window (docs/sales.md).
+    (QUOTE_TEMPLATE, QUOTE_TEMPLATE_BODY, 5),
+    (TICKET_TEMPLATE, TICKET_TEMPLATE_BODY, 4),
 ]
 
 CANNED = [
@@ -111,7 +125,9 @@ async def seed_demo(db: Database, *, password: str, catalog_size: int = 10_000) 
         branches: dict[str, Branch] = {}
         numbers: dict[str, WhatsAppNumber] = {}
         for code, name, city, address, branch_numbers in BRANCHES:
-            branch = Branch(code=code, name=name, city=city, address=address, commission_rate=Decimal('2.00'))
+            branch = Branch(code=code, name=name, city=city, address=address,
+                            commission_rate=BRANCH_COMMISSIONS.get(code, Decimal('2.00')),
+                            assignment_rule=ASSIGNMENT_RULES.get(code, AssignmentRule.MANUAL))
             session.add(branch)
             await session.flush()
             branches[code] = branch
@@ -131,7 +147,8 @@ async def seed_demo(db: Database, *, password: str, catalog_size: int = 10_000) 
         users: dict[str, User] = {}
         for username, full_name, role, branch_code in PEOPLE:
             user = User(username=username, full_name=full_name, role=role, password_hash=password_hash,
-                        branch_id=branches[branch_code].id if branch_code else None)
+                        branch_id=branches[branch_code].id if branch_code else None,
+                        commission_rate=AGENT_COMMISSIONS.get(username))
             session.add(user)
             users[username] = user
         for shortcut, title, body in CANNED:
@@ -142,9 +159,11 @@ async def seed_demo(db: Database, *, password: str, catalog_size: int = 10_000) 
             contact = Contact(phone_e164=phone, wa_id=phone.lstrip('+'), profile_name=profile_name)
             session.add(contact)
             await session.flush()
+            faithful = users[FAITHFUL[phone]] if phone in FAITHFUL else None
             conversation = Conversation(contact_id=contact.id or 0, number_id=numbers[code].id or 0,
                                         branch_id=branches[code].id or 0, mode=mode,
-                                        assigned_user_id=users[assignee].id if assignee else None)
+                                        assigned_user_id=users[assignee].id if assignee else None,
+                                        faithful_user_id=faithful.id if faithful else None)
             session.add(conversation)
             await session.flush()
             _add_demo_messages(session, conversation, lines, users.get(assignee or ''), now)

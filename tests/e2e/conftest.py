@@ -71,8 +71,12 @@ def running_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
             process.kill()
 
 
+# The machine running the tests is shared and often loaded: migrations + the demo seed can take a minute there.
+START_TIMEOUT_SECONDS = 120
+
+
 def _wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], output: Path) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f'the app exited with {process.returncode}:\n{output.read_text()}', pytrace=False)
@@ -82,7 +86,7 @@ def _wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], output:
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    pytest.fail(f'the app did not become healthy in 60 s:\n{output.read_text()}', pytrace=False)
+    pytest.fail(f'the app did not become healthy in {START_TIMEOUT_SECONDS} s:\n{output.read_text()}', pytrace=False)
 
 
 @pytest.fixture(scope='session')
