@@ -88,13 +88,15 @@ async def after_bulk_write(db: Database) -> None:
     linearly until autovacuum merges it (that made searches 10 times slower right after an import), and the
     planner needs fresh statistics for the vehicle and stock filters."""
     forget_catalog_cache(db)
-    if db.dialect != 'postgresql':
-        return
-    async with db.engine.connect() as connection:
-        await connection.execute(text("SELECT gin_clean_pending_list('ix_search_products_text'::regclass)"))
-        for table in ('products', 'product_codes', 'product_fitments', 'product_stock'):
-            await connection.execute(text(f'ANALYZE {table}'))
-        await connection.commit()
+    if db.dialect == 'postgresql':
+        async with db.engine.connect() as connection:
+            await connection.execute(text("SELECT gin_clean_pending_list('ix_search_products_text'::regclass)"))
+            for table in ('products', 'product_codes', 'product_fitments', 'product_stock'):
+                await connection.execute(text(f'ANALYZE {table}'))
+            await connection.commit()
+    from .search import catalog_index
+
+    await catalog_index(db)  # the new vocabulary now, so the first search after the import does not wait for it
 
 
 def forget_catalog_cache(db: Database) -> None:

@@ -73,13 +73,18 @@ def search_text(*, title: str, category: str, brand: str, vehicles: Iterable[str
 
     The description is left out on purpose: it says things like "cambiar junto con el filtro de aceite" on an
     oil, which would make "filtro aceite" find oils instead of filters.
+
+    A plural or gender form of a word already there is left out too ("Filtro de aceite" in the category
+    "Filtros" is indexed under 'filtro' only): a query word is expanded to all its forms the catalog has, so
+    it still matches, and the full-text index does not keep a second posting list of nearly the same
+    products (at 1,000,000 products, 'filtro' OR 'filtros' read 240,000 entries per search instead of 120,000).
     """
     seen: dict[str, None] = {}
     vehicles = list(vehicles)
     for part in (title, category, brand, *vehicles):
         for word in words(part):
-            if len(word) > 1 and word != UNIVERSAL_WORD:
-                seen.setdefault(word, None)
+            if len(word) > 1 and word != UNIVERSAL_WORD and not word_variants(word, seen):
+                seen[word] = None
     if not vehicles:
         seen[UNIVERSAL_WORD] = None
     return ' '.join(seen)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
+import pytest
+from sqlalchemy import text
 from sqlmodel import col, select
 
 from services.access import Viewer
-from services.catalog import Vehicle, product_message, search_products
+from services.catalog import Vehicle, import_products, product_message, search_products
+from services.catalog import search as search_module
+from services.catalog.text import words
 from services.database import Database
-from services.demo.catalog import CatalogProduct
+from services.demo.catalog import CatalogProduct, normalize_code
 from services.models import Product, ProductFitment, ProductStock, Role
 from tests.conftest import World
 
@@ -141,3 +146,64 @@ async def test_the_whatsapp_text_of_a_product_has_price_with_iva_stock_photo_and
     assert f'$ {whole.replace(",", ".")},{cents} (IVA incluido)' in text
     assert (f'Stock en Casa Central: {units} u.' if units else 'Sin stock en Casa Central') in text
     assert hit.title in text and f'SKU {hit.sku}' in text and (hit.image_url or '') in text
+
+
+async def test_a_partly_typed_code_finds_its_product(db: Database, catalog: list[CatalogProduct]) -> None:
+    product, code = next((p, c.code) for p in catalog for c in p.codes
+                         if c.kind == 'part' and len(normalize_code(c.code)) >= 9)
+    typed = normalize_code(code)[:-2]  # the last characters not typed yet
+
+    result = await search_products(db, query=typed.lower())
+
+    assert product.sku in {hit.sku for hit in result.hits}
+    assert all(hit.matched_code for hit in result.hits)
+    assert all(normalize_code(hit.matched_code or '').startswith(typed) for hit in result.hits)
+
+
+async def test_when_no_product_has_every_word_those_with_some_are_offered_as_partial(
+        db: Database, catalog: list[CatalogProduct]) -> None:
+    assert not any('Bujía' in p.title and 'Amortiguador' in p.title for p in catalog)
+
+    result = await search_products(db, query='bujia amortiguador', limit=50)
+
+    assert result.partial
+    assert result.hits
+    assert all({'bujia', 'amortiguador'} & set(words(f'{hit.title} {hit.category} {hit.brand}')) for hit in result.hits)
+    assert not (await search_products(db, query='bujia')).partial
+
+
+async def test_a_search_answers_after_the_database_dropped_its_connections(
+        db: Database, catalog: list[CatalogProduct]) -> None:
+    """A database restart (or an idle timeout) closes the pooled connections; the next search still answers."""
+    before = await search_products(db, query='amortiguador')
+    if db.dialect == 'postgresql':
+        async with db.engine.connect() as connection:
+            dropped = (await connection.execute(text(
+                'SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity '
+                'WHERE datname = current_database() AND pid <> pg_backend_pid()'))).scalar_one()
+        assert dropped >= 1  # the search's own connection was among them
+    else:
+        await db.engine.dispose()
+
+    after = await search_products(db, query='amortiguador')
+
+    assert [hit.sku for hit in after.hits] == [hit.sku for hit in before.hits]
+
+
+async def test_an_import_by_another_process_is_searchable_once_the_vocabulary_is_checked_again(
+        db: Database, catalog: list[CatalogProduct], database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The vocabulary is kept in memory (not read per search); another process's import changes its one-row
+    fingerprint, which each process checks every INDEX_TTL_SECONDS."""
+    await search_products(db, query='amortiguador')  # this process has loaded the vocabulary
+    new = dataclasses.replace(catalog[0], sku='ZAF-0001', title='Zafiro pulidor de ópticas', codes=(), fitments=())
+    other_process = Database.from_url(database_url)
+    try:
+        await import_products(other_process, [new])
+    finally:
+        await other_process.dispose()
+
+    assert (await search_products(db, query='zafiro')).ignored == ['zafiro']  # not checked yet
+    monkeypatch.setattr(search_module, 'INDEX_TTL_SECONDS', 0.0)
+    found = await search_products(db, query='zafiro')
+
+    assert [hit.sku for hit in found.hits] == ['ZAF-0001']
