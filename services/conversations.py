@@ -10,8 +10,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import aliased
 from sqlmodel import and_, col, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .access import Viewer, branch_scope
 from .database import Database
@@ -74,36 +76,60 @@ class MessageRow:
     contact_phone: str | None
 
 
-def _conversation_query():
-    assignee, offered, faithful = aliased(User), aliased(User), aliased(User)
-    return (
-        select(Conversation, Contact, Branch.code, assignee.full_name, offered.full_name, faithful.full_name)
-        .join(Contact, col(Contact.id) == col(Conversation.contact_id))
-        .join(Branch, col(Branch.id) == col(Conversation.branch_id))
-        .join(assignee, col(assignee.id) == col(Conversation.assigned_user_id), isouter=True)
-        .join(offered, col(offered.id) == col(Conversation.offered_user_id), isouter=True)
-        .join(faithful, col(faithful.id) == col(Conversation.faithful_user_id), isouter=True)
-    )
+# The three people a row names (holder, offered agent, faithful agent). Built once: aliasing and adapting
+# columns costs far more than the query itself when it is rebuilt on every call.
+_assignee, _offered, _faithful = aliased(User, name='assignee'), aliased(User, name='offered'), aliased(User,
+                                                                                                     name='faithful')
+# Plain columns, not entities: a list row is read-only, and loading ORM objects for 50 conversations and their
+# contacts costs more Python time than PostgreSQL spends on the query.
+_ROW_COLUMNS = (
+    Conversation.id, Conversation.branch_id, Branch.code, Conversation.contact_id, Contact.display_name,
+    Contact.profile_name, Contact.phone_e164, Contact.wa_user_id, Conversation.status, Conversation.mode,
+    Conversation.assigned_user_id, _assignee.full_name, Conversation.last_message_at, Conversation.last_inbound_at,
+    Conversation.last_message_preview, Conversation.unread_count, Conversation.waiting_since,
+    Conversation.human_requested_at, Conversation.takeover_deadline, Conversation.human_request_reason,
+    Conversation.offered_user_id, _offered.full_name, Conversation.offer_expires_at, Conversation.faithful_user_id,
+    _faithful.full_name,
+)
+_CONVERSATION_QUERY = (
+    select(*_ROW_COLUMNS)  # type: ignore[call-overload]
+    .join(Contact, col(Contact.id) == col(Conversation.contact_id))
+    .join(Branch, col(Branch.id) == col(Conversation.branch_id))
+    .join(_assignee, col(_assignee.id) == col(Conversation.assigned_user_id), isouter=True)
+    .join(_offered, col(_offered.id) == col(Conversation.offered_user_id), isouter=True)
+    .join(_faithful, col(_faithful.id) == col(Conversation.faithful_user_id), isouter=True)
+)
 
 
-def _row(found: Any) -> ConversationRow:
-    """One result of `_conversation_query` as a list row."""
-    conversation, contact, branch_code, assignee_name, offered_name, faithful_name = found
+ROW_WIDTH = len(_ROW_COLUMNS)
+
+
+def conversation_select(*extra_columns: Any) -> Any:
+    """Conversation ⋈ contact ⋈ branch ⟕ the three people: the columns `row_from` reads, then `extra_columns`
+    (joined by the caller) after them."""
+    return _CONVERSATION_QUERY.add_columns(*extra_columns) if extra_columns else _CONVERSATION_QUERY
+
+
+def row_from(found: Any) -> ConversationRow:
+    """One result of `conversation_select` as a list row (its first ROW_WIDTH columns)."""
+    (id_, branch_id, branch_code, contact_id, display_name, profile_name, phone, wa_user_id, status, mode,
+     assigned_user_id, assignee_name, last_message_at, last_inbound_at, preview, unread_count, waiting_since,
+     human_requested_at, takeover_deadline, human_request_reason, offered_user_id, offered_name, offer_expires_at,
+     faithful_user_id, faithful_name) = found[:ROW_WIDTH]
     return ConversationRow(
-        id=conversation.id or 0, branch_id=conversation.branch_id, branch_code=branch_code,
-        contact_id=contact.id or 0, contact_name=contact.name, contact_phone=contact.phone_e164,
-        status=ConversationStatus(conversation.status), mode=ConversationMode(conversation.mode),
-        assigned_user_id=conversation.assigned_user_id, assigned_to=assignee_name,
-        last_message_at=conversation.last_message_at, last_inbound_at=conversation.last_inbound_at,
-        last_message_preview=conversation.last_message_preview, unread_count=conversation.unread_count,
-        waiting_since=conversation.waiting_since,
-        phase=phase_of(status=conversation.status, mode=conversation.mode,
-                       assigned_user_id=conversation.assigned_user_id,
-                       human_requested_at=conversation.human_requested_at),
-        takeover_deadline=conversation.takeover_deadline, human_requested_at=conversation.human_requested_at,
-        human_request_reason=conversation.human_request_reason, offered_user_id=conversation.offered_user_id,
-        offered_to=offered_name, offer_expires_at=conversation.offer_expires_at,
-        faithful_user_id=conversation.faithful_user_id, faithful_to=faithful_name,
+        id=id_, branch_id=branch_id, branch_code=branch_code, contact_id=contact_id,
+        # Contact.name's rule, on the columns.
+        contact_name=display_name or profile_name or phone or wa_user_id or '?', contact_phone=phone,
+        status=ConversationStatus(status), mode=ConversationMode(mode),
+        assigned_user_id=assigned_user_id, assigned_to=assignee_name,
+        last_message_at=last_message_at, last_inbound_at=last_inbound_at,
+        last_message_preview=preview, unread_count=unread_count, waiting_since=waiting_since,
+        phase=phase_of(status=status, mode=mode, assigned_user_id=assigned_user_id,
+                       human_requested_at=human_requested_at),
+        takeover_deadline=takeover_deadline, human_requested_at=human_requested_at,
+        human_request_reason=human_request_reason, offered_user_id=offered_user_id,
+        offered_to=offered_name, offer_expires_at=offer_expires_at,
+        faithful_user_id=faithful_user_id, faithful_to=faithful_name,
     )
 
 
@@ -115,7 +141,7 @@ async def list_conversations(
 ) -> list[ConversationRow]:
     """Conversations the viewer may see, most recent activity first, narrowed by the inbox filters (C1).
     `before_id` pages on: the rows after that conversation in this order (keyset, fast at any depth)."""
-    query = _conversation_query().where(branch_scope(Conversation.branch_id, viewer, only=branch_id))
+    query = conversation_select().where(branch_scope(Conversation.branch_id, viewer, only=branch_id))
     if status is not None:
         query = query.where(Conversation.status == status)
     if assignment == 'mine':
@@ -131,38 +157,56 @@ async def list_conversations(
             select(ConversationLabel.conversation_id).where(ConversationLabel.label == label.strip().lower())))
     if term := normalize_term(search):
         query = query.where(conversation_matches(db.dialect, term))
-    if before_id is not None:
-        async with db.session() as session:
-            anchor = await session.get(Conversation, before_id)
-        if anchor is not None and anchor.last_message_at is not None:
-            query = query.where(or_(
-                col(Conversation.last_message_at) < anchor.last_message_at,
-                and_(col(Conversation.last_message_at) == anchor.last_message_at, col(Conversation.id) < before_id),
-                col(Conversation.last_message_at).is_(None)))
-        elif anchor is not None:
-            query = query.where(col(Conversation.last_message_at).is_(None), col(Conversation.id) < before_id)
-    query = query.order_by(col(Conversation.last_message_at).desc().nulls_last(),
-                           col(Conversation.id).desc()).limit(limit)
-    async with db.session() as session:
-        rows = (await session.exec(query)).all()
-    return [_row(row) for row in rows]
+    # This ORDER BY is exactly the one of the inbox indexes (`ix_conversations_inbox_order*`), so the database
+    # reads the first `limit` rows in index order instead of sorting every open conversation of the branch.
+    ordered = (col(Conversation.last_message_at).desc().nulls_last(), col(Conversation.id).desc())
+    async with db.autocommit_session() as session:
+        if before_id is not None:
+            anchor = (await session.exec(select(Conversation.id, Conversation.last_message_at)
+                                         .where(Conversation.id == before_id))).first()
+            if anchor is not None:  # an unknown anchor pages from the top, as before
+                query = query.where(_after_in_list_order(before_id, anchor[1]))
+        rows = (await session.exec(query.order_by(*ordered).limit(limit))).all()
+    return [row_from(row) for row in rows]
+
+
+def _after_in_list_order(anchor_id: int, anchor_at: datetime | None) -> ColumnElement[bool]:
+    """The rows after the anchor in the list order (latest activity first, never-active last, then id)."""
+    if anchor_at is None:
+        return and_(col(Conversation.last_message_at).is_(None), col(Conversation.id) < anchor_id)
+    return or_(col(Conversation.last_message_at) < anchor_at,
+               and_(col(Conversation.last_message_at) == anchor_at, col(Conversation.id) < anchor_id),
+               col(Conversation.last_message_at).is_(None))
 
 
 async def get_conversation(db: Database, *, viewer: Viewer, conversation_id: int) -> ConversationRow:
-    async with db.session() as session:
-        row = (await session.exec(_conversation_query().where(col(Conversation.id) == conversation_id))).first()
+    async with db.autocommit_session() as session:
+        return await conversation_row(session, viewer=viewer, conversation_id=conversation_id)
+
+
+async def conversation_row(session: AsyncSession, *, viewer: Viewer, conversation_id: int) -> ConversationRow:
+    """`get_conversation` inside a session the caller already holds (one connection for a whole page action)."""
+    row = (await session.exec(conversation_select().where(col(Conversation.id) == conversation_id))).first()
     # Another branch's conversation is "not found": its existence is not revealed.
-    if row is None or not viewer.can_see_branch(row[0].branch_id):
+    if row is None or not viewer.can_see_branch(row[1]):
         raise NotFound(f'no conversation {conversation_id}')
-    return _row(row)
+    return row_from(row)
+
+
+async def visible_branch(session: AsyncSession, *, viewer: Viewer, conversation_id: int) -> int:
+    """The conversation's branch, or NotFound when the viewer may not see it (the cheap check before a read)."""
+    branch_id = (await session.exec(select(Conversation.branch_id).where(Conversation.id == conversation_id))).first()
+    if branch_id is None or not viewer.can_see_branch(branch_id):
+        raise NotFound(f'no conversation {conversation_id}')
+    return branch_id
 
 
 async def list_messages(db: Database, *, viewer: Viewer, conversation_id: int, limit: int = 50,
                         before_id: int | None = None) -> list[Message]:
     """The newest `limit` messages (older than `before_id` when paging back), oldest first."""
-    await get_conversation(db, viewer=viewer, conversation_id=conversation_id)
     query = select(Message).where(Message.conversation_id == conversation_id)
-    async with db.session() as session:
+    async with db.autocommit_session() as session:
+        await visible_branch(session, viewer=viewer, conversation_id=conversation_id)
         if before_id is not None:
             anchor = await session.get(Message, before_id)
             if anchor is not None:

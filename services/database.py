@@ -6,6 +6,7 @@ never hold a database session (SPEC §6).
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -45,11 +46,43 @@ def create_engine_for(url: str, **kwargs: Any) -> AsyncEngine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={'timeout': 30}, **kwargs)
         event.listen(engine.sync_engine, 'connect', _sqlite_pragmas)
+        event.listen(engine.sync_engine, 'checkin', _sqlite_foreign_keys_back_on)
         return engine
     kwargs.setdefault('pool_size', 10)
     kwargs.setdefault('max_overflow', 20)
-    kwargs.setdefault('pool_pre_ping', True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    if not kwargs.get('pool_pre_ping'):
+        _ping_idle_connections(engine)
+    return engine
+
+
+# A pooled connection unused for longer than this is checked with a ping before it is handed out. SQLAlchemy's
+# pool_pre_ping pings on EVERY checkout: one more round trip per unit of work, and a page action is several, each
+# waiting for a CPU on a busy server. Connections in steady use were just proven alive; the ones that die quietly
+# (server restarted, idle timeouts of the server or of a proxy) are the idle ones. A connection that breaks
+# within this window fails its statement once; SQLAlchemy then invalidates the whole pool, so the next unit of
+# work reconnects.
+IDLE_PING_SECONDS = 10.0
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    dialect = engine.sync_engine.dialect
+
+    def checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info['idle_since'] = time.monotonic()
+
+    def checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop('idle_since', None)
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the driver's own error types; any failure means "do not use this one"
+            # The pool discards this connection and hands out (or opens) another one.
+            raise DisconnectionError('idle connection failed its ping') from exc
+
+    event.listen(engine.sync_engine, 'checkin', checked_in)
+    event.listen(engine.sync_engine, 'checkout', checked_out)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -62,10 +95,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# Set on a connection's `info` by the migrations, which turn foreign keys off (app/migrations/env.py).
+FOREIGN_KEYS_OFF = 'leadmaster_foreign_keys_off'
+
+
+def _sqlite_foreign_keys_back_on(dbapi_connection: Any, record: Any) -> None:
+    # The pragma is ignored inside a transaction, so it cannot be restored where the migration ends; here, back in
+    # the pool, the transaction is over and the next user gets a connection that enforces foreign keys again.
+    if record.info.pop(FOREIGN_KEYS_OFF, False):
+        cursor = dbapi_connection.cursor()
+        cursor.execute('PRAGMA foreign_keys=ON')
+        cursor.close()
+
+
 class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        # Same pool, connections in autocommit: a read needs no BEGIN and no ROLLBACK round trip.
+        self._autocommit_sessions = async_sessionmaker(engine.execution_options(isolation_level='AUTOCOMMIT'),
+                                                 class_=AsyncSession, expire_on_commit=False)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
@@ -79,6 +128,14 @@ class Database:
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A unit of work: commit is explicit, anything left uncommitted is rolled back."""
         async with self._sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def autocommit_session(self) -> AsyncIterator[AsyncSession]:
+        """Every statement is its own transaction: for reads, and for writes that are ONE statement (a conditional
+        UPDATE … RETURNING). No BEGIN, COMMIT or ROLLBACK round trips; several reads may see different moments
+        (what pages show is re-read on the next event anyway). Anything that must commit together uses `session`."""
+        async with self._autocommit_sessions() as session:
             yield session
 
     async def ping(self) -> None:

@@ -14,12 +14,21 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import delete, update
+from sqlalchemy import delete, literal, null, union_all, update
+from sqlalchemy.orm import aliased
 from sqlmodel import col, or_, select
 
 from . import audit
-from .access import Viewer
-from .conversations import ConversationRow, get_conversation
+from .access import Viewer, branch_scope
+from .conversations import (
+    ROW_WIDTH,
+    ConversationRow,
+    conversation_row,
+    conversation_select,
+    get_conversation,
+    row_from,
+    visible_branch,
+)
 from .database import Database
 from .errors import InvalidInput, NotFound
 from .events import CONVERSATION_UPDATED, Event, EventPublisher
@@ -120,33 +129,67 @@ class TemplateOption(BaseModel):
 # --- reading ----------------------------------------------------------------------------------------------
 
 
+_actor = aliased(User, name='actor')
+# The detail's one query: the list row plus what the header and the client panel add to it.
+_DETAIL_QUERY = (
+    conversation_select(Contact.email, Contact.notes, WhatsAppNumber.display_phone, WhatsAppNumber.label)
+    .join(WhatsAppNumber, col(WhatsAppNumber.id) == col(Conversation.number_id), isouter=True)
+)
+HISTORY_LIMIT = 50
+
+
+def _history_and_labels(conversation_id: int) -> Any:
+    """The panel's history (newest HISTORY_LIMIT events, T5) and the conversation's labels in ONE statement:
+    rows (action, user, actor, reason, at, is_label); a label row carries the label as its action. The history
+    comes first so the union's columns take its types (timestamps come back aware on SQLite too)."""
+    history = (
+        select(AssignmentEvent.action, User.full_name, _actor.full_name,  # type: ignore[call-overload]
+               AssignmentEvent.reason, AssignmentEvent.at, literal(False).label('is_label'))
+        .join(User, col(User.id) == col(AssignmentEvent.user_id), isouter=True)
+        .join(_actor, col(_actor.id) == col(AssignmentEvent.actor_user_id), isouter=True)
+        .where(AssignmentEvent.conversation_id == conversation_id)
+        .order_by(col(AssignmentEvent.at).desc()).limit(HISTORY_LIMIT)
+    ).subquery()
+    labels = select(ConversationLabel.label, null(), null(), literal(''), null(),  # type: ignore[call-overload]
+                    literal(True)).where(ConversationLabel.conversation_id == conversation_id)
+    return union_all(select(*history.c), labels)  # type: ignore[call-overload]
+# A bubble's columns: not the Message entity (its raw payload, outbox bookkeeping and ORM state are not shown).
+_MESSAGE_COLUMNS = (
+    Message.id, Message.direction, Message.sender_kind, Message.type, Message.text, Message.status,
+    Message.error_code, Message.error_title, Message.error_details, Message.sent_at, Message.payload,
+    User.full_name, Media.id, Media.mime_type, Media.filename, Media.status, Media.thumbnail_path, Media.size_bytes,
+)
+_MESSAGE_QUERY = (
+    select(*_MESSAGE_COLUMNS, Conversation.branch_id)  # type: ignore[call-overload]
+    .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+    .join(User, col(User.id) == col(Message.sent_by_user_id), isouter=True)
+    .join(Media, col(Media.id) == col(Message.media_id), isouter=True)
+)
+
+
 async def conversation_detail(db: Database, *, viewer: Viewer, conversation_id: int) -> ConversationDetail:
-    row = await get_conversation(db, viewer=viewer, conversation_id=conversation_id)
-    async with db.session() as session:
-        conversation = await session.get(Conversation, conversation_id)
-        contact = await session.get(Contact, row.contact_id)
-        assert conversation is not None and contact is not None
-        number = await session.get(WhatsAppNumber, conversation.number_id)
-        labels = (await session.exec(select(ConversationLabel.label)
-                                     .where(ConversationLabel.conversation_id == conversation_id)
-                                     .order_by(ConversationLabel.label))).all()
-        history = (await session.exec(
-            select(AssignmentEvent, User.full_name)
-            .join(User, col(User.id) == col(AssignmentEvent.user_id), isouter=True)
-            .where(AssignmentEvent.conversation_id == conversation_id)
-            .order_by(col(AssignmentEvent.at).desc()).limit(50))).all()
-        actor_ids = {event.actor_user_id for event, _ in history if event.actor_user_id}
-        actors = dict((await session.exec(select(User.id, User.full_name)
-                                          .where(col(User.id).in_(sorted(actor_ids)))))
-                      .all()) if actor_ids else {}
-    window = window_state_at(conversation.last_inbound_at)
+    """Header and client panel of one conversation: two statements on one connection, no transaction (each
+    round trip costs more than the statement itself on a busy server)."""
+    async with db.autocommit_session() as session:
+        found = (await session.exec(_DETAIL_QUERY.where(col(Conversation.id) == conversation_id))).first()
+        # Another branch's conversation is "not found": its existence is not revealed.
+        if found is None or not viewer.can_see_branch(found[1]):
+            raise NotFound(f'no conversation {conversation_id}')
+        extras = (await session.exec(_history_and_labels(conversation_id))).all()
+    labels = sorted(action for action, _, _, _, _, is_label in extras if is_label)
+    history = sorted(((action, name, actor, reason, at) for action, name, actor, reason, at, is_label in extras
+                      if not is_label), key=lambda event: event[4], reverse=True)
+    row = row_from(found)
+    email, notes, number_display, number_label = found[ROW_WIDTH:]
+    display_name, profile_name = found[4], found[5]
+    window = window_state_at(row.last_inbound_at)
     return ConversationDetail(
-        row=row, number_display=number.display_phone if number else '', number_label=number.label if number else '',
-        contact_display_name=contact.display_name, contact_profile_name=contact.profile_name,
-        contact_email=contact.email, contact_notes=contact.notes, window_open=window.open,
+        row=row, number_display=number_display or '', number_label=number_label or '',
+        contact_display_name=display_name, contact_profile_name=profile_name,
+        contact_email=email, contact_notes=notes, window_open=window.open,
         window_closes_at=window.closes_at, labels=list(labels),
-        attended_by=[Attendance(action=event.action, user_name=name, actor_name=actors.get(event.actor_user_id),
-                                reason=event.reason, at=event.at) for event, name in history],
+        attended_by=[Attendance(action=action, user_name=name, actor_name=actor, reason=reason, at=at)
+                     for action, name, actor, reason, at in history],
     )
 
 
@@ -154,44 +197,47 @@ async def thread(db: Database, *, viewer: Viewer, conversation_id: int, limit: i
                  before_id: int | None = None, after_id: int | None = None) -> list[ThreadMessage]:
     """The newest `limit` messages oldest first; `before_id` pages back ("load older"), `after_id` fetches
     what arrived after the last shown one (resync after a reconnect)."""
-    await get_conversation(db, viewer=viewer, conversation_id=conversation_id)  # branch check
-    query = (select(Message, User.full_name, Media)
-             .join(User, col(User.id) == col(Message.sent_by_user_id), isouter=True)
-             .join(Media, col(Media.id) == col(Message.media_id), isouter=True)
-             .where(Message.conversation_id == conversation_id))
-    async with db.session() as session:
-        if before_id is not None and (anchor := await session.get(Message, before_id)) is not None:
-            query = query.where(or_(col(Message.sent_at) < anchor.sent_at,
-                                    (col(Message.sent_at) == anchor.sent_at) & (col(Message.id) < before_id)))
+    # The branch check is part of the query; only an empty answer needs a second look (no such conversation,
+    # or simply nothing older).
+    query = _MESSAGE_QUERY.where(Message.conversation_id == conversation_id,
+                                 branch_scope(Conversation.branch_id, viewer))
+    async with db.autocommit_session() as session:
+        if before_id is not None:
+            anchor = (await session.exec(select(Message.id, Message.sent_at).where(Message.id == before_id))).first()
+            if anchor is not None:
+                query = query.where(or_(col(Message.sent_at) < anchor[1],
+                                        (col(Message.sent_at) == anchor[1]) & (col(Message.id) < before_id)))
         if after_id is not None:
             query = query.where(col(Message.id) > after_id)
         rows = (await session.exec(
             query.order_by(col(Message.sent_at).desc(), col(Message.id).desc()).limit(limit))).all()
-    return [_thread_message(message, name, media) for message, name, media in reversed(rows)]
+        if not rows:
+            await visible_branch(session, viewer=viewer, conversation_id=conversation_id)
+    return [_thread_message(row) for row in reversed(rows)]
 
 
 async def thread_message(db: Database, *, viewer: Viewer, message_id: int) -> ThreadMessage | None:
     """One message for a live page, or None if the viewer may not see it."""
-    async with db.session() as session:
-        row = (await session.exec(
-            select(Message, User.full_name, Media, Conversation.branch_id)
-            .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
-            .join(User, col(User.id) == col(Message.sent_by_user_id), isouter=True)
-            .join(Media, col(Media.id) == col(Message.media_id), isouter=True)
-            .where(Message.id == message_id))).first()
-    if row is None or not viewer.can_see_branch(row[3]):
-        return None
-    return _thread_message(row[0], row[1], row[2])
+    loaded = await _message_with_branch(db, message_id)
+    return loaded[0] if loaded is not None and viewer.can_see_branch(loaded[1]) else None
 
 
-def _thread_message(message: Message, sender_name: str | None, media: Media | None) -> ThreadMessage:
+async def _message_with_branch(db: Database, message_id: int) -> tuple[ThreadMessage, int] | None:
+    async with db.autocommit_session() as session:
+        row = (await session.exec(_MESSAGE_QUERY.where(Message.id == message_id))).first()
+    return (_thread_message(row), row[-1]) if row is not None else None
+
+
+def _thread_message(row: Any) -> ThreadMessage:
+    """One result of `_MESSAGE_QUERY` as a bubble."""
+    (id_, direction, sender_kind, type_, text, status, error_code, error_title, error_details, sent_at, payload,
+     sender_name, media_id, mime_type, filename, media_status, thumbnail_path, size_bytes) = row[:len(_MESSAGE_COLUMNS)]
     return ThreadMessage(
-        id=message.id or 0, direction=message.direction, sender_kind=message.sender_kind,
-        sender_name=sender_name or '', type=message.type, text=message.text, status=message.status,
-        error_code=message.error_code, error_title=message.error_title, error_details=message.error_details,
-        sent_at=message.sent_at, fields=message.payload.get('fields', {}) if message.payload else {},
-        media=MediaView(id=media.id or 0, mime_type=media.mime_type, filename=media.filename, status=media.status,
-                        has_thumbnail=bool(media.thumbnail_path), size_bytes=media.size_bytes) if media else None,
+        id=id_, direction=direction, sender_kind=sender_kind, sender_name=sender_name or '', type=type_, text=text,
+        status=status, error_code=error_code, error_title=error_title, error_details=error_details, sent_at=sent_at,
+        fields=payload.get('fields', {}) if payload else {},
+        media=MediaView(id=media_id, mime_type=mime_type, filename=filename, status=media_status,
+                        has_thumbnail=bool(thumbnail_path), size_bytes=size_bytes) if media_id is not None else None,
     )
 
 
@@ -211,22 +257,23 @@ async def media_for_viewer(db: Database, *, viewer: Viewer, media_id: int) -> Me
 async def canned_responses(db: Database, *, viewer: Viewer, branch_id: int) -> list[Canned]:
     """Quick replies for one branch: the branch's own and those for every branch."""
     viewer.require_branch(branch_id)
-    async with db.session() as session:
+    async with db.autocommit_session() as session:
         rows = (await session.exec(
-            select(CannedResponse).where(or_(col(CannedResponse.branch_id).is_(None),
-                                             CannedResponse.branch_id == branch_id))
+            select(CannedResponse.shortcut, CannedResponse.title, CannedResponse.body)  # type: ignore[call-overload]
+            .where(or_(col(CannedResponse.branch_id).is_(None), CannedResponse.branch_id == branch_id))
             .order_by(CannedResponse.shortcut))).all()
-    return [Canned(shortcut=row.shortcut, title=row.title, body=row.body) for row in rows]
+    return [Canned(shortcut=shortcut, title=title, body=body) for shortcut, title, body in rows]
 
 
 async def approved_templates(db: Database, *, viewer: Viewer, conversation_id: int) -> list[TemplateOption]:
     """What may be sent outside the 24 h window from this conversation's number (M4)."""
-    await get_conversation(db, viewer=viewer, conversation_id=conversation_id)
-    async with db.session() as session:
-        number_id = (await session.exec(select(Conversation.number_id)
-                                        .where(Conversation.id == conversation_id))).one()
+    async with db.autocommit_session() as session:
+        found = (await session.exec(select(Conversation.number_id, Conversation.branch_id)
+                                    .where(Conversation.id == conversation_id))).first()
+        if found is None or not viewer.can_see_branch(found[1]):
+            raise NotFound(f'no conversation {conversation_id}')
         rows = (await session.exec(
-            select(MessageTemplate).where(MessageTemplate.number_id == number_id,
+            select(MessageTemplate).where(MessageTemplate.number_id == found[0],
                                           MessageTemplate.status == TemplateStatus.APPROVED)
             .order_by(MessageTemplate.name))).all()
     return [TemplateOption(name=row.name, language=row.language, body=row.body, variable_count=row.variable_count)
@@ -238,23 +285,25 @@ async def approved_templates(db: Database, *, viewer: Viewer, conversation_id: i
 
 async def mark_read(db: Database, *, viewer: Viewer, conversation_id: int, publisher: EventPublisher) -> None:
     """The agent opened the conversation: its unread counter goes to zero everywhere."""
-    row = await get_conversation(db, viewer=viewer, conversation_id=conversation_id)
-    if row.unread_count == 0:
-        return
-    async with db.session() as session:
-        await session.exec(update(Conversation).where(col(Conversation.id) == conversation_id)
-                           .values(unread_count=0))
-        await session.commit()
-    await publisher.publish([Event(CONVERSATION_UPDATED, row.branch_id, conversation_id, {'reason': 'read'})])
+    async with db.autocommit_session() as session:  # one conditional statement: atomic on its own
+        branch_id = (await session.exec(
+            update(Conversation)
+            .where(col(Conversation.id) == conversation_id, col(Conversation.unread_count) > 0,
+                   branch_scope(Conversation.branch_id, viewer))
+            .values(unread_count=0).returning(col(Conversation.branch_id)))).scalar_one_or_none()
+        if branch_id is None:  # nothing to clear, or not the viewer's to clear
+            await visible_branch(session, viewer=viewer, conversation_id=conversation_id)
+            return
+    await publisher.publish([Event(CONVERSATION_UPDATED, branch_id, conversation_id, {'reason': 'read'})])
 
 
 async def update_contact(db: Database, *, viewer: Viewer, conversation_id: int, display_name: str, notes: str,
                          email: str = '', publisher: EventPublisher) -> None:
     """Agents correct the customer's name and keep notes, from a conversation they may see."""
-    row = await get_conversation(db, viewer=viewer, conversation_id=conversation_id)
     if len(display_name) > 120 or len(notes) > 4000 or len(email) > 200:
         raise InvalidInput('name up to 120 characters, e-mail up to 200, notes up to 4000')
     async with db.session() as session:
+        row = await conversation_row(session, viewer=viewer, conversation_id=conversation_id)
         await session.exec(update(Contact).where(col(Contact.id) == row.contact_id).values(
             display_name=display_name.strip(), notes=notes.strip(), email=email.strip(), updated_at=utcnow()))
         # Who changed a customer's data, never the data itself (O3).
@@ -266,9 +315,9 @@ async def update_contact(db: Database, *, viewer: Viewer, conversation_id: int, 
 
 async def set_labels(db: Database, *, viewer: Viewer, conversation_id: int, labels: list[str],
                      publisher: EventPublisher) -> list[str]:
-    row = await get_conversation(db, viewer=viewer, conversation_id=conversation_id)
     clean = sorted({label.strip().lower()[:40] for label in labels if label.strip()})
     async with db.session() as session:
+        row = await conversation_row(session, viewer=viewer, conversation_id=conversation_id)
         await session.exec(delete(ConversationLabel).where(col(ConversationLabel.conversation_id) == conversation_id))
         session.add_all([ConversationLabel(conversation_id=conversation_id, label=label) for label in clean])
         await session.commit()
@@ -327,14 +376,7 @@ async def live_message(db: Database, cache: SnapshotCache, *, viewer: Viewer, me
                        version: Hashable = None) -> ThreadMessage | None:
     """A message for live threads; loaded once per event for every page that shows it."""
     async def load() -> tuple[ThreadMessage, int] | None:
-        async with db.session() as session:
-            branch = (await session.exec(
-                select(Conversation.branch_id).join(Message, col(Message.conversation_id) == col(Conversation.id))
-                .where(Message.id == message_id))).first()
-        if branch is None:
-            return None
-        message = await thread_message(db, viewer=_SYSTEM, message_id=message_id)
-        return (message, branch) if message else None
+        return await _message_with_branch(db, message_id)
 
     loaded = await cache.get(('message', message_id, version), load)
     return loaded[0] if loaded is not None and viewer.can_see_branch(loaded[1]) else None

@@ -14,6 +14,7 @@ from sqlmodel import SQLModel
 
 import services.models  # noqa: F401  - registers every table on SQLModel.metadata
 from app.migrations.search_objects import include_name
+from services.database import FOREIGN_KEYS_OFF
 
 target_metadata = SQLModel.metadata
 
@@ -36,8 +37,19 @@ def run_migrations(connection: Connection) -> None:
         # The inbox-search indexes and FTS5 tables (migration 0003) are not in the models; leave them alone.
         include_name=include_name,
     )
+    # SQLite's batch mode rebuilds a table by copying it and dropping the old one; with foreign keys enforced,
+    # dropping a table other rows point at fails (a downgrade of `branches` with data in it). Off for the
+    # migration and checked afterwards. The pragma only works outside a transaction: pysqlite begins one at the
+    # first write, so this runs first; the pool turns them on again when the connection comes back
+    # (services/database.py).
+    sqlite = connection.dialect.name == 'sqlite'
+    if sqlite:
+        connection.exec_driver_sql('PRAGMA foreign_keys=OFF')
+        connection.info[FOREIGN_KEYS_OFF] = True
     with context.begin_transaction():
         context.run_migrations()
+    if sqlite and (broken := connection.exec_driver_sql('PRAGMA foreign_key_check').fetchall()):
+        raise RuntimeError(f'the migration left rows pointing at nothing: {broken[:5]}')
 
 
 async def _run_with_own_engine() -> None:

@@ -12,6 +12,7 @@ from services.conversations import ConversationRow
 from services.models.types import utcnow
 
 from ..i18n import t
+from .conversation_row import ConversationRowElement
 from .formatting import (
     AMBER_SECONDS,
     clock,
@@ -25,59 +26,51 @@ from .formatting import (
 
 
 class ConversationItem:
+    """One conversation of the list: a `ConversationRowElement` (one Vue component) with its chip and countdown."""
+
     def __init__(self, row: ConversationRow, *, on_click: Callable[[int], Awaitable[None]],
                  show_branch: bool) -> None:
         self.row = row
         self.show_branch = show_branch
         self._amber: bool | None = None
-        self.element = ui.item(on_click=lambda: on_click(self.row.id)).classes('w-full px-3 py-2 cursor-pointer') \
-            .mark(f'conversation-{row.id}')
-        with self.element, ui.column().classes('w-full gap-0'):
-            with ui.row().classes('w-full items-center no-wrap gap-1'):
-                self.name = ui.label().classes('font-medium truncate flex-1').mark('conversation-name')
-                self.time = ui.label().classes('text-xs text-slate-500')
-            with ui.row().classes('w-full items-center no-wrap gap-1'):
-                # Text, never HTML: the preview is whatever the customer wrote.
-                self.preview = ui.label().classes('text-sm text-slate-600 truncate flex-1').mark('conversation-preview')
-                self.unread = ui.badge(color='green').props('rounded').mark('unread-badge')
-            with ui.row().classes('w-full items-center gap-1'):
-                self.state = ui.badge().props('outline').classes('text-[10px]').mark('state-chip')
-                with ui.row().classes('items-center gap-0 no-wrap') as self.countdown_box:
-                    ui.icon('timer', size='12px').classes('text-slate-500')
-                    self.countdown = ui.label().classes('text-[10px]').mark('countdown')
-                self.branch = ui.label().classes('text-[10px] text-slate-400')
-                self.waiting = ui.label().classes('text-[10px] text-orange-600').mark('waiting')
+        # `conversation-name` too: the row shows the name (the simulated user finds rows by it).
+        self.element = ConversationRowElement(on_click=lambda: on_click(self.row.id)) \
+            .mark(f'conversation-{row.id} conversation-name')
+        self.element.state.mark('state-chip')
+        self.element.countdown.mark('countdown')
         self.update(row)
         self.tick(utcnow())
 
     def update(self, row: ConversationRow) -> None:
         self.row = row
-        self.name.text = row.contact_name
-        self.time.text = short_time(row.last_message_at)
-        self.preview.text = preview(row.last_message_preview)
-        self.unread.text = str(row.unread_count)
-        self.unread.set_visibility(row.unread_count > 0)
-        self.state.text = state_label(row)
-        self.state.props(f'color={state_colour(row)}')
-        self.branch.text = row.branch_code if self.show_branch else ''
-        self.refresh_waiting()
-        self.countdown_box.set_visibility(row.takeover_deadline is not None)
+        self.element.show(contact=row.contact_name, time=short_time(row.last_message_at),
+                          preview=preview(row.last_message_preview), unread=row.unread_count,
+                          branch=row.branch_code if self.show_branch else '', waiting=self._waiting_text(),
+                          timer=row.takeover_deadline is not None)
+        self.element.state.text = state_label(row)
+        if self.element.state.props.get('color') != (colour := state_colour(row)):
+            self.element.state.props['color'] = colour
+        if row.takeover_deadline is None:
+            self.element.countdown.text = ''  # the component hides the box (`timer`); no stale time stays behind
 
     def tick(self, now: datetime) -> None:
         """T2: the holder's remaining time, from the page's one timer."""
         seconds = remaining_seconds(self.row.takeover_deadline, now)
         if seconds is None:
             return
-        self.countdown.text = clock(seconds)
+        countdown = self.element.countdown
+        countdown.text = clock(seconds)
         amber = seconds <= AMBER_SECONDS
         if amber != self._amber:  # only a change of colour goes over the websocket, not one per second
             self._amber = amber
-            self.countdown.classes(replace='text-[10px] ' + ('text-amber-600 font-semibold' if amber
-                                                              else 'text-slate-500'))
+            countdown.classes(replace='text-[10px] ' + ('text-amber-600 font-semibold' if amber else 'text-slate-500'))
+
+    def _waiting_text(self) -> str:
+        minutes = waiting_minutes(self.row)
+        return t('inbox.waiting', minutes=minutes) if minutes is not None else ''
 
     def refresh_waiting(self) -> None:
-        minutes = waiting_minutes(self.row)
-        self.waiting.text = t('inbox.waiting', minutes=minutes) if minutes is not None else ''
+        self.element.show(waiting=self._waiting_text())
 
     def set_selected(self, selected: bool) -> None:
         self.element.classes(add='bg-slate-200' if selected else '', remove='' if selected else 'bg-slate-200')

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import Column, Index, String, Text, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlalchemy import Column, ColumnElement, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlmodel import Field, SQLModel, col
 
 from .base import ConversationMode, ConversationStatus, Direction, MessagePriority, MessageStatus, SenderKind
 from .types import JSONType, UTCDateTime, utcnow
@@ -32,8 +34,6 @@ class ConversationPublic(ConversationBase):
 class Conversation(ConversationBase, table=True):
     __tablename__ = 'conversations'
     __table_args__ = (
-        # The inbox: open conversations of a branch, most recent first.
-        Index('ix_conversations_inbox', 'branch_id', 'status', 'last_message_at'),
         Index('ix_conversations_assigned', 'assigned_user_id', 'status'),
         # T2/T4: the sweeper's two questions, "whose deadline has passed" and "whose offer has run out".
         Index('ix_conversations_takeover_deadline', 'takeover_deadline'),
@@ -66,6 +66,41 @@ class Conversation(ConversationBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class _DescNullsLast(ColumnElement[Any]):
+    """An index column in the inbox's order: latest first, never-active conversations last. PostgreSQL needs
+    `DESC NULLS LAST` spelt out (its DESC puts NULLs first); SQLite rejects NULLS in an index but its DESC already
+    puts NULLs last, and its planner uses a plain DESC index for `ORDER BY … DESC NULLS LAST`."""
+
+    inherit_cache = True
+    _traverse_internals: ClassVar[list[tuple[str, InternalTraversal]]] = [
+        ('column', InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column: Any) -> None:
+        self.column = column.__clause_element__() if hasattr(column, '__clause_element__') else column
+        self.type = self.column.type
+
+
+@compiles(_DescNullsLast)
+def _desc_nulls_last(element: _DescNullsLast, compiler: Any, **kw: Any) -> str:
+    return f'{compiler.process(element.column, **kw)} DESC NULLS LAST'
+
+
+@compiles(_DescNullsLast, 'sqlite')
+def _desc_sqlite(element: _DescNullsLast, compiler: Any, **kw: Any) -> str:
+    return f'{compiler.process(element.column, **kw)} DESC'
+
+
+# The inbox list (services.conversations.list_conversations) orders by `last_message_at DESC NULLS LAST, id DESC`.
+# An index in exactly that order lets the database read the first 50 rows and stop; in any other order it sorts
+# every open conversation of the branch first (~10,000 at 100,000 conversations: 40 ms of PostgreSQL per list).
+# An agent's list filters one branch (branch_id = …); managers of several branches and admins filter only by
+# status, so they get their own index (PostgreSQL cannot merge one index's order across an IN list).
+Index('ix_conversations_inbox_order', Conversation.branch_id, Conversation.status,
+      _DescNullsLast(Conversation.last_message_at), col(Conversation.id).desc())
+Index('ix_conversations_inbox_order_all', Conversation.status, _DescNullsLast(Conversation.last_message_at),
+      col(Conversation.id).desc())
 
 
 class ConversationLabel(SQLModel, table=True):

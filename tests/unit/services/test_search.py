@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import delete, inspect, text, update
+from sqlalchemy import Column, MetaData, Table, delete, insert, inspect, text, update
 from sqlalchemy.engine import Connection
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 
 from app.database import alembic_config, upgrade_to_head
 from services.database import Database
@@ -289,10 +289,34 @@ async def _search_objects(db: Database) -> set[str]:
         return await connection.run_sync(_names)
 
 
+async def _insert_as_at_0002(db: Database, row: SQLModel) -> int:
+    """Write `row` with only the columns its table had at revision 0002: the models have grown since, and the
+    ORM would also write the newer columns."""
+    table = type(row).__table__  # type: ignore[attr-defined]
+
+    def _columns(connection: Connection) -> set[str]:
+        return {column['name'] for column in inspect(connection).get_columns(table.name)}
+
+    async with db.engine.begin() as connection:
+        existing = await connection.run_sync(_columns)
+        # A copy without the models' defaults: those of the newer columns would be written too.
+        then = Table(table.name, MetaData(), *[Column(column.name, column.type, primary_key=column.primary_key)
+                                               for column in table.columns if column.name in existing])
+        values = {name: value for name, value in row.model_dump().items() if name in existing and name != 'id'}
+        result = await connection.execute(insert(then).values(**values).returning(then.c.id))
+        return result.scalar_one()
+
+
 async def test_the_migration_indexes_existing_messages_and_downgrades_cleanly(database_at_0002: Database) -> None:
     db = database_at_0002
-    number = await add_number(db)
-    await add_person(db, number, profile_name=JOSE, phone='+5491155550101', messages=['La cámara trasera'])
+    branch_id = await _insert_as_at_0002(db, Branch(code='SUC1', name='Casa Central'))
+    number_id = await _insert_as_at_0002(db, WhatsAppNumber(branch_id=branch_id, channel=ChannelKind.SIMULATOR,
+                                                            phone_number_id='pn-1', display_phone='+5491150000101'))
+    contact_id = await _insert_as_at_0002(db, Contact(profile_name=JOSE, phone_e164='+5491155550101'))
+    conversation_id = await _insert_as_at_0002(db, Conversation(contact_id=contact_id, number_id=number_id,
+                                                                branch_id=branch_id))
+    await _insert_as_at_0002(db, Message(conversation_id=conversation_id, direction=Direction.INBOUND,
+                                         sender_kind=SenderKind.CUSTOMER, text='La cámara trasera'))
 
     await upgrade_to_head(db)
     assert await search(db, 'camara') == {JOSE}  # written before the migration
