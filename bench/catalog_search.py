@@ -19,9 +19,10 @@ What it does, in one run:
 
 Usage: .venv/bin/python bench/catalog_search.py [--server postgresql+asyncpg://postgres@127.0.0.1:5432/postgres]
        [--queries 1000] [--skip-million] [--sqlite]
-       [--reuse-10k DBNAME] [--reuse-1m DBNAME]   (development: time searches on catalogs built by an earlier run
-                                                   with --keep, skipping the import and the growth)
-       [--keep]                                   (keep the databases: leadmaster_bench_catalog_10k / _1m)
+       [--keep]                 (development: keep the database, leadmaster_bench_catalog_kept — 1,000,000
+                                 products, or 10,000 with --skip-million)
+       [--reuse-10k DBNAME] [--reuse-1m DBNAME]   (time the searches on catalogs kept that way, skipping the
+                                                   import and the growth)
 `--sqlite` also times the searches on the SQLite import (FTS5). Ends with one JSON line.
 """
 
@@ -242,7 +243,7 @@ async def main() -> None:  # noqa: PLR0915 - the run, step by step
     args = parser.parse_args()
 
     server = make_url(args.server)
-    name = 'leadmaster_bench_catalog_10k' if args.keep else f'leadmaster_bench_catalog_{os.getpid()}'
+    name = 'leadmaster_bench_catalog_kept' if args.keep else f'leadmaster_bench_catalog_{os.getpid()}'
     admin = await asyncpg.connect(server.set(drivername='postgresql').render_as_string(hide_password=False))
     figures: dict[str, object] = {'bench': 'catalog_search', 'queries': args.queries,
                                   'load_average_start': [round(x, 2) for x in os.getloadavg()]}

@@ -2,19 +2,25 @@
 
 How a query is answered:
 
-1. **Codes.** Every run of 1-6 consecutive pieces of the query is normalized like the catalog's codes
-   (`normalize_code`: '0 986 424 627' -> '0986424627') and looked up exactly in `product_codes`; a single long
-   piece with no exact hit is also tried as a code prefix. Code hits always come first.
-2. **Vehicle.** The vehicle part ("gol trend 2015", "corsa 1.6") becomes a fitment filter: make, the model and
-   the models it stands for (a "Gol" is also a "Gol Trend"), the year inside [year_from, year_to], and an engine
-   displacement matched against the fitment's engine when it names one. Universal products (no fitments) pass.
-3. **Words.** The rest is folded (services/catalog/text.py) and each word matched against the catalog vocabulary:
-   exactly, as a Spanish plural/gender variant, as a prefix (the word being typed), or corrected within one or two
-   edits ('pastilals' -> 'pastillas'). A word the catalog has never seen and cannot correct is ignored and
-   reported. All remaining words must match (AND), through the full-text index: FTS5 on SQLite, a GIN tsvector
-   index on PostgreSQL; when no product has them all, products with most of them are shown, flagged `partial`.
-4. **Ranking**, in Python over at most `CANDIDATES` matches: words found in the title outweigh words found only in
-   the brand/category/vehicles, the product type leading the title is a bonus, then stock at the branch.
+1. **Plan, in Python, from the vocabulary in memory** (`catalog_index`: loaded once, checked against a one-row
+   fingerprint every INDEX_TTL_SECONDS; no query per search):
+   - **Codes.** Every run of 1-6 consecutive pieces of the query is normalized like the catalog's codes
+     (`normalize_code`: '0 986 424 627' -> '0986424627') to be looked up exactly; a single long piece is also
+     tried as a code prefix when nothing matches exactly. Code hits always come first.
+   - **Vehicle.** The vehicle part ("gol trend 2015", "corsa 1.6") becomes a fitment filter: make, the model and
+     the models it stands for (a "Gol" is also a "Gol Trend"), the year inside [year_from, year_to], and an engine
+     displacement matched against the fitment's engine when it names one. Universal products (no fitments) pass.
+   - **Words.** The rest is folded (services/catalog/text.py) and each word matched against the vocabulary:
+     exactly, as a Spanish plural/gender variant, as a prefix (the word being typed), or corrected within one or
+     two edits ('pastilals' -> 'pastillas'). A word the catalog has never seen and cannot correct is ignored and
+     reported.
+2. **One statement, one round trip** (`_search_statement`): the exact and prefix code lookups, the full-text match
+   of every word (FTS5 on SQLite, a GIN tsvector index on PostgreSQL) with the vehicle and stock filters, and —
+   only when no product has every word — the products with some of them, flagged `partial`; each row comes with
+   its visible stock. At most CANDIDATES text matches are read.
+3. **Ranking**, in Python over those candidates: words found in the title outweigh words found only in the
+   brand/category/vehicles, the product type leading the title and words adjacent as typed are bonuses, then
+   stock at the branch.
 
 Stock figures are limited to the branches the viewer may see (B2); the bot passes its conversation's branch.
 """
@@ -49,7 +55,7 @@ from ..models.catalog import CatalogTerm
 from .text import UNIVERSAL_WORD, Corrector, word_variants, words
 from .vehicles import Vehicle, VehicleVocabulary, tokens
 
-CANDIDATES = 200
+CANDIDATES = 100
 INDEX_TTL_SECONDS = 60.0
 _CENT = Decimal('0.01')
 _CODE_PIECE = re.compile(r'\S+')
@@ -251,11 +257,11 @@ def _code_candidates(query: str) -> tuple[list[str], str | None]:
 # Two planner settings for these sessions only:
 # - plan_cache_mode = force_generic_plan: the statement is planned once per connection, with the shape that suits
 #   every query — the GIN bitmap scan, the correlated checks, the one-time filters that skip the unused parts. A
-#   plan for the actual values sees that a frequent word ("filtro": 12 % of the catalog) will fill LIMIT 200
+#   plan for the actual values sees that a frequent word ("filtro": 12 % of the catalog) will fill the LIMIT
 #   quickly and switches to a sequential scan that recomputes to_tsvector for every row it reads (12-90 ms at
 #   1,000,000 products, against 2-20 ms for the bitmap); it would also re-plan five CTEs on every search.
-# - jit = off: JIT compiles for 10-50 ms whenever an estimate crosses jit_above_cost, which a LIMIT 200 search
-#   never needs.
+# - jit = off: JIT compiles for 10-50 ms whenever an estimate crosses jit_above_cost, which a search with a
+#   small LIMIT never needs.
 READ_POOL_SIZE = 4
 READ_POOL_OVERFLOW = 6
 _read_engines: weakref.WeakKeyDictionary[Database, AsyncEngine] = weakref.WeakKeyDictionary()
@@ -318,7 +324,7 @@ def _search_statement(dialect: str) -> Any:
     - `every_word`: the full-text match of every word group (and the vehicle's words), at most CANDIDATES rows;
       `some_words`: any group, only when nothing had them all (the "partial" fallback, gated the same way).
     - The vehicle's exact fitment check is correlated on purpose and `OFFSET 0` keeps it so: without it the
-      planner may hash every fitment of the model (40,000 rows at 1,000,000 products, 160 ms) to test the 200
+      planner may hash every fitment of the model (40,000 rows at 1,000,000 products, 160 ms) to test the hundred
       rows the LIMIT needs, one index probe each.
     - The stock of the visible branches comes aggregated as 'branch:quantity,…' with each row.
     """
@@ -478,7 +484,7 @@ async def search_products(
     code_hits: dict[int, str] = {}
     for row in code_rows:
         code_hits.setdefault(row[3], row[1])
-    # Scored from the raw rows; only the page's `limit` best become ProductHit (decimals, dicts): at 200
+    # Scored from the raw rows; only the page's `limit` best become ProductHit (decimals, dicts): at CANDIDATES
     # candidates that is most of the Python time of a broad search.
     scorer = _Scorer(plan)
     scored: dict[int, tuple[float, str, Any, dict[int, int]]] = {}
@@ -542,10 +548,12 @@ def _fts_expression(plan: QueryPlan, dialect: str, index: CatalogIndex, *, every
     vehicle = _vehicle_words(plan.vehicle, index)
     if vehicle:
         # The vehicle's words are in a fitting product's search_text (or it is universal): the index narrows to
-        # those before the exact fitment check runs on each remaining row.
+        # those before the exact fitment check runs on each remaining row. That check has the last word, so one
+        # word per model is enough, the catalog's rarest: 'trend' for a Gol Trend, not also 'gol' (every Gol
+        # product: 86,000 more index entries to read at 1,000,000 products).
         quote = (lambda w: w) if postgres else (lambda w: f'"{w}"')
-        alternatives = [('(' + (' & ' if postgres else ' AND ').join(quote(w) for w in option) + ')')
-                        for option in vehicle] + [quote(UNIVERSAL_WORD)]
+        rarest = {min(option, key=lambda w: (index.vocabulary.get(w, 0), w)) for option in vehicle}
+        alternatives = [quote(word) for word in sorted(rarest)] + [quote(UNIVERSAL_WORD)]
         clause = '(' + (' | ' if postgres else ' OR ').join(alternatives) + ')'
         expression = f'({expression}){" & " if postgres else " AND "}{clause}' if expression else clause
     return expression or None
