@@ -17,9 +17,17 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image
 
-# I, O and Q are allowed here on purpose: read as themselves, they are mapped to 1/0/0 by the candidate
-# extractor, instead of Tesseract guessing some other allowed character for them.
+from .tesseract_api import TesseractApi, shared_api
+
+# Two alphabets for line reads, because each fails in its own way:
+# - the VIN alphabet (no I, O, Q) forces a glyph that looks like I to a VIN character — a J drawn like an I
+#   (DejaVu Sans Mono) comes out J, where the open alphabet says I, which maps to 1: a wrong VIN whose check
+#   digit still passes (J and 1 have the same value). A forced guess has a low character confidence.
+# - but forbidding O makes Tesseract *drop* a round 0 it would have read as O (16 characters, no VIN), so
+#   the VIN alphabet plus I, O and Q is read too; consensus.py treats a raw I as "1 or J", O as "0 or D".
+VIN_WHITELIST = 'ABCDEFGHJKLMNPRSTUVWXYZ0123456789'
 TESSERACT_WHITELIST = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
+ALPHABETS = {'vin': VIN_WHITELIST, 'vin+ioq': TESSERACT_WHITELIST, 'any': ''}
 # Dictionaries off: a VIN is no word, and the word lists pull letters towards English spellings.
 _TESSERACT_BASE = '--oem 1 -c load_system_dawg=0 -c load_freq_dawg=0'
 
@@ -33,14 +41,22 @@ class OcrLine:
     text: str
     confidence: float  # 0..1
     box: tuple[int, int, int, int]  # left, top, right, bottom in the coordinates of the image read
+    # One confidence per non-space character of `text` (0..1), when the engine gives them; () otherwise.
+    char_confidences: tuple[float, ...] = ()
+    # The box of each whitespace-separated word of `text`, when known (page reads): to crop only the VIN.
+    word_boxes: tuple[tuple[int, int, int, int], ...] = ()
 
 
 class OcrEngine(Protocol):
     name: str
+    honours_alphabet: bool  # False: a second read of the same crop with another alphabet is the same read
 
     def read_page(self, image: Image.Image, *, mode: str, seconds_left: float) -> list[OcrLine]: ...
 
-    def read_line(self, image: Image.Image, *, seconds_left: float, whitelist: bool = False) -> list[OcrLine]: ...
+    def read_line(self, image: Image.Image, *, seconds_left: float, alphabet: str = 'vin+ioq') -> list[OcrLine]: ...
+
+    def read_characters(self, images: list[Image.Image], *, seconds_left: float) -> list[tuple[str, float]] | None:
+        ...
 
 
 def _group_words(words: list[tuple[str, float, tuple[int, int, int, int]]]) -> list[OcrLine]:
@@ -65,21 +81,39 @@ def _group_words(words: list[tuple[str, float, tuple[int, int, int, int]]]) -> l
         box = (min(w[2][0] for w in line), min(w[2][1] for w in line), max(w[2][2] for w in line),
                max(w[2][3] for w in line))
         confidence = sum(w[1] for w in line) / len(line)
-        grouped.append(OcrLine(' '.join(w[0] for w in line), confidence, box))
+        grouped.append(OcrLine(' '.join(w[0] for w in line), confidence, box,
+                               word_boxes=tuple(w[2] for w in line for _ in w[0].split())))
     return grouped
 
 
 class TesseractEngine:
+    """Tesseract 5 (LSTM), in process through libtesseract when it loads (tesseract_api.py), else through
+    pytesseract and the `tesseract` command (same engine and settings, ~0.3 s more per call)."""
+
     name = 'tesseract'
+    honours_alphabet = True
 
-    def __init__(self, *, language: str = 'eng') -> None:
+    def __init__(self, *, language: str = 'eng', in_process: bool = True) -> None:
         self.language = language
+        self._want_api = in_process and language == 'eng'
+        self._loaded: TesseractApi | None = None
 
-    def _data(self, image: Image.Image, config: str, seconds_left: float) -> list[OcrLine]:
+    @property
+    def _api(self) -> TesseractApi | None:
+        # Loaded on first use, in the process that reads (the pool's), not in the web process that builds it.
+        if self._want_api and self._loaded is None:
+            self._loaded = shared_api()
+            self._want_api = self._loaded is not None
+        return self._loaded
+
+    @property
+    def in_process(self) -> bool:
+        return self._api is not None
+
+    def _cli_words(self, image: Image.Image, config: str, seconds_left: float
+                   ) -> list[tuple[str, float, tuple[int, int, int, int]]]:
         import pytesseract
 
-        if seconds_left <= 0.05:
-            raise OcrTimeout('no time left for OCR')
         try:
             data = pytesseract.image_to_data(image, lang=self.language, config=config,
                                              output_type=pytesseract.Output.DICT, timeout=seconds_left)
@@ -92,20 +126,85 @@ class TesseractEngine:
                 data['text'], data['conf'], data['left'], data['top'], data['width'], data['height'], strict=True):
             if text and text.strip() and float(confidence) >= 0:
                 words.append((text.strip(), float(confidence) / 100.0, (left, top, left + width, top + height)))
-        return _group_words(words)
+        return words
 
     def read_page(self, image: Image.Image, *, mode: str, seconds_left: float) -> list[OcrLine]:
         # psm 6: one uniform block (labels); psm 11: sparse text anywhere (photos with clutter).
         psm = {'block': 6, 'sparse': 11}[mode]
-        return self._data(image, f'{_TESSERACT_BASE} --psm {psm}', seconds_left)
+        if seconds_left <= 0.05:
+            raise OcrTimeout('no time left for OCR')
+        gray = image.convert('L')
+        if self._api is None:
+            words = self._cli_words(gray, f'{_TESSERACT_BASE} --psm {psm}', seconds_left)
+        else:
+            found, completed = self._api.words(gray.tobytes(), gray.width, gray.height, psm=psm,
+                                               seconds_left=seconds_left)
+            if not completed:
+                raise OcrTimeout('Tesseract stopped at its deadline')
+            words = [(word.text, word.confidence, word.box) for word in found]
+        return _group_words(words)
 
-    def read_line(self, image: Image.Image, *, seconds_left: float, whitelist: bool = False) -> list[OcrLine]:
-        # One line. The whitelist (honoured by the LSTM engine since Tesseract 4.1) is optional: it drops the
-        # characters of a caption in the same line and glues the rest to the VIN ("N° 9BR…" → "N9BR…").
-        config = f'{_TESSERACT_BASE} --psm 7'
-        if whitelist:
-            config += f' -c tessedit_char_whitelist={TESSERACT_WHITELIST}'
-        return self._data(image, config, seconds_left)
+    def read_line(self, image: Image.Image, *, seconds_left: float, alphabet: str = 'vin+ioq') -> list[OcrLine]:
+        """One cropped line, each character with its confidence. psm 13 ("raw line": no layout analysis):
+        psm 7 misreads the first character of a long token far more often (1→L, 5→S, 9→S), measured on
+        the crops of the synthetic set. The whitelist (`ALPHABETS`, honoured by the LSTM engine since
+        Tesseract 4.1) also drops a caption's punctuation and glues the caption to the VIN, which the
+        candidate extractor strips ("VIN:1FA…" → "VIN1FA…" → "1FA…")."""
+        if seconds_left <= 0.05:
+            raise OcrTimeout('no time left for OCR')
+        gray = image.convert('L')
+        allowed = ALPHABETS[alphabet]
+        if self._api is None:
+            config = f'{_TESSERACT_BASE} --psm 13'
+            if allowed:
+                config += f' -c tessedit_char_whitelist={allowed}'
+            words = self._cli_words(gray, config, seconds_left)
+            if not words:
+                return []
+            text = ' '.join(word[0] for word in words)
+            # The command line gives word confidences only: each character gets its word's.
+            confidences = tuple(word[1] for word in words for char in word[0] if not char.isspace())
+            return [OcrLine(text, sum(c for c in confidences) / max(1, len(confidences)),
+                            (0, 0, gray.width, gray.height), confidences)]
+        symbols, completed = self._api.symbols(gray.tobytes(), gray.width, gray.height, psm=13, whitelist=allowed,
+                                               seconds_left=seconds_left)
+        if not completed:
+            raise OcrTimeout('Tesseract stopped at its deadline')
+        text = ''
+        confidences = []
+        for symbol in symbols:
+            if symbol.starts_word and text:
+                text += ' '
+            for char in symbol.text:
+                if not char.isspace():
+                    text += char
+                    confidences.append(symbol.confidence)
+        if not text:
+            return []
+        return [OcrLine(text, sum(confidences) / len(confidences), (0, 0, gray.width, gray.height),
+                        tuple(confidences))]
+
+
+    def read_characters(self, images: list[Image.Image], *, seconds_left: float) -> list[tuple[str, float]] | None:
+        """Each image holds one character, read on its own (psm 13, VIN alphabet): without neighbours, the
+        LSTM's context cannot turn a 5 between letters into an S ("W57" read "WS7"), the systematic error of
+        whole-line reads. ('', 0.0) for a character it could not read. None without the in-process library
+        (17 command-line calls would cost ~5 s)."""
+        if self._api is None:
+            return None
+        found = []
+        for image in images:
+            if seconds_left <= 0.05:
+                raise OcrTimeout('no time left for OCR')
+            gray = image.convert('L')
+            symbols, completed = self._api.symbols(gray.tobytes(), gray.width, gray.height, psm=13,
+                                                   whitelist=VIN_WHITELIST, seconds_left=seconds_left)
+            if not completed:
+                raise OcrTimeout('Tesseract stopped at its deadline')
+            text = ''.join(symbol.text for symbol in symbols).strip()
+            found.append((text, min((symbol.confidence for symbol in symbols), default=0.0)) if len(text) == 1
+                         else ('', 0.0))
+        return found
 
 
 _rapidocr: Any = None
@@ -133,6 +232,7 @@ def rapidocr_available() -> bool:
 
 class RapidOcrEngine:
     name = 'rapidocr'
+    honours_alphabet = False
 
     def __init__(self) -> None:
         if not rapidocr_available():
@@ -154,8 +254,12 @@ class RapidOcrEngine:
             lines.append(OcrLine(text, score, box))
         return lines
 
-    def read_line(self, image: Image.Image, *, seconds_left: float, whitelist: bool = False) -> list[OcrLine]:
-        del whitelist  # RapidOCR has no character restriction
+    def read_characters(self, images: list[Image.Image], *, seconds_left: float) -> list[tuple[str, float]] | None:
+        del images, seconds_left
+        return None  # its recogniser is trained on lines; one character alone is no line
+
+    def read_line(self, image: Image.Image, *, seconds_left: float, alphabet: str = 'vin+ioq') -> list[OcrLine]:
+        del alphabet  # RapidOCR has no character restriction
         if seconds_left <= 0.05:
             raise OcrTimeout('no time left for OCR')
         engine = _rapid_engine()

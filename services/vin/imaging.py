@@ -77,28 +77,48 @@ def binarize(image: Image.Image) -> Image.Image:
     return Image.fromarray(np.where(pixels > otsu_threshold(pixels), 255, 0).astype(np.uint8))
 
 
-def binarize_local(image: Image.Image, *, window_fraction: float = 0.06, offset: int = 12) -> Image.Image:
-    """A pixel is ink when darker than its neighbourhood's mean by `offset`: survives glare and shadows that a
-    single global threshold turns into black or white blobs (an integral image keeps it linear)."""
-    pixels = np.asarray(image, dtype=np.float64)
-    radius = max(4, int(max(image.size) * window_fraction) // 2)
+def _box_mean(pixels: np.ndarray, radius: int) -> np.ndarray:
+    """Mean over the (2·radius+1)² window around each pixel (edges repeated), linear time by an integral image."""
     padded = np.pad(pixels, radius + 1, mode='edge')
     integral = padded.cumsum(axis=0).cumsum(axis=1)
     height, width = pixels.shape
     size = 2 * radius + 1
-    top, left = 0, 0
-    window_sum = (integral[top + size:top + size + height, left + size:left + size + width]
-                  - integral[top:top + height, left + size:left + size + width]
-                  - integral[top + size:top + size + height, left:left + width]
-                  + integral[top:top + height, left:left + width])
-    mean = window_sum / (size * size)
+    window_sum = (integral[size:size + height, size:size + width] - integral[:height, size:size + width]
+                  - integral[size:size + height, :width] + integral[:height, :width])
+    return window_sum / (size * size)
+
+
+def binarize_local(image: Image.Image, *, window_fraction: float = 0.06, offset: int = 12) -> Image.Image:
+    """A pixel is ink when darker than its neighbourhood's mean by `offset`: survives glare and shadows that a
+    single global threshold turns into black or white blobs."""
+    pixels = np.asarray(image, dtype=np.float64)
+    mean = _box_mean(pixels, max(4, int(max(image.size) * window_fraction) // 2))
     return Image.fromarray(np.where(pixels < mean - offset, 0, 255).astype(np.uint8))
 
 
 def is_light_on_dark(image: Image.Image) -> bool:
-    """True when most of the image is darker than its Otsu threshold (a dark plate with light characters)."""
-    pixels = np.asarray(image)
-    return float(np.mean(pixels <= otsu_threshold(pixels))) > 0.55
+    """True when the *text* is lighter than what surrounds it (an embossed or laser-marked dark plate).
+
+    Decided where the text is, not by the whole photo: a light label on a dark car body is mostly dark
+    pixels, yet its text is dark. Where the local contrast is highest (text strokes and their paper), the
+    strokes are the thin minority, far from the local mean on one side: the deviations from the local mean
+    are skewed towards the ink's side (negative for dark ink)."""
+    small = image.copy()
+    small.thumbnail((600, 600))
+    pixels = np.asarray(small, dtype=np.float64)
+    if pixels.size == 0:
+        return False
+    radius = max(3, max(small.size) // 60)
+    mean = _box_mean(pixels, radius)
+    deviation = pixels - mean
+    spread = _box_mean(deviation * deviation, radius)
+    busy = spread > np.percentile(spread, 85)
+    sample = deviation[busy]
+    if sample.size < 50:
+        return False
+    third = float(np.mean(sample ** 3))
+    second = float(np.mean(sample ** 2))
+    return second > 0 and third / second ** 1.5 > 0
 
 
 def border_is_dark(image: Image.Image) -> bool:

@@ -28,11 +28,16 @@ HARD_LIMIT_SLACK_SECONDS = 5.0
 
 
 def _initialize_worker(engine: str) -> None:
-    limit_threads()
+    limit_threads()  # before any OCR library starts its OpenMP threads
+    # Load the models once per process, not on the first customer's photo.
     if engine == 'rapidocr':
         from .engines import _rapid_engine
 
-        _rapid_engine()  # load the models once per process, not on the first customer's photo
+        _rapid_engine()
+    else:
+        from .tesseract_api import shared_api
+
+        shared_api()
 
 
 def _read(content: bytes, engine: str, time_budget: float) -> VinResult:

@@ -9,7 +9,7 @@ from PIL import Image
 
 from scripts.make_vin_dataset import Sample
 from services.vin.pipeline import barcode_candidates, read_vin
-from services.vin.validation import VinStatus
+from services.vin.validation import VinStatus, validate_vin
 
 from .conftest import SAMPLE_VIN
 
@@ -59,9 +59,9 @@ def test_an_image_without_a_vin_gives_none_and_says_why(synthetic_set: list[Samp
 
 
 def test_code39_import_prefix_is_dropped_and_barcode_text_is_not_mapped() -> None:
-    assert [c.vin for c in barcode_candidates('I1HGCM82633A004352')] == ['1HGCM82633A004352']
+    assert [c.text for c in barcode_candidates('I1HGCM82633A004352')] == ['1HGCM82633A004352']
     # A barcode is exact: an O in it means it is no VIN, not a 0.
-    assert [c.check.valid for c in barcode_candidates('1HGCM82633AO04352')] == [False]
+    assert [validate_vin(c.text).valid for c in barcode_candidates('1HGCM82633AO04352')] == [False]
 
 
 def test_bytes_that_are_no_image_are_a_clear_failure() -> None:

@@ -1,0 +1,160 @@
+"""The settle rule: which VIN several OCR reads support — and every way it refuses to choose (V1).
+
+The reads are built by hand so that each test shows one rule: a disagreement between look-alikes, a raw "I",
+an unsure character, the check digit choosing (never supplying) a character, the confirmation a VIN without
+check digit needs.
+"""
+
+from __future__ import annotations
+
+from services.vin.consensus import UNREAD, Reading, decide
+from services.vin.validation import VinStatus, check_digit, validate_vin
+
+NA_VIN = '1FADTJTY3E8239802'  # J at position 6; with a 1 there the check digit is the same (J and 1 are both 1)
+NA_WITH_ONE = NA_VIN[:5] + '1' + NA_VIN[6:]
+BR_VIN = '9BWAB45U5FP012345'  # Brazilian: no check digit applies (unverified)
+
+
+def line(text: str, kind: str = 'gray', *, raw: str = '', confidences: tuple[float, ...] = ()) -> Reading:
+    return Reading(text, f'line1-{kind}', kind, raw=raw, confidences=confidences)
+
+
+def chars(text: str) -> Reading:
+    return Reading(text, 'line1-chars', 'chars', confidences=(0.99,) * 17)
+
+
+def test_the_fixture_vins_are_what_the_tests_say() -> None:
+    assert validate_vin(NA_VIN).status == VinStatus.VERIFIED
+    assert validate_vin(NA_WITH_ONE).status == VinStatus.VERIFIED  # the J/1 trap: both pass
+    assert validate_vin(BR_VIN).status == VinStatus.UNVERIFIED
+
+
+def test_agreeing_reads_of_a_north_american_vin_settle_it_as_verified() -> None:
+    decision = decide([line(NA_VIN, 'gray'), line(NA_VIN, 'otsu')])
+
+    assert (decision.vin, decision.check.status if decision.check else None) == (NA_VIN, VinStatus.VERIFIED)
+
+
+def test_one_read_and_a_check_digit_is_not_enough() -> None:
+    decision = decide([line(NA_VIN)])
+
+    assert decision.vin is None
+    assert 'one read' in decision.reason
+
+
+def test_j_against_1_is_refused_even_though_the_check_digit_passes() -> None:
+    decision = decide([line(NA_VIN, 'gray'), line(NA_VIN, 'otsu'), line(NA_WITH_ONE, 'otsu')])
+
+    assert decision.vin is None
+    assert '2 valid VINs' in decision.reason
+
+
+def test_a_raw_i_stands_for_1_or_j_and_alone_decides_nothing() -> None:
+    # The open-alphabet read saw "I" (mapped to 1) where the VIN has J: it must not count as a vote for 1.
+    raw_i = NA_VIN[:5] + 'I' + NA_VIN[6:]
+    only_raw = decide([line(NA_WITH_ONE, 'gray', raw=raw_i), line(NA_WITH_ONE, 'otsu', raw=raw_i)])
+    assert only_raw.vin is None
+
+    # A read forced to the VIN alphabet that says J is compatible with the raw I: J is taken.
+    with_j = decide([line(NA_WITH_ONE, 'gray', raw=raw_i), line(NA_VIN, 'otsu'), line(NA_VIN, 'gray')])
+    assert with_j.vin == NA_VIN
+
+
+def test_an_unsure_character_brings_its_look_alikes_in() -> None:
+    # Both reads say 1 at position 6, but neither is sure: 1 may be J, and J gives a valid VIN too.
+    unsure = tuple(0.4 if index == 5 else 0.99 for index in range(17))
+    decision = decide([line(NA_WITH_ONE, 'gray', confidences=unsure), line(NA_WITH_ONE, 'otsu', confidences=unsure)])
+
+    assert decision.vin is None
+
+
+def test_the_check_digit_chooses_between_characters_that_were_read() -> None:
+    # S for 5 at position 1 gives 'SFN…', no North-American VIN and no known maker: only 5 makes a valid VIN.
+    vin = '5FNNEP1L4TY901092'
+    misread = 'S' + vin[1:]
+    decision = decide([line(vin, 'gray'), line(misread, 'otsu'), line(vin, 'otsu')])
+
+    assert decision.vin == vin
+
+
+def test_the_check_digit_never_supplies_a_character_no_read_saw() -> None:
+    # Every read says 8 at position 11, unsure; B (a look-alike) would make the check digit pass, 8 does not.
+    body = '1FADTJTY?E8239802'
+    with_b = body.replace('?', '0')[:10] + 'B' + body[11:]
+    with_b = with_b[:8] + check_digit(with_b) + with_b[9:]
+    with_8 = with_b[:10] + '8' + with_b[11:]
+    assert validate_vin(with_b).valid and not validate_vin(with_8).valid
+    unsure = tuple(0.3 if index == 10 else 0.99 for index in range(17))
+
+    decision = decide([line(with_8, 'gray', confidences=unsure), line(with_8, 'otsu', confidences=unsure)])
+
+    assert decision.vin is None  # not with_b, although only with_b passes the check digit
+
+
+def test_a_vin_without_check_digit_needs_agreement_of_different_kinds_of_read() -> None:
+    same_kind = decide([line(BR_VIN, 'gray'), line(BR_VIN, 'gray'), line(BR_VIN, 'gray')])
+    assert same_kind.vin is None
+
+    kinds = decide([line(BR_VIN, 'gray'), line(BR_VIN, 'otsu'), line(BR_VIN, 'gray')])
+    assert kinds.vin == BR_VIN
+    assert kinds.check is not None and kinds.check.status == VinStatus.UNVERIFIED
+
+
+def test_a_vin_without_check_digit_is_refused_on_any_disagreement_between_look_alikes() -> None:
+    misread = BR_VIN[:8] + 'S' + BR_VIN[9:]  # 5→S at position 9
+    assert validate_vin(misread).valid
+
+    decision = decide([line(BR_VIN, 'gray'), line(BR_VIN, 'otsu'), line(BR_VIN, 'gray'), line(misread, 'otsu')])
+
+    assert decision.vin is None
+
+
+def test_the_character_by_character_read_must_confirm_a_vin_without_check_digit() -> None:
+    lines = [line(BR_VIN, 'gray'), line(BR_VIN, 'otsu'), line(BR_VIN, 'gray')]
+
+    assert decide(lines, confirming_kind='chars').vin is None
+    assert decide([*lines, chars(BR_VIN)], confirming_kind='chars').vin == BR_VIN
+    # A position the character read could not read is no confirmation of it.
+    unread = BR_VIN[:4] + UNREAD + BR_VIN[5:]
+    assert decide([*lines, chars(unread)], confirming_kind='chars').vin is None
+
+
+def test_a_character_read_that_disagrees_with_the_line_reads_stops_them() -> None:
+    # The line reads' context turns "W57" into "WS7" in every line read; read alone, the 5 is a 5.
+    vin = '8AW57NW05N9624108'
+    context_error = vin[:3] + 'S' + vin[4:]
+    lines = [line(context_error, 'gray'), line(context_error, 'otsu'), line(context_error, 'gray')]
+
+    assert decide([*lines, chars(vin)], confirming_kind='chars').vin is None
+
+
+def test_position_rules_reject_a_reading_but_do_not_outvote_the_reads() -> None:
+    # Position 10 "U" is no model-year code; most reads saw U, so V is not taken on the strength of the rule.
+    with_v = BR_VIN
+    with_u = BR_VIN[:9] + 'U' + BR_VIN[10:]
+    assert not validate_vin(with_u).valid
+    reads = [line(with_u, 'gray'), line(with_u, 'otsu'), line(with_u, 'gray'), line(with_v, 'otsu')]
+
+    assert decide(reads).vin is None
+
+
+def test_two_different_vins_in_one_photo_choose_neither() -> None:
+    other = '1HGCM82633A004352'
+    decision = decide([line(NA_VIN, 'gray'), line(NA_VIN, 'otsu'), line(other, 'gray'), line(other, 'otsu')])
+
+    assert decision.vin is None
+    assert decision.reason == 'several different VINs read'
+
+
+def test_a_barcode_settles_and_page_reads_only_back_a_check_digit() -> None:
+    barcode = Reading(BR_VIN, 'barcode', 'barcode')
+    assert decide([barcode]).source == 'barcode'
+
+    # Whole-page reads (lower resolution, no character confidences) never settle a VIN without check digit…
+    page_only = [Reading(BR_VIN, 'page-otsu', 'page'), Reading(BR_VIN, 'page-gray', 'page'),
+                 Reading(BR_VIN, 'page-local', 'page')]
+    assert decide(page_only).vin is None
+    assert [candidate['vin'] for candidate in decide(page_only).candidates] == [BR_VIN]  # kept for the agent
+    # …but two of them and a North-American check digit do; one does not.
+    assert decide([Reading(NA_VIN, 'page-otsu', 'page'), Reading(NA_VIN, 'page-gray', 'page')]).vin == NA_VIN
+    assert decide([Reading(NA_VIN, 'page-otsu', 'page')]).vin is None
