@@ -85,7 +85,9 @@ class MessageBubble:
         self.ticks.text = TICKS.get(status, '')
         self.ticks.classes(replace='text-[11px] ' + ('text-sky-500' if status in {'read', 'played'}
                                                       else 'text-slate-500'))
-        self.ticks.tooltip(status)
+        # A title, not ui.tooltip: a tooltip is a new element per status change, and a status arrives from the
+        # event bus, outside any page context where elements could be created.
+        self.ticks.props['title'] = status
         problem = ''
         if status == 'failed':
             problem = t('chat.failed', reason=error_title or status)

@@ -31,6 +31,7 @@ from services.sales.sending import send_quote
 from services.sales.totals import DEFAULT_IVA_RATE, LineInput, QuoteTotals, compute_totals
 
 from ..i18n import t
+from ..notify import Notifier
 
 Changed = Callable[[QuoteView], Awaitable[None]]
 
@@ -80,6 +81,7 @@ class QuoteEditor:
     def __init__(self, *, desk: SalesDesk, viewer: Viewer, compact: bool = False,
                  on_changed: Changed | None = None, before_send: Callable[[], Awaitable[bool]] | None = None) -> None:
         self.desk = desk
+        self._notify = Notifier()  # the editor may be rebuilt while an action awaits (components/notify.py)
         self.viewer = viewer
         self.compact = compact
         self.on_changed = on_changed
@@ -339,7 +341,7 @@ class QuoteEditor:
         try:
             product = await products.find_product(self.desk.db, reference=reference)
         except ServiceError as exc:
-            ui.notify(t('sales.editor.error', reason=str(exc)), type='warning')
+            self._notify(t('sales.editor.error', reason=str(exc)), type='warning')
             return
         self.reference.value = ''
         await self.add_products([(product.id or 0, 1)])
@@ -351,7 +353,7 @@ class QuoteEditor:
         for product_id, quantity in items:
             product = found.get(product_id)
             if product is None or not product.active:
-                ui.notify(t('sales.editor.error', reason=f'no active product {product_id}'), type='warning')
+                self._notify(t('sales.editor.error', reason=f'no active product {product_id}'), type='warning')
                 continue
             for index, row in enumerate(self.rows):
                 if row.product_id == product_id:
@@ -413,14 +415,14 @@ class QuoteEditor:
         try:
             quote = await work()
         except ServiceError as exc:
-            ui.notify(t('sales.editor.error', reason=str(exc)), type='negative')
+            self._notify(t('sales.editor.error', reason=str(exc)), type='negative')
             return False
         if quote is not None:
             self.set_quote(quote)
             if self.on_changed is not None:
                 await self.on_changed(quote)
         if success:
-            ui.notify(success, type='positive')
+            self._notify(success, type='positive')
         return True
 
     async def save(self) -> bool:
@@ -433,7 +435,7 @@ class QuoteEditor:
 
     async def _save(self) -> None:
         if await self.save():
-            ui.notify(t('sales.editor.saved'), type='positive')
+            self._notify(t('sales.editor.saved'), type='positive')
 
     async def _send(self) -> None:
         quote = self.quote
@@ -451,7 +453,7 @@ class QuoteEditor:
             return result.quote
 
         if await self._run(send):
-            ui.notify(t('sales.editor.sent_template') if via_template else t('sales.editor.sent'), type='positive')
+            self._notify(t('sales.editor.sent_template') if via_template else t('sales.editor.sent'), type='positive')
 
     async def _reject(self) -> None:
         quote = self.quote
@@ -479,12 +481,12 @@ class QuoteEditor:
         try:
             result = await accept_quote(self.desk, quote_id=quote.id, viewer=self.viewer)
         except ServiceError as exc:
-            ui.notify(t('sales.editor.error', reason=str(exc)), type='negative')
+            self._notify(t('sales.editor.error', reason=str(exc)), type='negative')
             return
         key = 'sales.editor.accepted' if result.created else 'sales.editor.already_accepted'
-        ui.notify(t(key, ticket=result.sale.ticket_code), type='positive')
+        self._notify(t(key, ticket=result.sale.ticket_code), type='positive')
         if result.created and not result.ticket_sent:
-            ui.notify(t('sales.editor.ticket_not_sent', reason=result.ticket_note), type='warning')
+            self._notify(t('sales.editor.ticket_not_sent', reason=result.ticket_note), type='warning')
         await self._run(lambda: quotes.get_quote(self.desk.db, viewer=self.viewer, quote_id=quote.id,
                                                  zone=self.desk.zone))
 

@@ -18,6 +18,7 @@ from nicegui import ui
 from components.assistant.catalog_search import CatalogSearch
 from components.i18n import t
 from components.inbox.panel_section import PanelContext, PanelSection
+from components.notify import Notifier
 from services.assistant.summary import latest_summary
 from services.catalog import ProductHit, send_product
 from services.catalog.search import products_by_skus
@@ -41,6 +42,7 @@ class QuoteSection(PanelSection):
 
     def __init__(self, context: PanelContext) -> None:
         super().__init__(context)
+        self._notify = Notifier()  # the section may be rebuilt while an action awaits (components/notify.py)
         self.desk: SalesDesk = context.services['sales']
         # The inbox's "replying takes an unattended conversation first" (T1); sending a product or a quote is a
         # person answering, so the AI must stop.
@@ -137,7 +139,7 @@ class QuoteSection(PanelSection):
         try:
             await self.editor.start(conversation_id=self.conversation_id, items=items)
         except ServiceError as exc:
-            ui.notify(t('sales.editor.error', reason=str(exc)), type='negative')
+            self._notify(t('sales.editor.error', reason=str(exc)), type='negative')
             return
         self._show_state()
 
@@ -156,12 +158,12 @@ class QuoteSection(PanelSection):
             await send_product(self.context.db, viewer=self.context.viewer, conversation_id=self.conversation_id,
                                sku=hit.sku, publisher=self.context.publisher)
         except OutsideWindow:
-            ui.notify(t('catalog.outside_window'), type='warning')
+            self._notify(t('catalog.outside_window'), type='warning')
             return
         except ServiceError as exc:
-            ui.notify(t('catalog.send_failed', reason=str(exc)), type='negative')
+            self._notify(t('catalog.send_failed', reason=str(exc)), type='negative')
             return
-        ui.notify(t('catalog.sent'), type='positive')
+        self._notify(t('catalog.sent'), type='positive')
 
     async def _hold(self) -> bool:
         return True if self.hold_to_reply is None else await self.hold_to_reply()

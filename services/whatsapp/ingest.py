@@ -536,7 +536,7 @@ async def _apply_statuses(session: AsyncSession, statuses: list[StatusUpdate], o
             update(table)
             .where(match, table.c.direction == Direction.OUTBOUND, rank < STATUS_RANK[status.status])
             .values(**values)
-            .returning(table.c.id, table.c.conversation_id, table.c.status)
+            .returning(table.c.id, table.c.conversation_id, table.c.status, table.c.error_title)
         )
         changed.extend(result.all())
     outcome.statuses_applied += len(changed)
@@ -544,14 +544,17 @@ async def _apply_statuses(session: AsyncSession, statuses: list[StatusUpdate], o
         return
     branches = dict((await session.exec(
         select(Conversation.id, Conversation.branch_id)
-        .where(col(Conversation.id).in_(sorted({conversation_id for _, conversation_id, _ in changed})))
+        .where(col(Conversation.id).in_(sorted({conversation_id for _, conversation_id, _, _ in changed})))
     )).all())
-    latest: dict[int, tuple[int, str]] = {}
-    for message_id, conversation_id, new_status in changed:
-        latest[message_id] = (conversation_id, new_status)
-    for message_id, (conversation_id, new_status) in latest.items():
-        outcome.events.append(Event(MESSAGE_STATUS, branches[conversation_id], conversation_id,
-                                    {'message_id': message_id, 'status': new_status}))
+    latest: dict[int, tuple[int, str, str]] = {}
+    for message_id, conversation_id, new_status, error_title in changed:
+        latest[message_id] = (conversation_id, new_status, error_title)
+    for message_id, (conversation_id, new_status, error_title) in latest.items():
+        # The reason travels with the event: open pages show "No enviado: <reason>" without a read.
+        data = {'message_id': message_id, 'status': new_status}
+        if new_status == MessageStatus.FAILED:
+            data['error_title'] = error_title
+        outcome.events.append(Event(MESSAGE_STATUS, branches[conversation_id], conversation_id, data))
 
 
 def _callback_message_id(data: str | None) -> int | None:

@@ -207,6 +207,32 @@ async def test_inbound_message_appears_live_in_the_open_thread_and_a_new_custome
     assert len(listed(user)) == 4
 
 
+async def test_a_failed_delivery_shows_its_reason_live_in_the_open_thread(
+        user: User, world: World, db: Database, chats: dict[str, int]) -> None:
+    async with db.session() as session:
+        session.add(Message(conversation_id=chats['martin'], direction='out', sender_kind='agent',
+                            sent_by_user_id=world.ana.id, text='Te paso el precio', wa_message_id='wamid.OUT1',
+                            status=MessageStatus.SENT))
+        await session.commit()
+    await open_inbox(user, world)
+    user.find(marker=f'conversation-{chats["martin"]}').click()
+    await user.should_see(content='Te paso el precio', marker='message-text', retries=PATIENCE)
+
+    # Meta reports, minutes later, that the message could not be delivered.
+    body = build.envelope(phone_number_id='pn-central', display_phone_number='5491150000101', statuses=[
+        build.status(wa_message_id='wamid.OUT1', status='failed', recipient_id='5491133334444',
+                     errors=[build.error(code=131026, title='Message undeliverable',
+                                         details='The recipient cannot receive this message.')])])
+    raw = json.dumps(body).encode()
+    await user.http_client.post('/webhooks/whatsapp', content=raw,
+                                headers={'X-Hub-Signature-256': sign(raw, APP_SECRET)})
+    await runtime().ingest.drain()
+
+    await user.should_see('No enviado: Message undeliverable', retries=PATIENCE)
+    ticks = [element for element in user.find(marker='ticks').elements if element.props.get('title')]
+    assert [element.props['title'] for element in ticks] == ['failed']
+
+
 async def test_another_branch_conversation_never_reaches_the_page(user: User, world: World,
                                                                   chats: dict[str, int]) -> None:
     await open_inbox(user, world)
