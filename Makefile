@@ -22,11 +22,14 @@ run: install
 system-deps:
 	@bash scripts/system-deps.sh
 
+# Unit tests on both cores (pytest-xdist); the e2e tests one at a time: each drives a real server and Chromium,
+# and two of those at once on a 2-core machine only make each other's timings flaky.
 test: install system-deps
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 tests/unit
+	$(VENV)/bin/pytest tests/e2e
 
 test-unit: install
-	$(VENV)/bin/pytest tests/unit
+	$(VENV)/bin/pytest -n 2 tests/unit
 
 test-e2e: install system-deps
 	$(VENV)/bin/pytest tests/e2e
