@@ -17,9 +17,8 @@ SUC1, `--runs` times each, every run on another of the sample conversations:
 - reply: `services.whatsapp.outbox.queue_text` (the queued row and the conversation's preview, committed),
   publishing to an in-process event bus with no page subscribed (pages' own reaction is live_latency's).
 
-Run: `.venv/bin/python bench/inbox_operations.py [--runs 200] [--plans] [--with-candidate-index]` (needs
-PostgreSQL on 127.0.0.1:5432). `--with-candidate-index` then adds an index in the list's exact order (not in the
-app's migrations) and measures opening again: the what-if of the recommended fix.
+Run: `.venv/bin/python bench/inbox_operations.py [--runs 200] [--plans]` (needs PostgreSQL on 127.0.0.1:5432).
+The list reads the first rows of `ix_conversations_inbox_order` (migration 0009), in its exact order.
 The database `leadmaster_ops_bench` is dropped at the end, also on failure.
 Ends with one JSON line: {"bench": "inbox_operations", ...}.
 """
@@ -50,8 +49,6 @@ from services.whatsapp import outbox
 DATABASE = 'leadmaster_ops_bench'
 TARGET_P95_MS = 100.0
 THREAD_LENGTH = 50
-CANDIDATE_INDEX = ('CREATE INDEX ix_bench_conversations_inbox_order ON conversations '
-                   '(branch_id, status, last_message_at DESC NULLS LAST, id DESC)')
 # The SQL of services.conversations.list_conversations for an agent of branch 1, default filters.
 LIST_SQL = '''SELECT c.*, ct.*, b.code, u.full_name FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
               JOIN branches b ON b.id = c.branch_id LEFT JOIN users u ON u.id = c.assigned_user_id
@@ -193,13 +190,6 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
         result_sql = await list_sql_ms(db)
         result = await measure(db, viewer, ids, options.runs)
         result['list_sql_execution_ms'] = result_sql
-        if options.with_candidate_index:
-            # What-if, not the app's schema: an index in the list's exact ORDER BY (DESC NULLS LAST, id DESC).
-            async with db.engine.begin() as connection:
-                await connection.execute(text(CANDIDATE_INDEX))
-                await connection.execute(text('ANALYZE conversations'))
-            result['candidate_index'] = {'list_sql_execution_ms': await list_sql_ms(db),
-                                         'open': (await measure(db, viewer, ids, options.runs))['open']}
         result['load_average'] = load_average()
         return result
     finally:
@@ -214,8 +204,6 @@ def main() -> None:
     parser.add_argument('--messages', type=int, default=1_000_000)
     parser.add_argument('--sample', type=int, default=200, help='conversations opened and answered in turn')
     parser.add_argument('--runs', type=int, default=200)
-    parser.add_argument('--with-candidate-index', action='store_true',
-                        help='then add an index matching the list ORDER BY and measure open again (what-if)')
     parser.add_argument('--plans', action='store_true', help='print EXPLAIN ANALYZE of the list and thread queries')
     options = parser.parse_args()
     result = asyncio.run(run(options))
@@ -226,11 +214,6 @@ def main() -> None:
     print(f'list query alone in PostgreSQL (EXPLAIN ANALYZE): {result["list_sql_execution_ms"]} ms')
     print('open, by part (p95): ' + ', '.join(f'{name} {figures["p95_ms"]} ms'
                                                for name, figures in result['open_parts'].items()))
-    if 'candidate_index' in result:
-        candidate = result['candidate_index']
-        print(f'with the candidate index ({CANDIDATE_INDEX}): list query alone '
-              f'{candidate["list_sql_execution_ms"]} ms; open p50 {candidate["open"]["p50_ms"]} ms, '
-              f'p95 {candidate["open"]["p95_ms"]} ms')
     met = all(result[name]['p95_ms'] < TARGET_P95_MS for name in ('open', 'reply'))
     print(json.dumps({'bench': 'inbox_operations', 'database': 'postgresql', 'conversations': options.conversations,
                       'messages': options.messages + options.sample * THREAD_LENGTH, 'runs': options.runs,

@@ -43,14 +43,24 @@ from services.whatsapp import outbox
 PAGE_SIZE = 50
 WAITING_REFRESH_TICKS = 30  # the page's one timer ticks every second; "waiting N min" only needs a refresh this often
 
+# One AudioContext per page, suspended between beeps: a context left running keeps an audio thread busy in the
+# browser, and a new one per alert (as before) piled up dozens of them over an agent's day — measured 6 % of a
+# core per page and Chromium's audio service at 17 % with 20 pages open (bench/live_latency.py).
 ALERT_SCRIPT = '''
 <script>
 window.lmAlert = (title, body, sound) => {
   if (sound) {
     try {
-      const audio = new (window.AudioContext || window.webkitAudioContext)();
+      const audio = window.lmAudio = window.lmAudio || new (window.AudioContext || window.webkitAudioContext)();
+      audio.resume();
       const tone = audio.createOscillator(); const gain = audio.createGain();
       tone.frequency.value = 880; gain.gain.value = 0.08; tone.connect(gain); gain.connect(audio.destination);
+      window.lmTones = (window.lmTones || 0) + 1;
+      tone.onended = () => {
+        tone.disconnect(); gain.disconnect();
+        window.lmTones -= 1;
+        if (window.lmTones === 0) audio.suspend();
+      };
       tone.start(); tone.stop(audio.currentTime + 0.15);
     } catch (e) {}
   }
@@ -72,6 +82,7 @@ class InboxPage:
         current = runtime()
         self.viewer = viewer
         self.client = client
+        self._title: str | None = None  # what the browser tab shows now (C2: unread count)
         self.db = current.db
         self.bus = current.bus
         self.presence = current.presence
@@ -213,8 +224,12 @@ class InboxPage:
     def _update_title(self) -> None:
         unread = self.list.total_unread()
         title = f'{t("inbox.title")} · LeadMaster'
+        title = f'({unread}) {title}' if unread else title
+        if title == self._title:  # every row update asks; only a change goes to the browser
+            return
+        self._title = title
         with self.client:
-            ui.page_title(f'({unread}) {title}' if unread else title)
+            ui.page_title(title)
 
     # --- one conversation ---
 

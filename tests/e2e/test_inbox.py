@@ -82,3 +82,26 @@ async def test_two_agents_one_customer_live(running_app: RunningApp, browser: Br
     await expect(carla.get_by_text('filtro de aceite para Corsa')).to_have_count(0)
     await expect(carla.get_by_text('Mensaje durante el corte')).to_have_count(0)
     assert dialogs == []
+
+
+async def test_alert_sounds_share_one_audio_context_that_rests_between_beeps(running_app: RunningApp,
+                                                                          browser: Browser) -> None:
+    # A running AudioContext keeps an audio thread busy; one per alert piled up over an agent's day.
+    context = await browser.new_context()
+    await context.add_init_script('''
+        window.lmContexts = 0;
+        const Original = window.AudioContext;
+        window.AudioContext = class extends Original { constructor(...a) { super(...a); window.lmContexts += 1; } };
+    ''')
+    page = await context.new_page()
+    await page.goto(running_app.base_url + '/login')
+    await page.get_by_label('Usuario').fill('ana')
+    await page.get_by_label('Contraseña').fill(DEMO_PASSWORD)
+    await page.get_by_role('button', name='Ingresar').click()
+    await expect(page.get_by_placeholder('Buscar nombre, teléfono o mensaje')).to_be_visible()
+
+    for _ in range(5):
+        await page.evaluate("window.lmAlert('Nuevo mensaje', '', true)")
+    await page.wait_for_function("window.lmAudio && window.lmAudio.state === 'suspended'", timeout=5_000)
+    assert await page.evaluate('window.lmContexts') == 1
+    await context.close()
