@@ -95,6 +95,31 @@ async def test_in_human_mode_the_customers_si_closes_the_sale(*, db: Database, w
     assert quote.status == QuoteStatus.ACCEPTED and quote.ticket_code is not None
 
 
+async def test_only_a_yes_is_checked_against_the_quotes(*, db: Database, world: World, desk: SalesDesk,
+                                                        catalog: Catalog, ana: Viewer, chat: int) -> None:
+    # Every customer message goes past this subscriber; only a "sí" may cost a database read (ingest bursts).
+    await set_mode(db, chat, ConversationMode.HUMAN, holder=world.ana.id)
+    await sent_quote(desk, ana, chat, catalog)
+    bus = InProcessEventBus()
+    acceptances = QuoteAcceptances(desk)
+    checked: list[int] = []
+    original = acceptances.check
+
+    async def counting(message_id: int):
+        checked.append(message_id)
+        return await original(message_id)
+
+    acceptances.check = counting  # type: ignore[method-assign]
+    bus.subscribe(acceptances.on_event, branch_ids=None, kinds=[MESSAGE_CREATED])
+
+    question = await customer_says(db, world, '¿Y en cuántas cuotas?', publisher=bus)
+    yes = await customer_says(db, world, 'dale, confirmo', publisher=bus)
+    await acceptances.drain()
+
+    assert question not in checked and len(checked) == 1
+    assert await sale_count(db) == 1 and yes
+
+
 async def test_a_si_whose_event_was_missed_is_found_by_the_sweep(*, db: Database, world: World, desk: SalesDesk,
                                                                  catalog: Catalog, ana: Viewer, chat: int) -> None:
     await set_mode(db, chat, ConversationMode.HUMAN, holder=world.ana.id)
