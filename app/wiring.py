@@ -40,6 +40,10 @@ from services.whatsapp.simulator import Simulator
 log = logging.getLogger('leadmaster')
 
 
+# At most ~20 summaries a second per process (services/assistant/summary.py, SummaryWorker.pause_seconds).
+SUMMARY_PAUSE_SECONDS = 0.05
+
+
 def build(settings: Settings) -> Runtime:
     """Wire everything once per process (and once per test that builds the app)."""
     runtime_ = _assemble(settings)
@@ -117,7 +121,8 @@ def _assemble(settings: Settings) -> Runtime:
                                 claims=[acceptances.answered],
                                 reply_delay_seconds=settings.assistant_reply_delay_seconds,
                                 enabled=settings.assistant_enabled)
-    summaries = SummaryWorker(db, publisher=bus, refresh_seconds=settings.summary_refresh_seconds)
+    summaries = SummaryWorker(db, publisher=bus, refresh_seconds=settings.summary_refresh_seconds,
+                              pause_seconds=SUMMARY_PAUSE_SECONDS)
     bus.subscribe(assistant.on_event, branch_ids=None, kinds=[MESSAGE_CREATED, VIN_READ])
     # A photo's VIN feeds the summary's vehicle: recompute when a reading (or an agent's correction) lands.
     bus.subscribe(summaries.on_event, branch_ids=None, kinds=[MESSAGE_CREATED, VIN_READ])

@@ -313,8 +313,13 @@ class SummaryWorker(BackgroundWorker):
     name = 'assistant-summary'
 
     def __init__(self, db: Database, *, publisher: EventPublisher, refresh_seconds: float = 30.0,
-                 active_window: timedelta = timedelta(hours=24), sweep_limit: int = 300) -> None:
+                 active_window: timedelta = timedelta(hours=24), sweep_limit: int = 300,
+                 pause_seconds: float = 0.0) -> None:
         super().__init__(idle_poll_seconds=min(refresh_seconds, 5.0))
+        # A pause after each summary bounds the worker's share of the process: a summary is ~8 statements and
+        # some CPU, and under a burst of webhooks one per message took the time acknowledgements need. Due
+        # conversations wait in `_dirty` meanwhile, so ten messages of one burst still cost one summary.
+        self.pause_seconds = pause_seconds
         self.db = db
         self.publisher = publisher
         self.refresh_seconds = refresh_seconds
@@ -347,6 +352,8 @@ class SummaryWorker(BackgroundWorker):
                 changed += int(view is not None and view.version != before)
             except Exception:  # one bad thread must not stop the others' summaries
                 log.exception('summary of conversation %s failed', conversation_id)
+            if self.pause_seconds:
+                await asyncio.sleep(self.pause_seconds)
         return changed
 
     async def _version(self, conversation_id: int) -> int:
