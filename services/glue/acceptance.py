@@ -47,7 +47,8 @@ class QuoteAcceptances(BackgroundWorker):
         self.sweep_limit = sweep_limit
         self._tasks: set[asyncio.Task[Acceptance | None]] = set()
         # A few checks at a time: a burst of "sí" must not take every pooled connection from ingest and pages.
-        self._running = asyncio.Semaphore(CONCURRENT_CHECKS)
+        # One semaphore per event loop (a semaphore with waiters belongs to the loop it first ran on).
+        self._running: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     # --- events ---
 
@@ -73,11 +74,17 @@ class QuoteAcceptances(BackgroundWorker):
         """Accept the conversation's sent quote if this message is the customer's yes (logged, never raising:
         one failure must not stop the next message's check, and the sweep retries)."""
         try:
-            async with self._running:
+            async with self._semaphore():
                 return await handle_customer_message(self.desk, message_id=message_id)
         except Exception:
             log.exception('quote acceptance check of message %s failed', message_id)
             return None
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._running is None or self._running[0] is not loop:
+            self._running = (loop, asyncio.Semaphore(CONCURRENT_CHECKS))
+        return self._running[1]
 
     async def drain(self) -> None:
         """Wait for the checks already started (tests, shutdown)."""
