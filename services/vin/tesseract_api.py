@@ -8,8 +8,8 @@ costs ~0.02 s and a page ~0.15 s, which is what makes several independent reads 
 keep wrong VINs out) affordable within the time target. pytesseract remains the fallback when the library
 cannot be loaded (another platform, another version).
 
-Why not tesserocr (the Cython binding, on PyPI): its wheels bundle their own Tesseract build, a second copy beside
-Debian's with its own version and data path, and building it against Debian's library needs libtesseract-dev
+Why not tesserocr (the Cython binding, on PyPI): it means either a Tesseract of its own (a second copy beside
+Debian's, with its own version and data path) or a build against Debian's library, which needs libtesseract-dev
 and a C++ toolchain at install time. A dozen ctypes declarations against the library `tesseract-ocr` already
 installs keep one Tesseract on the machine and nothing to compile.
 
