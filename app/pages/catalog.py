@@ -10,17 +10,16 @@ from nicegui import events, ui
 
 from app.pages.guard import signed_in_page
 from app.runtime import runtime
-from components.assistant.catalog_search import CatalogSearch
+from components.assistant.catalog_search import CatalogSearch, send_to_customer
 from components.assistant.summary_panel import SummaryPanel
 from components.i18n import t
 from components.page_frame import selected_branch_id
 from services.access import Viewer
 from services.assistant.summary import latest_summary
-from services.catalog import ProductHit, import_file, send_product
+from services.catalog import ProductHit, import_file
 from services.conversations import ConversationRow, get_conversation
 from services.errors import NotFound, ServiceError
 from services.models import Role
-from services.whatsapp.outbox import OutsideWindow
 
 MAX_CATALOG_FILE_BYTES = 64 * 1024 * 1024
 
@@ -38,16 +37,7 @@ async def catalog_page(viewer: Viewer, c: int | None = None) -> None:
 
     async def send(hit: ProductHit) -> None:
         assert conversation is not None
-        try:
-            await send_product(db, viewer=viewer, conversation_id=conversation.id, sku=hit.sku,
-                               publisher=runtime().bus)
-        except OutsideWindow:
-            ui.notify(t('catalog.outside_window'), type='warning')
-            return
-        except ServiceError as error:
-            ui.notify(t('catalog.send_failed', reason=str(error)), type='negative')
-            return
-        ui.notify(t('catalog.sent'), type='positive')
+        await send_to_customer(db, viewer=viewer, conversation_id=conversation.id, hit=hit, publisher=runtime().bus)
 
     # Stock is shown for the conversation's branch, else the header's choice, else the viewer's own.
     branch_id = conversation.branch_id if conversation else (selected_branch_id() or viewer.branch_id)

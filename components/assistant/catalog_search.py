@@ -5,15 +5,36 @@ conversation" and "add to the quote" buttons. It calls the search service; it op
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from nicegui import ui
 
 from components.i18n import t
 from services.access import Viewer
-from services.catalog import ProductHit, SearchResult, format_ars, search_products
+from services.catalog import ProductHit, SearchResult, format_ars, search_products, send_product
 from services.database import Database
+from services.errors import ServiceError
+from services.events import EventPublisher
+from services.whatsapp.outbox import OutsideWindow
 
 SendProduct = Callable[[ProductHit], Awaitable[None]]
+
+
+async def send_to_customer(db: Database, *, viewer: Viewer, conversation_id: int, hit: ProductHit,
+                           publisher: EventPublisher, notify: Callable[..., Any] | None = None) -> bool:
+    """A product from the catalog into the conversation, telling the agent how it went (the catalog page and the
+    console's quote section both offer "send")."""
+    notify = notify or ui.notify  # looked up at call time (the simulated user of the tests replaces it)
+    try:
+        await send_product(db, viewer=viewer, conversation_id=conversation_id, sku=hit.sku, publisher=publisher)
+    except OutsideWindow:
+        notify(t('catalog.outside_window'), type='warning')
+        return False
+    except ServiceError as exc:
+        notify(t('catalog.send_failed', reason=str(exc)), type='negative')
+        return False
+    notify(t('catalog.sent'), type='positive')
+    return True
 
 
 class CatalogSearch:

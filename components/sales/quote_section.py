@@ -15,12 +15,12 @@ from typing import ClassVar
 
 from nicegui import ui
 
-from components.assistant.catalog_search import CatalogSearch
+from components.assistant.catalog_search import CatalogSearch, send_to_customer
 from components.i18n import t
 from components.inbox.panel_section import PanelContext, PanelSection
 from components.notify import Notifier
 from services.assistant.summary import latest_summary
-from services.catalog import ProductHit, send_product
+from services.catalog import ProductHit
 from services.catalog.search import products_by_skus
 from services.errors import NotFound, ServiceError
 from services.events import Event
@@ -29,7 +29,6 @@ from services.models import QuoteStatus
 from services.sales import quotes
 from services.sales.desk import QUOTE_UPDATED, SalesDesk
 from services.sales.quotes import QuoteView
-from services.whatsapp.outbox import OutsideWindow
 
 from .quote_editor import QuoteEditor
 
@@ -154,16 +153,8 @@ class QuoteSection(PanelSection):
     async def send_product(self, hit: ProductHit) -> None:
         if self.conversation_id is None or not await self._hold():
             return
-        try:
-            await send_product(self.context.db, viewer=self.context.viewer, conversation_id=self.conversation_id,
-                               sku=hit.sku, publisher=self.context.publisher)
-        except OutsideWindow:
-            self._notify(t('catalog.outside_window'), type='warning')
-            return
-        except ServiceError as exc:
-            self._notify(t('catalog.send_failed', reason=str(exc)), type='negative')
-            return
-        self._notify(t('catalog.sent'), type='positive')
+        await send_to_customer(self.context.db, viewer=self.context.viewer, conversation_id=self.conversation_id,
+                               hit=hit, publisher=self.context.publisher, notify=self._notify)
 
     async def _hold(self) -> bool:
         return True if self.hold_to_reply is None else await self.hold_to_reply()
