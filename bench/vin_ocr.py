@@ -57,7 +57,7 @@ def _score(samples: list[Sample], results: list[VinResult]) -> dict[str, object]
         else:
             wrong_unverified += 1
         failures.append({'file': sample.file, 'truth': sample.vin, 'read': result.vin, 'status': str(result.status),
-                         'traits': sample.traits, 'seconds': result.seconds,
+                         'traits': sample.traits, 'seconds': result.seconds, 'reason': result.reason,
                          'candidates': [c['vin'] for c in result.candidates[:3]], 'error': result.error})
     seconds = [result.seconds for result in results]
     cpu = [result.timings.get('cpu', result.seconds) for result in results]

@@ -21,7 +21,12 @@ America, a known maker otherwise). The group is settled only when exactly one co
   J and 1 (also A), S and 2, or any characters of equal check value stay ambiguous: both combinations pass.
 - unverified (no check digit applies) → taken only when no position is in doubt between two characters that
   both give a valid VIN, and at least `MIN_AGREEING_READS` reads from `MIN_AGREEING_KINDS` different kinds of
-  preparation read exactly that VIN.
+  read agree at every position. A kind is a *recognizer* (`LINE_KIND`, `CHARS_KIND`, `SECOND_LINE_KIND`,
+  `SECOND_CHARS_KIND`), not a preparation: gray and Otsu crops read by one network share its context errors.
+
+Character-by-character reads that contradict each other at a position (`_split_characters`) are no vote
+there; the line reads decide, under the same rules. Nothing else is outvoted: any other disagreement between
+two valid VINs refuses the photo.
 
 The VIN standard's position rules (ISO 3779 / 49 CFR 565: no I/O/Q, a year code at position 10, numeric
 serial at the end, the check digit) are used only to *reject* combinations, never to invent a character.
@@ -44,7 +49,15 @@ DOUBT_CONFIDENCE = 0.6
 # glyph it cannot tell; its real misreads come at 0.8–0.99, and those still count as disagreement. (In a
 # line read a low confidence is kept: there it is the doubt that brings the look-alikes in.)
 MIN_VOTE_CONFIDENCE = 0.5
-GUESSING_KINDS = frozenset({'chars'})
+# The kinds of OCR read, one per *recognizer*: the first OCR's whole-line reads and its character-by-character
+# reads, and the same two of the second recognizer (engines.second_recognizer). Several preparations of a
+# crop (gray, Otsu, sizes, alphabets) read by one recognizer are one kind: they share its errors — measured,
+# all five English line reads of a crop agreed on "WBALSSYG…" where the label says "WBALS5YG…".
+LINE_KIND = 'line'
+CHARS_KIND = 'chars'
+SECOND_LINE_KIND = 'second-line'
+SECOND_CHARS_KIND = 'second-chars'
+GUESSING_KINDS = frozenset({CHARS_KIND, SECOND_CHARS_KIND})
 MAX_RESOLVED_BY_CHECK_DIGIT = 2
 MIN_AGREEING_READS = 3
 MIN_AGREEING_VERIFIED = 2
@@ -71,9 +84,10 @@ class Reading:
 
     text: str  # after I→1, O→0, Q→0
     source: str  # e.g. 'page-otsu', 'line1-gray32', 'barcode'
-    kind: str  # the preparation family ('otsu', 'gray', 'page', 'barcode', …): agreement must span kinds
+    kind: str  # the recognizer ('line', 'chars', 'second-line', …, 'page', 'barcode'): agreement must span kinds
     raw: str = ''  # the 17 characters as the engine gave them ('' when the same as text)
     confidences: tuple[float, ...] = ()  # one per character, 0..1; () when the engine gives none
+    crop: str = ''  # the line crop it was read from ('line1', …); '' for page reads and barcodes
 
     @property
     def from_barcode(self) -> bool:
@@ -152,17 +166,43 @@ class _Position:
 CONFIRM_ONLY_KINDS: frozenset[str] = frozenset()
 
 
+def _stands_for(reading: Reading, index: int) -> frozenset[str]:
+    """The VIN characters a read's character at `index` can be: itself, or what a raw I/O/Q stands for."""
+    return _RAW_MEANINGS.get((reading.raw or reading.text)[index], frozenset(reading.text[index]))
+
+
 def _split_characters(cluster: Sequence[Reading]) -> set[tuple[int, int]]:
-    """(reading, position) pairs of character-by-character reads that are no vote because the character reads
-    of the same crop disagree there: a lone glyph misread (X read 4 in one preparation) is an error of that
-    kind of read, not a doubt about the VIN, when its sibling read and the line reads agree."""
-    characters = [(number, reading) for number, reading in enumerate(cluster) if reading.kind in GUESSING_KINDS]
+    """(reading, position) pairs of character-by-character reads that are no vote, because the lone-glyph
+    reads of the same crop contradict each other there:
+
+    - the reads of one recognizer (its two preparations) disagree: a lone glyph misread in one preparation
+      is an error of that kind of read, not a doubt about the VIN;
+    - the two recognizers' lone-glyph reads disagree (English reads a bold X alone as 4, Spanish as X):
+      neither is an observation the line reads must yield to.
+
+    At such a position the line reads decide — and they must still agree, of two recognizers for a VIN
+    without check digit (a context error of one line recognizer is not enough). Lone-glyph reads of
+    *different crops* are never silenced by each other: two crops disagreeing is a real doubt."""
+    groups: dict[tuple[str, str], list[tuple[int, Reading]]] = {}
+    for number, reading in enumerate(cluster):
+        if reading.kind in GUESSING_KINDS:
+            groups.setdefault((reading.crop, reading.kind), []).append((number, reading))
     silenced = set()
     for index in range(VIN_LENGTH):
-        seen = {reading.text[index] for _, reading in characters
-                if reading.text[index] != UNREAD and not _guess(reading, index)}
-        if len(seen) > 1:
-            silenced.update((number, index) for number, _ in characters)
+        opinions: dict[str, list[tuple[list[tuple[int, Reading]], frozenset[str]]]] = {}
+        for (crop, _), reads in groups.items():
+            options = [_stands_for(reading, index) for _, reading in reads
+                       if reading.text[index] != UNREAD and not _guess(reading, index)]
+            if not options:
+                continue
+            common = frozenset.intersection(*options)
+            if common:
+                opinions.setdefault(crop, []).append((reads, common))
+            else:
+                silenced.update((number, index) for number, _ in reads)
+        for crop_opinions in opinions.values():
+            if len(crop_opinions) > 1 and not frozenset.intersection(*(common for _, common in crop_opinions)):
+                silenced.update((number, index) for reads, _ in crop_opinions for number, _ in reads)
     return silenced
 
 
@@ -217,14 +257,23 @@ def _valid_combinations(positions: Sequence[_Position]) -> tuple[list[VinCheck],
     return valid, in_doubt, '' if valid else 'no valid VIN'
 
 
+def _foreign_only_by_first_letter(vin: str, valid: Sequence[VinCheck]) -> bool:
+    """Whether every valid reading other than the North-American `vin` is foreign because its position 1
+    holds a letter drawn like `vin`'s digit (S for 5, L for 1). A rival with another first character (8
+    against 3: a clipped glyph, not a look-alike letter) is a real doubt the check digit must not settle."""
+    if vin[0] not in '12345':
+        return False
+    return all(check.vin[0].isalpha() and check.vin[0] in LOOKALIKES.get(vin[0], frozenset())
+               for check in valid if check.vin != vin)
+
+
 def _judge(cluster: Sequence[Reading], confirming_kind: str | None) -> _Verdict:
     positions = _positions(cluster)
     valid, in_doubt, why = _valid_combinations(positions)
     if why:
         return _Verdict(None, None, why)
     verified = [check for check in valid if check.status == VinStatus.VERIFIED]
-    if len(valid) > 1 and len(verified) == 1 and verified[0].vin[0] in '12345' and all(
-            check.vin[0] not in '12345' for check in valid if check is not verified[0]):
+    if len(valid) > 1 and len(verified) == 1 and _foreign_only_by_first_letter(verified[0].vin, valid):
         # Exactly one reading is a North-American VIN whose (mandatory) check digit passes; the others are
         # foreign only because position 1 was read as a look-alike letter (S for 5, L for 1): the check
         # digit confirms the one (a misread passes it 1 time in 11).

@@ -6,6 +6,7 @@
 
 Both run inside the VIN process pool, one engine per process, one thread each (OMP_THREAD_LIMIT=1 and
 ONNX Runtime's thread counts), so a 2-core server with 1 pool worker still leaves a core to the web app.
+Each process also loads the second recognizer (`second_recognizer`: Tesseract's Spanish model, ~0.12 s).
 """
 
 from __future__ import annotations
@@ -95,14 +96,14 @@ class TesseractEngine:
 
     def __init__(self, *, language: str = 'eng', in_process: bool = True) -> None:
         self.language = language
-        self._want_api = in_process and language == 'eng'
+        self._want_api = in_process
         self._loaded: TesseractApi | None = None
 
     @property
     def _api(self) -> TesseractApi | None:
         # Loaded on first use, in the process that reads (the pool's), not in the web process that builds it.
         if self._want_api and self._loaded is None:
-            self._loaded = shared_api()
+            self._loaded = shared_api(self.language)
             self._want_api = self._loaded is not None
         return self._loaded
 
@@ -266,6 +267,18 @@ class RapidOcrEngine:
         array = np.asarray(image.convert('RGB'))[:, :, ::-1]
         result, _ = engine(array, use_det=False, use_cls=False)
         return [OcrLine(str(item[0]), float(item[1]), (0, 0, image.width, image.height)) for item in result or []]
+
+
+def second_recognizer(engine: str) -> TesseractEngine | None:
+    """The recognizer asked for a second opinion on the line crops that the first did not settle (see
+    pipeline.py): for Tesseract its Spanish model (`tesseract-ocr-spa`, installed with the app) — a network
+    trained apart from the English one, so it does not share its context errors (English reads "WS7" where
+    the label says "W57", "KMHT1T7" for the touching serifs of "KMHTT7"; Spanish reads both right) nor its
+    lone-glyph confusions (X read 4); for RapidOCR, Tesseract's English model. In process only (a command
+    per line would cost ~0.3 s each); None when it cannot load (then the first recognizer's reads must
+    settle a photo alone: its line reads and its character-by-character reads)."""
+    second = TesseractEngine(language='spa') if engine == 'tesseract' else TesseractEngine()
+    return second if second.in_process else None
 
 
 def engine_named(name: str) -> OcrEngine:

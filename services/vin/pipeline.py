@@ -6,12 +6,15 @@
    inversion misses light bars on a dark plate; its local threshold splits blurred bars).
 2. OCR (Tesseract in process, tesseract_api.py): downscale, grayscale, deskew; a page read *locates* the
    text (word boxes); every VIN-like word run is cropped from the sharper image, narrowed to its main row
-   of text, scaled to 44–60 px characters and read again as one raw line (psm 13) in several preparations
-   (gray or thresholded on its own, VIN alphabet with or without I/O/Q), and also cut into its 17
-   characters, each read alone — without neighbours the LSTM's context cannot turn "W57" into "WS7".
-   Further page reads (a plain-gray block read, a local threshold for glare, the opposite polarity, quarter
-   turns) run only while the answer is not settled. The plan is fixed (no decision depends on the clock),
-   so the same bytes give the same answer whatever the machine's load; only the time limit can cut it short.
+   of text, widened so that no character is cut in two (crop_columns), scaled to 44–60 px characters and
+   read again as one raw line (psm 13) in several preparations (gray or thresholded on its own, VIN
+   alphabet with or without I/O/Q), and also cut into its 17 characters, each read alone — without
+   neighbours the LSTM's context cannot turn "W57" into "WS7". A crop those reads do not settle is read by
+   a second recognizer (Tesseract's Spanish model, engines.second_recognizer), one read at a time until
+   settled: another network, with errors of its own. Further page reads (a plain-gray block read, a local
+   threshold for glare, the opposite polarity, quarter turns) run only while the answer is not settled.
+   The plan is fixed (no decision depends on the clock), so the same bytes give the same answer whatever
+   the machine's load; only the time limit can cut it short.
 3. Each 17-character string read becomes a `Reading`; consensus.py decides what, if anything, is settled.
 """
 
@@ -28,9 +31,18 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from .candidates import candidates_in_line, normalize_token
-from .consensus import UNREAD, Decision, Reading, decide
+from .consensus import (
+    CHARS_KIND,
+    LINE_KIND,
+    SECOND_CHARS_KIND,
+    SECOND_LINE_KIND,
+    UNREAD,
+    Decision,
+    Reading,
+    decide,
+)
 from .decoding import decode_vehicle
-from .engines import OcrEngine, OcrLine, OcrTimeout, engine_named
+from .engines import OcrEngine, OcrLine, OcrTimeout, engine_named, second_recognizer
 from .imaging import (
     UnreadableImage,
     binarize,
@@ -47,7 +59,7 @@ from .imaging import (
 from .validation import VIN_LENGTH, VinStatus, validate_vin
 
 # Bumped whenever a change can alter results, so cached readings of older versions are recomputed.
-PIPELINE_VERSION = 2
+PIPELINE_VERSION = 3
 WORK_SIZE = 1600  # px, long side of the image the line crops come from
 PAGE_SIZE = 1200  # px, long side of the page reads (they only need to find the text)
 # Line preparations: (threshold, character height in px, alphabet). Reads at different sizes, thresholds and
@@ -59,6 +71,10 @@ LINE_PREPARATIONS = (('gray', 60, 'vin'), ('gray', 52, 'vin'), ('otsu', 44, 'vin
 # The prepared crops that are also cut into characters and read one by one (see read_characters).
 CHARACTER_PREPARATIONS = (('gray', 60), ('otsu', 44))
 MAX_CROPS_PER_PAGE = 3
+# The second recognizer's reads of a crop the first did not settle, in this order, until settled (see
+# read_crop and engines.second_recognizer).
+SECOND_LINE_PREPARATIONS = (('gray', 60, 'vin'), ('otsu', 44, 'vin'), ('gray', 60, 'vin+ioq'))
+SECOND_CHARACTER_PREPARATIONS = (('gray', 60), ('otsu', 44))
 BARCODE_SIZE = 2400
 
 
@@ -150,7 +166,7 @@ def _same_shape(char: str) -> str:
     return normalize_token(char) or char
 
 
-def readings_of_line(line: OcrLine, *, source: str, kind: str) -> list[Reading]:
+def readings_of_line(line: OcrLine, *, source: str, kind: str, crop: str = '') -> list[Reading]:
     """The 17-character strings of one OCR line, each with its raw characters and per-character confidences."""
     chars = [char for char in line.text if not char.isspace()]
     kept = [index for index, char in enumerate(chars) if char.isascii() and char.isalnum()]
@@ -160,13 +176,13 @@ def readings_of_line(line: OcrLine, *, source: str, kind: str) -> list[Reading]:
         vin = candidate.vin
         at = compact.find(vin)
         if at < 0:
-            found.append(Reading(vin, source, kind))
+            found.append(Reading(vin, source, kind, crop=crop))
             continue
         indexes = kept[at:at + VIN_LENGTH]
         raw = ''.join(chars[index].upper() for index in indexes)
         confidences = (tuple(line.char_confidences[index] for index in indexes)
                        if len(line.char_confidences) == len(chars) else ())
-        found.append(Reading(vin, source, kind, raw=raw, confidences=confidences))
+        found.append(Reading(vin, source, kind, raw=raw, confidences=confidences, crop=crop))
     return found
 
 
@@ -257,14 +273,100 @@ def text_row(image: Image.Image, box: tuple[int, int, int, int]) -> tuple[int, i
     return left, top + main[0], right, top + main[1]
 
 
+def crop_columns(image: Image.Image, box: tuple[int, int, int, int]) -> tuple[int, int]:
+    """The left and right edges of the crop of one row of text (`box`), chosen so that it cuts no character
+    in two. A clipped character is the one error no vote can catch — every read of the crop agrees on it
+    (the right half of an 8 is a 3, the left half of a 9 a 6 or a C) — and it happened in two ways: a page
+    read's word box ending inside the first or last character (its threshold lost part of it), and the
+    crop's margin reaching into the neighbouring character (the caption, or the VIN's next character when
+    the word box fell short). So each edge first grows outwards over columns that hold ink, to the end of a
+    character the box cuts (kept as it was if ink goes on for more than a character's width: a neighbour
+    touching, a frame); then the margin, up to half the text height, stops before the next ink."""
+    left, top, right, bottom = (round(value) for value in box)
+    height = bottom - top
+    margin = height // 2
+    reach = max(3, round(0.8 * height))
+    outer_left, outer_right = max(0, left - reach - margin), min(image.width, right + reach + margin)
+    region = np.asarray(image.crop((outer_left, top, outer_right, bottom)))
+    if height < 8 or region.size == 0:
+        return max(0, left - margin), min(image.width, right + margin)
+    threshold = otsu_threshold(region)
+    # The paper is the majority of the row: ink is the other side of the threshold.
+    ink = region <= threshold if float(np.mean(region > threshold)) >= 0.5 else region > threshold
+    counts = ink.sum(axis=0)
+    inked = counts >= max(2, round(0.06 * height))  # part of a character (a speck of noise is not)
+    touched = counts >= 1  # any ink at all: the margin keeps clear of it
+
+    def has_ink(column: int, *, trace: bool = False) -> bool:
+        found = touched if trace else inked
+        return 0 <= column - outer_left < len(found) and bool(found[column - outer_left])
+
+    def edge(start: int, step: int) -> int:
+        """From the box's outermost column `start`, the outermost column of the character it cuts."""
+        column = start
+        while has_ink(column + step):
+            column += step
+            if abs(column - start) >= reach:
+                return start
+        return column
+
+    def clear(start: int, step: int) -> int:
+        """From the character's outermost column, the last column of paper before other ink (margin at most)."""
+        column = start
+        while (abs(column - start) < margin and 0 <= column + 2 * step < image.width
+               and not has_ink(column + step, trace=True) and not has_ink(column + 2 * step, trace=True)):
+            column += step
+        return column
+
+    first = edge(left, -1)
+    last = edge(right - 1, 1)
+    return clear(first, -1), clear(last, 1) + 1
+
+
+def longest_word(image: Image.Image, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """The longest word of a detected text line (RapidOCR's boxes are whole lines, "CHASIS N° 8AG0K1…"), when
+    it is long enough to be a VIN; else the line. Words are runs of ink columns separated by gaps wider than
+    a third of the text height (the gaps between a VIN's characters are narrower). Read alone, the VIN is
+    not glued to its caption by the second recognizer's alphabet ("CHASISN8AG0K1…")."""
+    left, top, right, bottom = text_row(image, box)
+    height = bottom - top
+    region = np.asarray(image.crop((left, top, right, bottom)))
+    if height < 8 or region.size == 0:
+        return box
+    threshold = otsu_threshold(region)
+    ink = region <= threshold if float(np.mean(region > threshold)) >= 0.5 else region > threshold
+    inked = ink.sum(axis=0) >= max(2, round(0.06 * height))
+    words: list[tuple[int, int]] = []
+    start = gap = None
+    for column, filled in enumerate([*inked.tolist(), False]):
+        if filled:
+            if start is None:
+                start = column
+            elif gap is not None and column - gap > height / 3:
+                words.append((start, gap))
+                start = column
+            gap = None
+        elif start is not None and gap is None:
+            gap = column
+    if start is not None and gap is not None:
+        words.append((start, gap))
+    if not words:
+        return box
+    first, last = max(words, key=lambda word: word[1] - word[0])
+    if last - first < 6 * height or (first, last) == (words[0][0], words[-1][1]):
+        return box
+    return left + first, box[1], left + last, box[3]
+
+
 def line_crop(image: Image.Image, box: tuple[int, int, int, int], *, threshold: str, text_height: int
               ) -> Image.Image:
     """The words alone, scaled to `text_height` px characters, dark on light, with a margin; 'otsu'
     thresholds the crop on its own (glare elsewhere in the photo does not move it), 'gray' stretches it."""
-    left, top, right, bottom = text_row(image, box)
+    row = text_row(image, box)
+    top, bottom = row[1], row[3]
     height = max(1, bottom - top)
-    crop = image.crop((max(0, left - height // 2), max(0, top - height // 4),
-                       min(image.width, right + height // 2), min(image.height, bottom + height // 4)))
+    left, right = crop_columns(image, row)
+    crop = image.crop((left, max(0, top - height // 4), right, min(image.height, bottom + height // 4)))
     scale = text_height / height
     if abs(scale - 1) > 0.05:
         crop = crop.resize((max(1, round(crop.width * scale)), max(1, round(crop.height * scale))),
@@ -329,6 +431,7 @@ class _Run:
     # (synthetic set: 66 % exact instead of 81 % OCR-only, no fewer wrong VINs): they vote instead, and
     # their disagreement is what stops the line reads' context errors.
     confirming_kind: str | None = None
+    second: OcrEngine | None = None
 
     def left(self) -> float:
         return self.deadline - time.perf_counter()
@@ -366,8 +469,9 @@ class _Run:
 
     def lines(self, name: str, boxes: list[tuple[int, ...]], image: Image.Image) -> None:
         def overlaps_done(box: tuple[int, ...]) -> bool:
+            slack = max(4, (box[3] - box[1]) // 2)
             return any(min(box[3], done[3]) - max(box[1], done[1]) > 0.6 * (box[3] - box[1])
-                       and min(box[2], done[2]) - max(box[0], done[0]) > 0.6 * (box[2] - box[0])
+                       and done[0] <= box[0] + slack and done[2] >= box[2] - slack
                        for done in self.cropped)
 
         crops = 0
@@ -378,31 +482,58 @@ class _Run:
                 continue
             self.cropped.append(box)  # type: ignore[arg-type]
             crops += 1
-            number = len(self.cropped)
+            crop_name = f'line{len(self.cropped)}'
+            prepared: dict[tuple[str, int], Image.Image] = {}
             with self.timed('lines'):
-                prepared: dict[tuple[str, int], Image.Image] = {}
-                for threshold, height, alphabet in LINE_PREPARATIONS:
-                    crop = prepared.get((threshold, height))
-                    if crop is not None and not self.engine.honours_alphabet:
-                        continue  # the same read again would count as a second, agreeing one
-                    if crop is None:
-                        crop = prepared[threshold, height] = line_crop(image, box, threshold=threshold,  # type: ignore[arg-type]
-                                                                    text_height=height)
-                    source = f'line{number}-{threshold}{height}-{alphabet}'
-                    for line in self.engine.read_line(crop, seconds_left=self.left(), alphabet=alphabet):
-                        self.add(readings_of_line(line, source=source, kind=threshold))
-                for threshold, height in CHARACTER_PREPARATIONS:
-                    crop = prepared.get((threshold, height)) or line_crop(image, box, threshold=threshold,  # type: ignore[arg-type]
-                                                                       text_height=height)
-                    boxes = character_boxes(crop)
-                    if not boxes:
-                        continue
-                    read = self.engine.read_characters(_character_images(crop, boxes), seconds_left=self.left())
-                    if read is None:
-                        break
-                    text = ''.join(char or UNREAD for char, _ in read)
-                    self.add([Reading(text, f'line{number}-chars-{threshold}{height}', 'chars',
-                                      confidences=tuple(confidence for _, confidence in read))])
+                self.read_crop(self.engine, crop_name, image, box, prepared, second=False)  # type: ignore[arg-type]
+            if self.second is not None and not self.settled:
+                with self.timed('second'):
+                    self.read_crop(self.second, crop_name, image, box, prepared, second=True)  # type: ignore[arg-type]
+
+    def read_crop(self, engine: OcrEngine, crop_name: str, image: Image.Image, box: tuple[int, int, int, int],
+                  prepared: dict[tuple[str, int], Image.Image], *, second: bool) -> None:
+        """One recognizer's reads of one line crop: whole-line reads in several preparations, then each
+        character alone. The first recognizer reads them all (each read is a chance to disagree); the second
+        is asked one read at a time and stops as soon as the photo is settled: it is there to settle what
+        the first could not, and the plan stays fixed (same bytes, same reads, same answer)."""
+        if second:
+            line_kind, chars_kind = SECOND_LINE_KIND, SECOND_CHARS_KIND
+            line_preparations, character_preparations = SECOND_LINE_PREPARATIONS, SECOND_CHARACTER_PREPARATIONS
+            label = f'{crop_name}-{getattr(engine, "language", engine.name)}'
+        else:
+            line_kind, chars_kind = LINE_KIND, CHARS_KIND
+            line_preparations, character_preparations = LINE_PREPARATIONS, CHARACTER_PREPARATIONS
+            label = crop_name
+
+        def prepared_crop(threshold: str, height: int) -> Image.Image:
+            if (threshold, height) not in prepared:
+                prepared[threshold, height] = line_crop(image, box, threshold=threshold, text_height=height)
+            return prepared[threshold, height]
+
+        read_already: set[tuple[str, int]] = set()
+        for threshold, height, alphabet in line_preparations:
+            if (threshold, height) in read_already and not engine.honours_alphabet:
+                continue  # the same read again would count as a second, agreeing one
+            read_already.add((threshold, height))
+            source = f'{label}-{threshold}{height}-{alphabet}'
+            for line in engine.read_line(prepared_crop(threshold, height), seconds_left=self.left(),
+                                         alphabet=alphabet):
+                self.add(readings_of_line(line, source=source, kind=line_kind, crop=crop_name))
+            if second and self.settled:
+                return
+        for threshold, height in character_preparations:
+            crop = prepared_crop(threshold, height)
+            boxes = character_boxes(crop)
+            if not boxes:
+                continue
+            read = engine.read_characters(_character_images(crop, boxes), seconds_left=self.left())
+            if read is None:
+                return
+            text = ''.join(char or UNREAD for char, _ in read)
+            self.add([Reading(text, f'{label}-chars-{threshold}{height}', chars_kind,
+                              confidences=tuple(confidence for _, confidence in read), crop=crop_name)])
+            if second and self.settled:
+                return
 
 
 def _scaled(image: Image.Image, longest: int) -> tuple[Image.Image, float]:
@@ -424,7 +555,8 @@ def _ocr_passes(run: _Run, upright: Image.Image) -> Iterator[Callable[[], None]]
                 boxes = run.engine.read_page(page, mode='boxes', seconds_left=run.left())
             shaped = sorted((box.box for box in boxes if (box.box[2] - box.box[0]) >= 6 * (box.box[3] - box.box[1])),
                             key=lambda box: -(box[2] - box[0]))
-            run.lines('rapid', [tuple(round(value / scale) for value in box) for box in shaped], upright)
+            run.lines('rapid', [longest_word(upright, tuple(round(value / scale) for value in box))  # type: ignore[arg-type]
+                                for box in shaped], upright)
         yield rapid_boxes
 
         def rapid_full() -> None:
@@ -488,7 +620,8 @@ def read_vin(content: bytes, *, engine: str = 'tesseract', time_budget: float = 
     except UnreadableImage as exc:
         return VinResult.failed(engine=engine, error=str(exc), seconds=elapsed(), timings=finish_timings())
     timings['load'] = elapsed()
-    run = _Run(engine=engine_named(engine), deadline=started + time_budget, timings=timings)
+    run = _Run(engine=engine_named(engine), deadline=started + time_budget, timings=timings,
+               second=second_recognizer(engine))
     error = ''
     try:
         if barcodes:

@@ -18,7 +18,7 @@ import logging
 import multiprocessing
 from collections.abc import Sequence
 
-from .engines import engine_named, limit_threads
+from .engines import engine_named, limit_threads, second_recognizer
 from .pipeline import VinResult, read_vin
 
 log = logging.getLogger(__name__)
@@ -29,15 +29,15 @@ HARD_LIMIT_SLACK_SECONDS = 5.0
 
 def _initialize_worker(engine: str) -> None:
     limit_threads()  # before any OCR library starts its OpenMP threads
-    # Load the models once per process, not on the first customer's photo.
+    # Load the models once per process, not on the first customer's photo (the second recognizer's too).
     if engine == 'rapidocr':
         from .engines import _rapid_engine
 
         _rapid_engine()
-    else:
-        from .tesseract_api import shared_api
+    from .tesseract_api import shared_api
 
-        shared_api()
+    shared_api()
+    second_recognizer(engine)  # loads its model (Tesseract's Spanish one for the default engine)
 
 
 def _read(content: bytes, engine: str, time_budget: float) -> VinResult:

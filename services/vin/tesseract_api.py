@@ -13,8 +13,9 @@ Debian's, with its own version and data path) or a build against Debian's librar
 and a C++ toolchain at install time. A dozen ctypes declarations against the library `tesseract-ocr` already
 installs keep one Tesseract on the machine and nothing to compile.
 
-Only the handful of C functions used here are declared. One `TesseractApi` per process (the model stays
-loaded); it is not thread-safe, and the VIN pool runs one thread per process.
+Only the handful of C functions used here are declared. One `TesseractApi` per process and language (the
+model stays loaded; the pipeline uses English, and Spanish as its second recognizer); it is not thread-safe,
+and the VIN pool runs one thread per process.
 """
 
 from __future__ import annotations
@@ -200,23 +201,23 @@ class TesseractApi:
         return symbols
 
 
-_api: TesseractApi | None = None
-_api_error: str | None = None
+_apis: dict[str, TesseractApi] = {}
+_api_errors: dict[str, str] = {}
 _api_lock = threading.Lock()
 
 
-def shared_api() -> TesseractApi | None:
-    """This process's Tesseract, created on first use; None (and the reason kept) when it cannot load."""
-    global _api, _api_error  # noqa: PLW0603 - a per-process model cache
+def shared_api(language: str = 'eng') -> TesseractApi | None:
+    """This process's Tesseract for `language`, created on first use; None (and the reason kept) when it
+    cannot load."""
     with _api_lock:
-        if _api is None and _api_error is None:
+        if language not in _apis and language not in _api_errors:
             try:
-                _api = TesseractApi()
+                _apis[language] = TesseractApi(language=language)
             except TesseractUnavailable as exc:
-                _api_error = str(exc)
-        return _api
+                _api_errors[language] = str(exc)
+        return _apis.get(language)
 
 
-def unavailable_reason() -> str | None:
-    shared_api()
-    return _api_error
+def unavailable_reason(language: str = 'eng') -> str | None:
+    shared_api(language)
+    return _api_errors.get(language)

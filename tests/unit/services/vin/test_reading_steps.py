@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from services.vin.engines import TesseractEngine
-from services.vin.imaging import is_light_on_dark
-from services.vin.pipeline import character_boxes, line_crop, readings_of_line, text_row
+from services.vin.imaging import estimate_skew, is_light_on_dark
+from services.vin.pipeline import character_boxes, crop_columns, line_crop, readings_of_line, text_row
 from services.vin.tesseract_api import unavailable_reason
 
 FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf'
@@ -84,3 +85,49 @@ def test_the_in_process_engine_reads_characters_alone() -> None:
 
     assert read is not None
     assert ''.join(char for char, _ in read) == VIN
+
+
+# --- pipeline version 3 ---------------------------------------------------------------------------------
+
+
+def test_a_crop_never_cuts_a_character_in_two() -> None:
+    """A page read's word box that starts inside the first character, or a margin that reaches into the
+    neighbouring one: cut in half, an 8 reads 3 and a 9 reads 6 in every read of the crop."""
+    font = ImageFont.truetype('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf', 40)
+    photo = Image.new('L', (1400, 300), 235)
+    draw = ImageDraw.Draw(photo)
+    draw.text((100, 120), 'VIN 8DDTF9HCXBK177565', font=font, fill=20)
+    top, bottom = (round(value) for value in draw.textbbox((100, 120), '8', font=font)[1::2])
+    columns = (np.asarray(photo)[top:bottom] < 128).any(axis=0)
+    starts = [x for x in range(1, len(columns)) if columns[x] and not columns[x - 1]]
+    ends = [x for x in range(1, len(columns)) if columns[x - 1] and not columns[x]]
+    eight = (starts[3], ends[3])  # V, I, N, then the 8
+    next_start = starts[4]
+    assert next_start - eight[1] >= 3  # a gap between the 8 and the D
+
+    # The box starts in the middle of the 8: the crop starts before all of it, and not in the caption.
+    left, _ = crop_columns(photo, ((eight[0] + eight[1]) // 2, top, next_start + 600, bottom))
+    assert ends[2] < left < eight[0]
+
+    # The box starts at the D, just right of the 8: the margin stops before the 8's ink.
+    left, _ = crop_columns(photo, (next_start, top, next_start + 600, bottom))
+    assert eight[1] <= left <= next_start
+
+
+def test_the_skew_of_a_small_turned_label_under_glare_is_found() -> None:
+    """A light label turned 10° on a dark, unevenly lit car body: one global threshold splits the photo into
+    light and dark halves and finds no angle; the local threshold finds the text's."""
+    font = ImageFont.truetype(FONT, 26)
+    label_image = Image.new('L', (700, 260), 240)
+    draw = ImageDraw.Draw(label_image)
+    for row, text in enumerate(['VOLKSWAGEN ARGENTINA S.A.', 'VIN 8AWZZZ5UZFA123456', 'PESO BRUTO 1542 kg',
+                                'MOTOR CFZ 1.6', 'FABRICADO EN 03/2015']):
+        draw.text((20, 15 + 48 * row), text, font=font, fill=30)
+    turned = label_image.rotate(10, expand=True, resample=Image.Resampling.BICUBIC, fillcolor=70)
+    width, height = 1600, 1100
+    yy, xx = np.mgrid[0:height, 0:width]
+    light = 70 + 0.05 * xx + 120 * np.exp(-((yy - 250) ** 2 + (xx - 1200) ** 2) / (2 * 350 ** 2))
+    photo = Image.fromarray(np.clip(light, 0, 255).astype(np.uint8))
+    photo.paste(turned, (850, 150))
+
+    assert abs(estimate_skew(photo) - -10) <= 1.5
