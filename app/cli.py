@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import sys
 from typing import Annotated, TypeVar
@@ -112,6 +113,23 @@ def run(
 
     build(settings)
     serve(settings)
+
+
+@cli.command()
+def worker() -> None:
+    """Run the background workers without the web server (SPEC O6; PostgreSQL only). `leadmaster run` starts one
+    itself on PostgreSQL; run this beside web processes started with LEADMASTER_RUN_WORKERS=false."""
+    settings = Settings()
+    if settings.effective_event_bus != 'postgres':
+        typer.echo('leadmaster worker needs PostgreSQL (LEADMASTER_DATABASE_URL): on SQLite the workers run inside '
+                   '`leadmaster run`', err=True)
+        raise typer.Exit(2)
+    from app.worker_process import serve_workers
+
+    # Like the web process: warnings and errors; plus the worker's own start and stop lines.
+    logging.basicConfig(level=logging.WARNING, format='%(asctime)s worker %(levelname)s %(name)s: %(message)s')
+    logging.getLogger('leadmaster.worker').setLevel(logging.INFO)
+    asyncio.run(serve_workers(settings))
 
 
 def _describe(settings: Settings) -> str:

@@ -6,12 +6,16 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from app.settings import REPO_ROOT, Settings
 from services.database import Database
 
 MIGRATIONS_DIR = REPO_ROOT / 'app' / 'migrations'
+# Several processes may start at once (web processes, the worker process, SPEC O6); on PostgreSQL they take turns
+# migrating under this advisory lock, held until the migration's transaction ends; the later ones find nothing to do.
+MIGRATION_LOCK_KEY = 0x4C4D_4D49  # "LMMI"
 
 
 def alembic_config() -> Config:
@@ -33,6 +37,8 @@ async def upgrade_to_head(db: Database) -> None:
         command.upgrade(config, 'head')
 
     async with db.engine.begin() as connection:
+        if db.dialect == 'postgresql':
+            await connection.execute(text('SELECT pg_advisory_xact_lock(:key)'), {'key': MIGRATION_LOCK_KEY})
         await connection.run_sync(_upgrade)
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from app.background import Workers
 from app.event_bus import InProcessEventBus
 from app.settings import Settings
+from app.worker_process import WorkerProcess
 from services.assistant import AssistantEngine, AssistantWorker, SummaryWorker
 from services.auth import LoginPolicy
 from services.database import Database
@@ -38,26 +40,18 @@ class Runtime:
     media: MediaStore
     graph: GraphClient
     journal: JournalWriter
-    ingest: IngestWorker
-    outbox: OutboxWorker
-    media_downloader: MediaDownloader
     simulator: Simulator | None  # only when no Meta token is configured (M5)
     presence: PresenceBoard
     snapshots: SnapshotCache
-    # T2/T4: releases expired holds (APScheduler job); runs the branch rules when customers write.
-    takeover_sweeper: TakeoverSweeper
-    assignment: AssignmentDispatcher
-    # A1-A3/C4: the bot (rule or LLM engine) and the conversation summaries.
-    assistant_engine: AssistantEngine
-    assistant: AssistantWorker
-    summaries: SummaryWorker
-    # V1-V3: the OCR process pool (started on the first photo) and the worker that reads every inbound image.
-    vin_reader: VinReader
-    vin_worker: VinWorker
-    # S2-S4: quotes and sales (inventory provider, media store, time zone), the customer's "sí", expiry.
-    sales: SalesDesk
-    quote_acceptances: QuoteAcceptances
-    quote_expiry: QuoteExpiryWorker
+    # Built in every process; subscribed and started only where the background work runs (app/background.py).
+    workers: Workers
+    # The child `leadmaster worker` this web process supervises, when the workers run in their own process.
+    worker_process: WorkerProcess | None = None
+
+    @property
+    def workers_here(self) -> bool:
+        """This process does the background work (inline); otherwise a worker process does."""
+        return not self.settings.workers_in_own_process
 
     @property
     def login_policy(self) -> LoginPolicy:
@@ -66,6 +60,59 @@ class Runtime:
             lockout=timedelta(minutes=self.settings.login_lockout_minutes),
             session_lifetime=timedelta(days=self.settings.session_days),
         )
+
+    # The workers by name, as pages and tests reach them.
+    @property
+    def ingest(self) -> IngestWorker:
+        return self.workers.ingest
+
+    @property
+    def outbox(self) -> OutboxWorker:
+        return self.workers.outbox
+
+    @property
+    def media_downloader(self) -> MediaDownloader:
+        return self.workers.media_downloader
+
+    @property
+    def takeover_sweeper(self) -> TakeoverSweeper:
+        return self.workers.takeover_sweeper
+
+    @property
+    def assignment(self) -> AssignmentDispatcher:
+        return self.workers.assignment
+
+    @property
+    def assistant_engine(self) -> AssistantEngine:
+        return self.workers.assistant_engine
+
+    @property
+    def assistant(self) -> AssistantWorker:
+        return self.workers.assistant
+
+    @property
+    def summaries(self) -> SummaryWorker:
+        return self.workers.summaries
+
+    @property
+    def vin_reader(self) -> VinReader:
+        return self.workers.vin_reader
+
+    @property
+    def vin_worker(self) -> VinWorker:
+        return self.workers.vin_worker
+
+    @property
+    def sales(self) -> SalesDesk:
+        return self.workers.sales
+
+    @property
+    def quote_acceptances(self) -> QuoteAcceptances:
+        return self.workers.quote_acceptances
+
+    @property
+    def quote_expiry(self) -> QuoteExpiryWorker:
+        return self.workers.quote_expiry
 
 
 _current: Runtime | None = None

@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -42,8 +42,15 @@ class Settings(BaseSettings):
     # Outbox (M3): Cloud API default throughput per number, and retries before a message is given up.
     outbox_rate_per_number: float = Field(default=80.0, gt=0)
     outbox_max_attempts: int = Field(default=8, ge=1)
-    # Background workers (ingest, outbox, media) run inside the web process unless disabled.
+    # Background workers (ingest, outbox, media, takeover, assistant, summaries, VIN, sales) are started by this
+    # command unless disabled (tests drive them by hand; extra web processes leave them to a worker process).
     run_workers: bool = True
+    # Where those workers run (SPEC O6). 'separate': `leadmaster run` starts them in a process of their own
+    # (`leadmaster worker`), so webhook acknowledgements and pages never queue behind a bot turn or a summary;
+    # 'inline': inside the web process; 'auto': separate on PostgreSQL, inline on SQLite (no cross-process events).
+    worker_process: Literal['auto', 'separate', 'inline'] = 'auto'
+    # How events travel: within one process, or between every process sharing PostgreSQL (LISTEN/NOTIFY).
+    event_bus: Literal['auto', 'in_process', 'postgres'] = 'auto'
 
     # Takeover (T2, T4): how often the sweeper looks for expired deadlines; how long a faithful client's
     # conversation is offered to their agent before the branch rule decides.
@@ -102,9 +109,35 @@ class Settings(BaseSettings):
             value = 'sqlite+aiosqlite:///' + value.removeprefix('sqlite:///')
         return value
 
+    @model_validator(mode='after')
+    def _workers_can_reach_pages(self) -> Settings:
+        if self.worker_process == 'separate' and self.effective_event_bus != 'postgres':
+            raise ValueError('LEADMASTER_WORKER_PROCESS=separate needs events between processes: use PostgreSQL '
+                             '(LEADMASTER_DATABASE_URL) and leave LEADMASTER_EVENT_BUS at auto or postgres')
+        if self.event_bus == 'postgres' and not self.uses_postgresql:
+            raise ValueError('LEADMASTER_EVENT_BUS=postgres needs a PostgreSQL LEADMASTER_DATABASE_URL')
+        return self
+
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f'sqlite+aiosqlite:///{self.var_dir / "leadmaster.sqlite3"}'
+
+    @property
+    def uses_postgresql(self) -> bool:
+        return self.effective_database_url.startswith('postgresql')
+
+    @property
+    def effective_event_bus(self) -> Literal['in_process', 'postgres']:
+        if self.event_bus == 'auto':
+            return 'postgres' if self.uses_postgresql else 'in_process'
+        return self.event_bus
+
+    @property
+    def workers_in_own_process(self) -> bool:
+        """The web process leaves the background work to a worker process (started by `leadmaster run`)."""
+        if self.worker_process == 'auto':
+            return self.effective_event_bus == 'postgres'
+        return self.worker_process == 'separate'
 
     @property
     def uses_simulator(self) -> bool:

@@ -3,45 +3,29 @@
 from __future__ import annotations
 
 import logging
-from zoneinfo import ZoneInfo
 
 import httpx
 from nicegui import app, helpers, ui
 from nicegui.storage import Storage
 
+from app.background import build_workers
 from app.database import database_from, upgrade_to_head
-from app.event_bus import InProcessEventBus
+from app.event_bus import build_event_bus
 from app.http_api import MachineRoutes, build_http_api
 from app.middleware import SecurityHeaders, UploadLimit
 from app.pages import register_pages
 from app.runtime import Runtime, install, runtime
 from app.settings import REPO_ROOT, Settings
+from app.worker_process import WorkerProcess
 from components import i18n
-from services.assistant import AssistantWorker, SummaryWorker, make_engine
-from services.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_STATUS
-from services.glue.acceptance import QuoteAcceptances
 from services.inbox import SnapshotCache
 from services.media_store import MediaStore
-from services.models import Direction, MessageStatus
 from services.presence import PresenceBoard
-from services.sales.desk import QuoteExpiryWorker, SalesDesk, build_inventory
-from services.sales.inventory import SoapInventory
-from services.takeover import AssignmentDispatcher, TakeoverSweeper, renew_on_agent_messages, request_human
-from services.vin.readings import VIN_READ
-from services.vin.runner import VinReader
-from services.vin.worker import VinWorker
 from services.whatsapp.graph_client import GraphClient
-from services.whatsapp.ingest import IngestWorker
-from services.whatsapp.journal import JournalWriter
-from services.whatsapp.media_worker import MediaDownloader
-from services.whatsapp.outbox import OutboxWorker
+from services.whatsapp.journal import JournalWriter, journaled_event
 from services.whatsapp.simulator import Simulator
 
 log = logging.getLogger('leadmaster')
-
-
-# At most ~20 summaries a second per process (services/assistant/summary.py, SummaryWorker.pause_seconds).
-SUMMARY_PAUSE_SECONDS = 0.05
 
 
 def build(settings: Settings) -> Runtime:
@@ -65,78 +49,28 @@ def build(settings: Settings) -> Runtime:
 
 def _assemble(settings: Settings) -> Runtime:
     db = database_from(settings)
-    bus = InProcessEventBus()
+    bus = build_event_bus(kind=settings.effective_event_bus, database_url=settings.effective_database_url)
     media = MediaStore(settings.media_dir)
     # In the simulated browser of the unit tests there is no server socket: talk to the app in-process.
     transport = httpx.ASGITransport(app) if helpers.is_user_simulation() else None
     graph = GraphClient(base_url=settings.effective_graph_api_base, token=settings.effective_whatsapp_token,
                         transport=transport)
-    ingest = IngestWorker(db, publisher=bus)
-    journal = JournalWriter(db, on_journaled=ingest.wake)
-    outbox = OutboxWorker(db, client=graph, publisher=bus, store=media,
-                          rate_per_number=settings.outbox_rate_per_number, max_attempts=settings.outbox_max_attempts)
-    downloader = MediaDownloader(db, client=graph, store=media, publisher=bus, max_bytes=settings.media_max_bytes)
     simulator = None
     if settings.uses_simulator:
         own_url = f'http://127.0.0.1:{settings.port}'
         simulator = Simulator(db, app_secret=settings.effective_whatsapp_app_secret or '',
                               webhook_url=f'{own_url}/webhooks/whatsapp', token=settings.effective_whatsapp_token,
                               store=media, public_base_url=own_url, transport=transport)
-    # Workers react to events instead of polling: a queued reply wakes the outbox, inbound media the downloader.
-    bus.subscribe(lambda event: outbox.wake() if event.data.get('status') == MessageStatus.QUEUED else None,
-                  branch_ids=None, kinds=[MESSAGE_CREATED])
-    bus.subscribe(lambda event: downloader.wake() if event.data.get('media_id') and
-                  event.data.get('direction') == Direction.INBOUND else None, branch_ids=None, kinds=[MESSAGE_CREATED])
     presence = PresenceBoard(bus)
-    # T4: "online" means an inbox page is open in this process.
-    assignment = AssignmentDispatcher(db, publisher=bus, online=presence.online_user_ids,
-                                      offer_seconds=settings.faithful_offer_seconds)
-    sweeper = TakeoverSweeper(db, publisher=bus, online=presence.online_user_ids,
-                              offer_seconds=settings.faithful_offer_seconds,
-                              interval_seconds=settings.takeover_sweep_seconds)
-    bus.subscribe(assignment.on_event, branch_ids=None, kinds=[CONVERSATION_UPDATED])
-    # T2: an agent's message renews her hold, whichever page or API queued it.
-    bus.subscribe(renew_on_agent_messages(db, bus), branch_ids=None, kinds=[MESSAGE_CREATED])
-
-    # S2-S4: one desk per process (the inventory provider and its cache are process-wide).
-    soap_password = settings.inventory_soap_password
-    inventory = build_inventory(db, provider=settings.inventory_provider, wsdl=settings.inventory_soap_wsdl,
-                                username=settings.inventory_soap_username,
-                                password=soap_password.get_secret_value() if soap_password else None,
-                                timeout_seconds=settings.inventory_timeout_seconds,
-                                cache_seconds=settings.inventory_cache_seconds)
-    sales = SalesDesk(db=db, publisher=bus, store=media, inventory=inventory, zone=ZoneInfo(settings.display_timezone),
-                      max_media_bytes=settings.media_max_bytes)
-    quote_expiry = QuoteExpiryWorker(db, zone=sales.zone)
-    # The customer's "sí" is checked for every inbound message in any mode (a person usually sent the quote).
-    acceptances = QuoteAcceptances(sales)
-    bus.subscribe(acceptances.on_event, branch_ids=None, kinds=[MESSAGE_CREATED])
-
-    # A1-A3/C4: the bot answers AI-mode conversations; it stays quiet on a message that accepted a quote (the
-    # ticket answers it) and answers each photo once with what the VIN reader found.
-    engine = make_engine(db, llm_api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
-                         llm_base_url=settings.llm_base_url, llm_model=settings.llm_model,
-                         llm_timeout_seconds=settings.llm_timeout_seconds)
-    assistant = AssistantWorker(db, engine=engine, publisher=bus, handoff=request_human,
-                                claims=[acceptances.answered],
-                                reply_delay_seconds=settings.assistant_reply_delay_seconds,
-                                enabled=settings.assistant_enabled)
-    summaries = SummaryWorker(db, publisher=bus, refresh_seconds=settings.summary_refresh_seconds,
-                              pause_seconds=SUMMARY_PAUSE_SECONDS)
-    bus.subscribe(assistant.on_event, branch_ids=None, kinds=[MESSAGE_CREATED, VIN_READ])
-    # A photo's VIN feeds the summary's vehicle: recompute when a reading (or an agent's correction) lands.
-    bus.subscribe(summaries.on_event, branch_ids=None, kinds=[MESSAGE_CREATED, VIN_READ])
-
-    # V1-V3: the OCR processes start on the first photo; the worker reads each stored inbound image once.
-    vin_reader = VinReader(engine=settings.vin_ocr_engine, workers=settings.vin_workers,
-                           timeout_seconds=settings.vin_timeout_seconds)
-    vin_worker = VinWorker(db, reader=vin_reader, store=media, publisher=bus)
-    bus.subscribe(vin_worker.on_event, branch_ids=None, kinds=[MESSAGE_STATUS])
-    return Runtime(settings=settings, db=db, bus=bus, media=media, graph=graph, journal=journal, ingest=ingest,
-                   outbox=outbox, media_downloader=downloader, simulator=simulator, presence=presence,
-                   snapshots=SnapshotCache(), takeover_sweeper=sweeper, assignment=assignment,
-                   assistant_engine=engine, assistant=assistant, summaries=summaries, vin_reader=vin_reader,
-                   vin_worker=vin_worker, sales=sales, quote_acceptances=acceptances, quote_expiry=quote_expiry)
+    presence.listen(bus.subscribe)  # the other processes' viewers and typists; a no-op within one process
+    workers = build_workers(settings, db=db, bus=bus, media=media, graph=graph, online=presence.online_user_ids)
+    if not settings.workers_in_own_process:
+        workers.subscribe(bus)
+    # Wherever the ingest runs, a journaled webhook wakes it through the bus (one process or across processes).
+    journal = JournalWriter(db, on_journaled=lambda: bus.publish_nowait([journaled_event()]))
+    worker_process = WorkerProcess(settings) if settings.workers_in_own_process and settings.run_workers else None
+    return Runtime(settings=settings, db=db, bus=bus, media=media, graph=graph, journal=journal, simulator=simulator,
+                   presence=presence, snapshots=SnapshotCache(), workers=workers, worker_process=worker_process)
 
 
 async def _startup() -> None:
@@ -144,42 +78,27 @@ async def _startup() -> None:
     await current.db.ping()  # fail fast with the driver's reason instead of on the first page
     if current.settings.migrate_on_start:
         await upgrade_to_head(current.db)
+    await current.bus.start()
     current.journal.start()
-    if current.settings.run_workers:
-        current.ingest.start()
-        current.outbox.start()
-        current.media_downloader.start()
-        current.assignment.start()
-        current.takeover_sweeper.start()
-        current.assistant.start()
-        current.summaries.start()
-        current.vin_worker.start()
-        current.quote_acceptances.start()
-        current.quote_expiry.start()
-        if isinstance(current.sales.inventory, SoapInventory):
-            current.sales.inventory.warm_up()  # zeep loads the WSDL in a thread; the first stock check is then quick
-    log.info('LeadMaster ready on %s (database: %s)', current.settings.port, current.db.dialect)
+    if current.settings.effective_event_bus == 'postgres':
+        current.presence.start_heartbeat()  # tells the worker process (and other web processes) who is online
+        await current.presence.ask_who_is_online()
+    if current.worker_process is not None:
+        current.worker_process.start()
+    elif current.settings.run_workers and current.workers_here:
+        current.workers.start()
+    log.info('LeadMaster ready on %s (database: %s, workers: %s)', current.settings.port, current.db.dialect,
+             'own process' if current.settings.workers_in_own_process else 'this process')
 
 
 async def _shutdown() -> None:
     current = runtime()
     await current.journal.stop()
-    await current.ingest.stop()
-    await current.outbox.stop()
-    await current.media_downloader.stop()
-    await current.assignment.stop()
-    await current.takeover_sweeper.stop()
-    await current.assistant.stop()
-    await current.summaries.stop()
-    await current.vin_worker.stop()
-    await current.vin_reader.aclose()
-    await current.quote_acceptances.stop()
-    await current.quote_expiry.stop()
-    if isinstance(current.sales.inventory, SoapInventory):
-        await current.sales.inventory.aclose()
-    close_engine = getattr(current.assistant_engine, 'aclose', None)
-    if close_engine is not None:
-        await close_engine()  # the LLM engine's HTTP client
+    if current.worker_process is not None:
+        await current.worker_process.stop()
+    await current.workers.stop()
+    await current.presence.stop()
+    await current.bus.stop()
     if current.simulator is not None:
         await current.simulator.aclose()
     await current.graph.aclose()

@@ -1,17 +1,25 @@
 """Inbound ingest benchmark (SPEC §4, M1): signed webhook → journal commit → 200 → stored → event, on PostgreSQL.
 
-Starts the real app (`leadmaster run`, workers on) against a fresh PostgreSQL database and drives it with
-Debian's `wrk` replaying pre-signed, unique Cloud API bodies (a Python client tops out near 300–400
-requests/s here and would measure itself). Measured in the same run:
+Starts the real app (`leadmaster run`: the web process and, on PostgreSQL, its worker process; assistant,
+summaries, sales and takeover on) against a fresh PostgreSQL database, in Cloud API mode against a fake Meta
+Graph API running as a process of its own (tests/fakes/graph_api.py: it accepts the bot's replies and posts
+signed `sent` and `delivered` status webhooks back, as Meta does). Load comes from Debian's `wrk` replaying
+pre-signed, unique Cloud API bodies (a Python client tops out near 300–400 requests/s here and would measure
+itself). Measured in the same run:
 
 1. ceiling: raw asyncpg single-row INSERT + COMMIT with 32 connections (what one commit per message costs);
-2. single-message POSTs at concurrency 32 for `--seconds`: acknowledged messages/s, p50/p99 ack latency;
-3. batched POSTs (50 messages each) at concurrency 32: messages/s;
-4. a constant 200 messages/s for 10 s (open-loop asyncio client), run before the heavy loads: p50/p99 ack;
+2. after a warm-up and once the app has digested it, a constant 200 messages/s for 20 s (open-loop asyncio
+   client): p50/p99 ack latency;
+3. single-message POSTs at concurrency 32: acknowledged messages/s, p50/p99 ack latency;
+4. batched POSTs (50 messages each) at concurrency 32: messages/s;
 5. for each load: how long until every acknowledged message is stored (ingest keeps up or lags).
 
+Acknowledged rates come from the journal's own timestamps (first to last acknowledged body): each wrk thread
+stops when its unique bodies run out, so no body is sent twice and the rate is not diluted by idle seconds.
+
 Run: `.venv/bin/python bench/ingest.py` (needs PostgreSQL on 127.0.0.1:5432 and `wrk`; `make bench` runs it).
-Ends with one JSON line: {"bench": "ingest", ...}.
+`--simulator` runs the app with its embedded simulator instead (the fake Graph API and status webhooks inside
+the web process, as `make run` does). Ends with one JSON line: {"bench": "ingest", ...}.
 """
 
 from __future__ import annotations
@@ -65,6 +73,9 @@ function init(args)
   end
 end
 function request()
+  if next_index >= count then
+    wrk.thread:stop()  -- every body of this thread was sent once: never send one twice
+  end
   next_index = next_index % count + 1
   return wrk.format("POST", nil, {["Content-Type"] = "application/json",
     ["X-Hub-Signature-256"] = signatures[next_index]}, bodies[next_index])
@@ -121,7 +132,10 @@ async def raw_insert_ceiling(url: str, *, connections: int = 32, seconds: float 
 
 
 def write_bodies(path: Path, *, count: int, per_body: int, start: int) -> int:
-    """`count` unique signed bodies, `per_body` messages each; returns the number of messages."""
+    """`count` unique signed bodies, `per_body` messages each; returns the number of messages. Stamped now, as
+    Meta stamps them: an old timestamp would put every conversation outside its 24 h window and the bot would
+    (rightly) stay silent, leaving out the replies and status webhooks that real traffic brings."""
+    now = int(time.time())
     with path.open('w') as out:
         for index in range(count):
             number_id, display = NUMBERS[index % len(NUMBERS)]
@@ -132,7 +146,7 @@ def write_bodies(path: Path, *, count: int, per_body: int, start: int) -> int:
                 contacts[customer] = build.contact(wa_id=customer, name=f'Cliente {customer[-4:]}')
                 messages.append(build.text_message(from_=customer, body=f'Consulta {serial}: ¿tienen filtro de aceite?',
                                                    wa_message_id=f'wamid.BENCH{serial:010d}',
-                                                   timestamp=1_795_000_000 + serial // 100))
+                                                   timestamp=now))
             raw = json.dumps(build.envelope(phone_number_id=number_id, display_phone_number=display,
                                             contacts=list(contacts.values()), messages=messages), ensure_ascii=False)
             out.write(f'{sign(raw.encode(), SECRET)}\t{raw}\n')
@@ -156,33 +170,79 @@ def _ms(value: str) -> float:
     return number * {'us': 0.001, 'ms': 1.0, 's': 1000.0}[re.search(r'[a-z]+$', value).group(0)]
 
 
-async def constant_rate(url: str, bodies: list[tuple[str, str]], *, rate: float, seconds: float) -> dict:
-    """Open loop: one request every 1/rate s regardless of answers, so slow answers show in the latency."""
-    latencies: list[float] = []
-    failures = 0
-    async with httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=64)) as client:
-        async def one(signature: str, body: str) -> None:
-            nonlocal failures
-            started = time.perf_counter()
-            response = await client.post(url, content=body.encode(), headers={
-                'Content-Type': 'application/json', 'X-Hub-Signature-256': signature})
-            latencies.append((time.perf_counter() - started) * 1000)
-            failures += response.status_code != 200
+class _Connection:
+    """One kept-alive HTTP/1.1 connection of the open-loop client."""
 
-        tasks = []
-        start = time.perf_counter()
-        for index in range(int(rate * seconds)):
-            await asyncio.sleep(max(0.0, start + index / rate - time.perf_counter()))
-            tasks.append(asyncio.create_task(one(*bodies[index])))
-        await asyncio.gather(*tasks)
+    # uvicorn closes a kept-alive connection after 5 s of silence; one idle that long is not reused.
+    MAX_IDLE_SECONDS = 4.0
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.last_used = time.perf_counter()
+
+    async def exchange(self, request: bytes) -> int:
+        self.writer.write(request)
+        status = int((await self.reader.readline()).split()[1])
+        length = 0
+        while (line := await self.reader.readline()) not in (b'\r\n', b'\n', b''):
+            name, _, value = line.partition(b':')
+            if name.strip().lower() == b'content-length':
+                length = int(value)
+        await self.reader.readexactly(length)
+        self.last_used = time.perf_counter()
+        return status
+
+
+async def constant_rate(url: str, bodies: list[tuple[str, str]], *, rate: float, seconds: float) -> dict:
+    """Open loop: request i is due at start + i/rate whatever the answers, and its latency counts from when it was
+    due, so a stall on either side shows in full (no coordinated omission). Requests are pre-built bytes on
+    kept-alive connections: an httpx client costs ~1 ms of CPU per request here and its own queueing would be
+    measured instead of the app."""
+    parsed = httpx.URL(url)
+    host, port, path = parsed.host, parsed.port or 80, parsed.raw_path.decode()
+    requests = [(f'POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n'
+                 f'X-Hub-Signature-256: {signature}\r\nContent-Length: {len(body.encode())}\r\n\r\n').encode()
+                + body.encode() for signature, body in bodies]
+    idle: list[_Connection] = []
+    latencies: list[float] = []
+    errors: list[str] = []
+    failures = 0
+
+    async def one(request: bytes, due: float) -> None:
+        nonlocal failures
+        while idle and time.perf_counter() - idle[-1].last_used > _Connection.MAX_IDLE_SECONDS:
+            idle.pop().writer.close()
+        connection = idle.pop() if idle else _Connection(*await asyncio.open_connection(host, port))
+        try:
+            status = await connection.exchange(request)
+        except (OSError, ValueError, IndexError, asyncio.IncompleteReadError) as exc:
+            errors.append(f'{type(exc).__name__}: {exc}')  # a dropped connection is a failed delivery
+            failures += 1
+            connection.writer.close()
+            return
+        latencies.append((time.perf_counter() - due) * 1000)
+        failures += status != 200
+        idle.append(connection)
+
+    tasks = []
+    start = time.perf_counter() + 0.05
+    for index in range(int(rate * seconds)):
+        due = start + index / rate
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        tasks.append(asyncio.create_task(one(requests[index], due)))
+    await asyncio.gather(*tasks)
+    for connection in idle:
+        connection.writer.close()
     latencies.sort()
+    if errors:
+        print(f'{len(errors)} requests failed in transport, e.g. {errors[0]}')
     return {'requests': len(latencies), 'failures': failures, 'p50_ms': statistics.median(latencies),
             'p99_ms': latencies[int(len(latencies) * 0.99) - 1]}
 
 
 async def stored_count(url: str) -> int:
     connection = await asyncpg.connect(asyncpg_dsn(url))
-    count = await connection.fetchval('SELECT count(*) FROM messages')
+    count = await connection.fetchval("SELECT count(*) FROM messages WHERE direction = 'in'")
     await connection.close()
     return count
 
@@ -197,10 +257,33 @@ async def wait_until_stored(url: str, expected: int, *, since: float, limit_seco
     raise TimeoutError(f'only {await stored_count(url)} of {expected} messages stored after {limit_seconds} s')
 
 
-def start_app(url: str, port: int, var_dir: Path) -> subprocess.Popen[bytes]:
+def start_fake_meta(port: int, app_port: int, var_dir: Path) -> subprocess.Popen[bytes]:
+    """Meta's side of the wire, in its own process (tests/fakes/graph_api.py): accepts sends, posts statuses."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [sys.executable, '-m', 'tests.fakes.graph_api', '--port', str(port), '--app-secret', SECRET,
+         '--status-webhook', f'http://127.0.0.1:{app_port}/webhooks/whatsapp'],
+        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=(var_dir / 'fake-meta.log').open('wb'))
+    for _ in range(100):
+        with socket.socket() as probe:
+            if probe.connect_ex(('127.0.0.1', port)) == 0:
+                return process
+        time.sleep(0.1)
+    process.kill()
+    raise SystemExit(f'fake Meta did not start:\n{(var_dir / "fake-meta.log").read_text()}')
+
+
+def cloud_api_env(fake_meta_port: int) -> dict[str, str]:
+    """Cloud API mode (a token is set) against the fake Meta: what production runs, minus Meta."""
+    return {'LEADMASTER_WHATSAPP_TOKEN': 'fake-graph-token',
+            'LEADMASTER_GRAPH_API_BASE': f'http://127.0.0.1:{fake_meta_port}/v23.0'}
+
+
+def start_app(url: str, port: int, var_dir: Path, *, env_extra: dict[str, str] | None = None
+              ) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith('PYTEST')}
     env.update(LEADMASTER_DATABASE_URL=url, LEADMASTER_PORT=str(port), LEADMASTER_VAR_DIR=str(var_dir),
-               LEADMASTER_WHATSAPP_APP_SECRET=SECRET, **EXTRA_ENV)
+               LEADMASTER_WHATSAPP_APP_SECRET=SECRET, **EXTRA_ENV, **(env_extra or {}))
     cli = [sys.executable, '-m', 'app.cli']
     for args in (['branches', 'add', 'BENCH', 'Benchmark'],
                  *(['numbers', 'add', '--branch', 'BENCH', '--channel', 'cloud', '--phone-number-id', pid,
@@ -219,8 +302,75 @@ def start_app(url: str, port: int, var_dir: Path) -> subprocess.Popen[bytes]:
     raise SystemExit(f'app did not start:\n{(var_dir / "app.log").read_text()}')
 
 
+def rss_mb(pid: int) -> float:
+    return int(Path(f'/proc/{pid}/status').read_text().split('VmRSS:')[1].split()[0]) / 1024
+
+
 def app_rss_mb(process: subprocess.Popen[bytes]) -> float:
-    return int(Path(f'/proc/{process.pid}/status').read_text().split('VmRSS:')[1].split()[0]) / 1024
+    return rss_mb(process.pid)
+
+
+def worker_pids(process: subprocess.Popen[bytes]) -> list[int]:
+    """The web process's children: its `leadmaster worker`, when the workers run in their own process."""
+    children = Path(f'/proc/{process.pid}/task/{process.pid}/children')
+    return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+
+async def wait_for_worker_process(process: subprocess.Popen[bytes], *, seconds: float = 10) -> list[int]:
+    """On PostgreSQL the web process starts its worker process as it starts serving."""
+    deadline = time.perf_counter() + seconds
+    while not (workers := worker_pids(process)) and time.perf_counter() < deadline:  # noqa: ASYNC110 - another process
+        await asyncio.sleep(0.1)
+    return workers
+
+
+async def journal_mark(url: str) -> int:
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    mark = await connection.fetchval('SELECT coalesce(max(id), 0) FROM webhook_deliveries')
+    await connection.close()
+    return mark
+
+
+async def acknowledged_since(url: str, mark: int) -> tuple[int, float]:
+    """Bodies journaled after `mark` and the seconds from the first to the last (the app's own clock)."""
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    count, seconds = await connection.fetchrow(
+        "SELECT count(*), extract(epoch FROM max(received_at) - min(received_at)) FROM webhook_deliveries "
+        "WHERE id > $1 AND source = 'cloud' AND body NOT LIKE '%\"statuses\"%'", mark)
+    await connection.close()
+    return count, float(seconds or 0.0)
+
+
+async def wait_until_quiet(url: str, *, limit_seconds: float = 600) -> float:
+    """Until the app has digested what it acknowledged: no journal row pending, no reply queued or being sent,
+    and nothing new stored for two seconds (the bot's replies, their statuses and the summaries follow the
+    messages by a few seconds)."""
+    started = time.perf_counter()
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        previous, still = None, 0
+        while time.perf_counter() - started < limit_seconds:
+            state = await connection.fetchrow(
+                "SELECT (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending') AS pending, "
+                "(SELECT count(*) FROM messages WHERE status IN ('queued', 'sending')) AS outgoing, "
+                "(SELECT count(*) FROM messages) AS stored, "
+                "(SELECT count(*) FROM webhook_deliveries) AS journaled")
+            snapshot = tuple(state)
+            still = still + 1 if snapshot == previous and state['pending'] == 0 and state['outgoing'] == 0 else 0
+            if still >= 4:
+                return time.perf_counter() - started
+            previous = snapshot
+            await asyncio.sleep(0.5)
+    finally:
+        await connection.close()
+    raise TimeoutError(f'the app was still busy after {limit_seconds} s')
+
+
+async def reply_statuses(url: str) -> dict[str, int]:
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    rows = await connection.fetch("SELECT status, count(*) FROM messages WHERE direction = 'out' GROUP BY 1")
+    await connection.close()
+    return {row['status']: row['count'] for row in rows}
 
 
 async def load(url: str, webhook: str, work: Path, script: Path, *, name: str, per_body: int, bodies: int,
@@ -229,16 +379,50 @@ async def load(url: str, webhook: str, work: Path, script: Path, *, name: str, p
     path = work / f'{name}.txt'
     write_bodies(path, count=bodies, per_body=per_body, start=start)
     base = await stored_count(url)
+    mark = await journal_mark(url)
     started = time.perf_counter()
     result = run_wrk(webhook, path, script, seconds=seconds)
     if result['requests'] > bodies:
         raise SystemExit(f'{name}: wrk sent {result["requests"]} requests but only {bodies} unique bodies exist')
+    journaled, span = await acknowledged_since(url, mark)
     acknowledged = (result['requests'] - result['non_2xx']) * per_body
     drained = await wait_until_stored(url, base + acknowledged, since=started)
     stored = await stored_count(url) - base
-    return {'msgs_per_s': result['rps'] * per_body, 'posts_per_s': result['rps'], 'p50_ms': result['p50_ms'],
-            'p99_ms': result['p99_ms'], 'non_2xx': result['non_2xx'], 'stored': stored,
-            'stored_per_s': stored / drained, 'drained_after_s': drained}
+    posts_per_s = journaled / span if span else 0.0
+    return {'msgs_per_s': posts_per_s * per_body, 'posts_per_s': posts_per_s,
+            'p50_ms': result['p50_ms'], 'p99_ms': result['p99_ms'], 'non_2xx': result['non_2xx'],
+            'exhausted': result['requests'] >= bodies - 64, 'stored': stored, 'stored_per_s': stored / drained,
+            'drained_after_s': drained}
+
+
+async def run_loads(url: str, webhook: str, work: Path, script: Path, options: argparse.Namespace
+                    ) -> tuple[dict, dict, dict]:
+    # Warm-up: pools, caches and the first contacts/conversations; then let the app digest it (the bot's
+    # replies and their statuses follow for a few seconds), so the steady phase measures 200 msg/s alone.
+    await load(url, webhook, work, script, name='warm', per_body=1, bodies=5000, seconds=3, start=10_000_000)
+    print(f'warm-up digested after {await wait_until_quiet(url):.1f} s')
+    steady_file = work / 'steady.txt'
+    write_bodies(steady_file, count=200 * options.steady_seconds, per_body=1, start=9_000_000)
+    bodies = [tuple(line.split('\t', 1)) for line in steady_file.read_text().splitlines()]
+    steady = await constant_rate(webhook, bodies, rate=200, seconds=options.steady_seconds)  # type: ignore[arg-type]
+    print(f'constant 200 msg/s for {options.steady_seconds} s: p50 {steady["p50_ms"]:.1f} ms, '
+          f'p99 {steady["p99_ms"]:.1f} ms, failures {steady["failures"]}')
+    await wait_until_quiet(url)
+    single = await load(url, webhook, work, script, name='single', per_body=1, bodies=options.seconds * 3000,
+                        seconds=options.seconds, start=0)
+    print(f'single-message POSTs, c=32: {single["msgs_per_s"]:,.0f} msg/s acknowledged, '
+          f'p50 {single["p50_ms"]:.1f} ms, p99 {single["p99_ms"]:.1f} ms, non-2xx {single["non_2xx"]}'
+          f'{" (every body sent)" if single["exhausted"] else ""}; {single["stored"]:,} stored after '
+          f'{single["drained_after_s"]:.1f} s ({single["stored_per_s"]:,.0f} msg/s end to end)')
+    await wait_until_quiet(url)
+    batch = await load(url, webhook, work, script, name='batch', per_body=50, bodies=3000, seconds=options.seconds,
+                       start=5_000_000)
+    print(f'batched POSTs (50 msgs each), c=32: {batch["msgs_per_s"]:,.0f} msg/s acknowledged '
+          f'({batch["posts_per_s"]:,.0f} POST/s, p99 {batch["p99_ms"]:.1f} ms)'
+          f'{" (every body sent)" if batch["exhausted"] else ""}; {batch["stored"]:,} stored after '
+          f'{batch["drained_after_s"]:.1f} s ({batch["stored_per_s"]:,.0f} msg/s end to end)')
+    await wait_until_quiet(url)
+    return steady, single, batch
 
 
 async def main() -> None:
@@ -246,6 +430,9 @@ async def main() -> None:
     parser.add_argument('--postgres', default=os.environ.get('LEADMASTER_TEST_POSTGRES_URL',
                                                              'postgresql+asyncpg://postgres@127.0.0.1:5432/test'))
     parser.add_argument('--seconds', type=int, default=15)
+    parser.add_argument('--steady-seconds', type=int, default=20)
+    parser.add_argument('--simulator', action='store_true',
+                        help='the embedded simulator plays Meta inside the web process (as `make run` does)')
     options = parser.parse_args()
     if shutil.which('wrk') is None:
         raise SystemExit('wrk is missing: apt-get install wrk (make bench installs it)')
@@ -258,46 +445,49 @@ async def main() -> None:
     script = work / 'signed.lua'
     script.write_text(WRK_SCRIPT)
     port = free_port()
-    process = start_app(url, port, work / 'var')
+    fake_meta = None
+    env_extra: dict[str, str] = {}
+    if not options.simulator:
+        fake_port = free_port()
+        fake_meta = start_fake_meta(fake_port, port, work / 'var')
+        env_extra = cloud_api_env(fake_port)
+    process = start_app(url, port, work / 'var', env_extra=env_extra)
     webhook = f'http://127.0.0.1:{port}/webhooks/whatsapp'
+    workers = await wait_for_worker_process(process)
+    print(f'app: web process {process.pid}, worker process {workers or "none (workers inline)"}; '
+          f'Meta: {"the embedded simulator" if options.simulator else "fake Graph API process"}')
     try:
-        # Warm-up: pools, caches and the first contacts/conversations.
-        await load(url, webhook, work, script, name='warm', per_body=1, bodies=20_000, seconds=3, start=10_000_000)
-        steady_file = work / 'steady.txt'
-        write_bodies(steady_file, count=2000, per_body=1, start=9_000_000)
-        bodies = [tuple(line.split('\t', 1)) for line in steady_file.read_text().splitlines()]
-        steady = await constant_rate(webhook, bodies, rate=200, seconds=10)  # type: ignore[arg-type]
-        print(f'constant 200 msg/s for 10 s: p50 {steady["p50_ms"]:.1f} ms, p99 {steady["p99_ms"]:.1f} ms, '
-              f'failures {steady["failures"]}')
-        single = await load(url, webhook, work, script, name='single', per_body=1, bodies=options.seconds * 5000,
-                            seconds=options.seconds, start=0)
-        print(f'single-message POSTs, c=32: {single["msgs_per_s"]:,.0f} msg/s acknowledged, '
-              f'p50 {single["p50_ms"]:.1f} ms, p99 {single["p99_ms"]:.1f} ms, non-2xx {single["non_2xx"]}; '
-              f'{single["stored"]:,} stored after {single["drained_after_s"]:.1f} s '
-              f'({single["stored_per_s"]:,.0f} msg/s end to end)')
-        batch = await load(url, webhook, work, script, name='batch', per_body=50, bodies=options.seconds * 500,
-                           seconds=options.seconds, start=5_000_000)
-        print(f'batched POSTs (50 msgs each), c=32: {batch["msgs_per_s"]:,.0f} msg/s acknowledged '
-              f'({batch["posts_per_s"]:,.0f} POST/s, p99 {batch["p99_ms"]:.1f} ms); {batch["stored"]:,} stored after '
-              f'{batch["drained_after_s"]:.1f} s ({batch["stored_per_s"]:,.0f} msg/s end to end)')
-
+        steady, single, batch = await run_loads(url, webhook, work, script, options)
+        replies = await reply_statuses(url)
+        print(f'bot replies by status: {replies}')
         rss = app_rss_mb(process)
+        workers_rss = sum(rss_mb(pid) for pid in worker_pids(process))
+    except BaseException:
+        log = work / 'var' / 'app.log'
+        if log.exists():  # the app's own account of what went wrong, before the work directory goes
+            print('--- app log (last 40 lines) ---', *log.read_text(errors='replace').splitlines()[-40:], sep='\n')
+        raise
     finally:
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+        if fake_meta is not None:
+            fake_meta.terminate()
+            fake_meta.wait(timeout=10)
         shutil.rmtree(work, ignore_errors=True)
         await drop_database(options.postgres, 'leadmaster_bench')
     print(json.dumps({
-        'bench': 'ingest', 'database': 'postgresql', 'ceiling_inserts_per_s': round(ceiling),
+        'bench': 'ingest', 'database': 'postgresql', 'meta': 'simulator' if options.simulator else 'fake_graph_process',
+        'worker_process': bool(workers), 'ceiling_inserts_per_s': round(ceiling),
         'single_msgs_per_s': round(single['msgs_per_s']), 'single_p50_ms': single['p50_ms'],
         'single_p99_ms': single['p99_ms'], 'single_stored_per_s': round(single['stored_per_s']),
         'single_ratio_to_ceiling': round(single['msgs_per_s'] / ceiling, 3),
         'batch_msgs_per_s': round(batch['msgs_per_s']), 'batch_stored_per_s': round(batch['stored_per_s']),
         'steady_200_p50_ms': round(steady['p50_ms'], 1), 'steady_200_p99_ms': round(steady['p99_ms'], 1),
-        'steady_failures': steady['failures'], 'app_rss_mb': round(rss),
+        'steady_seconds': options.steady_seconds, 'steady_failures': steady['failures'],
+        'bot_replies': replies, 'app_rss_mb': round(rss), 'worker_rss_mb': round(workers_rss),
     }))
 
 

@@ -198,8 +198,10 @@ def app_environment(database_url: str, tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv('LEADMASTER_DEFAULT_LOCALE', 'es')
     monkeypatch.setenv('LEADMASTER_WHATSAPP_APP_SECRET', APP_SECRET)
     monkeypatch.setenv('LEADMASTER_WHATSAPP_VERIFY_TOKEN', VERIFY_TOKEN)
-    # Workers are driven explicitly (`runtime().ingest.drain()`), so tests see a deterministic order.
+    # Workers are driven explicitly (`runtime().ingest.drain()`), so tests see a deterministic order; they live in
+    # this process even on PostgreSQL, whose cross-process bus stays on (every event published here must cross).
     monkeypatch.setenv('LEADMASTER_RUN_WORKERS', 'false')
+    monkeypatch.setenv('LEADMASTER_WORKER_PROCESS', 'inline')
     yield database_url
 
 

@@ -81,7 +81,7 @@ async def webhooks_page(viewer: Viewer) -> None:
 
     async def replay() -> None:
         count = await journal.requeue_for_replay(db, include_unroutable=True, actor=viewer)
-        runtime().ingest.wake()
+        runtime().bus.publish_nowait([journal.journaled_event()])  # the ingest may run in a worker process
         ui.notify(t('webhooks.replayed', count=count), type='positive')
 
     ui.button(t('webhooks.replay'), icon='replay', on_click=replay).mark('replay-webhooks')

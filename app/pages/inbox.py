@@ -126,9 +126,10 @@ class InboxPage:
         ui.timer(1.0, self._tick)
         self._subscription = self.bus.subscribe(self.on_event, branch_ids=self.viewer.branch_ids,
                                                 kinds=[MESSAGE_CREATED, MESSAGE_STATUS, CONVERSATION_UPDATED,
-                                                       PRESENCE_CHANGED, SUMMARY_UPDATED, QUOTE_UPDATED, VIN_READ])
+                                                       PRESENCE_CHANGED, SUMMARY_UPDATED, QUOTE_UPDATED, VIN_READ],
+                                                on_gap=self.resync)
         if self.viewer.user_id is not None:
-            self.presence.page_opened(self.viewer.user_id)
+            await self.presence.page_opened(self.viewer.user_id)
         self.client.on_delete(self.closed)
         self.client.on_connect(self.reconnected)
         await self.load()
@@ -381,13 +382,13 @@ class InboxPage:
             await self._conversation_changed(event)
         elif event.kind == MESSAGE_CREATED and event.conversation_id == self.open_id:
             message = await inbox.live_message(self.db, self.cache, viewer=self.viewer,
-                                               message_id=event.data['message_id'], version=event.serial)
+                                               message_id=event.data['message_id'], version=event.version)
             if message is not None:
                 self.chat.append(message)
         elif event.kind == MESSAGE_STATUS and event.conversation_id == self.open_id:
             if 'media_status' in event.data:
                 message = await inbox.live_message(self.db, self.cache, viewer=self.viewer,
-                                                   message_id=event.data['message_id'], version=event.serial)
+                                                   message_id=event.data['message_id'], version=event.version)
                 if message is not None:
                     self.chat.update_media(message)
             else:
@@ -411,7 +412,7 @@ class InboxPage:
     async def _conversation_changed(self, event: Event) -> None:
         conversation_id = event.conversation_id or 0
         row = await inbox.live_row(self.db, self.cache, viewer=self.viewer, conversation_id=conversation_id,
-                                   version=event.serial)
+                                   version=event.version)
         if row is None:
             return
         is_new = self.list.upsert(row, belongs=self.belongs(row))
@@ -469,7 +470,7 @@ class InboxPage:
 
     async def _alert_if_mine(self, event: Event) -> None:
         row = await inbox.live_row(self.db, self.cache, viewer=self.viewer, conversation_id=event.conversation_id or 0,
-                                   version=event.serial)
+                                   version=event.version)
         if row is not None and row.assigned_user_id == self.viewer.user_id and row.id != self.open_id:
             self._alert(t('inbox.new_message', name=row.contact_name), event.data.get('text', ''))
 
@@ -502,6 +503,12 @@ class InboxPage:
         if not self.connected_once:
             self.connected_once = True
             return
+        await self.resync()
+
+    async def resync(self) -> None:
+        """Re-read what the page shows: after a reconnect, or when the event bus may have missed events."""
+        if self.client.id not in Client.instances:
+            return
         await self.load()
         if self.open_id is not None:
             await self.reload_open()  # its state may have changed meanwhile (taken, released, timed out)
@@ -513,7 +520,7 @@ class InboxPage:
         self._subscription.cancel()
         await self._leave()
         if self.viewer.user_id is not None:
-            self.presence.page_closed(self.viewer.user_id)
+            await self.presence.page_closed(self.viewer.user_id)
 
 
 @signed_in_page('/', title_key='inbox.title', full_height=True)

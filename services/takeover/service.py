@@ -535,14 +535,17 @@ async def renew(db: Database, *, user_id: int, conversation_id: int, publisher: 
     return deadline
 
 
-def renew_on_agent_messages(db: Database, publisher: EventPublisher) -> Callable[[Event], Awaitable[None]]:
-    """Bus handler: an agent's message (from a page, the API, anywhere that queues one) renews that agent's hold."""
+def renew_on_agent_messages(db: Database, publisher: EventPublisher
+                            ) -> Callable[[Event], Awaitable[object] | None]:
+    """Bus handler: an agent's message (from a page, the API, anywhere that queues one) renews that agent's hold.
+    Decided without awaiting: the customers' messages (nearly all of them) cost no task and no queue entry."""
 
-    async def handle(event: Event) -> None:
+    def handle(event: Event) -> Awaitable[object] | None:
         user_id = event.data.get('sent_by_user_id')
         if event.kind == MESSAGE_CREATED and event.conversation_id is not None and user_id is not None \
                 and event.data.get('sender_kind') == SenderKind.AGENT:
-            await renew(db, user_id=user_id, conversation_id=event.conversation_id, publisher=publisher)
+            return renew(db, user_id=user_id, conversation_id=event.conversation_id, publisher=publisher)
+        return None
 
     return handle
 

@@ -579,13 +579,15 @@ class IngestWorker(BackgroundWorker):
         self.publisher = publisher
         self.directory = directory or NumberDirectory()
         self.batch_size = batch_size
-        # Waiting a moment after a wake-up lets a burst gather into one batch: per-message cost falls with
-        # batch size, and the CPU saved goes to acknowledging webhooks (what Meta times us on).
+        # During a burst, waiting a moment after a wake-up gathers more webhooks into one batch (per-message cost
+        # falls with batch size). A lone message is not held: the last round found at most one delivery.
         self.coalesce_seconds = coalesce_seconds
+        self.last_round_deliveries = 0
 
     async def run_round(self) -> None:
-        await asyncio.sleep(self.coalesce_seconds)
-        await self.drain()
+        if self.last_round_deliveries > 1:
+            await asyncio.sleep(self.coalesce_seconds)
+        self.last_round_deliveries = (await self.drain()).deliveries
 
     async def drain(self) -> IngestOutcome:
         """Process until nothing is pending; returns the totals (used by tests and the replay command)."""

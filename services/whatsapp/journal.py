@@ -22,10 +22,16 @@ from sqlmodel import col, select
 from .. import audit
 from ..access import Viewer
 from ..database import Database
+from ..events import SYSTEM_BRANCH, WEBHOOK_JOURNALED, Event
 from ..models import DeliveryStatus, UnroutableChange, WebhookDelivery
 from ..models.types import utcnow
 
 log = logging.getLogger(__name__)
+
+
+def journaled_event() -> Event:
+    """Published when journal rows wait for the ingest worker, wherever it runs (this process or a worker process)."""
+    return Event(WEBHOOK_JOURNALED, SYSTEM_BRANCH)
 
 
 @dataclass

@@ -17,16 +17,24 @@ Errors always have Meta's shape: `{"error": {"message", "type", "code", "error_d
 Message sends are scriptable: `fake.script_send([500, (400, 131047), 2.5, Reply(...)])` queues the answers
 to the next sends; once the queue is empty sends succeed. Use it from any thread; it starts in well under 1 s.
 
+With `status_webhook=StatusWebhook(url, app_secret)` it also does what Meta does after accepting a send: posts
+signed `sent` and then `delivered` status webhooks (`X-Hub-Signature-256`) to the app, echoing
+`biz_opaque_callback_data`. Benchmarks run it as a process of its own, as Meta is:
+`python -m tests.fakes.graph_api --port 9000 --status-webhook http://127.0.0.1:8080/webhooks/whatsapp
+--app-secret S` (the token is `fake-graph-token` unless `--token`).
+
 In a conftest: `from tests.fakes.graph_api import fake_graph  # noqa: F401` and ask for `fake_graph`.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import base64
 import hashlib
 import hmac
 import itertools
+import json
 import re
 import secrets
 import socket
@@ -37,6 +45,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Self
 
+import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
@@ -111,6 +120,16 @@ ScriptItem = int | float | tuple[int, int] | Reply
 
 
 @dataclass(frozen=True)
+class StatusWebhook:
+    """Where and how Meta reports what became of each accepted send."""
+
+    url: str
+    app_secret: str
+    delivered_after: float = 0.3  # seconds between "sent" and "delivered"
+    waba_id: str = '102290129340398'
+
+
+@dataclass(frozen=True)
 class RecordedFile:
     filename: str
     content_type: str
@@ -176,10 +195,16 @@ class FakeGraphApi:
     """See the module docstring. `with FakeGraphApi() as fake: GraphClient(base_url=fake.base_url, …)`."""
 
     def __init__(self, *, token: str = DEFAULT_TOKEN, version: str = DEFAULT_VERSION,
-                 phone_number_ids: Iterable[str] | None = None, media_url_ttl: float = 300.0) -> None:
+                 phone_number_ids: Iterable[str] | None = None, media_url_ttl: float = 300.0,
+                 status_webhook: StatusWebhook | None = None, keep_requests: bool = True) -> None:
         self.token = token
         self.version = version
         self.media_url_ttl = media_url_ttl
+        self.status_webhook = status_webhook
+        self.keep_requests = keep_requests  # off for long benchmark runs: memory would grow with every send
+        self.statuses_posted = 0
+        self._webhook_client: httpx.AsyncClient | None = None
+        self._status_tasks: set[asyncio.Task[None]] = set()
         self._phone_number_ids = frozenset(phone_number_ids) if phone_number_ids is not None else None
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
@@ -352,11 +377,45 @@ class FakeGraphApi:
         message: dict[str, Any] = {'id': self._new_wamid(to)}
         if payload['type'] == 'template':
             message['message_status'] = 'accepted'
+        if self.status_webhook is not None:
+            task = asyncio.get_running_loop().create_task(self._report(
+                self.status_webhook, recorded.path.split('/')[2], message['id'], to,
+                payload.get('biz_opaque_callback_data')))
+            self._status_tasks.add(task)
+            task.add_done_callback(self._status_tasks.discard)
         return self._answer(recorded, JSONResponse({
             'messaging_product': 'whatsapp',
             'contacts': [{'input': to, 'wa_id': to}],
             'messages': [message],
         }, status_code=scripted.status))
+
+    async def _report(self, webhook: StatusWebhook, phone_number_id: str, wamid: str, to: str,
+                      callback: Any) -> None:
+        """Meta's status webhooks for one accepted send: `sent` at once, `delivered` a moment later."""
+        if self._webhook_client is None:
+            self._webhook_client = httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=16))
+        for status_name, pause in (('sent', 0.0), ('delivered', webhook.delivered_after)):
+            if pause:
+                await asyncio.sleep(pause)
+            status: dict[str, Any] = {'id': wamid, 'status': status_name, 'timestamp': str(int(time.time())),
+                                      'recipient_id': to}
+            if callback:
+                status['biz_opaque_callback_data'] = str(callback)
+            if status_name == 'sent':
+                status['pricing'] = {'billable': True, 'pricing_model': 'PMP', 'category': 'service',
+                                     'type': 'regular'}
+            body = json.dumps({'object': 'whatsapp_business_account', 'entry': [{'id': webhook.waba_id, 'changes': [{
+                'field': 'messages', 'value': {
+                    'messaging_product': 'whatsapp',
+                    'metadata': {'display_phone_number': phone_number_id, 'phone_number_id': phone_number_id},
+                    'statuses': [status]}}]}]}).encode()
+            signature = 'sha256=' + hmac.new(webhook.app_secret.encode(), body, hashlib.sha256).hexdigest()
+            try:
+                await self._webhook_client.post(webhook.url, content=body, headers={
+                    'Content-Type': 'application/json', 'X-Hub-Signature-256': signature})
+            except httpx.HTTPError:
+                return  # Meta would retry for days; a benchmark's fake does not
+            self.statuses_posted += 1
 
     async def _mark_read(self, recorded: RecordedRequest, payload: dict[str, Any]) -> Response:
         with self._lock:
@@ -456,9 +515,10 @@ class FakeGraphApi:
                                                            await value.read())
                     else:
                         recorded.form[key] = value
-        with self._arrived:
-            self._requests.append(recorded)
-            self._arrived.notify_all()
+        if self.keep_requests:
+            with self._arrived:
+                self._requests.append(recorded)
+                self._arrived.notify_all()
         return recorded
 
     def _answer(self, recorded: RecordedRequest, response: Response) -> Response:
@@ -559,3 +619,21 @@ def fake_graph() -> Iterator[FakeGraphApi]:
     """A running FakeGraphApi for one test (base_url, token and scripting on the object)."""
     with FakeGraphApi() as fake:
         yield fake
+
+
+def main() -> None:
+    """Serve the fake in the foreground (benchmarks start it as a process of its own, like Meta is)."""
+    parser = argparse.ArgumentParser(description='A fake Meta Graph API (WhatsApp Cloud API subset).')
+    parser.add_argument('--port', type=int, required=True)
+    parser.add_argument('--token', default=DEFAULT_TOKEN)
+    parser.add_argument('--status-webhook', help="the app's webhook URL: post signed sent/delivered statuses there")
+    parser.add_argument('--app-secret', help='signs the status webhooks')
+    options = parser.parse_args()
+    webhook = StatusWebhook(options.status_webhook, options.app_secret or '') if options.status_webhook else None
+    fake = FakeGraphApi(token=options.token, status_webhook=webhook, keep_requests=False)
+    uvicorn.run(fake._app, host='127.0.0.1', port=options.port, lifespan='off', log_level='warning',
+                access_log=False)
+
+
+if __name__ == '__main__':
+    main()

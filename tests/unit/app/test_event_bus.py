@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from app.event_bus import InProcessEventBus
-from services.events import CONVERSATION_UPDATED, MESSAGE_CREATED, Event
+from services.events import CONVERSATION_UPDATED, MESSAGE_CREATED, SYSTEM_BRANCH, WEBHOOK_JOURNALED, Event
 
 CASA_CENTRAL, ROSARIO = 1, 2
 
@@ -102,3 +102,15 @@ async def test_a_closed_page_runs_nothing_more_of_what_was_queued_for_it() -> No
     await asyncio.sleep(0.05)
     assert handled == [1]  # the running one finishes; the queued ones are dropped, not run into a dead page
     assert bus.subscriber_count == 0
+
+
+async def test_system_events_reach_only_who_asks_for_them_by_name() -> None:
+    bus = InProcessEventBus()
+    everything: list[str] = []
+    ingest_wakeups: list[str] = []
+    bus.subscribe(lambda event: everything.append(event.kind), branch_ids=None)  # e.g. an admin's recorder
+    bus.subscribe(lambda event: ingest_wakeups.append(event.kind), branch_ids=None, kinds=[WEBHOOK_JOURNALED])
+
+    await bus.publish([Event(WEBHOOK_JOURNALED, SYSTEM_BRANCH), created(CASA_CENTRAL, 1)])
+
+    assert everything == [MESSAGE_CREATED] and ingest_wakeups == [WEBHOOK_JOURNALED]

@@ -46,13 +46,13 @@ async def test_leaving_the_last_page_removes_the_viewer_and_online_counts_pages(
     board = PresenceBoard(Recorder())
     await board.viewing(conversation_id=7, branch_id=1, user_id=1, name='Ana')
     await board.viewing(conversation_id=7, branch_id=1, user_id=1, name='Ana')  # two tabs
-    board.page_opened(1)
-    board.page_opened(1)
+    await board.page_opened(1)
+    await board.page_opened(1)
 
     await board.left(conversation_id=7, user_id=1)
-    board.page_closed(1)
+    await board.page_closed(1)
     assert board.of(7).viewing == ('Ana',) and board.online_user_ids() == {1}
 
     await board.left(conversation_id=7, user_id=1)
-    board.page_closed(1)
+    await board.page_closed(1)
     assert board.of(7).viewing == () and board.online_user_ids() == set()

@@ -75,7 +75,8 @@ async def test_an_agent_message_renews_her_hold_whatever_sent_it(db: Database, w
 
     await outbox.queue_text(db, conversation_id=martin, text='Sí, tenemos Ferodo', publisher=messages, viewer=ana)
     for event in messages.events:
-        await handler(event)
+        if (renewal := handler(event)) is not None:
+            await renewal
 
     renewed = (await load(db, martin)).takeover_deadline
     assert renewed is not None and taken.takeover_deadline is not None

@@ -1,0 +1,150 @@
+"""The background workers and what wakes them: built the same way in the web process (inline) and in the worker
+process (`leadmaster worker`, SPEC O6). No NiceGUI here: the worker process never loads the UI.
+
+Only the process that runs the workers subscribes them to the bus. With a cross-process bus every process hears
+every event, and a web process that also subscribed would queue work nobody ever does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from app.event_bus import InProcessEventBus
+from app.settings import Settings
+from services.assistant import AssistantEngine, AssistantWorker, SummaryWorker, make_engine
+from services.database import Database
+from services.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_STATUS, WEBHOOK_JOURNALED
+from services.glue.acceptance import QuoteAcceptances
+from services.media_store import MediaStore
+from services.models import Direction, MessageStatus
+from services.sales.desk import QuoteExpiryWorker, SalesDesk, build_inventory
+from services.sales.inventory import SoapInventory
+from services.takeover import AssignmentDispatcher, TakeoverSweeper, renew_on_agent_messages, request_human
+from services.vin.readings import VIN_READ
+from services.vin.runner import VinReader
+from services.vin.worker import VinWorker
+from services.whatsapp.graph_client import GraphClient
+from services.whatsapp.ingest import IngestWorker
+from services.whatsapp.media_worker import MediaDownloader
+from services.whatsapp.outbox import OutboxWorker
+
+log = logging.getLogger('leadmaster')
+
+# At most ~20 summaries a second per process (services/assistant/summary.py, SummaryWorker.pause_seconds).
+SUMMARY_PAUSE_SECONDS = 0.05
+
+
+@dataclass
+class Workers:
+    db: Database
+    ingest: IngestWorker
+    outbox: OutboxWorker
+    media_downloader: MediaDownloader
+    # T2/T4: releases expired holds (APScheduler job); runs the branch rules when customers write.
+    takeover_sweeper: TakeoverSweeper
+    assignment: AssignmentDispatcher
+    # A1-A3/C4: the bot (rule or LLM engine) and the conversation summaries.
+    assistant_engine: AssistantEngine
+    assistant: AssistantWorker
+    summaries: SummaryWorker
+    # V1-V3: the OCR processes (started on the first photo) and the worker that reads every inbound image.
+    vin_reader: VinReader
+    vin_worker: VinWorker
+    # S2-S4: quotes and sales (inventory provider, media store, time zone), the customer's "sí", expiry.
+    sales: SalesDesk
+    quote_acceptances: QuoteAcceptances
+    quote_expiry: QuoteExpiryWorker
+
+    def subscribe(self, bus: InProcessEventBus) -> None:
+        """Events wake the workers instead of polling: a journaled webhook the ingest, a queued reply the outbox,
+        inbound media the downloader. A gap in a cross-process bus wakes them all (polling would, later)."""
+        def wake_all() -> None:
+            for worker in (self.ingest, self.outbox, self.media_downloader):
+                worker.wake()
+
+        bus.subscribe(lambda _event: self.ingest.wake(), branch_ids=None, kinds=[WEBHOOK_JOURNALED], on_gap=wake_all)
+        bus.subscribe(lambda event: self.outbox.wake() if event.data.get('status') == MessageStatus.QUEUED else None,
+                      branch_ids=None, kinds=[MESSAGE_CREATED])
+        bus.subscribe(lambda event: self.media_downloader.wake() if event.data.get('media_id') and
+                      event.data.get('direction') == Direction.INBOUND else None,
+                      branch_ids=None, kinds=[MESSAGE_CREATED])
+        bus.subscribe(self.assignment.on_event, branch_ids=None, kinds=[CONVERSATION_UPDATED])
+        # T2: an agent's message renews her hold, whichever page or API queued it.
+        bus.subscribe(renew_on_agent_messages(self.db, bus), branch_ids=None, kinds=[MESSAGE_CREATED])
+        # The customer's "sí" is checked for every inbound message in any mode (a person usually sent the quote).
+        bus.subscribe(self.quote_acceptances.on_event, branch_ids=None, kinds=[MESSAGE_CREATED])
+        bus.subscribe(self.assistant.on_event, branch_ids=None, kinds=[MESSAGE_CREATED, VIN_READ])
+        # A photo's VIN feeds the summary's vehicle: recompute when a reading (or an agent's correction) lands.
+        bus.subscribe(self.summaries.on_event, branch_ids=None, kinds=[MESSAGE_CREATED, VIN_READ])
+        bus.subscribe(self.vin_worker.on_event, branch_ids=None, kinds=[MESSAGE_STATUS])
+
+    def start(self) -> None:
+        self.ingest.start()
+        self.outbox.start()
+        self.media_downloader.start()
+        self.assignment.start()
+        self.takeover_sweeper.start()
+        self.assistant.start()
+        self.summaries.start()
+        self.vin_worker.start()
+        self.quote_acceptances.start()
+        self.quote_expiry.start()
+        if isinstance(self.sales.inventory, SoapInventory):
+            self.sales.inventory.warm_up()  # zeep loads the WSDL in a thread; the first stock check is then quick
+
+    async def stop(self) -> None:
+        """Stops what `start` started (stopping a worker that never started is a no-op) and closes clients."""
+        for worker in (self.ingest, self.outbox, self.media_downloader, self.assignment, self.takeover_sweeper,
+                       self.assistant, self.summaries, self.vin_worker, self.quote_acceptances, self.quote_expiry):
+            await worker.stop()
+        await self.vin_reader.aclose()
+        if isinstance(self.sales.inventory, SoapInventory):
+            await self.sales.inventory.aclose()
+        close_engine = getattr(self.assistant_engine, 'aclose', None)
+        if close_engine is not None:
+            await close_engine()  # the LLM engine's HTTP client
+
+
+def build_workers(settings: Settings, *, db: Database, bus: InProcessEventBus, media: MediaStore,
+                  graph: GraphClient, online: Callable[[], set[int]]) -> Workers:
+    """Every worker, not yet subscribed nor started. `online`: the users with an inbox page open (T4)."""
+    outbox = OutboxWorker(db, client=graph, publisher=bus, store=media,
+                          rate_per_number=settings.outbox_rate_per_number, max_attempts=settings.outbox_max_attempts)
+    downloader = MediaDownloader(db, client=graph, store=media, publisher=bus, max_bytes=settings.media_max_bytes)
+    assignment = AssignmentDispatcher(db, publisher=bus, online=online, offer_seconds=settings.faithful_offer_seconds)
+    sweeper = TakeoverSweeper(db, publisher=bus, online=online, offer_seconds=settings.faithful_offer_seconds,
+                              interval_seconds=settings.takeover_sweep_seconds)
+
+    # S2-S4: one desk per process (the inventory provider and its cache are process-wide).
+    soap_password = settings.inventory_soap_password
+    inventory = build_inventory(db, provider=settings.inventory_provider, wsdl=settings.inventory_soap_wsdl,
+                                username=settings.inventory_soap_username,
+                                password=soap_password.get_secret_value() if soap_password else None,
+                                timeout_seconds=settings.inventory_timeout_seconds,
+                                cache_seconds=settings.inventory_cache_seconds)
+    sales = SalesDesk(db=db, publisher=bus, store=media, inventory=inventory, zone=ZoneInfo(settings.display_timezone),
+                      max_media_bytes=settings.media_max_bytes)
+    acceptances = QuoteAcceptances(sales)
+
+    # A1-A3/C4: the bot answers AI-mode conversations; it stays quiet on a message that accepted a quote (the
+    # ticket answers it) and answers each photo once with what the VIN reader found.
+    engine = make_engine(db, llm_api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
+                         llm_base_url=settings.llm_base_url, llm_model=settings.llm_model,
+                         llm_timeout_seconds=settings.llm_timeout_seconds)
+    assistant = AssistantWorker(db, engine=engine, publisher=bus, handoff=request_human,
+                                claims=[acceptances.answered],
+                                reply_delay_seconds=settings.assistant_reply_delay_seconds,
+                                enabled=settings.assistant_enabled)
+    summaries = SummaryWorker(db, publisher=bus, refresh_seconds=settings.summary_refresh_seconds,
+                              pause_seconds=SUMMARY_PAUSE_SECONDS)
+    vin_reader = VinReader(engine=settings.vin_ocr_engine, workers=settings.vin_workers,
+                           timeout_seconds=settings.vin_timeout_seconds)
+    return Workers(
+        db=db, ingest=IngestWorker(db, publisher=bus), outbox=outbox, media_downloader=downloader,
+        takeover_sweeper=sweeper, assignment=assignment, assistant_engine=engine, assistant=assistant,
+        summaries=summaries, vin_reader=vin_reader,
+        vin_worker=VinWorker(db, reader=vin_reader, store=media, publisher=bus), sales=sales,
+        quote_acceptances=acceptances, quote_expiry=QuoteExpiryWorker(db, zone=sales.zone))

@@ -1,0 +1,135 @@
+"""The worker process (SPEC O6): the background workers without the web server, and the supervisor with which
+`leadmaster run` keeps one beside the web process.
+
+Why a process of its own: on one event loop, a webhook's acknowledgement or a page's update waited behind every
+bot turn, summary and ingest batch of the moment (p99 ack over a second at 200 msg/s with the assistant on).
+Apart, the web process only journals webhooks and serves pages; the operating system shares the cores, and
+the cross-process event bus (PostgreSQL LISTEN/NOTIFY) joins the two.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+
+from app.background import build_workers
+from app.database import database_from, upgrade_to_head
+from app.event_bus import build_event_bus
+from app.settings import REPO_ROOT, Settings
+from services.media_store import MediaStore
+from services.presence import PresenceBoard
+from services.whatsapp.graph_client import GraphClient
+
+log = logging.getLogger('leadmaster.worker')
+
+PARENT_PID_VARIABLE = 'LEADMASTER_PARENT_PID'
+PARENT_CHECK_SECONDS = 1.0
+
+
+async def serve_workers(settings: Settings) -> None:
+    """Run every background worker until SIGTERM/SIGINT (or until the parent web process is gone)."""
+    db = database_from(settings)
+    await db.ping()  # fail fast with the driver's reason
+    if settings.migrate_on_start:
+        await upgrade_to_head(db)  # under an advisory lock: web processes may be migrating at the same time
+    bus = build_event_bus(kind=settings.effective_event_bus, database_url=settings.effective_database_url)
+    media = MediaStore(settings.media_dir)
+    # In simulator mode this is the fake Graph API the web process serves (M5), reached over HTTP like Meta.
+    graph = GraphClient(base_url=settings.effective_graph_api_base, token=settings.effective_whatsapp_token)
+    presence = PresenceBoard(bus)  # no pages here: it only hears who is online in the web processes (T4)
+    presence.listen(bus.subscribe)
+    workers = build_workers(settings, db=db, bus=bus, media=media, graph=graph, online=presence.online_user_ids)
+    workers.subscribe(bus)
+    await bus.start()
+    await presence.ask_who_is_online()
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    parent = os.environ.get(PARENT_PID_VARIABLE)
+    watch = loop.create_task(_stop_when_orphaned(int(parent), stop)) if parent else None
+    workers.start()
+    log.info('LeadMaster workers ready (pid %d, database: %s)', os.getpid(), db.dialect)
+    try:
+        await stop.wait()
+    finally:
+        if watch is not None:
+            watch.cancel()
+        await workers.stop()
+        await presence.stop()
+        await bus.stop()
+        await graph.aclose()
+        await db.dispose()
+        log.info('LeadMaster workers stopped')
+
+
+async def _stop_when_orphaned(parent_pid: int, stop: asyncio.Event) -> None:
+    """A web process killed with -9 cannot stop its worker: the worker notices it was re-parented and stops."""
+    while os.getppid() == parent_pid:  # noqa: ASYNC110 - nothing signals a parent's death; asking is portable
+        await asyncio.sleep(PARENT_CHECK_SECONDS)
+    log.warning('the web process %d is gone; stopping the workers', parent_pid)
+    stop.set()
+
+
+class WorkerProcess:
+    """The `leadmaster worker` child of a web process: started with it, restarted if it dies, stopped with it."""
+
+    def __init__(self, settings: Settings, *, restart_delay_seconds: float = 1.0) -> None:
+        self.restart_delay_seconds = restart_delay_seconds
+        self.restarts = 0
+        # The child reads the same settings, plus what the command line may have overridden here.
+        self.env = {**os.environ, 'LEADMASTER_HOST': settings.host, 'LEADMASTER_PORT': str(settings.port),
+                    'LEADMASTER_DATABASE_URL': settings.effective_database_url,
+                    'LEADMASTER_VAR_DIR': str(settings.var_dir),
+                    'LEADMASTER_MIGRATE_ON_START': 'false',  # this process migrated before it started serving
+                    PARENT_PID_VARIABLE: str(os.getpid())}
+        self.process: asyncio.subprocess.Process | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None and self.process.returncode is None else None
+
+    def start(self) -> None:
+        if self._supervisor is None:
+            self._supervisor = asyncio.get_running_loop().create_task(self._supervise(), name='worker-process')
+
+    async def _supervise(self) -> None:
+        delay = self.restart_delay_seconds
+        while not self._stopping:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, '-m', 'app.cli', 'worker', cwd=REPO_ROOT, env=self.env,
+                stdin=asyncio.subprocess.DEVNULL)
+            log.info('worker process started (pid %d)', self.process.pid)
+            code = await self.process.wait()
+            if self._stopping:
+                return
+            self.restarts += 1
+            log.error('worker process %d exited with %s; starting another in %.0f s', self.process.pid, code, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+    async def stop(self, *, timeout_seconds: float = 15.0) -> None:
+        self._stopping = True
+        process = self.process
+        if process is not None and process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), timeout=timeout_seconds)
+            except TimeoutError:
+                log.error('worker process %d did not stop in %.0f s; killing it', process.pid, timeout_seconds)
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                await process.wait()
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+            self._supervisor = None
