@@ -203,13 +203,15 @@ async def measure(options: argparse.Namespace, base: str, pages: list[Page], app
         await send_paced(client, base, range(90_000, 90_010), options.interval_ms / 1000)
         await asyncio.sleep(1.0)
         offsets_before = [await clock_offset(page) for page in pages]
-        server = psutil.Process(app.pid)
-        browser_side = [p for p in psutil.Process().children(recursive=True) if p.pid != app.pid]
-        cpu_start = time.perf_counter(), cpu_seconds([server]), cpu_seconds(browser_side), cpu_stall_microseconds()
+        # The server is the web process and, on PostgreSQL, its worker process (ingest runs there).
+        web = psutil.Process(app.pid)
+        server = [web, *web.children(recursive=True)]
+        browser_side = [p for p in psutil.Process().children(recursive=True) if p.pid not in {s.pid for s in server}]
+        cpu_start = time.perf_counter(), cpu_seconds(server), cpu_seconds(browser_side), cpu_stall_microseconds()
         sent = await send_paced(client, base, range(options.webhooks), options.interval_ms / 1000)
         await wait_until_seen(pages, [token(index) for index in range(options.webhooks)], seconds=15)
         elapsed = time.perf_counter() - cpu_start[0]
-        server_cpu = (cpu_seconds([server]) - cpu_start[1]) / elapsed * 100
+        server_cpu = (cpu_seconds(server) - cpu_start[1]) / elapsed * 100
         browser_cpu = (cpu_seconds(browser_side) - cpu_start[2]) / elapsed * 100
         stalled = (cpu_stall_microseconds() - cpu_start[3]) / 1e6 / elapsed * 100
         offsets_after = [await clock_offset(page) for page in pages]

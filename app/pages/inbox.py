@@ -10,6 +10,7 @@ open conversation (`summary.updated`, `quote.updated` included) and refresh them
 from __future__ import annotations
 
 import json
+import time
 import unicodedata
 from datetime import datetime
 
@@ -41,7 +42,6 @@ from services.vin.readings import VIN_READ, VinReadingPublic, correct_vin, readi
 from services.whatsapp import outbox
 
 PAGE_SIZE = 50
-WAITING_REFRESH_TICKS = 30  # the page's one timer ticks every second; "waiting N min" only needs a refresh this often
 
 # One AudioContext per page, suspended between beeps: a context left running keeps an audio thread busy in the
 # browser, and a new one per alert (as before) piled up dozens of them over an agent's day — measured 6 % of a
@@ -99,13 +99,14 @@ class InboxPage:
         self.has_older = False
         self.connected_once = False
         self.sound = bool(app.storage.user.get('inbox_sound', True))
-        self.ticks = 0
         self.loads = 0
 
     # --- building ---
 
     async def build(self, open_conversation: int | None) -> None:
         ui.add_head_html(ALERT_SCRIPT)
+        # The browser counts the list's countdowns down itself: from the server's clock, not a wrong PC clock.
+        ui.add_head_html(f'<script>window.lmServerOffset = {time.time():.3f} - Date.now() / 1000;</script>')
         with ui.row().classes('w-full h-full no-wrap gap-0'):
             with ui.column().classes('w-[300px] min-w-[260px] h-full no-wrap gap-1 border-r bg-white p-2'):
                 self._filters()
@@ -460,17 +461,18 @@ class InboxPage:
             self._alert(message, '')
 
     def _tick(self) -> None:
+        # The list's countdowns and waiting times tick in the browser (components/inbox/conversation_row.js).
         now: datetime = utcnow()
-        self.list.tick(now)
         self.chat.tick(now)
         self.panel.tick(now)
-        self.ticks += 1
-        if self.ticks % WAITING_REFRESH_TICKS == 0:
-            self.list.refresh_waiting()
+        self.list.refill()  # new conversations took spare rows: make more, away from any message's path
 
     async def _alert_if_mine(self, event: Event) -> None:
-        row = await inbox.live_row(self.db, self.cache, viewer=self.viewer, conversation_id=event.conversation_id or 0,
-                                   version=event.version)
+        # The listed row knows who holds the conversation (its changes arrive as events too): no read per message,
+        # which would also hold up this page's next event, the list row's own update.
+        item = self.list.items.get(event.conversation_id or 0)
+        row = item.row if item is not None else await inbox.live_row(
+            self.db, self.cache, viewer=self.viewer, conversation_id=event.conversation_id or 0, version=event.version)
         if row is not None and row.assigned_user_id == self.viewer.user_id and row.id != self.open_id:
             self._alert(t('inbox.new_message', name=row.contact_name), event.data.get('text', ''))
 

@@ -9,71 +9,61 @@ from datetime import datetime
 from nicegui import ui
 
 from services.conversations import ConversationRow
-from services.models.types import utcnow
 
 from ..i18n import t
 from .conversation_row import ConversationRowElement
 from .formatting import (
-    AMBER_SECONDS,
-    clock,
     preview,
-    remaining_seconds,
     short_time,
     state_colour,
     state_label,
-    waiting_minutes,
 )
+
+# Hidden rows each list keeps ready: a new conversation takes one (a method call in the browser) instead of adding
+# an element, which would make every open page re-render all of itself (~30 ms each) on the message's path. The
+# page's timer refills the pool in one render for several rows, away from any message.
+SPARE_ROWS = 12
+REFILL_BELOW = 4
 
 
 class ConversationItem:
-    """One conversation of the list: a `ConversationRowElement` (one Vue component) with its chip and countdown."""
+    """One row of the list: a `ConversationRowElement` (one Vue component), showing a conversation or, hidden,
+    waiting in the pool of spares for the next one."""
 
-    def __init__(self, row: ConversationRow, *, on_click: Callable[[int], Awaitable[None]],
-                 show_branch: bool) -> None:
-        self.row = row
+    def __init__(self, *, on_click: Callable[[int], Awaitable[None]], show_branch: bool) -> None:
+        self.row: ConversationRow | None = None
         self.show_branch = show_branch
-        self._amber: bool | None = None
-        # `conversation-name` too: the row shows the name (the simulated user finds rows by it).
-        self.element = ConversationRowElement(on_click=lambda: on_click(self.row.id)) \
-            .mark(f'conversation-{row.id} conversation-name')
-        self.element.state.mark('state-chip')
-        self.element.countdown.mark('countdown')
-        self.update(row)
-        self.tick(utcnow())
+        self.element = ConversationRowElement(on_click=lambda: on_click(self.row.id) if self.row else None)
 
-    def update(self, row: ConversationRow) -> None:
+    def assign(self, row: ConversationRow, *, rank: int) -> None:
+        # `conversation-name` too: the row shows the name (the simulated user finds rows by it).
+        self.element.mark(f'conversation-{row.id} conversation-name')
+        self.update(row, rank=rank, hidden=False)
+
+    def release(self) -> None:
+        """Back to the pool: hidden, and found by nobody."""
+        self.row = None
+        self.element.mark('')
+        self.element.show(hidden=True, selected=False)
+
+    def update(self, row: ConversationRow, *, rank: int | None = None, hidden: bool | None = None) -> None:
         self.row = row
+        values: dict[str, object] = {'rank': rank} if rank is not None else {}
+        if hidden is not None:
+            values['hidden'] = hidden
         self.element.show(contact=row.contact_name, time=short_time(row.last_message_at),
                           preview=preview(row.last_message_preview), unread=row.unread_count,
-                          branch=row.branch_code if self.show_branch else '', waiting=self._waiting_text(),
-                          timer=row.takeover_deadline is not None)
-        self.element.state.text = state_label(row)
-        if self.element.state.props.get('color') != (colour := state_colour(row)):
-            self.element.state.props['color'] = colour
-        if row.takeover_deadline is None:
-            self.element.countdown.text = ''  # the component hides the box (`timer`); no stale time stays behind
-
-    def tick(self, now: datetime) -> None:
-        """T2: the holder's remaining time, from the page's one timer."""
-        seconds = remaining_seconds(self.row.takeover_deadline, now)
-        if seconds is None:
-            return
-        countdown = self.element.countdown
-        countdown.text = clock(seconds)
-        amber = seconds <= AMBER_SECONDS
-        if amber != self._amber:  # only a change of colour goes over the websocket, not one per second
-            self._amber = amber
-            countdown.classes(replace='text-[10px] ' + ('text-amber-600 font-semibold' if amber else 'text-slate-500'))
-
-    def _waiting_text(self) -> str:
-        minutes = waiting_minutes(self.row)
-        return t('inbox.waiting', minutes=minutes) if minutes is not None else ''
-
-    def refresh_waiting(self) -> None:
-        self.element.show(waiting=self._waiting_text())
+                          branch=row.branch_code if self.show_branch else '', state=state_label(row),
+                          colour=state_colour(row), deadline=_epoch(row.takeover_deadline),
+                          waiting_since=_epoch(row.waiting_since),
+                          waiting_text=t('inbox.waiting', minutes='{minutes}'), **values)
 
     def set_selected(self, selected: bool) -> None:
-        self.element.classes(add='bg-slate-200' if selected else '', remove='' if selected else 'bg-slate-200')
+        self.element.show(selected=selected)
+
+
+def _epoch(moment: datetime | None) -> float | None:
+    return moment.timestamp() if moment is not None else None
 
 
 class ConversationList:
@@ -82,10 +72,16 @@ class ConversationList:
         self.on_select = on_select
         self.show_branch = show_branch
         self.items: dict[int, ConversationItem] = {}
+        self.spares: list[ConversationItem] = []
         self.order: list[int] = []
         self.selected: int | None = None
+        # CSS order of the first and the last row: a row moving to the top takes a smaller one (see the row).
+        self._top_rank = 0
+        self._bottom_rank = 0
         with ui.scroll_area().classes('w-full flex-1') as self.area:
-            self.container = ui.list().props('separator').classes('w-full').mark('conversation-list')
+            # A flex column, so each row's CSS `order` places it; separators are the rows' own borders (Quasar's
+            # follow the DOM order, which no longer is the visible one).
+            self.container = ui.list().classes('w-full flex flex-col flex-nowrap').mark('conversation-list')
             self.empty = ui.label(t('inbox.empty')).classes('text-sm text-slate-500 p-4').mark('conversations-empty')
             self.more = ui.button(t('inbox.more'), on_click=on_more).props('flat dense').classes('w-full') \
                 .mark('load-more')
@@ -94,40 +90,61 @@ class ConversationList:
         if not append:
             self.container.clear()
             self.items.clear()
+            self.spares.clear()
             self.order.clear()
+            self._top_rank = self._bottom_rank = 0
         for row in rows:
             if row.id not in self.items:
                 with self.container:
-                    self.items[row.id] = ConversationItem(row, on_click=self.on_select, show_branch=self.show_branch)
+                    item = self.items[row.id] = ConversationItem(on_click=self.on_select,
+                                                                 show_branch=self.show_branch)
+                item.assign(row, rank=self._bottom_rank)
+                self._bottom_rank += 1
                 self.order.append(row.id)
+        self.refill()
         self.more.set_visibility(has_more)
         self._after_change()
+
+    def refill(self) -> None:
+        """Top the pool of hidden rows up again (one render for all of them), when it runs low."""
+        if len(self.spares) >= REFILL_BELOW:
+            return
+        while len(self.spares) < SPARE_ROWS:
+            with self.container:
+                spare = ConversationItem(on_click=self.on_select, show_branch=self.show_branch)
+            spare.element.show(hidden=True)
+            self.spares.append(spare)
 
     def upsert(self, row: ConversationRow, *, belongs: bool) -> bool:
         """Update, insert or remove one row after an event; True when the row was new to this list."""
         item = self.items.get(row.id)
         if not belongs:
             if item is not None and row.id != self.selected:  # the open conversation stays until left
-                item.element.delete()
+                item.release()
+                self.spares.append(item)
                 del self.items[row.id]
                 self.order.remove(row.id)
                 self._after_change()
             return False
         if item is None:
-            with self.container:
-                item = self.items[row.id] = ConversationItem(row, on_click=self.on_select,
-                                                             show_branch=self.show_branch)
+            self._top_rank -= 1
+            if self.spares:
+                item = self.spares.pop()
+            else:  # the pool ran dry within a second: a new element, the slow way
+                with self.container:
+                    item = ConversationItem(on_click=self.on_select, show_branch=self.show_branch)
+            item.assign(row, rank=self._top_rank)
+            self.items[row.id] = item
             self.order.insert(0, row.id)
-            item.element.move(self.container, target_index=0)
             self._after_change()
             return True
-        moved = row.last_message_at != item.row.last_message_at
-        item.update(row)
-        item.tick(utcnow())
-        if moved and self.order and self.order[0] != row.id:
+        to_top = row.last_message_at != (item.row.last_message_at if item.row else None) \
+            and self.order and self.order[0] != row.id
+        if to_top:
+            self._top_rank -= 1
             self.order.remove(row.id)
             self.order.insert(0, row.id)
-            item.element.move(self.container, target_index=0)
+        item.update(row, rank=self._top_rank if to_top else None)
         return False
 
     def select(self, conversation_id: int | None) -> None:
@@ -146,16 +163,7 @@ class ConversationList:
         return self.order[index] if 0 <= index < len(self.order) else None
 
     def total_unread(self) -> int:
-        return sum(item.row.unread_count for item in self.items.values())
-
-    def refresh_waiting(self) -> None:
-        for item in self.items.values():
-            item.refresh_waiting()
-
-    def tick(self, now: datetime) -> None:
-        for item in self.items.values():
-            if item.row.takeover_deadline is not None:
-                item.tick(now)
+        return sum(item.row.unread_count for item in self.items.values() if item.row is not None)
 
     def _after_change(self) -> None:
         self.empty.set_visibility(not self.items)

@@ -3,6 +3,7 @@ against the real server (SPEC C1–C3, M5)."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 from playwright.async_api import Browser, BrowserContext, Page, expect
@@ -21,9 +22,11 @@ async def agent(browser: Browser, app: RunningApp, username: str) -> tuple[Brows
     return context, page
 
 
-async def customer(browser: Browser, app: RunningApp, phone: str) -> Page:
+async def customer(browser: Browser, app: RunningApp, phone: str, name: str | None = None) -> Page:
     page = await (await browser.new_context()).new_page()
     await page.goto(app.base_url + '/simulador')
+    if name is not None:
+        await page.get_by_label('Tu nombre').fill(name)
     field = page.get_by_label('Tu teléfono')
     await field.fill(phone)
     await field.blur()
@@ -82,6 +85,38 @@ async def test_two_agents_one_customer_live(running_app: RunningApp, browser: Br
     await expect(carla.get_by_text('filtro de aceite para Corsa')).to_have_count(0)
     await expect(carla.get_by_text('Mensaje durante el corte')).to_have_count(0)
     assert dialogs == []
+
+
+async def top_row_text(page: Page) -> str:
+    """The text of the row an agent sees first in the conversation list (its place is CSS order, not DOM order)."""
+    return await page.locator('[class*="w-[300px]"] .q-item').evaluate_all(
+        '(rows) => rows.filter((r) => r.offsetParent !== null)'
+        '.sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top)[0]?.textContent ?? ""')
+
+
+async def until_top_row_has(page: Page, text: str, *, seconds: float = 15) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while text not in (shown := await top_row_text(page)):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f'the top row shows {shown!r}, not {text!r}')
+        await asyncio.sleep(0.2)
+
+
+async def test_the_customer_who_wrote_last_is_on_top_of_the_list(running_app: RunningApp, browser: Browser) -> None:
+    tag = secrets.token_hex(3)
+    _, ana = await agent(browser, running_app, 'ana')
+    first = await customer(browser, running_app, f'+54 9 11 6{secrets.randbelow(10**7):07d}', name=f'Primero {tag}')
+    second = await customer(browser, running_app, f'+54 9 11 7{secrets.randbelow(10**7):07d}', name=f'Segundo {tag}')
+
+    await customer_says(first, 'Hola, busco un radiador')
+    await until_top_row_has(ana, f'Primero {tag}')  # a new conversation appears on top
+    await customer_says(second, 'Hola, busco pastillas de freno')
+    await until_top_row_has(ana, f'Segundo {tag}')
+
+    # The first customer writes again: that row goes back on top (the bot's answer may follow it there).
+    await customer_says(first, 'Es para un Gol Trend 2015')
+    await until_top_row_has(ana, f'Primero {tag}')
+    await expect(ana.locator('.q-item', has_text=f'Primero {tag}')).to_have_count(1)  # moved, not duplicated
 
 
 async def test_alert_sounds_share_one_audio_context_that_rests_between_beeps(running_app: RunningApp,

@@ -62,7 +62,10 @@ async def test_take_countdown_silent_ai_and_release_seen_live_by_a_colleague(run
         await expect(panel(ana).get_by_text(COUNTDOWN)).to_be_visible()
         await expect(ana.get_by_text('Atiende Ana Gómez')).to_be_visible()
         row = ana.locator('.q-item', has_text='amortiguadores para Corsa')
-        await expect(row.get_by_text(re.compile(r'^[45]:\d\d$'))).to_be_visible()
+        list_countdown = row.get_by_text(re.compile(r'^[45]:\d\d$'))
+        await expect(list_countdown).to_be_visible()
+        shown = await list_countdown.inner_text()
+        await expect(list_countdown).not_to_have_text(shown, timeout=5_000)  # it counts down by itself, live
         await expect(panel(bruno).locator('.q-badge', has_text='Ana Gómez')).to_be_visible()
         await expect(panel(bruno).get_by_text(COUNTDOWN)).to_be_visible()
         await expect(panel(bruno).get_by_role('button', name='Tomar')).to_be_hidden()
@@ -84,6 +87,7 @@ async def test_take_countdown_silent_ai_and_release_seen_live_by_a_colleague(run
         await expect(panel(bruno).locator('.q-badge', has_text=re.compile(r'^IA$'))).to_be_visible()
         await expect(panel(bruno).get_by_role('button', name='Tomar')).to_be_visible()
         await expect(panel(bruno).get_by_text('Ana Gómez la liberó')).to_be_visible()
+        await expect(row.get_by_text(re.compile(r'^\d+:\d\d$'))).to_have_count(0)  # no countdown left in the list
         released = await conversation_of(db, e164)
         assert (released.mode, released.assigned_user_id, released.takeover_deadline) == ('ai', None, None)
     finally:
