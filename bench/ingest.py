@@ -408,14 +408,14 @@ async def run_loads(url: str, webhook: str, work: Path, script: Path, options: a
     print(f'constant 200 msg/s for {options.steady_seconds} s: p50 {steady["p50_ms"]:.1f} ms, '
           f'p99 {steady["p99_ms"]:.1f} ms, failures {steady["failures"]}')
     await wait_until_quiet(url)
-    single = await load(url, webhook, work, script, name='single', per_body=1, bodies=options.seconds * 3000,
+    single = await load(url, webhook, work, script, name='single', per_body=1, bodies=options.seconds * 8000,
                         seconds=options.seconds, start=0)
     print(f'single-message POSTs, c=32: {single["msgs_per_s"]:,.0f} msg/s acknowledged, '
           f'p50 {single["p50_ms"]:.1f} ms, p99 {single["p99_ms"]:.1f} ms, non-2xx {single["non_2xx"]}'
           f'{" (every body sent)" if single["exhausted"] else ""}; {single["stored"]:,} stored after '
           f'{single["drained_after_s"]:.1f} s ({single["stored_per_s"]:,.0f} msg/s end to end)')
     await wait_until_quiet(url)
-    batch = await load(url, webhook, work, script, name='batch', per_body=50, bodies=3000, seconds=options.seconds,
+    batch = await load(url, webhook, work, script, name='batch', per_body=50, bodies=6000, seconds=options.seconds,
                        start=5_000_000)
     print(f'batched POSTs (50 msgs each), c=32: {batch["msgs_per_s"]:,.0f} msg/s acknowledged '
           f'({batch["posts_per_s"]:,.0f} POST/s, p99 {batch["p99_ms"]:.1f} ms)'

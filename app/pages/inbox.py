@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import time
 import unicodedata
-from datetime import datetime
 
 from fastapi.responses import FileResponse, Response
 from nicegui import Client, app, ui
@@ -461,10 +460,9 @@ class InboxPage:
             self._alert(message, '')
 
     def _tick(self) -> None:
-        # The list's countdowns and waiting times tick in the browser (components/inbox/conversation_row.js).
-        now: datetime = utcnow()
-        self.chat.tick(now)
-        self.panel.tick(now)
+        # Countdowns and waiting times tick in the browser (conversation_row.js, countdown.js); here only what the
+        # server must decide: the "extend" button at amber, and spare rows for the list.
+        self.panel.tick(utcnow())
         self.list.refill()  # new conversations took spare rows: make more, away from any message's path
 
     async def _alert_if_mine(self, event: Event) -> None:

@@ -6,22 +6,18 @@ each new one in (`show_vin_reading`) when `vin.read` arrives."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from urllib.parse import quote
 
 from nicegui import ui
 
 from services.inbox import Canned, ConversationDetail, TemplateOption, ThreadMessage
-from services.models.types import utcnow
 from services.vin.readings import VinReadingPublic
 
 from ..i18n import local_time, t
 from ..vin.reading_view import VinReadingView
+from .countdown import Countdown
 from .formatting import (
-    AMBER_SECONDS,
     TICKS,
-    countdown_text,
-    remaining_seconds,
     state_colour,
     state_label,
     waiting_minutes,
@@ -163,7 +159,6 @@ class ChatView:
         self.bubbles: dict[int, MessageBubble] = {}
         self.order: list[int] = []  # message ids as displayed, oldest first
         self.detail: ConversationDetail | None = None
-        self._amber: bool | None = None
         self.canned: list[Canned] = []
         with ui.column().classes('w-full h-full no-wrap gap-0') as self.root:
             self.placeholder = ui.label(t('inbox.pick')).classes('m-auto text-slate-500').mark('chat-placeholder')
@@ -173,7 +168,7 @@ class ChatView:
                         self.title = ui.label().classes('font-semibold truncate').mark('chat-title')
                         self.subtitle = ui.label().classes('text-xs text-slate-500 truncate').mark('chat-subtitle')
                     self.state = ui.badge().props('outline').mark('chat-state')
-                    self.countdown = ui.badge(color='blue').props('outline').mark('chat-countdown')
+                    self.countdown = Countdown(badge=True).mark('chat-countdown')
                     self.waiting = ui.badge(color='orange').props('outline').mark('chat-waiting')
                 self.presence = ui.label().classes('text-xs text-blue-700 px-3 min-h-[1rem]').mark('presence')
                 with ui.scroll_area().classes('w-full flex-1 bg-[#efe7dd]') as self.area:
@@ -210,9 +205,7 @@ class ChatView:
         self.state.text = (t('takeover.state.assigned', name=row.assigned_to) if row.phase == 'assigned'
                            and row.assigned_to else state_label(row))
         self.state.props(f'color={state_colour(row)}')
-        self.countdown.set_visibility(row.takeover_deadline is not None)
-        self._amber: bool | None = None
-        self.tick(utcnow())
+        self.countdown.show(row.takeover_deadline)  # counted down in the browser
         minutes = waiting_minutes(row)
         self.waiting.text = t('inbox.waiting', minutes=minutes) if minutes is not None else ''
         self.waiting.set_visibility(minutes is not None)
@@ -222,17 +215,6 @@ class ChatView:
                                                              else 'text-orange-700'))
         if window_changed or templates is not None:
             self._build_composer(templates or [])
-
-    def tick(self, now: datetime) -> None:
-        """T2: the holder's countdown in the header, from the page's one timer."""
-        seconds = remaining_seconds(self.detail.row.takeover_deadline if self.detail else None, now)
-        if seconds is None:
-            return
-        self.countdown.text = countdown_text(seconds)
-        amber = seconds <= AMBER_SECONDS
-        if amber != self._amber:
-            self._amber = amber
-            self.countdown.props(f'color={"amber-8" if amber else "blue"}')
 
     def append_many(self, messages: list[ThreadMessage], *,
                     readings: dict[int, VinReadingPublic] | None = None) -> None:

@@ -12,11 +12,15 @@
 // SAFETY: customer text (name, preview) is rendered ONLY with {{ }} text interpolation, never v-html: a customer
 // writing <img src=x onerror=alert(1)> sees exactly those characters.
 
-// One clock for every row of the page; the server's offset keeps a wrong PC clock from skewing countdowns.
-const clock = Vue.reactive({ now: Date.now() / 1000 });
-setInterval(() => {
-  clock.now = Date.now() / 1000 + (window.lmServerOffset || 0);
-}, 1000);
+// One clock for every row of the page and the countdowns (countdown.js); the server's offset keeps a wrong PC
+// clock from skewing countdowns.
+const clock = (window.lmClock ??= (() => {
+  const shared = Vue.reactive({ now: Date.now() / 1000 + (window.lmServerOffset || 0) });
+  setInterval(() => {
+    shared.now = Date.now() / 1000 + (window.lmServerOffset || 0);
+  }, 1000);
+  return shared;
+})());
 
 // What the server calls for a live change: one plain call (NiceGUI's run_method evaluates `return …`, a syntax
 // error at the top level, then again wrapped in a function: two compilations and an exception per change).

@@ -16,7 +16,8 @@ from services.models import Role
 from services.models.types import utcnow
 
 from ..i18n import local_time, t
-from .formatting import AMBER_SECONDS, countdown_text, offer_running, remaining_seconds, state_colour, state_label
+from .countdown import Countdown
+from .formatting import AMBER_SECONDS, offer_running, state_colour, state_label
 from .panel_section import PanelContext, PanelSection
 
 REASON_CODES = {'timeout', 'released', 'ai_paused'}
@@ -44,10 +45,9 @@ class TakeoverSection(PanelSection):
     def __init__(self, context: PanelContext) -> None:
         super().__init__(context)
         self.detail: ConversationDetail | None = None
-        self._amber: bool | None = None
         with ui.row().classes('w-full items-center gap-2 no-wrap'):
             self.state = ui.badge().props('outline').classes('text-sm').mark('panel-state')
-            self.countdown = ui.label().classes('text-sm font-medium').mark('panel-countdown')
+            self.countdown = Countdown().classes('text-sm font-medium').mark('panel-countdown')
             self.extend_button = ui.button(t('takeover.extend'), icon='more_time', on_click=self._extend) \
                 .props('dense flat color=amber-9 size=sm').mark('extend')
         self.waiting = ui.label().classes('text-xs text-orange-700').mark('waiting-human')
@@ -102,10 +102,8 @@ class TakeoverSection(PanelSection):
         self.close_button.set_visibility(row.phase != 'closed' and (row.phase != 'assigned' or mine or manager))
         self.reopen_button.set_visibility(row.phase == 'closed')
         self._show_faithful_button(mine=mine, manager=manager)
-        self._amber = None
-        self.countdown.set_visibility(row.takeover_deadline is not None)
-        self.extend_button.set_visibility(False)
-        self.tick(utcnow())
+        self.countdown.show(row.takeover_deadline)  # counted down in the browser
+        self.tick(utcnow())  # and "extend" shown or hidden for this conversation
 
     def _show_faithful_button(self, *, mine: bool, manager: bool) -> None:
         assert self.detail is not None
@@ -124,18 +122,13 @@ class TakeoverSection(PanelSection):
         self.detail = None
 
     def tick(self, now: datetime) -> None:
+        """T2: the holder may extend once the countdown turns amber. The countdown itself runs in the browser;
+        this only shows the button, once (a visibility that did not change sends nothing)."""
         if self.detail is None:
             return
-        seconds = remaining_seconds(self.detail.row.takeover_deadline, now)
-        if seconds is None:
-            return
-        self.countdown.text = countdown_text(seconds)
-        amber = seconds <= AMBER_SECONDS
-        if amber != self._amber:
-            self._amber = amber
-            self.countdown.classes(replace='text-sm font-medium ' + ('text-amber-600' if amber else 'text-blue-700'))
-            # T2: the holder may extend once it turns amber.
-            self.extend_button.set_visibility(amber and self.detail.row.assigned_user_id == self.context.viewer.user_id)
+        seconds = self.countdown.seconds_left(now)
+        self.extend_button.set_visibility(seconds is not None and seconds <= AMBER_SECONDS
+                                          and self.detail.row.assigned_user_id == self.context.viewer.user_id)
 
     # --- actions: each one a service call; what happened comes back as an event and re-shows the panel ---
 

@@ -66,6 +66,9 @@ async def test_take_countdown_silent_ai_and_release_seen_live_by_a_colleague(run
         await expect(list_countdown).to_be_visible()
         shown = await list_countdown.inner_text()
         await expect(list_countdown).not_to_have_text(shown, timeout=5_000)  # it counts down by itself, live
+        header_countdown = ana.locator('.q-badge', has_text=COUNTDOWN)
+        shown = await header_countdown.inner_text()
+        await expect(header_countdown).not_to_have_text(shown, timeout=5_000)  # the header's too
         await expect(panel(bruno).locator('.q-badge', has_text='Ana Gómez')).to_be_visible()
         await expect(panel(bruno).get_by_text(COUNTDOWN)).to_be_visible()
         await expect(panel(bruno).get_by_role('button', name='Tomar')).to_be_hidden()
