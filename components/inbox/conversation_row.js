@@ -1,3 +1,5 @@
+import { clock } from "lm_clock"; // one clock a second for every row and countdown of the page
+
 // One row of the inbox's conversation list, drawn from props by one component instead of a dozen NiceGUI
 // elements (each costs server memory and CPU, times 50 rows, times every open page).
 //
@@ -11,16 +13,6 @@
 //
 // SAFETY: customer text (name, preview) is rendered ONLY with {{ }} text interpolation, never v-html: a customer
 // writing <img src=x onerror=alert(1)> sees exactly those characters.
-
-// One clock for every row of the page and the countdowns (countdown.js); the server's offset keeps a wrong PC
-// clock from skewing countdowns.
-const clock = (window.lmClock ??= (() => {
-  const shared = Vue.reactive({ now: Date.now() / 1000 + (window.lmServerOffset || 0) });
-  setInterval(() => {
-    shared.now = Date.now() / 1000 + (window.lmServerOffset || 0);
-  }, 1000);
-  return shared;
-})());
 
 // What the server calls for a live change: one plain call (NiceGUI's run_method evaluates `return …`, a syntax
 // error at the top level, then again wrapped in a function: two compilations and an exception per change).

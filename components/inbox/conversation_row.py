@@ -24,7 +24,7 @@ from services.models.types import utcnow
 from .formatting import AMBER_SECONDS, clock, remaining_seconds
 
 
-class ConversationRowElement(Element, component='conversation_row.js'):
+class ConversationRowElement(Element, component='conversation_row.js', dependencies=['lm_clock.js']):
     """Props: contact, time, preview, unread, branch, state, colour, deadline / waiting_since (epoch seconds or
     None), waiting_text ("espera {minutes} min"), selected, rank (CSS order in the list), hidden (a spare row),
     version."""

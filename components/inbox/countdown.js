@@ -1,14 +1,9 @@
+import { clock } from "lm_clock";
+
 // The holder's countdown (T2) in the chat header and the client panel, counted down here, in the browser, from
 // the deadline: a server update every second would re-render the whole page every second (NiceGUI renders a page
 // from one root render function) in every page that has a held conversation open.
-// The clock is shared with the list rows (conversation_row.js) and corrected by the server's offset.
-const clock = (window.lmClock ??= (() => {
-  const shared = Vue.reactive({ now: Date.now() / 1000 + (window.lmServerOffset || 0) });
-  setInterval(() => {
-    shared.now = Date.now() / 1000 + (window.lmServerOffset || 0);
-  }, 1000);
-  return shared;
-})());
+// The clock is shared with the list rows (lm_clock.js).
 
 export default {
   template: `

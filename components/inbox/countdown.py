@@ -17,7 +17,7 @@ from ..i18n import t
 from .formatting import AMBER_SECONDS, countdown_text, remaining_seconds
 
 
-class Countdown(Element, component='countdown.js'):
+class Countdown(Element, component='countdown.js', dependencies=['lm_clock.js']):
     def __init__(self, *, badge: bool = False) -> None:
         super().__init__()
         self._props.update(deadline=None, template=t('takeover.countdown', time='{time}'),
