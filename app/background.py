@@ -60,7 +60,8 @@ class Workers:
 
     def subscribe(self, bus: InProcessEventBus) -> None:
         """Events wake the workers instead of polling: a journaled webhook the ingest, a queued reply the outbox,
-        inbound media the downloader. A gap in a cross-process bus wakes them all (polling would, later)."""
+        inbound media the downloader. A gap in a cross-process bus wakes these three at once (polling would, later);
+        the bot, the summaries and the takeover sweeper catch up on their own periodic rounds."""
         def wake_all() -> None:
             for worker in (self.ingest, self.outbox, self.media_downloader):
                 worker.wake()

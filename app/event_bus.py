@@ -15,6 +15,7 @@ import inspect
 import itertools
 import json
 import logging
+import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -190,26 +191,36 @@ class PostgresEventBus(InProcessEventBus):
     Publishing delivers to this process's subscribers at once (as in one process), then queues the events for a
     sender task that packs whatever has queued into as few notifications as fit (one round trip per batch, so a
     burst of ingest events costs a handful of statements). A listener connection receives the other processes'
-    events and delivers them here. Its own notifications come back too and are recognised by the sending
-    connection's backend pid. Delivery across processes is at most once: a process whose listener reconnects
-    calls every subscription's `on_gap`.
+    events and delivers them here. Its own notifications come back too and are recognised by the sender id that
+    starts every payload (random per bus: a backend pid would be reused after a PostgreSQL restart, and another
+    process's events would then be taken for our own and silently dropped).
+
+    Events are notifications: one may be lost (a listener that reconnects calls every subscription's `on_gap`
+    instead) and, rarely, arrive twice (a batch whose commit succeeded but whose answer was lost is sent again);
+    handlers re-read the data, so a second delivery shows the same.
     """
 
     CHANNEL = 'leadmaster_events'
 
-    def __init__(self, dsn: str, *, channel: str = CHANNEL, keepalive_seconds: float = 10.0) -> None:
+    def __init__(self, dsn: str, *, channel: str = CHANNEL, keepalive_seconds: float = 10.0,
+                 send_timeout_seconds: float = 5.0) -> None:
         super().__init__()
         self.dsn = dsn
         self.channel = channel
         self.keepalive_seconds = keepalive_seconds
+        # A send that takes longer is given up and retried on a new connection: a connection cut silently (a NAT's
+        # idle timeout, a failover) would otherwise hold every event of this process until TCP gives up (~15 min).
+        self.send_timeout_seconds = send_timeout_seconds
+        self.sender_id = secrets.token_hex(4)  # starts every payload this bus sends; its own echoes are skipped
         self.listening = asyncio.Event()
         self.listener_pid: int | None = None  # the listening connection's backend, for operators and tests
         self.reconnects = 0
         self._outgoing: deque[str] = deque()
         self._outgoing_ready = asyncio.Event()
         self._sent_all = asyncio.Event()
+        self._sent_all.set()  # nothing queued yet
         self._dropping = False
-        self._own_pids: deque[int] = deque(maxlen=8)  # this bus's sending connections, newest last
+        self.sender_pid: int | None = None  # the sending connection's backend, for operators and tests
         self._partials: dict[str, _Partial] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -234,8 +245,8 @@ class PostgresEventBus(InProcessEventBus):
             log.warning('event bus: not listening after %.0f s; retrying in the background', wait_seconds)
 
     async def stop(self) -> None:
-        """Send what is queued (briefly), then close."""
-        if self._outgoing and self._tasks:
+        """Send what is queued or being sent (briefly), then close."""
+        if not self._sent_all.is_set() and self._tasks:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._sent_all.wait(), timeout=2.0)
         for task in self._tasks:
@@ -258,39 +269,43 @@ class PostgresEventBus(InProcessEventBus):
             while len(self._outgoing) > MAX_OUTGOING:
                 self._outgoing.popleft()
         if self._outgoing:
-            self._sent_all.clear()
+            self._sent_all.clear()  # set again once everything queued, and the batch in flight, is sent
             self._outgoing_ready.set()
 
     # --- sending ---------------------------------------------------------------------------------------------
 
     def _payloads(self, events: list[str]) -> list[str]:
-        """Pack event JSON texts into notification payloads: JSON arrays of events, or pieces of a long one."""
+        """Pack event JSON texts into notification payloads, each "<sender id> " and then a JSON array of events
+        or a piece of a long one."""
+        prefix = f'{self.sender_id} '
+        limit = NOTIFY_PAYLOAD_LIMIT - len(prefix)
         payloads: list[str] = []
         batch: list[str] = []
         size = 2
         for text in events:
-            if len(text) + 2 > NOTIFY_PAYLOAD_LIMIT:
+            if len(text) + 2 > limit:
                 if batch:  # what was published before it goes before it
                     payloads.append('[' + ','.join(batch) + ']')
                     batch, size = [], 2
                 key = f'{PROCESS_ORIGIN}-{next(_part_keys)}'
-                room = NOTIFY_PAYLOAD_LIMIT - len(key) - 40
+                room = limit - len(key) - 40
                 pieces = [text[start:start + room] for start in range(0, len(text), room)]
                 payloads.extend(f'{PART_PREFIX}{key} {index} {len(pieces)} {piece}'
                                 for index, piece in enumerate(pieces))
                 continue
-            if batch and size + len(text) + 1 > NOTIFY_PAYLOAD_LIMIT:
+            if batch and size + len(text) + 1 > limit:
                 payloads.append('[' + ','.join(batch) + ']')
                 batch, size = [], 2
             batch.append(text)
             size += len(text) + 1
         if batch:
             payloads.append('[' + ','.join(batch) + ']')
-        return payloads
+        return [prefix + payload for payload in payloads]
 
     async def _send(self) -> None:
         connection: asyncpg.Connection | None = None
         backoff = 0.2
+        last_used = time.monotonic()
         try:
             while True:
                 await self._outgoing_ready.wait()
@@ -300,12 +315,17 @@ class PostgresEventBus(InProcessEventBus):
                 if not taken:
                     continue
                 try:
+                    if connection is not None and time.monotonic() - last_used > self.keepalive_seconds:
+                        # Idle for a while (the worker overnight): a connection cut meanwhile must fail fast here,
+                        # not hold the first events of the morning.
+                        await connection.fetchval('SELECT 1', timeout=self.send_timeout_seconds)
                     if connection is None or connection.is_closed():
-                        connection = await asyncpg.connect(self.dsn)
-                        self._own_pids.append(connection.get_server_pid())
+                        connection = await asyncpg.connect(self.dsn, timeout=self.send_timeout_seconds)
+                        self.sender_pid = connection.get_server_pid()
                     # One statement, one transaction: the notifications arrive together and in this order.
                     await connection.execute('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload',
-                                             self.channel, self._payloads(taken))
+                                             self.channel, self._payloads(taken), timeout=self.send_timeout_seconds)
+                    last_used = time.monotonic()
                 except Exception as exc:  # whatever the driver raises, the sender must live on
                     log.warning('event bus: could not send %d events (%r); retrying in %.1f s', len(taken), exc,
                                 backoff)
@@ -333,7 +353,7 @@ class PostgresEventBus(InProcessEventBus):
         while True:
             connection: asyncpg.Connection | None = None
             try:
-                connection = await asyncpg.connect(self.dsn)
+                connection = await asyncpg.connect(self.dsn, timeout=self.keepalive_seconds)
                 lost = asyncio.Event()
                 connection.add_termination_listener(lambda _connection, lost=lost: lost.set())
                 await connection.add_listener(self.channel, self._on_notification)
@@ -359,8 +379,9 @@ class PostgresEventBus(InProcessEventBus):
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
 
-    def _on_notification(self, _connection: object, pid: int, _channel: str, payload: str) -> None:
-        if pid in self._own_pids:
+    def _on_notification(self, _connection: object, _pid: int, _channel: str, message: str) -> None:
+        sender, _, payload = message.partition(' ')
+        if sender == self.sender_id:
             return  # published here and already delivered here
         try:
             if payload.startswith(PART_PREFIX):

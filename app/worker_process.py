@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import sys
+import time
 
 from app.background import build_workers
 from app.database import database_from, upgrade_to_head
@@ -28,6 +29,8 @@ log = logging.getLogger('leadmaster.worker')
 
 PARENT_PID_VARIABLE = 'LEADMASTER_PARENT_PID'
 PARENT_CHECK_SECONDS = 1.0
+# A worker process that ran this long before it died was not crash-looping: the restart delay starts short again.
+STABLE_SECONDS = 60.0
 
 
 async def serve_workers(settings: Settings) -> None:
@@ -79,9 +82,12 @@ async def _stop_when_orphaned(parent_pid: int, stop: asyncio.Event) -> None:
 class WorkerProcess:
     """The `leadmaster worker` child of a web process: started with it, restarted if it dies, stopped with it."""
 
-    def __init__(self, settings: Settings, *, restart_delay_seconds: float = 1.0) -> None:
+    def __init__(self, settings: Settings, *, restart_delay_seconds: float = 1.0,
+                 stable_seconds: float = STABLE_SECONDS) -> None:
         self.restart_delay_seconds = restart_delay_seconds
+        self.stable_seconds = stable_seconds
         self.restarts = 0
+        self.last_restart_delay: float | None = None  # how long the last restart waited (operators, tests)
         # The child reads the same settings, plus what the command line may have overridden here.
         self.env = {**os.environ, 'LEADMASTER_HOST': settings.host, 'LEADMASTER_PORT': str(settings.port),
                     'LEADMASTER_DATABASE_URL': settings.effective_database_url,
@@ -106,14 +112,18 @@ class WorkerProcess:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, '-m', 'app.cli', 'worker', cwd=REPO_ROOT, env=self.env,
                 stdin=asyncio.subprocess.DEVNULL)
+            started = time.monotonic()
             log.info('worker process started (pid %d)', self.process.pid)
             code = await self.process.wait()
             if self._stopping:
                 return
             self.restarts += 1
+            if time.monotonic() - started > self.stable_seconds:  # it had been running fine: retry soon
+                delay = self.restart_delay_seconds
             log.error('worker process %d exited with %s; starting another in %.0f s', self.process.pid, code, delay)
+            self.last_restart_delay = delay
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
+            delay = min(delay * 2, 30.0)  # a crash loop (the database down at night) is retried ever more slowly
 
     async def stop(self, *, timeout_seconds: float = 15.0) -> None:
         self._stopping = True

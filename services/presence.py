@@ -65,7 +65,13 @@ class PresenceBoard:
     def listen(self, subscribe: Callable[..., Any]) -> None:
         """Hear the other processes' boards (`subscribe` is the bus's) and ask them who is online now, instead of
         waiting up to a heartbeat."""
-        subscribe(self.on_event, branch_ids=None, kinds=[PRESENCE_CHANGED, PRESENCE_ONLINE])
+        subscribe(self.on_event, branch_ids=None, kinds=[PRESENCE_CHANGED, PRESENCE_ONLINE], on_gap=self.on_gap)
+
+    async def on_gap(self) -> None:
+        """This process may have missed the others' announcements (its bus reconnected): a "left" missed would
+        keep showing "Ana está viendo" for good. Forget what they said and ask them to say it again."""
+        self._remote_watchers.clear()
+        await self._publish_online(ask=True)
 
     async def ask_who_is_online(self) -> None:
         await self._publish_online(ask=True)
@@ -93,7 +99,7 @@ class PresenceBoard:
         if event.kind == PRESENCE_ONLINE:
             self._remote_online[origin] = (time.monotonic(), frozenset(event.data.get('user_ids', ())))
             if event.data.get('ask'):
-                return self._publish_online()  # a new process asks: answer now, not at the next heartbeat
+                return self._answer()  # a new (or reconnected) process asks: answer now, not at the next heartbeat
         elif event.kind == PRESENCE_CHANGED and event.conversation_id is not None:
             now = time.monotonic()
             watchers = tuple(_Watch(user_id, name, 1, now + typing_left if typing_left > 0 else 0.0)
@@ -116,6 +122,11 @@ class PresenceBoard:
                 for remote in self._remote_watchers.values():
                     remote.pop(origin, None)
         return set(self._remote_online)
+
+    async def _answer(self) -> None:
+        await self._publish_online()
+        for conversation_id, entry in list(self._conversations.items()):
+            await self._announce(conversation_id, entry)
 
     async def _publish_online(self, *, ask: bool = False) -> None:
         data: dict[str, Any] = {'board': self.origin, 'user_ids': sorted(self._online)}

@@ -104,7 +104,8 @@ class InboxPage:
 
     async def build(self, open_conversation: int | None) -> None:
         ui.add_head_html(ALERT_SCRIPT)
-        # The browser counts the list's countdowns down itself: from the server's clock, not a wrong PC clock.
+        # The browser counts the countdowns down itself: from the server's clock, not a wrong PC clock. A first
+        # estimate here; the exact one on every (re)connect (`reconnected`): this page takes a while to build.
         ui.add_head_html(f'<script>window.lmServerOffset = {time.time():.3f} - Date.now() / 1000;</script>')
         with ui.row().classes('w-full h-full no-wrap gap-0'):
             with ui.column().classes('w-[300px] min-w-[260px] h-full no-wrap gap-1 border-r bg-white p-2'):
@@ -500,10 +501,15 @@ class InboxPage:
 
     async def reconnected(self) -> None:
         """After a dropped websocket: add whatever arrived meanwhile (nothing is assumed replayed)."""
+        self._send_server_clock()  # also after a laptop slept or its clock was corrected
         if not self.connected_once:
             self.connected_once = True
             return
         await self.resync()
+
+    def _send_server_clock(self) -> None:
+        with self.client:
+            ui.run_javascript(f'window.lmServerOffset = {time.time():.3f} - Date.now() / 1000')
 
     async def resync(self) -> None:
         """Re-read what the page shows: after a reconnect, or when the event bus may have missed events."""

@@ -1,20 +1,52 @@
-"""`/health` for load balancers and operators (O4): 200 when the database answers, else 503."""
+"""`/health` for load balancers and operators (O4): the database, the background workers, the event bus and the
+WhatsApp channel.
+
+503 only when the database does not answer: then nothing can be journaled and this process should leave the load
+balancer's rotation. A worker process being restarted or an event bus reconnecting is `degraded` with 200:
+webhooks are still journaled (nothing is lost; the workers catch up), and taking every web process out of
+rotation for it would turn a delay into lost acknowledgements. Monitoring alerts on `status != "ok"`.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from app.event_bus import PostgresEventBus
 from app.routes.dependencies import DatabaseDep
+from app.runtime import runtime
 from services.database import DatabaseUnavailable
 
 router = APIRouter(tags=['operations'])
 
 
-@router.get('/health', summary='Liveness and database reachability')
+def _workers_and_bus() -> tuple[dict[str, Any], bool]:
+    """What this process knows of the background work and the bus, and whether all of it is running."""
+    current = runtime()
+    healthy = True
+    report: dict[str, Any] = {'channel': 'simulator' if current.simulator is not None else 'cloud_api'}
+    process = current.worker_process
+    if process is not None:
+        report['workers'] = {'where': 'worker_process', 'pid': process.pid, 'restarts': process.restarts}
+        healthy = process.pid is not None
+    else:
+        report['workers'] = {'where': 'this_process' if current.workers_here else 'elsewhere'}
+    if isinstance(current.bus, PostgresEventBus):
+        listening = current.bus.listening.is_set()
+        report['event_bus'] = {'kind': 'postgres', 'listening': listening, 'reconnects': current.bus.reconnects}
+        healthy = healthy and listening
+    else:
+        report['event_bus'] = {'kind': 'in_process'}
+    return report, healthy
+
+
+@router.get('/health', summary='Liveness: database, workers, event bus, channel')
 async def health(db: DatabaseDep) -> JSONResponse:
+    report, healthy = _workers_and_bus()
     try:
         await db.ping()
     except DatabaseUnavailable as exc:
-        return JSONResponse({'status': 'error', 'database': str(exc)}, status_code=503)
-    return JSONResponse({'status': 'ok', 'database': 'ok'})
+        return JSONResponse({'status': 'error', 'database': str(exc), **report}, status_code=503)
+    return JSONResponse({'status': 'ok' if healthy else 'degraded', 'database': 'ok', **report})

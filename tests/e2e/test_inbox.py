@@ -11,8 +11,12 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from tests.e2e.conftest import DEMO_PASSWORD, RunningApp
 
 
-async def agent(browser: Browser, app: RunningApp, username: str) -> tuple[BrowserContext, Page]:
+async def agent(browser: Browser, app: RunningApp, username: str, *,
+                clock_wrong_by_seconds: float = 0) -> tuple[BrowserContext, Page]:
     context = await browser.new_context()
+    if clock_wrong_by_seconds:  # a PC whose clock is wrong (the page must count down from the server's)
+        await context.add_init_script(f'const realNow = Date.now.bind(Date); '
+                                      f'Date.now = () => realNow() + {clock_wrong_by_seconds * 1000};')
     page = await context.new_page()
     await page.goto(app.base_url + '/login')
     await page.get_by_label('Usuario').fill(username)

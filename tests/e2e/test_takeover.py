@@ -47,7 +47,8 @@ async def test_take_countdown_silent_ai_and_release_seen_live_by_a_colleague(run
     digits = f'5{secrets.randbelow(1000):03d}{secrets.randbelow(10000):04d}'
     e164 = f'+54911{digits}'
     _, ana = await agent(browser, running_app, 'ana')
-    _, bruno = await agent(browser, running_app, 'bruno')
+    # Bruno's PC clock is 20 minutes fast: his countdowns still count from the server's clock.
+    _, bruno = await agent(browser, running_app, 'bruno', clock_wrong_by_seconds=20 * 60)
     phone = await customer(browser, running_app, f'+54 9 11 {digits[:4]} {digits[4:]}')
     db = Database.from_url(running_app.env['LEADMASTER_DATABASE_URL'])
     try:

@@ -151,10 +151,104 @@ async def test_events_published_while_the_sender_is_cut_off_are_sent_once_it_is_
     await worker.publish([Event(MESSAGE_CREATED, CASA_CENTRAL, 1)])
     await eventually(lambda: seen == [1])
 
-    await terminate(server_url, worker._own_pids[-1])  # the worker's sending connection dies between publishes
+    await terminate(server_url, worker.sender_pid)  # the worker's sending connection dies between publishes
     await worker.publish([Event(MESSAGE_CREATED, CASA_CENTRAL, 2), Event(MESSAGE_CREATED, CASA_CENTRAL, 3)])
 
     await eventually(lambda: seen == [1, 2, 3], seconds=10)
+
+
+async def test_own_events_are_told_by_the_bus_not_by_the_connection(make_bus: MakeBus, server_url: str) -> None:
+    # After a PostgreSQL restart backend pids start again from small numbers, so another process's sender may get
+    # a pid this process's sender once had: skipping "own" notifications by pid would then drop that process's
+    # events for good. A payload says which bus sent it.
+    web, worker = await make_bus(), await make_bus()
+    web_seen: list[int] = []
+    web.subscribe(lambda event: web_seen.append(event.conversation_id or 0), branch_ids=None)
+    await web.publish([Event(MESSAGE_CREATED, CASA_CENTRAL, 1)])
+    await eventually(lambda: web.sender_pid is not None)
+    first_sender = web.sender_pid
+    await terminate(server_url, first_sender)  # the web's sender reconnects: a new backend
+    await web.publish([Event(MESSAGE_CREATED, CASA_CENTRAL, 2)])
+    # Another process's event, sent from whatever backend, is delivered; the web's own two were delivered once.
+    raw = await asyncpg.connect(server_url.replace('postgresql+asyncpg://', 'postgresql://'))
+    try:
+        await raw.execute('SELECT pg_notify($1, $2)', web.channel,
+                          f'{worker.sender_id} [{Event(MESSAGE_CREATED, CASA_CENTRAL, 3).wire_json()}]')
+    finally:
+        await raw.close()
+    await eventually(lambda: 3 in web_seen)
+    await asyncio.sleep(0.3)  # time for any echo of the web's own events to come back
+    assert web_seen == [1, 2, 3]
+    assert web.sender_pid != first_sender
+
+
+async def test_events_published_just_before_stopping_still_cross(make_bus: MakeBus) -> None:
+    web, worker = await make_bus(), await make_bus()
+    seen: list[int] = []
+    web.subscribe(lambda event: seen.append(event.conversation_id or 0), branch_ids=None)
+    await worker.publish([Event(MESSAGE_CREATED, CASA_CENTRAL, 41)])
+    await asyncio.sleep(0)  # the sender has taken the batch: it is in flight, the queue is empty
+    await worker.stop()  # a worker shutting down sends what it was sending
+
+    await eventually(lambda: seen == [41])
+
+
+class FreezingProxy:
+    """A TCP proxy to PostgreSQL that can go silent on the connections it carries, keeping them open: what a NAT's
+    idle timeout or a failover does to a connection (no reset, nothing ever comes back). New connections work."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.frozen: list[asyncio.Event] = []
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._serve, '127.0.0.1', 0)
+        return self.server.sockets[0].getsockname()[1]
+
+    def freeze_open_connections(self) -> None:
+        for frozen in self.frozen:
+            frozen.set()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        frozen = asyncio.Event()
+        self.frozen.append(frozen)
+        upstream_reader, upstream_writer = await asyncio.open_connection('127.0.0.1', self.port)
+
+        async def pipe(source: asyncio.StreamReader, target: asyncio.StreamWriter) -> None:
+            while data := await source.read(65536):
+                if frozen.is_set():
+                    await asyncio.Event().wait()  # swallowed: silence, never an error
+                target.write(data)
+                await target.drain()
+
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer), return_exceptions=True)
+
+
+async def test_a_sender_whose_connection_went_silent_sends_on_a_new_one(make_bus: MakeBus, server_url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    web = await make_bus()
+    real = make_url(server_url)
+    proxy = FreezingProxy(real.port or 5432)
+    proxied = real.set(port=await proxy.start()).render_as_string(hide_password=False)
+    worker = PostgresEventBus.from_sqlalchemy_url(proxied, channel=web.channel, keepalive_seconds=0.5,
+                                                  send_timeout_seconds=0.5)
+    await worker.start(wait_seconds=10)
+    seen: list[int] = []
+    web.subscribe(lambda event: seen.append(event.conversation_id or 0), branch_ids=None)
+    try:
+        await worker.publish([Event(MESSAGE_CREATED, CASA_CENTRAL, 1)])
+        await eventually(lambda: seen == [1])
+
+        proxy.freeze_open_connections()  # the worker's sending connection now swallows everything
+        await worker.publish([Event(MESSAGE_CREATED, CASA_CENTRAL, 2)])
+
+        await eventually(lambda: seen == [1, 2], seconds=10)  # not after TCP's quarter of an hour
+    finally:
+        await asyncio.wait_for(worker.stop(), timeout=10)
+        assert proxy.server is not None
+        proxy.server.close()
 
 
 async def test_with_the_database_unreachable_publishing_still_serves_this_process() -> None:
@@ -190,7 +284,8 @@ async def test_presence_crosses_processes_and_a_silent_process_is_forgotten(make
 
     # Process A dies without a word: after three missed heartbeats, Ana is neither online nor viewing.
     await eventually(lambda: board_worker.online_user_ids() == {12}, seconds=5)
-    assert board_b.of(7, excluding=12).viewing == ()
+    # (each process counts from when it heard A last, a few milliseconds apart)
+    await eventually(lambda: board_b.of(7, excluding=12).viewing == (), seconds=1)
     await board_b.stop()
 
 
@@ -206,3 +301,26 @@ async def test_a_process_that_starts_late_learns_who_is_online_at_once(make_bus:
     await board_worker.ask_who_is_online()
 
     await eventually(lambda: board_worker.online_user_ids() == {11}, seconds=3)
+
+
+async def test_a_viewer_who_left_while_a_process_was_deaf_is_not_shown_for_good(make_bus: MakeBus,
+                                                                                 server_url: str) -> None:
+    web_a, web_b = await make_bus(), await make_bus()
+    board_a = PresenceBoard(web_a, origin='web-a', heartbeat_seconds=60)
+    board_b = PresenceBoard(web_b, origin='web-b', heartbeat_seconds=60)
+    board_a.listen(web_a.subscribe)
+    board_b.listen(web_b.subscribe)
+    await board_a.page_opened(21)
+    await board_a.page_opened(22)
+    await board_b.ask_who_is_online()
+    await board_a.viewing(conversation_id=5, branch_id=CASA_CENTRAL, user_id=21, name='Ana Gómez')
+    await board_a.viewing(conversation_id=6, branch_id=CASA_CENTRAL, user_id=22, name='Bruno Díaz')
+    await eventually(lambda: board_b.of(5).viewing == ('Ana Gómez',) and board_b.of(6).viewing == ('Bruno Díaz',))
+
+    # B's listener drops; meanwhile Ana leaves conversation 5 (B never hears it). B reconnects.
+    await terminate(server_url, web_b.listener_pid)
+    await board_a.left(conversation_id=5, user_id=21)
+    await eventually(lambda: web_b.reconnects >= 1 and web_b.listening.is_set(), seconds=10)
+
+    # B asks again: Ana no longer shows in 5, Bruno still shows in 6.
+    await eventually(lambda: board_b.of(5).viewing == () and board_b.of(6).viewing == ('Bruno Díaz',), seconds=5)

@@ -111,3 +111,33 @@ def test_the_worker_command_refuses_sqlite_with_a_clear_reason(tmp_path: Path,
     result = CliRunner().invoke(cli, ['worker'])
     assert result.exit_code == 2
     assert 'needs PostgreSQL' in result.output
+
+
+async def test_a_crash_loop_is_retried_ever_more_slowly_but_a_worker_that_ran_fine_is_restarted_soon(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A worker that cannot start (here: refused on SQLite, exit 2) dies at once, again and again.
+    monkeypatch.setenv('LEADMASTER_DATABASE_URL', f'sqlite+aiosqlite:///{tmp_path / "x.sqlite3"}')
+    monkeypatch.setenv('LEADMASTER_VAR_DIR', str(tmp_path / 'var'))
+    looping = WorkerProcess(Settings(), restart_delay_seconds=0.05, stable_seconds=3600)
+    delays: list[float | None] = []
+    looping.start()
+    try:
+        async with asyncio.timeout(STARTUP_SECONDS):
+            while looping.restarts < 2:
+                await asyncio.sleep(0.02)
+                if looping.last_restart_delay not in delays:
+                    delays.append(looping.last_restart_delay)
+    finally:
+        await looping.stop()
+    assert [delay for delay in delays if delay is not None][:2] == [0.05, 0.1]
+
+    # The same failure after a long healthy run (stable_seconds 0: every run counts as one) is retried at once.
+    steady = WorkerProcess(Settings(), restart_delay_seconds=0.05, stable_seconds=0)
+    steady.start()
+    try:
+        async with asyncio.timeout(STARTUP_SECONDS):
+            while steady.restarts < 2:  # noqa: ASYNC110 - the supervisor only counts; nothing to wait on
+                await asyncio.sleep(0.02)
+        assert steady.last_restart_delay == 0.05
+    finally:
+        await steady.stop()

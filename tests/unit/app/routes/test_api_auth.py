@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from nicegui.testing import User
 
+from app.runtime import runtime
+from app.worker_process import WorkerProcess
 from services import api_keys
 from services.database import Database
 from tests.conftest import World
@@ -49,6 +52,24 @@ async def test_health_reports_the_database_and_pages_carry_security_headers(user
     health = await user.http_client.get('/health')
     login = await user.http_client.get('/login')
 
-    assert health.json() == {'status': 'ok', 'database': 'ok'}
+    assert health.status_code == 200
+    report = health.json()
+    assert (report['status'], report['database'], report['channel']) == ('ok', 'ok', 'simulator')
+    assert report['workers'] == {'where': 'this_process'}
+    # On PostgreSQL the bus crosses processes and says whether it hears the others.
+    assert report['event_bus'] in ({'kind': 'in_process'}, {'kind': 'postgres', 'listening': True, 'reconnects': 0})
     assert login.headers['X-Frame-Options'] == 'DENY'
     assert login.headers['X-Content-Type-Options'] == 'nosniff'
+
+
+async def test_health_says_degraded_while_the_worker_process_is_down(user: User, world: World,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # A worker process between a crash and its restart: webhooks are still journaled (200), but not stored yet.
+    current = runtime()
+    monkeypatch.setattr(current, 'worker_process', WorkerProcess(current.settings))
+
+    health = await user.http_client.get('/health')
+
+    assert health.status_code == 200
+    assert health.json()['status'] == 'degraded'
+    assert health.json()['workers'] == {'where': 'worker_process', 'pid': None, 'restarts': 0}
