@@ -71,6 +71,11 @@ window.lmAlert = (title, body, sound) => {
 '''
 
 
+def _server_clock_script() -> str:
+    """How far the browser's clock is from the server's, for the countdowns it counts itself (lm_clock.js)."""
+    return f'window.lmServerOffset = {time.time():.3f} - Date.now() / 1000;'
+
+
 def _folded(text: str) -> str:
     """Lower case without accents, to match a search term against a row like the database does."""
     return ''.join(c for c in unicodedata.normalize('NFD', text.lower()) if unicodedata.category(c) != 'Mn')
@@ -106,7 +111,7 @@ class InboxPage:
         ui.add_head_html(ALERT_SCRIPT)
         # The browser counts the countdowns down itself: from the server's clock, not a wrong PC clock. A first
         # estimate here; the exact one on every (re)connect (`reconnected`): this page takes a while to build.
-        ui.add_head_html(f'<script>window.lmServerOffset = {time.time():.3f} - Date.now() / 1000;</script>')
+        ui.add_head_html(f'<script>{_server_clock_script()}</script>')
         with ui.row().classes('w-full h-full no-wrap gap-0'):
             with ui.column().classes('w-[300px] min-w-[260px] h-full no-wrap gap-1 border-r bg-white p-2'):
                 self._filters()
@@ -509,7 +514,7 @@ class InboxPage:
 
     def _send_server_clock(self) -> None:
         with self.client:
-            ui.run_javascript(f'window.lmServerOffset = {time.time():.3f} - Date.now() / 1000')
+            ui.run_javascript(_server_clock_script())
 
     async def resync(self) -> None:
         """Re-read what the page shows: after a reconnect, or when the event bus may have missed events."""

@@ -1,4 +1,4 @@
-import { clock } from "lm_clock"; // one clock a second for every row and countdown of the page
+import { clock, minutesSeconds, secondsLeft } from "lm_clock"; // one clock a second for the whole page
 
 // One row of the inbox's conversation list, drawn from props by one component instead of a dozen NiceGUI
 // elements (each costs server memory and CPU, times 50 rows, times every open page).
@@ -40,7 +40,7 @@ export default {
           <span v-if="countdown !== null" class="flex flex-nowrap items-center">
             <q-icon name="timer" size="12px" class="text-slate-500"></q-icon>
             <span :class="countdown <= amber ? 'text-[10px] text-amber-600 font-semibold' : 'text-[10px] text-slate-500'">
-              {{ Math.floor(countdown / 60) }}:{{ String(countdown % 60).padStart(2, "0") }}
+              {{ minutesSeconds(countdown) }}
             </span>
           </span>
           <span class="text-[10px] text-slate-400">{{ v.branch }}</span>
@@ -77,8 +77,7 @@ export default {
       return values;
     },
     countdown() {
-      if (this.v.deadline == null) return null;
-      return Math.max(0, Math.floor(this.v.deadline - clock.now));
+      return secondsLeft(this.v.deadline);
     },
     waiting() {
       if (this.v.waiting_since == null) return "";
@@ -87,6 +86,7 @@ export default {
     },
   },
   methods: {
+    minutesSeconds, // for the template
     set(values) {
       this.live = { ...this.v, ...values };
     },

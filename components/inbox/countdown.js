@@ -1,4 +1,4 @@
-import { clock } from "lm_clock";
+import { minutesSeconds, secondsLeft } from "lm_clock";
 
 // The holder's countdown (T2) in the chat header and the client panel, counted down here, in the browser, from
 // the deadline: a server update every second would re-render the whole page every second (NiceGUI renders a page
@@ -19,17 +19,13 @@ export default {
   },
   computed: {
     seconds() {
-      return this.deadline == null ? null : Math.max(0, Math.floor(this.deadline - clock.now));
+      return secondsLeft(this.deadline);
     },
     amberNow() {
       return this.seconds !== null && this.seconds <= this.amber;
     },
     text() {
-      if (this.seconds > 0) {
-        const time = `${Math.floor(this.seconds / 60)}:${String(this.seconds % 60).padStart(2, "0")}`;
-        return (this.template || "").replace("{time}", time);
-      }
-      return this.due;
+      return this.seconds > 0 ? (this.template || "").replace("{time}", minutesSeconds(this.seconds)) : this.due;
     },
   },
 };

@@ -10,3 +10,9 @@ export const clock = reactive({ now: now() });
 setInterval(() => {
   clock.now = now();
 }, 1000);
+
+// Whole seconds until `deadline` (epoch seconds), never below zero; null without a deadline.
+export const secondsLeft = (deadline) => (deadline == null ? null : Math.max(0, Math.floor(deadline - clock.now)));
+
+// 4:05 for 245 s, as the server's `formatting.clock` writes it.
+export const minutesSeconds = (seconds) => `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
