@@ -48,10 +48,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.database import upgrade_to_head
 from services.access import Viewer
 from services.catalog import import_products, search_products
+from services.catalog.formats import CatalogProduct
 from services.catalog.importer import after_bulk_write, rebuild_terms
 from services.catalog.text import fold, words
 from services.database import Database
-from services.demo.catalog import CatalogProduct, generate_catalog
+from services.demo.catalog import generate_catalog
 from services.models import Branch, Role
 
 BRANCHES = ('SUC1', 'SUC2', 'SUC3')

@@ -298,7 +298,7 @@ async def refresh_summary(db: Database, *, conversation_id: int, publisher: Even
 
 async def _skus_for_codes(db: Database, codes: Sequence[str]) -> list[str]:
     """Part codes the customer typed that are in the catalog, as SKUs."""
-    from ..demo.catalog import normalize_code
+    from ..catalog.formats import normalize_code
 
     normalized = [normalize_code(code) for code in codes if code]
     if not normalized:

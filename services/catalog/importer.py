@@ -29,11 +29,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..access import Viewer
 from ..database import Database
-from ..demo.catalog import CatalogProduct, normalize_code, read_csv, read_json
 from ..errors import InvalidInput
 from ..models import Branch, Product, ProductCode, ProductFitment, ProductStock, Role
 from ..models.catalog import CatalogTerm
 from ..models.types import utcnow
+from .formats import CatalogProduct, normalize_code, read_csv, read_json
 from .text import UNIVERSAL_WORD, search_text
 
 Progress = Callable[[int, int], Awaitable[None] | None]

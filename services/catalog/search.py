@@ -49,9 +49,9 @@ from sqlmodel import col, select
 
 from ..access import Viewer
 from ..database import Database
-from ..demo.catalog import normalize_code
 from ..models import Branch, Product, ProductFitment
 from ..models.catalog import CatalogTerm
+from .formats import normalize_code
 from .text import UNIVERSAL_WORD, Corrector, word_variants, words
 from .vehicles import Vehicle, VehicleVocabulary, tokens
 

@@ -2,7 +2,7 @@
 
 Codes are printed and typed in many spellings ("0 986 4B2 345", "04E-115-561-H", "pd/580"), so candidates
 are every token and every run of up to four consecutive tokens, normalised like the catalog stores them
-(`services.demo.catalog.normalize_code`: upper case, no spaces, dashes, dots or slashes). Only exact matches
+(`services.catalog.formats.normalize_code`: upper case, no spaces, dashes, dots or slashes). Only exact matches
 count: a fuzzy match on a part number offers the wrong part.
 """
 
@@ -15,8 +15,8 @@ from decimal import Decimal
 
 from sqlmodel import col, select
 
+from ..catalog.formats import normalize_code
 from ..database import Database
-from ..demo.catalog import normalize_code
 from ..models import Product, ProductCode
 
 MAX_RUN = 4

@@ -13,8 +13,8 @@ from sqlmodel import col, select
 
 from services.assistant import AssistantWorker, RuleEngine
 from services.assistant.engine import AssistantTools, EngineReply, TurnContext
+from services.catalog.formats import CatalogProduct
 from services.database import Database
-from services.demo.catalog import CatalogProduct
 from services.events import MESSAGE_CREATED, Event
 from services.models import Conversation, ConversationMode, Direction, Message, MessageStatus, SenderKind
 from services.models.assistant import AssistantTurn

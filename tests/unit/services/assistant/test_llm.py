@@ -8,8 +8,8 @@ from typing import Any
 
 from services.assistant import HANDOFF_CUSTOMER_ASKED, LLMEngine
 from services.assistant.engine import AssistantTools, HistoryMessage, TurnContext
+from services.catalog.formats import CatalogProduct
 from services.database import Database
-from services.demo.catalog import CatalogProduct
 from tests.conftest import World
 from tests.fakes.openai_server import DEFAULT_KEY, Delay, FakeOpenAI, Text, ToolCall, ToolCalls, tool_results
 

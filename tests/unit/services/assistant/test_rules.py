@@ -11,8 +11,8 @@ from services.assistant import HANDOFF_CUSTOMER_ASKED, HANDOFF_PURCHASE_INTENT, 
 from services.assistant.engine import AssistantTools, HistoryMessage, TurnContext
 from services.assistant.rules import RuleEngine
 from services.catalog import format_ars, products_by_skus
+from services.catalog.formats import CatalogProduct
 from services.database import Database
-from services.demo.catalog import CatalogProduct
 from services.models import ProductFitment
 from tests.conftest import World
 

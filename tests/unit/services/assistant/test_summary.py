@@ -15,8 +15,8 @@ from services.assistant.engine import AssistantTools, HistoryMessage, TurnContex
 from services.assistant.rules import RuleEngine
 from services.assistant.summary import summary_versions
 from services.catalog import products_by_skus
+from services.catalog.formats import CatalogProduct
 from services.database import Database
-from services.demo.catalog import CatalogProduct
 from services.errors import NotFound
 from services.events import MESSAGE_CREATED, Event
 from services.models import ProductStock, Role, SenderKind

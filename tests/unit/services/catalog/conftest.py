@@ -7,8 +7,9 @@ from functools import cache
 import pytest
 
 from services.catalog import import_products
+from services.catalog.formats import CatalogProduct
 from services.database import Database
-from services.demo.catalog import CatalogProduct, generate_catalog
+from services.demo.catalog import generate_catalog
 from tests.conftest import World
 
 CATALOG_SIZE = 1500

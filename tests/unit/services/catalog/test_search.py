@@ -12,9 +12,9 @@ from sqlmodel import col, select
 from services.access import Viewer
 from services.catalog import Vehicle, import_products, product_message, search_products
 from services.catalog import search as search_module
+from services.catalog.formats import CatalogProduct, normalize_code
 from services.catalog.text import words
 from services.database import Database
-from services.demo.catalog import CatalogProduct, normalize_code
 from services.models import Product, ProductFitment, ProductStock, Role
 from tests.conftest import World
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from services.catalog import import_products
+from services.catalog.formats import CatalogProduct
 from services.database import Database
-from services.demo.catalog import CatalogProduct
 from tests.conftest import World
 from tests.unit.services.catalog.conftest import demo_catalog
 from tests.unit.services.sales.conftest import ana, catalog, chat, desk, recorder  # noqa: F401 - fixtures

@@ -9,8 +9,8 @@ from sqlmodel import col, select
 from services.assistant import AssistantWorker, RuleEngine
 from services.assistant.engine import AssistantTools
 from services.assistant.summary import refresh_summary
+from services.catalog.formats import CatalogProduct
 from services.database import Database
-from services.demo.catalog import CatalogProduct
 from services.events import MESSAGE_CREATED, Event, NullPublisher
 from services.models import Conversation, ConversationMode, Direction, Message, SenderKind
 from services.models.assistant import AssistantTurn
