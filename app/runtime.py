@@ -17,7 +17,7 @@ from services.assistant import AssistantEngine, AssistantWorker, SummaryWorker
 from services.auth import LoginPolicy
 from services.database import Database
 from services.glue.acceptance import QuoteAcceptances
-from services.inbox import SnapshotCache
+from services.inbox.console import SnapshotCache
 from services.media_store import MediaStore
 from services.presence import PresenceBoard
 from services.sales.desk import QuoteExpiryWorker, SalesDesk

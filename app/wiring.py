@@ -18,7 +18,7 @@ from app.runtime import Runtime, install, runtime
 from app.settings import REPO_ROOT, Settings
 from app.worker_process import WorkerProcess
 from components import i18n
-from services.inbox import SnapshotCache
+from services.inbox.console import SnapshotCache
 from services.media_store import MediaStore
 from services.presence import PresenceBoard
 from services.whatsapp.graph_client import GraphClient

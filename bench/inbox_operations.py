@@ -10,9 +10,9 @@ older messages to page to) and a customer message within the last hours (inside 
 Measured through the app's own services and async engine (asyncpg, prepared statements), as an agent of
 SUC1, `--runs` times each, every run on another of the sample conversations:
 
-- open: what `InboxPage.open` and the list need from the database — `services.inbox.conversation_detail`,
-  `services.inbox.thread` (50 + 1 to know whether older ones exist) and the conversation list query
-  (`services.conversations.list_conversations`, the default filters: open, all, 50 + 1 rows);
+- open: what `InboxPage.open` and the list need from the database — `services.inbox.console.conversation_detail`,
+  `services.inbox.console.thread` (50 + 1 to know whether older ones exist) and the conversation list query
+  (`services.inbox.conversations.list_conversations`, the default filters: open, all, 50 + 1 rows);
 - open_page: open plus the rest of the page handler's queries (canned responses, mark as read);
 - reply: `services.whatsapp.outbox.queue_text` (the queued row and the conversation's preview, committed),
   publishing to an in-process event bus with no page subscribed (pages' own reaction is live_latency's).
@@ -40,16 +40,16 @@ from sqlalchemy import text
 
 from app.database import upgrade_to_head
 from app.event_bus import InProcessEventBus
-from services import conversations, inbox
 from services.access import Viewer
 from services.database import Database
+from services.inbox import console, conversations
 from services.models import Role, User
 from services.whatsapp import outbox
 
 DATABASE = 'leadmaster_ops_bench'
 TARGET_P95_MS = 100.0
 THREAD_LENGTH = 50
-# The SQL of services.conversations.list_conversations for an agent of branch 1, default filters.
+# The SQL of services.inbox.conversations.list_conversations for an agent of branch 1, default filters.
 LIST_SQL = '''SELECT c.*, ct.*, b.code, u.full_name FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
               JOIN branches b ON b.id = c.branch_id LEFT JOIN users u ON u.id = c.assigned_user_id
               WHERE c.branch_id IN (1) AND c.status = 'open'
@@ -121,9 +121,9 @@ async def measure(db: Database, viewer: Viewer, ids: list[int], runs: int) -> di
 
     async def open_conversation(conversation_id: int, run: int) -> None:
         moments = [time.perf_counter()]
-        await inbox.conversation_detail(db, viewer=viewer, conversation_id=conversation_id)
+        await console.conversation_detail(db, viewer=viewer, conversation_id=conversation_id)
         moments.append(time.perf_counter())
-        messages = await inbox.thread(db, viewer=viewer, conversation_id=conversation_id, limit=THREAD_LENGTH + 1)
+        messages = await console.thread(db, viewer=viewer, conversation_id=conversation_id, limit=THREAD_LENGTH + 1)
         moments.append(time.perf_counter())
         rows = await conversations.list_conversations(db, viewer=viewer, limit=THREAD_LENGTH + 1)
         moments.append(time.perf_counter())
@@ -135,8 +135,8 @@ async def measure(db: Database, viewer: Viewer, ids: list[int], runs: int) -> di
 
     async def open_page(conversation_id: int, run: int) -> None:
         await open_conversation(conversation_id, -1)
-        await inbox.canned_responses(db, viewer=viewer, branch_id=1)
-        await inbox.mark_read(db, viewer=viewer, conversation_id=conversation_id, publisher=bus)
+        await console.canned_responses(db, viewer=viewer, branch_id=1)
+        await console.mark_read(db, viewer=viewer, conversation_id=conversation_id, publisher=bus)
 
     async def reply(conversation_id: int, run: int) -> None:
         await outbox.queue_text(db, conversation_id=conversation_id, text=f'Sí, tenemos. Respuesta {run}',

@@ -4,7 +4,7 @@ Builds a throwaway database with 100,000 contacts/conversations and 1,000,000 me
 generate_series, deterministic with setseed), migrated to 0002 first and then to head so the search
 migration's index build on a populated database is measured too. Then, for each term, the inbox query
 (Conversation ⋈ Contact ⋈ Branch ⟕ assignee, filtered by `conversation_matches`, ORDER BY
-last_message_at DESC LIMIT 50, the shape of `services.conversations.list_conversations`) runs `--runs`
+last_message_at DESC LIMIT 50, the shape of `services.inbox.conversations.list_conversations`) runs `--runs`
 times through the app's own async engine (asyncpg, prepared statements, as in production):
 
 - rare: a word in 10 of the 1,000,000 messages;
@@ -44,8 +44,8 @@ from alembic import command  # noqa: E402
 
 from app.database import alembic_config, upgrade_to_head  # noqa: E402
 from services.database import Database  # noqa: E402
+from services.inbox.search import conversation_matches, normalize_term  # noqa: E402
 from services.models import Branch, Contact, Conversation, User  # noqa: E402
-from services.search import conversation_matches, normalize_term  # noqa: E402
 
 DEFAULT_SERVER = 'postgresql+asyncpg://postgres@127.0.0.1:5432/postgres'
 DATABASE = 'leadmaster_search_bench'
@@ -164,7 +164,7 @@ async def load(url: str, *, conversations: int, messages: int) -> dict[str, floa
 
 
 def inbox_query(term: str, *, branch_id: int | None = None, open_only: bool = False) -> Any:
-    """The conversation list as `services.conversations.list_conversations` builds it, plus the search."""
+    """The conversation list as `services.inbox.conversations.list_conversations` builds it, plus the search."""
     assignee = aliased(User)
     query = (
         select(Conversation, Contact, Branch.code, assignee.full_name)

@@ -17,8 +17,8 @@ from components.page_frame import selected_branch_id
 from services.access import Viewer
 from services.assistant.summary import latest_summary
 from services.catalog import ProductHit, import_file
-from services.conversations import ConversationRow, get_conversation
 from services.errors import NotFound, ServiceError
+from services.inbox.conversations import ConversationRow, get_conversation
 from services.models import Role
 
 MAX_CATALOG_FILE_BYTES = 64 * 1024 * 1024

@@ -26,13 +26,14 @@ from components.inbox.formatting import offer_running
 from components.inbox.panel_section import PanelContext
 from components.inbox.takeover_section import error_text
 from components.page_frame import selected_branch_id
-from services import conversations, inbox, takeover
+from services import takeover
 from services.access import Viewer
 from services.assistant import SUMMARY_UPDATED
-from services.conversations import ConversationRow
 from services.errors import NotFound, ServiceError
 from services.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_STATUS, Event
-from services.inbox import TemplateOption, ThreadMessage
+from services.inbox import console, conversations
+from services.inbox.console import TemplateOption, ThreadMessage
+from services.inbox.conversations import ConversationRow
 from services.models import ConversationMode, ConversationStatus, Role
 from services.models.types import utcnow
 from services.presence import PRESENCE_CHANGED
@@ -242,17 +243,17 @@ class InboxPage:
 
     async def open(self, conversation_id: int) -> None:
         try:
-            detail = await inbox.conversation_detail(self.db, viewer=self.viewer, conversation_id=conversation_id)
+            detail = await console.conversation_detail(self.db, viewer=self.viewer, conversation_id=conversation_id)
         except NotFound:
             ui.notify(t('inbox.pick'))
             return
         await self._leave()
-        messages = await inbox.thread(self.db, viewer=self.viewer, conversation_id=conversation_id,
+        messages = await console.thread(self.db, viewer=self.viewer, conversation_id=conversation_id,
                                       limit=PAGE_SIZE + 1)
         self.has_older = len(messages) > PAGE_SIZE
         self.open_id, self.open_branch = conversation_id, detail.row.branch_id
-        canned = await inbox.canned_responses(self.db, viewer=self.viewer, branch_id=detail.row.branch_id)
-        templates = [] if detail.window_open else await inbox.approved_templates(
+        canned = await console.canned_responses(self.db, viewer=self.viewer, branch_id=detail.row.branch_id)
+        templates = [] if detail.window_open else await console.approved_templates(
             self.db, viewer=self.viewer, conversation_id=conversation_id)
         shown = messages[-PAGE_SIZE:]
         self.chat.open(detail, shown, has_older=self.has_older, canned=canned, templates=templates,
@@ -263,7 +264,7 @@ class InboxPage:
             await self.presence.viewing(conversation_id=conversation_id, branch_id=detail.row.branch_id,
                                         user_id=self.viewer.user_id, name=self.viewer.full_name)
         self._show_presence()
-        await inbox.mark_read(self.db, viewer=self.viewer, conversation_id=conversation_id, publisher=self.bus)
+        await console.mark_read(self.db, viewer=self.viewer, conversation_id=conversation_id, publisher=self.bus)
         await self._activity()  # T2: opening her own conversation to reply renews the hold
 
     async def reload_open(self) -> None:
@@ -271,7 +272,7 @@ class InboxPage:
         if self.open_id is None:
             return
         try:
-            detail = await inbox.conversation_detail(self.db, viewer=self.viewer, conversation_id=self.open_id)
+            detail = await console.conversation_detail(self.db, viewer=self.viewer, conversation_id=self.open_id)
         except NotFound:
             return
         self.chat.show_detail(detail)
@@ -280,7 +281,7 @@ class InboxPage:
     async def load_older(self) -> None:
         if self.open_id is None:
             return
-        older = await inbox.thread(self.db, viewer=self.viewer, conversation_id=self.open_id, limit=PAGE_SIZE + 1,
+        older = await console.thread(self.db, viewer=self.viewer, conversation_id=self.open_id, limit=PAGE_SIZE + 1,
                                    before_id=self.chat.oldest_id())
         shown = older[-PAGE_SIZE:]
         self.chat.prepend(shown, has_older=len(older) > PAGE_SIZE, readings=await self._readings(shown))
@@ -387,13 +388,13 @@ class InboxPage:
         if event.kind == CONVERSATION_UPDATED and event.conversation_id is not None:
             await self._conversation_changed(event)
         elif event.kind == MESSAGE_CREATED and event.conversation_id == self.open_id:
-            message = await inbox.live_message(self.db, self.cache, viewer=self.viewer,
+            message = await console.live_message(self.db, self.cache, viewer=self.viewer,
                                                message_id=event.data['message_id'], version=event.version)
             if message is not None:
                 self.chat.append(message)
         elif event.kind == MESSAGE_STATUS and event.conversation_id == self.open_id:
             if 'media_status' in event.data:
-                message = await inbox.live_message(self.db, self.cache, viewer=self.viewer,
+                message = await console.live_message(self.db, self.cache, viewer=self.viewer,
                                                    message_id=event.data['message_id'], version=event.version)
                 if message is not None:
                     self.chat.update_media(message)
@@ -417,7 +418,7 @@ class InboxPage:
 
     async def _conversation_changed(self, event: Event) -> None:
         conversation_id = event.conversation_id or 0
-        row = await inbox.live_row(self.db, self.cache, viewer=self.viewer, conversation_id=conversation_id,
+        row = await console.live_row(self.db, self.cache, viewer=self.viewer, conversation_id=conversation_id,
                                    version=event.version)
         if row is None:
             return
@@ -428,12 +429,12 @@ class InboxPage:
         self._notify_takeover(event, row)
         if conversation_id == self.open_id:
             if event.data.get('reason') == 'inbound':
-                await inbox.mark_read(self.db, viewer=self.viewer, conversation_id=conversation_id,
+                await console.mark_read(self.db, viewer=self.viewer, conversation_id=conversation_id,
                                       publisher=self.bus)
-            detail = await inbox.conversation_detail(self.db, viewer=self.viewer, conversation_id=conversation_id)
+            detail = await console.conversation_detail(self.db, viewer=self.viewer, conversation_id=conversation_id)
             templates = None
             if not detail.window_open and self.chat.detail is not None and self.chat.detail.window_open:
-                templates = await inbox.approved_templates(self.db, viewer=self.viewer,
+                templates = await console.approved_templates(self.db, viewer=self.viewer,
                                                            conversation_id=conversation_id)
             self.chat.show_detail(detail, templates=templates)
             await self.panel.show(detail)
@@ -475,7 +476,7 @@ class InboxPage:
         # The listed row knows who holds the conversation (its changes arrive as events too): no read per message,
         # which would also hold up this page's next event, the list row's own update.
         item = self.list.items.get(event.conversation_id or 0)
-        row = item.row if item is not None else await inbox.live_row(
+        row = item.row if item is not None else await console.live_row(
             self.db, self.cache, viewer=self.viewer, conversation_id=event.conversation_id or 0, version=event.version)
         if row is not None and row.assigned_user_id == self.viewer.user_id and row.id != self.open_id:
             self._alert(t('inbox.new_message', name=row.contact_name), event.data.get('text', ''))
@@ -523,7 +524,7 @@ class InboxPage:
         await self.load()
         if self.open_id is not None:
             await self.reload_open()  # its state may have changed meanwhile (taken, released, timed out)
-            missed = await inbox.thread(self.db, viewer=self.viewer, conversation_id=self.open_id,
+            missed = await console.thread(self.db, viewer=self.viewer, conversation_id=self.open_id,
                                         after_id=self.chat.newest_id(), limit=500)
             self.chat.append_many(missed, readings=await self._readings(missed))
 
@@ -556,7 +557,7 @@ async def _media(media_id: int, *, thumbnail: bool) -> Response:
     if viewer is None:
         return Response(status_code=401)
     try:
-        media = await inbox.media_for_viewer(runtime().db, viewer=viewer, media_id=media_id)
+        media = await console.media_for_viewer(runtime().db, viewer=viewer, media_id=media_id)
     except NotFound:
         return Response(status_code=404)
     relative = media.thumbnail_path if thumbnail else media.storage_path

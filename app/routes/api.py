@@ -11,9 +11,10 @@ from pydantic import BaseModel, Field
 
 from app.routes.dependencies import ApiViewer, DatabaseDep
 from app.runtime import runtime
-from services import branches, conversations
-from services.conversations import ConversationRow
+from services import branches
 from services.errors import InvalidInput, NotFound, PermissionDenied
+from services.inbox import conversations
+from services.inbox.conversations import ConversationRow
 from services.models import BranchPublic, ConversationStatus, Message
 from services.whatsapp import outbox
 

@@ -11,7 +11,7 @@ from components.inbox.panel_section import PanelContext, PanelSection
 from services.assistant.summary import SUMMARY_UPDATED, latest_summary
 from services.errors import NotFound
 from services.events import Event
-from services.inbox import ConversationDetail
+from services.inbox.console import ConversationDetail
 
 from .summary_panel import SummaryPanel
 

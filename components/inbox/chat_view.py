@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from nicegui import ui
 
-from services.inbox import Canned, ConversationDetail, TemplateOption, ThreadMessage
+from services.inbox.console import Canned, ConversationDetail, TemplateOption, ThreadMessage
 from services.vin.readings import VinReadingPublic
 
 from ..i18n import local_time, t

@@ -12,7 +12,7 @@ from datetime import datetime
 from nicegui import ui
 
 from services.events import Event
-from services.inbox import ConversationDetail
+from services.inbox.console import ConversationDetail
 
 from .panel_section import PanelContext, PanelSection, SlotSection
 from .panel_sections import PANEL_SECTIONS

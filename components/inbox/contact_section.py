@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from services import inbox
 from services.errors import ServiceError
-from services.inbox import ConversationDetail
+from services.inbox import console
+from services.inbox.console import ConversationDetail
 
 from ..i18n import t
 from .panel_section import PanelContext, PanelSection
@@ -49,7 +49,7 @@ class ContactSection(PanelSection):
         if self.conversation_id is None:
             return
         try:
-            await inbox.update_contact(self.context.db, viewer=self.context.viewer,
+            await console.update_contact(self.context.db, viewer=self.context.viewer,
                                        conversation_id=self.conversation_id, display_name=self.name.value or '',
                                        email=self.email.value or '', notes=self.notes.value or '',
                                        publisher=self.context.publisher)
@@ -60,5 +60,5 @@ class ContactSection(PanelSection):
 
     async def _labels_changed(self) -> None:
         if not self._loading and self.conversation_id is not None:
-            await inbox.set_labels(self.context.db, viewer=self.context.viewer, conversation_id=self.conversation_id,
+            await console.set_labels(self.context.db, viewer=self.context.viewer, conversation_id=self.conversation_id,
                                    labels=list(self.labels.value or []), publisher=self.context.publisher)

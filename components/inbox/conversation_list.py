@@ -8,7 +8,7 @@ from datetime import datetime
 
 from nicegui import ui
 
-from services.conversations import ConversationRow
+from services.inbox.conversations import ConversationRow
 
 from ..i18n import t
 from .conversation_row import ConversationRowElement

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.conversations import ConversationRow
+from services.inbox.conversations import ConversationRow
 from services.models.types import utcnow
 
 from ..i18n import local_time, t

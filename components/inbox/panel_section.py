@@ -27,7 +27,7 @@ from nicegui import ui
 from services.access import Viewer
 from services.database import Database
 from services.events import Event, EventPublisher
-from services.inbox import ConversationDetail
+from services.inbox.console import ConversationDetail
 
 
 @dataclass

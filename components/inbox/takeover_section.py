@@ -11,7 +11,7 @@ from nicegui import ui
 
 from services import takeover
 from services.errors import ServiceError
-from services.inbox import Attendance, ConversationDetail
+from services.inbox.console import Attendance, ConversationDetail
 from services.models import Role
 from services.models.types import utcnow
 

@@ -24,7 +24,7 @@ from services.catalog import ProductHit
 from services.catalog.search import products_by_skus
 from services.errors import NotFound, ServiceError
 from services.events import Event
-from services.inbox import ConversationDetail
+from services.inbox.console import ConversationDetail
 from services.models import QuoteStatus
 from services.sales import quotes
 from services.sales.desk import QUOTE_UPDATED, SalesDesk

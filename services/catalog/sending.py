@@ -4,10 +4,10 @@ the agent, so the branch rules (B2) and the 24-hour window (M4) apply exactly as
 from __future__ import annotations
 
 from ..access import Viewer
-from ..conversations import get_conversation
 from ..database import Database
 from ..errors import NotFound
 from ..events import EventPublisher
+from ..inbox.conversations import get_conversation
 from ..models import Message, SenderKind
 from ..whatsapp.outbox import queue_text
 from .search import branch_names, product_by_sku, product_message

@@ -92,7 +92,7 @@ def _desc_sqlite(element: _DescNullsLast, compiler: Any, **kw: Any) -> str:
     return f'{compiler.process(element.column, **kw)} DESC'
 
 
-# The inbox list (services.conversations.list_conversations) orders by `last_message_at DESC NULLS LAST, id DESC`.
+# The inbox list (services.inbox.conversations.list_conversations) orders by `last_message_at DESC NULLS LAST, id DESC`.
 # An index in exactly that order lets the database read the first 50 rows and stop; in any other order it sorts
 # every open conversation of the branch first (~10,000 at 100,000 conversations: 40 ms of PostgreSQL per list).
 # An agent's list filters one branch (branch_id = …); managers of several branches and admins filter only by

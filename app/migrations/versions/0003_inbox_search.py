@@ -6,7 +6,7 @@ Create Date: 2026-11-23 10:00:00
 
 Hand-written: none of these objects can be described by the models, so autogenerate ignores them
 (`app/migrations/search_objects.py`: tables `messages_fts*` and indexes `ix_search_*`).
-`services/search.py` writes the queries that use them; the expressions there must match these.
+`services/inbox/search.py` writes the queries that use them; the expressions there must match these.
 
 PostgreSQL: `pg_trgm` GIN indexes make `LIKE '%term%'` an index search. `unaccent()` is only STABLE
 (its dictionary could change), so it cannot appear in an index; `leadmaster_unaccent(text)` is the

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from services.inbox import SnapshotCache
+from services.inbox.console import SnapshotCache
 
 
 async def test_concurrent_reads_of_the_same_key_load_once() -> None:

@@ -18,21 +18,12 @@ from sqlalchemy import delete, literal, null, union_all, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, or_, select
 
-from . import audit
-from .access import Viewer, branch_scope
-from .conversations import (
-    ROW_WIDTH,
-    ConversationRow,
-    conversation_row,
-    conversation_select,
-    get_conversation,
-    row_from,
-    visible_branch,
-)
-from .database import Database
-from .errors import InvalidInput, NotFound
-from .events import CONVERSATION_UPDATED, Event, EventPublisher
-from .models import (
+from .. import audit
+from ..access import Viewer, branch_scope
+from ..database import Database
+from ..errors import InvalidInput, NotFound
+from ..events import CONVERSATION_UPDATED, Event, EventPublisher
+from ..models import (
     AssignmentEvent,
     CannedResponse,
     Contact,
@@ -46,8 +37,17 @@ from .models import (
     User,
     WhatsAppNumber,
 )
-from .models.types import utcnow
-from .whatsapp.outbox import window_state_at
+from ..models.types import utcnow
+from ..whatsapp.outbox import window_state_at
+from .conversations import (
+    ROW_WIDTH,
+    ConversationRow,
+    conversation_row,
+    conversation_select,
+    get_conversation,
+    row_from,
+    visible_branch,
+)
 
 T = TypeVar('T')
 

@@ -14,9 +14,9 @@ from sqlmodel import SQLModel, col, select
 
 from app.database import alembic_config, upgrade_to_head
 from services.database import Database
+from services.inbox.search import conversation_matches, escape_like, fts5_query, normalize_term, phone_digits
 from services.models import Branch, Contact, Conversation, Direction, Message, MessageStatus, SenderKind, WhatsAppNumber
 from services.models.base import ChannelKind
-from services.search import conversation_matches, escape_like, fts5_query, normalize_term, phone_digits
 from tests.conftest import fresh_postgres_database
 
 JOSE, MARIA, LUCIA, GOMERIA = 'José Núñez', 'María', 'Lucía Álvarez', 'Gomería 50%'

@@ -15,10 +15,10 @@ from sqlalchemy.orm import aliased
 from sqlmodel import and_, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from .access import Viewer, branch_scope
-from .database import Database
-from .errors import NotFound
-from .models import (
+from ..access import Viewer, branch_scope
+from ..database import Database
+from ..errors import NotFound
+from ..models import (
     Branch,
     Contact,
     Conversation,
@@ -28,8 +28,8 @@ from .models import (
     Message,
     User,
 )
+from ..takeover.states import Phase, phase_of
 from .search import conversation_matches, normalize_term
-from .takeover.states import Phase, phase_of
 
 
 class ConversationRow(BaseModel):

@@ -24,9 +24,9 @@ from sqlalchemy import ColumnElement, String, and_, column, func, literal, or_, 
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from .errors import InvalidInput
-from .models import Contact, Conversation, Message
-from .phones import normalize_phone
+from ..errors import InvalidInput
+from ..models import Contact, Conversation, Message
+from ..phones import normalize_phone
 
 MAX_TERM_LENGTH = 100
 # Message text is searched only when a word has at least this many letters/digits: a trigram index
