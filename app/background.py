@@ -17,19 +17,17 @@ from app.settings import Settings
 from services.assistant import AssistantEngine, AssistantWorker, SummaryWorker, make_engine
 from services.database import Database
 from services.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_STATUS, WEBHOOK_JOURNALED
-from services.glue.acceptance import QuoteAcceptances
 from services.media_store import MediaStore
 from services.models import Direction, MessageStatus
-from services.sales.desk import QuoteExpiryWorker, SalesDesk, build_inventory
+from services.sales.desk import SalesDesk, build_inventory
 from services.sales.inventory import SoapInventory
-from services.takeover import AssignmentDispatcher, TakeoverSweeper, renew_on_agent_messages, request_human
+from services.sales.workers import QuoteAcceptanceWorker, QuoteExpiryWorker
+from services.takeover import AssignmentWorker, TakeoverSweeper, renew_on_agent_messages, request_human
 from services.vin.readings import VIN_READ
 from services.vin.runner import VinReader
-from services.vin.worker import VinWorker
+from services.vin.workers import VinWorker
 from services.whatsapp.graph_client import GraphClient
-from services.whatsapp.ingest import IngestWorker
-from services.whatsapp.media_worker import MediaDownloader
-from services.whatsapp.outbox import OutboxWorker
+from services.whatsapp.workers import IngestWorker, MediaWorker, OutboxWorker
 
 log = logging.getLogger('leadmaster')
 
@@ -42,10 +40,10 @@ class Workers:
     db: Database
     ingest: IngestWorker
     outbox: OutboxWorker
-    media_downloader: MediaDownloader
+    media_worker: MediaWorker
     # T2/T4: releases expired holds (APScheduler job); runs the branch rules when customers write.
     takeover_sweeper: TakeoverSweeper
-    assignment: AssignmentDispatcher
+    assignment: AssignmentWorker
     # A1-A3/C4: the bot (rule or LLM engine) and the conversation summaries.
     assistant_engine: AssistantEngine
     assistant: AssistantWorker
@@ -55,7 +53,7 @@ class Workers:
     vin_worker: VinWorker
     # S2-S4: quotes and sales (inventory provider, media store, time zone), the customer's "sí", expiry.
     sales: SalesDesk
-    quote_acceptances: QuoteAcceptances
+    quote_acceptances: QuoteAcceptanceWorker
     quote_expiry: QuoteExpiryWorker
 
     def subscribe(self, bus: InProcessEventBus) -> None:
@@ -63,13 +61,13 @@ class Workers:
         inbound media the downloader. A gap in a cross-process bus wakes these three at once (polling would, later);
         the bot, the summaries and the takeover sweeper catch up on their own periodic rounds."""
         def wake_all() -> None:
-            for worker in (self.ingest, self.outbox, self.media_downloader):
+            for worker in (self.ingest, self.outbox, self.media_worker):
                 worker.wake()
 
         bus.subscribe(lambda _event: self.ingest.wake(), branch_ids=None, kinds=[WEBHOOK_JOURNALED], on_gap=wake_all)
         bus.subscribe(lambda event: self.outbox.wake() if event.data.get('status') == MessageStatus.QUEUED else None,
                       branch_ids=None, kinds=[MESSAGE_CREATED])
-        bus.subscribe(lambda event: self.media_downloader.wake() if event.data.get('media_id') and
+        bus.subscribe(lambda event: self.media_worker.wake() if event.data.get('media_id') and
                       event.data.get('direction') == Direction.INBOUND else None,
                       branch_ids=None, kinds=[MESSAGE_CREATED])
         bus.subscribe(self.assignment.on_event, branch_ids=None, kinds=[CONVERSATION_UPDATED])
@@ -85,7 +83,7 @@ class Workers:
     def start(self) -> None:
         self.ingest.start()
         self.outbox.start()
-        self.media_downloader.start()
+        self.media_worker.start()
         self.assignment.start()
         self.takeover_sweeper.start()
         self.assistant.start()
@@ -98,7 +96,7 @@ class Workers:
 
     async def stop(self) -> None:
         """Stops what `start` started (stopping a worker that never started is a no-op) and closes clients."""
-        for worker in (self.ingest, self.outbox, self.media_downloader, self.assignment, self.takeover_sweeper,
+        for worker in (self.ingest, self.outbox, self.media_worker, self.assignment, self.takeover_sweeper,
                        self.assistant, self.summaries, self.vin_worker, self.quote_acceptances, self.quote_expiry):
             await worker.stop()
         await self.vin_reader.aclose()
@@ -114,8 +112,8 @@ def build_workers(settings: Settings, *, db: Database, bus: InProcessEventBus, m
     """Every worker, not yet subscribed nor started. `online`: the users with an inbox page open (T4)."""
     outbox = OutboxWorker(db, client=graph, publisher=bus, store=media,
                           rate_per_number=settings.outbox_rate_per_number, max_attempts=settings.outbox_max_attempts)
-    downloader = MediaDownloader(db, client=graph, store=media, publisher=bus, max_bytes=settings.media_max_bytes)
-    assignment = AssignmentDispatcher(db, publisher=bus, online=online, offer_seconds=settings.faithful_offer_seconds)
+    downloader = MediaWorker(db, client=graph, store=media, publisher=bus, max_bytes=settings.media_max_bytes)
+    assignment = AssignmentWorker(db, publisher=bus, online=online, offer_seconds=settings.faithful_offer_seconds)
     sweeper = TakeoverSweeper(db, publisher=bus, online=online, offer_seconds=settings.faithful_offer_seconds,
                               interval_seconds=settings.takeover_sweep_seconds)
 
@@ -128,7 +126,7 @@ def build_workers(settings: Settings, *, db: Database, bus: InProcessEventBus, m
                                 cache_seconds=settings.inventory_cache_seconds)
     sales = SalesDesk(db=db, publisher=bus, store=media, inventory=inventory, zone=ZoneInfo(settings.display_timezone),
                       max_media_bytes=settings.media_max_bytes)
-    acceptances = QuoteAcceptances(sales)
+    acceptances = QuoteAcceptanceWorker(sales)
 
     # A1-A3/C4: the bot answers AI-mode conversations; it stays quiet on a message that accepted a quote (the
     # ticket answers it) and answers each photo once with what the VIN reader found.
@@ -144,7 +142,7 @@ def build_workers(settings: Settings, *, db: Database, bus: InProcessEventBus, m
     vin_reader = VinReader(engine=settings.vin_ocr_engine, workers=settings.vin_workers,
                            timeout_seconds=settings.vin_timeout_seconds)
     return Workers(
-        db=db, ingest=IngestWorker(db, publisher=bus), outbox=outbox, media_downloader=downloader,
+        db=db, ingest=IngestWorker(db, publisher=bus), outbox=outbox, media_worker=downloader,
         takeover_sweeper=sweeper, assignment=assignment, assistant_engine=engine, assistant=assistant,
         summaries=summaries, vin_reader=vin_reader,
         vin_worker=VinWorker(db, reader=vin_reader, store=media, publisher=bus), sales=sales,

@@ -23,7 +23,8 @@ from services.demo.seed import PEOPLE, DemoLogin, database_is_empty, seed_demo
 from services.events import NullPublisher
 from services.models import BranchCreate, ChannelKind, DeliveryStatus, Role, TemplateStatus, UserCreate
 from services.whatsapp import journal, templates
-from services.whatsapp.ingest import IngestOutcome, IngestWorker
+from services.whatsapp.ingest import IngestOutcome
+from services.whatsapp.workers import IngestWorker
 
 T = TypeVar('T')
 

@@ -16,20 +16,18 @@ from app.worker_process import WorkerProcess
 from services.assistant import AssistantEngine, AssistantWorker, SummaryWorker
 from services.auth import LoginPolicy
 from services.database import Database
-from services.glue.acceptance import QuoteAcceptances
 from services.inbox.console import SnapshotCache
 from services.media_store import MediaStore
 from services.presence import PresenceBoard
-from services.sales.desk import QuoteExpiryWorker, SalesDesk
-from services.takeover import AssignmentDispatcher, TakeoverSweeper
+from services.sales.desk import SalesDesk
+from services.sales.workers import QuoteAcceptanceWorker, QuoteExpiryWorker
+from services.takeover import AssignmentWorker, TakeoverSweeper
 from services.vin.runner import VinReader
-from services.vin.worker import VinWorker
+from services.vin.workers import VinWorker
 from services.whatsapp.graph_client import GraphClient
-from services.whatsapp.ingest import IngestWorker
 from services.whatsapp.journal import JournalWriter
-from services.whatsapp.media_worker import MediaDownloader
-from services.whatsapp.outbox import OutboxWorker
 from services.whatsapp.simulator import Simulator
+from services.whatsapp.workers import IngestWorker, MediaWorker, OutboxWorker
 
 
 @dataclass
@@ -71,15 +69,15 @@ class Runtime:
         return self.workers.outbox
 
     @property
-    def media_downloader(self) -> MediaDownloader:
-        return self.workers.media_downloader
+    def media_worker(self) -> MediaWorker:
+        return self.workers.media_worker
 
     @property
     def takeover_sweeper(self) -> TakeoverSweeper:
         return self.workers.takeover_sweeper
 
     @property
-    def assignment(self) -> AssignmentDispatcher:
+    def assignment(self) -> AssignmentWorker:
         return self.workers.assignment
 
     @property
@@ -107,7 +105,7 @@ class Runtime:
         return self.workers.sales
 
     @property
-    def quote_acceptances(self) -> QuoteAcceptances:
+    def quote_acceptances(self) -> QuoteAcceptanceWorker:
         return self.workers.quote_acceptances
 
     @property

@@ -4,7 +4,6 @@ that answers AI-mode conversations through the outbox, and the conversation summ
 from __future__ import annotations
 
 from ..database import Database
-from .bot import AssistantWorker, HandoffHook
 from .engine import (
     HANDOFF_CUSTOMER_ASKED,
     HANDOFF_PURCHASE_INTENT,
@@ -18,7 +17,8 @@ from .engine import (
 )
 from .llm import LLMEngine
 from .rules import RuleEngine
-from .summary import SUMMARY_UPDATED, SummaryView, SummaryWorker, latest_summary, refresh_summary
+from .summary import SUMMARY_UPDATED, SummaryView, latest_summary, refresh_summary
+from .workers import AssistantWorker, HandoffHook, SummaryWorker
 
 
 def make_engine(db: Database, *, llm_api_key: str | None, llm_base_url: str, llm_model: str,

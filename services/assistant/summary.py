@@ -14,11 +14,10 @@ stock changes, messages another process stored).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -45,9 +44,7 @@ from ..models import (
     SenderKind,
 )
 from ..models.assistant import ConversationSummary
-from ..models.types import utcnow
 from ..vin.readings import VinReadingPublic, latest_good_reading
-from ..workers import BackgroundWorker
 from .engine import HistoryMessage
 from .nlu import understand
 from .rules import read_state
@@ -309,62 +306,3 @@ async def _skus_for_codes(db: Database, codes: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(rows))
 
 
-class SummaryWorker(BackgroundWorker):
-    name = 'assistant-summary'
-
-    def __init__(self, db: Database, *, publisher: EventPublisher, refresh_seconds: float = 30.0,
-                 active_window: timedelta = timedelta(hours=24), sweep_limit: int = 300,
-                 pause_seconds: float = 0.0) -> None:
-        super().__init__(idle_poll_seconds=min(refresh_seconds, 5.0))
-        # A pause after each summary bounds the worker's share of the process: a summary is ~8 statements and
-        # some CPU, and under a burst of webhooks one per message took the time acknowledgements need. Due
-        # conversations wait in `_dirty` meanwhile, so ten messages of one burst still cost one summary.
-        self.pause_seconds = pause_seconds
-        self.db = db
-        self.publisher = publisher
-        self.refresh_seconds = refresh_seconds
-        self.active_window = active_window
-        self.sweep_limit = sweep_limit
-        self._dirty: set[int] = set()
-        self._last_sweep = float('-inf')
-
-    def on_event(self, event: Event) -> None:
-        """Subscribe to `message.created` (every new message, in or out) and `vin.read` (a photo's vehicle):
-        either makes the conversation's summary due."""
-        if event.conversation_id is not None:
-            self._dirty.add(event.conversation_id)
-            self.wake()
-
-    async def run_round(self) -> None:
-        now = asyncio.get_running_loop().time()
-        if now - self._last_sweep >= self.refresh_seconds:
-            self._last_sweep = now
-            self._dirty |= set(await self._active_conversations())
-        await self.drain()
-
-    async def drain(self) -> int:
-        dirty, self._dirty = self._dirty, set()
-        changed = 0
-        for conversation_id in sorted(dirty):
-            try:
-                before = await self._version(conversation_id)
-                view = await refresh_summary(self.db, conversation_id=conversation_id, publisher=self.publisher)
-                changed += int(view is not None and view.version != before)
-            except Exception:  # one bad thread must not stop the others' summaries
-                log.exception('summary of conversation %s failed', conversation_id)
-            if self.pause_seconds:
-                await asyncio.sleep(self.pause_seconds)
-        return changed
-
-    async def _version(self, conversation_id: int) -> int:
-        async with self.db.session() as session:
-            return (await session.exec(select(func.coalesce(func.max(ConversationSummary.version), 0))
-                                       .where(ConversationSummary.conversation_id == conversation_id))).one()
-
-    async def _active_conversations(self) -> list[int]:
-        since = utcnow() - self.active_window
-        async with self.db.session() as session:
-            return list((await session.exec(
-                select(Conversation.id).where(Conversation.status == ConversationStatus.OPEN,
-                                              col(Conversation.last_message_at) >= since)
-                .order_by(col(Conversation.last_message_at).desc()).limit(self.sweep_limit))).all())

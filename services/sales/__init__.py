@@ -8,6 +8,7 @@
 - `inventory`: stock providers (database, SOAP via zeep); `commissions`, `reports`: what agents and managers see,
   read from the running daily totals of `day_totals`.
 - `desk.SalesDesk`: the database, publisher, media store, inventory provider and zone these services share.
+- `workers`: the customer's "sí" checked on every inbound message (`QuoteAcceptanceWorker`), quote expiry.
 
 Decisions are written down in docs/sales.md.
 """

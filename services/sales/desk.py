@@ -10,9 +10,8 @@ from zoneinfo import ZoneInfo
 from ..database import Database
 from ..events import Event, EventPublisher
 from ..media_store import MediaStore
-from ..workers import BackgroundWorker
 from .inventory import DatabaseInventory, InventoryProvider, SoapInventory
-from .quotes import DEFAULT_ZONE, expire_due_quotes, today_in
+from .quotes import DEFAULT_ZONE, today_in
 
 # Published after a quote is sent or accepted (with its sale), so open pages (the console's quote
 # editor, the quote list) refresh; data: quote_id, status, and sale_id / ticket when a sale was made.
@@ -51,16 +50,3 @@ def build_inventory(db: Database, *, provider: str, wsdl: str | None = None, use
     return DatabaseInventory(db)
 
 
-class QuoteExpiryWorker(BackgroundWorker):
-    """Writes `expired` on sent quotes past their date, every few minutes (the services already treat them
-    as expired before that; this keeps lists, filters and the database honest)."""
-
-    name = 'quote-expiry'
-
-    def __init__(self, db: Database, *, zone: ZoneInfo = DEFAULT_ZONE, every_seconds: float = 600.0) -> None:
-        super().__init__(idle_poll_seconds=every_seconds)
-        self.db = db
-        self.zone = zone
-
-    async def run_round(self) -> None:
-        await expire_due_quotes(self.db, zone=self.zone)

@@ -26,7 +26,7 @@ from .service import (
     take,
 )
 from .states import MOVES, Action, Move, Phase, phase_in, phase_of
-from .workers import AssignmentDispatcher, SweepReport, TakeoverSweeper, release_expired, set_missing_deadlines
+from .workers import AssignmentWorker, SweepReport, TakeoverSweeper, release_expired, set_missing_deadlines
 
 __all__ = [
     'MOVES',
@@ -34,7 +34,7 @@ __all__ = [
     'AgentCounts',
     'AlreadyTaken',
     'AssignmentCounts',
-    'AssignmentDispatcher',
+    'AssignmentWorker',
     'BranchCounts',
     'HandoffResult',
     'Move',

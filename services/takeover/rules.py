@@ -24,7 +24,7 @@ from ..database import Database
 from ..events import EventPublisher
 from ..models import AssignmentEvent, AssignmentRule, Branch, Conversation, ConversationStatus, Role, User
 from ..models.types import utcnow
-from .service import TABLE, _assigned, _move, _name, _record, transition_event
+from .moves import TABLE, apply_move, assigned_values, record_move, transition_event, user_name
 from .states import MOVES, UNASSIGNED, Action, Phase, phase_in, phase_of
 
 
@@ -85,13 +85,13 @@ async def apply_rule(db: Database, *, conversation_id: int, online: Collection[i
             await session.commit()  # keeps the inherited faithful mark
             return RuleDecision(conversation_id, 'none', rule=rule)
         deadline = now + timedelta(seconds=branch.takeover_timeout_seconds)
-        row = await _move(session, conversation_id, MOVES['rule'], _assigned(agent, deadline, now))
+        row = await apply_move(session, conversation_id, MOVES['rule'], assigned_values(agent, deadline, now))
         if row is None:
             return RuleDecision(conversation_id, 'skipped')
         if rule == AssignmentRule.ROUND_ROBIN:
             await session.exec(update(branches).where(branches.c.id == branch_id).values(round_robin_user_id=agent))
-        await _record(session, conversation_id, Action.RULE, user_id=agent, actor_user_id=None, reason=rule, now=now)
-        name = await _name(session, agent)
+        await record_move(session, conversation_id, Action.RULE, user_id=agent, actor_user_id=None, reason=rule, now=now)
+        name = await user_name(session, agent)
         await session.commit()
     await publisher.publish([transition_event(branch_id, conversation_id, Action.RULE, Phase.ASSIGNED,
                                               user_id=agent, actor_user_id=None, rule=str(rule))])
@@ -124,14 +124,14 @@ async def choose_agent(session: AsyncSession, *, branch: Branch, rule: Assignmen
 
 async def _offer(session: AsyncSession, conversation_id: int, user_id: int, *, until: datetime,
                  now: datetime) -> RuleDecision | None:
-    row = await _move(session, conversation_id, MOVES['offer'],
+    row = await apply_move(session, conversation_id, MOVES['offer'],
                       {'offered_user_id': user_id, 'offer_expires_at': until, 'updated_at': now},
                       [TABLE.c.offered_user_id.is_(None)])
     if row is None:
         return None
-    await _record(session, conversation_id, Action.OFFER, user_id=user_id, actor_user_id=None, reason='faithful',
+    await record_move(session, conversation_id, Action.OFFER, user_id=user_id, actor_user_id=None, reason='faithful',
                   now=now)
-    return RuleDecision(conversation_id, 'offered', user_id=user_id, user_name=await _name(session, user_id),
+    return RuleDecision(conversation_id, 'offered', user_id=user_id, user_name=await user_name(session, user_id),
                         rule='faithful')
 
 
@@ -153,12 +153,12 @@ async def expire_offer(db: Database, *, conversation_id: int, user_id: int, now:
                        publisher: EventPublisher) -> bool:
     """The faithful agent let the offer pass: record it; the caller applies the rule without the offer."""
     async with db.session() as session:
-        row = await _move(session, conversation_id, MOVES['offer_expired'],
+        row = await apply_move(session, conversation_id, MOVES['offer_expired'],
                           {'offered_user_id': None, 'offer_expires_at': None, 'updated_at': now},
                           [TABLE.c.offered_user_id == user_id, TABLE.c.offer_expires_at <= now])
         if row is None:
             return False
-        await _record(session, conversation_id, Action.OFFER_EXPIRED, user_id=user_id, actor_user_id=None, reason='',
+        await record_move(session, conversation_id, Action.OFFER_EXPIRED, user_id=user_id, actor_user_id=None, reason='',
                 now=now)
         await session.commit()
     phase = phase_of(status=row.status, mode=row.mode, assigned_user_id=row.assigned_user_id,

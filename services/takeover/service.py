@@ -15,19 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Integer, Interval, String, case, func, insert, literal, or_, update
+from sqlalchemy import ColumnElement, Integer, Interval, String, func, insert, literal, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..access import Viewer, branch_scope
 from ..database import Database
 from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from ..events import CONVERSATION_UPDATED, MESSAGE_CREATED, Event, EventPublisher
 from ..models import (
-    AssignmentEvent,
     Branch,
     Conversation,
     ConversationMode,
@@ -37,18 +35,29 @@ from ..models import (
     User,
 )
 from ..models.types import UTCDateTime, utcnow
+from .moves import (
+    BRANCHES,
+    EVENTS,
+    HANDOFF_REASON_LIMIT,
+    RETURNED,
+    TABLE,
+    Executor,
+    ai_values,
+    apply_move,
+    assigned_values,
+    execute,
+    phase_of_row,
+    record_move,
+    transition_event,
+    user_name,
+    waiting_values,
+)
 from .states import MOVES, UNASSIGNED, Action, Move, Phase, phase_in, phase_of
 
 # Activity renews the deadline at most this often: typing would otherwise write (and announce) every 2 s.
 RENEW_STEP = timedelta(seconds=10)
-HANDOFF_REASON_LIMIT = 200
-
-TABLE = Conversation.__table__
-EVENTS = AssignmentEvent.__table__
-BRANCHES = Branch.__table__
 TAKE_ATTEMPTS = 3
-RETURNED = (TABLE.c.branch_id, TABLE.c.status, TABLE.c.mode, TABLE.c.assigned_user_id, TABLE.c.human_requested_at,
-            TABLE.c.takeover_deadline)
+
 
 
 # --- errors the UI translates by their code ---------------------------------------------------------------
@@ -133,16 +142,7 @@ class _Context:
     timeout: timedelta
 
 
-# Take and release are the hot path (every agent, many times a day, racing each other): they run on a plain
-# connection with Core statements, which costs a fraction of an ORM session's bookkeeping. Everything else
-# uses sessions; the helpers below accept either.
-Executor = AsyncSession | AsyncConnection
 
-
-async def _execute(executor: Executor, statement: Any) -> Any:
-    if isinstance(executor, AsyncSession):
-        return await executor.exec(statement)
-    return await executor.execute(statement)
 
 
 _HOLDER, _OFFERED = aliased(User), aliased(User)
@@ -157,7 +157,7 @@ _CONTEXT_QUERY = (
 
 
 async def _context(executor: Executor, conversation_id: int, viewer: Viewer | None) -> _Context:
-    row = (await _execute(executor, _CONTEXT_QUERY.where(Conversation.id == conversation_id))).first()
+    row = (await execute(executor, _CONTEXT_QUERY.where(Conversation.id == conversation_id))).first()
     if row is None or (viewer is not None and not viewer.can_see_branch(row[0])):
         # Another branch's conversation is "not found": its existence is not revealed (B2).
         raise NotFound(f'no conversation {conversation_id}')
@@ -168,67 +168,8 @@ async def _context(executor: Executor, conversation_id: int, viewer: Viewer | No
                     offered_name=offeree or '', offer_expires_at=offer_until, timeout=timedelta(seconds=timeout))
 
 
-async def _name(session: AsyncSession, user_id: int | None) -> str:
-    if user_id is None:
-        return ''
-    return (await session.exec(select(User.full_name).where(User.id == user_id))).first() or f'#{user_id}'
-
-
-def _assigned(user_id: int, deadline: datetime, now: datetime) -> dict[str, Any]:
-    return {'assigned_user_id': user_id, 'mode': ConversationMode.HUMAN, 'takeover_deadline': deadline,
-            'human_requested_at': None, 'human_request_reason': '', 'offered_user_id': None,
-            'offer_expires_at': None, 'updated_at': now}
-
-
-def _ai(now: datetime) -> dict[str, Any]:
-    return {'assigned_user_id': None, 'mode': ConversationMode.AI, 'takeover_deadline': None,
-            'human_requested_at': None, 'human_request_reason': '', 'offered_user_id': None,
-            'offer_expires_at': None, 'updated_at': now}
-
-
-def _waiting(now: datetime, *, reason: str, mode: ConversationMode) -> dict[str, Any]:
-    # Waiting since the first time a person was wanted, not since the latest reason to want one.
-    since = case((TABLE.c.human_requested_at.is_(None), literal(now, UTCDateTime())), else_=TABLE.c.human_requested_at)
-    return {'assigned_user_id': None, 'mode': mode, 'takeover_deadline': None, 'human_requested_at': since,
-            'human_request_reason': reason[:HANDOFF_REASON_LIMIT], 'updated_at': now}
-
-
-async def _move(executor: Executor, conversation_id: int, move: Move, values: dict[str, Any],
-                conditions: Sequence[ColumnElement[bool]] = ()) -> Any:
-    """The one statement that decides: the row after the move, or None when the move no longer applies."""
-    result = await _execute(executor,
-        update(TABLE).where(TABLE.c.id == conversation_id, phase_in(move.sources), *conditions)
-        .values(**values).returning(*RETURNED))
-    return result.first()
-
-
-def _phase_of_row(row: Any) -> Phase:
-    return phase_of(status=row.status, mode=row.mode, assigned_user_id=row.assigned_user_id,
-                    human_requested_at=row.human_requested_at)
-
-
-async def _record(executor: Executor, conversation_id: int, action: Action, *, user_id: int | None,
-                  actor_user_id: int | None, reason: str, now: datetime) -> None:
-    await _execute(executor, insert(EVENTS).values(conversation_id=conversation_id, action=str(action),
-                                                   user_id=user_id, actor_user_id=actor_user_id,
-                                                   reason=reason[:200], at=now))
-
-
-def transition_event(branch_id: int, conversation_id: int, action: Action, phase: Phase, *, user_id: int | None,
-                     actor_user_id: int | None, available: bool = False, wants_rule: bool = False,
-                     exclude_user_id: int | None = None, **extra: Any) -> Event:
-    """`conversation.updated` for a takeover change. Pages read `user_id`/`actor_user_id`/`available` to notify
-    (assigned to me, offered to me, free to take); the assignment dispatcher reads `wants_rule`."""
-    data: dict[str, Any] = {'reason': str(action), 'phase': str(phase), 'user_id': user_id,
-                            'actor_user_id': actor_user_id, 'available': available, 'wants_rule': wants_rule,
-                            **extra}
-    if exclude_user_id is not None:
-        data['exclude_user_id'] = exclude_user_id
-    return Event(CONVERSATION_UPDATED, branch_id, conversation_id, data)
-
-
 def _outcome(conversation_id: int, row: Any, *, changed: bool) -> Outcome:
-    return Outcome(conversation_id=conversation_id, branch_id=row.branch_id, phase=_phase_of_row(row),
+    return Outcome(conversation_id=conversation_id, branch_id=row.branch_id, phase=phase_of_row(row),
                    assigned_user_id=row.assigned_user_id, takeover_deadline=row.takeover_deadline, changed=changed)
 
 
@@ -264,7 +205,7 @@ async def _decide(connection: AsyncConnection, conversation_id: int, move: Move,
     if connection.dialect.name != 'postgresql':
         row = (await connection.execute(statement)).first()
         if row is not None:
-            await _record(connection, conversation_id, move.action, user_id=user_id, actor_user_id=actor_user_id,
+            await record_move(connection, conversation_id, move.action, user_id=user_id, actor_user_id=actor_user_id,
                           reason=reason, now=now)
         return row
     moved = statement.cte('moved')
@@ -298,7 +239,7 @@ async def take(db: Database, *, viewer: Viewer, conversation_id: int, publisher:
         async with _unit(db) as connection:
             before = None if db.dialect == 'postgresql' else await _context(connection, conversation_id, viewer)
             row = await _decide(connection, conversation_id, MOVES['take'],
-                                _assigned(me, _deadline(db.dialect, before, now), now), conditions,
+                                assigned_values(me, _deadline(db.dialect, before, now), now), conditions,
                                 user_id=me, actor_user_id=me, reason='', now=now)
             # Lost: who has it now (a new statement sees what the winner committed), or "not found".
             context = await _context(connection, conversation_id, viewer) if row is None else None
@@ -329,7 +270,7 @@ async def release(db: Database, *, viewer: Viewer, conversation_id: int, publish
     me = _require_person(viewer)
     now = now or utcnow()
     move = MOVES['release_to_ai' if to == 'ai' else 'release_to_queue']
-    values = _ai(now) if to == 'ai' else _waiting(now, reason='released', mode=ConversationMode.HUMAN)
+    values = ai_values(now) if to == 'ai' else waiting_values(now, reason='released', mode=ConversationMode.HUMAN)
     async with _unit(db) as connection:
         context = await _context(connection, conversation_id, viewer)
         holder = _check_holder(context, viewer, 'release')
@@ -337,7 +278,7 @@ async def release(db: Database, *, viewer: Viewer, conversation_id: int, publish
                             user_id=holder, actor_user_id=me, reason=f'to_{to}', now=now)
     if row is None:
         raise await _changed_meanwhile(db, conversation_id, viewer, 'release')
-    await publisher.publish([transition_event(row.branch_id, conversation_id, Action.RELEASE, _phase_of_row(row),
+    await publisher.publish([transition_event(row.branch_id, conversation_id, Action.RELEASE, phase_of_row(row),
                                               user_id=holder, actor_user_id=me, available=True,
                                               wants_rule=to == 'queue', exclude_user_id=holder)])
     return _outcome(conversation_id, row, changed=True)
@@ -370,22 +311,22 @@ async def set_ai(db: Database, *, viewer: Viewer, conversation_id: int, enabled:
     async with db.session() as session:
         context = await _context(session, conversation_id, viewer)
         if enabled:
-            move, values = MOVES['ai_on'], _ai(now)
+            move, values = MOVES['ai_on'], ai_values(now)
             holder = (_check_holder(context, viewer, 'ai_on')
                       if context.phase == Phase.ASSIGNED else None)
             conditions = [TABLE.c.assigned_user_id == holder] if holder is not None else \
                 [TABLE.c.assigned_user_id.is_(None)]
         else:
-            move, values = MOVES['ai_off'], _waiting(now, reason='ai_paused', mode=ConversationMode.HUMAN)
+            move, values = MOVES['ai_off'], waiting_values(now, reason='ai_paused', mode=ConversationMode.HUMAN)
             holder, conditions = None, []
-        row = await _move(session, conversation_id, move, values, conditions)
+        row = await apply_move(session, conversation_id, move, values, conditions)
         if row is not None:
-            await _record(session, conversation_id, move.action, user_id=holder, actor_user_id=me, reason='', now=now)
+            await record_move(session, conversation_id, move.action, user_id=holder, actor_user_id=me, reason='', now=now)
             await session.commit()
     if row is None:
         raise await _changed_meanwhile(db, conversation_id, viewer, str(move.action))
     await publisher.publish([transition_event(
-        row.branch_id, conversation_id, move.action, _phase_of_row(row), user_id=holder, actor_user_id=me,
+        row.branch_id, conversation_id, move.action, phase_of_row(row), user_id=holder, actor_user_id=me,
         available=holder is not None or not enabled, wants_rule=not enabled)])
     return _outcome(conversation_id, row, changed=True)
 
@@ -404,10 +345,10 @@ async def reassign(db: Database, *, viewer: Viewer, conversation_id: int, user_i
         if context.assigned_user_id == user_id:
             return Outcome(conversation_id=conversation_id, branch_id=context.branch_id, phase=Phase.ASSIGNED,
                            assigned_user_id=user_id, takeover_deadline=None, changed=False)
-        row = await _move(session, conversation_id, MOVES['reassign'], _assigned(user_id, now + context.timeout, now))
+        row = await apply_move(session, conversation_id, MOVES['reassign'], assigned_values(user_id, now + context.timeout, now))
         if row is None:
             raise NotAllowedNow('reassign', context.phase)
-        await _record(session, conversation_id, Action.REASSIGN, user_id=user_id, actor_user_id=viewer.user_id,
+        await record_move(session, conversation_id, Action.REASSIGN, user_id=user_id, actor_user_id=viewer.user_id,
                 reason='', now=now)
         await session.commit()
     await publisher.publish([transition_event(row.branch_id, conversation_id, Action.REASSIGN, Phase.ASSIGNED,
@@ -439,10 +380,10 @@ async def close(db: Database, *, viewer: Viewer, conversation_id: int, publisher
         conditions = []
         if context.assigned_user_id is not None:
             conditions.append(TABLE.c.assigned_user_id == _check_holder(context, viewer, 'close'))
-        row = await _move(session, conversation_id, MOVES['close'],
-                          {**_ai(now), 'status': ConversationStatus.CLOSED, 'closed_at': now}, conditions)
+        row = await apply_move(session, conversation_id, MOVES['close'],
+                          {**ai_values(now), 'status': ConversationStatus.CLOSED, 'closed_at': now}, conditions)
         if row is not None:
-            await _record(session, conversation_id, Action.CLOSE, user_id=context.assigned_user_id,
+            await record_move(session, conversation_id, Action.CLOSE, user_id=context.assigned_user_id,
                     actor_user_id=viewer.user_id, reason='', now=now)
             await session.commit()
     if row is None:
@@ -458,13 +399,13 @@ async def reopen(db: Database, *, viewer: Viewer, conversation_id: int, publishe
     async with db.session() as session:
         context = await _context(session, conversation_id, viewer)
         try:
-            row = await _move(session, conversation_id, MOVES['reopen'],
-                              {**_ai(now), 'status': ConversationStatus.OPEN, 'closed_at': None})
+            row = await apply_move(session, conversation_id, MOVES['reopen'],
+                              {**ai_values(now), 'status': ConversationStatus.OPEN, 'closed_at': None})
         except IntegrityError as exc:  # the partial unique index: one open conversation per customer and number
             raise Conflict('the customer already has an open conversation on this number') from exc
         if row is None:
             raise NotAllowedNow('reopen', context.phase)
-        await _record(session, conversation_id, Action.REOPEN, user_id=None, actor_user_id=viewer.user_id, reason='',
+        await record_move(session, conversation_id, Action.REOPEN, user_id=None, actor_user_id=viewer.user_id, reason='',
                 now=now)
         await session.commit()
     await publisher.publish([transition_event(row.branch_id, conversation_id, Action.REOPEN, Phase.AI,
@@ -497,7 +438,7 @@ async def set_faithful(db: Database, *, viewer: Viewer, conversation_id: int, us
         await session.exec(update(TABLE).where(TABLE.c.contact_id == context.contact_id,
                                                TABLE.c.branch_id == context.branch_id)
                            .values(faithful_user_id=user_id))
-        await _record(session, conversation_id, Action.FAITHFUL, user_id=user_id, actor_user_id=viewer.user_id,
+        await record_move(session, conversation_id, Action.FAITHFUL, user_id=user_id, actor_user_id=viewer.user_id,
                 reason='set' if user_id else 'cleared', now=now)
         await session.commit()
     await publisher.publish([transition_event(context.branch_id, conversation_id, Action.FAITHFUL, context.phase,
@@ -583,10 +524,10 @@ async def request_human(db: Database, *, conversation_id: int, reason: str, publ
     reason = (reason or '').strip()[:HANDOFF_REASON_LIMIT] or 'requested'
     async with db.session() as session:
         context = await _context(session, conversation_id, None)
-        row = await _move(session, conversation_id, MOVES['handoff'],
-                          _waiting(now, reason=reason, mode=ConversationMode.AI))
+        row = await apply_move(session, conversation_id, MOVES['handoff'],
+                          waiting_values(now, reason=reason, mode=ConversationMode.AI))
         if row is not None:
-            await _record(session, conversation_id, Action.HANDOFF, user_id=None, actor_user_id=None, reason=reason,
+            await record_move(session, conversation_id, Action.HANDOFF, user_id=None, actor_user_id=None, reason=reason,
                     now=now)
             await session.commit()
     if row is None:
@@ -602,6 +543,6 @@ async def _handoff_state(db: Database, conversation_id: int) -> HandoffResult:
         context = await _context(session, conversation_id, None)
         since = (await session.exec(select(Conversation.human_requested_at)
                                     .where(Conversation.id == conversation_id))).one()
-        holder = await _name(session, context.assigned_user_id) or None
+        holder = await user_name(session, context.assigned_user_id) or None
     return HandoffResult(conversation_id=conversation_id, phase=context.phase, changed=False, assigned_to=holder,
                          waiting_since=since)

@@ -1,11 +1,11 @@
-"""The two background pieces of takeover: the sweeper (T2) and the assignment dispatcher (T4).
+"""The two background pieces of takeover: the sweeper (T2) and the assignment worker (T4).
 
 The sweeper is an APScheduler interval job. Deadlines are columns, so whichever process sweeps after a restart
 finds every conversation whose time ran out; each release is a conditional UPDATE that matches only while the
 row is still held by the same agent with the deadline passed, so several processes sweeping at once release
 each conversation once, and an agent's last-second activity wins over the sweep.
 
-The dispatcher reacts to `conversation.updated` events (a customer wrote, a person is wanted) without slowing
+The assignment worker reacts to `conversation.updated` events (a customer wrote, a person is wanted) without slowing
 whoever published them: the handler only notes the conversation id; the rule runs in the worker's round.
 """
 
@@ -25,8 +25,8 @@ from ..events import CONVERSATION_UPDATED, Event, EventPublisher
 from ..models import AssignmentRule, Branch, Conversation, ConversationMode, ConversationStatus
 from ..models.types import utcnow
 from ..workers import BackgroundWorker
+from .moves import TABLE, apply_move, record_move, transition_event, waiting_values
 from .rules import apply_rule, expire_offer, rule_candidates
-from .service import TABLE, _move, _record, _waiting, transition_event
 from .states import MOVES, Action, Phase, phase_in
 
 log = logging.getLogger(__name__)
@@ -61,12 +61,12 @@ async def release_expired(db: Database, *, publisher: EventPublisher, now: datet
         if conversation_id is None or holder is None:
             continue
         async with db.session() as session:  # one transaction per release: a failure loses nothing else
-            row = await _move(session, conversation_id, MOVES['timeout'],
-                              _waiting(now, reason='timeout', mode=ConversationMode.AI),
+            row = await apply_move(session, conversation_id, MOVES['timeout'],
+                              waiting_values(now, reason='timeout', mode=ConversationMode.AI),
                               [TABLE.c.assigned_user_id == holder, TABLE.c.takeover_deadline <= now])
             if row is None:
                 continue  # renewed a moment ago, released by another process, or taken over
-            await _record(session, conversation_id, Action.TIMEOUT, user_id=holder, actor_user_id=None,
+            await record_move(session, conversation_id, Action.TIMEOUT, user_id=holder, actor_user_id=None,
                     reason='inactivity', now=now)
             await session.commit()
         released.append((conversation_id, holder))
@@ -176,10 +176,10 @@ class TakeoverSweeper:
         return [conversation_id for conversation_id in rows if conversation_id is not None]
 
 
-class AssignmentDispatcher(BackgroundWorker):
+class AssignmentWorker(BackgroundWorker):
     """Runs the branch rule for conversations a customer just wrote in, or that started waiting for a person."""
 
-    name = 'assignment-dispatcher'
+    name = 'assignment'
 
     def __init__(self, db: Database, *, publisher: EventPublisher, online: OnlineAgents, offer_seconds: int,
                  returning_after: timedelta = RETURNING_AFTER, idle_poll_seconds: float = 60.0) -> None:

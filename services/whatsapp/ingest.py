@@ -9,7 +9,6 @@ unique WhatsApp message id (`ON CONFLICT DO NOTHING`), which stays correct with 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -45,7 +44,6 @@ from ..models import (
 )
 from ..models.types import UTCDateTime, utcnow
 from ..phones import normalize_phone
-from ..workers import BackgroundWorker
 from .payloads import InboundMessage, ParsedWebhook, StatusUpdate, parse_webhook
 
 log = logging.getLogger(__name__)
@@ -566,37 +564,3 @@ def _callback_message_id(data: str | None) -> int | None:
         return None
 
 
-class IngestWorker(BackgroundWorker):
-    """Drains the journal; woken by the journal writer, polling as a safety net (rows journaled by another
-    process, or left pending by a crash)."""
-
-    name = 'webhook-ingest'
-
-    def __init__(self, db: Database, *, publisher: EventPublisher, directory: NumberDirectory | None = None,
-                 batch_size: int = 200, idle_poll_seconds: float = 2.0, coalesce_seconds: float = 0.02) -> None:
-        super().__init__(idle_poll_seconds=idle_poll_seconds)
-        self.db = db
-        self.publisher = publisher
-        self.directory = directory or NumberDirectory()
-        self.batch_size = batch_size
-        # During a burst, waiting a moment after a wake-up gathers more webhooks into one batch (per-message cost
-        # falls with batch size). A lone message is not held: the last round found at most one delivery.
-        self.coalesce_seconds = coalesce_seconds
-        self.last_round_deliveries = 0
-
-    async def run_round(self) -> None:
-        if self.last_round_deliveries > 1:
-            await asyncio.sleep(self.coalesce_seconds)
-        self.last_round_deliveries = (await self.drain()).deliveries
-
-    async def drain(self) -> IngestOutcome:
-        """Process until nothing is pending; returns the totals (used by tests and the replay command)."""
-        total = IngestOutcome()
-        while True:
-            outcome = await ingest_pending(self.db, directory=self.directory, publisher=self.publisher,
-                                           limit=self.batch_size)
-            if outcome.deliveries == 0:
-                return total
-            for name in ('deliveries', 'messages_stored', 'duplicates', 'statuses_applied', 'unroutable',
-                         'unattributable', 'failed'):
-                setattr(total, name, getattr(total, name) + getattr(outcome, name))

@@ -1,7 +1,7 @@
-"""The durable outbox (M3) and the 24-hour window (M4).
+"""The durable outbox (M3) and the 24-hour window (M4): queueing outbound messages.
 
-Every outbound message is a `messages` row first (status `queued`); a worker sends it. The state machine
-is queued → sending → sent/failed, plus `unconfirmed` for a send whose worker died mid-request:
+Every outbound message is a `messages` row first (status `queued`); `workers.OutboxWorker` sends it. The state
+machine is queued → sending → sent/failed, plus `unconfirmed` for a send whose worker died mid-request:
 
 - `queued → sending` is a conditional UPDATE committed before the HTTP call, so two workers (or two
   processes) can never both send a row.
@@ -16,30 +16,22 @@ survive restarts; the backoff formula is one line (`retry_delay`). Rate limits u
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
-import time
-from collections import OrderedDict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from aiolimiter import AsyncLimiter
-from sqlalchemy import case, exists, func, update
-from sqlmodel import col, select
+from sqlmodel import select
 
 from ..access import Viewer
 from ..database import Database
 from ..errors import InvalidInput, NotFound, PermissionDenied, ServiceError
-from ..events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_STATUS, Event, EventPublisher
+from ..events import CONVERSATION_UPDATED, MESSAGE_CREATED, Event, EventPublisher
 from ..media_store import MediaStore
 from ..models import (
-    ChannelKind,
-    Contact,
     Conversation,
-    ConversationMode,
     Direction,
     Media,
     Message,
@@ -51,18 +43,11 @@ from ..models import (
     WhatsAppNumber,
 )
 from ..models.types import utcnow
-from ..phones import wa_digits
-from ..workers import BackgroundWorker
-from .graph_client import TEXT_BODY_LIMIT, GraphClient, GraphError
-from .ingest import CALLBACK_PREFIX, STATUS_RANK
+from .graph_client import TEXT_BODY_LIMIT
 
 log = logging.getLogger(__name__)
 
 WINDOW = timedelta(hours=24)
-CONFIRMATION_WAIT_SECONDS = 60.0
-PAUSED_RETRY_SECONDS = 300.0
-RECONCILE_EVERY_SECONDS = 60.0
-PRIORITY_ORDER = {MessagePriority.AGENT: 0, MessagePriority.BOT: 1, MessagePriority.BULK: 2}
 
 
 class OutsideWindow(ServiceError):
@@ -227,296 +212,5 @@ def _default_priority(sender_kind: SenderKind) -> MessagePriority:
     return MessagePriority.AGENT if sender_kind == SenderKind.AGENT else MessagePriority.BOT
 
 
-# --- the worker -------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Job:
-    message_id: int
-    attempts: int
-
-
-class OutboxWorker(BackgroundWorker):
-    name = 'outbox'
-
-    def __init__(
-        self, db: Database, *, client: GraphClient, publisher: EventPublisher, store: MediaStore,
-        rate_per_number: float = 80.0, max_attempts: int = 8, concurrency: int = 16, lease_seconds: float = 60.0,
-        stale_sending_after: timedelta = timedelta(minutes=2), idle_poll_seconds: float = 1.0,
-        recipient_burst: int = 10, recipient_period_seconds: float = 60.0,
-        delay: Callable[[int, float | None], float] = lambda attempt, after: retry_delay(attempt, retry_after=after),
-    ) -> None:
-        super().__init__(idle_poll_seconds=idle_poll_seconds)
-        self.db = db
-        self.client = client
-        self.publisher = publisher
-        self.store = store
-        self.rate_per_number = rate_per_number
-        self.max_attempts = max_attempts
-        self.lease = timedelta(seconds=lease_seconds)
-        self.stale_sending_after = stale_sending_after
-        self.delay = delay
-        self.concurrency = concurrency
-        self._number_limits: dict[str, AsyncLimiter] = {}
-        # Meta's pair rate limit (~1 message / 6 s per customer, with short bursts); bounded LRU of customers.
-        self._recipient_limits: OrderedDict[str, AsyncLimiter] = OrderedDict()
-        self._recipient_burst = recipient_burst
-        self._recipient_period = recipient_period_seconds
-        # message id → its send task. Only as many rows are claimed as there are free slots, so a burst of
-        # bulk messages cannot queue up in memory ahead of an agent reply queued a second later.
-        self._in_flight: dict[int, asyncio.Task[None]] = {}
-        self._last_reconcile = 0.0
-
-    async def stop(self) -> None:
-        await super().stop()
-        # A task cancelled while waiting for a rate limit leaves its row queued; one cancelled mid-request
-        # leaves it `sending`, which the next start reconciles to `unconfirmed`.
-        for task in self._in_flight.values():
-            task.cancel()
-        await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
-
-    async def run_round(self) -> None:
-        if time.monotonic() - self._last_reconcile > RECONCILE_EVERY_SECONDS:
-            self._last_reconcile = time.monotonic()
-            await self.reconcile_stale_sends()  # also rows another, dead, process left behind
-        while await self.run_once() > 0:
-            pass
-
-    async def run_once(self, *, limit: int = 50) -> int:
-        """Claim due messages for the free send slots and start sending them; returns how many."""
-        free = min(limit, self.concurrency - len(self._in_flight))
-        if free <= 0:
-            return 0
-        jobs = await self._claim(free, exclude=set(self._in_flight))
-        for job in jobs:
-            task = asyncio.get_running_loop().create_task(self._deliver(job))
-            self._in_flight[job.message_id] = task
-            task.add_done_callback(lambda _, message_id=job.message_id: self._finished(message_id))
-        return len(jobs)
-
-    def _finished(self, message_id: int) -> None:
-        self._in_flight.pop(message_id, None)
-        self.wake()  # a slot is free: claim the next due message
-
-    async def drain(self) -> None:
-        """Send everything due now and wait for it (tests, CLI)."""
-        while await self.run_once() > 0 or self._in_flight:
-            if self._in_flight:
-                await asyncio.wait(list(self._in_flight.values()), return_when=asyncio.FIRST_COMPLETED)
-
-    async def _claim(self, limit: int, *, exclude: Collection[int] = ()) -> list[_Job]:
-        now = utcnow()
-        table = Message.__table__
-        priority = case(dict(PRIORITY_ORDER), value=table.c.priority, else_=9)
-        query = (
-            select(table.c.id, table.c.attempts)
-            .where(table.c.status == MessageStatus.QUEUED, table.c.direction == Direction.OUTBOUND,
-                   (table.c.next_attempt_at.is_(None)) | (table.c.next_attempt_at <= now),
-                   (table.c.leased_until.is_(None)) | (table.c.leased_until < now))
-            .order_by(priority, table.c.id)
-            .limit(limit)
-        )
-        if exclude:  # our own tasks still waiting on a rate limit after their lease ran out
-            query = query.where(table.c.id.not_in(sorted(exclude)))
-        if self.db.dialect == 'postgresql':
-            query = query.with_for_update(skip_locked=True)
-        async with self.db.session() as session:
-            rows = (await session.exec(query)).all()
-            if not rows:
-                return []
-            await session.exec(update(table).where(table.c.id.in_([row[0] for row in rows]))
-                               .values(leased_until=now + self.lease))
-            await session.commit()
-        return [_Job(message_id, attempts) for message_id, attempts in rows]
-
-    async def _deliver(self, job: _Job) -> None:
-        try:
-            await self._send(job)
-        except Exception:  # the lease expires and the row is retried later
-            log.exception('outbox send of message %s crashed', job.message_id)
-
-    async def _send(self, job: _Job) -> None:
-        async with self.db.session() as session:
-            message = await session.get(Message, job.message_id)
-            if message is None or message.status != MessageStatus.QUEUED:
-                return
-            conversation = await session.get(Conversation, message.conversation_id)
-            assert conversation is not None
-            number = await session.get(WhatsAppNumber, conversation.number_id)
-            contact = await session.get(Contact, conversation.contact_id)
-            media = await session.get(Media, message.media_id) if message.media_id else None
-        assert number is not None and contact is not None
-        branch_id = conversation.branch_id
-
-        recipient = contact.wa_id or (wa_digits(contact.phone_e164) if contact.phone_e164 else None)
-        if recipient is None or number.channel == ChannelKind.WAHA:
-            await self._finish(job.message_id, branch_id, message.conversation_id, MessageStatus.FAILED,
-                               error_title='No se puede enviar a este destinatario por este canal')
-            return
-
-        if message.sender_kind != SenderKind.AI or conversation.mode != ConversationMode.HUMAN:
-            await self._number_limit(number.phone_number_id).acquire()
-            await self._recipient_limit(recipient).acquire()
-        if not await self._mark_sending(message):
-            if await self._silenced(message):
-                await self._finish(job.message_id, branch_id, message.conversation_id, MessageStatus.CANCELLED,
-                                   error_title='Cancelado: un agente tomó la conversación')
-            return  # otherwise another worker got there first
-        try:
-            wa_message_id = await self._call_graph(message, number.phone_number_id, recipient, media)
-        except GraphError as error:
-            await self._failed_attempt(job, branch_id, message.conversation_id, error)
-            return
-        except ValueError as error:  # refused by the client before any HTTP call: it can never succeed
-            await self._finish(job.message_id, branch_id, message.conversation_id, MessageStatus.FAILED,
-                               error_title='Mensaje inválido para WhatsApp', error_details=str(error))
-            return
-        await self._finish(job.message_id, branch_id, message.conversation_id, MessageStatus.SENT,
-                           wa_message_id=wa_message_id)
-
-    async def _call_graph(self, message: Message, phone_number_id: str, recipient: str, media: Media | None) -> str:
-        callback = f'{CALLBACK_PREFIX}{message.id}'
-        if message.type == 'template':
-            template = message.payload['template']
-            return await self.client.send_template(phone_number_id, to=recipient, name=template['name'],
-                                                   language=template['language'],
-                                                   body_parameters=template['variables'], callback_data=callback)
-        if media is not None:
-            if not media.wa_media_id:
-                content = await self.store.read(media.storage_path or '')
-                media.wa_media_id = await self.client.upload_media(
-                    phone_number_id, content=content, mime_type=media.mime_type,
-                    filename=media.filename or 'archivo')
-                async with self.db.session() as session:
-                    await session.exec(update(Media).where(col(Media.id) == media.id)
-                                       .values(wa_media_id=media.wa_media_id))
-                    await session.commit()
-            return await self.client.send_media(phone_number_id, to=recipient, kind=message.type,
-                                                media_id=media.wa_media_id, caption=message.text,
-                                                filename=media.filename if message.type == 'document' else '',
-                                                callback_data=callback)
-        return await self.client.send_text(phone_number_id, to=recipient, body=message.text, callback_data=callback)
-
-    async def _mark_sending(self, message: Message) -> bool:
-        """queued → sending, atomically; for an AI message only while the conversation is in AI mode (T1:
-        checked in the same statement, so an agent taking over a moment earlier always wins)."""
-        table = Message.__table__
-        conditions = [table.c.id == message.id, table.c.status == MessageStatus.QUEUED]
-        if message.sender_kind == SenderKind.AI:
-            conversations = Conversation.__table__
-            conditions.append(~exists().where(conversations.c.id == table.c.conversation_id,
-                                              conversations.c.mode == ConversationMode.HUMAN))
-        async with self.db.session() as session:
-            result = await session.exec(
-                update(table).where(*conditions)
-                .values(status=MessageStatus.SENDING, status_updated_at=utcnow(), attempts=table.c.attempts + 1)
-            )
-            await session.commit()
-            return bool(result.rowcount)
-
-    async def _silenced(self, message: Message) -> bool:
-        """An AI message still queued whose conversation a human now holds."""
-        if message.sender_kind != SenderKind.AI:
-            return False
-        async with self.db.session() as session:
-            row = (await session.exec(
-                select(Message.status, Conversation.mode)
-                .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
-                .where(Message.id == message.id))).first()
-        return row is not None and row[0] == MessageStatus.QUEUED and row[1] == ConversationMode.HUMAN
-
-    async def _failed_attempt(self, job: _Job, branch_id: int, conversation_id: int, error: GraphError) -> None:
-        attempts = job.attempts + 1
-        # An expired token (190) pauses the channel rather than burning every queued reply to `failed`.
-        paused = error.code == 190 or error.status_code == 401
-        if (error.retryable or paused) and attempts < self.max_attempts:
-            delay = self.delay(attempts, error.retry_after)
-            if paused:
-                delay = max(delay, PAUSED_RETRY_SECONDS)
-            if error.may_have_arrived:
-                # Meta may have the message: wait for its status webhook (it carries our id and moves the row
-                # out of `queued`) before sending again, so a lost answer does not become a duplicate.
-                delay = max(delay, CONFIRMATION_WAIT_SECONDS)
-            retry_at = utcnow() + timedelta(seconds=delay)
-            log.info('message %s: retryable error %s, retry at %s', job.message_id, error.code or error.status_code,
-                     retry_at)
-            async with self.db.session() as session:
-                await session.exec(
-                    update(Message).where(col(Message.id) == job.message_id,
-                                          col(Message.status) == MessageStatus.SENDING)
-                    .values(status=MessageStatus.QUEUED, next_attempt_at=retry_at, leased_until=None,
-                            error_code=error.code, error_title=error.title[:200],
-                            error_details=(error.details or str(error))[:1000], status_updated_at=utcnow())
-                )
-                await session.commit()
-            await self.publisher.publish([Event(MESSAGE_STATUS, branch_id, conversation_id,
-                                                {'message_id': job.message_id, 'status': MessageStatus.QUEUED,
-                                                 'retry_at': retry_at.isoformat()})])
-            return
-        await self._finish(job.message_id, branch_id, conversation_id, MessageStatus.FAILED, error_code=error.code,
-                           error_title=error.title, error_details=error.details or str(error))
-
-    async def _finish(self, message_id: int, branch_id: int, conversation_id: int, status: MessageStatus, *,
-                      wa_message_id: str | None = None, error_code: int | None = None, error_title: str = '',
-                      error_details: str = '') -> None:
-        table = Message.__table__
-        values: dict[str, Any] = {'leased_until': None, 'status_updated_at': utcnow()}
-        if status == MessageStatus.SENT:
-            # A status webhook may already have moved it further (matched by our callback id): never go back.
-            rank = case(dict(STATUS_RANK), value=table.c.status, else_=0)
-            values.update(status=case((rank < STATUS_RANK[MessageStatus.SENT], MessageStatus.SENT),
-                                      else_=table.c.status),
-                          wa_message_id=func.coalesce(table.c.wa_message_id, wa_message_id),
-                          error_code=None, error_title='', error_details='')
-        else:
-            values.update(status=status, error_code=error_code, error_title=error_title[:200],
-                          error_details=error_details[:1000])
-        async with self.db.session() as session:
-            result = await session.exec(update(table).where(table.c.id == message_id).values(**values)
-                                        .returning(table.c.status))
-            final_status = result.scalar_one()
-            await session.commit()
-        data: dict[str, Any] = {'message_id': message_id, 'status': final_status}
-        if error_title:
-            data.update(error_code=error_code, error_title=error_title)
-        await self.publisher.publish([Event(MESSAGE_STATUS, branch_id, conversation_id, data)])
-
-    async def reconcile_stale_sends(self) -> int:
-        """Rows left in `sending` by a dead worker become `unconfirmed` (never resent automatically)."""
-        cutoff = utcnow() - self.stale_sending_after
-        table = Message.__table__
-        async with self.db.session() as session:
-            result = await session.exec(
-                update(table)
-                .where(table.c.status == MessageStatus.SENDING, table.c.status_updated_at < cutoff)
-                .values(status=MessageStatus.UNCONFIRMED, leased_until=None, status_updated_at=utcnow(),
-                        error_title='Envío sin confirmar: el proceso se detuvo durante el envío; no se reenvía '
-                                    'solo para no duplicarlo')
-                .returning(table.c.id, table.c.conversation_id)
-            )
-            rows = result.all()
-            branches = dict((await session.exec(
-                select(Conversation.id, Conversation.branch_id)
-                .where(col(Conversation.id).in_([conversation_id for _, conversation_id in rows]))
-            )).all()) if rows else {}
-            await session.commit()
-        if rows:
-            log.warning('%d outbound messages were mid-send when a worker died; marked unconfirmed', len(rows))
-            await self.publisher.publish([
-                Event(MESSAGE_STATUS, branches[conversation_id], conversation_id,
-                      {'message_id': message_id, 'status': MessageStatus.UNCONFIRMED})
-                for message_id, conversation_id in rows])
-        return len(rows)
-
-    def _number_limit(self, phone_number_id: str) -> AsyncLimiter:
-        if phone_number_id not in self._number_limits:
-            self._number_limits[phone_number_id] = AsyncLimiter(self.rate_per_number, 1.0)
-        return self._number_limits[phone_number_id]
-
-    def _recipient_limit(self, recipient: str) -> AsyncLimiter:
-        limiter = self._recipient_limits.pop(recipient, None) or AsyncLimiter(self._recipient_burst,
-                                                                              self._recipient_period)
-        self._recipient_limits[recipient] = limiter
-        if len(self._recipient_limits) > 10_000:
-            self._recipient_limits.popitem(last=False)
-        return limiter

@@ -67,7 +67,7 @@ async def test_the_sample_vin_photo_is_sent_as_an_image_and_downloaded_by_the_ap
     await user.should_see('📷 Foto')
     await user.should_see(marker='ticks', content='✓✓')
     await runtime().ingest.drain()
-    await runtime().media_downloader.drain()
+    await runtime().media_worker.drain()
 
     async with db.session() as session:
         message = (await session.exec(select(Message))).one()

@@ -19,8 +19,8 @@ from services.sales.desk import SalesDesk
 from services.sales.quotes import LineDraft
 from services.sales.sending import accept_button_id, send_quote
 from services.whatsapp import payload_builders as build
-from services.whatsapp.ingest import IngestWorker
 from services.whatsapp.journal import journal_once
+from services.whatsapp.workers import IngestWorker
 from tests.conftest import World
 
 from .conftest import Catalog

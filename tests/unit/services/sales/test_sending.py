@@ -20,7 +20,7 @@ from services.sales.desk import QUOTE_UPDATED, SalesDesk
 from services.sales.quotes import LineDraft
 from services.sales.sending import QUOTE_TEMPLATE, QUOTE_TEMPLATE_BODY, NoTemplate, send_quote
 from services.whatsapp.graph_client import GraphClient
-from services.whatsapp.outbox import OutboxWorker
+from services.whatsapp.workers import OutboxWorker
 from tests.conftest import World
 from tests.fakes.graph_api import FakeGraphApi
 

@@ -14,7 +14,7 @@ from services.models import Message, MessageStatus, SenderKind
 from services.takeover import release, release_expired, request_human, set_ai, take
 from services.whatsapp import outbox
 from services.whatsapp.graph_client import GraphClient
-from services.whatsapp.outbox import OutboxWorker
+from services.whatsapp.workers import OutboxWorker
 from tests.conftest import World
 from tests.fakes.graph_api import FakeGraphApi, fake_graph  # noqa: F401
 

@@ -7,7 +7,7 @@ from services.database import Database
 from services.events import CONVERSATION_UPDATED, Event
 from services.models import AssignmentRule, Conversation
 from services.takeover import (
-    AssignmentDispatcher,
+    AssignmentWorker,
     OfferedToAnother,
     RuleDecision,
     TakeoverSweeper,
@@ -152,7 +152,7 @@ async def test_the_dispatcher_places_new_conversations_and_handoffs_when_events_
     await set_rule(db, world.central, AssignmentRule.ROUND_ROBIN)
     (carlos,) = await add_agents(db, world.central, ['Carlos'])
     online = {carlos.id or 0}
-    dispatcher = AssignmentDispatcher(db, publisher=recorder, online=lambda: online, offer_seconds=120)
+    dispatcher = AssignmentWorker(db, publisher=recorder, online=lambda: online, offer_seconds=120)
 
     dispatcher.on_event(Event(CONVERSATION_UPDATED, world.central.id or 0, martin, {'reason': 'inbound'}))
     assert await dispatcher.drain(now=NOW) == [martin]
@@ -172,7 +172,7 @@ async def test_the_dispatcher_places_new_conversations_and_handoffs_when_events_
 async def test_the_dispatcher_ignores_manual_branches_without_faithful_clients(db: Database, world: World,
                                                                               martin: int,
                                                                               recorder: Recorder) -> None:
-    dispatcher = AssignmentDispatcher(db, publisher=recorder, online=lambda: {world.ana.id or 0}, offer_seconds=120)
+    dispatcher = AssignmentWorker(db, publisher=recorder, online=lambda: {world.ana.id or 0}, offer_seconds=120)
     dispatcher.on_event(Event(CONVERSATION_UPDATED, world.central.id or 0, martin, {'reason': 'inbound'}))
     dispatcher.on_event(Event(CONVERSATION_UPDATED, world.central.id or 0, martin, {'reason': 'labels'}))
 

@@ -21,7 +21,7 @@ from services.vin.readings import correct_vin, latest_good_reading, readings_for
 from services.vin.replies import vin_reply_text
 from services.vin.runner import VinReader
 from services.vin.validation import VinStatus
-from services.vin.worker import VinWorker, wakes_vin_worker
+from services.vin.workers import VinWorker, wakes_vin_worker
 from tests.conftest import World
 
 from .conftest import SAMPLE_VIN

@@ -32,9 +32,9 @@ from services.models.types import utcnow
 from services.whatsapp import outbox
 from services.whatsapp import payload_builders as build
 from services.whatsapp.graph_client import GraphClient
-from services.whatsapp.ingest import IngestWorker
 from services.whatsapp.journal import journal_once
-from services.whatsapp.outbox import OutboxWorker, OutsideWindow
+from services.whatsapp.outbox import OutsideWindow
+from services.whatsapp.workers import IngestWorker, OutboxWorker
 from tests.conftest import REPO_ROOT, World
 from tests.fakes.graph_api import FakeGraphApi, Reply, fake_graph  # noqa: F401
 
@@ -279,7 +279,7 @@ from services.database import Database
 from services.events import NullPublisher
 from services.media_store import MediaStore
 from services.whatsapp.graph_client import GraphClient
-from services.whatsapp.outbox import OutboxWorker
+from services.whatsapp.workers import OutboxWorker
 
 async def main(url, base, token):
     db = Database.from_url(url)

@@ -15,7 +15,7 @@ from services.events import NullPublisher
 from services.media_store import MediaStore
 from services.models import Contact, Conversation, Direction, Media, Message, SenderKind
 from services.whatsapp.graph_client import GraphClient
-from services.whatsapp.media_worker import MediaDownloader
+from services.whatsapp.workers import MediaWorker
 from tests.conftest import World
 from tests.fakes.graph_api import FakeGraphApi, fake_graph  # noqa: F401
 
@@ -46,7 +46,7 @@ async def pending_media(db: Database, world: World, *, wa_media_id: str, sha256:
 @pytest.fixture
 async def downloader(db: Database, fake_graph: FakeGraphApi, tmp_path: Path):  # noqa: F811
     async with GraphClient(base_url=fake_graph.base_url, token=fake_graph.token) as client:
-        yield MediaDownloader(db, client=client, store=MediaStore(tmp_path / 'media'), publisher=NullPublisher(),
+        yield MediaWorker(db, client=client, store=MediaStore(tmp_path / 'media'), publisher=NullPublisher(),
                               max_bytes=1_000_000)
 
 
@@ -58,7 +58,7 @@ async def stored(db: Database, media_id: int) -> Media:
 
 
 async def test_photo_is_downloaded_verified_stored_by_hash_with_a_thumbnail(
-        db: Database, world: World, fake_graph: FakeGraphApi, downloader: MediaDownloader) -> None:  # noqa: F811
+        db: Database, world: World, fake_graph: FakeGraphApi, downloader: MediaWorker) -> None:  # noqa: F811
     content = jpeg()
     wa_media_id = fake_graph.add_media(content, 'image/jpeg')
     media_id = await pending_media(db, world, wa_media_id=wa_media_id,
@@ -75,7 +75,7 @@ async def test_photo_is_downloaded_verified_stored_by_hash_with_a_thumbnail(
 
 
 async def test_file_over_the_limit_is_refused_without_reading_it_all(
-        db: Database, world: World, fake_graph: FakeGraphApi, downloader: MediaDownloader) -> None:  # noqa: F811
+        db: Database, world: World, fake_graph: FakeGraphApi, downloader: MediaWorker) -> None:  # noqa: F811
     wa_media_id = fake_graph.add_media(b'x' * 3_000_000, 'video/mp4', declare_length=False, chunk_size=64 * 1024,
                                        chunk_delay=0.01)
     media_id = await pending_media(db, world, wa_media_id=wa_media_id, sha256=None, mime_type='video/mp4')
@@ -87,7 +87,7 @@ async def test_file_over_the_limit_is_refused_without_reading_it_all(
 
 
 async def test_hash_mismatch_is_not_stored(db: Database, world: World, fake_graph: FakeGraphApi,  # noqa: F811
-                                           downloader: MediaDownloader) -> None:
+                                           downloader: MediaWorker) -> None:
     wa_media_id = fake_graph.add_media(jpeg(), 'image/jpeg')
     media_id = await pending_media(db, world, wa_media_id=wa_media_id, sha256='0' * 64)
 
@@ -98,7 +98,7 @@ async def test_hash_mismatch_is_not_stored(db: Database, world: World, fake_grap
 
 
 async def test_a_broken_image_is_stored_without_thumbnail_and_does_not_block_others(
-        db: Database, world: World, fake_graph: FakeGraphApi, downloader: MediaDownloader) -> None:  # noqa: F811
+        db: Database, world: World, fake_graph: FakeGraphApi, downloader: MediaWorker) -> None:  # noqa: F811
     broken = fake_graph.add_media(b'\xff\xd8 not really a jpeg', 'image/jpeg')
     media_id = await pending_media(db, world, wa_media_id=broken, sha256=None)
 

@@ -1,15 +1,18 @@
-"""The customer's "sí" to a quote, whatever the conversation's mode (S4).
+"""The sales desk's background workers (S4): the customer's "sí" to a quote, and the expiry of past quotes.
 
-A person usually sends the quote, so the conversation is in human mode and the bot is silent: acceptance can
-not be a bot feature. `QuoteAcceptances` runs `handle_customer_message` for every inbound customer text, button
-or interactive reply, in a background task per message (the event bus handler only starts it, so ingest is never
-slowed), plus a periodic sweep for messages no task saw (stored by another process, or while this one was
-restarting). `handle_customer_message` is idempotent and concurrency-safe, so doing it twice costs nothing.
+`QuoteAcceptanceWorker`: a person usually sends the quote, so the conversation is in human mode and the bot is
+silent: acceptance can not be a bot feature. `QuoteAcceptanceWorker` runs `handle_customer_message` for every
+inbound customer text, button or interactive reply, in a background task per message (the event bus handler only
+starts it, so ingest is never slowed), plus a periodic sweep for messages no task saw (stored by another process, or
+while this one was restarting). `handle_customer_message` is idempotent and concurrency-safe, so doing it twice
+costs nothing.
 
 In AI mode the bot must not answer that same "sí" generically: `answered(message_id)` is the bot's claim hook
 (`AssistantWorker(claims=[...])`). It is True when the message accepted a quote — checked again here, so the
 order of the two subscribers does not matter — or when a quote of the conversation was decided at or after the
 message arrived (the parallel task got there first, or the customer's "gracias" raced the ticket).
+
+`QuoteExpiryWorker` writes `expired` on sent quotes past their date.
 """
 
 from __future__ import annotations
@@ -18,16 +21,19 @@ import asyncio
 import contextlib
 import logging
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
+from ..database import Database
 from ..events import Event
 from ..models import Direction, Message, Quote, QuoteStatus, SenderKind
 from ..models.types import utcnow
-from ..sales.closing import Acceptance
-from ..sales.confirmation import handle_customer_message, is_affirmative
-from ..sales.desk import SalesDesk
 from ..workers import BackgroundWorker
+from .closing import Acceptance
+from .confirmation import handle_customer_message, is_affirmative
+from .desk import SalesDesk
+from .quotes import DEFAULT_ZONE, expire_due_quotes
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +42,7 @@ CHECKED_TYPES = frozenset({'text', 'button', 'interactive'})
 CONCURRENT_CHECKS = 4
 
 
-class QuoteAcceptances(BackgroundWorker):
+class QuoteAcceptanceWorker(BackgroundWorker):
     name = 'quote-acceptances'
 
     def __init__(self, desk: SalesDesk, *, sweep_seconds: float = 30.0,
@@ -129,3 +135,18 @@ class QuoteAcceptances(BackgroundWorker):
                                        col(Quote.status) == QuoteStatus.ACCEPTED,
                                        col(Quote.decided_at) >= message.created_at).limit(1))).first()
         return decided is not None
+
+
+class QuoteExpiryWorker(BackgroundWorker):
+    """Writes `expired` on sent quotes past their date, every few minutes (the services already treat them
+    as expired before that; this keeps lists, filters and the database honest)."""
+
+    name = 'quote-expiry'
+
+    def __init__(self, db: Database, *, zone: ZoneInfo = DEFAULT_ZONE, every_seconds: float = 600.0) -> None:
+        super().__init__(idle_poll_seconds=every_seconds)
+        self.db = db
+        self.zone = zone
+
+    async def run_round(self) -> None:
+        await expire_due_quotes(self.db, zone=self.zone)

@@ -71,7 +71,7 @@ async def bot_texts(db: Database, conversation_id: int) -> list[str]:
 
 
 async def test_the_bot_tells_a_photos_vehicle_once(db: Database, world: World,
-                                                   parts_catalog: list[CatalogProduct]) -> None:
+                                                   catalog: list[CatalogProduct]) -> None:
     conversation_id = await chat(db, world)
     message_id = await photo(db, conversation_id, branch_id=world.central.id or 0)
     first, second = worker_for(db), worker_for(db)  # e.g. two processes, and a repeated event
@@ -87,7 +87,7 @@ async def test_the_bot_tells_a_photos_vehicle_once(db: Database, world: World,
 
 
 async def test_an_unreadable_photo_gets_a_request_for_a_better_one(db: Database, world: World,
-                                                                   parts_catalog: list[CatalogProduct]) -> None:
+                                                                   catalog: list[CatalogProduct]) -> None:
     conversation_id = await chat(db, world)
     message_id = await photo(db, conversation_id, branch_id=world.central.id or 0, vin=None)
     worker = worker_for(db)
@@ -99,7 +99,7 @@ async def test_an_unreadable_photo_gets_a_request_for_a_better_one(db: Database,
 
 
 async def test_no_photo_answer_in_human_mode_or_for_an_agents_correction(
-        db: Database, world: World, parts_catalog: list[CatalogProduct]) -> None:
+        db: Database, world: World, catalog: list[CatalogProduct]) -> None:
     conversation_id = await chat(db, world, mode=ConversationMode.HUMAN)
     message_id = await photo(db, conversation_id, branch_id=world.central.id or 0)
     worker = worker_for(db)
@@ -117,7 +117,7 @@ async def test_no_photo_answer_in_human_mode_or_for_an_agents_correction(
 
 
 async def test_a_photo_is_not_answered_as_a_text(db: Database, world: World,
-                                                 parts_catalog: list[CatalogProduct]) -> None:
+                                                 catalog: list[CatalogProduct]) -> None:
     conversation_id = await chat(db, world)
     worker = worker_for(db)
     worker.on_event(inbound_event(world, conversation_id))
@@ -133,7 +133,7 @@ async def test_a_photo_is_not_answered_as_a_text(db: Database, world: World,
 
 
 async def test_after_a_photo_the_bot_knows_the_vehicle(db: Database, world: World,
-                                                       parts_catalog: list[CatalogProduct]) -> None:
+                                                       catalog: list[CatalogProduct]) -> None:
     conversation_id = await chat(db, world)
     message_id = await photo(db, conversation_id, branch_id=world.central.id or 0)
     worker = worker_for(db)
@@ -150,7 +150,7 @@ async def test_after_a_photo_the_bot_knows_the_vehicle(db: Database, world: Worl
 
 
 async def test_the_summary_takes_the_vehicle_from_the_photo_unless_the_text_says_otherwise(
-        db: Database, world: World, parts_catalog: list[CatalogProduct]) -> None:
+        db: Database, world: World, catalog: list[CatalogProduct]) -> None:
     conversation_id = await chat(db, world, text='Necesito pastillas de freno')
     await photo(db, conversation_id, branch_id=world.central.id or 0)
 

@@ -16,16 +16,16 @@ from services.assistant import AssistantWorker, RuleEngine
 from services.assistant.engine import AssistantTools
 from services.database import Database
 from services.events import MESSAGE_CREATED, Event, EventPublisher, NullPublisher
-from services.glue.acceptance import QuoteAcceptances
 from services.models import Conversation, ConversationMode, Direction, Message, QuoteStatus, Sale, SenderKind
 from services.models.assistant import AssistantTurn
 from services.sales import quotes
 from services.sales.desk import SalesDesk
 from services.sales.quotes import LineDraft
 from services.sales.sending import send_quote
+from services.sales.workers import QuoteAcceptanceWorker
 from services.whatsapp import payload_builders as build
-from services.whatsapp.ingest import IngestWorker
 from services.whatsapp.journal import journal_once
+from services.whatsapp.workers import IngestWorker
 from tests.conftest import World
 from tests.unit.services.sales.conftest import Catalog
 
@@ -69,7 +69,7 @@ async def ai_messages(db: Database, conversation_id: int) -> list[str]:
             Message.conversation_id == conversation_id, Message.sender_kind == SenderKind.AI))).all())
 
 
-def bot(db: Database, acceptances: QuoteAcceptances) -> AssistantWorker:
+def bot(db: Database, acceptances: QuoteAcceptanceWorker) -> AssistantWorker:
     return AssistantWorker(db, engine=RuleEngine(AssistantTools(db)), publisher=NullPublisher(),
                            claims=[acceptances.answered], reply_delay_seconds=0)
 
@@ -84,7 +84,7 @@ async def test_in_human_mode_the_customers_si_closes_the_sale(*, db: Database, w
     await set_mode(db, chat, ConversationMode.HUMAN, holder=world.ana.id)  # Ana holds it: the bot is silent
     quote_id = await sent_quote(desk, ana, chat, catalog)
     bus = InProcessEventBus()
-    acceptances = QuoteAcceptances(desk)
+    acceptances = QuoteAcceptanceWorker(desk)
     bus.subscribe(acceptances.on_event, branch_ids=None, kinds=[MESSAGE_CREATED])
 
     await customer_says(db, world, 'Sí, dale!', publisher=bus)
@@ -101,7 +101,7 @@ async def test_only_a_yes_is_checked_against_the_quotes(*, db: Database, world: 
     await set_mode(db, chat, ConversationMode.HUMAN, holder=world.ana.id)
     await sent_quote(desk, ana, chat, catalog)
     bus = InProcessEventBus()
-    acceptances = QuoteAcceptances(desk)
+    acceptances = QuoteAcceptanceWorker(desk)
     checked: list[int] = []
     original = acceptances.check
 
@@ -127,7 +127,7 @@ async def test_a_si_whose_event_was_missed_is_found_by_the_sweep(*, db: Database
     await customer_says(db, world, '¿Lo tienen en rojo?', publisher=NullPublisher())
     await customer_says(db, world, 'confirmo', publisher=NullPublisher())  # e.g. stored by another process
 
-    acceptances = QuoteAcceptances(desk)
+    acceptances = QuoteAcceptanceWorker(desk)
     await acceptances.run_round()
     await acceptances.run_round()  # again: nothing new
 
@@ -140,7 +140,7 @@ async def test_in_ai_mode_the_bot_does_not_answer_the_si_that_accepted(
         *, db: Database, world: World, desk: SalesDesk, catalog: Catalog, ana: Viewer, chat: int,
         order: str) -> None:
     await sent_quote(desk, ana, chat, catalog)  # the conversation stays in AI mode
-    acceptances = QuoteAcceptances(desk)
+    acceptances = QuoteAcceptanceWorker(desk)
     worker = bot(db, acceptances)
     message_id = await customer_says(db, world, 'sí', publisher=NullPublisher())
     worker.on_event(inbound(world, chat))
@@ -164,7 +164,7 @@ async def test_in_ai_mode_the_bot_does_not_answer_the_si_that_accepted(
 async def test_in_ai_mode_a_question_after_the_quote_is_still_answered(
         *, db: Database, world: World, desk: SalesDesk, catalog: Catalog, ana: Viewer, chat: int) -> None:
     quote_id = await sent_quote(desk, ana, chat, catalog)
-    acceptances = QuoteAcceptances(desk)
+    acceptances = QuoteAcceptanceWorker(desk)
     worker = bot(db, acceptances)
     message_id = await customer_says(db, world, '¿Cuánto sale el envío a Quilmes?', publisher=NullPublisher())
 
