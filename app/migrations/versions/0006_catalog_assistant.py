@@ -18,8 +18,10 @@ Hand-written search objects, like 0003 (autogenerate cannot describe them; see a
 Existing products get their search_text, the FTS index and the vocabulary filled here.
 """
 
+import re
+import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
 import sqlmodel
@@ -125,10 +127,111 @@ def upgrade() -> None:
         raise NotImplementedError(f'catalog search has no implementation for {dialect}')
 
 
+# --- frozen copy of services/catalog/text.py as of this revision ------------------------------------------------
+# A migration must do the same thing forever: importing the live module would make this backfill change whenever
+# the search's normalization changes. A later change to the normalization brings its own migration that
+# recomputes `search_text` and `catalog_terms`.
+
+# Words that carry no meaning in a product search ("pastillas DE freno PARA el gol").
+_STOP_WORDS = frozenset('''
+a al algo alguna alguno algunas algunos ante con contra de del desde e el en entre es esa ese eso esta este
+esto hasta la las le les lo los me mi mis muy ni o para pero por que se sin sobre su sus te tu tus un una unas
+unos y ya
+'''.split())  # noqa: SIM905 - a word list reads best as text
+
+# es-AR and regional names for the same part, rewritten to the word the catalog titles use.
+_SYNONYMS = {
+    'balatas': 'pastillas', 'balata': 'pastilla', 'zapatas': 'pastillas', 'pastiyas': 'pastillas',
+    'amortiguacion': 'amortiguador', 'amortiguadores': 'amortiguador',
+    'bujias': 'bujia', 'lamparita': 'lampara', 'lamparitas': 'lampara', 'foco': 'lampara', 'focos': 'lampara',
+    'escobillas': 'escobilla', 'plumillas': 'escobilla', 'limpiaparabrisas': 'escobilla',
+'rulemanes': 'ruleman', 'rodamiento': 'ruleman', 'rodamientos': 'ruleman',
+    'nafta': 'combustible', 'gasoil': 'diesel', 'gasoleo': 'diesel',
+    'volks': 'volkswagen', 'chevy': 'chevrolet', 'chevrole': 'chevrolet',
+}
+
+_DECIMAL = re.compile(r'(?<=\d)[.,](?=\d)')
+_NON_WORD = re.compile(r'[^a-z0-9]+')
+
+
+# The accented letters of Spanish (and of the makers' names) folded by table: ten times faster than decomposing.
+_ACCENTS = str.maketrans('áéíóúüñàèìòùâêîôûäëïöçã', 'aeiouunaeiouaeiouaeioca')
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents: 'Suspensión' -> 'suspension', 'Lemförder' -> 'lemforder', 'Ñ' -> 'n'."""
+    folded = text.casefold().translate(_ACCENTS)
+    if folded.isascii():
+        return folded
+    decomposed = unicodedata.normalize('NFKD', folded)
+    return ''.join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _words(text: str, *, keep_stop_words: bool = False) -> tuple[str, ...]:
+    """The normalized words of `text`: folded, decimals kept as one word ('1.6' -> '1p6'), punctuation dropped,
+    synonyms applied, stop words and one-letter words removed."""
+    folded = _DECIMAL.sub('p', _fold(text))
+    out: list[str] = []
+    for piece in _NON_WORD.split(folded):
+        if len(piece) < 2 and not piece.isdigit():
+            continue
+        word = _SYNONYMS.get(piece, piece)
+        if not keep_stop_words and word in _STOP_WORDS:
+            continue
+        out.append(word)
+    return tuple(out)
+
+
+_UNIVERSAL_WORD = 'zzuniversal'
+
+
+def _search_text(*, title: str, category: str, brand: str, vehicles: Iterable[str] = ()) -> str:
+    """What a product is found by: its title, category, brand and the makes/models it fits, each word once.
+
+    The description is left out on purpose: it says things like "cambiar junto con el filtro de aceite" on an
+    oil, which would make "filtro aceite" find oils instead of filters.
+
+    A plural or gender form of a word already there is left out too ("Filtro de aceite" in the category
+    "Filtros" is indexed under 'filtro' only): a query word is expanded to all its forms the catalog has, so
+    it still matches, and the full-text index does not keep a second posting list of nearly the same
+    products (at 1,000,000 products, 'filtro' OR 'filtros' read 240,000 entries per search instead of 120,000).
+    """
+    seen: dict[str, None] = {}
+    vehicles = list(vehicles)
+    for part in (title, category, brand, *vehicles):
+        for word in _words(part):
+            if len(word) > 1 and word != _UNIVERSAL_WORD and not _word_variants(word, seen):
+                seen[word] = None
+    if not vehicles:
+        seen[_UNIVERSAL_WORD] = None
+    return ' '.join(seen)
+
+
+def _word_variants(word: str, vocabulary: dict[str, int] | frozenset[str] | set[str]) -> list[str]:
+    """`word` plus its Spanish singular/plural and gender forms that exist in `vocabulary`
+    (pastilla/pastillas, luz/luces, delantero/delantera/delanteros)."""
+    candidates = [word, word + 's', word + 'es']
+    if word.endswith('es'):
+        candidates.append(word[:-2])
+    if word.endswith('s'):
+        candidates.append(word[:-1])
+    if word.endswith('z'):
+        candidates.append(word[:-1] + 'ces')
+    if word.endswith('ces'):
+        candidates.append(word[:-3] + 'z')
+    stem = word[:-1] if word.endswith('s') else word
+    if stem.endswith(('o', 'a')):
+        other = stem[:-1] + ('a' if stem.endswith('o') else 'o')
+        candidates += [other, other + 's']
+    seen: dict[str, None] = {}
+    for candidate in candidates:
+        if candidate in vocabulary:
+            seen.setdefault(candidate, None)
+    return list(seen)
+
+
 def _backfill_search_text() -> None:
     """Products loaded before this migration (the demo seed) get their words and the vocabulary."""
-    from services.catalog.text import UNIVERSAL_WORD, search_text
-
     bind = op.get_bind()
     products = bind.execute(sa.text('SELECT id, title, category, brand FROM products')).all()
     if not products:
@@ -136,12 +239,12 @@ def _backfill_search_text() -> None:
     vehicles: dict[int, list[str]] = {}
     for product_id, make, model in bind.execute(sa.text('SELECT product_id, make, model FROM product_fitments')):
         vehicles.setdefault(product_id, []).append(f'{make} {model}')
-    rows = [{'id': product_id, 'text': search_text(title=title, category=category, brand=brand,
+    rows = [{'id': product_id, 'text': _search_text(title=title, category=category, brand=brand,
                                                    vehicles=vehicles.get(product_id, ())),
              'universal': product_id not in vehicles}
             for product_id, title, category, brand in products]
     bind.execute(sa.text('UPDATE products SET search_text = :text, universal = :universal WHERE id = :id'), rows)
-    counts = Counter(word for row in rows for word in set(row['text'].split()) if word != UNIVERSAL_WORD)
+    counts = Counter(word for row in rows for word in set(row['text'].split()) if word != _UNIVERSAL_WORD)
     bind.execute(sa.text('INSERT INTO catalog_terms (term, product_count) VALUES (:term, :count)'),
                  [{'term': term, 'count': count} for term, count in counts.items() if len(term) <= 80])
 
