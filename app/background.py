@@ -60,16 +60,26 @@ class Workers:
         """Events wake the workers instead of polling: a journaled webhook the ingest, a queued reply the outbox,
         inbound media the downloader. A gap in a cross-process bus wakes these three at once (polling would, later);
         the bot, the summaries and the takeover sweeper catch up on their own periodic rounds."""
+
         def wake_all() -> None:
             for worker in (self.ingest, self.outbox, self.media_worker):
                 worker.wake()
 
         bus.subscribe(lambda _event: self.ingest.wake(), branch_ids=None, kinds=[WEBHOOK_JOURNALED], on_gap=wake_all)
-        bus.subscribe(lambda event: self.outbox.wake() if event.data.get('status') == MessageStatus.QUEUED else None,
-                      branch_ids=None, kinds=[MESSAGE_CREATED])
-        bus.subscribe(lambda event: self.media_worker.wake() if event.data.get('media_id') and
-                      event.data.get('direction') == Direction.INBOUND else None,
-                      branch_ids=None, kinds=[MESSAGE_CREATED])
+        bus.subscribe(
+            lambda event: self.outbox.wake() if event.data.get('status') == MessageStatus.QUEUED else None,
+            branch_ids=None,
+            kinds=[MESSAGE_CREATED],
+        )
+        bus.subscribe(
+            lambda event: (
+                self.media_worker.wake()
+                if event.data.get('media_id') and event.data.get('direction') == Direction.INBOUND
+                else None
+            ),
+            branch_ids=None,
+            kinds=[MESSAGE_CREATED],
+        )
         bus.subscribe(self.assignment.on_event, branch_ids=None, kinds=[CONVERSATION_UPDATED])
         # T2: an agent's message renews her hold, whichever page or API queued it.
         bus.subscribe(renew_on_agent_messages(self.db, bus), branch_ids=None, kinds=[MESSAGE_CREATED])
@@ -96,8 +106,18 @@ class Workers:
 
     async def stop(self) -> None:
         """Stops what `start` started (stopping a worker that never started is a no-op) and closes clients."""
-        for worker in (self.ingest, self.outbox, self.media_worker, self.assignment, self.takeover_sweeper,
-                       self.assistant, self.summaries, self.vin_worker, self.quote_acceptances, self.quote_expiry):
+        for worker in (
+            self.ingest,
+            self.outbox,
+            self.media_worker,
+            self.assignment,
+            self.takeover_sweeper,
+            self.assistant,
+            self.summaries,
+            self.vin_worker,
+            self.quote_acceptances,
+            self.quote_expiry,
+        ):
             await worker.stop()
         await self.vin_reader.aclose()
         if isinstance(self.sales.inventory, SoapInventory):
@@ -107,43 +127,92 @@ class Workers:
             await close_engine()  # the LLM engine's HTTP client
 
 
-def build_workers(settings: Settings, *, db: Database, bus: InProcessEventBus, media: MediaStore,
-                  graph: GraphClient, online: Callable[[], set[int]]) -> Workers:
+def build_workers(
+    settings: Settings,
+    *,
+    db: Database,
+    bus: InProcessEventBus,
+    media: MediaStore,
+    graph: GraphClient,
+    online: Callable[[], set[int]],
+) -> Workers:
     """Every worker, not yet subscribed nor started. `online`: the users with an inbox page open (T4)."""
-    outbox = OutboxWorker(db, client=graph, publisher=bus, store=media,
-                          rate_per_number=settings.outbox_rate_per_number, max_attempts=settings.outbox_max_attempts)
+    outbox = OutboxWorker(
+        db,
+        client=graph,
+        publisher=bus,
+        store=media,
+        rate_per_number=settings.outbox_rate_per_number,
+        max_attempts=settings.outbox_max_attempts,
+    )
     downloader = MediaWorker(db, client=graph, store=media, publisher=bus, max_bytes=settings.media_max_bytes)
     assignment = AssignmentWorker(db, publisher=bus, online=online, offer_seconds=settings.faithful_offer_seconds)
-    sweeper = TakeoverSweeper(db, publisher=bus, online=online, offer_seconds=settings.faithful_offer_seconds,
-                              interval_seconds=settings.takeover_sweep_seconds)
+    sweeper = TakeoverSweeper(
+        db,
+        publisher=bus,
+        online=online,
+        offer_seconds=settings.faithful_offer_seconds,
+        interval_seconds=settings.takeover_sweep_seconds,
+    )
 
     # S2-S4: one desk per process (the inventory provider and its cache are process-wide).
     soap_password = settings.inventory_soap_password
-    inventory = build_inventory(db, provider=settings.inventory_provider, wsdl=settings.inventory_soap_wsdl,
-                                username=settings.inventory_soap_username,
-                                password=soap_password.get_secret_value() if soap_password else None,
-                                timeout_seconds=settings.inventory_timeout_seconds,
-                                cache_seconds=settings.inventory_cache_seconds)
-    sales = SalesDesk(db=db, publisher=bus, store=media, inventory=inventory, zone=ZoneInfo(settings.display_timezone),
-                      max_media_bytes=settings.media_max_bytes)
+    inventory = build_inventory(
+        db,
+        provider=settings.inventory_provider,
+        wsdl=settings.inventory_soap_wsdl,
+        username=settings.inventory_soap_username,
+        password=soap_password.get_secret_value() if soap_password else None,
+        timeout_seconds=settings.inventory_timeout_seconds,
+        cache_seconds=settings.inventory_cache_seconds,
+    )
+    sales = SalesDesk(
+        db=db,
+        publisher=bus,
+        store=media,
+        inventory=inventory,
+        zone=ZoneInfo(settings.display_timezone),
+        max_media_bytes=settings.media_max_bytes,
+    )
     acceptances = QuoteAcceptanceWorker(sales)
 
     # A1-A3/C4: the bot answers AI-mode conversations; it stays quiet on a message that accepted a quote (the
     # ticket answers it) and answers each photo once with what the VIN reader found.
-    engine = make_engine(db, llm_api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
-                         llm_base_url=settings.llm_base_url, llm_model=settings.llm_model,
-                         llm_timeout_seconds=settings.llm_timeout_seconds)
-    assistant = AssistantWorker(db, engine=engine, publisher=bus, handoff=request_human,
-                                claims=[acceptances.answered],
-                                reply_delay_seconds=settings.assistant_reply_delay_seconds,
-                                enabled=settings.assistant_enabled)
-    summaries = SummaryWorker(db, publisher=bus, refresh_seconds=settings.summary_refresh_seconds,
-                              pause_seconds=SUMMARY_PAUSE_SECONDS)
-    vin_reader = VinReader(engine=settings.vin_ocr_engine, workers=settings.vin_workers,
-                           timeout_seconds=settings.vin_timeout_seconds)
+    engine = make_engine(
+        db,
+        llm_api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
+        llm_base_url=settings.llm_base_url,
+        llm_model=settings.llm_model,
+        llm_timeout_seconds=settings.llm_timeout_seconds,
+    )
+    assistant = AssistantWorker(
+        db,
+        engine=engine,
+        publisher=bus,
+        handoff=request_human,
+        claims=[acceptances.answered],
+        reply_delay_seconds=settings.assistant_reply_delay_seconds,
+        enabled=settings.assistant_enabled,
+    )
+    summaries = SummaryWorker(
+        db, publisher=bus, refresh_seconds=settings.summary_refresh_seconds, pause_seconds=SUMMARY_PAUSE_SECONDS
+    )
+    vin_reader = VinReader(
+        engine=settings.vin_ocr_engine, workers=settings.vin_workers, timeout_seconds=settings.vin_timeout_seconds
+    )
     return Workers(
-        db=db, ingest=IngestWorker(db, publisher=bus), outbox=outbox, media_worker=downloader,
-        takeover_sweeper=sweeper, assignment=assignment, assistant_engine=engine, assistant=assistant,
-        summaries=summaries, vin_reader=vin_reader,
-        vin_worker=VinWorker(db, reader=vin_reader, store=media, publisher=bus), sales=sales,
-        quote_acceptances=acceptances, quote_expiry=QuoteExpiryWorker(db, zone=sales.zone))
+        db=db,
+        ingest=IngestWorker(db, publisher=bus),
+        outbox=outbox,
+        media_worker=downloader,
+        takeover_sweeper=sweeper,
+        assignment=assignment,
+        assistant_engine=engine,
+        assistant=assistant,
+        summaries=summaries,
+        vin_reader=vin_reader,
+        vin_worker=VinWorker(db, reader=vin_reader, store=media, publisher=bus),
+        sales=sales,
+        quote_acceptances=acceptances,
+        quote_expiry=QuoteExpiryWorker(db, zone=sales.zone),
+    )

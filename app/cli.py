@@ -37,8 +37,9 @@ cli.add_typer(users_cli, name='users')
 cli.add_typer(branches_cli, name='branches')
 cli.add_typer(numbers_cli, name='numbers')
 cli.add_typer(apikeys_cli, name='apikeys')
-templates_cli = typer.Typer(help='Approved WhatsApp templates per number (sendable outside 24 h).',
-                            no_args_is_help=True)
+templates_cli = typer.Typer(
+    help='Approved WhatsApp templates per number (sendable outside 24 h).', no_args_is_help=True
+)
 cli.add_typer(templates_cli, name='templates')
 webhooks_cli = typer.Typer(help='The webhook journal: failed, flagged and unroutable deliveries.', no_args_is_help=True)
 cli.add_typer(webhooks_cli, name='webhooks')
@@ -122,8 +123,11 @@ def worker() -> None:
     itself on PostgreSQL; run this beside web processes started with LEADMASTER_RUN_WORKERS=false."""
     settings = Settings()
     if settings.effective_event_bus != 'postgres':
-        typer.echo('leadmaster worker needs PostgreSQL (LEADMASTER_DATABASE_URL): on SQLite the workers run inside '
-                   '`leadmaster run`', err=True)
+        typer.echo(
+            'leadmaster worker needs PostgreSQL (LEADMASTER_DATABASE_URL): on SQLite the workers run inside '
+            '`leadmaster run`',
+            err=True,
+        )
         raise typer.Exit(2)
     from app.worker_process import serve_workers
 
@@ -151,10 +155,17 @@ def users_add(
 
     async def work(db: Database) -> None:
         branch_id = (await branches.get_branch_by_code(db, code=branch)).id if branch else None
-        await users.create_user(db, user_in=UserCreate(
-            username=username, full_name=name or username, role=role, branch_id=branch_id,
-            capacity=capacity, password=chosen,
-        ))
+        await users.create_user(
+            db,
+            user_in=UserCreate(
+                username=username,
+                full_name=name or username,
+                role=role,
+                branch_id=branch_id,
+                capacity=capacity,
+                password=chosen,
+            ),
+        )
 
     run_job(work)
     typer.echo(f'user {username.lower()} created ({role}{", " + branch.upper() if branch else ""})')
@@ -178,8 +189,11 @@ def branches_add(
     address: Annotated[str, typer.Option(help='Street address')] = '',
 ) -> None:
     """Create a branch."""
-    branch = run_job(lambda db: branches.create_branch(db, branch_in=BranchCreate(
-        code=code, name=name or code.upper(), city=city, address=address)))
+    branch = run_job(
+        lambda db: branches.create_branch(
+            db, branch_in=BranchCreate(code=code, name=name or code.upper(), city=city, address=address)
+        )
+    )
     typer.echo(f'branch {branch.code} created')
 
 
@@ -199,8 +213,11 @@ def numbers_add(
     label: Annotated[str, typer.Option(help='Label, e.g. "Ventas"')] = '',
 ) -> None:
     """Attach a WhatsApp number to a branch (inbound routing: phone_number_id → branch)."""
-    number = run_job(lambda db: branches.add_number(db, branch_code=branch, channel=channel,
-                                                 phone_number_id=phone_number_id, display_phone=display, label=label))
+    number = run_job(
+        lambda db: branches.add_number(
+            db, branch_code=branch, channel=channel, phone_number_id=phone_number_id, display_phone=display, label=label
+        )
+    )
     typer.echo(f'number {number.display_phone} ({number.phone_number_id}) routes to {branch.upper()}')
 
 
@@ -245,12 +262,21 @@ def templates_add(
     language: Annotated[str, typer.Option(help='Language code, e.g. es_AR')] = 'es_AR',
     category: Annotated[str, typer.Option(help='UTILITY, MARKETING or AUTHENTICATION')] = 'UTILITY',
     status: Annotated[TemplateStatus, typer.Option(help='APPROVED, PENDING, REJECTED or PAUSED')] = (
-        TemplateStatus.APPROVED),
+        TemplateStatus.APPROVED
+    ),
 ) -> None:
     """Register a template for a number."""
-    template = run_job(lambda db: templates.register_template(
-        db, phone_number_id=phone_number_id, name=name, body=body, language=language, category=category,
-        status=status))
+    template = run_job(
+        lambda db: templates.register_template(
+            db,
+            phone_number_id=phone_number_id,
+            name=name,
+            body=body,
+            language=language,
+            category=category,
+            status=status,
+        )
+    )
     typer.echo(f'template {template.name} ({template.language}, {template.variable_count} variables) registered')
 
 
@@ -258,8 +284,10 @@ def templates_add(
 def templates_list() -> None:
     """One template per line: number, name, language, status, variables."""
     for template, number in run_job(templates.list_templates):
-        typer.echo(f'{number.phone_number_id}\t{template.name}\t{template.language}\t{template.status}\t'
-                   f'{template.variable_count}')
+        typer.echo(
+            f'{number.phone_number_id}\t{template.name}\t{template.language}\t{template.status}\t'
+            f'{template.variable_count}'
+        )
 
 
 @webhooks_cli.command('list')
@@ -271,16 +299,20 @@ def webhooks_list(
     chosen = status or [DeliveryStatus.FAILED, DeliveryStatus.FLAGGED]
     for delivery in run_job(lambda db: journal.list_deliveries(db, statuses=chosen, limit=limit)):
         error = delivery.error.splitlines()[0] if delivery.error else ''
-        typer.echo(f'{delivery.id}\t{delivery.received_at:%Y-%m-%d %H:%M:%S}\t{delivery.status}\t'
-                   f'{delivery.message_count}\t{delivery.status_count}\t{error}')
+        typer.echo(
+            f'{delivery.id}\t{delivery.received_at:%Y-%m-%d %H:%M:%S}\t{delivery.status}\t'
+            f'{delivery.message_count}\t{delivery.status_count}\t{error}'
+        )
 
 
 @webhooks_cli.command('dead-letters')
 def webhooks_dead_letters() -> None:
     """Changes for phone_number_ids no branch owns: id, delivery, phone_number_id, messages, statuses."""
     for change in run_job(lambda db: journal.list_unroutable(db, limit=500)):
-        typer.echo(f'{change.id}\t{change.delivery_id}\t{change.phone_number_id}\t{change.message_count}\t'
-                   f'{change.status_count}')
+        typer.echo(
+            f'{change.id}\t{change.delivery_id}\t{change.phone_number_id}\t{change.message_count}\t'
+            f'{change.status_count}'
+        )
 
 
 @webhooks_cli.command('replay')
@@ -295,9 +327,11 @@ def webhooks_replay(
         return requeued, await IngestWorker(db, publisher=NullPublisher()).drain()
 
     requeued, outcome = run_job(work)
-    typer.echo(f'replayed {requeued} deliveries: {outcome.messages_stored} messages stored, '
-               f'{outcome.duplicates} already stored, {outcome.statuses_applied} statuses applied, '
-               f'{outcome.unroutable} still unroutable, {outcome.failed} failed again')
+    typer.echo(
+        f'replayed {requeued} deliveries: {outcome.messages_stored} messages stored, '
+        f'{outcome.duplicates} already stored, {outcome.statuses_applied} statuses applied, '
+        f'{outcome.unroutable} still unroutable, {outcome.failed} failed again'
+    )
     if outcome.failed:
         raise typer.Exit(1)
 

@@ -51,8 +51,9 @@ class Subscription:
     def wants(self, event: Event) -> bool:
         if event.branch_id == SYSTEM_BRANCH:  # plumbing (wake-ups, presence): only for who names the kind
             return self.branch_ids is None and self.kinds is not None and event.kind in self.kinds
-        return ((self.branch_ids is None or event.branch_id in self.branch_ids)
-                and (self.kinds is None or event.kind in self.kinds))
+        return (self.branch_ids is None or event.branch_id in self.branch_ids) and (
+            self.kinds is None or event.kind in self.kinds
+        )
 
     def cancel(self) -> None:
         if self.bus is not None:
@@ -105,8 +106,14 @@ class InProcessEventBus:
     def __init__(self) -> None:
         self._subscriptions: list[Subscription] = []
 
-    def subscribe(self, handler: Handler, *, branch_ids: frozenset[int] | None,
-                  kinds: Sequence[str] | None = None, on_gap: GapHandler | None = None) -> Subscription:
+    def subscribe(
+        self,
+        handler: Handler,
+        *,
+        branch_ids: frozenset[int] | None,
+        kinds: Sequence[str] | None = None,
+        on_gap: GapHandler | None = None,
+    ) -> Subscription:
         """The branch filter is applied here, before a handler runs, so a page can never
         receive another branch's event by mistake (B2)."""
         subscription = Subscription(handler, branch_ids, frozenset(kinds) if kinds else None, self, on_gap=on_gap)
@@ -202,8 +209,9 @@ class PostgresEventBus(InProcessEventBus):
 
     CHANNEL = 'leadmaster_events'
 
-    def __init__(self, dsn: str, *, channel: str = CHANNEL, keepalive_seconds: float = 10.0,
-                 send_timeout_seconds: float = 5.0) -> None:
+    def __init__(
+        self, dsn: str, *, channel: str = CHANNEL, keepalive_seconds: float = 10.0, send_timeout_seconds: float = 5.0
+    ) -> None:
         super().__init__()
         self.dsn = dsn
         self.channel = channel
@@ -237,8 +245,10 @@ class PostgresEventBus(InProcessEventBus):
         if self._tasks:
             return
         loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._listen(), name='event-bus-listen'),
-                       loop.create_task(self._send(), name='event-bus-send')]
+        self._tasks = [
+            loop.create_task(self._listen(), name='event-bus-listen'),
+            loop.create_task(self._send(), name='event-bus-send'),
+        ]
         try:
             await asyncio.wait_for(self.listening.wait(), timeout=wait_seconds)
         except TimeoutError:
@@ -289,9 +299,10 @@ class PostgresEventBus(InProcessEventBus):
                     batch, size = [], 2
                 key = f'{PROCESS_ORIGIN}-{next(_part_keys)}'
                 room = limit - len(key) - 40
-                pieces = [text[start:start + room] for start in range(0, len(text), room)]
-                payloads.extend(f'{PART_PREFIX}{key} {index} {len(pieces)} {piece}'
-                                for index, piece in enumerate(pieces))
+                pieces = [text[start : start + room] for start in range(0, len(text), room)]
+                payloads.extend(
+                    f'{PART_PREFIX}{key} {index} {len(pieces)} {piece}' for index, piece in enumerate(pieces)
+                )
                 continue
             if batch and size + len(text) + 1 > limit:
                 payloads.append('[' + ','.join(batch) + ']')
@@ -323,12 +334,17 @@ class PostgresEventBus(InProcessEventBus):
                         connection = await asyncpg.connect(self.dsn, timeout=self.send_timeout_seconds)
                         self.sender_pid = connection.get_server_pid()
                     # One statement, one transaction: the notifications arrive together and in this order.
-                    await connection.execute('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload',
-                                             self.channel, self._payloads(taken), timeout=self.send_timeout_seconds)
+                    await connection.execute(
+                        'SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload',
+                        self.channel,
+                        self._payloads(taken),
+                        timeout=self.send_timeout_seconds,
+                    )
                     last_used = time.monotonic()
                 except Exception as exc:  # whatever the driver raises, the sender must live on
-                    log.warning('event bus: could not send %d events (%r); retrying in %.1f s', len(taken), exc,
-                                backoff)
+                    log.warning(
+                        'event bus: could not send %d events (%r); retrying in %.1f s', len(taken), exc, backoff
+                    )
                     if connection is not None:
                         connection.terminate()
                         connection = None
@@ -398,7 +414,7 @@ class PostgresEventBus(InProcessEventBus):
         self._deliver(events)
 
     def _assemble(self, payload: str) -> str | None:
-        key, index, count, piece = payload[len(PART_PREFIX):].split(' ', 3)
+        key, index, count, piece = payload[len(PART_PREFIX) :].split(' ', 3)
         now = time.monotonic()
         for stale in [k for k, partial in self._partials.items() if now - partial.started > 60]:
             del self._partials[stale]  # its other pieces never came (the sender died mid-way)

@@ -17,8 +17,11 @@ MACHINE_PREFIXES = ('/webhooks/', '/api/', '/fake-graph/', '/health', '/docs', '
 
 
 def build_http_api(*, with_simulator: bool) -> FastAPI:
-    http_api = FastAPI(title='LeadMaster API', version='1',
-                       description='Conversations and messages for other systems; authenticate with X-API-Key.')
+    http_api = FastAPI(
+        title='LeadMaster API',
+        version='1',
+        description='Conversations and messages for other systems; authenticate with X-API-Key.',
+    )
     http_api.include_router(health.router)
     http_api.include_router(api.router)
     http_api.include_router(webhooks.router)

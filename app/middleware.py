@@ -28,8 +28,10 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message['type'] == 'http.response.start':
                 present = {name.lower() for name, _ in message.get('headers', [])}
-                message['headers'] = [*message.get('headers', []),
-                                      *((name, value) for name, value in SECURITY_HEADERS if name not in present)]
+                message['headers'] = [
+                    *message.get('headers', []),
+                    *((name, value) for name, value in SECURITY_HEADERS if name not in present),
+                ]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -82,6 +84,11 @@ class UploadLimit:
 
 async def _refuse(send: Send) -> None:
     body = b'{"error": "file too large"}'
-    await send({'type': 'http.response.start', 'status': 413,
-                'headers': [(b'content-type', b'application/json'), (b'content-length', str(len(body)).encode())]})
+    await send(
+        {
+            'type': 'http.response.start',
+            'status': 413,
+            'headers': [(b'content-type', b'application/json'), (b'content-length', str(len(body)).encode())],
+        }
+    )
     await send({'type': 'http.response.body', 'body': body})

@@ -89,8 +89,16 @@ class Settings(BaseSettings):
     demo_password: SecretStr | None = None
     demo_catalog_size: int = Field(default=10_000, ge=0)
 
-    @field_validator('secret_key', 'whatsapp_app_secret', 'whatsapp_verify_token', 'whatsapp_token', 'llm_api_key',
-                     'demo_password', 'inventory_soap_password', mode='before')
+    @field_validator(
+        'secret_key',
+        'whatsapp_app_secret',
+        'whatsapp_verify_token',
+        'whatsapp_token',
+        'llm_api_key',
+        'demo_password',
+        'inventory_soap_password',
+        mode='before',
+    )
     @classmethod
     def _empty_secret_is_unset(cls, value: object) -> object:
         # `LEADMASTER_WHATSAPP_APP_SECRET=` (an unset variable in a compose file) must not become the key ''
@@ -112,8 +120,10 @@ class Settings(BaseSettings):
     @model_validator(mode='after')
     def _workers_can_reach_pages(self) -> Settings:
         if self.worker_process == 'separate' and self.effective_event_bus != 'postgres':
-            raise ValueError('LEADMASTER_WORKER_PROCESS=separate needs events between processes: use PostgreSQL '
-                             '(LEADMASTER_DATABASE_URL) and leave LEADMASTER_EVENT_BUS at auto or postgres')
+            raise ValueError(
+                'LEADMASTER_WORKER_PROCESS=separate needs events between processes: use PostgreSQL '
+                '(LEADMASTER_DATABASE_URL) and leave LEADMASTER_EVENT_BUS at auto or postgres'
+            )
         if self.event_bus == 'postgres' and not self.uses_postgresql:
             raise ValueError('LEADMASTER_EVENT_BUS=postgres needs a PostgreSQL LEADMASTER_DATABASE_URL')
         return self

@@ -53,14 +53,21 @@ def _assemble(settings: Settings) -> Runtime:
     media = MediaStore(settings.media_dir)
     # In the simulated browser of the unit tests there is no server socket: talk to the app in-process.
     transport = httpx.ASGITransport(app) if helpers.is_user_simulation() else None
-    graph = GraphClient(base_url=settings.effective_graph_api_base, token=settings.effective_whatsapp_token,
-                        transport=transport)
+    graph = GraphClient(
+        base_url=settings.effective_graph_api_base, token=settings.effective_whatsapp_token, transport=transport
+    )
     simulator = None
     if settings.uses_simulator:
         own_url = f'http://127.0.0.1:{settings.port}'
-        simulator = Simulator(db, app_secret=settings.effective_whatsapp_app_secret or '',
-                              webhook_url=f'{own_url}/webhooks/whatsapp', token=settings.effective_whatsapp_token,
-                              store=media, public_base_url=own_url, transport=transport)
+        simulator = Simulator(
+            db,
+            app_secret=settings.effective_whatsapp_app_secret or '',
+            webhook_url=f'{own_url}/webhooks/whatsapp',
+            token=settings.effective_whatsapp_token,
+            store=media,
+            public_base_url=own_url,
+            transport=transport,
+        )
     presence = PresenceBoard(bus)
     presence.listen(bus.subscribe)  # the other processes' viewers and typists; a no-op within one process
     workers = build_workers(settings, db=db, bus=bus, media=media, graph=graph, online=presence.online_user_ids)
@@ -69,8 +76,19 @@ def _assemble(settings: Settings) -> Runtime:
     # Wherever the ingest runs, a journaled webhook wakes it through the bus (one process or across processes).
     journal = JournalWriter(db, on_journaled=lambda: bus.publish_nowait([journaled_event()]))
     worker_process = WorkerProcess(settings) if settings.workers_in_own_process and settings.run_workers else None
-    return Runtime(settings=settings, db=db, bus=bus, media=media, graph=graph, journal=journal, simulator=simulator,
-                   presence=presence, snapshots=SnapshotCache(), workers=workers, worker_process=worker_process)
+    return Runtime(
+        settings=settings,
+        db=db,
+        bus=bus,
+        media=media,
+        graph=graph,
+        journal=journal,
+        simulator=simulator,
+        presence=presence,
+        snapshots=SnapshotCache(),
+        workers=workers,
+        worker_process=worker_process,
+    )
 
 
 async def _startup() -> None:
@@ -87,8 +105,12 @@ async def _startup() -> None:
         current.worker_process.start()
     elif current.settings.run_workers and current.workers_here:
         current.workers.start()
-    log.info('LeadMaster ready on %s (database: %s, workers: %s)', current.settings.port, current.db.dialect,
-             'own process' if current.settings.workers_in_own_process else 'this process')
+    log.info(
+        'LeadMaster ready on %s (database: %s, workers: %s)',
+        current.settings.port,
+        current.db.dialect,
+        'own process' if current.settings.workers_in_own_process else 'this process',
+    )
 
 
 async def _shutdown() -> None:

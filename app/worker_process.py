@@ -82,18 +82,23 @@ async def _stop_when_orphaned(parent_pid: int, stop: asyncio.Event) -> None:
 class WorkerProcess:
     """The `leadmaster worker` child of a web process: started with it, restarted if it dies, stopped with it."""
 
-    def __init__(self, settings: Settings, *, restart_delay_seconds: float = 1.0,
-                 stable_seconds: float = STABLE_SECONDS) -> None:
+    def __init__(
+        self, settings: Settings, *, restart_delay_seconds: float = 1.0, stable_seconds: float = STABLE_SECONDS
+    ) -> None:
         self.restart_delay_seconds = restart_delay_seconds
         self.stable_seconds = stable_seconds
         self.restarts = 0
         self.last_restart_delay: float | None = None  # how long the last restart waited (operators, tests)
         # The child reads the same settings, plus what the command line may have overridden here.
-        self.env = {**os.environ, 'LEADMASTER_HOST': settings.host, 'LEADMASTER_PORT': str(settings.port),
-                    'LEADMASTER_DATABASE_URL': settings.effective_database_url,
-                    'LEADMASTER_VAR_DIR': str(settings.var_dir),
-                    'LEADMASTER_MIGRATE_ON_START': 'false',  # this process migrated before it started serving
-                    PARENT_PID_VARIABLE: str(os.getpid())}
+        self.env = {
+            **os.environ,
+            'LEADMASTER_HOST': settings.host,
+            'LEADMASTER_PORT': str(settings.port),
+            'LEADMASTER_DATABASE_URL': settings.effective_database_url,
+            'LEADMASTER_VAR_DIR': str(settings.var_dir),
+            'LEADMASTER_MIGRATE_ON_START': 'false',  # this process migrated before it started serving
+            PARENT_PID_VARIABLE: str(os.getpid()),
+        }
         self.process: asyncio.subprocess.Process | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False
@@ -110,8 +115,8 @@ class WorkerProcess:
         delay = self.restart_delay_seconds
         while not self._stopping:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, '-m', 'app.cli', 'worker', cwd=REPO_ROOT, env=self.env,
-                stdin=asyncio.subprocess.DEVNULL)
+                sys.executable, '-m', 'app.cli', 'worker', cwd=REPO_ROOT, env=self.env, stdin=asyncio.subprocess.DEVNULL
+            )
             started = time.monotonic()
             log.info('worker process started (pid %d)', self.process.pid)
             code = await self.process.wait()

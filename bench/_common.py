@@ -43,8 +43,14 @@ signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 DEFAULT_POSTGRES = os.environ.get('LEADMASTER_TEST_POSTGRES_URL', 'postgresql+asyncpg://postgres@127.0.0.1:5432/test')
 AGENT_PASSWORD = 'bench-agent-password'  # noqa: S105 - throwaway users of a throwaway database
 CHROMIUM = '/usr/bin/chromium'
-CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-                 '--disable-sync', '--no-first-run']
+CHROMIUM_ARGS = [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+]
 # ingest.start_app creates branch BENCH with these Cloud API numbers; inbound webhooks name one of them.
 PHONE_NUMBER_ID, DISPLAY_PHONE = ingest.NUMBERS[0]
 free_port = ingest.free_port
@@ -82,10 +88,20 @@ def start_app(db: BenchDatabase, work: Path, *, restart: bool = False) -> tuple[
     var_dir = work / 'var'
     if restart:
         env = {k: v for k, v in os.environ.items() if not k.startswith('PYTEST')}
-        env.update(LEADMASTER_DATABASE_URL=db.url, LEADMASTER_PORT=str(port), LEADMASTER_VAR_DIR=str(var_dir),
-                   LEADMASTER_WHATSAPP_APP_SECRET=ingest.SECRET, **ingest.EXTRA_ENV)
-        process = subprocess.Popen([sys.executable, '-m', 'app.cli', 'run'], cwd=REPO_ROOT, env=env,
-                                   stdout=subprocess.DEVNULL, stderr=(var_dir / 'app.log').open('ab'))
+        env.update(
+            LEADMASTER_DATABASE_URL=db.url,
+            LEADMASTER_PORT=str(port),
+            LEADMASTER_VAR_DIR=str(var_dir),
+            LEADMASTER_WHATSAPP_APP_SECRET=ingest.SECRET,
+            **ingest.EXTRA_ENV,
+        )
+        process = subprocess.Popen(
+            [sys.executable, '-m', 'app.cli', 'run'],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=(var_dir / 'app.log').open('ab'),
+        )
         base = f'http://127.0.0.1:{port}'
         for _ in range(300):
             try:
@@ -102,8 +118,7 @@ def print_app_log(work: Path, *, lines: int = 60) -> None:
     """The end of the app's log, to stderr: a failed bench shows the server's reason."""
     log = work / 'var' / 'app.log'
     if log.exists():
-        print('--- app.log (end)\n' + '\n'.join(log.read_text(errors='replace').splitlines()[-lines:]),
-              file=sys.stderr)
+        print('--- app.log (end)\n' + '\n'.join(log.read_text(errors='replace').splitlines()[-lines:]), file=sys.stderr)
 
 
 def stop_app(process: subprocess.Popen[bytes]) -> None:
@@ -122,10 +137,21 @@ async def create_agents(url: str, *, agents: int, managers: int = 0, branch_code
     try:
         async with db.session() as session:
             branch = (await session.exec(select(Branch).where(Branch.code == branch_code))).one()
-            people = ([(f'benchmgr{i:02d}', f'Gerente {i:02d}', Role.MANAGER) for i in range(managers)]
-                      + [(f'benchagent{i:03d}', f'Agente {i:03d}', Role.AGENT) for i in range(agents)])
-            session.add_all([User(username=username, full_name=name, role=role, branch_id=branch[0].id,
-                                  password_hash=password_hash) for username, name, role in people])
+            people = [(f'benchmgr{i:02d}', f'Gerente {i:02d}', Role.MANAGER) for i in range(managers)] + [
+                (f'benchagent{i:03d}', f'Agente {i:03d}', Role.AGENT) for i in range(agents)
+            ]
+            session.add_all(
+                [
+                    User(
+                        username=username,
+                        full_name=name,
+                        role=role,
+                        branch_id=branch[0].id,
+                        password_hash=password_hash,
+                    )
+                    for username, name, role in people
+                ]
+            )
             await session.commit()
     finally:
         await db.dispose()
@@ -139,19 +165,33 @@ def customer(index: int) -> str:
 
 def signed_text(customer_wa_id: str, texts: Sequence[str], *, serial: int) -> tuple[bytes, str]:
     """One Cloud API webhook body with `texts` from one customer, and its X-Hub-Signature-256."""
-    messages = [build.text_message(from_=customer_wa_id, body=text, timestamp=int(time.time()) - len(texts) + n,
-                                   wa_message_id=f'wamid.AGENTBENCH{serial:08d}{n:03d}')
-                for n, text in enumerate(texts)]
-    body = json.dumps(build.envelope(
-        phone_number_id=PHONE_NUMBER_ID, display_phone_number=DISPLAY_PHONE, messages=messages,
-        contacts=[build.contact(wa_id=customer_wa_id, name=f'Cliente {customer_wa_id[-4:]}')]),
-        ensure_ascii=False).encode()
+    messages = [
+        build.text_message(
+            from_=customer_wa_id,
+            body=text,
+            timestamp=int(time.time()) - len(texts) + n,
+            wa_message_id=f'wamid.AGENTBENCH{serial:08d}{n:03d}',
+        )
+        for n, text in enumerate(texts)
+    ]
+    body = json.dumps(
+        build.envelope(
+            phone_number_id=PHONE_NUMBER_ID,
+            display_phone_number=DISPLAY_PHONE,
+            messages=messages,
+            contacts=[build.contact(wa_id=customer_wa_id, name=f'Cliente {customer_wa_id[-4:]}')],
+        ),
+        ensure_ascii=False,
+    ).encode()
     return body, sign(body, ingest.SECRET)
 
 
 async def post_webhook(client: httpx.AsyncClient, base_url: str, body: bytes, signature: str) -> httpx.Response:
-    return await client.post(f'{base_url}/webhooks/whatsapp', content=body, headers={
-        'Content-Type': 'application/json', 'X-Hub-Signature-256': signature})
+    return await client.post(
+        f'{base_url}/webhooks/whatsapp',
+        content=body,
+        headers={'Content-Type': 'application/json', 'X-Hub-Signature-256': signature},
+    )
 
 
 async def wait_for_messages(url: str, expected: int, *, limit_seconds: float = 120) -> None:
@@ -206,8 +246,11 @@ def rounded(value: float, digits: int = 1) -> float | None:
 
 
 def summary(values: Sequence[float]) -> dict[str, float | None]:
-    return {'p50_ms': rounded(percentile(values, 50)), 'p95_ms': rounded(percentile(values, 95)),
-            'max_ms': rounded(max(values)) if values else None}
+    return {
+        'p50_ms': rounded(percentile(values, 50)),
+        'p95_ms': rounded(percentile(values, 95)),
+        'max_ms': rounded(max(values)) if values else None,
+    }
 
 
 def cpu_stall_microseconds() -> int:

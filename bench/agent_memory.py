@@ -132,19 +132,28 @@ class LightPage:
         query: dict[str, Any] = ast.literal_eval(QUERY.search(response.text).group(1))  # type: ignore[union-attr]
         self.client_id = query['client_id']
         self.next_message_id = int(query['next_message_id'])
-        query.update(document_id=str(uuid.uuid4()), tab_id=str(uuid.uuid4()),
-                     implicit_handshake=str(query.get('implicit_handshake', True)).lower())
+        query.update(
+            document_id=str(uuid.uuid4()),
+            tab_id=str(uuid.uuid4()),
+            implicit_handshake=str(query.get('implicit_handshake', True)).lower(),
+        )
         cookie_header = '; '.join(f'{name}={value}' for name, value in self.cookies.items())
-        await self.socket.connect(f'{self.base}/?{urlencode(query)}', socketio_path='/_nicegui_ws/socket.io',
-                                  transports=['websocket'], headers={'Cookie': cookie_header}, wait_timeout=30)
+        await self.socket.connect(
+            f'{self.base}/?{urlencode(query)}',
+            socketio_path='/_nicegui_ws/socket.io',
+            transports=['websocket'],
+            headers={'Cookie': cookie_header},
+            wait_timeout=30,
+        )
         self._acks = asyncio.create_task(self._ack_every_3_s())
 
     async def _message(self, event: str, data: Any = None) -> None:
         if isinstance(data, dict) and '_id' in data:
             self.next_message_id = max(self.next_message_id, int(data['_id']) + 1)
         if event == 'run_javascript' and isinstance(data, dict) and data.get('request_id'):
-            await self.socket.emit('javascript_response', {'request_id': data['request_id'],
-                                                           'client_id': self.client_id, 'result': None})
+            await self.socket.emit(
+                'javascript_response', {'request_id': data['request_id'], 'client_id': self.client_id, 'result': None}
+            )
 
     def _disconnected(self, reason: object = None) -> None:
         self.disconnect_reason = str(reason)
@@ -225,8 +234,9 @@ async def all_connected(http: httpx.AsyncClient, pages: list[LightPage], *, quie
     raise SystemExit('light pages kept losing their sockets')
 
 
-async def light_run(base: str, pid: int, states: list[dict[str, Any]], ids: list[int],
-                    steps: list[int]) -> dict[int, float]:
+async def light_run(
+    base: str, pid: int, states: list[dict[str, Any]], ids: list[int], steps: list[int]
+) -> dict[int, float]:
     """RSS after the warm-up (0 pages) and with each number of light pages in `steps` open."""
     jars = [cookies_of(state) for state in states]
     readings: dict[int, float] = {}
@@ -249,15 +259,18 @@ async def light_run(base: str, pid: int, states: list[dict[str, Any]], ids: list
             await all_connected(http, pages)
             readings[target] = await settled_rss(pid)
             await all_connected(http, pages)
-            print(f'{target:>3} pages: {readings[target]:.1f} MB (all {len(pages)} websockets connected; '
-                  f'{len(RELOADS)} reopened after a dropped socket so far)')
+            print(
+                f'{target:>3} pages: {readings[target]:.1f} MB (all {len(pages)} websockets connected; '
+                f'{len(RELOADS)} reopened after a dropped socket so far)'
+            )
         for page in pages:
             await page.close()
     return readings
 
 
-async def chromium_run(browser: Browser, base: str, pid: int, *, states: list[dict[str, Any]], ids: list[int],
-                       count: int) -> dict[int, float]:
+async def chromium_run(
+    browser: Browser, base: str, pid: int, *, states: list[dict[str, Any]], ids: list[int], count: int
+) -> dict[int, float]:
     """RSS after a warm-up and with `count` Chromium inbox pages open (each in its agent's context)."""
     contexts = [await browser.new_context(storage_state=state) for state in states]  # type: ignore[arg-type]
 
@@ -297,8 +310,9 @@ def slope(readings: dict[int, float]) -> float:
 
 async def run(options: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix='leadmaster-agent-memory-'))
-    db = await BenchDatabase.create(sqlite=options.sqlite, postgres=options.postgres, name='leadmaster_bench_memory',
-                                    work=work)
+    db = await BenchDatabase.create(
+        sqlite=options.sqlite, postgres=options.postgres, name='leadmaster_bench_memory', work=work
+    )
     process, base = start_app(db, work)
     try:
         usernames = await create_agents(db.url, agents=AGENTS)
@@ -309,24 +323,29 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
             await browser.close()
         print(f'light pages (HTTP + Socket.IO), {db.kind}; load average {load_average()}')
         light = await light_run(base, process.pid, states, ids, [50, 100])
-        result: dict[str, Any] = {'light_rss_mb': {str(k): round(v, 1) for k, v in light.items()},
-                                  'mb_per_page': round(slope(light), 3),
-                                  'mb_per_page_0_50': round((light[50] - light[0]) / 50, 3),
-                                  'mb_per_page_50_100': round((light[100] - light[50]) / 50, 3)}
+        result: dict[str, Any] = {
+            'light_rss_mb': {str(k): round(v, 1) for k, v in light.items()},
+            'mb_per_page': round(slope(light), 3),
+            'mb_per_page_0_50': round((light[50] - light[0]) / 50, 3),
+            'mb_per_page_50_100': round((light[100] - light[50]) / 50, 3),
+        }
         if options.chromium_pages:
             stop_app(process)
             process, base = start_app(db, work, restart=True)
             print(f'Chromium pages, after a restart of the app; load average {load_average()}')
             async with async_playwright() as playwright:
-                browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                                           headless=True)
-                chromium = await chromium_run(browser, base, process.pid, states=states, ids=ids,
-                                              count=options.chromium_pages)
+                browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+                chromium = await chromium_run(
+                    browser, base, process.pid, states=states, ids=ids, count=options.chromium_pages
+                )
                 await browser.close()
             count = options.chromium_pages
             print(f'  0 pages: {chromium[0]:.1f} MB; {count} pages: {chromium[count]:.1f} MB')
-            result.update(chromium_pages=count, chromium_rss_mb={str(k): round(v, 1) for k, v in chromium.items()},
-                          chromium_mb_per_page=round((chromium[count] - chromium[0]) / count, 3))
+            result.update(
+                chromium_pages=count,
+                chromium_rss_mb={str(k): round(v, 1) for k, v in chromium.items()},
+                chromium_mb_per_page=round((chromium[count] - chromium[0]) / count, 3),
+            )
         result['load_average'] = load_average()
         result['database'] = db.kind
         result['open_retries'] = len(RETRIES)
@@ -349,16 +368,21 @@ def main() -> None:
     options = parser.parse_args()
     result = asyncio.run(run(options))
     met = result['mb_per_page'] < TARGET_MB_PER_PAGE
-    print(f'server memory per open agent page: {result["mb_per_page"]:.2f} MB (slope over 0/50/100 light pages; '
-          f'0→50: {result["mb_per_page_0_50"]:.2f}, 50→100: {result["mb_per_page_50_100"]:.2f}); '
-          f'target < {TARGET_MB_PER_PAGE:.0f} MB: {"met" if met else "MISSED"}')
-    print(f'{result["open_retries"]} page opens retried, {result["pages_reopened"]} pages reopened after a dropped '
-          'socket (the server missed NiceGUI\'s 2 s ping timeout)')
+    print(
+        f'server memory per open agent page: {result["mb_per_page"]:.2f} MB (slope over 0/50/100 light pages; '
+        f'0→50: {result["mb_per_page_0_50"]:.2f}, 50→100: {result["mb_per_page_50_100"]:.2f}); '
+        f'target < {TARGET_MB_PER_PAGE:.0f} MB: {"met" if met else "MISSED"}'
+    )
+    print(
+        f'{result["open_retries"]} page opens retried, {result["pages_reopened"]} pages reopened after a dropped '
+        "socket (the server missed NiceGUI's 2 s ping timeout)"
+    )
     if 'chromium_mb_per_page' in result:
-        print(f'cross-check with {result["chromium_pages"]} Chromium pages: {result["chromium_mb_per_page"]:.2f} MB '
-              'per page')
-    print(json.dumps({'bench': 'agent_memory', 'target_mb_per_page': TARGET_MB_PER_PAGE, 'target_met': met,
-                      **result}))
+        print(
+            f'cross-check with {result["chromium_pages"]} Chromium pages: {result["chromium_mb_per_page"]:.2f} MB '
+            'per page'
+        )
+    print(json.dumps({'bench': 'agent_memory', 'target_mb_per_page': TARGET_MB_PER_PAGE, 'target_met': met, **result}))
 
 
 if __name__ == '__main__':

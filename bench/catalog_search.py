@@ -66,10 +66,10 @@ def typo(word: str, r: random.Random) -> str:
     i = r.randrange(1, len(word) - 1)
     kind = r.random()
     if kind < 0.4:
-        return word[:i] + word[i + 1] + word[i] + word[i + 2:]  # transposition
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]  # transposition
     if kind < 0.7:
-        return word[:i] + word[i + 1:]  # deletion
-    return word[:i] + r.choice('aeiourstln') + word[i + 1:]  # substitution
+        return word[:i] + word[i + 1 :]  # deletion
+    return word[:i] + r.choice('aeiourstln') + word[i + 1 :]  # substitution
 
 
 def make_queries(products: list[CatalogProduct], count: int, seed: int = 7) -> list[tuple[str, str]]:
@@ -80,7 +80,7 @@ def make_queries(products: list[CatalogProduct], count: int, seed: int = 7) -> l
     while len(queries) < count:
         kind = r.random()
         product = r.choice(with_fitments if kind < 0.6 else products)
-        head = ' '.join(product.title.split()[:r.choice((1, 2, 3, 4))])
+        head = ' '.join(product.title.split()[: r.choice((1, 2, 3, 4))])
         if kind < 0.4:
             fitment = r.choice(product.fitments)
             year = r.randint(fitment.year_from, fitment.year_to)
@@ -91,8 +91,18 @@ def make_queries(products: list[CatalogProduct], count: int, seed: int = 7) -> l
         elif kind < 0.75 and product.codes:  # as printed, compacted, lower case or dashed
             code = r.choice(product.codes).code
             style = r.random()
-            queries.append(('code', code if style < 0.4 else code.replace(' ', '') if style < 0.6 else code.lower()
-                            if style < 0.8 else code.replace(' ', '-')))
+            queries.append(
+                (
+                    'code',
+                    code
+                    if style < 0.4
+                    else code.replace(' ', '')
+                    if style < 0.6
+                    else code.lower()
+                    if style < 0.8
+                    else code.replace(' ', '-'),
+                )
+            )
         elif kind < 0.9:
             queries.append(('short generic', ' '.join(product.title.split()[:2])))
         else:  # shouting, no accents
@@ -105,8 +115,9 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else 0.0
 
 
-async def time_search(db: Database, queries: list[tuple[str, str]], warmup: list[tuple[str, str]], branch_id: int,
-                      agent: Viewer) -> tuple[dict[str, list[float]], float]:
+async def time_search(
+    db: Database, queries: list[tuple[str, str]], warmup: list[tuple[str, str]], branch_id: int, agent: Viewer
+) -> tuple[dict[str, list[float]], float]:
     """Latencies per class (and 'all'), and the share of queries with an answer."""
     for position, (_, query) in enumerate(warmup):
         await search_products(db, query=query, branch_id=branch_id, viewer=agent if position % 2 else None)
@@ -131,8 +142,10 @@ async def time_naive(db: Database, queries: list[tuple[str, str]]) -> list[float
             where = ' AND '.join(f'title ILIKE :w{i}' for i in range(len(terms)))
             params = {f'w{i}': f'%{term}%' for i, term in enumerate(terms)}
             started = time.perf_counter()
-            await connection.execute(text(f'SELECT id FROM products WHERE active AND {where} LIMIT 20'),  # noqa: S608
-                                     params)
+            await connection.execute(
+                text(f'SELECT id FROM products WHERE active AND {where} LIMIT 20'),
+                params,
+            )
             latencies.append((time.perf_counter() - started) * 1000)
     return latencies
 
@@ -140,9 +153,15 @@ async def time_naive(db: Database, queries: list[tuple[str, str]]) -> list[float
 def summarize(figures: dict[str, object], latencies: dict[str, list[float]], size: str) -> None:
     figures[f'p50_ms_{size}'] = round(percentile(latencies['all'], 0.5), 2)
     figures[f'p95_ms_{size}'] = round(percentile(latencies['all'], 0.95), 2)
-    figures[f'by_class_{size}'] = {kind: {'n': len(latencies[kind]), 'p50': round(percentile(latencies[kind], 0.5), 2),
-                                          'p95': round(percentile(latencies[kind], 0.95), 2)}
-                                   for kind in CLASSES if latencies.get(kind)}
+    figures[f'by_class_{size}'] = {
+        kind: {
+            'n': len(latencies[kind]),
+            'p50': round(percentile(latencies[kind], 0.5), 2),
+            'p95': round(percentile(latencies[kind], 0.95), 2),
+        }
+        for kind in CLASSES
+        if latencies.get(kind)
+    }
     for kind, values in figures[f'by_class_{size}'].items():  # type: ignore[union-attr]
         print(f'    {kind:18} n={values["n"]:4}  p50 {values["p50"]:7.2f} ms  p95 {values["p95"]:7.2f} ms')
 
@@ -167,30 +186,43 @@ async def grow_to_million(db: Database, base: int) -> float:
     async with db.engine.begin() as connection:
         await connection.execute(text('DROP INDEX IF EXISTS ix_search_products_text'))
         await connection.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
-        await connection.execute(text(f'''
+        await connection.execute(
+            text(f"""
             INSERT INTO products (id, sku, title, category, brand, description, price, iva_rate, active, image_urls,
                                   search_text, universal, created_at, updated_at)
             SELECT p.id + g * {base}, p.sku || '-' || g, p.title, p.category, p.brand, p.description,
                    p.price + g, p.iva_rate, p.active, p.image_urls, p.search_text, p.universal, p.created_at,
                    p.updated_at
-            FROM products p, generate_series(1, {copies}) g WHERE p.id <= {base}'''))  # noqa: S608 - our own numbers
-        await connection.execute(text(f'''
+            FROM products p, generate_series(1, {copies}) g WHERE p.id <= {base}""")
+        )
+        await connection.execute(
+            text(f"""
             INSERT INTO product_fitments (product_id, make, model, year_from, year_to, engine)
             SELECT f.product_id + g * {base}, f.make, f.model, f.year_from, f.year_to, f.engine
-            FROM product_fitments f, generate_series(1, {copies}) g WHERE f.product_id <= {base}'''))  # noqa: S608 - our own numbers
-        await connection.execute(text(f'''
+            FROM product_fitments f, generate_series(1, {copies}) g WHERE f.product_id <= {base}""")
+        )
+        await connection.execute(
+            text(f"""
             INSERT INTO product_codes (product_id, code, display_code, kind)
             SELECT c.product_id + g * {base}, left(c.code || 'X' || g, 40), left(c.display_code || 'X' || g, 48),
                    c.kind
-            FROM product_codes c, generate_series(1, {copies}) g WHERE c.product_id <= {base}'''))  # noqa: S608 - our own numbers
-        await connection.execute(text(f'''
+            FROM product_codes c, generate_series(1, {copies}) g WHERE c.product_id <= {base}""")
+        )
+        await connection.execute(
+            text(f"""
             INSERT INTO product_stock (product_id, branch_id, quantity, updated_at)
             SELECT s.product_id + g * {base}, s.branch_id, (s.quantity + g) % 61, s.updated_at
-            FROM product_stock s, generate_series(1, {copies}) g WHERE s.product_id <= {base}'''))  # noqa: S608 - our own numbers
-        await connection.execute(text("SELECT setval(pg_get_serial_sequence('products', 'id'), "
-                                      "(SELECT max(id) FROM products))"))
-        await connection.execute(text("CREATE INDEX ix_search_products_text ON products "
-                                      "USING gin (to_tsvector('simple'::regconfig, search_text))"))
+            FROM product_stock s, generate_series(1, {copies}) g WHERE s.product_id <= {base}""")
+        )
+        await connection.execute(
+            text("SELECT setval(pg_get_serial_sequence('products', 'id'), (SELECT max(id) FROM products))")
+        )
+        await connection.execute(
+            text(
+                'CREATE INDEX ix_search_products_text ON products '
+                "USING gin (to_tsvector('simple'::regconfig, search_text))"
+            )
+        )
     async with db.session() as session:
         await rebuild_terms(session)
         await session.commit()
@@ -202,8 +234,9 @@ async def grow_to_million(db: Database, base: int) -> float:
     return time.perf_counter() - started
 
 
-async def time_sqlite(products: list[CatalogProduct], queries: list[tuple[str, str]],
-                      warmup: list[tuple[str, str]], *, search: bool) -> tuple[float, dict[str, list[float]] | None]:
+async def time_sqlite(
+    products: list[CatalogProduct], queries: list[tuple[str, str]], warmup: list[tuple[str, str]], *, search: bool
+) -> tuple[float, dict[str, list[float]] | None]:
     with tempfile.TemporaryDirectory() as folder:
         db = Database.from_url(f'sqlite+aiosqlite:///{folder}/bench.sqlite3')
         try:
@@ -221,8 +254,14 @@ async def time_sqlite(products: list[CatalogProduct], queries: list[tuple[str, s
 
 
 def agent_of(branch_id: int) -> Viewer:
-    return Viewer(user_id=1, username='agente', full_name='Agente', role=Role.AGENT, branch_id=branch_id,
-                  branch_ids=frozenset({branch_id}))
+    return Viewer(
+        user_id=1,
+        username='agente',
+        full_name='Agente',
+        role=Role.AGENT,
+        branch_id=branch_id,
+        branch_ids=frozenset({branch_id}),
+    )
 
 
 async def fresh_database(admin: asyncpg.Connection, server: object, name: str) -> Database:
@@ -233,8 +272,10 @@ async def fresh_database(admin: asyncpg.Connection, server: object, name: str) -
 
 async def main() -> None:  # noqa: PLR0915 - the run, step by step
     parser = argparse.ArgumentParser()
-    parser.add_argument('--server', default=os.environ.get('LEADMASTER_BENCH_POSTGRES',
-                                                           'postgresql+asyncpg://postgres@127.0.0.1:5432/postgres'))
+    parser.add_argument(
+        '--server',
+        default=os.environ.get('LEADMASTER_BENCH_POSTGRES', 'postgresql+asyncpg://postgres@127.0.0.1:5432/postgres'),
+    )
     parser.add_argument('--queries', type=int, default=1000)
     parser.add_argument('--skip-million', action='store_true')
     parser.add_argument('--sqlite', action='store_true')
@@ -246,8 +287,11 @@ async def main() -> None:  # noqa: PLR0915 - the run, step by step
     server = make_url(args.server)
     name = 'leadmaster_bench_catalog_kept' if args.keep else f'leadmaster_bench_catalog_{os.getpid()}'
     admin = await asyncpg.connect(server.set(drivername='postgresql').render_as_string(hide_password=False))
-    figures: dict[str, object] = {'bench': 'catalog_search', 'queries': args.queries,
-                                  'load_average_start': [round(x, 2) for x in os.getloadavg()]}
+    figures: dict[str, object] = {
+        'bench': 'catalog_search',
+        'queries': args.queries,
+        'load_average_start': [round(x, 2) for x in os.getloadavg()],
+    }
     products = generate_catalog(10_000, branch_codes=BRANCHES)
     queries = make_queries(products, args.queries)
     warmup = make_queries(products, 200, seed=8)
@@ -267,23 +311,32 @@ async def main() -> None:  # noqa: PLR0915 - the run, step by step
             figures['import_10k_s_postgresql'] = round(time.perf_counter() - started, 2)
             sqlite_import, sqlite_latencies = await time_sqlite(products, queries, warmup, search=args.sqlite)
             figures['import_10k_s_sqlite'] = round(sqlite_import, 2)
-            print(f'import of 10,000 products: PostgreSQL {figures["import_10k_s_postgresql"]} s, '
-                  f'SQLite {figures["import_10k_s_sqlite"]} s')
+            print(
+                f'import of 10,000 products: PostgreSQL {figures["import_10k_s_postgresql"]} s, '
+                f'SQLite {figures["import_10k_s_sqlite"]} s'
+            )
             if sqlite_latencies:
                 summarize(figures, sqlite_latencies, '10k_sqlite')
-                print(f'10,000 products on SQLite: search p50 {figures["p50_ms_10k_sqlite"]} ms, '
-                      f'p95 {figures["p95_ms_10k_sqlite"]} ms')
+                print(
+                    f'10,000 products on SQLite: search p50 {figures["p50_ms_10k_sqlite"]} ms, '
+                    f'p95 {figures["p95_ms_10k_sqlite"]} ms'
+                )
         branch_id = await first_branch(db)
         agent = agent_of(branch_id)
 
         latencies, found = await time_search(db, queries, warmup, branch_id, agent)
         naive = await time_naive(db, queries)
         summarize(figures, latencies, '10k')
-        figures.update(found_share_10k=round(found, 3), naive_p50_ms_10k=round(percentile(naive, 0.5), 2),
-                       naive_p95_ms_10k=round(percentile(naive, 0.95), 2))
-        print(f'10,000 products: search p50 {figures["p50_ms_10k"]} ms, p95 {figures["p95_ms_10k"]} ms '
-              f'(answers for {found:.0%} of queries); naive ILIKE p50 {figures["naive_p50_ms_10k"]} ms, '
-              f'p95 {figures["naive_p95_ms_10k"]} ms')
+        figures.update(
+            found_share_10k=round(found, 3),
+            naive_p50_ms_10k=round(percentile(naive, 0.5), 2),
+            naive_p95_ms_10k=round(percentile(naive, 0.95), 2),
+        )
+        print(
+            f'10,000 products: search p50 {figures["p50_ms_10k"]} ms, p95 {figures["p95_ms_10k"]} ms '
+            f'(answers for {found:.0%} of queries); naive ILIKE p50 {figures["naive_p50_ms_10k"]} ms, '
+            f'p95 {figures["naive_p95_ms_10k"]} ms'
+        )
 
         if not args.skip_million:
             if args.reuse_1m:
@@ -297,15 +350,23 @@ async def main() -> None:  # noqa: PLR0915 - the run, step by step
             latencies, found = await time_search(db, queries, warmup, branch_id, agent)
             naive = await time_naive(db, queries[:100])
             summarize(figures, latencies, '1m')
-            figures.update(found_share_1m=round(found, 3), naive_p50_ms_1m=round(percentile(naive, 0.5), 2),
-                           naive_p95_ms_1m=round(percentile(naive, 0.95), 2), naive_sample_1m=100)
-            print(f'1,000,000 products: search p50 {figures["p50_ms_1m"]} ms, p95 {figures["p95_ms_1m"]} ms '
-                  f'(answers for {found:.0%}); naive ILIKE (100 queries) p50 {figures["naive_p50_ms_1m"]} ms, '
-                  f'p95 {figures["naive_p95_ms_1m"]} ms')
-        figures['targets_met'] = bool(figures['p95_ms_10k'] < 10  # type: ignore[operator]
-                                      and figures.get('import_10k_s_postgresql', 0) < 10  # type: ignore[operator]
-                                      and figures.get('import_10k_s_sqlite', 0) < 10  # type: ignore[operator]
-                                      and (args.skip_million or figures['p95_ms_1m'] < 50))  # type: ignore[operator]
+            figures.update(
+                found_share_1m=round(found, 3),
+                naive_p50_ms_1m=round(percentile(naive, 0.5), 2),
+                naive_p95_ms_1m=round(percentile(naive, 0.95), 2),
+                naive_sample_1m=100,
+            )
+            print(
+                f'1,000,000 products: search p50 {figures["p50_ms_1m"]} ms, p95 {figures["p95_ms_1m"]} ms '
+                f'(answers for {found:.0%}); naive ILIKE (100 queries) p50 {figures["naive_p50_ms_1m"]} ms, '
+                f'p95 {figures["naive_p95_ms_1m"]} ms'
+            )
+        figures['targets_met'] = bool(
+            figures['p95_ms_10k'] < 10  # type: ignore[operator]
+            and figures.get('import_10k_s_postgresql', 0) < 10  # type: ignore[operator]
+            and figures.get('import_10k_s_sqlite', 0) < 10  # type: ignore[operator]
+            and (args.skip_million or figures['p95_ms_1m'] < 50)
+        )  # type: ignore[operator]
     finally:
         if db is not None:
             await db.dispose()

@@ -50,10 +50,10 @@ DATABASE = 'leadmaster_ops_bench'
 TARGET_P95_MS = 100.0
 THREAD_LENGTH = 50
 # The SQL of services.inbox.conversations.list_conversations for an agent of branch 1, default filters.
-LIST_SQL = '''SELECT c.*, ct.*, b.code, u.full_name FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
+LIST_SQL = """SELECT c.*, ct.*, b.code, u.full_name FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
               JOIN branches b ON b.id = c.branch_id LEFT JOIN users u ON u.id = c.assigned_user_id
               WHERE c.branch_id IN (1) AND c.status = 'open'
-              ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC LIMIT 51'''
+              ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC LIMIT 51"""
 
 
 def sample_ids(conversations_total: int, count: int) -> list[int]:
@@ -68,7 +68,8 @@ async def lengthen_threads(url: str, ids: list[int]) -> None:
     """50 more messages in each sample conversation, newer than the loader's, alternating customer/agent."""
     connection = await asyncpg.connect(inbox_search.asyncpg_dsn(url))
     try:
-        await connection.execute('''
+        await connection.execute(
+            """
             INSERT INTO messages (conversation_id, direction, sender_kind, type, text, payload, status,
                                   error_title, error_details, sent_at, created_at, priority, attempts)
             SELECT c, CASE WHEN n % 2 = 0 THEN 'in' ELSE 'out' END,
@@ -76,7 +77,10 @@ async def lengthen_threads(url: str, ids: list[int]) -> None:
                    'Mensaje ' || n || ' del hilo: ¿tienen pastillas de freno para Gol Trend?', '{}',
                    CASE WHEN n % 2 = 0 THEN 'received' ELSE 'read' END, '', '',
                    now() - (60 - n) * interval '1 minute', now(), 'agent', 0
-            FROM unnest($1::int[]) AS c, generate_series(1, $2) AS n''', ids, THREAD_LENGTH)
+            FROM unnest($1::int[]) AS c, generate_series(1, $2) AS n""",
+            ids,
+            THREAD_LENGTH,
+        )
     finally:
         await connection.close()
 
@@ -84,24 +88,34 @@ async def lengthen_threads(url: str, ids: list[int]) -> None:
 async def prepare_samples(db: Database, ids: list[int]) -> Viewer:
     """The sample conversations inside the 24 h window with a preview, and an agent of branch 1."""
     async with db.session() as session:
-        await session.exec(text('''
+        await session.exec(
+            text("""
             UPDATE conversations SET last_inbound_at = now() - interval '10 minutes',
                    last_message_at = now() - interval '1 minute', unread_count = 1,
                    last_message_preview = 'Mensaje 50 del hilo'
-            WHERE id = ANY(:ids)''').bindparams(ids=ids))
-        agent = User(username='opsagent', full_name='Agente Operaciones', role=Role.AGENT, branch_id=1,
-                     password_hash='-')  # noqa: S106 - never signs in: the services get its Viewer directly
+            WHERE id = ANY(:ids)""").bindparams(ids=ids)
+        )
+        agent = User(
+            username='opsagent', full_name='Agente Operaciones', role=Role.AGENT, branch_id=1, password_hash='-'
+        )
         session.add(agent)
         await session.commit()
         await session.refresh(agent)
     async with db.engine.begin() as connection:
         await connection.execute(text('ANALYZE'))
-    return Viewer(user_id=agent.id, username=agent.username, full_name=agent.full_name, role=Role.AGENT,
-                  branch_id=1, branch_ids=frozenset({1}))
+    return Viewer(
+        user_id=agent.id,
+        username=agent.username,
+        full_name=agent.full_name,
+        role=Role.AGENT,
+        branch_id=1,
+        branch_ids=frozenset({1}),
+    )
 
 
-async def timed(runs: int, ids: list[int], operation: Callable[[int, int], Awaitable[None]],
-                warm: int = 10) -> dict[str, float | None]:
+async def timed(
+    runs: int, ids: list[int], operation: Callable[[int, int], Awaitable[None]], warm: int = 10
+) -> dict[str, float | None]:
     """Wall-clock summary, plus this process's CPU per run (Python: services, SQLAlchemy, asyncpg): the
     rest of the wall time is PostgreSQL and waiting for a CPU on the shared machine."""
     for run in range(warm):  # pools, asyncpg's prepared statements, PostgreSQL's caches
@@ -139,8 +153,9 @@ async def measure(db: Database, viewer: Viewer, ids: list[int], runs: int) -> di
         await console.mark_read(db, viewer=viewer, conversation_id=conversation_id, publisher=bus)
 
     async def reply(conversation_id: int, run: int) -> None:
-        await outbox.queue_text(db, conversation_id=conversation_id, text=f'Sí, tenemos. Respuesta {run}',
-                                publisher=bus, viewer=viewer)
+        await outbox.queue_text(
+            db, conversation_id=conversation_id, text=f'Sí, tenemos. Respuesta {run}', publisher=bus, viewer=viewer
+        )
 
     results: dict[str, Any] = {'open': await timed(runs, ids, open_conversation)}
     results['open_parts'] = {name: summary(values) for name, values in parts.items()}
@@ -154,9 +169,9 @@ async def explain(db: Database, viewer: Viewer, conversation_id: int) -> None:
     async with db.engine.connect() as connection:
         for name, sql in {
             'list': LIST_SQL,
-            'thread': f'''SELECT m.id FROM messages m LEFT JOIN users u ON u.id = m.sent_by_user_id
+            'thread': f"""SELECT m.id FROM messages m LEFT JOIN users u ON u.id = m.sent_by_user_id
                           LEFT JOIN media md ON md.id = m.media_id WHERE m.conversation_id = {conversation_id}
-                          ORDER BY m.sent_at DESC, m.id DESC LIMIT 51''',  # noqa: S608 - an int of ours
+                          ORDER BY m.sent_at DESC, m.id DESC LIMIT 51""",
         }.items():
             plan = (await connection.execute(text(f'EXPLAIN (ANALYZE, COSTS OFF) {sql}'))).scalars()
             print(f'--- {name}\n' + '\n'.join(plan), file=sys.stderr)
@@ -183,8 +198,10 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
         await lengthen_threads(url, ids)
         await upgrade_to_head(db)
         viewer = await prepare_samples(db, ids)
-        print(f'dataset: {options.conversations:,} conversations, {options.messages + len(ids) * THREAD_LENGTH:,} '
-              f'messages, built in {time.perf_counter() - started:.0f} s; load average {load_average()}')
+        print(
+            f'dataset: {options.conversations:,} conversations, {options.messages + len(ids) * THREAD_LENGTH:,} '
+            f'messages, built in {time.perf_counter() - started:.0f} s; load average {load_average()}'
+        )
         if options.plans:
             await explain(db, viewer, ids[0])
         result_sql = await list_sql_ms(db)
@@ -209,15 +226,30 @@ def main() -> None:
     result = asyncio.run(run(options))
     for name in ('open', 'open_page', 'reply'):
         figures = result[name]
-        print(f'{name}: p50 {figures["p50_ms"]} ms, p95 {figures["p95_ms"]} ms, max {figures["max_ms"]} ms '
-              f'(Python CPU p50 {figures["python_cpu_p50_ms"]} ms; target p95 < {TARGET_P95_MS:.0f} ms)')
+        print(
+            f'{name}: p50 {figures["p50_ms"]} ms, p95 {figures["p95_ms"]} ms, max {figures["max_ms"]} ms '
+            f'(Python CPU p50 {figures["python_cpu_p50_ms"]} ms; target p95 < {TARGET_P95_MS:.0f} ms)'
+        )
     print(f'list query alone in PostgreSQL (EXPLAIN ANALYZE): {result["list_sql_execution_ms"]} ms')
-    print('open, by part (p95): ' + ', '.join(f'{name} {figures["p95_ms"]} ms'
-                                               for name, figures in result['open_parts'].items()))
+    print(
+        'open, by part (p95): '
+        + ', '.join(f'{name} {figures["p95_ms"]} ms' for name, figures in result['open_parts'].items())
+    )
     met = all(result[name]['p95_ms'] < TARGET_P95_MS for name in ('open', 'reply'))
-    print(json.dumps({'bench': 'inbox_operations', 'database': 'postgresql', 'conversations': options.conversations,
-                      'messages': options.messages + options.sample * THREAD_LENGTH, 'runs': options.runs,
-                      'target_p95_ms': TARGET_P95_MS, 'target_met': met, **result}))
+    print(
+        json.dumps(
+            {
+                'bench': 'inbox_operations',
+                'database': 'postgresql',
+                'conversations': options.conversations,
+                'messages': options.messages + options.sample * THREAD_LENGTH,
+                'runs': options.runs,
+                'target_p95_ms': TARGET_P95_MS,
+                'target_met': met,
+                **result,
+            }
+        )
+    )
 
 
 if __name__ == '__main__':

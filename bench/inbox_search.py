@@ -53,20 +53,100 @@ RARE_WORD = 'turbocompresor'
 
 # Auto-parts chat in Argentine Spanish, with the accents customers do (and do not) type.
 GREETINGS = ['Hola', 'Buen día', 'Buenas tardes', 'Buenas', 'Consulta', 'Gracias', 'Perfecto', 'Dale']
-PRODUCTS = ['pastillas de freno', 'discos de freno', 'filtro de aceite', 'amortiguadores delanteros',
-            'kit de distribución', 'bomba de agua', 'cámara de estacionamiento', 'batería 12V 65Ah',
-            'correa poly-v', 'bujías', 'embrague completo', 'radiador', 'espejo retrovisor',
-            'óptica delantera', 'paragolpes trasero']
-CARS = ['Gol Trend', 'Corsa', 'Focus', 'Hilux', 'Ranger', 'Cronos', 'Onix', '208', 'Clio', 'Palio',
-        'Sandero', 'Etios', 'Amarok', 'Fiesta', 'Kangoo', 'Suran', 'Ecosport', 'Partner']
-CLOSINGS = ['¿tienen stock?', '¿cuánto sale?', 'precio?', '¿hacen envíos al interior?',
-            'lo necesito para mañana', 'pasame el precio con factura A', 'te transfiero ahora',
-            '¿me lo reservás?', 'ok, paso a retirar', 'gracias!!']
-FIRST_NAMES = ['José', 'María', 'Juan', 'Lucía', 'Martín', 'Sofía', 'Nicolás', 'Valentina', 'Matías',
-               'Camila', 'Joaquín', 'Agustina', 'Tomás', 'Florencia', 'Sebastián', 'Rocío']
-LAST_NAMES = ['González', 'Rodríguez', 'Gómez', 'Fernández', 'López', 'Díaz', 'Martínez', 'Pérez',
-              'García', 'Sánchez', 'Romero', 'Sosa', 'Álvarez', 'Torres', 'Ruiz', 'Núñez', 'Benítez',
-              'Acuña', 'Medina', 'Herrera', 'Suárez', 'Aguirre', 'Giménez', 'Gutiérrez', 'Peña']
+PRODUCTS = [
+    'pastillas de freno',
+    'discos de freno',
+    'filtro de aceite',
+    'amortiguadores delanteros',
+    'kit de distribución',
+    'bomba de agua',
+    'cámara de estacionamiento',
+    'batería 12V 65Ah',
+    'correa poly-v',
+    'bujías',
+    'embrague completo',
+    'radiador',
+    'espejo retrovisor',
+    'óptica delantera',
+    'paragolpes trasero',
+]
+CARS = [
+    'Gol Trend',
+    'Corsa',
+    'Focus',
+    'Hilux',
+    'Ranger',
+    'Cronos',
+    'Onix',
+    '208',
+    'Clio',
+    'Palio',
+    'Sandero',
+    'Etios',
+    'Amarok',
+    'Fiesta',
+    'Kangoo',
+    'Suran',
+    'Ecosport',
+    'Partner',
+]
+CLOSINGS = [
+    '¿tienen stock?',
+    '¿cuánto sale?',
+    'precio?',
+    '¿hacen envíos al interior?',
+    'lo necesito para mañana',
+    'pasame el precio con factura A',
+    'te transfiero ahora',
+    '¿me lo reservás?',
+    'ok, paso a retirar',
+    'gracias!!',
+]
+FIRST_NAMES = [
+    'José',
+    'María',
+    'Juan',
+    'Lucía',
+    'Martín',
+    'Sofía',
+    'Nicolás',
+    'Valentina',
+    'Matías',
+    'Camila',
+    'Joaquín',
+    'Agustina',
+    'Tomás',
+    'Florencia',
+    'Sebastián',
+    'Rocío',
+]
+LAST_NAMES = [
+    'González',
+    'Rodríguez',
+    'Gómez',
+    'Fernández',
+    'López',
+    'Díaz',
+    'Martínez',
+    'Pérez',
+    'García',
+    'Sánchez',
+    'Romero',
+    'Sosa',
+    'Álvarez',
+    'Torres',
+    'Ruiz',
+    'Núñez',
+    'Benítez',
+    'Acuña',
+    'Medina',
+    'Herrera',
+    'Suárez',
+    'Aguirre',
+    'Giménez',
+    'Gutiérrez',
+    'Peña',
+]
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -115,39 +195,39 @@ async def load(url: str, *, conversations: int, messages: int) -> dict[str, floa
         # Deterministic random(): the same data (and the same plans) on every run.
         await connection.execute('SELECT setseed(0.42)')
         started = time.perf_counter()
-        await connection.execute('''
+        await connection.execute("""
             INSERT INTO branches (code, name, city, address, takeover_timeout_seconds, assignment_rule, active,
                                   created_at)
             SELECT 'SUC' || b, 'Sucursal ' || b, 'Ciudad', '', 300, 'manual', true, now()
-            FROM generate_series(1, 3) AS b''')
-        await connection.execute('''
+            FROM generate_series(1, 3) AS b""")
+        await connection.execute("""
             INSERT INTO whatsapp_numbers (branch_id, channel, phone_number_id, display_phone, label,
                                           sending_enabled, active, created_at)
             SELECT b, 'simulator', 'bench-pn-' || b, '+54911500000' || b, '', true, true, now()
-            FROM generate_series(1, 3) AS b''')
+            FROM generate_series(1, 3) AS b""")
         first = pick(FIRST_NAMES, 'i * 7')
         last = pick(LAST_NAMES, 'i * 13 + i / 97')
-        await connection.execute(f'''
+        await connection.execute(f"""
             INSERT INTO contacts (phone_e164, wa_id, profile_name, display_name, email, notes, created_at, updated_at)
             SELECT '+54911' || (10000000 + i * 37), '54911' || (10000000 + i * 37),
                    {first} || ' ' || {last},
                    CASE WHEN i % 5 = 0 THEN {last} || ' (taller)' ELSE '' END,
                    '', '', now(), now()
-            FROM generate_series(1, {conversations}) AS i''')  # noqa: S608 - our constants only
+            FROM generate_series(1, {conversations}) AS i""")
         # Most conversations are closed; activity spread over the last 90 days.
-        await connection.execute(f'''
+        await connection.execute(f"""
             INSERT INTO conversations (contact_id, number_id, branch_id, status, mode, last_message_at,
                                        last_message_preview, unread_count, created_at, updated_at)
             SELECT i, 1 + i % 3, 1 + i % 3, CASE WHEN i % 10 < 3 THEN 'open' ELSE 'closed' END, 'ai',
                    now() - random() * interval '90 days', '', 0, now(), now()
-            FROM generate_series(1, {conversations}) AS i''')  # noqa: S608 - our constants only
+            FROM generate_series(1, {conversations}) AS i""")
         timings['load_contacts_conversations_s'] = time.perf_counter() - started
         started = time.perf_counter()
         greeting, product = pick(GREETINGS, '(random() * 1000)::int'), pick(PRODUCTS, '(random() * 1000)::int')
         car, closing = pick(CARS, '(random() * 1000)::int'), pick(CLOSINGS, '(random() * 1000)::int')
         # About 10 rare messages, in different conversations (a period that is not a multiple of theirs).
         rare_every = messages // 10 - 9
-        await connection.execute(f'''
+        await connection.execute(f"""
             INSERT INTO messages (conversation_id, direction, sender_kind, type, text, payload, status,
                                   error_title, error_details, sent_at, created_at, priority, attempts)
             SELECT 1 + g % {conversations}, CASE WHEN g % 2 = 0 THEN 'in' ELSE 'out' END,
@@ -156,7 +236,7 @@ async def load(url: str, *, conversations: int, messages: int) -> dict[str, floa
                        || CASE WHEN random() < 0.3 THEN ' código ' || (random() * 1000000)::int ELSE '' END
                        || CASE WHEN g % {rare_every} = 7 THEN ' {RARE_WORD} Garrett' ELSE '' END,
                    '{{}}', 'received', '', '', now() - random() * interval '90 days', now(), 'agent', 0
-            FROM generate_series(1, {messages}) AS g''')  # noqa: S608 - our constants only
+            FROM generate_series(1, {messages}) AS g""")
         timings['load_messages_s'] = time.perf_counter() - started
     finally:
         await connection.close()
@@ -177,8 +257,7 @@ def inbox_query(term: str, *, branch_id: int | None = None, open_only: bool = Fa
         query = query.where(Conversation.branch_id == branch_id)
     if open_only:
         query = query.where(Conversation.status == 'open')
-    return query.order_by(col(Conversation.last_message_at).desc().nulls_last(),
-                          col(Conversation.id).desc()).limit(50)
+    return query.order_by(col(Conversation.last_message_at).desc().nulls_last(), col(Conversation.id).desc()).limit(50)
 
 
 async def measure(db: Database, query: Any, runs: int) -> dict[str, Any]:
@@ -219,11 +298,19 @@ async def run(server_url: str, *, conversations: int, messages: int, runs: int, 
         result['migrate_search_indexes_s'] = time.perf_counter() - started
         async with db.engine.begin() as connection:
             await connection.execute(text('ANALYZE'))
-            sizes = (await connection.execute(text(
-                "SELECT pg_relation_size('ix_search_messages_text'), pg_relation_size('messages'), "
-                "pg_relation_size('ix_search_contacts')"))).one()
-        result.update(index_messages_mb=round(sizes[0] / 2**20, 1), table_messages_mb=round(sizes[1] / 2**20, 1),
-                      index_contacts_mb=round(sizes[2] / 2**20, 1))
+            sizes = (
+                await connection.execute(
+                    text(
+                        "SELECT pg_relation_size('ix_search_messages_text'), pg_relation_size('messages'), "
+                        "pg_relation_size('ix_search_contacts')"
+                    )
+                )
+            ).one()
+        result.update(
+            index_messages_mb=round(sizes[0] / 2**20, 1),
+            table_messages_mb=round(sizes[1] / 2**20, 1),
+            index_contacts_mb=round(sizes[2] / 2**20, 1),
+        )
         cases = {
             'rare': inbox_query(RARE_WORD),
             'common': inbox_query('freno'),
@@ -259,10 +346,22 @@ def main() -> None:
     parser.add_argument('--runs', type=int, default=20)
     parser.add_argument('--plans', action='store_true', help='print EXPLAIN ANALYZE of each query to stderr')
     args = parser.parse_args()
-    result = asyncio.run(run(args.server, conversations=args.conversations, messages=args.messages,
-                             runs=args.runs, show_plans=args.plans))
-    print(json.dumps({'bench': 'inbox_search', 'conversations': args.conversations, 'messages': args.messages,
-                      'runs': args.runs, **result}))
+    result = asyncio.run(
+        run(
+            args.server, conversations=args.conversations, messages=args.messages, runs=args.runs, show_plans=args.plans
+        )
+    )
+    print(
+        json.dumps(
+            {
+                'bench': 'inbox_search',
+                'conversations': args.conversations,
+                'messages': args.messages,
+                'runs': args.runs,
+                **result,
+            }
+        )
+    )
 
 
 if __name__ == '__main__':

@@ -53,7 +53,7 @@ EXTRA_ENV: dict[str, str] = {}
 SECRET = 'bench-app-secret'  # noqa: S105 - signs the generated load only
 NUMBERS = [('bench-pn-1', '5491150009001'), ('bench-pn-2', '5491150009002')]
 CUSTOMERS = [f'54911{60000000 + index:08d}' for index in range(2000)]
-WRK_SCRIPT = '''
+WRK_SCRIPT = """
 local bodies, signatures, count, next_index = {}, {}, 0, 0
 function setup(thread)
   thread:set("tid", thread_counter or 0)
@@ -80,7 +80,7 @@ function request()
   return wrk.format("POST", nil, {["Content-Type"] = "application/json",
     ["X-Hub-Signature-256"] = signatures[next_index]}, bodies[next_index])
 end
-'''
+"""
 
 
 def free_port() -> int:
@@ -111,8 +111,13 @@ async def raw_insert_ceiling(url: str, *, connections: int = 32, seconds: float 
     """Rows/s of single-row INSERT + COMMIT from `connections` concurrent asyncpg connections."""
     pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=connections, max_size=connections)
     await pool.execute('CREATE TABLE IF NOT EXISTS bench_ceiling (id bigserial primary key, body text, at timestamptz)')
-    body = json.dumps(build.envelope(phone_number_id='x', display_phone_number='1',
-                                     messages=[build.text_message(from_=CUSTOMERS[0], body='hola')]))
+    body = json.dumps(
+        build.envelope(
+            phone_number_id='x',
+            display_phone_number='1',
+            messages=[build.text_message(from_=CUSTOMERS[0], body='hola')],
+        )
+    )
     done = 0
     deadline = time.perf_counter() + seconds
 
@@ -144,25 +149,60 @@ def write_bodies(path: Path, *, count: int, per_body: int, start: int) -> int:
                 serial = start + index * per_body + offset
                 customer = CUSTOMERS[serial % len(CUSTOMERS)]
                 contacts[customer] = build.contact(wa_id=customer, name=f'Cliente {customer[-4:]}')
-                messages.append(build.text_message(from_=customer, body=f'Consulta {serial}: ¿tienen filtro de aceite?',
-                                                   wa_message_id=f'wamid.BENCH{serial:010d}',
-                                                   timestamp=now))
-            raw = json.dumps(build.envelope(phone_number_id=number_id, display_phone_number=display,
-                                            contacts=list(contacts.values()), messages=messages), ensure_ascii=False)
+                messages.append(
+                    build.text_message(
+                        from_=customer,
+                        body=f'Consulta {serial}: ¿tienen filtro de aceite?',
+                        wa_message_id=f'wamid.BENCH{serial:010d}',
+                        timestamp=now,
+                    )
+                )
+            raw = json.dumps(
+                build.envelope(
+                    phone_number_id=number_id,
+                    display_phone_number=display,
+                    contacts=list(contacts.values()),
+                    messages=messages,
+                ),
+                ensure_ascii=False,
+            )
             out.write(f'{sign(raw.encode(), SECRET)}\t{raw}\n')
     return count * per_body
 
 
 def run_wrk(url: str, bodies: Path, script: Path, *, seconds: int, connections: int = 32, threads: int = 2) -> dict:
-    output = subprocess.run(['wrk', '-t', str(threads), '-c', str(connections), '-d', f'{seconds}s', '--latency',
-                             '-s', str(script), url, '--', str(bodies), str(threads)],
-                            capture_output=True, text=True, check=True).stdout
+    output = subprocess.run(
+        [
+            'wrk',
+            '-t',
+            str(threads),
+            '-c',
+            str(connections),
+            '-d',
+            f'{seconds}s',
+            '--latency',
+            '-s',
+            str(script),
+            url,
+            '--',
+            str(bodies),
+            str(threads),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     requests = int(re.search(r'(\d+) requests in', output).group(1))
     latency = {p: _ms(v) for p, v in re.findall(r'^\s+(50|75|90|99)%\s+(\S+)', output, re.MULTILINE)}
     errors = re.search(r'Non-2xx or 3xx responses: (\d+)', output)
-    return {'requests': requests, 'rps': float(re.search(r'Requests/sec:\s+([\d.]+)', output).group(1)),
-            'p50_ms': latency.get('50'), 'p99_ms': latency.get('99'), 'non_2xx': int(errors.group(1)) if errors else 0,
-            'raw': output}
+    return {
+        'requests': requests,
+        'rps': float(re.search(r'Requests/sec:\s+([\d.]+)', output).group(1)),
+        'p50_ms': latency.get('50'),
+        'p99_ms': latency.get('99'),
+        'non_2xx': int(errors.group(1)) if errors else 0,
+        'raw': output,
+    }
 
 
 def _ms(value: str) -> float:
@@ -200,9 +240,14 @@ async def constant_rate(url: str, bodies: list[tuple[str, str]], *, rate: float,
     measured instead of the app."""
     parsed = httpx.URL(url)
     host, port, path = parsed.host, parsed.port or 80, parsed.raw_path.decode()
-    requests = [(f'POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n'
-                 f'X-Hub-Signature-256: {signature}\r\nContent-Length: {len(body.encode())}\r\n\r\n').encode()
-                + body.encode() for signature, body in bodies]
+    requests = [
+        (
+            f'POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n'
+            f'X-Hub-Signature-256: {signature}\r\nContent-Length: {len(body.encode())}\r\n\r\n'
+        ).encode()
+        + body.encode()
+        for signature, body in bodies
+    ]
     idle: list[_Connection] = []
     latencies: list[float] = []
     errors: list[str] = []
@@ -236,8 +281,12 @@ async def constant_rate(url: str, bodies: list[tuple[str, str]], *, rate: float,
     latencies.sort()
     if errors:
         print(f'{len(errors)} requests failed in transport, e.g. {errors[0]}')
-    return {'requests': len(latencies), 'failures': failures, 'p50_ms': statistics.median(latencies),
-            'p99_ms': latencies[int(len(latencies) * 0.99) - 1]}
+    return {
+        'requests': len(latencies),
+        'failures': failures,
+        'p50_ms': statistics.median(latencies),
+        'p99_ms': latencies[int(len(latencies) * 0.99) - 1],
+    }
 
 
 async def stored_count(url: str) -> int:
@@ -261,9 +310,21 @@ def start_fake_meta(port: int, app_port: int, var_dir: Path) -> subprocess.Popen
     """Meta's side of the wire, in its own process (tests/fakes/graph_api.py): accepts sends, posts statuses."""
     var_dir.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [sys.executable, '-m', 'tests.fakes.graph_api', '--port', str(port), '--app-secret', SECRET,
-         '--status-webhook', f'http://127.0.0.1:{app_port}/webhooks/whatsapp'],
-        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=(var_dir / 'fake-meta.log').open('wb'))
+        [
+            sys.executable,
+            '-m',
+            'tests.fakes.graph_api',
+            '--port',
+            str(port),
+            '--app-secret',
+            SECRET,
+            '--status-webhook',
+            f'http://127.0.0.1:{app_port}/webhooks/whatsapp',
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=(var_dir / 'fake-meta.log').open('wb'),
+    )
     for _ in range(100):
         with socket.socket() as probe:
             if probe.connect_ex(('127.0.0.1', port)) == 0:
@@ -275,23 +336,48 @@ def start_fake_meta(port: int, app_port: int, var_dir: Path) -> subprocess.Popen
 
 def cloud_api_env(fake_meta_port: int) -> dict[str, str]:
     """Cloud API mode (a token is set) against the fake Meta: what production runs, minus Meta."""
-    return {'LEADMASTER_WHATSAPP_TOKEN': 'fake-graph-token',
-            'LEADMASTER_GRAPH_API_BASE': f'http://127.0.0.1:{fake_meta_port}/v23.0'}
+    return {
+        'LEADMASTER_WHATSAPP_TOKEN': 'fake-graph-token',
+        'LEADMASTER_GRAPH_API_BASE': f'http://127.0.0.1:{fake_meta_port}/v23.0',
+    }
 
 
-def start_app(url: str, port: int, var_dir: Path, *, env_extra: dict[str, str] | None = None
-              ) -> subprocess.Popen[bytes]:
+def start_app(
+    url: str, port: int, var_dir: Path, *, env_extra: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith('PYTEST')}
-    env.update(LEADMASTER_DATABASE_URL=url, LEADMASTER_PORT=str(port), LEADMASTER_VAR_DIR=str(var_dir),
-               LEADMASTER_WHATSAPP_APP_SECRET=SECRET, **EXTRA_ENV, **(env_extra or {}))
+    env.update(
+        LEADMASTER_DATABASE_URL=url,
+        LEADMASTER_PORT=str(port),
+        LEADMASTER_VAR_DIR=str(var_dir),
+        LEADMASTER_WHATSAPP_APP_SECRET=SECRET,
+        **EXTRA_ENV,
+        **(env_extra or {}),
+    )
     cli = [sys.executable, '-m', 'app.cli']
-    for args in (['branches', 'add', 'BENCH', 'Benchmark'],
-                 *(['numbers', 'add', '--branch', 'BENCH', '--channel', 'cloud', '--phone-number-id', pid,
-                    '--display', f'+{display}'] for pid, display in NUMBERS)):
+    for args in (
+        ['branches', 'add', 'BENCH', 'Benchmark'],
+        *(
+            [
+                'numbers',
+                'add',
+                '--branch',
+                'BENCH',
+                '--channel',
+                'cloud',
+                '--phone-number-id',
+                pid,
+                '--display',
+                f'+{display}',
+            ]
+            for pid, display in NUMBERS
+        ),
+    ):
         subprocess.run([*cli, *args], cwd=REPO_ROOT, env=env, check=True, capture_output=True)
     var_dir.mkdir(parents=True, exist_ok=True)
-    process = subprocess.Popen([*cli, 'run'], cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=(var_dir / 'app.log').open('wb'))
+    process = subprocess.Popen(
+        [*cli, 'run'], cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=(var_dir / 'app.log').open('wb')
+    )
     for _ in range(300):
         try:
             if httpx.get(f'http://127.0.0.1:{port}/health', timeout=1).status_code == 200:
@@ -335,8 +421,10 @@ async def acknowledged_since(url: str, mark: int) -> tuple[int, float]:
     """Bodies journaled after `mark` and the seconds from the first to the last (the app's own clock)."""
     connection = await asyncpg.connect(asyncpg_dsn(url))
     count, seconds = await connection.fetchrow(
-        "SELECT count(*), extract(epoch FROM max(received_at) - min(received_at)) FROM webhook_deliveries "
-        "WHERE id > $1 AND source = 'cloud' AND body NOT LIKE '%\"statuses\"%'", mark)
+        'SELECT count(*), extract(epoch FROM max(received_at) - min(received_at)) FROM webhook_deliveries '
+        "WHERE id > $1 AND source = 'cloud' AND body NOT LIKE '%\"statuses\"%'",
+        mark,
+    )
     await connection.close()
     return count, float(seconds or 0.0)
 
@@ -353,8 +441,9 @@ async def wait_until_quiet(url: str, *, limit_seconds: float = 600) -> float:
             state = await connection.fetchrow(
                 "SELECT (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending') AS pending, "
                 "(SELECT count(*) FROM messages WHERE status IN ('queued', 'sending')) AS outgoing, "
-                "(SELECT count(*) FROM messages) AS stored, "
-                "(SELECT count(*) FROM webhook_deliveries) AS journaled")
+                '(SELECT count(*) FROM messages) AS stored, '
+                '(SELECT count(*) FROM webhook_deliveries) AS journaled'
+            )
             snapshot = tuple(state)
             still = still + 1 if snapshot == previous and state['pending'] == 0 and state['outgoing'] == 0 else 0
             if still >= 4:
@@ -373,8 +462,9 @@ async def reply_statuses(url: str) -> dict[str, int]:
     return {row['status']: row['count'] for row in rows}
 
 
-async def load(url: str, webhook: str, work: Path, script: Path, *, name: str, per_body: int, bodies: int,
-               seconds: int, start: int) -> dict:
+async def load(
+    url: str, webhook: str, work: Path, script: Path, *, name: str, per_body: int, bodies: int, seconds: int, start: int
+) -> dict:
     """One wrk run of unique signed bodies, then the wait until every acknowledged message is stored."""
     path = work / f'{name}.txt'
     write_bodies(path, count=bodies, per_body=per_body, start=start)
@@ -389,14 +479,22 @@ async def load(url: str, webhook: str, work: Path, script: Path, *, name: str, p
     drained = await wait_until_stored(url, base + acknowledged, since=started)
     stored = await stored_count(url) - base
     posts_per_s = journaled / span if span else 0.0
-    return {'msgs_per_s': posts_per_s * per_body, 'posts_per_s': posts_per_s,
-            'p50_ms': result['p50_ms'], 'p99_ms': result['p99_ms'], 'non_2xx': result['non_2xx'],
-            'exhausted': result['requests'] >= bodies - 64, 'stored': stored, 'stored_per_s': stored / drained,
-            'drained_after_s': drained}
+    return {
+        'msgs_per_s': posts_per_s * per_body,
+        'posts_per_s': posts_per_s,
+        'p50_ms': result['p50_ms'],
+        'p99_ms': result['p99_ms'],
+        'non_2xx': result['non_2xx'],
+        'exhausted': result['requests'] >= bodies - 64,
+        'stored': stored,
+        'stored_per_s': stored / drained,
+        'drained_after_s': drained,
+    }
 
 
-async def run_loads(url: str, webhook: str, work: Path, script: Path, options: argparse.Namespace
-                    ) -> tuple[dict, dict, dict]:
+async def run_loads(
+    url: str, webhook: str, work: Path, script: Path, options: argparse.Namespace
+) -> tuple[dict, dict, dict]:
     # Warm-up: pools, caches and the first contacts/conversations; then let the app digest it (the bot's
     # replies and their statuses follow for a few seconds), so the steady phase measures 200 msg/s alone.
     await load(url, webhook, work, script, name='warm', per_body=1, bodies=5000, seconds=3, start=10_000_000)
@@ -405,22 +503,38 @@ async def run_loads(url: str, webhook: str, work: Path, script: Path, options: a
     write_bodies(steady_file, count=200 * options.steady_seconds, per_body=1, start=9_000_000)
     bodies = [tuple(line.split('\t', 1)) for line in steady_file.read_text().splitlines()]
     steady = await constant_rate(webhook, bodies, rate=200, seconds=options.steady_seconds)  # type: ignore[arg-type]
-    print(f'constant 200 msg/s for {options.steady_seconds} s: p50 {steady["p50_ms"]:.1f} ms, '
-          f'p99 {steady["p99_ms"]:.1f} ms, failures {steady["failures"]}')
+    print(
+        f'constant 200 msg/s for {options.steady_seconds} s: p50 {steady["p50_ms"]:.1f} ms, '
+        f'p99 {steady["p99_ms"]:.1f} ms, failures {steady["failures"]}'
+    )
     await wait_until_quiet(url)
-    single = await load(url, webhook, work, script, name='single', per_body=1, bodies=options.seconds * 8000,
-                        seconds=options.seconds, start=0)
-    print(f'single-message POSTs, c=32: {single["msgs_per_s"]:,.0f} msg/s acknowledged, '
-          f'p50 {single["p50_ms"]:.1f} ms, p99 {single["p99_ms"]:.1f} ms, non-2xx {single["non_2xx"]}'
-          f'{" (every body sent)" if single["exhausted"] else ""}; {single["stored"]:,} stored after '
-          f'{single["drained_after_s"]:.1f} s ({single["stored_per_s"]:,.0f} msg/s end to end)')
+    single = await load(
+        url,
+        webhook,
+        work,
+        script,
+        name='single',
+        per_body=1,
+        bodies=options.seconds * 8000,
+        seconds=options.seconds,
+        start=0,
+    )
+    print(
+        f'single-message POSTs, c=32: {single["msgs_per_s"]:,.0f} msg/s acknowledged, '
+        f'p50 {single["p50_ms"]:.1f} ms, p99 {single["p99_ms"]:.1f} ms, non-2xx {single["non_2xx"]}'
+        f'{" (every body sent)" if single["exhausted"] else ""}; {single["stored"]:,} stored after '
+        f'{single["drained_after_s"]:.1f} s ({single["stored_per_s"]:,.0f} msg/s end to end)'
+    )
     await wait_until_quiet(url)
-    batch = await load(url, webhook, work, script, name='batch', per_body=50, bodies=6000, seconds=options.seconds,
-                       start=5_000_000)
-    print(f'batched POSTs (50 msgs each), c=32: {batch["msgs_per_s"]:,.0f} msg/s acknowledged '
-          f'({batch["posts_per_s"]:,.0f} POST/s, p99 {batch["p99_ms"]:.1f} ms)'
-          f'{" (every body sent)" if batch["exhausted"] else ""}; {batch["stored"]:,} stored after '
-          f'{batch["drained_after_s"]:.1f} s ({batch["stored_per_s"]:,.0f} msg/s end to end)')
+    batch = await load(
+        url, webhook, work, script, name='batch', per_body=50, bodies=6000, seconds=options.seconds, start=5_000_000
+    )
+    print(
+        f'batched POSTs (50 msgs each), c=32: {batch["msgs_per_s"]:,.0f} msg/s acknowledged '
+        f'({batch["posts_per_s"]:,.0f} POST/s, p99 {batch["p99_ms"]:.1f} ms)'
+        f'{" (every body sent)" if batch["exhausted"] else ""}; {batch["stored"]:,} stored after '
+        f'{batch["drained_after_s"]:.1f} s ({batch["stored_per_s"]:,.0f} msg/s end to end)'
+    )
     # Only to count the bot's replies: it answers the thousands of conversations the loads opened, four at a time,
     # until their last message is older than its 10 minutes; the figures above are final either way.
     try:
@@ -432,12 +546,17 @@ async def run_loads(url: str, webhook: str, work: Path, script: Path, options: a
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--postgres', default=os.environ.get('LEADMASTER_TEST_POSTGRES_URL',
-                                                             'postgresql+asyncpg://postgres@127.0.0.1:5432/test'))
+    parser.add_argument(
+        '--postgres',
+        default=os.environ.get('LEADMASTER_TEST_POSTGRES_URL', 'postgresql+asyncpg://postgres@127.0.0.1:5432/test'),
+    )
     parser.add_argument('--seconds', type=int, default=15)
     parser.add_argument('--steady-seconds', type=int, default=20)
-    parser.add_argument('--simulator', action='store_true',
-                        help='the embedded simulator plays Meta inside the web process (as `make run` does)')
+    parser.add_argument(
+        '--simulator',
+        action='store_true',
+        help='the embedded simulator plays Meta inside the web process (as `make run` does)',
+    )
     options = parser.parse_args()
     if shutil.which('wrk') is None:
         raise SystemExit('wrk is missing: apt-get install wrk (make bench installs it)')
@@ -459,8 +578,10 @@ async def main() -> None:
     process = start_app(url, port, work / 'var', env_extra=env_extra)
     webhook = f'http://127.0.0.1:{port}/webhooks/whatsapp'
     workers = await wait_for_worker_process(process)
-    print(f'app: web process {process.pid}, worker process {workers or "none (workers inline)"}; '
-          f'Meta: {"the embedded simulator" if options.simulator else "fake Graph API process"}')
+    print(
+        f'app: web process {process.pid}, worker process {workers or "none (workers inline)"}; '
+        f'Meta: {"the embedded simulator" if options.simulator else "fake Graph API process"}'
+    )
     try:
         steady, single, batch = await run_loads(url, webhook, work, script, options)
         replies = await reply_statuses(url)
@@ -483,17 +604,31 @@ async def main() -> None:
             fake_meta.wait(timeout=10)
         shutil.rmtree(work, ignore_errors=True)
         await drop_database(options.postgres, 'leadmaster_bench')
-    print(json.dumps({
-        'bench': 'ingest', 'database': 'postgresql', 'meta': 'simulator' if options.simulator else 'fake_graph_process',
-        'worker_process': bool(workers), 'ceiling_inserts_per_s': round(ceiling),
-        'single_msgs_per_s': round(single['msgs_per_s']), 'single_p50_ms': single['p50_ms'],
-        'single_p99_ms': single['p99_ms'], 'single_stored_per_s': round(single['stored_per_s']),
-        'single_ratio_to_ceiling': round(single['msgs_per_s'] / ceiling, 3),
-        'batch_msgs_per_s': round(batch['msgs_per_s']), 'batch_stored_per_s': round(batch['stored_per_s']),
-        'steady_200_p50_ms': round(steady['p50_ms'], 1), 'steady_200_p99_ms': round(steady['p99_ms'], 1),
-        'steady_seconds': options.steady_seconds, 'steady_failures': steady['failures'],
-        'bot_replies': replies, 'app_rss_mb': round(rss), 'worker_rss_mb': round(workers_rss),
-    }))
+    print(
+        json.dumps(
+            {
+                'bench': 'ingest',
+                'database': 'postgresql',
+                'meta': 'simulator' if options.simulator else 'fake_graph_process',
+                'worker_process': bool(workers),
+                'ceiling_inserts_per_s': round(ceiling),
+                'single_msgs_per_s': round(single['msgs_per_s']),
+                'single_p50_ms': single['p50_ms'],
+                'single_p99_ms': single['p99_ms'],
+                'single_stored_per_s': round(single['stored_per_s']),
+                'single_ratio_to_ceiling': round(single['msgs_per_s'] / ceiling, 3),
+                'batch_msgs_per_s': round(batch['msgs_per_s']),
+                'batch_stored_per_s': round(batch['stored_per_s']),
+                'steady_200_p50_ms': round(steady['p50_ms'], 1),
+                'steady_200_p99_ms': round(steady['p99_ms'], 1),
+                'steady_seconds': options.steady_seconds,
+                'steady_failures': steady['failures'],
+                'bot_replies': replies,
+                'app_rss_mb': round(rss),
+                'worker_rss_mb': round(workers_rss),
+            }
+        )
+    )
 
 
 if __name__ == '__main__':

@@ -71,7 +71,7 @@ EXISTING_CONVERSATIONS = 30
 # Records, per token, when it first entered the DOM and the next animation frame after that (painted).
 # An init script, so it survives reloads (NiceGUI reloads a page whose socket cannot resume); what it saw is
 # kept in sessionStorage across them and the reloads are counted.
-OBSERVER = r'''
+OBSERVER = r"""
 (() => {
   const saved = sessionStorage.getItem('__lm');
   window.__lm = saved ? JSON.parse(saved) : {dom: {}, frame: {}, hidden: 0, loads: 0};
@@ -111,7 +111,7 @@ OBSERVER = r'''
     });
   }).observe(document, {subtree: true, childList: true, characterData: true});
 })();
-'''
+"""
 
 
 def token(index: int) -> str:
@@ -156,8 +156,9 @@ def cpu_seconds(processes: list[psutil.Process]) -> float:
 
 async def run(options: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix='leadmaster-live-latency-'))
-    db = await BenchDatabase.create(sqlite=options.sqlite, postgres=options.postgres, name='leadmaster_bench_live',
-                                    work=work)
+    db = await BenchDatabase.create(
+        sqlite=options.sqlite, postgres=options.postgres, name='leadmaster_bench_live', work=work
+    )
     process, base = start_app(db, work)
     try:
         usernames = await create_agents(db.url, agents=options.pages - 2, managers=2)
@@ -171,15 +172,17 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             pages: list[Page] = []
             for start in range(0, len(usernames), 2):  # a few at a time: every login hashes with Argon2
-                group = usernames[start:start + 2]
+                group = usernames[start : start + 2]
                 contexts = [await browser.new_context() for _ in group]
                 for context in contexts:
                     await context.add_init_script(OBSERVER)
-                pages += await asyncio.gather(*(login(context, base, username)
-                                                for context, username in zip(contexts, group, strict=True)))
+                pages += await asyncio.gather(
+                    *(login(context, base, username) for context, username in zip(contexts, group, strict=True))
+                )
             states = [await evaluate(page, 'document.visibilityState') for page in pages]
-            print(f'{len(pages)} agent pages signed in ({", ".join(sorted(set(states)))}); '
-                  f'load average {load_average()}')
+            print(
+                f'{len(pages)} agent pages signed in ({", ".join(sorted(set(states)))}); load average {load_average()}'
+            )
             result = await measure(options, base, pages, process)
             await browser.close()
         result['load_average'] = load_average()
@@ -239,19 +242,27 @@ async def measure(options: argparse.Namespace, base: str, pages: list[Page], app
     uncertainty = max(u for _, u in offsets_before + offsets_after) * 1000
     drift = max(abs(a[0] - b[0]) for a, b in zip(offsets_before, offsets_after, strict=True)) * 1000
     result = {
-        'bench': 'live_latency', 'pages': len(pages), 'webhooks': options.webhooks,
-        'interval_ms': options.interval_ms, 'complete': len(visible_all),
+        'bench': 'live_latency',
+        'pages': len(pages),
+        'webhooks': options.webhooks,
+        'interval_ms': options.interval_ms,
+        'complete': len(visible_all),
         **{f'visible_all_{k}': v for k, v in summary(visible_all).items()},
         **{f'dom_all_{k}': v for k, v in summary(dom_all).items()},
-        'one_page_p50_ms': rounded(percentile(any_page, 50)), 'one_page_p95_ms': rounded(percentile(any_page, 95)),
+        'one_page_p50_ms': rounded(percentile(any_page, 50)),
+        'one_page_p95_ms': rounded(percentile(any_page, 95)),
         'new_row_p95_ms': rounded(percentile(per_kind['new'], 95), 1),
         'existing_row_p95_ms': rounded(percentile(per_kind['existing'], 95), 1),
-        'ack_p50_ms': rounded(percentile(acks, 50), 1), 'ack_p95_ms': rounded(percentile(acks, 95), 1),
-        'post_failures': failures, 'missing_page_messages': missing,
+        'ack_p50_ms': rounded(percentile(acks, 50), 1),
+        'ack_p95_ms': rounded(percentile(acks, 95), 1),
+        'post_failures': failures,
+        'missing_page_messages': missing,
         'hidden_when_seen': sum(record['hidden'] for record in records),
         'page_reloads': sum(record['loads'] for record in records) - len(records),
-        'clock_uncertainty_ms': round(uncertainty, 2), 'clock_drift_ms': round(drift, 2),
-        'server_cpu_percent': round(server_cpu), 'browser_cpu_percent': round(browser_cpu),
+        'clock_uncertainty_ms': round(uncertainty, 2),
+        'clock_drift_ms': round(drift, 2),
+        'server_cpu_percent': round(server_cpu),
+        'browser_cpu_percent': round(browser_cpu),
         'server_cpu_ms_per_webhook': round(server_cpu * elapsed * 10 / options.webhooks, 1),
         'browser_cpu_ms_per_page_message': round(browser_cpu * elapsed * 10 / options.webhooks / len(pages), 1),
         'cpu_stall_percent': round(stalled),
@@ -271,11 +282,16 @@ def sender_of(index: int) -> str:
     return customer(1000 + index) if is_new(index) else customer(index % EXISTING_CONVERSATIONS)
 
 
-async def send_paced(client: httpx.AsyncClient, base: str, indexes: range,
-                     interval: float) -> dict[int, tuple[float, float, int]]:
+async def send_paced(
+    client: httpx.AsyncClient, base: str, indexes: range, interval: float
+) -> dict[int, tuple[float, float, int]]:
     """Open loop, one POST per `interval`: {index: (wall-clock send time, ack ms, status)}."""
-    bodies = {index: signed_text(sender_of(index), [f'{token(index)} ¿tienen pastillas de freno para Gol Trend?'],
-                                 serial=100_000 + index) for index in indexes}
+    bodies = {
+        index: signed_text(
+            sender_of(index), [f'{token(index)} ¿tienen pastillas de freno para Gol Trend?'], serial=100_000 + index
+        )
+        for index in indexes
+    }
     sent: dict[int, tuple[float, float, int]] = {}
 
     async def one(index: int) -> None:
@@ -298,8 +314,9 @@ async def wait_until_seen(pages: list[Page], tokens: list[str], *, seconds: floa
     keys = [t[1:-1] for t in tokens]
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        counts = [await evaluate(page, '(keys) => keys.filter((k) => k in window.__lm.frame).length', keys)
-                  for page in pages]
+        counts = [
+            await evaluate(page, '(keys) => keys.filter((k) => k in window.__lm.frame).length', keys) for page in pages
+        ]
         if min(counts) == len(keys):
             return
         await asyncio.sleep(0.5)
@@ -313,8 +330,11 @@ def main() -> None:
     parser.add_argument('--pages', type=int, default=20)
     parser.add_argument('--webhooks', type=int, default=200)
     parser.add_argument('--interval-ms', type=float, default=1000.0)
-    parser.add_argument('--with-assistant', action='store_true',
-                        help='let the AI answer every message too (off: the console\'s live path alone)')
+    parser.add_argument(
+        '--with-assistant',
+        action='store_true',
+        help="let the AI answer every message too (off: the console's live path alone)",
+    )
     options = parser.parse_args()
     if not options.with_assistant:
         # The app under test inherits this environment (bench/ingest.py start_app).
@@ -322,25 +342,37 @@ def main() -> None:
     if options.pages < 3:
         parser.error('--pages must be at least 3 (two managers and an agent)')
     result = asyncio.run(run(options))
-    print(f'{result["complete"]} of {result["webhooks"]} messages seen in all {result["pages"]} pages '
-          f'({result["database"]}, one POST every {result["interval_ms"]:.0f} ms)')
-    print(f'POST → visible in all pages: p50 {result["visible_all_p50_ms"]} ms, p95 {result["visible_all_p95_ms"]} ms, '
-          f'max {result["visible_all_max_ms"]} ms (target p95 < {TARGET_P95_MS:.0f} ms: '
-          f'{"met" if result["target_met"] else "MISSED"})')
-    print(f'POST → in the DOM of all pages: p50 {result["dom_all_p50_ms"]} ms, p95 {result["dom_all_p95_ms"]} ms; '
-          f'any one page: p50 {result["one_page_p50_ms"]} ms, p95 {result["one_page_p95_ms"]} ms')
-    print(f'new row p95 {result["new_row_p95_ms"]} ms, existing row p95 {result["existing_row_p95_ms"]} ms; '
-          f'webhook ack p50 {result["ack_p50_ms"]} ms, p95 {result["ack_p95_ms"]} ms; '
-          f'failures {result["post_failures"]}, missing {result["missing_page_messages"]}, '
-          f'page reloads {result["page_reloads"]}')
-    print(f'clock uncertainty ±{result["clock_uncertainty_ms"]} ms, drift {result["clock_drift_ms"]} ms; '
-          f'CPU during the run: server {result["server_cpu_percent"]} %, Chromium {result["browser_cpu_percent"]} % '
-          f'(of one core); per webhook: server {result["server_cpu_ms_per_webhook"]} ms CPU, Chromium '
-          f'{result["browser_cpu_ms_per_page_message"]} ms CPU per page; some task waited for a CPU '
-          f'{result["cpu_stall_percent"]} % of the time (PSI); load average {result["load_average"]}')
+    print(
+        f'{result["complete"]} of {result["webhooks"]} messages seen in all {result["pages"]} pages '
+        f'({result["database"]}, one POST every {result["interval_ms"]:.0f} ms)'
+    )
+    print(
+        f'POST → visible in all pages: p50 {result["visible_all_p50_ms"]} ms, p95 {result["visible_all_p95_ms"]} ms, '
+        f'max {result["visible_all_max_ms"]} ms (target p95 < {TARGET_P95_MS:.0f} ms: '
+        f'{"met" if result["target_met"] else "MISSED"})'
+    )
+    print(
+        f'POST → in the DOM of all pages: p50 {result["dom_all_p50_ms"]} ms, p95 {result["dom_all_p95_ms"]} ms; '
+        f'any one page: p50 {result["one_page_p50_ms"]} ms, p95 {result["one_page_p95_ms"]} ms'
+    )
+    print(
+        f'new row p95 {result["new_row_p95_ms"]} ms, existing row p95 {result["existing_row_p95_ms"]} ms; '
+        f'webhook ack p50 {result["ack_p50_ms"]} ms, p95 {result["ack_p95_ms"]} ms; '
+        f'failures {result["post_failures"]}, missing {result["missing_page_messages"]}, '
+        f'page reloads {result["page_reloads"]}'
+    )
+    print(
+        f'clock uncertainty ±{result["clock_uncertainty_ms"]} ms, drift {result["clock_drift_ms"]} ms; '
+        f'CPU during the run: server {result["server_cpu_percent"]} %, Chromium {result["browser_cpu_percent"]} % '
+        f'(of one core); per webhook: server {result["server_cpu_ms_per_webhook"]} ms CPU, Chromium '
+        f'{result["browser_cpu_ms_per_page_message"]} ms CPU per page; some task waited for a CPU '
+        f'{result["cpu_stall_percent"]} % of the time (PSI); load average {result["load_average"]}'
+    )
     if result['inbox_builds_over_response_timeout']:
-        print(f'{result["inbox_builds_over_response_timeout"]} sign-ins got NiceGUI\'s 500 page (inbox build over '
-              f'response_timeout) and were reloaded')
+        print(
+            f"{result['inbox_builds_over_response_timeout']} sign-ins got NiceGUI's 500 page (inbox build over "
+            f'response_timeout) and were reloaded'
+        )
     print(json.dumps(result))
 
 

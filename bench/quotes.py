@@ -53,9 +53,18 @@ ZONE = ZoneInfo('America/Argentina/Buenos_Aires')
 MONTH_START = date(2026, 11, 1)
 MONTH_DAYS = 30
 ADMIN = Viewer(user_id=None, username='bench', full_name='bench', role=Role.ADMIN, branch_id=None, branch_ids=None)
-TITLES = ['Pastillas de freno delanteras Bosch', 'Filtro de aceite Mann W712', 'Amortiguador Monroe Gas-Matic',
-          'Kit de distribución Gates con bomba de agua', 'Batería 12V 65Ah Moura', 'Bujías NGK Iridium (x4)',
-          'Disco de freno ventilado Fremax', 'Correa poly-V Dayco', 'Embrague completo Sachs', 'Óptica delantera']
+TITLES = [
+    'Pastillas de freno delanteras Bosch',
+    'Filtro de aceite Mann W712',
+    'Amortiguador Monroe Gas-Matic',
+    'Kit de distribución Gates con bomba de agua',
+    'Batería 12V 65Ah Moura',
+    'Bujías NGK Iridium (x4)',
+    'Disco de freno ventilado Fremax',
+    'Correa poly-V Dayco',
+    'Embrague completo Sachs',
+    'Óptica delantera',
+]
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -64,8 +73,11 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def summary(values_ms: list[float]) -> dict[str, float]:
-    return {'p50_ms': round(statistics.median(values_ms), 2), 'p95_ms': round(percentile(values_ms, 0.95), 2),
-            'max_ms': round(max(values_ms), 2)}
+    return {
+        'p50_ms': round(statistics.median(values_ms), 2),
+        'p95_ms': round(percentile(values_ms, 0.95), 2),
+        'max_ms': round(max(values_ms), 2),
+    }
 
 
 # --- 1. quotes ---------------------------------------------------------------------------------------------
@@ -79,10 +91,17 @@ async def bench_quotes(count: int) -> dict[str, object]:
             async with db.session() as session:
                 branch = Branch(code='SUC1', name='Casa Central', city='CABA', address='Av. Corrientes 1234')
                 session.add(branch)
-                items = [Product(sku=f'SKU-{index:04d}', title=f'{TITLES[index % len(TITLES)]} #{index}',
-                                 category='Repuestos', brand='Marca', price=Decimal('1234.56') * (index % 7 + 1),
-                                 iva_rate=Decimal('10.50') if index % 5 == 0 else Decimal('21.00'))
-                         for index in range(200)]
+                items = [
+                    Product(
+                        sku=f'SKU-{index:04d}',
+                        title=f'{TITLES[index % len(TITLES)]} #{index}',
+                        category='Repuestos',
+                        brand='Marca',
+                        price=Decimal('1234.56') * (index % 7 + 1),
+                        iva_rate=Decimal('10.50') if index % 5 == 0 else Decimal('21.00'),
+                    )
+                    for index in range(200)
+                ]
                 session.add_all(items)
                 await session.commit()
             product_ids = [item.id or 0 for item in items]
@@ -90,12 +109,22 @@ async def bench_quotes(count: int) -> dict[str, object]:
             started = clock.perf_counter()
             for index in range(count):
                 t0 = clock.perf_counter()
-                lines = [LineDraft(product_id=product_ids[(index * 10 + offset) % len(product_ids)],
-                                   quantity=offset % 3 + 1,
-                                   discount_percent=Decimal('5') if offset == 3 else Decimal('0'))
-                         for offset in range(10)]
-                created = await quotes.create_quote(db, viewer=None, branch_id=branch.id, lines=lines,
-                                                    discount_percent=Decimal('2.5'), notes='Entrega en el día')
+                lines = [
+                    LineDraft(
+                        product_id=product_ids[(index * 10 + offset) % len(product_ids)],
+                        quantity=offset % 3 + 1,
+                        discount_percent=Decimal('5') if offset == 3 else Decimal('0'),
+                    )
+                    for offset in range(10)
+                ]
+                created = await quotes.create_quote(
+                    db,
+                    viewer=None,
+                    branch_id=branch.id,
+                    lines=lines,
+                    discount_percent=Decimal('2.5'),
+                    notes='Entrega en el día',
+                )
                 view = await quotes.get_quote(db, viewer=None, quote_id=created.id)
                 t1 = clock.perf_counter()
                 parts = quote_messages(view)
@@ -110,8 +139,15 @@ async def bench_quotes(count: int) -> dict[str, object]:
             elapsed = clock.perf_counter() - started
         finally:
             await db.dispose()
-    return {'quotes': count, 'lines_per_quote': 10, 'quotes_per_second': round(count / elapsed, 1),
-            'build': summary(build), 'text': summary(text), 'pdf': summary(pdf), 'quote': summary(whole)}
+    return {
+        'quotes': count,
+        'lines_per_quote': 10,
+        'quotes_per_second': round(count / elapsed, 1),
+        'build': summary(build),
+        'text': summary(text),
+        'pdf': summary(pdf),
+        'quote': summary(whole),
+    }
 
 
 # --- 2. the month's report on PostgreSQL ------------------------------------------------------------------
@@ -146,32 +182,43 @@ async def load(url: str, *, sales: int) -> float:
     seconds = MONTH_DAYS * 86400
     try:
         await connection.execute('SELECT setseed(0.42)')
-        await connection.execute('''
+        await connection.execute("""
             INSERT INTO branches (code, name, city, address, takeover_timeout_seconds, assignment_rule,
                                   quote_valid_days, ai_sends_quotes, active, created_at)
             SELECT 'SUC' || b, 'Sucursal ' || b, 'Ciudad', '', 300, 'manual', 7, false, true, now()
-            FROM generate_series(1, 10) AS b''')
-        await connection.execute('''
+            FROM generate_series(1, 10) AS b""")
+        await connection.execute("""
             INSERT INTO users (username, full_name, role, branch_id, capacity, locale, active, password_hash,
                                created_at)
             SELECT 'agent' || u, 'Vendedor ' || u, 'agent', 1 + (u - 1) / 5, 8, 'es', true, 'x', now()
-            FROM generate_series(1, 50) AS u''')
+            FROM generate_series(1, 50) AS u""")
         # Quotes sent over the month (1.5 per sale); the first `sales` of them accepted.
-        await connection.execute('''
+        await connection.execute(
+            """
             INSERT INTO quotes (branch_id, number, created_by_id, sent_by_id, drafted_by_ai, status, valid_until,
                                 discount_percent, discount_amount, notes, net_total, iva_total, total, created_at,
                                 updated_at, sent_at, decision_source)
             SELECT 1 + (q % 10), q, 1 + (q % 50), 1 + (q % 50), false,
                    CASE WHEN q <= $1 THEN 'accepted' ELSE 'sent' END, ($3::timestamptz)::date + 40,
                    0, 0, '', 0, 0, 0, now(), now(), $3::timestamptz + (random() * $4::int) * INTERVAL '1 second', ''
-            FROM generate_series(1, $2) AS q''', sales, sales * 3 // 2, month_start, seconds)
-        await connection.execute('''
+            FROM generate_series(1, $2) AS q""",
+            sales,
+            sales * 3 // 2,
+            month_start,
+            seconds,
+        )
+        await connection.execute(
+            """
             INSERT INTO sales (quote_id, branch_id, agent_id, ticket_number, net_total, iva_total, total,
                                commission_rate, commission_amount, sold_at)
             SELECT s, 1 + (s % 10), 1 + (s % 50), s, n, round(n * 0.21), n + round(n * 0.21), 250,
                    round(n * 0.025), $2::timestamptz + (random() * $3::int) * INTERVAL '1 second'
             FROM (SELECT s, (100000 + floor(random() * 20000000))::bigint AS n
-                  FROM generate_series(1, $1) AS s) AS generated''', sales, month_start, seconds)
+                  FROM generate_series(1, $1) AS s) AS generated""",
+            sales,
+            month_start,
+            seconds,
+        )
         await connection.execute('ANALYZE')
     finally:
         await connection.close()
@@ -191,9 +238,10 @@ async def bench_report(server_url: str, *, sales: int, runs: int) -> dict[str, o
             started = clock.perf_counter()
             await rebuild_day_totals(db, start=MONTH_START, end=end, zone=ZONE)
             rebuild_ms = (clock.perf_counter() - started) * 1000
-            print(f'  rebuild of the month\'s daily totals from {sales} sales: {rebuild_ms:.0f} ms', flush=True)
-            manager = Viewer(user_id=1, username='m', full_name='m', role=Role.MANAGER, branch_id=1,
-                             branch_ids=frozenset({1}))
+            print(f"  rebuild of the month's daily totals from {sales} sales: {rebuild_ms:.0f} ms", flush=True)
+            manager = Viewer(
+                user_id=1, username='m', full_name='m', role=Role.MANAGER, branch_id=1, branch_ids=frozenset({1})
+            )
             cases = {
                 'month_all_branches': lambda: daily_report(db, viewer=ADMIN, start=MONTH_START, end=end),
                 'month_one_branch': lambda: daily_report(db, viewer=manager, start=MONTH_START, end=end),
@@ -216,9 +264,17 @@ async def bench_report(server_url: str, *, sales: int, runs: int) -> dict[str, o
             await db.dispose()
     finally:
         await drop_database(server_url)
-    return {'sales': sales, 'quotes_sent': sales * 3 // 2, 'days': MONTH_DAYS, 'branches': 10, 'agents': 50,
-            'load_seconds': round(load_seconds, 1), 'rebuild_from_sales_ms': round(rebuild_ms, 1),
-            'rows_in_month_report': len(first.rows), **results}
+    return {
+        'sales': sales,
+        'quotes_sent': sales * 3 // 2,
+        'days': MONTH_DAYS,
+        'branches': 10,
+        'agents': 50,
+        'load_seconds': round(load_seconds, 1),
+        'rebuild_from_sales_ms': round(rebuild_ms, 1),
+        'rows_in_month_report': len(first.rows),
+        **results,
+    }
 
 
 def main() -> None:
@@ -236,8 +292,7 @@ def main() -> None:
     print(f'monthly report over {args.sales} sales on PostgreSQL…', flush=True)
     report_figures = asyncio.run(bench_report(args.server, sales=args.sales, runs=args.runs))
     target = report_figures['month_all_branches']['p95_ms'] < 200  # type: ignore[index]
-    print(json.dumps({'bench': 'quotes', **quote_figures, 'report': report_figures,
-                      'report_p95_under_200ms': target}))
+    print(json.dumps({'bench': 'quotes', **quote_figures, 'report': report_figures, 'report_p95_under_200ms': target}))
 
 
 if __name__ == '__main__':

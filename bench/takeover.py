@@ -95,22 +95,45 @@ async def populate(db: Database, *, agents: int, conversations: int) -> tuple[li
         branch = Branch(code='BENCH', name='Benchmark')
         session.add(branch)
         await session.flush()
-        number = WhatsAppNumber(branch_id=branch.id or 0, channel=ChannelKind.SIMULATOR, phone_number_id='pn-bench',
-                                display_phone='+5491150009999')
+        number = WhatsAppNumber(
+            branch_id=branch.id or 0,
+            channel=ChannelKind.SIMULATOR,
+            phone_number_id='pn-bench',
+            display_phone='+5491150009999',
+        )
         nobody_logs_in = '-'
-        people = [User(username=f'agent{n:02d}', full_name=f'Vendedor {n:02d}', role=Role.AGENT,
-                       branch_id=branch.id, password_hash=nobody_logs_in) for n in range(agents)]
+        people = [
+            User(
+                username=f'agent{n:02d}',
+                full_name=f'Vendedor {n:02d}',
+                role=Role.AGENT,
+                branch_id=branch.id,
+                password_hash=nobody_logs_in,
+            )
+            for n in range(agents)
+        ]
         session.add_all([number, *people])
         await session.flush()
         contacts = [Contact(phone_e164=f'+54911400{n:05d}', profile_name=f'Cliente {n}') for n in range(conversations)]
         session.add_all(contacts)
         await session.flush()
-        chats = [Conversation(contact_id=contact.id or 0, number_id=number.id or 0, branch_id=branch.id or 0)
-                 for contact in contacts]
+        chats = [
+            Conversation(contact_id=contact.id or 0, number_id=number.id or 0, branch_id=branch.id or 0)
+            for contact in contacts
+        ]
         session.add_all(chats)
         await session.commit()
-        viewers = [Viewer(user_id=person.id, username=person.username, full_name=person.full_name, role=Role.AGENT,
-                          branch_id=branch.id, branch_ids=frozenset({branch.id or 0})) for person in people]
+        viewers = [
+            Viewer(
+                user_id=person.id,
+                username=person.username,
+                full_name=person.full_name,
+                role=Role.AGENT,
+                branch_id=branch.id,
+                branch_ids=frozenset({branch.id or 0}),
+            )
+            for person in people
+        ]
         return viewers, [chat.id or 0 for chat in chats]
 
 
@@ -129,8 +152,9 @@ class Run:
         self.errors: list[str] = []
 
 
-async def agent_cycles(db: Database, viewer: Viewer, *, chats: list[int], cycles: int, run: Run,
-                       rng: random.Random, rate: float | None) -> None:
+async def agent_cycles(
+    db: Database, viewer: Viewer, *, chats: list[int], cycles: int, run: Run, rng: random.Random, rate: float | None
+) -> None:
     """`rate`: this agent's operations per second (Poisson arrivals); None = no pause between operations."""
     publisher = NullPublisher()
 
@@ -163,10 +187,16 @@ async def agent_cycles(db: Database, viewer: Viewer, *, chats: list[int], cycles
 async def history_doubles(db: Database) -> tuple[int, int]:
     """(conversations whose history has two takes without a release between, conversations still held)."""
     async with db.session() as session:
-        rows = (await session.exec(select(AssignmentEvent.conversation_id, AssignmentEvent.action)
-                                   .order_by(col(AssignmentEvent.conversation_id), col(AssignmentEvent.id)))).all()
-        still_held = (await session.exec(select(Conversation.id)
-                                         .where(col(Conversation.assigned_user_id).is_not(None)))).all()
+        rows = (
+            await session.exec(
+                select(AssignmentEvent.conversation_id, AssignmentEvent.action).order_by(
+                    col(AssignmentEvent.conversation_id), col(AssignmentEvent.id)
+                )
+            )
+        ).all()
+        still_held = (
+            await session.exec(select(Conversation.id).where(col(Conversation.assigned_user_id).is_not(None)))
+        ).all()
     doubles: set[int] = set()
     previous: dict[int, str] = {}
     for conversation_id, action in rows:
@@ -216,39 +246,65 @@ async def main() -> int:
             rng = random.Random(options.seed)
             share, extra = divmod(options.cycles, options.agents)
             started = time.perf_counter()
-            await asyncio.gather(*(agent_cycles(db, viewer, chats=chats, cycles=share + (index < extra), run=run,
-                                                rng=random.Random(rng.random()), rate=rate)
-                                   for index, viewer in enumerate(viewers)))
+            await asyncio.gather(
+                *(
+                    agent_cycles(
+                        db,
+                        viewer,
+                        chats=chats,
+                        cycles=share + (index < extra),
+                        run=run,
+                        rng=random.Random(rng.random()),
+                        rate=rate,
+                    )
+                    for index, viewer in enumerate(viewers)
+                )
+            )
             runs[mode] = (run, time.perf_counter() - started)
         history_double, still_held = await history_doubles(db)
     finally:
         await db.dispose()
         await drop(options.server, DATABASE)
 
-    result: dict[str, object] = {'bench': 'takeover', 'database': 'postgresql', 'cycles': options.cycles,
-                                 'agents': options.agents, 'conversations': options.conversations,
-                                 'paced_rate_ops_per_s': options.rate}
+    result: dict[str, object] = {
+        'bench': 'takeover',
+        'database': 'postgresql',
+        'cycles': options.cycles,
+        'agents': options.agents,
+        'conversations': options.conversations,
+        'paced_rate_ops_per_s': options.rate,
+    }
     for mode, (run, elapsed) in runs.items():
         summary = summarise(run, elapsed)
         result.update({f'{mode}_{key}': value for key, value in summary.items()})
-        print(f'{mode}: {options.cycles} cycles by {options.agents} agents over {options.conversations} conversations '
-              f'in {elapsed:.2f} s: {summary["ops_per_s"]} ops/s; takes won {summary["takes_won"]}, refused '
-              f'{summary["takes_refused"]}, releases {summary["releases"]}')
-        print(f'  latency p50 {summary["p50_ms"]} ms, p95 {summary["p95_ms"]} ms, p99 {summary["p99_ms"]} ms '
-              f'(take {summary["take_p95_ms"]}, refused {summary["refused_p95_ms"]}, release '
-              f'{summary["release_p95_ms"]}); live double assignments {run.double_assignments}, errors '
-              f'{len(run.errors)}' + (f' (first: {run.errors[0]})' if run.errors else ''))
+        print(
+            f'{mode}: {options.cycles} cycles by {options.agents} agents over {options.conversations} conversations '
+            f'in {elapsed:.2f} s: {summary["ops_per_s"]} ops/s; takes won {summary["takes_won"]}, refused '
+            f'{summary["takes_refused"]}, releases {summary["releases"]}'
+        )
+        print(
+            f'  latency p50 {summary["p50_ms"]} ms, p95 {summary["p95_ms"]} ms, p99 {summary["p99_ms"]} ms '
+            f'(take {summary["take_p95_ms"]}, refused {summary["refused_p95_ms"]}, release '
+            f'{summary["release_p95_ms"]}); live double assignments {run.double_assignments}, errors '
+            f'{len(run.errors)}' + (f' (first: {run.errors[0]})' if run.errors else '')
+        )
     doubles = sum(run.double_assignments for run, _ in runs.values()) + history_double
     errors = sum(len(run.errors) for run, _ in runs.values())
-    result.update({
-        'select1_p95_ms': round(percentile(floor, 0.95), 2),
-        'double_assignments': doubles,
-        'conversations_left_held': still_held,
-        'errors': errors,
-        'target_p95_ms': TARGET_P95_MS,
-        'ok': (float(result['paced_p95_ms']) < TARGET_P95_MS and doubles == 0  # type: ignore[arg-type]
-               and still_held == 0 and errors == 0),
-    })
+    result.update(
+        {
+            'select1_p95_ms': round(percentile(floor, 0.95), 2),
+            'double_assignments': doubles,
+            'conversations_left_held': still_held,
+            'errors': errors,
+            'target_p95_ms': TARGET_P95_MS,
+            'ok': (
+                float(result['paced_p95_ms']) < TARGET_P95_MS
+                and doubles == 0  # type: ignore[arg-type]
+                and still_held == 0
+                and errors == 0
+            ),
+        }
+    )
     print(f'SELECT 1 through the same engine at {options.agents} in flight: p95 {result["select1_p95_ms"]} ms')
     print(f'double assignments (live + history): {doubles}; conversations left held: {still_held}')
     print(json.dumps(result))
@@ -262,12 +318,18 @@ def summarise(run: Run, elapsed: float) -> dict[str, float | int | None]:
         return round(percentile(values, 0.95), 2) if values else None
 
     return {
-        'operations': len(operations), 'takes_won': len(run.take_ms), 'takes_refused': len(run.refused_ms),
-        'releases': len(run.release_ms), 'elapsed_s': round(elapsed, 3),
+        'operations': len(operations),
+        'takes_won': len(run.take_ms),
+        'takes_refused': len(run.refused_ms),
+        'releases': len(run.release_ms),
+        'elapsed_s': round(elapsed, 3),
         'ops_per_s': round(len(operations) / elapsed, 1),
-        'p50_ms': round(percentile(operations, 0.50), 2), 'p95_ms': p95(operations),
-        'p99_ms': round(percentile(operations, 0.99), 2), 'take_p95_ms': p95(run.take_ms),
-        'refused_p95_ms': p95(run.refused_ms), 'release_p95_ms': p95(run.release_ms),
+        'p50_ms': round(percentile(operations, 0.50), 2),
+        'p95_ms': p95(operations),
+        'p99_ms': round(percentile(operations, 0.99), 2),
+        'take_p95_ms': p95(run.take_ms),
+        'refused_p95_ms': p95(run.refused_ms),
+        'release_p95_ms': p95(run.release_ms),
     }
 
 

@@ -32,7 +32,6 @@ def local_time(moment: datetime | None, pattern: str = '%d/%m %H:%M') -> str:
     return moment.astimezone(_display_zone).strftime(pattern) if moment else ''
 
 
-
 def current_locale() -> str:
     """The locale chosen in this browser, else the default; outside a page (tests, CLI) the default."""
     try:

@@ -58,25 +58,31 @@ def page_frame(
         with ui.row().classes('gap-1'):
             for item in NAV_ITEMS:
                 if viewer.has_role(item.minimum_role) and (simulator_enabled or not item.needs_simulator):
-                    button = ui.button(t(item.label_key), icon=item.icon,
-                                       on_click=lambda path=item.path: ui.navigate.to(path)).props('flat no-caps')
+                    button = ui.button(
+                        t(item.label_key), icon=item.icon, on_click=lambda path=item.path: ui.navigate.to(path)
+                    ).props('flat no-caps')
                     button.classes('text-white' + (' bg-slate-600' if item.path == active_path else ''))
                     button.mark(f'nav-{item.path}')
         ui.space()
         if viewer.has_role(Role.MANAGER) and len(branches) > 1:
             options: dict[int | None, str] = {None: t('header.all_branches'), **branch_names}
-            ui.select(options, value=selected_branch_id() if selected_branch_id() in options else None,
-                      on_change=_change_branch).props('dense dark outlined options-dense').classes('w-56') \
-                .mark('branch-selector')
-        ui.select({locale: locale.upper() for locale in LOCALES}, value=current_locale(),
-                  on_change=_change_locale).props('dense dark borderless').mark('locale-selector')
+            ui.select(
+                options,
+                value=selected_branch_id() if selected_branch_id() in options else None,
+                on_change=_change_branch,
+            ).props('dense dark outlined options-dense').classes('w-56').mark('branch-selector')
+        ui.select(
+            {locale: locale.upper() for locale in LOCALES}, value=current_locale(), on_change=_change_locale
+        ).props('dense dark borderless').mark('locale-selector')
         with ui.column().classes('gap-0 items-end'):
             ui.label(viewer.full_name).classes('text-sm font-medium').mark('viewer-name')
             home_branch = branch_names.get(viewer.branch_id, '') if viewer.branch_id else ''
-            ui.label(' · '.join(filter(None, [t(f'role.{viewer.role}'), home_branch]))).classes('text-xs opacity-80') \
-                .mark('viewer-role')
-        ui.button(icon='logout', on_click=on_logout).props('flat round color=white') \
-            .tooltip(t('nav.logout')).mark('logout')
+            ui.label(' · '.join(filter(None, [t(f'role.{viewer.role}'), home_branch]))).classes(
+                'text-xs opacity-80'
+            ).mark('viewer-role')
+        ui.button(icon='logout', on_click=on_logout).props('flat round color=white').tooltip(t('nav.logout')).mark(
+            'logout'
+        )
     # Full height: the inbox's three columns scroll on their own instead of the page.
     classes = 'w-full p-0 gap-0 h-[calc(100vh-56px)]' if full_height else 'w-full p-4 gap-4'
     with ui.column().classes(classes) as content:

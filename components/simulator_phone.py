@@ -20,8 +20,15 @@ TICKS = {'sending': '🕓', 'sent': '✓', 'delivered': '✓✓', 'read': '✓�
 
 
 class SimulatorPhone:
-    def __init__(self, simulator: Simulator, numbers: list[SimulatorNumber], *, client: Client, max_bytes: int,
-                 sample_photo: Path) -> None:
+    def __init__(
+        self,
+        simulator: Simulator,
+        numbers: list[SimulatorNumber],
+        *,
+        client: Client,
+        max_bytes: int,
+        sample_photo: Path,
+    ) -> None:
         self.simulator = simulator
         self.max_bytes = max_bytes
         self.sample_photo = sample_photo
@@ -36,33 +43,52 @@ class SimulatorPhone:
         with ui.column().classes('w-full max-w-md mx-auto p-3 gap-2'):
             ui.label(t('simulator.title')).classes('text-xl font-semibold')
             ui.label(t('simulator.subtitle')).classes('text-sm text-slate-500')
-            self.number = ui.select({n.phone_number_id: f'{n.display_phone} · {n.label or n.phone_number_id}'
-                                     for n in numbers}, value=numbers[0].phone_number_id,
-                                    label=t('simulator.number'), on_change=self.open_chat) \
-                .classes('w-full').mark('simulator-number')
+            self.number = (
+                ui.select(
+                    {n.phone_number_id: f'{n.display_phone} · {n.label or n.phone_number_id}' for n in numbers},
+                    value=numbers[0].phone_number_id,
+                    label=t('simulator.number'),
+                    on_change=self.open_chat,
+                )
+                .classes('w-full')
+                .mark('simulator-number')
+            )
             with ui.row().classes('w-full gap-2 no-wrap'):
-                self.name = ui.input(t('simulator.name'), value='Cliente Demo').classes('flex-1') \
-                    .mark('simulator-name')
+                self.name = ui.input(t('simulator.name'), value='Cliente Demo').classes('flex-1').mark('simulator-name')
                 # A random customer per page, so two browser tabs are two different people.
                 random_phone = f'+54 9 11 5{secrets.randbelow(1000):03d} {secrets.randbelow(10000):04d}'
-                self.phone = ui.input(t('simulator.phone'), value=random_phone).classes('flex-1') \
-                    .mark('simulator-phone')
+                self.phone = (
+                    ui.input(t('simulator.phone'), value=random_phone).classes('flex-1').mark('simulator-phone')
+                )
                 self.phone.on('blur', self.open_chat)
             self.phone_error = ui.label(t('simulator.bad_phone')).classes('text-negative text-sm')
             self.phone_error.set_visibility(False)
             self.chat = ui.scroll_area().classes('w-full h-[55vh] bg-[#efe7dd] rounded').mark('simulator-chat')
             with ui.row().classes('w-full items-center no-wrap gap-1'):
-                self.composer = ui.input(placeholder=t('simulator.write')).classes('flex-1') \
-                    .props('outlined dense').mark('simulator-composer')
+                self.composer = (
+                    ui.input(placeholder=t('simulator.write'))
+                    .classes('flex-1')
+                    .props('outlined dense')
+                    .mark('simulator-composer')
+                )
                 self.composer.on('keydown.enter', self.send_text)
                 ui.button(icon='send', on_click=self.send_text).props('round color=green').mark('simulator-send')
             with ui.row().classes('w-full items-center gap-2'):
                 # The size limit here is only a hint to the browser; customer_sends_media enforces it.
-                self.upload = ui.upload(on_upload=self._uploaded, auto_upload=True, label=t('simulator.photo'),
-                                        max_file_size=self.max_bytes) \
-                    .props('accept="image/*,application/pdf" flat bordered').classes('w-56').mark('simulator-upload')
-                ui.button(t('simulator.sample_vin'), icon='photo_camera', on_click=self.send_sample) \
-                    .props('outline').mark('simulator-sample-vin')
+                self.upload = (
+                    ui.upload(
+                        on_upload=self._uploaded,
+                        auto_upload=True,
+                        label=t('simulator.photo'),
+                        max_file_size=self.max_bytes,
+                    )
+                    .props('accept="image/*,application/pdf" flat bordered')
+                    .classes('w-56')
+                    .mark('simulator-upload')
+                )
+                ui.button(t('simulator.sample_vin'), icon='photo_camera', on_click=self.send_sample).props(
+                    'outline'
+                ).mark('simulator-sample-vin')
 
     async def open_chat(self) -> None:
         try:
@@ -86,8 +112,9 @@ class SimulatorPhone:
             return
         self.composer.value = ''
         try:
-            await self.simulator.customer_sends_text(phone_number_id=self.key[0], customer_wa_id=self.key[1],
-                                                     customer_name=self.name.value or '', text=text)
+            await self.simulator.customer_sends_text(
+                phone_number_id=self.key[0], customer_wa_id=self.key[1], customer_name=self.name.value or '', text=text
+            )
         except ServiceError as exc:
             ui.notify(str(exc), type='negative')
 
@@ -96,9 +123,15 @@ class SimulatorPhone:
             return
         try:
             await self.simulator.customer_sends_media(
-                phone_number_id=self.key[0], customer_wa_id=self.key[1], customer_name=self.name.value or '',
-                content=content, mime_type=mime_type, filename=filename,
-                caption=(self.composer.value or '').strip(), max_bytes=self.max_bytes)
+                phone_number_id=self.key[0],
+                customer_wa_id=self.key[1],
+                customer_name=self.name.value or '',
+                content=content,
+                mime_type=mime_type,
+                filename=filename,
+                caption=(self.composer.value or '').strip(),
+                max_bytes=self.max_bytes,
+            )
         except ServiceError as exc:
             ui.notify(str(exc), type='negative')
             return
@@ -108,8 +141,9 @@ class SimulatorPhone:
         await self.send_file(await asyncio.to_thread(self.sample_photo.read_bytes), 'image/jpeg', 'chapa-vin.jpg')
 
     async def _uploaded(self, event: events.UploadEventArguments) -> None:
-        await self.send_file(await event.file.read(), event.file.content_type or 'application/octet-stream',
-                             event.file.name)
+        await self.send_file(
+            await event.file.read(), event.file.content_type or 'application/octet-stream', event.file.name
+        )
         self.upload.reset()
 
     def _show(self, record: SimulatorMessage) -> None:

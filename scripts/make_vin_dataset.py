@@ -36,22 +36,85 @@ from services.vin.validation import VIN_ALPHABET, YEAR_CODES, with_check_digit  
 
 FONT_DIR = Path('/usr/share/fonts/truetype/dejavu')
 FONT_FILES = (
-    'DejaVuSansMono-Bold.ttf', 'DejaVuSansMono.ttf', 'DejaVuSans-Bold.ttf', 'DejaVuSans.ttf',
-    'DejaVuSansCondensed-Bold.ttf', 'DejaVuSerif-Bold.ttf', 'DejaVuSerifCondensed.ttf',
+    'DejaVuSansMono-Bold.ttf',
+    'DejaVuSansMono.ttf',
+    'DejaVuSans-Bold.ttf',
+    'DejaVuSans.ttf',
+    'DejaVuSansCondensed-Bold.ttf',
+    'DejaVuSerif-Bold.ttf',
+    'DejaVuSerifCondensed.ttf',
 )
-NORTH_AMERICAN_WMIS = ('1HG', '1G1', '1FA', '1FT', '2T1', '2HG', '3VW', '3N1', '3FA', '3G1', '4T1', '5YJ', '5FN',
-                       '1N4', '3GN', '2FM')
-OTHER_WMIS = ('9BW', '8AW', '8AP', '9BD', '8AG', '9BG', '8AJ', '9BR', '8AD', '8A1', '93Y', '8AF', '9BF', '93H',
-              'VF1', 'VF3', 'WVW', 'WBA', 'WDD', 'ZFA', 'JTD', 'KMH', 'LSV', 'TMB', 'VSS')
+NORTH_AMERICAN_WMIS = (
+    '1HG',
+    '1G1',
+    '1FA',
+    '1FT',
+    '2T1',
+    '2HG',
+    '3VW',
+    '3N1',
+    '3FA',
+    '3G1',
+    '4T1',
+    '5YJ',
+    '5FN',
+    '1N4',
+    '3GN',
+    '2FM',
+)
+OTHER_WMIS = (
+    '9BW',
+    '8AW',
+    '8AP',
+    '9BD',
+    '8AG',
+    '9BG',
+    '8AJ',
+    '9BR',
+    '8AD',
+    '8A1',
+    '93Y',
+    '8AF',
+    '9BF',
+    '93H',
+    'VF1',
+    'VF3',
+    'WVW',
+    'WBA',
+    'WDD',
+    'ZFA',
+    'JTD',
+    'KMH',
+    'LSV',
+    'TMB',
+    'VSS',
+)
 MAKER_TEXT = {
-    '9BW': 'VOLKSWAGEN DO BRASIL', '8AW': 'VOLKSWAGEN ARGENTINA S.A.', '8AP': 'FIAT AUTO ARGENTINA S.A.',
-    '9BD': 'FIAT AUTOMOVEIS S.A.', '8AG': 'GENERAL MOTORS DE ARGENTINA', '9BG': 'GENERAL MOTORS DO BRASIL',
-    '8AJ': 'TOYOTA ARGENTINA S.A.', '9BR': 'TOYOTA DO BRASIL', '8AD': 'PEUGEOT CITROEN ARGENTINA',
-    '8A1': 'RENAULT ARGENTINA S.A.', '93Y': 'RENAULT DO BRASIL', '8AF': 'FORD ARGENTINA S.C.A.',
-    '9BF': 'FORD MOTOR COMPANY BRASIL', '93H': 'HONDA AUTOMOVEIS DO BRASIL', 'VF1': 'RENAULT S.A.S. FRANCE',
-    'VF3': 'PEUGEOT S.A.', 'WVW': 'VOLKSWAGEN AG', 'WBA': 'BMW AG', 'WDD': 'MERCEDES-BENZ AG',
-    'ZFA': 'FCA ITALY S.P.A.', 'JTD': 'TOYOTA MOTOR CORPORATION', 'KMH': 'HYUNDAI MOTOR COMPANY',
-    'LSV': 'SAIC VOLKSWAGEN', 'TMB': 'SKODA AUTO A.S.', 'VSS': 'SEAT S.A.',
+    '9BW': 'VOLKSWAGEN DO BRASIL',
+    '8AW': 'VOLKSWAGEN ARGENTINA S.A.',
+    '8AP': 'FIAT AUTO ARGENTINA S.A.',
+    '9BD': 'FIAT AUTOMOVEIS S.A.',
+    '8AG': 'GENERAL MOTORS DE ARGENTINA',
+    '9BG': 'GENERAL MOTORS DO BRASIL',
+    '8AJ': 'TOYOTA ARGENTINA S.A.',
+    '9BR': 'TOYOTA DO BRASIL',
+    '8AD': 'PEUGEOT CITROEN ARGENTINA',
+    '8A1': 'RENAULT ARGENTINA S.A.',
+    '93Y': 'RENAULT DO BRASIL',
+    '8AF': 'FORD ARGENTINA S.C.A.',
+    '9BF': 'FORD MOTOR COMPANY BRASIL',
+    '93H': 'HONDA AUTOMOVEIS DO BRASIL',
+    'VF1': 'RENAULT S.A.S. FRANCE',
+    'VF3': 'PEUGEOT S.A.',
+    'WVW': 'VOLKSWAGEN AG',
+    'WBA': 'BMW AG',
+    'WDD': 'MERCEDES-BENZ AG',
+    'ZFA': 'FCA ITALY S.P.A.',
+    'JTD': 'TOYOTA MOTOR CORPORATION',
+    'KMH': 'HYUNDAI MOTOR COMPANY',
+    'LSV': 'SAIC VOLKSWAGEN',
+    'TMB': 'SKODA AUTO A.S.',
+    'VSS': 'SEAT S.A.',
 }
 LETTERS = [char for char in VIN_ALPHABET if char.isalpha()]
 DIGITS = '0123456789'
@@ -97,11 +160,15 @@ def _font(rng: random.Random, size: int, names: tuple[str, ...] = FONT_FILES) ->
 def _barcode(vin: str, kind: str, height: int) -> Image.Image:
     import zxingcpp
 
-    formats = {'code39': zxingcpp.BarcodeFormat.Code39, 'code128': zxingcpp.BarcodeFormat.Code128,
-               'datamatrix': zxingcpp.BarcodeFormat.DataMatrix}
+    formats = {
+        'code39': zxingcpp.BarcodeFormat.Code39,
+        'code128': zxingcpp.BarcodeFormat.Code128,
+        'datamatrix': zxingcpp.BarcodeFormat.DataMatrix,
+    }
     # Narrow bars of 3 px: a phone photo of a door-jamb label resolves them at least that well.
-    drawn = zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(vin, formats[kind]), scale=4 if kind == 'datamatrix'
-                                            else 3)
+    drawn = zxingcpp.write_barcode_to_image(
+        zxingcpp.create_barcode(vin, formats[kind]), scale=4 if kind == 'datamatrix' else 3
+    )
     image = Image.fromarray(np.array(drawn))
     if kind == 'datamatrix':
         return image.resize((height, height * image.height // image.width), Image.Resampling.NEAREST)
@@ -120,7 +187,7 @@ def _distractors(rng: random.Random) -> list[str]:
         f'TIPO: {rng.choice(["M1", "N1", "L7"])}  N° HOMOL. {rng.randint(10000, 99999)}',
     ]
     rng.shuffle(lines)
-    return lines[:rng.randint(2, 5)]
+    return lines[: rng.randint(2, 5)]
 
 
 def _label(rng: random.Random, vin: str | None, wmi: str, barcode: str, dark: bool) -> Image.Image:
@@ -172,9 +239,12 @@ def _perspective(image: Image.Image, rng: random.Random, strength: float, fill: 
     """A plausible phone-camera tilt: the four corners pulled by up to `strength` of the size."""
     width, height = image.size
     dx, dy = width * strength, height * strength
-    corners = [(rng.uniform(0, dx), rng.uniform(0, dy)), (width - rng.uniform(0, dx), rng.uniform(0, dy)),
-               (width - rng.uniform(0, dx), height - rng.uniform(0, dy)),
-               (rng.uniform(0, dx), height - rng.uniform(0, dy))]
+    corners = [
+        (rng.uniform(0, dx), rng.uniform(0, dy)),
+        (width - rng.uniform(0, dx), rng.uniform(0, dy)),
+        (width - rng.uniform(0, dx), height - rng.uniform(0, dy)),
+        (rng.uniform(0, dx), height - rng.uniform(0, dy)),
+    ]
     source = [(0, 0), (width, 0), (width, height), (0, height)]
     matrix = []
     for (x, y), (u, v) in zip(corners, source, strict=True):
@@ -182,8 +252,9 @@ def _perspective(image: Image.Image, rng: random.Random, strength: float, fill: 
         matrix.append([0, 0, 0, x, y, 1, -v * x, -v * y])
     targets = np.array([coordinate for point in source for coordinate in point], dtype=np.float64)
     coefficients = np.linalg.solve(np.array(matrix, dtype=np.float64), targets)
-    return image.transform(image.size, Image.Transform.PERSPECTIVE, tuple(coefficients),
-                           resample=Image.Resampling.BICUBIC, fillcolor=fill)
+    return image.transform(
+        image.size, Image.Transform.PERSPECTIVE, tuple(coefficients), resample=Image.Resampling.BICUBIC, fillcolor=fill
+    )
 
 
 def _photograph(rng: random.Random, label: Image.Image, traits: list[str]) -> Image.Image:
@@ -209,7 +280,7 @@ def _photograph(rng: random.Random, label: Image.Image, traits: list[str]) -> Im
         cy, cx = rng.uniform(0, photo_height), rng.uniform(0, photo_width)
         radius = rng.uniform(0.2, 0.45) * photo_width
         yy, xx = np.mgrid[0:photo_height, 0:photo_width]
-        pixels += rng.uniform(60, 110) * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * radius ** 2))
+        pixels += rng.uniform(60, 110) * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * radius**2))
     gradient = np.linspace(rng.uniform(-25, 0), rng.uniform(0, 25), photo_width)[None, :]
     pixels += gradient  # uneven light across the label
     noise_level = rng.uniform(2, 12)
@@ -248,8 +319,16 @@ def generate(count: int, *, seed: int = 7) -> list[Sample]:
         photo = _photograph(rng, label, traits)
         buffer = io.BytesIO()
         photo.save(buffer, format='JPEG', quality=rng.randint(60, 92))
-        samples.append(Sample(file=f'vin-{index:03d}.jpg', vin=vin, north_american=north_american, barcode=barcode,
-                              traits=traits, image=buffer.getvalue()))
+        samples.append(
+            Sample(
+                file=f'vin-{index:03d}.jpg',
+                vin=vin,
+                north_american=north_american,
+                barcode=barcode,
+                traits=traits,
+                image=buffer.getvalue(),
+            )
+        )
     return samples
 
 
@@ -270,8 +349,10 @@ def main(argv: list[str] | None = None) -> None:
     samples = generate(args.count, seed=args.seed)
     write(samples, args.out)
     with_vin = sum(1 for sample in samples if sample.vin)
-    print(f'{len(samples)} images ({with_vin} with a VIN, {sum(1 for s in samples if s.barcode)} with a barcode) '
-          f'in {args.out}')
+    print(
+        f'{len(samples)} images ({with_vin} with a VIN, {sum(1 for s in samples if s.barcode)} with a barcode) '
+        f'in {args.out}'
+    )
 
 
 if __name__ == '__main__':

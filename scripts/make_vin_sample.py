@@ -19,7 +19,6 @@ OUT = Path(__file__).resolve().parent.parent / 'app' / 'static' / 'simulator' / 
 FONTS = Path('/usr/share/fonts/truetype/dejavu')
 
 
-
 def code39(vin: str, height: int) -> Image.Image:
     """The VIN as a Code 39 barcode, drawn by zxing-cpp (as many door-jamb labels carry it)."""
     import numpy as np

@@ -25,7 +25,11 @@ def _digest(secret: str) -> str:
 
 
 async def create_api_key(
-    db: Database, *, name: str, branch_id: int | None = None, actor: Viewer | None = None,
+    db: Database,
+    *,
+    name: str,
+    branch_id: int | None = None,
+    actor: Viewer | None = None,
 ) -> tuple[ApiKey, str]:
     """Returns the stored key and the plaintext key (`lm_<prefix>_<secret>`), which is never stored."""
     if actor is not None:
@@ -33,13 +37,25 @@ async def create_api_key(
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     plaintext = f'{KEY_PREFIX}{prefix}_{secret}'
-    key = ApiKey(name=name, prefix=prefix, key_hash=_digest(plaintext), branch_id=branch_id,
-                 created_by_id=actor.user_id if actor else None)
+    key = ApiKey(
+        name=name,
+        prefix=prefix,
+        key_hash=_digest(plaintext),
+        branch_id=branch_id,
+        created_by_id=actor.user_id if actor else None,
+    )
     async with db.session() as session:
         session.add(key)
         await session.flush()
-        audit.record(session, action='api_key.created', actor=actor, target_type='api_key',
-                     target_id=key.id or '', prefix=prefix, branch_id=branch_id)
+        audit.record(
+            session,
+            action='api_key.created',
+            actor=actor,
+            target_type='api_key',
+            target_id=key.id or '',
+            prefix=prefix,
+            branch_id=branch_id,
+        )
         await session.commit()
     return key, plaintext
 
@@ -52,9 +68,9 @@ async def viewer_for_api_key(db: Database, plaintext: str | None) -> Viewer | No
     if not prefix or not secret:
         return None
     async with db.session() as session:
-        key = (await session.exec(
-            select(ApiKey).where(ApiKey.prefix == prefix, col(ApiKey.revoked_at).is_(None))
-        )).first()
+        key = (
+            await session.exec(select(ApiKey).where(ApiKey.prefix == prefix, col(ApiKey.revoked_at).is_(None)))
+        ).first()
         if key is None or not hmac.compare_digest(key.key_hash, _digest(plaintext)):
             return None
         now = utcnow()
@@ -79,7 +95,8 @@ async def viewer_for_api_key(db: Database, plaintext: str | None) -> Viewer | No
 async def revoke_api_key(db: Database, *, prefix: str, actor: Viewer | None = None) -> bool:
     async with db.session() as session:
         result = await session.exec(
-            update(ApiKey).where(col(ApiKey.prefix) == prefix, col(ApiKey.revoked_at).is_(None))
+            update(ApiKey)
+            .where(col(ApiKey.prefix) == prefix, col(ApiKey.revoked_at).is_(None))
             .values(revoked_at=utcnow())
         )
         audit.record(session, action='api_key.revoked', actor=actor, target_type='api_key', target_id=prefix)

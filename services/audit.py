@@ -22,11 +22,13 @@ def record(
 ) -> None:
     """Add an audit row to the caller's transaction, so it commits (or not) with the change it describes.
     Without an actor or label the change came from the command line (`cli`)."""
-    session.add(AuditEntry(
-        actor_user_id=actor.user_id if actor else None,
-        actor_label=actor_label or (actor.username if actor else 'cli'),
-        action=action,
-        target_type=target_type,
-        target_id=str(target_id),
-        details=details,
-    ))
+    session.add(
+        AuditEntry(
+            actor_user_id=actor.user_id if actor else None,
+            actor_label=actor_label or (actor.username if actor else 'cli'),
+            action=action,
+            target_type=target_type,
+            target_id=str(target_id),
+            details=details,
+        )
+    )

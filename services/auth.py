@@ -61,18 +61,26 @@ async def locked_until(session: AsyncSession, *, username: str, policy: LoginPol
     since the last successful login; else None."""
     now = utcnow()
     window_start = now - policy.lockout
-    last_success = (await session.exec(
-        select(func.max(LoginAttempt.attempted_at))
-        .where(LoginAttempt.username == username, col(LoginAttempt.succeeded).is_(True))
-    )).one()
+    last_success = (
+        await session.exec(
+            select(func.max(LoginAttempt.attempted_at)).where(
+                LoginAttempt.username == username, col(LoginAttempt.succeeded).is_(True)
+            )
+        )
+    ).one()
     since = max(window_start, last_success) if last_success else window_start
-    failures = (await session.exec(
-        select(LoginAttempt.attempted_at)
-        .where(LoginAttempt.username == username, col(LoginAttempt.succeeded).is_(False),
-               LoginAttempt.attempted_at > since)
-        .order_by(col(LoginAttempt.attempted_at).desc())
-        .limit(policy.max_failures)
-    )).all()
+    failures = (
+        await session.exec(
+            select(LoginAttempt.attempted_at)
+            .where(
+                LoginAttempt.username == username,
+                col(LoginAttempt.succeeded).is_(False),
+                LoginAttempt.attempted_at > since,
+            )
+            .order_by(col(LoginAttempt.attempted_at).desc())
+            .limit(policy.max_failures)
+        )
+    ).all()
     if len(failures) < policy.max_failures:
         return None
     # Locked for a full window after the most recent of those failures.
@@ -80,7 +88,12 @@ async def locked_until(session: AsyncSession, *, username: str, policy: LoginPol
 
 
 async def login(
-    db: Database, *, username: str, password: str, client_ip: str = '', policy: LoginPolicy = LoginPolicy(),
+    db: Database,
+    *,
+    username: str,
+    password: str,
+    client_ip: str = '',
+    policy: LoginPolicy = LoginPolicy(),
 ) -> LoginResult:
     """Check credentials and open a session. Raises `LoginLocked` or `InvalidCredentials`;
     the message never says whether the username exists."""
@@ -108,9 +121,13 @@ async def login(
             user.password_hash = await asyncio.to_thread(hash_password, password)
         user.last_login_at = utcnow()
         token = secrets.token_urlsafe(32)
-        session.add(AuthSession(
-            token_hash=token_hash(token), user_id=user.id, expires_at=utcnow() + policy.session_lifetime,
-        ))
+        session.add(
+            AuthSession(
+                token_hash=token_hash(token),
+                user_id=user.id,
+                expires_at=utcnow() + policy.session_lifetime,
+            )
+        )
         viewer = await viewer_for_user(session, user)
         audit.record(session, action='login.succeeded', actor=viewer, client_ip=client_ip)
         await session.commit()
@@ -122,14 +139,18 @@ async def viewer_for_session(db: Database, token: str | None) -> Viewer | None:
     if not token:
         return None
     async with db.session() as session:
-        row = (await session.exec(
-            select(User)
-            .join(AuthSession, col(AuthSession.user_id) == col(User.id))
-            .where(AuthSession.token_hash == token_hash(token),
-                   col(AuthSession.revoked_at).is_(None),
-                   AuthSession.expires_at > utcnow(),
-                   col(User.active).is_(True))
-        )).first()
+        row = (
+            await session.exec(
+                select(User)
+                .join(AuthSession, col(AuthSession.user_id) == col(User.id))
+                .where(
+                    AuthSession.token_hash == token_hash(token),
+                    col(AuthSession.revoked_at).is_(None),
+                    AuthSession.expires_at > utcnow(),
+                    col(User.active).is_(True),
+                )
+            )
+        ).first()
         return await viewer_for_user(session, row) if row else None
 
 

@@ -20,8 +20,14 @@ async def create_branch(db: Database, *, branch_in: BranchCreate, actor: Viewer 
         raise InvalidInput(f'branch code must be letters and digits: {branch_in.code!r}')
     async with db.session() as session:
         await add_unique(session, branch, conflict=f'branch {branch.code} already exists')
-        audit.record(session, action='branch.created', actor=actor, target_type='branch', target_id=branch.id or '',
-                     code=branch.code)
+        audit.record(
+            session,
+            action='branch.created',
+            actor=actor,
+            target_type='branch',
+            target_id=branch.id or '',
+            code=branch.code,
+        )
         await session.commit()
         return branch
 
@@ -44,32 +50,49 @@ async def get_branch_by_code(db: Database, *, code: str) -> Branch:
 
 
 async def add_number(
-    db: Database, *, branch_code: str, channel: ChannelKind, phone_number_id: str, display_phone: str,
-    label: str = '', actor: Viewer | None = None,
+    db: Database,
+    *,
+    branch_code: str,
+    channel: ChannelKind,
+    phone_number_id: str,
+    display_phone: str,
+    label: str = '',
+    actor: Viewer | None = None,
 ) -> WhatsAppNumber:
     if actor is not None:
         actor.require_role(Role.ADMIN)
     branch = await get_branch_by_code(db, code=branch_code)
     number_in = WhatsAppNumberCreate(
-        branch_id=branch.id or 0, channel=channel, phone_number_id=phone_number_id.strip(),
-        display_phone=normalize_phone(display_phone), label=label,
+        branch_id=branch.id or 0,
+        channel=channel,
+        phone_number_id=phone_number_id.strip(),
+        display_phone=normalize_phone(display_phone),
+        label=label,
         # M6: a WhatsApp-Web gateway number listens only until an admin enables sending.
         sending_enabled=channel != ChannelKind.WAHA,
     )
     number = WhatsAppNumber.model_validate(number_in)
     async with db.session() as session:
         await add_unique(session, number, conflict=f'phone_number_id {phone_number_id} is already configured')
-        audit.record(session, action='number.created', actor=actor, target_type='whatsapp_number',
-                     target_id=number.id or '', branch=branch.code)
+        audit.record(
+            session,
+            action='number.created',
+            actor=actor,
+            target_type='whatsapp_number',
+            target_id=number.id or '',
+            branch=branch.code,
+        )
         await session.commit()
         return number
 
 
 async def list_numbers(db: Database, *, viewer: Viewer | None = None) -> list[tuple[WhatsAppNumber, Branch]]:
     async with db.session() as session:
-        query = (select(WhatsAppNumber, Branch)
-                 .join(Branch, col(Branch.id) == col(WhatsAppNumber.branch_id))
-                 .order_by(Branch.code, WhatsAppNumber.display_phone))
+        query = (
+            select(WhatsAppNumber, Branch)
+            .join(Branch, col(Branch.id) == col(WhatsAppNumber.branch_id))
+            .order_by(Branch.code, WhatsAppNumber.display_phone)
+        )
         if viewer is not None:
             query = query.where(branch_scope(WhatsAppNumber.branch_id, viewer))
         return [(number, branch) for number, branch in (await session.exec(query)).all()]

@@ -113,8 +113,9 @@ class Database:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
         # Same pool, connections in autocommit: a read needs no BEGIN and no ROLLBACK round trip.
-        self._autocommit_sessions = async_sessionmaker(engine.execution_options(isolation_level='AUTOCOMMIT'),
-                                                 class_=AsyncSession, expire_on_commit=False)
+        self._autocommit_sessions = async_sessionmaker(
+            engine.execution_options(isolation_level='AUTOCOMMIT'), class_=AsyncSession, expire_on_commit=False
+        )
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:

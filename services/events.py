@@ -46,13 +46,25 @@ class Event:
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON form that crosses processes; `data` must hold only JSON values (str enums are str)."""
-        return {'k': self.kind, 'b': self.branch_id, 'c': self.conversation_id, 'd': self.data, 's': self.serial,
-                'o': self.origin}
+        return {
+            'k': self.kind,
+            'b': self.branch_id,
+            'c': self.conversation_id,
+            'd': self.data,
+            's': self.serial,
+            'o': self.origin,
+        }
 
     @classmethod
     def from_wire(cls, wire: dict[str, Any]) -> Event:
-        return cls(kind=wire['k'], branch_id=wire['b'], conversation_id=wire['c'], data=wire['d'], serial=wire['s'],
-                   origin=wire['o'])
+        return cls(
+            kind=wire['k'],
+            branch_id=wire['b'],
+            conversation_id=wire['c'],
+            data=wire['d'],
+            serial=wire['s'],
+            origin=wire['o'],
+        )
 
     def wire_json(self) -> str:
         # ASCII only: PostgreSQL limits a notification to 8000 bytes, and then characters are bytes.

@@ -47,8 +47,14 @@ class Presence:
 
 
 class PresenceBoard:
-    def __init__(self, publisher: EventPublisher, *, typing_seconds: float = TYPING_SECONDS,
-                 heartbeat_seconds: float = HEARTBEAT_SECONDS, origin: str = PROCESS_ORIGIN) -> None:
+    def __init__(
+        self,
+        publisher: EventPublisher,
+        *,
+        typing_seconds: float = TYPING_SECONDS,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
+        origin: str = PROCESS_ORIGIN,
+    ) -> None:
         self._publisher = publisher
         self._typing_seconds = typing_seconds
         self._heartbeat_seconds = heartbeat_seconds
@@ -102,8 +108,10 @@ class PresenceBoard:
                 return self._answer()  # a new (or reconnected) process asks: answer now, not at the next heartbeat
         elif event.kind == PRESENCE_CHANGED and event.conversation_id is not None:
             now = time.monotonic()
-            watchers = tuple(_Watch(user_id, name, 1, now + typing_left if typing_left > 0 else 0.0)
-                             for user_id, name, typing_left in event.data.get('watchers', ()))
+            watchers = tuple(
+                _Watch(user_id, name, 1, now + typing_left if typing_left > 0 else 0.0)
+                for user_id, name, typing_left in event.data.get('watchers', ())
+            )
             remote = self._remote_watchers.setdefault(event.conversation_id, {})
             if watchers:
                 remote[origin] = watchers
@@ -203,8 +211,10 @@ class PresenceBoard:
         now = time.monotonic()
         # One agent in two processes (two tabs behind the load balancer) is one name.
         others = {w.user_id: w for w in sorted(watchers, key=lambda w: w.typing_until) if w.user_id != excluding}
-        return Presence(viewing=tuple(sorted(w.name for w in others.values())),
-                        typing=tuple(sorted(w.name for w in others.values() if w.typing_until > now)))
+        return Presence(
+            viewing=tuple(sorted(w.name for w in others.values())),
+            typing=tuple(sorted(w.name for w in others.values() if w.typing_until > now)),
+        )
 
     def someone_else_typing(self, conversation_id: int, *, user_id: int) -> Sequence[str]:
         """Soft lock: who else is typing in this conversation (the send button asks before sending)."""
@@ -213,5 +223,6 @@ class PresenceBoard:
     async def _announce(self, conversation_id: int, entry: _Conversation) -> None:
         now = time.monotonic()
         watchers = [[w.user_id, w.name, round(max(0.0, w.typing_until - now), 2)] for w in entry.watchers.values()]
-        await self._publisher.publish([Event(PRESENCE_CHANGED, entry.branch_id, conversation_id,
-                                             {'board': self.origin, 'watchers': watchers})])
+        await self._publisher.publish(
+            [Event(PRESENCE_CHANGED, entry.branch_id, conversation_id, {'board': self.origin, 'watchers': watchers})]
+        )

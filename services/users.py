@@ -22,14 +22,23 @@ async def create_user(db: Database, *, user_in: UserCreate, actor: Viewer | None
             if user_in.role != Role.AGENT:
                 raise InvalidInput('managers may only create agents')
             actor.require_branch(user_in.branch_id)
-    user = User.model_validate(user_in, update={
-        'username': user_in.username.strip().lower(),
-        'password_hash': hash_password(user_in.password),
-    })
+    user = User.model_validate(
+        user_in,
+        update={
+            'username': user_in.username.strip().lower(),
+            'password_hash': hash_password(user_in.password),
+        },
+    )
     async with db.session() as session:
         await add_unique(session, user, conflict=f'username {user.username} is taken')
-        audit.record(session, action='user.created', actor=actor, target_type='user', target_id=user.id or '',
-                     role=str(user.role))
+        audit.record(
+            session,
+            action='user.created',
+            actor=actor,
+            target_type='user',
+            target_id=user.id or '',
+            role=str(user.role),
+        )
         await session.commit()
         return user
 
@@ -37,9 +46,11 @@ async def create_user(db: Database, *, user_in: UserCreate, actor: Viewer | None
 async def list_users(db: Database, *, viewer: Viewer | None = None) -> list[tuple[User, Branch | None]]:
     """Users with their branch, admins first then by branch and name; limited to the viewer's branches."""
     async with db.session() as session:
-        query = (select(User, Branch)
-                 .join(Branch, col(Branch.id) == col(User.branch_id), isouter=True)
-                 .order_by(col(Branch.code).nulls_first(), User.role, User.username))
+        query = (
+            select(User, Branch)
+            .join(Branch, col(Branch.id) == col(User.branch_id), isouter=True)
+            .order_by(col(Branch.code).nulls_first(), User.role, User.username)
+        )
         if viewer is not None and not viewer.sees_all_branches:
             query = query.where(branch_scope(User.branch_id, viewer))
         return [(user, branch) for user, branch in (await session.exec(query)).all()]

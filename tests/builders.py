@@ -10,9 +10,18 @@ from services.models.types import utcnow
 
 
 async def conversation_with_message(
-    db: Database, *, number_id: int, branch_id: int, phone: str, text: str, wa_message_id: str,
-    hours_ago: float = 0.5, name: str = '', assigned_user_id: int | None = None,
-    mode: ConversationMode = ConversationMode.AI, unread: int = 1,
+    db: Database,
+    *,
+    number_id: int,
+    branch_id: int,
+    phone: str,
+    text: str,
+    wa_message_id: str,
+    hours_ago: float = 0.5,
+    name: str = '',
+    assigned_user_id: int | None = None,
+    mode: ConversationMode = ConversationMode.AI,
+    unread: int = 1,
 ) -> int:
     """A customer who wrote `text` `hours_ago` hours ago; returns the conversation id."""
     async with db.session() as session:
@@ -20,13 +29,29 @@ async def conversation_with_message(
         session.add(contact)
         await session.flush()
         at = utcnow() - timedelta(hours=hours_ago)
-        conversation = Conversation(contact_id=contact.id or 0, number_id=number_id, branch_id=branch_id,
-                                    last_inbound_at=at, last_message_at=at, last_message_preview=text[:200],
-                                    unread_count=unread, waiting_since=at, assigned_user_id=assigned_user_id,
-                                    mode=mode)
+        conversation = Conversation(
+            contact_id=contact.id or 0,
+            number_id=number_id,
+            branch_id=branch_id,
+            last_inbound_at=at,
+            last_message_at=at,
+            last_message_preview=text[:200],
+            unread_count=unread,
+            waiting_since=at,
+            assigned_user_id=assigned_user_id,
+            mode=mode,
+        )
         session.add(conversation)
         await session.flush()
-        session.add(Message(conversation_id=conversation.id or 0, direction=Direction.INBOUND,
-                            sender_kind=SenderKind.CUSTOMER, text=text, wa_message_id=wa_message_id, sent_at=at))
+        session.add(
+            Message(
+                conversation_id=conversation.id or 0,
+                direction=Direction.INBOUND,
+                sender_kind=SenderKind.CUSTOMER,
+                text=text,
+                wa_message_id=wa_message_id,
+                sent_at=at,
+            )
+        )
         await session.commit()
         return conversation.id or 0

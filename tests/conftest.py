@@ -169,23 +169,47 @@ async def world(db: Database) -> World:
         rosario = Branch(code='SUC2', name='Rosario', city='Rosario')
         session.add_all([central, rosario])
         await session.flush()
-        central_number = WhatsAppNumber(branch_id=central.id or 0, channel=ChannelKind.SIMULATOR,
-                                        phone_number_id='pn-central', display_phone='+5491150000101')
-        rosario_number = WhatsAppNumber(branch_id=rosario.id or 0, channel=ChannelKind.SIMULATOR,
-                                        phone_number_id='pn-rosario', display_phone='+5493415000201')
+        central_number = WhatsAppNumber(
+            branch_id=central.id or 0,
+            channel=ChannelKind.SIMULATOR,
+            phone_number_id='pn-central',
+            display_phone='+5491150000101',
+        )
+        rosario_number = WhatsAppNumber(
+            branch_id=rosario.id or 0,
+            channel=ChannelKind.SIMULATOR,
+            phone_number_id='pn-rosario',
+            display_phone='+5493415000201',
+        )
         people = {
-            'ana': User(username='ana', full_name='Ana Gómez', role=Role.AGENT, branch_id=central.id,
-                        password_hash=password_hash),
-            'bruno': User(username='bruno', full_name='Bruno Fernández', role=Role.AGENT, branch_id=rosario.id,
-                          password_hash=password_hash),
-            'marta': User(username='marta', full_name='Marta Sosa', role=Role.MANAGER, branch_id=central.id,
-                          password_hash=password_hash),
+            'ana': User(
+                username='ana',
+                full_name='Ana Gómez',
+                role=Role.AGENT,
+                branch_id=central.id,
+                password_hash=password_hash,
+            ),
+            'bruno': User(
+                username='bruno',
+                full_name='Bruno Fernández',
+                role=Role.AGENT,
+                branch_id=rosario.id,
+                password_hash=password_hash,
+            ),
+            'marta': User(
+                username='marta',
+                full_name='Marta Sosa',
+                role=Role.MANAGER,
+                branch_id=central.id,
+                password_hash=password_hash,
+            ),
             'jorge': User(username='jorge', full_name='Jorge Pereyra', role=Role.ADMIN, password_hash=password_hash),
         }
         session.add_all([central_number, rosario_number, *people.values()])
         await session.commit()
-    return World(central=central, rosario=rosario, central_number=central_number, rosario_number=rosario_number,
-                 **people)
+    return World(
+        central=central, rosario=rosario, central_number=central_number, rosario_number=rosario_number, **people
+    )
 
 
 @pytest.fixture

@@ -32,5 +32,7 @@ def import_command(
             return await import_file(db, file, progress=progress)
 
         report = run_job(work)
-    typer.echo(f'{report.total} products imported from {file.name} in {report.seconds:.1f} s '
-               f'({report.created} new, {report.updated} updated)')
+    typer.echo(
+        f'{report.total} products imported from {file.name} in {report.seconds:.1f} s '
+        f'({report.created} new, {report.updated} updated)'
+    )

@@ -48,8 +48,10 @@ def quote_pdf_command(
 def quote_show(number: Annotated[str, typer.Argument(help='e.g. SUC1-000123')]) -> None:
     """Print a quote as the customer reads it on WhatsApp."""
     settings = Settings()
-    view = run_job(lambda db: quotes.get_quote_by_code(db, viewer=None, code=number,
-                                                       zone=ZoneInfo(settings.display_timezone)), settings=settings)
+    view = run_job(
+        lambda db: quotes.get_quote_by_code(db, viewer=None, code=number, zone=ZoneInfo(settings.display_timezone)),
+        settings=settings,
+    )
     typer.echo(f'{view.code}\t{view.status}\t{view.totals.total}')
     typer.echo('\n---\n'.join(quote_messages(view, accept_hint=False)))
 
@@ -58,8 +60,9 @@ def quote_show(number: Annotated[str, typer.Argument(help='e.g. SUC1-000123')]) 
 def quote_expire() -> None:
     """Mark sent quotes past their valid-until date as expired (the app does it every 10 minutes)."""
     settings = Settings()
-    count = run_job(lambda db: quotes.expire_due_quotes(db, zone=ZoneInfo(settings.display_timezone)),
-                    settings=settings)
+    count = run_job(
+        lambda db: quotes.expire_due_quotes(db, zone=ZoneInfo(settings.display_timezone)), settings=settings
+    )
     typer.echo(f'{count} quotes expired')
 
 
@@ -76,8 +79,9 @@ def register_templates(
         done = []
         for name, body in ((QUOTE_TEMPLATE, QUOTE_TEMPLATE_BODY), (TICKET_TEMPLATE, TICKET_TEMPLATE_BODY)):
             try:
-                await templates.register_template(db, phone_number_id=phone_number_id, name=name, body=body,
-                                                  language=language, status=status)
+                await templates.register_template(
+                    db, phone_number_id=phone_number_id, name=name, body=body, language=language, status=status
+                )
                 done.append(f'{name}: registered')
             except Conflict:
                 done.append(f'{name}: already registered')

@@ -24,6 +24,7 @@ async def _read_all(paths: list[Path], *, engine: str, workers: int, seconds_per
     """A result per path, or the reason the file could not be read (the others are still read)."""
     reader = VinReader(engine=engine, workers=workers, timeout_seconds=seconds_per_image)
     try:
+
         async def one(path: Path) -> VinResult | str:
             try:
                 content = await asyncio.to_thread(path.read_bytes)
@@ -39,17 +40,25 @@ async def _read_all(paths: list[Path], *, engine: str, workers: int, seconds_per
 @cli.command('read')
 def read(
     images: Annotated[list[Path], typer.Argument(help='Image files (JPEG, PNG, WebP…)')],
-    as_json: Annotated[bool, typer.Option('--json', help='One JSON object per line: file, vin, status, vehicle, '
-                                                         'seconds')] = False,
-    engine: Annotated[Literal['tesseract', 'rapidocr'] | None,
-                      typer.Option(help='OCR engine (default: LEADMASTER_VIN_OCR_ENGINE)')] = None,
+    as_json: Annotated[
+        bool, typer.Option('--json', help='One JSON object per line: file, vin, status, vehicle, seconds')
+    ] = False,
+    engine: Annotated[
+        Literal['tesseract', 'rapidocr'] | None, typer.Option(help='OCR engine (default: LEADMASTER_VIN_OCR_ENGINE)')
+    ] = None,
 ) -> None:
     """Read the VIN of each image: one line per image — file, VIN or '-', verified/unverified/none, vehicle,
     seconds. Exits with 1 if a file could not be read (the other files are still read and printed)."""
     settings = Settings()
     try:
-        results = asyncio.run(_read_all(images, engine=engine or settings.vin_ocr_engine,
-                                        workers=settings.vin_workers, seconds_per_image=settings.vin_timeout_seconds))
+        results = asyncio.run(
+            _read_all(
+                images,
+                engine=engine or settings.vin_ocr_engine,
+                workers=settings.vin_workers,
+                seconds_per_image=settings.vin_timeout_seconds,
+            )
+        )
     except RuntimeError as exc:  # e.g. RapidOCR chosen but not installed
         typer.secho(f'error: {exc}', err=True, fg='red')
         raise typer.Exit(2) from exc
@@ -63,10 +72,21 @@ def read(
             continue
         vehicle = _vehicle_label(result)
         if as_json:
-            typer.echo(json.dumps({'file': str(path), 'vin': result.vin, 'status': str(result.status),
-                                   'vehicle': vehicle, 'seconds': round(result.seconds, 3)}, ensure_ascii=False))
+            typer.echo(
+                json.dumps(
+                    {
+                        'file': str(path),
+                        'vin': result.vin,
+                        'status': str(result.status),
+                        'vehicle': vehicle,
+                        'seconds': round(result.seconds, 3),
+                    },
+                    ensure_ascii=False,
+                )
+            )
         else:
-            typer.echo('\t'.join([str(path), result.vin or '-', str(result.status), vehicle or '-',
-                                  f'{result.seconds:.2f}']))
+            typer.echo(
+                '\t'.join([str(path), result.vin or '-', str(result.status), vehicle or '-', f'{result.seconds:.2f}'])
+            )
     if failed:
         raise typer.Exit(1)

@@ -20,17 +20,27 @@ async def branches_page(viewer: Viewer) -> None:
     numbers_by_branch: dict[int, list[str]] = {}
     for number, branch in await branches.list_numbers(db, viewer=viewer):
         numbers_by_branch.setdefault(branch.id or 0, []).append(
-            f'{number.display_phone} ({number.label or number.phone_number_id}, {number.channel})')
+            f'{number.display_phone} ({number.label or number.phone_number_id}, {number.channel})'
+        )
     columns = [
         {'name': 'code', 'label': t('branches.code'), 'field': 'code', 'align': 'left'},
         {'name': 'name', 'label': t('branches.name'), 'field': 'name', 'align': 'left'},
         {'name': 'city', 'label': t('branches.city'), 'field': 'city', 'align': 'left'},
         {'name': 'numbers', 'label': t('branches.numbers'), 'field': 'numbers', 'align': 'left'},
     ]
-    ui.table(columns=columns, row_key='code', rows=[{
-        'code': branch.code, 'name': branch.name, 'city': branch.city,
-        'numbers': ', '.join(numbers_by_branch.get(branch.id or 0, [])),
-    } for branch in await branches.list_branches(db, viewer=viewer)]).classes('w-full').mark('branches-table')
+    ui.table(
+        columns=columns,
+        row_key='code',
+        rows=[
+            {
+                'code': branch.code,
+                'name': branch.name,
+                'city': branch.city,
+                'numbers': ', '.join(numbers_by_branch.get(branch.id or 0, [])),
+            }
+            for branch in await branches.list_branches(db, viewer=viewer)
+        ],
+    ).classes('w-full').mark('branches-table')
 
 
 @signed_in_page('/admin/users', minimum_role=Role.MANAGER, title_key='nav.users')
@@ -43,11 +53,20 @@ async def users_page(viewer: Viewer) -> None:
         {'name': 'branch', 'label': t('users.branch'), 'field': 'branch', 'align': 'left'},
         {'name': 'active', 'label': t('users.active'), 'field': 'active'},
     ]
-    ui.table(columns=columns, row_key='username', rows=[{
-        'username': user.username, 'name': user.full_name, 'role': t(f'role.{user.role}'),
-        'branch': branch.code if branch else t('common.none'),
-        'active': t('common.yes') if user.active else t('common.no'),
-    } for user, branch in await users.list_users(runtime().db, viewer=viewer)]).classes('w-full').mark('users-table')
+    ui.table(
+        columns=columns,
+        row_key='username',
+        rows=[
+            {
+                'username': user.username,
+                'name': user.full_name,
+                'role': t(f'role.{user.role}'),
+                'branch': branch.code if branch else t('common.none'),
+                'active': t('common.yes') if user.active else t('common.no'),
+            }
+            for user, branch in await users.list_users(runtime().db, viewer=viewer)
+        ],
+    ).classes('w-full').mark('users-table')
 
 
 @signed_in_page('/admin/webhooks', minimum_role=Role.ADMIN, title_key='nav.webhooks')
@@ -56,28 +75,47 @@ async def webhooks_page(viewer: Viewer) -> None:
     db = runtime().db
     ui.label(t('webhooks.unroutable')).classes('text-xl font-semibold')
     ui.label(t('webhooks.unroutable_help')).classes('text-sm text-slate-500')
-    ui.table(columns=[
-        {'name': 'phone_number_id', 'label': 'phone_number_id', 'field': 'phone_number_id', 'align': 'left'},
-        {'name': 'display', 'label': t('webhooks.display'), 'field': 'display', 'align': 'left'},
-        {'name': 'messages', 'label': t('webhooks.messages'), 'field': 'messages'},
-        {'name': 'statuses', 'label': t('webhooks.statuses'), 'field': 'statuses'},
-        {'name': 'when', 'label': t('conversations.when'), 'field': 'when'},
-    ], row_key='id', rows=[{
-        'id': change.id, 'phone_number_id': change.phone_number_id, 'display': change.display_phone_number,
-        'messages': change.message_count, 'statuses': change.status_count, 'when': local_time(change.created_at),
-    } for change in await journal.list_unroutable(db)]).classes('w-full').mark('unroutable-table')
+    ui.table(
+        columns=[
+            {'name': 'phone_number_id', 'label': 'phone_number_id', 'field': 'phone_number_id', 'align': 'left'},
+            {'name': 'display', 'label': t('webhooks.display'), 'field': 'display', 'align': 'left'},
+            {'name': 'messages', 'label': t('webhooks.messages'), 'field': 'messages'},
+            {'name': 'statuses', 'label': t('webhooks.statuses'), 'field': 'statuses'},
+            {'name': 'when', 'label': t('conversations.when'), 'field': 'when'},
+        ],
+        row_key='id',
+        rows=[
+            {
+                'id': change.id,
+                'phone_number_id': change.phone_number_id,
+                'display': change.display_phone_number,
+                'messages': change.message_count,
+                'statuses': change.status_count,
+                'when': local_time(change.created_at),
+            }
+            for change in await journal.list_unroutable(db)
+        ],
+    ).classes('w-full').mark('unroutable-table')
 
     ui.label(t('webhooks.problems')).classes('text-xl font-semibold mt-4')
-    ui.table(columns=[
-        {'name': 'id', 'label': '#', 'field': 'id'},
-        {'name': 'status', 'label': t('webhooks.status'), 'field': 'status', 'align': 'left'},
-        {'name': 'error', 'label': t('webhooks.error'), 'field': 'error', 'align': 'left'},
-        {'name': 'when', 'label': t('conversations.when'), 'field': 'when'},
-    ], row_key='id', rows=[{
-        'id': delivery.id, 'status': delivery.status, 'error': delivery.error[:300],
-        'when': local_time(delivery.received_at),
-    } for delivery in await journal.list_deliveries(db, statuses=[DeliveryStatus.FAILED, DeliveryStatus.FLAGGED])
-    ]).classes('w-full').mark('problem-deliveries-table')
+    ui.table(
+        columns=[
+            {'name': 'id', 'label': '#', 'field': 'id'},
+            {'name': 'status', 'label': t('webhooks.status'), 'field': 'status', 'align': 'left'},
+            {'name': 'error', 'label': t('webhooks.error'), 'field': 'error', 'align': 'left'},
+            {'name': 'when', 'label': t('conversations.when'), 'field': 'when'},
+        ],
+        row_key='id',
+        rows=[
+            {
+                'id': delivery.id,
+                'status': delivery.status,
+                'error': delivery.error[:300],
+                'when': local_time(delivery.received_at),
+            }
+            for delivery in await journal.list_deliveries(db, statuses=[DeliveryStatus.FAILED, DeliveryStatus.FLAGGED])
+        ],
+    ).classes('w-full').mark('problem-deliveries-table')
 
     async def replay() -> None:
         count = await journal.requeue_for_replay(db, include_unroutable=True, actor=viewer)

@@ -44,8 +44,9 @@ async def catalog_page(viewer: Viewer, c: int | None = None) -> None:
     with ui.row().classes('w-full gap-4 no-wrap items-start'):
         with ui.column().classes('flex-1 gap-2'):
             if conversation is not None:
-                ui.label(t('catalog.sending_to', name=conversation.contact_name)).classes('text-sm') \
-                    .mark('catalog-target')
+                ui.label(t('catalog.sending_to', name=conversation.contact_name)).classes('text-sm').mark(
+                    'catalog-target'
+                )
             CatalogSearch(db=db, viewer=viewer, branch_id=branch_id, on_send=send if conversation else None)
         if conversation is not None:
             with ui.column().classes('w-[350px] gap-2'):
@@ -84,6 +85,11 @@ def _import_section(viewer: Viewer) -> None:
         status.text = t('catalog.import_done', total=report.total, created=report.created, updated=report.updated)
         upload.reset()
 
-    upload = ui.upload(on_upload=uploaded, auto_upload=True, max_file_size=MAX_CATALOG_FILE_BYTES,
-                       label=t('catalog.import_title')) \
-        .props('accept=".json,.csv" flat bordered').classes('w-96').mark('catalog-import')
+    upload = (
+        ui.upload(
+            on_upload=uploaded, auto_upload=True, max_file_size=MAX_CATALOG_FILE_BYTES, label=t('catalog.import_title')
+        )
+        .props('accept=".json,.csv" flat bordered')
+        .classes('w-96')
+        .mark('catalog-import')
+    )

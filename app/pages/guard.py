@@ -27,8 +27,9 @@ SESSION_KEY = 'session_token'
 PageFunction = Callable[..., Awaitable[None]]
 
 
-def signed_in_page(path: str, *, minimum_role: Role = Role.AGENT, title_key: str,
-                   full_height: bool = False) -> Callable[[PageFunction], Any]:
+def signed_in_page(
+    path: str, *, minimum_role: Role = Role.AGENT, title_key: str, full_height: bool = False
+) -> Callable[[PageFunction], Any]:
     def decorator(func: PageFunction) -> Any:
         own_parameters = [p for p in inspect.signature(func).parameters.values() if p.name != 'viewer']
 
@@ -39,8 +40,14 @@ def signed_in_page(path: str, *, minimum_role: Role = Role.AGENT, title_key: str
                 return RedirectResponse(f'/login?next={quote(target)}', status_code=303)
             ui.page_title(f'{t(title_key)} · LeadMaster')
             visible_branches = await branches.list_branches(runtime().db, viewer=viewer)
-            with page_frame(viewer, active_path=path, branches=visible_branches, on_logout=logout,
-                            simulator_enabled=runtime().simulator is not None, full_height=full_height):
+            with page_frame(
+                viewer,
+                active_path=path,
+                branches=visible_branches,
+                on_logout=logout,
+                simulator_enabled=runtime().simulator is not None,
+                full_height=full_height,
+            ):
                 if not viewer.has_role(minimum_role):
                     ui.label(t('forbidden.title')).classes('text-2xl').mark('forbidden')
                     ui.label(t('forbidden.body'))

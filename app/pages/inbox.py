@@ -46,7 +46,7 @@ PAGE_SIZE = 50
 # One AudioContext per page, suspended between beeps: a context left running keeps an audio thread busy in the
 # browser, and a new one per alert (as before) piled up dozens of them over an agent's day — measured 6 % of a
 # core per page and Chromium's audio service at 17 % with 20 pages open (bench/live_latency.py).
-ALERT_SCRIPT = '''
+ALERT_SCRIPT = """
 <script>
 window.lmAlert = (title, body, sound) => {
   if (sound) {
@@ -69,7 +69,7 @@ window.lmAlert = (title, body, sound) => {
   }
 };
 </script>
-'''
+"""
 
 
 def _server_clock_script() -> str:
@@ -116,25 +116,52 @@ class InboxPage:
         with ui.row().classes('w-full h-full no-wrap gap-0'):
             with ui.column().classes('w-[300px] min-w-[260px] h-full no-wrap gap-1 border-r bg-white p-2'):
                 self._filters()
-                self.list = ConversationList(on_select=self.open, on_more=self.load_more,
-                                             show_branch=self.viewer.has_role(Role.MANAGER))
+                self.list = ConversationList(
+                    on_select=self.open, on_more=self.load_more, show_branch=self.viewer.has_role(Role.MANAGER)
+                )
             with ui.column().classes('flex-1 h-full min-w-0 gap-0'):
-                self.chat = ChatView(on_send_text=self.send_text, on_send_template=self.send_template,
-                                     on_typing=self.typing, on_load_older=self.load_older,
-                                     on_correct_vin=self.correct_vin)
+                self.chat = ChatView(
+                    on_send_text=self.send_text,
+                    on_send_template=self.send_template,
+                    on_typing=self.typing,
+                    on_load_older=self.load_older,
+                    on_correct_vin=self.correct_vin,
+                )
             # `max-lg:hidden`, not `hidden lg:flex`: Quasar's `.hidden` is `!important` and would hide it everywhere.
             with ui.column().classes('w-[350px] min-w-[350px] h-full border-l bg-white max-lg:hidden') as self.right:
-                self.panel = ClientPanel(PanelContext(
-                    viewer=self.viewer, db=self.db, publisher=self.bus, notify=self._notify, reload=self.reload_open,
-                    services={'presence': self.presence, 'settings': runtime().settings, 'cache': self.cache,
-                              'sales': runtime().sales, 'hold_to_reply': self._hold_to_reply}))
+                self.panel = ClientPanel(
+                    PanelContext(
+                        viewer=self.viewer,
+                        db=self.db,
+                        publisher=self.bus,
+                        notify=self._notify,
+                        reload=self.reload_open,
+                        services={
+                            'presence': self.presence,
+                            'settings': runtime().settings,
+                            'cache': self.cache,
+                            'sales': runtime().sales,
+                            'hold_to_reply': self._hold_to_reply,
+                        },
+                    )
+                )
         ui.keyboard(on_key=self._key)
         # ONE timer per page for every countdown and waiting time (NiceGUI's memory grows with each timer).
         ui.timer(1.0, self._tick)
-        self._subscription = self.bus.subscribe(self.on_event, branch_ids=self.viewer.branch_ids,
-                                                kinds=[MESSAGE_CREATED, MESSAGE_STATUS, CONVERSATION_UPDATED,
-                                                       PRESENCE_CHANGED, SUMMARY_UPDATED, QUOTE_UPDATED, VIN_READ],
-                                                on_gap=self.resync)
+        self._subscription = self.bus.subscribe(
+            self.on_event,
+            branch_ids=self.viewer.branch_ids,
+            kinds=[
+                MESSAGE_CREATED,
+                MESSAGE_STATUS,
+                CONVERSATION_UPDATED,
+                PRESENCE_CHANGED,
+                SUMMARY_UPDATED,
+                QUOTE_UPDATED,
+                VIN_READ,
+            ],
+            on_gap=self.resync,
+        )
         if self.viewer.user_id is not None:
             await self.presence.page_opened(self.viewer.user_id)
         self.client.on_delete(self.closed)
@@ -144,29 +171,44 @@ class InboxPage:
             await self.open(open_conversation)
 
     def _filters(self) -> None:
-        search = ui.input(placeholder=t('inbox.search')).props('dense outlined clearable debounce=300') \
-            .classes('w-full').mark('inbox-search')
+        search = (
+            ui.input(placeholder=t('inbox.search'))
+            .props('dense outlined clearable debounce=300')
+            .classes('w-full')
+            .mark('inbox-search')
+        )
         search.on_value_change(lambda e: self._set('search', e.value or ''))
         with ui.row().classes('w-full gap-1 no-wrap'):
-            ui.select({'open': t('inbox.status.open'), 'closed': t('inbox.status.closed'),
-                       'all': t('inbox.status.all')}, value='open',
-                      on_change=lambda e: self._set('status', e.value)).props('dense options-dense') \
-                .classes('flex-1').mark('filter-status')
-            ui.select({'all': t('inbox.assignment.all'), 'mine': t('inbox.assignment.mine'),
-                       'unassigned': t('inbox.assignment.unassigned')}, value='all',
-                      on_change=lambda e: self._set('assignment', e.value)).props('dense options-dense') \
-                .classes('flex-1').mark('filter-assignment')
+            ui.select(
+                {'open': t('inbox.status.open'), 'closed': t('inbox.status.closed'), 'all': t('inbox.status.all')},
+                value='open',
+                on_change=lambda e: self._set('status', e.value),
+            ).props('dense options-dense').classes('flex-1').mark('filter-status')
+            ui.select(
+                {
+                    'all': t('inbox.assignment.all'),
+                    'mine': t('inbox.assignment.mine'),
+                    'unassigned': t('inbox.assignment.unassigned'),
+                },
+                value='all',
+                on_change=lambda e: self._set('assignment', e.value),
+            ).props('dense options-dense').classes('flex-1').mark('filter-assignment')
         with ui.row().classes('w-full gap-1 no-wrap items-center'):
-            ui.select({'any': t('inbox.mode.any'), 'ai': t('mode.ai'), 'human': t('mode.human')}, value='any',
-                      on_change=lambda e: self._set('mode', e.value)).props('dense options-dense') \
-                .classes('flex-1').mark('filter-mode')
-            ui.checkbox(t('inbox.unread_only'), on_change=lambda e: self._set('unread_only', e.value)) \
-                .props('dense').mark('filter-unread')
+            ui.select(
+                {'any': t('inbox.mode.any'), 'ai': t('mode.ai'), 'human': t('mode.human')},
+                value='any',
+                on_change=lambda e: self._set('mode', e.value),
+            ).props('dense options-dense').classes('flex-1').mark('filter-mode')
+            ui.checkbox(t('inbox.unread_only'), on_change=lambda e: self._set('unread_only', e.value)).props(
+                'dense'
+            ).mark('filter-unread')
         with ui.row().classes('w-full gap-1 no-wrap items-center'):
-            ui.input(t('inbox.label')).props('dense debounce=400').classes('flex-1') \
-                .on_value_change(lambda e: self._set('label', (e.value or '').strip())).mark('filter-label')
-            ui.switch(t('inbox.sound'), value=self.sound, on_change=self._sound_changed).props('dense') \
-                .classes('text-xs').mark('sound-switch')
+            ui.input(t('inbox.label')).props('dense debounce=400').classes('flex-1').on_value_change(
+                lambda e: self._set('label', (e.value or '').strip())
+            ).mark('filter-label')
+            ui.switch(t('inbox.sound'), value=self.sound, on_change=self._sound_changed).props('dense').classes(
+                'text-xs'
+            ).mark('sound-switch')
 
     async def _set(self, name: str, value: object) -> None:
         setattr(self, name, value)
@@ -186,15 +228,16 @@ class InboxPage:
             'status': None if self.status == 'all' else ConversationStatus(self.status),
             'assignment': self.assignment,
             'mode': None if self.mode == 'any' else ConversationMode(self.mode),
-            'unread_only': self.unread_only, 'label': self.label or None, 'search': self.search,
+            'unread_only': self.unread_only,
+            'label': self.label or None,
+            'search': self.search,
         }
 
     async def load(self) -> None:
         # Filters change faster than queries answer (typing in the search box): only the latest load is shown.
         self.loads += 1
         serial = self.loads
-        rows = await conversations.list_conversations(self.db, viewer=self.viewer, limit=PAGE_SIZE + 1,
-                                                      **self._query())  # type: ignore[arg-type]
+        rows = await conversations.list_conversations(self.db, viewer=self.viewer, limit=PAGE_SIZE + 1, **self._query())  # type: ignore[arg-type]
         if serial != self.loads:
             return
         self.list.show(rows[:PAGE_SIZE], has_more=len(rows) > PAGE_SIZE)
@@ -203,8 +246,9 @@ class InboxPage:
 
     async def load_more(self) -> None:
         last = self.list.order[-1] if self.list.order else None
-        rows = await conversations.list_conversations(self.db, viewer=self.viewer, limit=PAGE_SIZE + 1,
-                                                      before_id=last, **self._query())  # type: ignore[arg-type]
+        rows = await conversations.list_conversations(
+            self.db, viewer=self.viewer, limit=PAGE_SIZE + 1, before_id=last, **self._query()
+        )  # type: ignore[arg-type]
         self.list.show(rows[:PAGE_SIZE], has_more=len(rows) > PAGE_SIZE, append=True)
 
     def belongs(self, row: ConversationRow) -> bool:
@@ -224,8 +268,7 @@ class InboxPage:
         if self.label:
             return row.id in self.list.items  # labels are not on the row: keep what the query returned
         if self.search:
-            haystack = _folded(' '.join(filter(None, [row.contact_name, row.contact_phone,
-                                                      row.last_message_preview])))
+            haystack = _folded(' '.join(filter(None, [row.contact_name, row.contact_phone, row.last_message_preview])))
             return _folded(self.search) in haystack or row.id in self.list.items
         return True
 
@@ -248,21 +291,35 @@ class InboxPage:
             ui.notify(t('inbox.pick'))
             return
         await self._leave()
-        messages = await console.thread(self.db, viewer=self.viewer, conversation_id=conversation_id,
-                                      limit=PAGE_SIZE + 1)
+        messages = await console.thread(
+            self.db, viewer=self.viewer, conversation_id=conversation_id, limit=PAGE_SIZE + 1
+        )
         self.has_older = len(messages) > PAGE_SIZE
         self.open_id, self.open_branch = conversation_id, detail.row.branch_id
         canned = await console.canned_responses(self.db, viewer=self.viewer, branch_id=detail.row.branch_id)
-        templates = [] if detail.window_open else await console.approved_templates(
-            self.db, viewer=self.viewer, conversation_id=conversation_id)
+        templates = (
+            []
+            if detail.window_open
+            else await console.approved_templates(self.db, viewer=self.viewer, conversation_id=conversation_id)
+        )
         shown = messages[-PAGE_SIZE:]
-        self.chat.open(detail, shown, has_older=self.has_older, canned=canned, templates=templates,
-                       readings=await self._readings(shown))
+        self.chat.open(
+            detail,
+            shown,
+            has_older=self.has_older,
+            canned=canned,
+            templates=templates,
+            readings=await self._readings(shown),
+        )
         await self.panel.show(detail)
         self.list.select(conversation_id)
         if self.viewer.user_id is not None:
-            await self.presence.viewing(conversation_id=conversation_id, branch_id=detail.row.branch_id,
-                                        user_id=self.viewer.user_id, name=self.viewer.full_name)
+            await self.presence.viewing(
+                conversation_id=conversation_id,
+                branch_id=detail.row.branch_id,
+                user_id=self.viewer.user_id,
+                name=self.viewer.full_name,
+            )
         self._show_presence()
         await console.mark_read(self.db, viewer=self.viewer, conversation_id=conversation_id, publisher=self.bus)
         await self._activity()  # T2: opening her own conversation to reply renews the hold
@@ -281,8 +338,13 @@ class InboxPage:
     async def load_older(self) -> None:
         if self.open_id is None:
             return
-        older = await console.thread(self.db, viewer=self.viewer, conversation_id=self.open_id, limit=PAGE_SIZE + 1,
-                                   before_id=self.chat.oldest_id())
+        older = await console.thread(
+            self.db,
+            viewer=self.viewer,
+            conversation_id=self.open_id,
+            limit=PAGE_SIZE + 1,
+            before_id=self.chat.oldest_id(),
+        )
         shown = older[-PAGE_SIZE:]
         self.chat.prepend(shown, has_older=len(older) > PAGE_SIZE, readings=await self._readings(shown))
 
@@ -293,8 +355,9 @@ class InboxPage:
 
     async def correct_vin(self, message_id: int, vin_text: str) -> VinReadingPublic:
         """V1: the agent types the VIN she reads on the photo (the service validates, audits and announces it)."""
-        return await correct_vin(self.db, viewer=self.viewer, message_id=message_id, vin_text=vin_text,
-                                 publisher=self.bus)
+        return await correct_vin(
+            self.db, viewer=self.viewer, message_id=message_id, vin_text=vin_text, publisher=self.bus
+        )
 
     async def _leave(self) -> None:
         if self.open_id is not None and self.viewer.user_id is not None:
@@ -329,8 +392,9 @@ class InboxPage:
         if not await self._hold_to_reply():
             return False
         try:
-            await outbox.queue_text(self.db, conversation_id=self.open_id, text=text, publisher=self.bus,
-                                    viewer=self.viewer)
+            await outbox.queue_text(
+                self.db, conversation_id=self.open_id, text=text, publisher=self.bus, viewer=self.viewer
+            )
         except ServiceError as exc:
             ui.notify(str(exc), type='negative')
             return False
@@ -341,9 +405,15 @@ class InboxPage:
         if self.open_id is None or not await self._hold_to_reply():
             return False
         try:
-            await outbox.queue_template(self.db, conversation_id=self.open_id, template_name=template.name,
-                                        language=template.language, variables=variables, publisher=self.bus,
-                                        viewer=self.viewer)
+            await outbox.queue_template(
+                self.db,
+                conversation_id=self.open_id,
+                template_name=template.name,
+                language=template.language,
+                variables=variables,
+                publisher=self.bus,
+                viewer=self.viewer,
+            )
         except ServiceError as exc:
             ui.notify(str(exc), type='negative')
             return False
@@ -373,8 +443,7 @@ class InboxPage:
     async def _activity(self) -> None:
         """T2: the holder is working on it; renew her deadline (at most every few seconds, see `takeover.renew`)."""
         if self.open_id is not None and self.viewer.user_id is not None:
-            await takeover.renew(self.db, user_id=self.viewer.user_id, conversation_id=self.open_id,
-                                 publisher=self.bus)
+            await takeover.renew(self.db, user_id=self.viewer.user_id, conversation_id=self.open_id, publisher=self.bus)
 
     async def _stopped_typing(self) -> None:
         if self.open_id is not None and self.viewer.user_id is not None:
@@ -388,19 +457,20 @@ class InboxPage:
         if event.kind == CONVERSATION_UPDATED and event.conversation_id is not None:
             await self._conversation_changed(event)
         elif event.kind == MESSAGE_CREATED and event.conversation_id == self.open_id:
-            message = await console.live_message(self.db, self.cache, viewer=self.viewer,
-                                               message_id=event.data['message_id'], version=event.version)
+            message = await console.live_message(
+                self.db, self.cache, viewer=self.viewer, message_id=event.data['message_id'], version=event.version
+            )
             if message is not None:
                 self.chat.append(message)
         elif event.kind == MESSAGE_STATUS and event.conversation_id == self.open_id:
             if 'media_status' in event.data:
-                message = await console.live_message(self.db, self.cache, viewer=self.viewer,
-                                                   message_id=event.data['message_id'], version=event.version)
+                message = await console.live_message(
+                    self.db, self.cache, viewer=self.viewer, message_id=event.data['message_id'], version=event.version
+                )
                 if message is not None:
                     self.chat.update_media(message)
             else:
-                self.chat.set_status(event.data['message_id'], event.data['status'],
-                                     event.data.get('error_title', ''))
+                self.chat.set_status(event.data['message_id'], event.data['status'], event.data.get('error_title', ''))
         elif event.kind == PRESENCE_CHANGED and event.conversation_id == self.open_id:
             self._show_presence()
         elif event.kind == VIN_READ and event.conversation_id == self.open_id:
@@ -413,13 +483,15 @@ class InboxPage:
     async def _vin_read(self, message_id: object) -> None:
         """A photo of the open thread was read (or its VIN corrected, maybe on another page): show it."""
         if isinstance(message_id, int):
-            self.chat.show_vin_reading(message_id, await reading_for_message(self.db, viewer=self.viewer,
-                                                                             message_id=message_id))
+            self.chat.show_vin_reading(
+                message_id, await reading_for_message(self.db, viewer=self.viewer, message_id=message_id)
+            )
 
     async def _conversation_changed(self, event: Event) -> None:
         conversation_id = event.conversation_id or 0
-        row = await console.live_row(self.db, self.cache, viewer=self.viewer, conversation_id=conversation_id,
-                                   version=event.version)
+        row = await console.live_row(
+            self.db, self.cache, viewer=self.viewer, conversation_id=conversation_id, version=event.version
+        )
         if row is None:
             return
         is_new = self.list.upsert(row, belongs=self.belongs(row))
@@ -429,13 +501,15 @@ class InboxPage:
         self._notify_takeover(event, row)
         if conversation_id == self.open_id:
             if event.data.get('reason') == 'inbound':
-                await console.mark_read(self.db, viewer=self.viewer, conversation_id=conversation_id,
-                                      publisher=self.bus)
+                await console.mark_read(
+                    self.db, viewer=self.viewer, conversation_id=conversation_id, publisher=self.bus
+                )
             detail = await console.conversation_detail(self.db, viewer=self.viewer, conversation_id=conversation_id)
             templates = None
             if not detail.window_open and self.chat.detail is not None and self.chat.detail.window_open:
-                templates = await console.approved_templates(self.db, viewer=self.viewer,
-                                                           conversation_id=conversation_id)
+                templates = await console.approved_templates(
+                    self.db, viewer=self.viewer, conversation_id=conversation_id
+                )
             self.chat.show_detail(detail, templates=templates)
             await self.panel.show(detail)
 
@@ -454,8 +528,11 @@ class InboxPage:
         elif reason == 'timeout' and data.get('user_id') == me:
             self._notify(t('takeover.notify.lost', name=row.contact_name), 'warning', alert=True)
         elif reason == 'offer' and data.get('user_id') == me and offer_running(row):
-            self._notify(t('takeover.notify.offered', name=row.contact_name,
-                           time=local_time(row.offer_expires_at, '%H:%M')), 'info', alert=True)
+            self._notify(
+                t('takeover.notify.offered', name=row.contact_name, time=local_time(row.offer_expires_at, '%H:%M')),
+                'info',
+                alert=True,
+            )
         elif data.get('available') and row.assigned_user_id is None and row.branch_id == self.viewer.branch_id:
             key = 'takeover.notify.available' if row.phase == 'waiting' else 'takeover.notify.released'
             self._notify(t(key, name=row.contact_name), 'info', alert=True)
@@ -476,15 +553,26 @@ class InboxPage:
         # The listed row knows who holds the conversation (its changes arrive as events too): no read per message,
         # which would also hold up this page's next event, the list row's own update.
         item = self.list.items.get(event.conversation_id or 0)
-        row = item.row if item is not None else await console.live_row(
-            self.db, self.cache, viewer=self.viewer, conversation_id=event.conversation_id or 0, version=event.version)
+        row = (
+            item.row
+            if item is not None
+            else await console.live_row(
+                self.db,
+                self.cache,
+                viewer=self.viewer,
+                conversation_id=event.conversation_id or 0,
+                version=event.version,
+            )
+        )
         if row is not None and row.assigned_user_id == self.viewer.user_id and row.id != self.open_id:
             self._alert(t('inbox.new_message', name=row.contact_name), event.data.get('text', ''))
 
     def _alert(self, title: str, body: str) -> None:
         with self.client:
-            ui.run_javascript(f'window.lmAlert && window.lmAlert({json.dumps(title)}, {json.dumps(body[:200])}, '
-                              f'{json.dumps(self.sound)})')
+            ui.run_javascript(
+                f'window.lmAlert && window.lmAlert({json.dumps(title)}, {json.dumps(body[:200])}, '
+                f'{json.dumps(self.sound)})'
+            )
 
     def _show_presence(self) -> None:
         if self.open_id is not None:
@@ -524,8 +612,9 @@ class InboxPage:
         await self.load()
         if self.open_id is not None:
             await self.reload_open()  # its state may have changed meanwhile (taken, released, timed out)
-            missed = await console.thread(self.db, viewer=self.viewer, conversation_id=self.open_id,
-                                        after_id=self.chat.newest_id(), limit=500)
+            missed = await console.thread(
+                self.db, viewer=self.viewer, conversation_id=self.open_id, after_id=self.chat.newest_id(), limit=500
+            )
             self.chat.append_many(missed, readings=await self._readings(missed))
 
     async def closed(self) -> None:
@@ -563,8 +652,9 @@ async def _media(media_id: int, *, thumbnail: bool) -> Response:
     relative = media.thumbnail_path if thumbnail else media.storage_path
     if not relative:
         return Response(status_code=404)
-    return FileResponse(runtime().media.path_of(relative),
-                        media_type='image/jpeg' if thumbnail else media.mime_type,
-                        filename=None if thumbnail else (media.filename or None),
-                        headers={'Cache-Control': 'private, max-age=86400',
-                                 'Content-Security-Policy': "default-src 'none'; sandbox"})
+    return FileResponse(
+        runtime().media.path_of(relative),
+        media_type='image/jpeg' if thumbnail else media.mime_type,
+        filename=None if thumbnail else (media.filename or None),
+        headers={'Cache-Control': 'private, max-age=86400', 'Content-Security-Policy': "default-src 'none'; sandbox"},
+    )

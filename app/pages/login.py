@@ -21,8 +21,12 @@ from services.errors import InvalidCredentials, LoginLocked
 def safe_next(target: str | None) -> str:
     """Only same-site paths: `//evil.example`, `https://…` or `/\t/evil.example` (browsers drop the tab)
     would make the login an open redirect."""
-    if (not target or not target.startswith('/') or '\\' in target
-            or any(ord(char) < 32 or ord(char) == 127 for char in target)):
+    if (
+        not target
+        or not target.startswith('/')
+        or '\\' in target
+        or any(ord(char) < 32 or ord(char) == 127 for char in target)
+    ):
         return '/'
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or target.startswith('//'):
@@ -44,8 +48,13 @@ async def login_page(request: Request, next: str | None = None) -> RedirectRespo
             return
         client_ip = request.client.host if request.client else ''
         try:
-            result = await auth.login(runtime().db, username=username.value, password=password.value,
-                                      client_ip=client_ip, policy=runtime().login_policy)
+            result = await auth.login(
+                runtime().db,
+                username=username.value,
+                password=password.value,
+                client_ip=client_ip,
+                policy=runtime().login_policy,
+            )
         except LoginLocked as exc:
             minutes = max(1, ceil((exc.until - datetime.now(UTC)).total_seconds() / 60))
             show_error(t('login.locked', minutes=minutes))
@@ -69,16 +78,26 @@ async def login_page(request: Request, next: str | None = None) -> RedirectRespo
         ui.label('LeadMaster').classes('text-3xl font-bold text-slate-800')
         ui.label(t('login.subtitle')).classes('text-slate-500')
         with ui.card().classes('w-full gap-3'):
-            username = ui.input(t('login.username')).props('autofocus autocomplete=username outlined') \
-                .classes('w-full').mark('username')
-            password = ui.input(t('login.password'), password=True, password_toggle_button=True) \
-                .props('autocomplete=current-password outlined').classes('w-full').mark('password')
+            username = (
+                ui.input(t('login.username'))
+                .props('autofocus autocomplete=username outlined')
+                .classes('w-full')
+                .mark('username')
+            )
+            password = (
+                ui.input(t('login.password'), password=True, password_toggle_button=True)
+                .props('autocomplete=current-password outlined')
+                .classes('w-full')
+                .mark('password')
+            )
             password.on('keydown.enter', try_login)
             username.on('keydown.enter', try_login)
             error = ui.label().classes('text-negative text-sm').mark('login-error')
             error.set_visibility(False)
             ui.button(t('login.submit'), on_click=try_login).classes('w-full').mark('submit')
-        ui.select({locale: locale.upper() for locale in LOCALES}, value=current_locale(),
-                  on_change=lambda e: (app.storage.user.update(locale=e.value), ui.navigate.reload())) \
-            .props('dense borderless').mark('locale-selector')
+        ui.select(
+            {locale: locale.upper() for locale in LOCALES},
+            value=current_locale(),
+            on_change=lambda e: (app.storage.user.update(locale=e.value), ui.navigate.reload()),
+        ).props('dense borderless').mark('locale-selector')
     return None

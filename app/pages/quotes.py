@@ -34,28 +34,51 @@ async def quotes_page(viewer: Viewer, estado: str | None = None) -> None:
         ui.label(t('sales.quotes.title')).classes('text-xl font-semibold')
         ui.space()
         options = {'': t('sales.quotes.all'), **{value.value: t(f'sales.status.{value}') for value in QuoteStatus}}
-        ui.select(options, value=status.value if status else '', label=t('sales.quotes.filter_status'),
-                  on_change=lambda event: ui.navigate.to(f'/presupuestos?estado={event.value}' if event.value
-                                                         else '/presupuestos')) \
-            .props('dense outlined').classes('w-48').mark('quote-status-filter')
+        ui.select(
+            options,
+            value=status.value if status else '',
+            label=t('sales.quotes.filter_status'),
+            on_change=lambda event: ui.navigate.to(
+                f'/presupuestos?estado={event.value}' if event.value else '/presupuestos'
+            ),
+        ).props('dense outlined').classes('w-48').mark('quote-status-filter')
         if viewer.branch_id is not None:
-            ui.button(t('sales.quotes.new'), icon='add', on_click=lambda: ui.navigate.to('/presupuestos/nuevo')) \
-                .mark('new-quote')
-    rows = await quotes.list_quotes(desk.db, viewer=viewer, branch_id=selected_branch_id(),
-                                    statuses=[status] if status else None, zone=desk.zone)
+            ui.button(t('sales.quotes.new'), icon='add', on_click=lambda: ui.navigate.to('/presupuestos/nuevo')).mark(
+                'new-quote'
+            )
+    rows = await quotes.list_quotes(
+        desk.db, viewer=viewer, branch_id=selected_branch_id(), statuses=[status] if status else None, zone=desk.zone
+    )
     if not rows:
         ui.label(t('sales.quotes.empty')).classes('text-slate-500').mark('quotes-empty')
-    table = ui.table(columns=[
-        {'name': 'code', 'label': t('sales.quotes.number'), 'field': 'code', 'align': 'left', 'sortable': True},
-        {'name': 'customer', 'label': t('sales.quotes.customer'), 'field': 'customer', 'align': 'left'},
-        {'name': 'status', 'label': t('sales.quotes.filter_status'), 'field': 'status', 'align': 'left'},
-        {'name': 'total', 'label': t('sales.quotes.total'), 'field': 'total', 'align': 'right'},
-        {'name': 'valid_until', 'label': t('sales.quotes.valid_until'), 'field': 'valid_until'},
-        {'name': 'created', 'label': t('sales.quotes.created'), 'field': 'created'},
-    ], rows=[{'id': row.id, 'code': row.code, 'customer': row.contact_name or '—',
-              'status': t(f'sales.status.{row.status}'), 'total': format_ars(row.total),
-              'valid_until': f'{row.valid_until:%d/%m/%Y}', 'created': local_time(row.created_at)}
-             for row in rows], row_key='id', pagination=25).classes('w-full').mark('quotes-table')
+    table = (
+        ui.table(
+            columns=[
+                {'name': 'code', 'label': t('sales.quotes.number'), 'field': 'code', 'align': 'left', 'sortable': True},
+                {'name': 'customer', 'label': t('sales.quotes.customer'), 'field': 'customer', 'align': 'left'},
+                {'name': 'status', 'label': t('sales.quotes.filter_status'), 'field': 'status', 'align': 'left'},
+                {'name': 'total', 'label': t('sales.quotes.total'), 'field': 'total', 'align': 'right'},
+                {'name': 'valid_until', 'label': t('sales.quotes.valid_until'), 'field': 'valid_until'},
+                {'name': 'created', 'label': t('sales.quotes.created'), 'field': 'created'},
+            ],
+            rows=[
+                {
+                    'id': row.id,
+                    'code': row.code,
+                    'customer': row.contact_name or '—',
+                    'status': t(f'sales.status.{row.status}'),
+                    'total': format_ars(row.total),
+                    'valid_until': f'{row.valid_until:%d/%m/%Y}',
+                    'created': local_time(row.created_at),
+                }
+                for row in rows
+            ],
+            row_key='id',
+            pagination=25,
+        )
+        .classes('w-full')
+        .mark('quotes-table')
+    )
     table.on('rowClick', lambda event: ui.navigate.to(f'/presupuestos/{event.args[1]["id"]}'))
     await _my_commissions(viewer, desk)
 
@@ -64,15 +87,24 @@ async def _my_commissions(viewer: Viewer, desk: SalesDesk) -> None:
     if viewer.user_id is None or viewer.branch_id is None:
         return
     today = desk.today()
-    mine = [row for row in await commissions(desk.db, viewer=viewer, start=date(today.year, today.month, 1),
-                                             end=today) if row.agent_id == viewer.user_id]
+    mine = [
+        row
+        for row in await commissions(desk.db, viewer=viewer, start=date(today.year, today.month, 1), end=today)
+        if row.agent_id == viewer.user_id
+    ]
     with ui.card().classes('w-full max-w-xl').mark('my-commissions'):
         ui.label(t('sales.quotes.my_commissions')).classes('font-semibold')
         if not mine:
             ui.label(t('sales.quotes.no_commission')).classes('text-sm text-slate-500')
         for row in mine:
-            ui.label(t('sales.quotes.commission_line', sales=row.sales, net=format_ars(row.net_total),
-                       commission=format_ars(row.commission))).classes('text-sm')
+            ui.label(
+                t(
+                    'sales.quotes.commission_line',
+                    sales=row.sales,
+                    net=format_ars(row.net_total),
+                    commission=format_ars(row.commission),
+                )
+            ).classes('text-sm')
 
 
 def _parse_items(text: str | None) -> list[tuple[int, int]]:
@@ -89,11 +121,17 @@ def _parse_items(text: str | None) -> list[tuple[int, int]]:
 async def new_quote_page(viewer: Viewer, conversacion: int | None = None, productos: str | None = None) -> None:
     desk = sales_desk()
     try:
-        quote = await quotes.create_quote(desk.db, viewer=viewer, conversation_id=conversacion,
-                                          branch_id=None if conversacion else viewer.branch_id,
-                                          lines=[quotes.LineDraft(product_id=product_id, quantity=quantity)
-                                                 for product_id, quantity in _parse_items(productos)],
-                                          zone=desk.zone)
+        quote = await quotes.create_quote(
+            desk.db,
+            viewer=viewer,
+            conversation_id=conversacion,
+            branch_id=None if conversacion else viewer.branch_id,
+            lines=[
+                quotes.LineDraft(product_id=product_id, quantity=quantity)
+                for product_id, quantity in _parse_items(productos)
+            ],
+            zone=desk.zone,
+        )
     except ServiceError as exc:
         ui.label(t('sales.editor.error', reason=str(exc))).classes('text-red-7').mark('quote-error')
         return

@@ -40,16 +40,16 @@ async def reports_page(viewer: Viewer, desde: str | None = None, hasta: str | No
     with ui.row().classes('w-full items-center gap-3'):
         ui.label(t('sales.report.title')).classes('text-xl font-semibold')
         ui.space()
-        ui.button(t('sales.report.today'), on_click=lambda: go(today, today)).props('flat dense') \
-            .mark('range-today')
-        ui.button(t('sales.report.last_7'), on_click=lambda: go(today - timedelta(days=6), today)) \
-            .props('flat dense').mark('range-7')
-        ui.button(t('sales.report.this_month'), on_click=lambda: go(today.replace(day=1), today)) \
-            .props('flat dense').mark('range-month')
+        ui.button(t('sales.report.today'), on_click=lambda: go(today, today)).props('flat dense').mark('range-today')
+        ui.button(t('sales.report.last_7'), on_click=lambda: go(today - timedelta(days=6), today)).props(
+            'flat dense'
+        ).mark('range-7')
+        ui.button(t('sales.report.this_month'), on_click=lambda: go(today.replace(day=1), today)).props(
+            'flat dense'
+        ).mark('range-month')
         label = t('sales.report.from_to', start=f'{start:%d/%m/%Y}', end=f'{end:%d/%m/%Y}')
         with ui.button(label, icon='date_range').props('outline dense').mark('range-picker'), ui.menu():
-            picker = ui.date(value={'from': start.isoformat(), 'to': end.isoformat()}).props('range') \
-                .mark('range-date')
+            picker = ui.date(value={'from': start.isoformat(), 'to': end.isoformat()}).props('range').mark('range-date')
 
             def picked() -> None:
                 value = picker.value
@@ -68,8 +68,12 @@ async def reports_page(viewer: Viewer, desde: str | None = None, hasta: str | No
     report_view.headline(report)
     report_view.charts(report)
     csv_text = report_csv(report)
-    ui.button(t('sales.report.download'), icon='download', on_click=lambda: ui.download.content(
-        csv_text.encode(), f'ventas-{start.isoformat()}-{end.isoformat()}.csv', 'text/csv')) \
-        .props('outline dense').mark('download-csv')
+    ui.button(
+        t('sales.report.download'),
+        icon='download',
+        on_click=lambda: ui.download.content(
+            csv_text.encode(), f'ventas-{start.isoformat()}-{end.isoformat()}.csv', 'text/csv'
+        ),
+    ).props('outline dense').mark('download-csv')
     report_view.rows_table(report)
     report_view.commissions_table(agents)

@@ -24,6 +24,7 @@ async def simulator_page(client: Client) -> None:
     if not numbers:
         ui.label(t('simulator.no_numbers')).classes('absolute-center text-lg')
         return
-    phone = SimulatorPhone(simulator, numbers, client=client, max_bytes=runtime().settings.media_max_bytes,
-                           sample_photo=SAMPLE_VIN_PHOTO)
+    phone = SimulatorPhone(
+        simulator, numbers, client=client, max_bytes=runtime().settings.media_max_bytes, sample_photo=SAMPLE_VIN_PHOTO
+    )
     await phone.open_chat()

@@ -53,11 +53,20 @@ class SendTemplate(BaseModel):
 
 
 def _message_out(message: Message, contact_phone: str | None = None) -> MessageOut:
-    return MessageOut(id=message.id or 0, conversation_id=message.conversation_id,
-                      whatsapp_message_id=message.wa_message_id, direction=message.direction,
-                      sender_kind=message.sender_kind, type=message.type, text=message.text, status=message.status,
-                      error_code=message.error_code, error_title=message.error_title, sent_at=message.sent_at,
-                      contact_phone=contact_phone)
+    return MessageOut(
+        id=message.id or 0,
+        conversation_id=message.conversation_id,
+        whatsapp_message_id=message.wa_message_id,
+        direction=message.direction,
+        sender_kind=message.sender_kind,
+        type=message.type,
+        text=message.text,
+        status=message.status,
+        error_code=message.error_code,
+        error_title=message.error_title,
+        sent_at=message.sent_at,
+        contact_phone=contact_phone,
+    )
 
 
 def _not_found(exc: NotFound) -> HTTPException:
@@ -71,14 +80,16 @@ async def list_branches(viewer: ApiViewer, db: DatabaseDep) -> list[BranchPublic
 
 @router.get('/conversations', response_model=list[ConversationOut], summary='Conversations, newest activity first')
 async def list_conversations(
-    viewer: ApiViewer, db: DatabaseDep,
+    viewer: ApiViewer,
+    db: DatabaseDep,
     branch_id: int | None = None,
     status: Annotated[ConversationStatus | None, Query()] = ConversationStatus.OPEN,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     before_id: Annotated[int | None, Query(description='Page on after this conversation id')] = None,
 ) -> list[ConversationOut]:
-    rows = await conversations.list_conversations(db, viewer=viewer, branch_id=branch_id, status=status,
-                                                  limit=limit, before_id=before_id)
+    rows = await conversations.list_conversations(
+        db, viewer=viewer, branch_id=branch_id, status=status, limit=limit, before_id=before_id
+    )
     return [_conversation_out(row) for row in rows]
 
 
@@ -86,34 +97,52 @@ def _conversation_out(row: ConversationRow) -> ConversationOut:
     return ConversationOut(**row.model_dump(), window_open=outbox.window_state_at(row.last_inbound_at).open)
 
 
-@router.get('/conversations/{conversation_id}/messages', response_model=list[MessageOut],
-            summary="A conversation's messages, oldest first")
+@router.get(
+    '/conversations/{conversation_id}/messages',
+    response_model=list[MessageOut],
+    summary="A conversation's messages, oldest first",
+)
 async def list_messages(
-    conversation_id: int, viewer: ApiViewer, db: DatabaseDep,
+    conversation_id: int,
+    viewer: ApiViewer,
+    db: DatabaseDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     before_id: Annotated[int | None, Query(description='Older than this message id')] = None,
 ) -> list[MessageOut]:
     try:
-        messages = await conversations.list_messages(db, viewer=viewer, conversation_id=conversation_id,
-                                                     limit=limit, before_id=before_id)
+        messages = await conversations.list_messages(
+            db, viewer=viewer, conversation_id=conversation_id, limit=limit, before_id=before_id
+        )
     except NotFound as exc:
         raise _not_found(exc) from exc
     return [_message_out(message) for message in messages]
 
 
-@router.post('/conversations/{conversation_id}/messages', response_model=MessageOut, status_code=202,
-             summary='Queue a text (inside the 24 h window) or an approved template')
-async def send_message(conversation_id: int, body: SendText | SendTemplate, viewer: ApiViewer,
-                       db: DatabaseDep) -> MessageOut:
+@router.post(
+    '/conversations/{conversation_id}/messages',
+    response_model=MessageOut,
+    status_code=202,
+    summary='Queue a text (inside the 24 h window) or an approved template',
+)
+async def send_message(
+    conversation_id: int, body: SendText | SendTemplate, viewer: ApiViewer, db: DatabaseDep
+) -> MessageOut:
     bus = runtime().bus
     try:
         if isinstance(body, SendText):
-            message = await outbox.queue_text(db, conversation_id=conversation_id, text=body.text,
-                                              publisher=bus, viewer=viewer)
+            message = await outbox.queue_text(
+                db, conversation_id=conversation_id, text=body.text, publisher=bus, viewer=viewer
+            )
         else:
-            message = await outbox.queue_template(db, conversation_id=conversation_id, publisher=bus, viewer=viewer,
-                                                  template_name=body.template, language=body.language,
-                                                  variables=body.variables)
+            message = await outbox.queue_template(
+                db,
+                conversation_id=conversation_id,
+                publisher=bus,
+                viewer=viewer,
+                template_name=body.template,
+                language=body.language,
+                variables=body.variables,
+            )
     except NotFound as exc:
         raise _not_found(exc) from exc
     except outbox.OutsideWindow as exc:

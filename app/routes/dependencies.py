@@ -13,7 +13,9 @@ from services.access import Viewer
 from services.database import Database
 
 _api_key_header = APIKeyHeader(
-    name='X-API-Key', auto_error=False, description='Created with `leadmaster apikeys create`',
+    name='X-API-Key',
+    auto_error=False,
+    description='Created with `leadmaster apikeys create`',
 )
 
 
@@ -27,8 +29,9 @@ DatabaseDep = Annotated[Database, Depends(get_db)]
 async def api_viewer(db: DatabaseDep, key: Annotated[str | None, Security(_api_key_header)]) -> Viewer:
     viewer = await api_keys.viewer_for_api_key(db, key)
     if viewer is None:
-        raise HTTPException(status_code=401, detail='missing or invalid API key',
-                            headers={'WWW-Authenticate': 'X-API-Key'})
+        raise HTTPException(
+            status_code=401, detail='missing or invalid API key', headers={'WWW-Authenticate': 'X-API-Key'}
+        )
     return viewer
 
 

@@ -16,9 +16,18 @@ router = APIRouter(prefix='/fake-graph', tags=['simulator'], include_in_schema=F
 
 
 def meta_error(status: int, code: int, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={'error': {
-        'message': message, 'type': 'OAuthException', 'code': code,
-        'error_data': {'messaging_product': 'whatsapp', 'details': message}, 'fbtrace_id': 'SIMULATOR'}})
+    return JSONResponse(
+        status_code=status,
+        content={
+            'error': {
+                'message': message,
+                'type': 'OAuthException',
+                'code': code,
+                'error_data': {'messaging_product': 'whatsapp', 'details': message},
+                'fbtrace_id': 'SIMULATOR',
+            }
+        },
+    )
 
 
 def _simulator(authorization: str | None) -> Simulator | JSONResponse:
@@ -43,15 +52,16 @@ async def download(media_id: str, authorization: Annotated[str | None, Header()]
 
 
 @router.post('/{version}/{phone_number_id}/messages')
-async def send(phone_number_id: str, request: Request,
-               authorization: Annotated[str | None, Header()] = None) -> Response:
+async def send(
+    phone_number_id: str, request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Response:
     simulator = _simulator(authorization)
     if isinstance(simulator, JSONResponse):
         return simulator
     try:
         body: Any = await request.json()
         if not isinstance(body, dict) or body.get('messaging_product') != 'whatsapp':
-            return meta_error(400, 100, "(#100) The parameter messaging_product is required.")
+            return meta_error(400, 100, '(#100) The parameter messaging_product is required.')
         return JSONResponse(await simulator.accept_outbound(phone_number_id, body))
     except ValueError:
         return meta_error(400, 100, 'Invalid JSON')
@@ -60,17 +70,22 @@ async def send(phone_number_id: str, request: Request,
 
 
 @router.post('/{version}/{phone_number_id}/media')
-async def upload(phone_number_id: str, file: UploadFile, messaging_product: Annotated[str, Form()],
-                 type: Annotated[str, Form()],  # noqa: A002 - Meta's field name
-                 authorization: Annotated[str | None, Header()] = None) -> Response:
+async def upload(
+    phone_number_id: str,
+    file: UploadFile,
+    messaging_product: Annotated[str, Form()],
+    type: Annotated[str, Form()],  # noqa: A002 - Meta's field name
+    authorization: Annotated[str | None, Header()] = None,
+) -> Response:
     simulator = _simulator(authorization)
     if isinstance(simulator, JSONResponse):
         return simulator
     if messaging_product != 'whatsapp':
         return meta_error(400, 100, '(#100) The parameter messaging_product is required.')
     try:
-        media_id = await simulator.upload(phone_number_id, content=await file.read(), mime_type=type,
-                                          filename=file.filename or 'file')
+        media_id = await simulator.upload(
+            phone_number_id, content=await file.read(), mime_type=type, filename=file.filename or 'file'
+        )
     except NotFound as exc:
         return meta_error(400, 100, f'(#100) {exc}')
     return JSONResponse({'id': media_id})

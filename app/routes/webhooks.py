@@ -33,8 +33,13 @@ async def verify_webhook(
     challenge: Annotated[str | None, Query(alias='hub.challenge')] = None,
 ) -> Response:
     expected = runtime().settings.whatsapp_verify_token
-    if (mode == 'subscribe' and token is not None and challenge is not None and expected is not None
-            and hmac.compare_digest(token.encode(), expected.get_secret_value().encode())):
+    if (
+        mode == 'subscribe'
+        and token is not None
+        and challenge is not None
+        and expected is not None
+        and hmac.compare_digest(token.encode(), expected.get_secret_value().encode())
+    ):
         return PlainTextResponse(challenge)
     return PlainTextResponse('forbidden', status_code=403)
 
@@ -71,9 +76,17 @@ async def receive_webhook(scope: Scope, receive: Receive, send: Send) -> None:
     under load) skips routing and dependency resolution, which cost a third of the acknowledgement time."""
     status, body = await _accept(scope, receive)
     encoded = json.dumps(body).encode()
-    await send({'type': 'http.response.start', 'status': status, 'headers': [
-        (b'content-type', b'application/json'), (b'content-length', str(len(encoded)).encode()),
-        (b'x-content-type-options', b'nosniff')]})
+    await send(
+        {
+            'type': 'http.response.start',
+            'status': status,
+            'headers': [
+                (b'content-type', b'application/json'),
+                (b'content-length', str(len(encoded)).encode()),
+                (b'x-content-type-options', b'nosniff'),
+            ],
+        }
+    )
     await send({'type': 'http.response.body', 'body': encoded})
 
 
@@ -99,13 +112,18 @@ async def _accept(scope: Scope, receive: Receive) -> tuple[int, dict[str, str]]:
         log.warning('malformed webhook body (%d bytes): %s', len(body), exc)
         return 400, {'error': 'malformed JSON'}
 
-    expected_shape = (isinstance(payload, dict) and payload.get('object') == 'whatsapp_business_account'
-                      and isinstance(payload.get('entry'), list))
+    expected_shape = (
+        isinstance(payload, dict)
+        and payload.get('object') == 'whatsapp_business_account'
+        and isinstance(payload.get('entry'), list)
+    )
     try:
         delivery_id = await current.journal.append(
-            text, source='cloud',
+            text,
+            source='cloud',
             status=DeliveryStatus.PENDING if expected_shape else DeliveryStatus.FLAGGED,
-            error='' if expected_shape else 'unexpected payload shape (not a whatsapp_business_account entry list)')
+            error='' if expected_shape else 'unexpected payload shape (not a whatsapp_business_account entry list)',
+        )
     except Exception:  # not journaled means not acknowledged: Meta will redeliver
         log.exception('webhook could not be journaled')
         return 503, {'error': 'temporarily unavailable'}

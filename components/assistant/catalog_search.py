@@ -20,8 +20,15 @@ from services.whatsapp.outbox import OutsideWindow
 SendProduct = Callable[[ProductHit], Awaitable[None]]
 
 
-async def send_to_customer(db: Database, *, viewer: Viewer, conversation_id: int, hit: ProductHit,
-                           publisher: EventPublisher, notify: Callable[..., Any] | None = None) -> bool:
+async def send_to_customer(
+    db: Database,
+    *,
+    viewer: Viewer,
+    conversation_id: int,
+    hit: ProductHit,
+    publisher: EventPublisher,
+    notify: Callable[..., Any] | None = None,
+) -> bool:
     """A product from the catalog into the conversation, telling the agent how it went (the catalog page and the
     console's quote section both offer "send")."""
     notify = notify or ui.notify  # looked up at call time (the simulated user of the tests replaces it)
@@ -38,8 +45,17 @@ async def send_to_customer(db: Database, *, viewer: Viewer, conversation_id: int
 
 
 class CatalogSearch:
-    def __init__(self, *, db: Database, viewer: Viewer, branch_id: int | None, on_send: SendProduct | None = None,
-                 on_add: SendProduct | None = None, limit: int = 20, autofocus: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        viewer: Viewer,
+        branch_id: int | None,
+        on_send: SendProduct | None = None,
+        on_add: SendProduct | None = None,
+        limit: int = 20,
+        autofocus: bool = True,
+    ) -> None:
         self.db = db
         self.viewer = viewer
         self.branch_id = branch_id
@@ -48,10 +64,12 @@ class CatalogSearch:
         self.limit = limit
         with ui.column().classes('w-full gap-2').mark('catalog-search'):
             with ui.row().classes('w-full items-center gap-3 no-wrap'):
-                self.query = ui.input(t('catalog.search'), placeholder=t('catalog.search_hint')) \
-                    .props('outlined dense clearable debounce=300' + (' autofocus' if autofocus else '')) \
-                    .classes('flex-1') \
+                self.query = (
+                    ui.input(t('catalog.search'), placeholder=t('catalog.search_hint'))
+                    .props('outlined dense clearable debounce=300' + (' autofocus' if autofocus else ''))
+                    .classes('flex-1')
                     .mark('catalog-query')
+                )
                 self.in_stock = ui.checkbox(t('catalog.in_stock_only')).mark('catalog-in-stock')
             self.notes = ui.row().classes('w-full gap-2 text-xs text-slate-500')
             self.results = ui.column().classes('w-full gap-1').mark('catalog-results')
@@ -64,8 +82,14 @@ class CatalogSearch:
         self.notes.clear()
         if not text:
             return None
-        result = await search_products(self.db, query=text, viewer=self.viewer, branch_id=self.branch_id,
-                                       in_stock_only=bool(self.in_stock.value), limit=self.limit)
+        result = await search_products(
+            self.db,
+            query=text,
+            viewer=self.viewer,
+            branch_id=self.branch_id,
+            in_stock_only=bool(self.in_stock.value),
+            limit=self.limit,
+        )
         self._show_notes(result)
         with self.results:
             if not result.hits:
@@ -77,8 +101,9 @@ class CatalogSearch:
     def _show_notes(self, result: SearchResult) -> None:
         with self.notes:
             if result.vehicle is not None and (result.vehicle.known or result.vehicle.year):
-                ui.badge(t('catalog.vehicle', vehicle=result.vehicle.label()), color='blue').props('outline') \
-                    .mark('catalog-vehicle')
+                ui.badge(t('catalog.vehicle', vehicle=result.vehicle.label()), color='blue').props('outline').mark(
+                    'catalog-vehicle'
+                )
             for typed, corrected in result.corrections.items():
                 ui.label(t('catalog.corrected', typed=typed, corrected=corrected)).mark('catalog-corrected')
             if result.ignored:
@@ -89,29 +114,29 @@ class CatalogSearch:
                 ui.label(t('catalog.truncated')).mark('catalog-truncated')
 
     def _row(self, hit: ProductHit) -> None:
-        with ui.card().classes('w-full p-2').props('flat bordered').mark(f'catalog-hit-{hit.sku}'), \
-                ui.row().classes('w-full items-center gap-3 no-wrap'):
+        with (
+            ui.card().classes('w-full p-2').props('flat bordered').mark(f'catalog-hit-{hit.sku}'),
+            ui.row().classes('w-full items-center gap-3 no-wrap'),
+        ):
             with ui.column().classes('flex-1 gap-0'):
                 ui.label(hit.title).classes('font-medium').mark('catalog-title')
                 with ui.row().classes('gap-2 text-xs text-slate-500'):
                     ui.label(f'{hit.sku} · {hit.brand} · {hit.category}')
                     if hit.matched_code:
-                        ui.badge(t('catalog.code', code=hit.matched_code), color='purple') \
-                            .mark('catalog-matched-code')
+                        ui.badge(t('catalog.code', code=hit.matched_code), color='purple').mark('catalog-matched-code')
             with ui.column().classes('items-end gap-0'):
                 ui.label(format_ars(hit.price_with_iva)).classes('font-semibold').mark('catalog-price')
-                ui.label(f'{t("catalog.stock")}: {self._stock_text(hit)}').classes('text-xs') \
-                    .mark('catalog-stock')
+                ui.label(f'{t("catalog.stock")}: {self._stock_text(hit)}').classes('text-xs').mark('catalog-stock')
             if hit.image_url:
-                ui.link(t('catalog.photo'), hit.image_url, new_tab=True).classes('text-xs') \
-                    .mark('catalog-photo')
+                ui.link(t('catalog.photo'), hit.image_url, new_tab=True).classes('text-xs').mark('catalog-photo')
             if self.on_add is not None:
-                ui.button(icon='add_shopping_cart', on_click=lambda hit=hit: self._add(hit)) \
-                    .props('flat round color=green-8').tooltip(t('catalog.add_to_quote')) \
-                    .mark(f'catalog-add-{hit.sku}')
+                ui.button(icon='add_shopping_cart', on_click=lambda hit=hit: self._add(hit)).props(
+                    'flat round color=green-8'
+                ).tooltip(t('catalog.add_to_quote')).mark(f'catalog-add-{hit.sku}')
             if self.on_send is not None:
-                ui.button(icon='send', on_click=lambda hit=hit: self._send(hit)) \
-                    .props('flat round color=primary').tooltip(t('catalog.send')).mark(f'catalog-send-{hit.sku}')
+                ui.button(icon='send', on_click=lambda hit=hit: self._send(hit)).props(
+                    'flat round color=primary'
+                ).tooltip(t('catalog.send')).mark(f'catalog-send-{hit.sku}')
 
     def _stock_text(self, hit: ProductHit) -> str:
         if hit.stock is not None:

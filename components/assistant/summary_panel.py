@@ -34,33 +34,51 @@ class SummaryPanel:
                 return
             ui.label(summary.gist).classes('text-sm').mark('summary-gist')
             with ui.row().classes('gap-1 flex-wrap'):
-                vehicle = summary.vehicle.label() if summary.vehicle and (summary.vehicle.known or
-                                                                           summary.vehicle.year) else ''
-                ui.badge(vehicle or t('summary.no_vehicle'), color='blue' if vehicle else 'grey') \
-                    .props('outline').mark('summary-vehicle')
+                vehicle = (
+                    summary.vehicle.label()
+                    if summary.vehicle and (summary.vehicle.known or summary.vehicle.year)
+                    else ''
+                )
+                ui.badge(vehicle or t('summary.no_vehicle'), color='blue' if vehicle else 'grey').props('outline').mark(
+                    'summary-vehicle'
+                )
                 if summary.vin:
                     ui.badge(t('summary.vin', vin=summary.vin), color='blue').props('outline').mark('summary-vin')
-                ui.badge(f'{t("summary.intent")}: {t(f"summary.intent.{summary.intent}")}',
-                         color=_INTENT_COLOR.get(summary.intent, 'grey')).mark('summary-intent')
+                ui.badge(
+                    f'{t("summary.intent")}: {t(f"summary.intent.{summary.intent}")}',
+                    color=_INTENT_COLOR.get(summary.intent, 'grey'),
+                ).mark('summary-intent')
             for need in summary.needs:
                 ui.label(f'{t("summary.needs")}: {need}').classes('text-xs text-slate-600').mark('summary-need')
             stage_label = t(f'summary.stage.{summary.stage}')
             ui.label(t('summary.stage', stage=stage_label)).classes('text-xs').mark('summary-stage')
-            ui.linear_progress(value=summary.stage_progress, show_value=False, size='8px') \
-                .props(f'color={"green" if summary.stage == STAGES[-1] else "primary"}').mark('summary-stage-bar')
+            ui.linear_progress(value=summary.stage_progress, show_value=False, size='8px').props(
+                f'color={"green" if summary.stage == STAGES[-1] else "primary"}'
+            ).mark('summary-stage-bar')
             with ui.row().classes('w-full items-center gap-2 no-wrap'):
-                ui.circular_progress(value=summary.confidence, min=0, max=100, show_value=False, size='28px',
-                                     color=_confidence_color(summary.confidence)).mark('summary-confidence-meter')
-                ui.label(t('summary.confidence', value=summary.confidence)).classes('text-xs') \
-                    .mark('summary-confidence')
+                ui.circular_progress(
+                    value=summary.confidence,
+                    min=0,
+                    max=100,
+                    show_value=False,
+                    size='28px',
+                    color=_confidence_color(summary.confidence),
+                ).mark('summary-confidence-meter')
+                ui.label(t('summary.confidence', value=summary.confidence)).classes('text-xs').mark(
+                    'summary-confidence'
+                )
             if summary.products:
                 ui.label(t('summary.products')).classes('text-xs font-semibold mt-1')
                 for product in summary.products:
                     price = format_ars(product.price) if product.price is not None else t('summary.no_price')
-                    stock = t('catalog.stock_units', units=product.stock) if product.stock is not None else \
-                        t('catalog.no_stock_figure')
-                    ui.label(f'{product.title} · {price} · {t("catalog.stock")}: {stock}') \
-                        .classes('text-xs').mark('summary-product')
+                    stock = (
+                        t('catalog.stock_units', units=product.stock)
+                        if product.stock is not None
+                        else t('catalog.no_stock_figure')
+                    )
+                    ui.label(f'{product.title} · {price} · {t("catalog.stock")}: {stock}').classes('text-xs').mark(
+                        'summary-product'
+                    )
 
 
 def _confidence_color(value: int) -> str:

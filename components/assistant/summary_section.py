@@ -40,8 +40,9 @@ class SummarySection(PanelSection):
         if self.conversation_id is None:
             return
         try:
-            summary = await latest_summary(self.context.db, viewer=self.context.viewer,
-                                           conversation_id=self.conversation_id)
+            summary = await latest_summary(
+                self.context.db, viewer=self.context.viewer, conversation_id=self.conversation_id
+            )
         except NotFound:
             summary = None
         self.panel.show(summary)

@@ -33,8 +33,9 @@ def is_customer_photo(message: ThreadMessage) -> bool:
     """The messages the VIN reader reads: inbound images, and documents that are images."""
     if message.direction != 'in':
         return False
-    return message.type == 'image' or (message.type == 'document' and message.media is not None
-                                       and message.media.mime_type.startswith('image/'))
+    return message.type == 'image' or (
+        message.type == 'document' and message.media is not None and message.media.mime_type.startswith('image/')
+    )
 
 
 def photo_ids(messages: list[ThreadMessage]) -> list[int]:
@@ -42,17 +43,26 @@ def photo_ids(messages: list[ThreadMessage]) -> list[int]:
 
 
 class MessageBubble:
-    def __init__(self, message: ThreadMessage, *, reading: VinReadingPublic | None = None,
-                 on_correct_vin: CorrectVin | None = None) -> None:
+    def __init__(
+        self,
+        message: ThreadMessage,
+        *,
+        reading: VinReadingPublic | None = None,
+        on_correct_vin: CorrectVin | None = None,
+    ) -> None:
         self.message = message
         self.on_correct_vin = on_correct_vin
         self.vin_view: VinReadingView | None = None
         outbound = message.direction == 'out'
-        colour = {'ai': 'bg-purple-50', 'agent': 'bg-green-100', 'system': 'bg-slate-100'}.get(message.sender_kind,
-                                                                                              'bg-white')
-        with ui.row().classes('w-full ' + ('justify-end' if outbound else 'justify-start')) as self.element, \
-                ui.column().classes(f'gap-0 px-3 py-2 rounded-lg max-w-[75%] shadow-sm {colour}') \
-                .mark(f'message-{message.id}'):
+        colour = {'ai': 'bg-purple-50', 'agent': 'bg-green-100', 'system': 'bg-slate-100'}.get(
+            message.sender_kind, 'bg-white'
+        )
+        with (
+            ui.row().classes('w-full ' + ('justify-end' if outbound else 'justify-start')) as self.element,
+            ui.column()
+            .classes(f'gap-0 px-3 py-2 rounded-lg max-w-[75%] shadow-sm {colour}')
+            .mark(f'message-{message.id}'),
+        ):
             ui.label(self._sender()).classes('text-[11px] font-medium text-slate-500').mark('sender')
             if message.type != 'text' and not (kind := t(f'chat.kind.{message.type}')).startswith('chat.kind.'):
                 ui.label(kind).classes('text-xs text-slate-500')
@@ -71,7 +81,8 @@ class MessageBubble:
 
     def _sender(self) -> str:
         return {'customer': t('chat.customer'), 'ai': t('chat.ai'), 'system': t('chat.system')}.get(
-            self.message.sender_kind, self.message.sender_name or t('chat.customer'))
+            self.message.sender_kind, self.message.sender_name or t('chat.customer')
+        )
 
     def set_status(self, status: str, error_title: str = '') -> None:
         if self.message.direction != 'out':
@@ -79,8 +90,9 @@ class MessageBubble:
             self.error.set_visibility(False)
             return
         self.ticks.text = TICKS.get(status, '')
-        self.ticks.classes(replace='text-[11px] ' + ('text-sky-500' if status in {'read', 'played'}
-                                                      else 'text-slate-500'))
+        self.ticks.classes(
+            replace='text-[11px] ' + ('text-sky-500' if status in {'read', 'played'} else 'text-slate-500')
+        )
         # A title, not ui.tooltip: a tooltip is a new element per status change, and a status arrives from the
         # event bus, outside any page context where elements could be created.
         self.ticks.props['title'] = status
@@ -116,8 +128,9 @@ class MessageBubble:
         message_id = self.message.id
         correct = self.on_correct_vin
         with self.vin_box:
-            self.vin_view = VinReadingView(reading, on_correct=(lambda text: correct(message_id, text))
-                                           if correct is not None else None)
+            self.vin_view = VinReadingView(
+                reading, on_correct=(lambda text: correct(message_id, text)) if correct is not None else None
+            )
 
     def show_vin_reading(self, reading: VinReadingPublic | None) -> None:
         if self.vin_view is None:
@@ -130,8 +143,9 @@ class MessageBubble:
         fields = self.message.fields
         if media is not None:
             if media.status != 'stored':
-                ui.label(t('chat.media_failed') if media.status == 'failed' else t('chat.media_pending')) \
-                    .classes('text-xs text-slate-500 italic').mark('media-state')
+                ui.label(t('chat.media_failed') if media.status == 'failed' else t('chat.media_pending')).classes(
+                    'text-xs text-slate-500 italic'
+                ).mark('media-state')
             elif media.mime_type.startswith('image/') and media.has_thumbnail:
                 with ui.link(target=f'/media/{media.id}', new_tab=True):
                     ui.image(f'/media/{media.id}/thumbnail').classes('w-56 rounded').mark('media-thumbnail')
@@ -140,18 +154,26 @@ class MessageBubble:
             elif media.mime_type.startswith('video/'):
                 ui.video(f'/media/{media.id}').classes('w-64').mark('media-video')
             else:
-                ui.link(media.filename or t('chat.open_file'), f'/media/{media.id}', new_tab=True) \
-                    .mark('media-link')
+                ui.link(media.filename or t('chat.open_file'), f'/media/{media.id}', new_tab=True).mark('media-link')
         if self.message.type == 'location' and fields.get('latitude') is not None:
             lat, lon = fields['latitude'], fields['longitude']
-            ui.link(t('chat.location') + f' ({lat:.5f}, {lon:.5f})',
-                    f'https://www.openstreetmap.org/?mlat={quote(str(lat))}&mlon={quote(str(lon))}',
-                    new_tab=True).mark('location-link')
+            ui.link(
+                t('chat.location') + f' ({lat:.5f}, {lon:.5f})',
+                f'https://www.openstreetmap.org/?mlat={quote(str(lat))}&mlon={quote(str(lon))}',
+                new_tab=True,
+            ).mark('location-link')
 
 
 class ChatView:
-    def __init__(self, *, on_send_text: SendText, on_send_template: SendTemplate, on_typing: Callable[[], None],
-                 on_load_older: Callable[[], Awaitable[None]], on_correct_vin: CorrectVin | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        on_send_text: SendText,
+        on_send_template: SendTemplate,
+        on_typing: Callable[[], None],
+        on_load_older: Callable[[], Awaitable[None]],
+        on_correct_vin: CorrectVin | None = None,
+    ) -> None:
         self.on_send_text = on_send_text
         self.on_correct_vin = on_correct_vin
         self.on_send_template = on_send_template
@@ -172,8 +194,12 @@ class ChatView:
                     self.waiting = ui.badge(color='orange').props('outline').mark('chat-waiting')
                 self.presence = ui.label().classes('text-xs text-blue-700 px-3 min-h-[1rem]').mark('presence')
                 with ui.scroll_area().classes('w-full flex-1 bg-[#efe7dd]') as self.area:
-                    self.older = ui.button(t('chat.older'), on_click=on_load_older).props('flat dense') \
-                        .classes('self-center').mark('load-older')
+                    self.older = (
+                        ui.button(t('chat.older'), on_click=on_load_older)
+                        .props('flat dense')
+                        .classes('self-center')
+                        .mark('load-older')
+                    )
                     self.thread = ui.column().classes('w-full gap-1 p-2').mark('thread')
                 self.window = ui.label().classes('text-xs px-3 pt-1').mark('window-state')
                 self.composer = ui.column().classes('w-full px-2 pb-2 gap-1')
@@ -181,9 +207,16 @@ class ChatView:
 
     # --- opening and live changes ---
 
-    def open(self, detail: ConversationDetail, messages: list[ThreadMessage], *, has_older: bool,
-             canned: list[Canned], templates: list[TemplateOption],
-             readings: dict[int, VinReadingPublic] | None = None) -> None:
+    def open(
+        self,
+        detail: ConversationDetail,
+        messages: list[ThreadMessage],
+        *,
+        has_older: bool,
+        canned: list[Canned],
+        templates: list[TemplateOption],
+        readings: dict[int, VinReadingPublic] | None = None,
+    ) -> None:
         self.placeholder.set_visibility(False)
         self.body.set_visibility(True)
         self.canned = canned
@@ -196,28 +229,37 @@ class ChatView:
         self.presence.text = ''
 
     def show_detail(self, detail: ConversationDetail, *, templates: list[TemplateOption] | None = None) -> None:
-        window_changed = self.detail is None or self.detail.window_open != detail.window_open \
-            or self.detail.row.id != detail.row.id
+        window_changed = (
+            self.detail is None or self.detail.window_open != detail.window_open or self.detail.row.id != detail.row.id
+        )
         self.detail = detail
         row = detail.row
         self.title.text = row.contact_name
         self.subtitle.text = ' · '.join(filter(None, [row.contact_phone, detail.number_display, row.branch_code]))
-        self.state.text = (t('takeover.state.assigned', name=row.assigned_to) if row.phase == 'assigned'
-                           and row.assigned_to else state_label(row))
+        self.state.text = (
+            t('takeover.state.assigned', name=row.assigned_to)
+            if row.phase == 'assigned' and row.assigned_to
+            else state_label(row)
+        )
         self.state.props(f'color={state_colour(row)}')
         self.countdown.show(row.takeover_deadline)  # counted down in the browser
         minutes = waiting_minutes(row)
         self.waiting.text = t('inbox.waiting', minutes=minutes) if minutes is not None else ''
         self.waiting.set_visibility(minutes is not None)
-        self.window.text = (t('chat.window_open', time=local_time(detail.window_closes_at, '%d/%m %H:%M'))
-                            if detail.window_open else t('chat.window_closed'))
-        self.window.classes(replace='text-xs px-3 pt-1 ' + ('text-slate-500' if detail.window_open
-                                                             else 'text-orange-700'))
+        self.window.text = (
+            t('chat.window_open', time=local_time(detail.window_closes_at, '%d/%m %H:%M'))
+            if detail.window_open
+            else t('chat.window_closed')
+        )
+        self.window.classes(
+            replace='text-xs px-3 pt-1 ' + ('text-slate-500' if detail.window_open else 'text-orange-700')
+        )
         if window_changed or templates is not None:
             self._build_composer(templates or [])
 
-    def append_many(self, messages: list[ThreadMessage], *,
-                    readings: dict[int, VinReadingPublic] | None = None) -> None:
+    def append_many(
+        self, messages: list[ThreadMessage], *, readings: dict[int, VinReadingPublic] | None = None
+    ) -> None:
         for message in messages:
             self.append(message, scroll=False, reading=(readings or {}).get(message.id))
         self.area.scroll_to(percent=1.0)
@@ -231,13 +273,15 @@ class ChatView:
         if scroll:
             self.area.scroll_to(percent=1.0)
 
-    def prepend(self, messages: list[ThreadMessage], *, has_older: bool,
-                readings: dict[int, VinReadingPublic] | None = None) -> None:
+    def prepend(
+        self, messages: list[ThreadMessage], *, has_older: bool, readings: dict[int, VinReadingPublic] | None = None
+    ) -> None:
         new = [message for message in messages if message.id not in self.bubbles]
         for position, message in enumerate(new):
             with self.thread:
                 bubble = self.bubbles[message.id] = MessageBubble(
-                    message, reading=(readings or {}).get(message.id), on_correct_vin=self.on_correct_vin)
+                    message, reading=(readings or {}).get(message.id), on_correct_vin=self.on_correct_vin
+                )
             bubble.element.move(self.thread, target_index=position)
         self.order[:0] = [message.id for message in new]
         self.older.set_visibility(has_older)
@@ -283,17 +327,23 @@ class ChatView:
     def _text_composer(self) -> None:
         with ui.row().classes('w-full gap-1'):
             for canned in self.canned[:4]:
-                ui.chip(canned.title, on_click=lambda c=canned: self._use_canned(c)).props('dense outline clickable') \
-                    .classes('text-xs').mark('quick-action')
+                ui.chip(canned.title, on_click=lambda c=canned: self._use_canned(c)).props(
+                    'dense outline clickable'
+                ).classes('text-xs').mark('quick-action')
         self.suggestions = ui.column().classes('w-full gap-0').mark('canned-suggestions')
         with ui.row().classes('w-full items-end no-wrap gap-1'):
-            self.input = ui.textarea(placeholder=t('chat.write')).props('autogrow outlined dense rows=1') \
-                .classes('flex-1').mark('composer')
+            self.input = (
+                ui.textarea(placeholder=t('chat.write'))
+                .props('autogrow outlined dense rows=1')
+                .classes('flex-1')
+                .mark('composer')
+            )
             self.input.on('keydown.enter.exact.prevent', self._send_text)
             self.input.on('keydown', self.on_typing, throttle=2.0)
             self.input.on_value_change(self._suggest)
-            ui.button(icon='send', on_click=self._send_text).props('round color=green').mark('send') \
-                .tooltip(t('chat.send'))
+            ui.button(icon='send', on_click=self._send_text).props('round color=green').mark('send').tooltip(
+                t('chat.send')
+            )
 
     def _suggest(self) -> None:
         """Typing '/' offers the canned responses whose shortcut starts with what follows."""
@@ -303,8 +353,9 @@ class ChatView:
             return
         with self.suggestions:
             for canned in [c for c in self.canned if c.shortcut.startswith(value[1:].lower())][:6]:
-                ui.item(f'/{canned.shortcut} · {canned.title}', on_click=lambda c=canned: self._use_canned(c)) \
-                    .props('dense clickable').classes('text-sm').mark('canned-option')
+                ui.item(f'/{canned.shortcut} · {canned.title}', on_click=lambda c=canned: self._use_canned(c)).props(
+                    'dense clickable'
+                ).classes('text-sm').mark('canned-option')
 
     def _use_canned(self, canned: Canned) -> None:
         self.input.value = canned.body
@@ -332,8 +383,12 @@ class ChatView:
             template = templates[select.value]
             with variables:
                 for number in range(1, template.variable_count + 1):
-                    inputs.append(ui.input(t('chat.variable', n=number)).props('dense outlined').classes('w-full')
-                                  .mark(f'template-variable-{number}'))
+                    inputs.append(
+                        ui.input(t('chat.variable', n=number))
+                        .props('dense outlined')
+                        .classes('w-full')
+                        .mark(f'template-variable-{number}')
+                    )
             preview.text = template.body
 
         async def send() -> None:
@@ -342,7 +397,10 @@ class ChatView:
                 for field in inputs:
                     field.value = ''
 
-        select = ui.select(options, value=0, label=t('chat.template'), on_change=chosen).classes('w-full') \
+        select = (
+            ui.select(options, value=0, label=t('chat.template'), on_change=chosen)
+            .classes('w-full')
             .mark('template-select')
+        )
         chosen()
         ui.button(t('chat.send_template'), icon='send', on_click=send).props('color=green').mark('send-template')

@@ -23,12 +23,17 @@ class ContactSection(PanelSection):
         self.whatsapp_name = ui.label().classes('text-xs text-slate-500').mark('whatsapp-name')
         self.name = ui.input(t('panel.name')).props('dense outlined').classes('w-full').mark('contact-name')
         self.email = ui.input(t('panel.email')).props('dense outlined').classes('w-full').mark('contact-email')
-        self.notes = ui.textarea(t('panel.notes')).props('dense outlined autogrow').classes('w-full') \
-            .mark('contact-notes')
+        self.notes = (
+            ui.textarea(t('panel.notes')).props('dense outlined autogrow').classes('w-full').mark('contact-notes')
+        )
         ui.button(t('panel.save'), on_click=self._save).props('dense outline').mark('save-contact')
         ui.label(t('panel.labels')).classes('text-sm font-semibold')
-        self.labels = ui.input_chips(new_value_mode='add-unique', on_change=self._labels_changed) \
-            .props('dense outlined').classes('w-full').mark('labels')
+        self.labels = (
+            ui.input_chips(new_value_mode='add-unique', on_change=self._labels_changed)
+            .props('dense outlined')
+            .classes('w-full')
+            .mark('labels')
+        )
 
     def show(self, detail: ConversationDetail) -> None:
         self._loading = True
@@ -49,10 +54,15 @@ class ContactSection(PanelSection):
         if self.conversation_id is None:
             return
         try:
-            await console.update_contact(self.context.db, viewer=self.context.viewer,
-                                       conversation_id=self.conversation_id, display_name=self.name.value or '',
-                                       email=self.email.value or '', notes=self.notes.value or '',
-                                       publisher=self.context.publisher)
+            await console.update_contact(
+                self.context.db,
+                viewer=self.context.viewer,
+                conversation_id=self.conversation_id,
+                display_name=self.name.value or '',
+                email=self.email.value or '',
+                notes=self.notes.value or '',
+                publisher=self.context.publisher,
+            )
         except ServiceError as exc:
             self.context.notify(str(exc), 'negative')
             return
@@ -60,5 +70,10 @@ class ContactSection(PanelSection):
 
     async def _labels_changed(self) -> None:
         if not self._loading and self.conversation_id is not None:
-            await console.set_labels(self.context.db, viewer=self.context.viewer, conversation_id=self.conversation_id,
-                                   labels=list(self.labels.value or []), publisher=self.context.publisher)
+            await console.set_labels(
+                self.context.db,
+                viewer=self.context.viewer,
+                conversation_id=self.conversation_id,
+                labels=list(self.labels.value or []),
+                publisher=self.context.publisher,
+            )

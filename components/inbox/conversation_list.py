@@ -51,12 +51,19 @@ class ConversationItem:
         values: dict[str, object] = {'rank': rank} if rank is not None else {}
         if hidden is not None:
             values['hidden'] = hidden
-        self.element.show(contact=row.contact_name, time=short_time(row.last_message_at),
-                          preview=preview(row.last_message_preview), unread=row.unread_count,
-                          branch=row.branch_code if self.show_branch else '', state=state_label(row),
-                          colour=state_colour(row), deadline=_epoch(row.takeover_deadline),
-                          waiting_since=_epoch(row.waiting_since),
-                          waiting_text=t('inbox.waiting', minutes='{minutes}'), **values)
+        self.element.show(
+            contact=row.contact_name,
+            time=short_time(row.last_message_at),
+            preview=preview(row.last_message_preview),
+            unread=row.unread_count,
+            branch=row.branch_code if self.show_branch else '',
+            state=state_label(row),
+            colour=state_colour(row),
+            deadline=_epoch(row.takeover_deadline),
+            waiting_since=_epoch(row.waiting_since),
+            waiting_text=t('inbox.waiting', minutes='{minutes}'),
+            **values,
+        )
 
     def set_selected(self, selected: bool) -> None:
         self.element.show(selected=selected)
@@ -67,8 +74,9 @@ def _epoch(moment: datetime | None) -> float | None:
 
 
 class ConversationList:
-    def __init__(self, *, on_select: Callable[[int], Awaitable[None]], on_more: Callable[[], Awaitable[None]],
-                 show_branch: bool) -> None:
+    def __init__(
+        self, *, on_select: Callable[[int], Awaitable[None]], on_more: Callable[[], Awaitable[None]], show_branch: bool
+    ) -> None:
         self.on_select = on_select
         self.show_branch = show_branch
         self.items: dict[int, ConversationItem] = {}
@@ -83,8 +91,9 @@ class ConversationList:
             # follow the DOM order, which no longer is the visible one).
             self.container = ui.list().classes('w-full flex flex-col flex-nowrap').mark('conversation-list')
             self.empty = ui.label(t('inbox.empty')).classes('text-sm text-slate-500 p-4').mark('conversations-empty')
-            self.more = ui.button(t('inbox.more'), on_click=on_more).props('flat dense').classes('w-full') \
-                .mark('load-more')
+            self.more = (
+                ui.button(t('inbox.more'), on_click=on_more).props('flat dense').classes('w-full').mark('load-more')
+            )
 
     def show(self, rows: list[ConversationRow], *, has_more: bool, append: bool = False) -> None:
         if not append:
@@ -96,8 +105,7 @@ class ConversationList:
         for row in rows:
             if row.id not in self.items:
                 with self.container:
-                    item = self.items[row.id] = ConversationItem(on_click=self.on_select,
-                                                                 show_branch=self.show_branch)
+                    item = self.items[row.id] = ConversationItem(on_click=self.on_select, show_branch=self.show_branch)
                 item.assign(row, rank=self._bottom_rank)
                 self._bottom_rank += 1
                 self.order.append(row.id)
@@ -138,8 +146,11 @@ class ConversationList:
             self.order.insert(0, row.id)
             self._after_change()
             return True
-        to_top = row.last_message_at != (item.row.last_message_at if item.row else None) \
-            and self.order and self.order[0] != row.id
+        to_top = (
+            row.last_message_at != (item.row.last_message_at if item.row else None)
+            and self.order
+            and self.order[0] != row.id
+        )
         if to_top:
             self._top_rank -= 1
             self.order.remove(row.id)

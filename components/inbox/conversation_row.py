@@ -31,9 +31,23 @@ class ConversationRowElement(Element, component='conversation_row.js', dependenc
 
     def __init__(self, *, on_click: Callable[[], Any]) -> None:
         super().__init__()
-        self._props.update(contact='', time='', preview='', unread=0, branch='', state='', colour='purple',
-                           deadline=None, waiting_since=None, waiting_text='', selected=False, rank=0,
-                           hidden=False, version=0, amber=AMBER_SECONDS)
+        self._props.update(
+            contact='',
+            time='',
+            preview='',
+            unread=0,
+            branch='',
+            state='',
+            colour='purple',
+            deadline=None,
+            waiting_since=None,
+            waiting_text='',
+            selected=False,
+            rank=0,
+            hidden=False,
+            version=0,
+            amber=AMBER_SECONDS,
+        )
         self.on('click', on_click, [])
 
     def show(self, **values: Any) -> None:
@@ -69,5 +83,13 @@ class ConversationRowElement(Element, component='conversation_row.js', dependenc
         props = self._props
         if props['hidden']:
             return []
-        return [props['contact'], props['time'], props['preview'], str(props['unread']) if props['unread'] else '',
-                props['state'], self.countdown_text(), props['branch'], self.waiting_text()]
+        return [
+            props['contact'],
+            props['time'],
+            props['preview'],
+            str(props['unread']) if props['unread'] else '',
+            props['state'],
+            self.countdown_text(),
+            props['branch'],
+            self.waiting_text(),
+        ]

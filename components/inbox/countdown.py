@@ -20,8 +20,13 @@ from .formatting import AMBER_SECONDS, countdown_text, remaining_seconds
 class Countdown(Element, component='countdown.js', dependencies=['lm_clock.js']):
     def __init__(self, *, badge: bool = False) -> None:
         super().__init__()
-        self._props.update(deadline=None, template=t('takeover.countdown', time='{time}'),
-                           due=t('takeover.countdown_due'), amber=AMBER_SECONDS, badge=badge)
+        self._props.update(
+            deadline=None,
+            template=t('takeover.countdown', time='{time}'),
+            due=t('takeover.countdown_due'),
+            amber=AMBER_SECONDS,
+            badge=badge,
+        )
         self._deadline: datetime | None = None
 
     def show(self, deadline: datetime | None) -> None:

@@ -10,8 +10,15 @@ from services.models.types import utcnow
 from ..i18n import local_time, t
 
 TICKS = {
-    'queued': '🕓', 'sending': '🕓', 'unconfirmed': '⚠', 'sent': '✓', 'delivered': '✓✓', 'read': '✓✓',
-    'played': '✓✓', 'failed': '⚠', 'cancelled': '⊘',
+    'queued': '🕓',
+    'sending': '🕓',
+    'unconfirmed': '⚠',
+    'sent': '✓',
+    'delivered': '✓✓',
+    'read': '✓✓',
+    'played': '✓✓',
+    'failed': '⚠',
+    'cancelled': '⊘',
 }
 # T2: the countdown turns amber (and the holder may extend it) in its last minute.
 AMBER_SECONDS = 60

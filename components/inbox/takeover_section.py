@@ -48,8 +48,11 @@ class TakeoverSection(PanelSection):
         with ui.row().classes('w-full items-center gap-2 no-wrap'):
             self.state = ui.badge().props('outline').classes('text-sm').mark('panel-state')
             self.countdown = Countdown().classes('text-sm font-medium').mark('panel-countdown')
-            self.extend_button = ui.button(t('takeover.extend'), icon='more_time', on_click=self._extend) \
-                .props('dense flat color=amber-9 size=sm').mark('extend')
+            self.extend_button = (
+                ui.button(t('takeover.extend'), icon='more_time', on_click=self._extend)
+                .props('dense flat color=amber-9 size=sm')
+                .mark('extend')
+            )
         self.waiting = ui.label().classes('text-xs text-orange-700').mark('waiting-human')
         self.offer = ui.label().classes('text-xs text-orange-700').mark('offer')
         self.faithful = ui.label().classes('text-xs text-teal-700').mark('faithful')
@@ -60,16 +63,20 @@ class TakeoverSection(PanelSection):
             self.ai_on_button = self._button('ai_on', 'smart_toy', lambda: self._set_ai(True), 'outline color=purple')
             self.ai_off_button = self._button('ai_off', 'pause', lambda: self._set_ai(False), 'outline color=purple')
         with ui.row().classes('w-full gap-1'):
-            self.faithful_button = ui.button(on_click=self._toggle_faithful).props('dense flat size=sm no-caps') \
-                .mark('faithful-toggle')
+            self.faithful_button = (
+                ui.button(on_click=self._toggle_faithful).props('dense flat size=sm no-caps').mark('faithful-toggle')
+            )
             self.reassign_button = self._button('reassign', 'swap_horiz', self._reassign, 'flat')
             self.close_button = self._button('close', 'check', self._close, 'flat color=grey-8')
             self.reopen_button = self._button('reopen', 'undo', self._reopen, 'flat')
 
     @staticmethod
     def _button(name: str, icon: str, action: Callable[[], Awaitable[None]], props: str) -> ui.button:
-        return ui.button(t(f'takeover.{name}'), icon=icon, on_click=action) \
-            .props(f'dense no-caps size=sm {props}').mark(name.replace('_', '-'))
+        return (
+            ui.button(t(f'takeover.{name}'), icon=icon, on_click=action)
+            .props(f'dense no-caps size=sm {props}')
+            .mark(name.replace('_', '-'))
+        )
 
     # --- showing ---
 
@@ -81,14 +88,23 @@ class TakeoverSection(PanelSection):
         mine = row.assigned_user_id is not None and row.assigned_user_id == me
         self.state.text = state_label(row)
         self.state.props(f'color={state_colour(row)}')
-        self.waiting.text = (t('takeover.waiting_since', time=local_time(row.human_requested_at, '%H:%M'))
-                             + (' · ' + t('takeover.waiting_reason', reason=reason_text(row.human_request_reason))
-                                if row.human_request_reason else '')) if row.phase == 'waiting' and \
-            row.human_requested_at else ''
+        self.waiting.text = (
+            (
+                t('takeover.waiting_since', time=local_time(row.human_requested_at, '%H:%M'))
+                + (
+                    ' · ' + t('takeover.waiting_reason', reason=reason_text(row.human_request_reason))
+                    if row.human_request_reason
+                    else ''
+                )
+            )
+            if row.phase == 'waiting' and row.human_requested_at
+            else ''
+        )
         self.waiting.set_visibility(bool(self.waiting.text))
         running = offer_running(row)
-        self.offer.text = t('takeover.offer', name=row.offered_to, time=local_time(row.offer_expires_at, '%H:%M')) \
-            if running else ''
+        self.offer.text = (
+            t('takeover.offer', name=row.offered_to, time=local_time(row.offer_expires_at, '%H:%M')) if running else ''
+        )
         self.offer.set_visibility(running)
         self.faithful.text = t('takeover.faithful', name=row.faithful_to) if row.faithful_to else ''
         self.faithful.set_visibility(row.faithful_to is not None)
@@ -115,8 +131,9 @@ class TakeoverSection(PanelSection):
         else:
             self.faithful_button.text = t('takeover.faithful_mark')
             # An agent marks her own customers; a manager marks the customer as the holder's.
-            self.faithful_button.set_visibility(me is not None and (not manager or row.assigned_user_id is not None
-                                                                    or mine))
+            self.faithful_button.set_visibility(
+                me is not None and (not manager or row.assigned_user_id is not None or mine)
+            )
 
     def clear(self) -> None:
         self.detail = None
@@ -127,8 +144,11 @@ class TakeoverSection(PanelSection):
         if self.detail is None:
             return
         seconds = self.countdown.seconds_left(now)
-        self.extend_button.set_visibility(seconds is not None and seconds <= AMBER_SECONDS
-                                          and self.detail.row.assigned_user_id == self.context.viewer.user_id)
+        self.extend_button.set_visibility(
+            seconds is not None
+            and seconds <= AMBER_SECONDS
+            and self.detail.row.assigned_user_id == self.context.viewer.user_id
+        )
 
     # --- actions: each one a service call; what happened comes back as an event and re-shows the panel ---
 
@@ -136,8 +156,13 @@ class TakeoverSection(PanelSection):
         if self.detail is None:
             return False
         try:
-            await action(self.context.db, viewer=self.context.viewer, conversation_id=self.detail.row.id,
-                         publisher=self.context.publisher, **arguments)
+            await action(
+                self.context.db,
+                viewer=self.context.viewer,
+                conversation_id=self.detail.row.id,
+                publisher=self.context.publisher,
+                **arguments,
+            )
         except ServiceError as error:
             self.context.notify(error_text(error), 'negative')
             await self.context.reload()  # show what it is now (e.g. who took it)
@@ -177,15 +202,15 @@ class TakeoverSection(PanelSection):
     async def _reassign(self) -> None:
         if self.detail is None:
             return
-        agents = await takeover.branch_agents(self.context.db, viewer=self.context.viewer,
-                                              branch_id=self.detail.row.branch_id)
+        agents = await takeover.branch_agents(
+            self.context.db, viewer=self.context.viewer, branch_id=self.detail.row.branch_id
+        )
         options = {user_id: name for user_id, name in agents if user_id != self.detail.row.assigned_user_id}
         with ui.dialog() as dialog, ui.card().classes('min-w-[280px]'):
             choice = ui.select(options, label=t('takeover.reassign_to')).classes('w-full').mark('reassign-to')
             with ui.row():
                 ui.button(t('takeover.cancel'), on_click=lambda: dialog.submit(None)).props('flat')
-                ui.button(t('takeover.reassign'), on_click=lambda: dialog.submit(choice.value)) \
-                    .mark('reassign-confirm')
+                ui.button(t('takeover.reassign'), on_click=lambda: dialog.submit(choice.value)).mark('reassign-confirm')
         target = await dialog
         dialog.delete()
         if target is not None:
@@ -196,8 +221,12 @@ def history_line(entry: Attendance) -> str:
     """T5: one line of "who attended it", in the agent's language."""
     system = t('takeover.history.system')
     key = 'faithful_cleared' if entry.action == 'faithful' and entry.reason == 'cleared' else entry.action
-    text = t(f'takeover.history.{key}', user=entry.user_name or system, actor=entry.actor_name or system,
-             reason=reason_text(entry.reason))
+    text = t(
+        f'takeover.history.{key}',
+        user=entry.user_name or system,
+        actor=entry.actor_name or system,
+        reason=reason_text(entry.reason),
+    )
     return text if not text.startswith('takeover.history.') else f'{entry.action} · {entry.user_name or system}'
 
 

@@ -35,8 +35,13 @@ from ..notify import Notifier
 
 Changed = Callable[[QuoteView], Awaitable[None]]
 
-STATUS_COLORS = {QuoteStatus.DRAFT: 'grey-7', QuoteStatus.SENT: 'blue-7', QuoteStatus.ACCEPTED: 'green-7',
-                 QuoteStatus.REJECTED: 'red-7', QuoteStatus.EXPIRED: 'orange-8'}
+STATUS_COLORS = {
+    QuoteStatus.DRAFT: 'grey-7',
+    QuoteStatus.SENT: 'blue-7',
+    QuoteStatus.ACCEPTED: 'green-7',
+    QuoteStatus.REJECTED: 'red-7',
+    QuoteStatus.EXPIRED: 'orange-8',
+}
 
 
 @dataclass(frozen=True)
@@ -51,18 +56,32 @@ class _Row:
     discount_amount: Decimal = ZERO
 
     def draft(self) -> LineDraft:
-        return LineDraft(quantity=self.quantity, product_id=self.product_id, description=self.description,
-                         unit_price=None if self.product_id else self.unit_price, iva_rate=self.iva_rate,
-                         discount_percent=self.discount_percent, discount_amount=self.discount_amount)
+        return LineDraft(
+            quantity=self.quantity,
+            product_id=self.product_id,
+            description=self.description,
+            unit_price=None if self.product_id else self.unit_price,
+            iva_rate=self.iva_rate,
+            discount_percent=self.discount_percent,
+            discount_amount=self.discount_amount,
+        )
 
     def line_input(self) -> LineInput:
-        return LineInput(quantity=self.quantity, unit_price=self.unit_price, iva_rate=self.iva_rate,
-                         discount_percent=self.discount_percent, discount_amount=self.discount_amount)
+        return LineInput(
+            quantity=self.quantity,
+            unit_price=self.unit_price,
+            iva_rate=self.iva_rate,
+            discount_percent=self.discount_percent,
+            discount_amount=self.discount_amount,
+        )
 
 
 def status_chip(status: QuoteStatus) -> ui.chip:
-    return ui.chip(t(f'sales.status.{status}'), color=STATUS_COLORS.get(status, 'grey-7'), text_color='white') \
-        .props('dense square').mark('quote-status')
+    return (
+        ui.chip(t(f'sales.status.{status}'), color=STATUS_COLORS.get(status, 'grey-7'), text_color='white')
+        .props('dense square')
+        .mark('quote-status')
+    )
 
 
 def stock_text(level: StockLevel | None) -> str:
@@ -78,8 +97,15 @@ def stock_text(level: StockLevel | None) -> str:
 
 
 class QuoteEditor:
-    def __init__(self, *, desk: SalesDesk, viewer: Viewer, compact: bool = False,
-                 on_changed: Changed | None = None, before_send: Callable[[], Awaitable[bool]] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        desk: SalesDesk,
+        viewer: Viewer,
+        compact: bool = False,
+        on_changed: Changed | None = None,
+        before_send: Callable[[], Awaitable[bool]] | None = None,
+    ) -> None:
         self.desk = desk
         self._notify = Notifier()  # the editor may be rebuilt while an action awaits (components/notify.py)
         self.viewer = viewer
@@ -102,16 +128,20 @@ class QuoteEditor:
     # --- loading ---
 
     async def show(self, quote_id: int) -> None:
-        self.set_quote(await quotes.get_quote(self.desk.db, viewer=self.viewer, quote_id=quote_id,
-                                              zone=self.desk.zone))
+        self.set_quote(await quotes.get_quote(self.desk.db, viewer=self.viewer, quote_id=quote_id, zone=self.desk.zone))
 
-    async def start(self, *, conversation_id: int | None = None, branch_id: int | None = None,
-                    items: Sequence[tuple[int, int]] = ()) -> QuoteView:
+    async def start(
+        self, *, conversation_id: int | None = None, branch_id: int | None = None, items: Sequence[tuple[int, int]] = ()
+    ) -> QuoteView:
         """A new draft with these (product id, quantity): the console's "quote the AI's products" click."""
-        quote = await quotes.create_quote(self.desk.db, viewer=self.viewer, conversation_id=conversation_id,
-                                          branch_id=branch_id, zone=self.desk.zone,
-                                          lines=[LineDraft(product_id=product_id, quantity=quantity)
-                                                 for product_id, quantity in items])
+        quote = await quotes.create_quote(
+            self.desk.db,
+            viewer=self.viewer,
+            conversation_id=conversation_id,
+            branch_id=branch_id,
+            zone=self.desk.zone,
+            lines=[LineDraft(product_id=product_id, quantity=quantity) for product_id, quantity in items],
+        )
         self.set_quote(quote)
         return quote
 
@@ -124,10 +154,19 @@ class QuoteEditor:
 
     def set_quote(self, quote: QuoteView) -> None:
         self.quote = quote
-        self.rows = [_Row(product_id=line.product_id, sku=line.sku, description=line.description,
-                          unit_price=line.unit_price, iva_rate=line.iva_rate, quantity=line.quantity,
-                          discount_percent=line.discount_percent, discount_amount=line.discount_amount)
-                     for line in quote.lines]
+        self.rows = [
+            _Row(
+                product_id=line.product_id,
+                sku=line.sku,
+                description=line.description,
+                unit_price=line.unit_price,
+                iva_rate=line.iva_rate,
+                quantity=line.quantity,
+                discount_percent=line.discount_percent,
+                discount_amount=line.discount_amount,
+            )
+            for line in quote.lines
+        ]
         self.discount_percent, self.discount_amount = quote.discount_percent, quote.discount_amount
         self.notes = quote.notes
         self.render()
@@ -143,16 +182,17 @@ class QuoteEditor:
             return
         with self.root:
             with ui.row().classes('w-full items-center gap-2'):
-                ui.label(t('sales.editor.title', code=quote.code)).classes('text-lg font-semibold') \
-                    .mark('quote-code')
+                ui.label(t('sales.editor.title', code=quote.code)).classes('text-lg font-semibold').mark('quote-code')
                 status_chip(quote.status)
                 if quote.ticket_code:
-                    ui.label(t('sales.editor.sold', ticket=quote.ticket_code)).classes('text-sm text-green-8') \
-                        .mark('quote-ticket')
+                    ui.label(t('sales.editor.sold', ticket=quote.ticket_code)).classes('text-sm text-green-8').mark(
+                        'quote-ticket'
+                    )
             if quote.contact_name:
                 ui.label(t('sales.editor.customer', name=quote.contact_name)).classes('text-sm')
-            ui.label(t('sales.editor.valid_until', date=f'{quote.valid_until:%d/%m/%Y}')) \
-                .classes('text-sm text-slate-500').mark('quote-valid-until')
+            ui.label(t('sales.editor.valid_until', date=f'{quote.valid_until:%d/%m/%Y}')).classes(
+                'text-sm text-slate-500'
+            ).mark('quote-valid-until')
             if quote.drafted_by_ai and quote.editable:
                 ui.label(t('sales.editor.ai_draft')).classes('text-sm text-orange-8').mark('quote-ai-draft')
             self.lines_box = ui.column().classes('w-full gap-1').mark('quote-lines')
@@ -183,32 +223,42 @@ class QuoteEditor:
             with ui.row().classes('w-full items-center gap-2 no-wrap'):
                 ui.label(f'{number}. {row.description}').classes('text-sm font-medium grow')
                 if editable:
-                    ui.button(icon='delete', on_click=lambda index=index: self._remove(index)) \
-                        .props('flat dense round size=sm').tooltip(t('sales.editor.remove')) \
-                        .mark(f'remove-line-{number}')
+                    ui.button(icon='delete', on_click=lambda index=index: self._remove(index)).props(
+                        'flat dense round size=sm'
+                    ).tooltip(t('sales.editor.remove')).mark(f'remove-line-{number}')
             with ui.row().classes('w-full items-center gap-2 text-xs text-slate-500'):
                 if row.sku:
                     ui.label(row.sku)
                 ui.label(f'{format_ars(row.unit_price)} + IVA {format_rate(row.iva_rate)}')
                 if row.product_id is not None:
                     self._stock_labels[row.product_id] = ui.label(
-                        stock_text(self.stock.get(row.product_id)) or t('sales.editor.stock_checking')) \
-                        .mark(f'stock-{number}')
+                        stock_text(self.stock.get(row.product_id)) or t('sales.editor.stock_checking')
+                    ).mark(f'stock-{number}')
             if editable:
                 with ui.row().classes('w-full items-center gap-2' + (' no-wrap' if self.compact else '')):
                     width = 'w-16' if self.compact else 'w-24'
-                    ui.number(t('sales.editor.quantity'), value=row.quantity, min=1, max=100_000, step=1,
-                              precision=0, on_change=lambda event, index=index: self._edit(
-                                  index, quantity=event.value)).props('dense outlined').classes(width) \
-                        .mark(f'quantity-{number}')
-                    ui.number(t('sales.editor.line_discount_percent'), value=float(row.discount_percent), min=0,
-                              max=100, on_change=lambda event, index=index: self._edit(
-                                  index, discount_percent=event.value)).props('dense outlined').classes(width) \
-                        .mark(f'discount-percent-{number}')
-                    ui.number(t('sales.editor.line_discount_amount'), value=float(row.discount_amount), min=0,
-                              on_change=lambda event, index=index: self._edit(
-                                  index, discount_amount=event.value)).props('dense outlined').classes(width) \
-                        .mark(f'discount-amount-{number}')
+                    ui.number(
+                        t('sales.editor.quantity'),
+                        value=row.quantity,
+                        min=1,
+                        max=100_000,
+                        step=1,
+                        precision=0,
+                        on_change=lambda event, index=index: self._edit(index, quantity=event.value),
+                    ).props('dense outlined').classes(width).mark(f'quantity-{number}')
+                    ui.number(
+                        t('sales.editor.line_discount_percent'),
+                        value=float(row.discount_percent),
+                        min=0,
+                        max=100,
+                        on_change=lambda event, index=index: self._edit(index, discount_percent=event.value),
+                    ).props('dense outlined').classes(width).mark(f'discount-percent-{number}')
+                    ui.number(
+                        t('sales.editor.line_discount_amount'),
+                        value=float(row.discount_amount),
+                        min=0,
+                        on_change=lambda event, index=index: self._edit(index, discount_amount=event.value),
+                    ).props('dense outlined').classes(width).mark(f'discount-amount-{number}')
                     ui.space()
                     self._line_amount(number)
             else:
@@ -222,52 +272,73 @@ class QuoteEditor:
 
     def _adders(self) -> None:
         with ui.row().classes('w-full items-center gap-2 no-wrap'):
-            self.reference = ui.input(t('sales.editor.add_reference')) \
-                .props('dense outlined').classes('grow').mark('add-reference')
+            self.reference = (
+                ui.input(t('sales.editor.add_reference')).props('dense outlined').classes('grow').mark('add-reference')
+            )
             self.reference.on('keydown.enter', self._add_reference)
-            ui.button(t('sales.editor.add'), icon='add', on_click=self._add_reference).props('dense') \
-                .mark('add-product')
-        with ui.expansion(t('sales.editor.free_line')).classes('w-full text-sm').props('dense'), \
-                ui.row().classes('w-full items-center gap-2 no-wrap'):
-            self.free_description = ui.input(t('sales.editor.description')).props('dense outlined') \
-                .classes('grow').mark('free-description')
-            self.free_price = ui.input(t('sales.editor.free_price')).props('dense outlined') \
-                .classes('w-28').mark('free-price')
+            ui.button(t('sales.editor.add'), icon='add', on_click=self._add_reference).props('dense').mark(
+                'add-product'
+            )
+        with (
+            ui.expansion(t('sales.editor.free_line')).classes('w-full text-sm').props('dense'),
+            ui.row().classes('w-full items-center gap-2 no-wrap'),
+        ):
+            self.free_description = (
+                ui.input(t('sales.editor.description')).props('dense outlined').classes('grow').mark('free-description')
+            )
+            self.free_price = (
+                ui.input(t('sales.editor.free_price')).props('dense outlined').classes('w-28').mark('free-price')
+            )
             ui.button(icon='add', on_click=self._add_free_line).props('dense').mark('add-free-line')
 
     def _quote_discounts(self) -> None:
         with ui.row().classes('w-full items-center gap-2'):
-            ui.number(t('sales.editor.quote_discount_percent'), value=float(self.discount_percent), min=0, max=100,
-                      on_change=lambda event: self._set_quote_discount('discount_percent', event.value)) \
-                .props('dense outlined').classes('w-40').mark('quote-discount-percent')
-            ui.number(t('sales.editor.quote_discount_amount'), value=float(self.discount_amount), min=0,
-                      on_change=lambda event: self._set_quote_discount('discount_amount', event.value)) \
-                .props('dense outlined').classes('w-40').mark('quote-discount-amount')
-        ui.textarea(t('sales.editor.notes'), value=self.notes, on_change=lambda event: self._set_notes(event.value)) \
-            .props('dense outlined autogrow maxlength=2000').classes('w-full').mark('quote-notes-input')
+            ui.number(
+                t('sales.editor.quote_discount_percent'),
+                value=float(self.discount_percent),
+                min=0,
+                max=100,
+                on_change=lambda event: self._set_quote_discount('discount_percent', event.value),
+            ).props('dense outlined').classes('w-40').mark('quote-discount-percent')
+            ui.number(
+                t('sales.editor.quote_discount_amount'),
+                value=float(self.discount_amount),
+                min=0,
+                on_change=lambda event: self._set_quote_discount('discount_amount', event.value),
+            ).props('dense outlined').classes('w-40').mark('quote-discount-amount')
+        ui.textarea(
+            t('sales.editor.notes'), value=self.notes, on_change=lambda event: self._set_notes(event.value)
+        ).props('dense outlined autogrow maxlength=2000').classes('w-full').mark('quote-notes-input')
 
     def _actions(self) -> None:
         quote = self.quote
         assert quote is not None
         with ui.row().classes('w-full gap-2 justify-end'):
-            ui.button(t('sales.editor.pdf'), icon='picture_as_pdf', on_click=self._download_pdf) \
-                .props('flat dense').mark('quote-pdf')
+            ui.button(t('sales.editor.pdf'), icon='picture_as_pdf', on_click=self._download_pdf).props(
+                'flat dense'
+            ).mark('quote-pdf')
             if quote.status == QuoteStatus.DRAFT:
-                ui.button(t('sales.editor.save'), icon='save', on_click=self._save).props('outline dense') \
-                    .mark('save-quote')
+                ui.button(t('sales.editor.save'), icon='save', on_click=self._save).props('outline dense').mark(
+                    'save-quote'
+                )
             if quote.status in {QuoteStatus.DRAFT, QuoteStatus.SENT}:
-                ui.button(t('sales.editor.reject'), icon='thumb_down', on_click=self._reject) \
-                    .props('flat dense color=red-7').mark('reject-quote')
-                ui.button(t('sales.editor.accept'), icon='point_of_sale', on_click=self._confirm_accept) \
-                    .props('outline dense color=green-8').mark('accept-quote')
+                ui.button(t('sales.editor.reject'), icon='thumb_down', on_click=self._reject).props(
+                    'flat dense color=red-7'
+                ).mark('reject-quote')
+                ui.button(t('sales.editor.accept'), icon='point_of_sale', on_click=self._confirm_accept).props(
+                    'outline dense color=green-8'
+                ).mark('accept-quote')
                 label = t('sales.editor.send') if quote.status == QuoteStatus.DRAFT else t('sales.editor.resend')
                 ui.button(label, icon='send', on_click=self._send).props('dense').mark('send-quote')
 
     # --- totals ---
 
     def totals(self) -> QuoteTotals:
-        return compute_totals([row.line_input() for row in self.rows], discount_percent=self.discount_percent,
-                              discount_amount=self.discount_amount)
+        return compute_totals(
+            [row.line_input() for row in self.rows],
+            discount_percent=self.discount_percent,
+            discount_amount=self.discount_amount,
+        )
 
     def _draw_totals(self) -> None:
         self.totals_box.clear()
@@ -283,20 +354,23 @@ class QuoteEditor:
         with self.totals_box:
             self._total_row(t('sales.editor.subtotal'), format_ars(totals.subtotal), 'quote-subtotal')
             if totals.quote_discount:
-                self._total_row(t('sales.editor.discount'), f'-{format_ars(totals.quote_discount)}',
-                                'quote-discount')
+                self._total_row(t('sales.editor.discount'), f'-{format_ars(totals.quote_discount)}', 'quote-discount')
                 self._total_row(t('sales.editor.net'), format_ars(totals.net_total), 'quote-net')
             for bucket in totals.iva:
-                self._total_row(t('sales.editor.iva', rate=format_rate(bucket.rate)), format_ars(bucket.amount),
-                                f'quote-iva-{bucket.rate}')
+                self._total_row(
+                    t('sales.editor.iva', rate=format_rate(bucket.rate)),
+                    format_ars(bucket.amount),
+                    f'quote-iva-{bucket.rate}',
+                )
             self._total_row(t('sales.editor.total'), format_ars(totals.total), 'quote-total', strong=True)
 
     @staticmethod
     def _total_row(label: str, value: str, marker: str, *, strong: bool = False) -> None:
         with ui.row().classes('gap-4 items-baseline'):
             ui.label(label).classes('text-sm' + (' font-bold' if strong else ''))
-            ui.label(value).classes('text-sm text-right min-w-28' + (' text-base font-bold' if strong else '')) \
-                .mark(marker)
+            ui.label(value).classes('text-sm text-right min-w-28' + (' text-base font-bold' if strong else '')).mark(
+                marker
+            )
 
     # --- editing (local until saved) ---
 
@@ -307,11 +381,19 @@ class QuoteEditor:
                 value = changes['quantity']
                 row = replace(row, quantity=int(value) if value is not None else 0)
             if 'discount_percent' in changes:
-                row = replace(row, discount_percent=parse_decimal(str(changes['discount_percent'] or 0),
-                                                                  what=t('sales.editor.line_discount_percent')))
+                row = replace(
+                    row,
+                    discount_percent=parse_decimal(
+                        str(changes['discount_percent'] or 0), what=t('sales.editor.line_discount_percent')
+                    ),
+                )
             if 'discount_amount' in changes:
-                row = replace(row, discount_amount=parse_decimal(str(changes['discount_amount'] or 0),
-                                                                 what=t('sales.editor.line_discount_amount')))
+                row = replace(
+                    row,
+                    discount_amount=parse_decimal(
+                        str(changes['discount_amount'] or 0), what=t('sales.editor.line_discount_amount')
+                    ),
+                )
         except (InvalidInput, ValueError) as exc:
             self.error.text = t('sales.editor.invalid', reason=str(exc))
             return
@@ -360,8 +442,16 @@ class QuoteEditor:
                     self.rows[index] = replace(row, quantity=row.quantity + quantity)
                     break
             else:
-                self.rows.append(_Row(product_id=product_id, sku=product.sku, description=product.title,
-                                      unit_price=product.price, iva_rate=product.iva_rate, quantity=quantity))
+                self.rows.append(
+                    _Row(
+                        product_id=product_id,
+                        sku=product.sku,
+                        description=product.title,
+                        unit_price=product.price,
+                        iva_rate=product.iva_rate,
+                        quantity=quantity,
+                    )
+                )
         self._draw_lines()
         self._draw_totals()
         self._check_stock()
@@ -375,8 +465,9 @@ class QuoteEditor:
         except InvalidInput as exc:
             self.error.text = t('sales.editor.invalid', reason=str(exc))
             return
-        self.rows.append(_Row(product_id=None, sku='', description=description, unit_price=price,
-                              iva_rate=DEFAULT_IVA_RATE))
+        self.rows.append(
+            _Row(product_id=None, sku='', description=description, unit_price=price, iva_rate=DEFAULT_IVA_RATE)
+        )
         self.free_description.value = ''
         self.free_price.value = ''
         self._draw_lines()
@@ -387,13 +478,17 @@ class QuoteEditor:
     def _check_stock(self) -> None:
         if self.quote is None or not self.quote.editable:
             return
-        items = [StockItem(row.product_id, row.sku) for row in self.rows
-                 if row.product_id is not None and row.product_id not in self.stock]
+        items = [
+            StockItem(row.product_id, row.sku)
+            for row in self.rows
+            if row.product_id is not None and row.product_id not in self.stock
+        ]
         if not items:
             return
         quote = self.quote
-        self._stock_task = background_tasks.create(self._fetch_stock(quote.branch_id, quote.branch_code, items),
-                                                   name='quote-stock')
+        self._stock_task = background_tasks.create(
+            self._fetch_stock(quote.branch_id, quote.branch_code, items), name='quote-stock'
+        )
 
     async def _fetch_stock(self, branch_id: int, branch_code: str, items: list[StockItem]) -> None:
         levels = await self.desk.inventory.stock(branch_id=branch_id, branch_code=branch_code, items=items)
@@ -428,10 +523,18 @@ class QuoteEditor:
     async def save(self) -> bool:
         quote = self.quote
         assert quote is not None
-        return await self._run(lambda: quotes.update_quote(
-            self.desk.db, viewer=self.viewer, quote_id=quote.id, lines=[row.draft() for row in self.rows],
-            discount_percent=self.discount_percent, discount_amount=self.discount_amount, notes=self.notes,
-            zone=self.desk.zone))
+        return await self._run(
+            lambda: quotes.update_quote(
+                self.desk.db,
+                viewer=self.viewer,
+                quote_id=quote.id,
+                lines=[row.draft() for row in self.rows],
+                discount_percent=self.discount_percent,
+                discount_amount=self.discount_amount,
+                notes=self.notes,
+                zone=self.desk.zone,
+            )
+        )
 
     async def _save(self) -> None:
         if await self.save():
@@ -458,8 +561,10 @@ class QuoteEditor:
     async def _reject(self) -> None:
         quote = self.quote
         assert quote is not None
-        await self._run(lambda: quotes.reject_quote(self.desk.db, viewer=self.viewer, quote_id=quote.id,
-                                                    zone=self.desk.zone), t('sales.editor.rejected'))
+        await self._run(
+            lambda: quotes.reject_quote(self.desk.db, viewer=self.viewer, quote_id=quote.id, zone=self.desk.zone),
+            t('sales.editor.rejected'),
+        )
 
     def _confirm_accept(self) -> None:
         quote = self.quote
@@ -468,8 +573,7 @@ class QuoteEditor:
             ui.label(t('sales.editor.accept_confirm', code=quote.code))
             with ui.row().classes('w-full justify-end'):
                 ui.button(t('sales.editor.cancel'), on_click=dialog.close).props('flat')
-                ui.button(t('sales.editor.confirm'), on_click=lambda: self._accept(dialog)) \
-                    .mark('confirm-accept')
+                ui.button(t('sales.editor.confirm'), on_click=lambda: self._accept(dialog)).mark('confirm-accept')
         dialog.open()
 
     async def _accept(self, dialog: ui.dialog) -> None:
@@ -487,8 +591,9 @@ class QuoteEditor:
         self._notify(t(key, ticket=result.sale.ticket_code), type='positive')
         if result.created and not result.ticket_sent:
             self._notify(t('sales.editor.ticket_not_sent', reason=result.ticket_note), type='warning')
-        await self._run(lambda: quotes.get_quote(self.desk.db, viewer=self.viewer, quote_id=quote.id,
-                                                 zone=self.desk.zone))
+        await self._run(
+            lambda: quotes.get_quote(self.desk.db, viewer=self.viewer, quote_id=quote.id, zone=self.desk.zone)
+        )
 
     async def _download_pdf(self) -> None:
         quote = self.quote

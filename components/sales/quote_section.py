@@ -52,17 +52,26 @@ class QuoteSection(PanelSection):
         with ui.row().classes('w-full items-center gap-2 no-wrap'):
             ui.label(t('sales.console.title')).classes('text-sm font-semibold')
             ui.space()
-            self.full_page = ui.link(t('sales.console.full_page'), '/presupuestos').classes('text-xs') \
-                .mark('quote-full-page')
-            self.quote_button = ui.button(t('sales.console.quote'), icon='request_quote',
-                                          on_click=self.quote_from_summary) \
-                .props('dense outline').tooltip(t('sales.console.quote_help')).mark('quote-from-summary')
+            self.full_page = (
+                ui.link(t('sales.console.full_page'), '/presupuestos').classes('text-xs').mark('quote-full-page')
+            )
+            self.quote_button = (
+                ui.button(t('sales.console.quote'), icon='request_quote', on_click=self.quote_from_summary)
+                .props('dense outline')
+                .tooltip(t('sales.console.quote_help'))
+                .mark('quote-from-summary')
+            )
         self.sold = ui.label().classes('text-sm font-semibold text-green-8').mark('quote-sold')
         self.empty = ui.label(t('sales.console.none')).classes('text-xs text-slate-500').mark('quote-none')
-        self.catalog = ui.expansion(t('sales.console.catalog'), icon='search').props('dense') \
-            .classes('w-full text-sm').mark('console-catalog')
-        self.editor = QuoteEditor(desk=self.desk, viewer=context.viewer, compact=True, on_changed=self._changed,
-                                  before_send=self._hold)
+        self.catalog = (
+            ui.expansion(t('sales.console.catalog'), icon='search')
+            .props('dense')
+            .classes('w-full text-sm')
+            .mark('console-catalog')
+        )
+        self.editor = QuoteEditor(
+            desk=self.desk, viewer=context.viewer, compact=True, on_changed=self._changed, before_send=self._hold
+        )
         self._show_state()
 
     # --- the panel's hooks ---
@@ -93,8 +102,13 @@ class QuoteSection(PanelSection):
         """Show the conversation's open quote (draft or sent), else its newest accepted one (with the sale)."""
         if self.conversation_id is None:
             return
-        rows = await quotes.list_quotes(self.desk.db, viewer=self.context.viewer, conversation_id=self.conversation_id,
-                                        limit=20, zone=self.desk.zone)
+        rows = await quotes.list_quotes(
+            self.desk.db,
+            viewer=self.context.viewer,
+            conversation_id=self.conversation_id,
+            limit=20,
+            zone=self.desk.zone,
+        )
         chosen = next((row for row in rows if row.status in OPEN_STATUSES), None)
         if chosen is None and rows and rows[0].status == QuoteStatus.ACCEPTED:
             chosen = rows[0]
@@ -122,12 +136,13 @@ class QuoteSection(PanelSection):
     # --- starting and filling a quote ---
 
     async def quote_from_summary(self) -> None:
-        """"Cotizar": a new draft with the products of the AI summary (one of each), or empty without any."""
+        """ "Cotizar": a new draft with the products of the AI summary (one of each), or empty without any."""
         if self.conversation_id is None:
             return
         try:
-            summary = await latest_summary(self.context.db, viewer=self.context.viewer,
-                                           conversation_id=self.conversation_id)
+            summary = await latest_summary(
+                self.context.db, viewer=self.context.viewer, conversation_id=self.conversation_id
+            )
         except NotFound:
             summary = None
         skus = [product.sku for product in summary.products] if summary else []
@@ -153,8 +168,14 @@ class QuoteSection(PanelSection):
     async def send_product(self, hit: ProductHit) -> None:
         if self.conversation_id is None or not await self._hold():
             return
-        await send_to_customer(self.context.db, viewer=self.context.viewer, conversation_id=self.conversation_id,
-                               hit=hit, publisher=self.context.publisher, notify=self._notify)
+        await send_to_customer(
+            self.context.db,
+            viewer=self.context.viewer,
+            conversation_id=self.conversation_id,
+            hit=hit,
+            publisher=self.context.publisher,
+            notify=self._notify,
+        )
 
     async def _hold(self) -> bool:
         return True if self.hold_to_reply is None else await self.hold_to_reply()
@@ -165,6 +186,12 @@ class QuoteSection(PanelSection):
         self.catalog.clear()
         with self.catalog:
             # Stock and prices for the conversation's branch; no autofocus: the composer keeps the cursor.
-            self.search = CatalogSearch(db=self.context.db, viewer=self.context.viewer, branch_id=self.branch_id,
-                                        on_send=self.send_product, on_add=self.add_product, limit=8,
-                                        autofocus=False)
+            self.search = CatalogSearch(
+                db=self.context.db,
+                viewer=self.context.viewer,
+                branch_id=self.branch_id,
+                on_send=self.send_product,
+                on_add=self.add_product,
+                limit=8,
+                autofocus=False,
+            )

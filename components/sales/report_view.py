@@ -37,25 +37,41 @@ def headline(report: SalesReport) -> None:
 
 def charts(report: SalesReport) -> None:
     with ui.row().classes('w-full gap-3 no-wrap'):
-        ui.echart({
-            'title': {'text': t('sales.report.by_day'), 'textStyle': {'fontSize': 13}},
-            'tooltip': {'trigger': 'axis'},
-            'grid': {'left': 70, 'right': 20, 'top': 40, 'bottom': 30},
-            'xAxis': {'type': 'category', 'data': [f'{day:%d/%m}' for day, _ in report.by_day]},
-            'yAxis': {'type': 'value'},
-            'series': [{'type': 'bar', 'name': t('sales.report.total'),
-                        'data': [float(figures.total) for _, figures in report.by_day]}],
-        }).classes('w-1/2 h-64').mark('chart-by-day')
-        ui.echart({
-            'title': {'text': t('sales.report.by_agent'), 'textStyle': {'fontSize': 13}},
-            'tooltip': {'trigger': 'axis'},
-            'grid': {'left': 120, 'right': 20, 'top': 40, 'bottom': 30},
-            'xAxis': {'type': 'value'},
-            'yAxis': {'type': 'category',
-                      'data': [name or t('sales.report.no_agent') for name, _ in reversed(report.by_agent)]},
-            'series': [{'type': 'bar', 'name': t('sales.report.total'),
-                        'data': [float(figures.total) for _, figures in reversed(report.by_agent)]}],
-        }).classes('w-1/2 h-64').mark('chart-by-agent')
+        ui.echart(
+            {
+                'title': {'text': t('sales.report.by_day'), 'textStyle': {'fontSize': 13}},
+                'tooltip': {'trigger': 'axis'},
+                'grid': {'left': 70, 'right': 20, 'top': 40, 'bottom': 30},
+                'xAxis': {'type': 'category', 'data': [f'{day:%d/%m}' for day, _ in report.by_day]},
+                'yAxis': {'type': 'value'},
+                'series': [
+                    {
+                        'type': 'bar',
+                        'name': t('sales.report.total'),
+                        'data': [float(figures.total) for _, figures in report.by_day],
+                    }
+                ],
+            }
+        ).classes('w-1/2 h-64').mark('chart-by-day')
+        ui.echart(
+            {
+                'title': {'text': t('sales.report.by_agent'), 'textStyle': {'fontSize': 13}},
+                'tooltip': {'trigger': 'axis'},
+                'grid': {'left': 120, 'right': 20, 'top': 40, 'bottom': 30},
+                'xAxis': {'type': 'value'},
+                'yAxis': {
+                    'type': 'category',
+                    'data': [name or t('sales.report.no_agent') for name, _ in reversed(report.by_agent)],
+                },
+                'series': [
+                    {
+                        'type': 'bar',
+                        'name': t('sales.report.total'),
+                        'data': [float(figures.total) for _, figures in reversed(report.by_agent)],
+                    }
+                ],
+            }
+        ).classes('w-1/2 h-64').mark('chart-by-agent')
 
 
 def rows_table(report: SalesReport) -> None:
@@ -74,24 +90,50 @@ def rows_table(report: SalesReport) -> None:
         {'name': 'conversion', 'label': t('sales.report.conversion'), 'field': 'conversion'},
         {'name': 'commission', 'label': t('sales.report.commission'), 'field': 'commission', 'align': 'right'},
     ]
-    ui.table(columns=columns, row_key='key', pagination=50, rows=[{
-        'key': f'{row.day}-{row.branch_id}-{row.agent_id}', 'date': f'{row.day:%d/%m/%Y}', 'branch': row.branch_code,
-        'agent': row.agent_name or t('sales.report.no_agent'), 'sales': row.figures.sales,
-        'net': format_ars(row.figures.net), 'iva': format_ars(row.figures.iva), 'total': format_ars(row.figures.total),
-        'average': format_ars(row.figures.average_ticket), 'quotes': row.figures.quotes_sent,
-        'conversion': _conversion(row.figures), 'commission': format_ars(row.figures.commission),
-    } for row in report.rows]).classes('w-full').mark('report-table')
+    ui.table(
+        columns=columns,
+        row_key='key',
+        pagination=50,
+        rows=[
+            {
+                'key': f'{row.day}-{row.branch_id}-{row.agent_id}',
+                'date': f'{row.day:%d/%m/%Y}',
+                'branch': row.branch_code,
+                'agent': row.agent_name or t('sales.report.no_agent'),
+                'sales': row.figures.sales,
+                'net': format_ars(row.figures.net),
+                'iva': format_ars(row.figures.iva),
+                'total': format_ars(row.figures.total),
+                'average': format_ars(row.figures.average_ticket),
+                'quotes': row.figures.quotes_sent,
+                'conversion': _conversion(row.figures),
+                'commission': format_ars(row.figures.commission),
+            }
+            for row in report.rows
+        ],
+    ).classes('w-full').mark('report-table')
 
 
 def commissions_table(rows: Sequence[CommissionRow]) -> None:
     ui.label(t('sales.report.commissions')).classes('text-lg font-semibold mt-2')
-    ui.table(columns=[
-        {'name': 'agent', 'label': t('sales.report.agent'), 'field': 'agent', 'align': 'left'},
-        {'name': 'branch', 'label': t('sales.report.branch'), 'field': 'branch', 'align': 'left'},
-        {'name': 'sales', 'label': t('sales.report.sales'), 'field': 'sales'},
-        {'name': 'net', 'label': t('sales.report.net'), 'field': 'net', 'align': 'right'},
-        {'name': 'commission', 'label': t('sales.report.commission'), 'field': 'commission', 'align': 'right'},
-    ], row_key='key', rows=[{'key': f'{row.agent_id}-{row.branch_code}', 'agent': row.agent_name,
-                             'branch': row.branch_code, 'sales': row.sales, 'net': format_ars(row.net_total),
-                             'commission': format_ars(row.commission)} for row in rows]) \
-        .classes('w-full max-w-3xl').mark('commissions-table')
+    ui.table(
+        columns=[
+            {'name': 'agent', 'label': t('sales.report.agent'), 'field': 'agent', 'align': 'left'},
+            {'name': 'branch', 'label': t('sales.report.branch'), 'field': 'branch', 'align': 'left'},
+            {'name': 'sales', 'label': t('sales.report.sales'), 'field': 'sales'},
+            {'name': 'net', 'label': t('sales.report.net'), 'field': 'net', 'align': 'right'},
+            {'name': 'commission', 'label': t('sales.report.commission'), 'field': 'commission', 'align': 'right'},
+        ],
+        row_key='key',
+        rows=[
+            {
+                'key': f'{row.agent_id}-{row.branch_code}',
+                'agent': row.agent_name,
+                'branch': row.branch_code,
+                'sales': row.sales,
+                'net': format_ars(row.net_total),
+                'commission': format_ars(row.commission),
+            }
+            for row in rows
+        ],
+    ).classes('w-full max-w-3xl').mark('commissions-table')

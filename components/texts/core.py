@@ -46,7 +46,8 @@ TEXTS: dict[str, dict[str, str]] = {
     'role.admin': {'es': 'Administrador', 'en': 'Admin'},
     'forbidden.title': {'es': 'Sin permiso', 'en': 'Not allowed'},
     'forbidden.body': {
-        'es': 'Tu rol no tiene acceso a esta página.', 'en': 'Your role does not give access to this page.',
+        'es': 'Tu rol no tiene acceso a esta página.',
+        'en': 'Your role does not give access to this page.',
     },
     'conversations.title': {'es': 'Conversaciones recientes', 'en': 'Recent conversations'},
     'conversations.empty': {'es': 'No hay conversaciones todavía.', 'en': 'No conversations yet.'},
@@ -74,7 +75,7 @@ TEXTS: dict[str, dict[str, str]] = {
     'simulator.title': {'es': 'Simulador de WhatsApp', 'en': 'WhatsApp simulator'},
     'simulator.subtitle': {
         'es': 'Escribí como un cliente a un número de sucursal; las respuestas llegan acá.',
-        'en': "Write as a customer to a branch number; the replies arrive here.",
+        'en': 'Write as a customer to a branch number; the replies arrive here.',
     },
     'simulator.disabled': {
         'es': 'El simulador solo está disponible cuando no hay un token de Meta configurado.',
@@ -127,14 +128,16 @@ TEXTS: dict[str, dict[str, str]] = {
         'en': "More than 24 h since the customer's last message: only approved templates can be sent.",
     },
     'chat.write': {
-        'es': 'Escribí una respuesta (/ para respuestas rápidas)', 'en': 'Write a reply (/ for quick replies)',
+        'es': 'Escribí una respuesta (/ para respuestas rápidas)',
+        'en': 'Write a reply (/ for quick replies)',
     },
     'chat.send': {'es': 'Enviar', 'en': 'Send'},
     'chat.template': {'es': 'Plantilla', 'en': 'Template'},
     'chat.variable': {'es': 'Variable {n}', 'en': 'Variable {n}'},
     'chat.send_template': {'es': 'Enviar plantilla', 'en': 'Send template'},
     'chat.no_templates': {
-        'es': 'Este número no tiene plantillas aprobadas.', 'en': 'This number has no approved templates.',
+        'es': 'Este número no tiene plantillas aprobadas.',
+        'en': 'This number has no approved templates.',
     },
     'chat.viewing': {'es': '{names} está viendo', 'en': '{names} is viewing'},
     'chat.typing': {'es': '{names} está escribiendo…', 'en': '{names} is typing…'},

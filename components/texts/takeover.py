@@ -14,7 +14,8 @@ TEXTS: dict[str, dict[str, str]] = {
     'takeover.waiting_since': {'es': 'Espera un vendedor desde las {time}', 'en': 'Waiting for an agent since {time}'},
     'takeover.waiting_reason': {'es': 'Motivo: {reason}', 'en': 'Reason: {reason}'},
     'takeover.reason.timeout': {
-        'es': 'el vendedor no respondió a tiempo', 'en': 'the agent did not answer in time',
+        'es': 'el vendedor no respondió a tiempo',
+        'en': 'the agent did not answer in time',
     },
     'takeover.reason.released': {'es': 'un vendedor la dejó en la cola', 'en': 'an agent left it in the queue'},
     'takeover.reason.ai_paused': {'es': 'IA pausada', 'en': 'AI paused'},
@@ -58,14 +59,16 @@ TEXTS: dict[str, dict[str, str]] = {
         'en': '{name} is handling it: take it or have it reassigned to you to reply.',
     },
     'takeover.notify.assigned': {
-        'es': 'Te asignaron la conversación con {name}.', 'en': 'The conversation with {name} was assigned to you.',
+        'es': 'Te asignaron la conversación con {name}.',
+        'en': 'The conversation with {name} was assigned to you.',
     },
     'takeover.notify.offered': {
         'es': 'Tu cliente fiel {name} escribió: tomala antes de las {time}.',
         'en': 'Your faithful customer {name} wrote: take it before {time}.',
     },
     'takeover.notify.available': {
-        'es': 'Disponible: {name} espera un vendedor.', 'en': 'Available: {name} is waiting for an agent.',
+        'es': 'Disponible: {name} espera un vendedor.',
+        'en': 'Available: {name} is waiting for an agent.',
     },
     'takeover.notify.released': {'es': 'Disponible: la conversación con {name}.', 'en': 'Available: {name}.'},
     'takeover.notify.lost': {
@@ -77,18 +80,21 @@ TEXTS: dict[str, dict[str, str]] = {
     'takeover.history.reassign': {'es': '{actor} la reasignó a {user}', 'en': '{actor} reassigned it to {user}'},
     'takeover.history.release': {'es': '{user} la liberó', 'en': '{user} released it'},
     'takeover.history.timeout': {
-        'es': 'Se liberó por inactividad de {user}', 'en': 'Released after {user} was inactive',
+        'es': 'Se liberó por inactividad de {user}',
+        'en': 'Released after {user} was inactive',
     },
     'takeover.history.ai_on': {'es': '{actor} activó la IA', 'en': '{actor} turned the AI on'},
     'takeover.history.ai_off': {'es': '{actor} pausó la IA', 'en': '{actor} paused the AI'},
     'takeover.history.handoff': {
-        'es': 'La IA pidió un vendedor: {reason}', 'en': 'The AI asked for an agent: {reason}',
+        'es': 'La IA pidió un vendedor: {reason}',
+        'en': 'The AI asked for an agent: {reason}',
     },
     'takeover.history.offer': {'es': 'Ofrecida a {user} (cliente fiel)', 'en': 'Offered to {user} (faithful customer)'},
     'takeover.history.offer_expired': {'es': '{user} no la tomó a tiempo', 'en': '{user} did not take it in time'},
     'takeover.history.faithful': {'es': 'Cliente fiel de {user}', 'en': "{user}'s faithful customer"},
     'takeover.history.faithful_cleared': {
-        'es': '{actor} quitó el cliente fiel', 'en': '{actor} removed the faithful mark',
+        'es': '{actor} quitó el cliente fiel',
+        'en': '{actor} removed the faithful mark',
     },
     'takeover.history.close': {'es': '{actor} la cerró', 'en': '{actor} closed it'},
     'takeover.history.reopen': {'es': '{actor} la reabrió', 'en': '{actor} reopened it'},

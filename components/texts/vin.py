@@ -8,8 +8,10 @@ TEXTS: dict[str, dict[str, str]] = {
     'vin.status.unverified': {'es': 'VIN no verificable', 'en': 'Unverifiable VIN'},
     'vin.status.none': {'es': 'Sin VIN', 'en': 'No VIN'},
     'vin.status.manual': {'es': 'VIN cargado a mano', 'en': 'VIN entered by hand'},
-    'vin.unverified_hint': {'es': 'Sin dígito de control: confirmalo con el cliente.',
-                            'en': 'No check digit: confirm it with the customer.'},
+    'vin.unverified_hint': {
+        'es': 'Sin dígito de control: confirmalo con el cliente.',
+        'en': 'No check digit: confirm it with the customer.',
+    },
     'vin.none': {'es': 'No se encontró un VIN válido en la imagen.', 'en': 'No valid VIN found in the image.'},
     'vin.failed': {'es': 'No se pudo leer la imagen.', 'en': 'The image could not be read.'},
     'vin.source.barcode': {'es': 'código de barras', 'en': 'barcode'},
@@ -23,9 +25,10 @@ TEXTS: dict[str, dict[str, str]] = {
     'vin.save': {'es': 'Guardar', 'en': 'Save'},
     'vin.cancel': {'es': 'Cancelar', 'en': 'Cancel'},
     'vin.saved': {'es': 'VIN guardado: {vin}', 'en': 'VIN saved: {vin}'},
-    'vin.invalid': {'es': 'Ese VIN no es válido: revisá que tenga 17 caracteres (sin I, O ni Q) y su dígito de '
-                          'control.',
-                    'en': 'That VIN is not valid: check it has 17 characters (no I, O or Q) and its check digit.'},
+    'vin.invalid': {
+        'es': 'Ese VIN no es válido: revisá que tenga 17 caracteres (sin I, O ni Q) y su dígito de control.',
+        'en': 'That VIN is not valid: check it has 17 characters (no I, O or Q) and its check digit.',
+    },
     'vin.not_allowed': {'es': 'No podés corregir este mensaje.', 'en': 'You cannot correct this message.'},
     'vin.parts': {'es': 'Códigos de repuesto en la foto: {codes}', 'en': 'Part codes in the photo: {codes}'},
 }

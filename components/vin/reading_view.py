@@ -45,8 +45,9 @@ class VinReadingView:
             with ui.row().classes('items-center gap-2'):
                 ui.label(reading.vin or '').classes('font-mono text-base vin-value').mark('vin-value')
                 status = 'manual' if reading.source == 'manual' else str(reading.status)
-                ui.badge(t(f'vin.status.{status}'), color=_STATUS_COLOR.get(reading.status, 'grey')).props('outline') \
-                    .mark('vin-status')
+                ui.badge(t(f'vin.status.{status}'), color=_STATUS_COLOR.get(reading.status, 'grey')).props(
+                    'outline'
+                ).mark('vin-status')
             if reading.vehicle_label:
                 ui.label(reading.vehicle_label).classes('text-sm vin-vehicle').mark('vin-vehicle')
             details = [t(f'vin.source.{reading.source}')] if reading.source else []
@@ -56,8 +57,9 @@ class VinReadingView:
             if reading.status == VinStatus.UNVERIFIED and reading.source != 'manual':
                 ui.label(t('vin.unverified_hint')).classes('text-xs text-warning')
         else:
-            ui.label(t('vin.failed') if reading.state == 'failed' else t('vin.none')).classes('text-sm text-grey-7') \
-                .mark('vin-none')
+            ui.label(t('vin.failed') if reading.state == 'failed' else t('vin.none')).classes(
+                'text-sm text-grey-7'
+            ).mark('vin-none')
         if reading.part_codes:
             ui.label(t('vin.parts', codes=', '.join(reading.part_codes))).classes('text-xs')
         if self.on_correct is not None:
@@ -69,17 +71,23 @@ class VinReadingView:
             ui.button(label, icon='edit', on_click=self._start_editing).props('flat dense size=sm').mark('vin-correct')
             return
         suggestions = [vin for vin in reading.candidates if vin]
-        field = ui.input(t('vin.input'), value=reading.vin or (suggestions[0] if suggestions else '')) \
-            .props('dense outlined maxlength=24 autofocus').classes('font-mono w-64').mark('vin-input')
+        field = (
+            ui.input(t('vin.input'), value=reading.vin or (suggestions[0] if suggestions else ''))
+            .props('dense outlined maxlength=24 autofocus')
+            .classes('font-mono w-64')
+            .mark('vin-input')
+        )
         if suggestions:
             ui.label(t('vin.candidates')).classes('text-xs text-grey-7')
             with ui.row().classes('gap-1'):
                 for vin in suggestions[:4]:
-                    ui.button(vin, on_click=lambda _, vin=vin: field.set_value(vin)) \
-                        .props('flat dense no-caps size=sm').classes('font-mono')
+                    ui.button(vin, on_click=lambda _, vin=vin: field.set_value(vin)).props(
+                        'flat dense no-caps size=sm'
+                    ).classes('font-mono')
         with ui.row().classes('gap-2'):
-            ui.button(t('vin.save'), on_click=lambda: self._save(field.value or '')).props('dense size=sm') \
-                .mark('vin-save')
+            ui.button(t('vin.save'), on_click=lambda: self._save(field.value or '')).props('dense size=sm').mark(
+                'vin-save'
+            )
             ui.button(t('vin.cancel'), on_click=self._stop_editing).props('flat dense size=sm')
 
     def _start_editing(self) -> None:

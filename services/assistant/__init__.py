@@ -21,15 +21,22 @@ from .summary import SUMMARY_UPDATED, SummaryView, latest_summary, refresh_summa
 from .workers import AssistantWorker, HandoffHook, SummaryWorker
 
 
-def make_engine(db: Database, *, llm_api_key: str | None, llm_base_url: str, llm_model: str,
-                llm_timeout_seconds: float) -> AssistantEngine:
+def make_engine(
+    db: Database, *, llm_api_key: str | None, llm_base_url: str, llm_model: str, llm_timeout_seconds: float
+) -> AssistantEngine:
     """The LLM engine when a key is configured (falling back to the rules per turn), else the rule engine."""
     tools = AssistantTools(db)
     rules = RuleEngine(tools)
     if not llm_api_key:
         return rules
-    return LLMEngine(tools, base_url=llm_base_url, api_key=llm_api_key, model=llm_model,
-                     timeout_seconds=llm_timeout_seconds, fallback=rules)
+    return LLMEngine(
+        tools,
+        base_url=llm_base_url,
+        api_key=llm_api_key,
+        model=llm_model,
+        timeout_seconds=llm_timeout_seconds,
+        fallback=rules,
+    )
 
 
 __all__ = [

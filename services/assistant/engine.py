@@ -74,11 +74,19 @@ class AssistantTools:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def search(self, *, query: str, branch_id: int, vehicle: Vehicle | None = None, limit: int = 5,
-                     in_stock_only: bool = False) -> SearchResult:
+    async def search(
+        self, *, query: str, branch_id: int, vehicle: Vehicle | None = None, limit: int = 5, in_stock_only: bool = False
+    ) -> SearchResult:
         """`partial` in the result means no product has every word: near misses, not an answer."""
-        return await search_products(self.db, query=query, branch_id=branch_id, vehicle=vehicle, limit=limit,
-                                     in_stock_only=in_stock_only, parse_vehicle=vehicle is None)
+        return await search_products(
+            self.db,
+            query=query,
+            branch_id=branch_id,
+            vehicle=vehicle,
+            limit=limit,
+            in_stock_only=in_stock_only,
+            parse_vehicle=vehicle is None,
+        )
 
     async def stock(self, *, sku: str, branch_id: int) -> ProductHit | None:
         return await product_by_sku(self.db, sku=sku, branch_id=branch_id)
@@ -102,5 +110,11 @@ def product_line(number: int, hit: ProductHit) -> str:
 
 
 def hit_as_tool_result(hit: ProductHit) -> dict[str, Any]:
-    return {'sku': hit.sku, 'title': hit.title, 'brand': hit.brand, 'price_ars_with_iva': str(hit.price_with_iva),
-            'stock_at_branch': hit.stock, 'image_url': hit.image_url}
+    return {
+        'sku': hit.sku,
+        'title': hit.title,
+        'brand': hit.brand,
+        'price_ars_with_iva': str(hit.price_with_iva),
+        'stock_at_branch': hit.stock,
+        'image_url': hit.image_url,
+    }

@@ -36,32 +36,56 @@ MAX_TOOL_ROUNDS = 4
 HISTORY_MESSAGES = 20
 
 TOOLS: list[dict[str, Any]] = [
-    {'type': 'function', 'function': {
-        'name': 'search_catalog',
-        'description': 'Busca repuestos en el catálogo de la sucursal. Devuelve hasta 5 productos con SKU, título, '
-                       'precio en pesos con IVA incluido y stock en la sucursal. Acepta errores de tipeo y códigos.',
-        'parameters': {'type': 'object', 'properties': {
-            'query': {'type': 'string', 'description': 'El repuesto o su código, p. ej. "pastillas de freno"'},
-            'make': {'type': 'string', 'description': 'Marca del vehículo, p. ej. "Volkswagen"'},
-            'model': {'type': 'string', 'description': 'Modelo, p. ej. "Gol Trend"'},
-            'year': {'type': 'integer', 'description': 'Año del modelo, p. ej. 2015'},
-            'in_stock_only': {'type': 'boolean', 'description': 'Solo productos con stock en la sucursal'},
-        }, 'required': ['query']}}},
-    {'type': 'function', 'function': {
-        'name': 'decode_vin',
-        'description': 'Valida y decodifica un VIN (número de chasis de 17 caracteres): fabricante, país y año.',
-        'parameters': {'type': 'object', 'properties': {'vin': {'type': 'string'}}, 'required': ['vin']}}},
-    {'type': 'function', 'function': {
-        'name': 'check_stock',
-        'description': 'Precio (con IVA) y stock en la sucursal de un producto por su SKU.',
-        'parameters': {'type': 'object', 'properties': {'sku': {'type': 'string'}}, 'required': ['sku']}}},
-    {'type': 'function', 'function': {
-        'name': 'hand_over_to_human',
-        'description': 'Pasa la conversación a un vendedor humano: cuando el cliente lo pide, cuando quiere '
-                       'comprar/pagar/reservar, o cuando no sabés responder con seguridad.',
-        'parameters': {'type': 'object', 'properties': {
-            'reason': {'type': 'string', 'enum': list(HANDOFF_REASONS)},
-        }, 'required': ['reason']}}},
+    {
+        'type': 'function',
+        'function': {
+            'name': 'search_catalog',
+            'description': 'Busca repuestos en el catálogo de la sucursal. Devuelve hasta 5 productos con SKU, título, '
+            'precio en pesos con IVA incluido y stock en la sucursal. Acepta errores de tipeo y códigos.',
+            'parameters': {
+                'type': 'object',
+                'properties': {
+                    'query': {'type': 'string', 'description': 'El repuesto o su código, p. ej. "pastillas de freno"'},
+                    'make': {'type': 'string', 'description': 'Marca del vehículo, p. ej. "Volkswagen"'},
+                    'model': {'type': 'string', 'description': 'Modelo, p. ej. "Gol Trend"'},
+                    'year': {'type': 'integer', 'description': 'Año del modelo, p. ej. 2015'},
+                    'in_stock_only': {'type': 'boolean', 'description': 'Solo productos con stock en la sucursal'},
+                },
+                'required': ['query'],
+            },
+        },
+    },
+    {
+        'type': 'function',
+        'function': {
+            'name': 'decode_vin',
+            'description': 'Valida y decodifica un VIN (número de chasis de 17 caracteres): fabricante, país y año.',
+            'parameters': {'type': 'object', 'properties': {'vin': {'type': 'string'}}, 'required': ['vin']},
+        },
+    },
+    {
+        'type': 'function',
+        'function': {
+            'name': 'check_stock',
+            'description': 'Precio (con IVA) y stock en la sucursal de un producto por su SKU.',
+            'parameters': {'type': 'object', 'properties': {'sku': {'type': 'string'}}, 'required': ['sku']},
+        },
+    },
+    {
+        'type': 'function',
+        'function': {
+            'name': 'hand_over_to_human',
+            'description': 'Pasa la conversación a un vendedor humano: cuando el cliente lo pide, cuando quiere '
+            'comprar/pagar/reservar, o cuando no sabés responder con seguridad.',
+            'parameters': {
+                'type': 'object',
+                'properties': {
+                    'reason': {'type': 'string', 'enum': list(HANDOFF_REASONS)},
+                },
+                'required': ['reason'],
+            },
+        },
+    },
 ]
 
 
@@ -80,13 +104,23 @@ def system_prompt(turn: TurnContext) -> str:
 class LLMEngine:
     name = 'llm'
 
-    def __init__(self, tools: AssistantTools, *, base_url: str, api_key: str, model: str, timeout_seconds: float,
-                 fallback: RuleEngine | None = None, http_client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        tools: AssistantTools,
+        *,
+        base_url: str,
+        api_key: str,
+        model: str,
+        timeout_seconds: float,
+        fallback: RuleEngine | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
         self.tools = tools
         self.model = model
         self.fallback = fallback or RuleEngine(tools)
-        self.client = AsyncOpenAI(base_url=base_url, api_key=api_key, timeout=timeout_seconds, max_retries=0,
-                                  http_client=http_client)
+        self.client = AsyncOpenAI(
+            base_url=base_url, api_key=api_key, timeout=timeout_seconds, max_retries=0, http_client=http_client
+        )
 
     async def aclose(self) -> None:
         await self.client.close()
@@ -98,9 +132,15 @@ class LLMEngine:
             reason = f'{type(exc).__name__}: {str(exc)[:200]}'
             log.warning('LLM turn of conversation %s fell back to the rule engine: %s', turn.conversation_id, reason)
             reply = await self.fallback.reply(turn)
-            return EngineReply(text=reply.text, intent=reply.intent, engine=reply.engine, handoff=reply.handoff,
-                               products=reply.products, vehicle=reply.vehicle,
-                               detail={**reply.detail, 'fallback': reason})
+            return EngineReply(
+                text=reply.text,
+                intent=reply.intent,
+                engine=reply.engine,
+                handoff=reply.handoff,
+                products=reply.products,
+                vehicle=reply.vehicle,
+                detail={**reply.detail, 'fallback': reason},
+            )
 
     async def _converse(self, turn: TurnContext) -> EngineReply:
         messages: list[dict[str, Any]] = [{'role': 'system', 'content': system_prompt(turn)}]
@@ -112,7 +152,8 @@ class LLMEngine:
         calls: list[dict[str, Any]] = []
         for _ in range(MAX_TOOL_ROUNDS + 1):
             completion = await self.client.chat.completions.create(
-                model=self.model, messages=messages, tools=TOOLS, tool_choice='auto', temperature=0.2)
+                model=self.model, messages=messages, tools=TOOLS, tool_choice='auto', temperature=0.2
+            )
             if not completion.choices:
                 raise ValueError('the model returned no choices')
             message = completion.choices[0].message
@@ -121,40 +162,74 @@ class LLMEngine:
                 if not text:
                     raise ValueError('the model returned an empty answer')
                 products = [sku for sku in skus_in_text(text) if sku in offered]
-                return EngineReply(text=text[:4000], intent=understand(turn.new_text).intent, engine=self.name,
-                                   handoff=handoff, products=products,
-                                   detail={'tool_calls': calls, 'model': completion.model or self.model})
-            messages.append({'role': 'assistant', 'content': message.content or None, 'tool_calls': [
-                {'id': call.id, 'type': 'function',
-                 'function': {'name': call.function.name, 'arguments': call.function.arguments}}
-                for call in message.tool_calls]})
+                return EngineReply(
+                    text=text[:4000],
+                    intent=understand(turn.new_text).intent,
+                    engine=self.name,
+                    handoff=handoff,
+                    products=products,
+                    detail={'tool_calls': calls, 'model': completion.model or self.model},
+                )
+            messages.append(
+                {
+                    'role': 'assistant',
+                    'content': message.content or None,
+                    'tool_calls': [
+                        {
+                            'id': call.id,
+                            'type': 'function',
+                            'function': {'name': call.function.name, 'arguments': call.function.arguments},
+                        }
+                        for call in message.tool_calls
+                    ],
+                }
+            )
             for call in message.tool_calls:
                 arguments = json.loads(call.function.arguments or '{}')
                 if not isinstance(arguments, dict):
                     raise ValueError(f'tool {call.function.name} got non-object arguments')
                 result, handoff = await self._run_tool(turn, call.function.name, arguments, offered, handoff)
                 calls.append({'name': call.function.name, 'arguments': arguments})
-                messages.append({'role': 'tool', 'tool_call_id': call.id,
-                                 'content': json.dumps(result, ensure_ascii=False)})
+                messages.append(
+                    {'role': 'tool', 'tool_call_id': call.id, 'content': json.dumps(result, ensure_ascii=False)}
+                )
         raise ValueError(f'no answer after {MAX_TOOL_ROUNDS} tool rounds')
 
-    async def _run_tool(self, turn: TurnContext, name: str, arguments: dict[str, Any],
-                        offered: dict[str, dict[str, Any]], handoff: str | None) -> tuple[Any, str | None]:
+    async def _run_tool(
+        self,
+        turn: TurnContext,
+        name: str,
+        arguments: dict[str, Any],
+        offered: dict[str, dict[str, Any]],
+        handoff: str | None,
+    ) -> tuple[Any, str | None]:
         if name == 'search_catalog':
             year = arguments.get('year')
-            vehicle = Vehicle(make=arguments.get('make') or None, model=arguments.get('model') or None,
-                              year=int(year) if isinstance(year, int | str) and str(year).isdigit() else None)
-            found = await self.tools.search(query=str(arguments.get('query', ''))[:200], branch_id=turn.branch_id,
-                                            vehicle=vehicle if vehicle.known else None,
-                                            in_stock_only=bool(arguments.get('in_stock_only')))
+            vehicle = Vehicle(
+                make=arguments.get('make') or None,
+                model=arguments.get('model') or None,
+                year=int(year) if isinstance(year, int | str) and str(year).isdigit() else None,
+            )
+            found = await self.tools.search(
+                query=str(arguments.get('query', ''))[:200],
+                branch_id=turn.branch_id,
+                vehicle=vehicle if vehicle.known else None,
+                in_stock_only=bool(arguments.get('in_stock_only')),
+            )
             results = [hit_as_tool_result(hit) for hit in found.hits]
             offered.update((item['sku'], item) for item in results)
             # partial: no product has every word; the model should say so rather than offer these as a match.
             return {'products': results, 'partial': found.partial}, handoff
         if name == 'decode_vin':
             reading = self.tools.decode_vin(str(arguments.get('vin', '')))
-            return {'vin': reading.vin, 'valid': reading.valid, 'make': reading.make, 'country': reading.country,
-                    'year': reading.year, 'problem': reading.problem}, handoff
+            return {
+                'vin': reading.vin,
+                'valid': reading.valid,
+                'make': reading.make,
+                'country': reading.country,
+                'year': reading.year,
+                'problem': reading.problem,
+            }, handoff
         if name == 'check_stock':
             hit = await self.tools.stock(sku=str(arguments.get('sku', '')), branch_id=turn.branch_id)
             if hit is None:

@@ -18,11 +18,24 @@ from ..catalog.text import Corrector, fold, word_variants, words
 from ..catalog.vehicles import Vehicle, VehicleVocabulary, tokens
 from .vin import VinReading, find_vin
 
-INTENTS = ('human', 'purchase', 'quote', 'price', 'stock', 'part_request', 'vin', 'vehicle_info', 'confirm',
-           'thanks', 'greeting', 'unknown')
+INTENTS = (
+    'human',
+    'purchase',
+    'quote',
+    'price',
+    'stock',
+    'part_request',
+    'vin',
+    'vehicle_info',
+    'confirm',
+    'thanks',
+    'greeting',
+    'unknown',
+)
 
 # Nouns that name a part (folded, singular or plural); what makes a message a part request.
-PART_NOUNS = frozenset('''
+PART_NOUNS = frozenset(
+    """
 pastilla pastillas freno frenos disco discos campana campanas cinta cintas zapata amortiguador amortiguadores
 espiral espirales resorte cazoleta cazoletas parrilla parrillas buje bujes rotula rotulas bieleta bieletas extremo
 extremos axial axiales cremallera fuelle fuelles homocinetica homocineticas palier semieje maza mazas ruleman
@@ -36,10 +49,12 @@ catalizador junta juntas reten retenes tapa aros piston pistones valvula valvula
 condensador forzador resistencia interruptor bulbo switch relay fusible flexible flexibles cilindro cilindros
 repuesto repuestos soporte soportes motor engranaje guardabarros rejilla carter bulon bulones tuerca
 sensores termostatos cubierta cubiertas neumatico neumaticos llanta llantas
-'''.split())  # noqa: SIM905 - a word list reads best as text
+""".split()
+)
 
 # Words that say how the customer asks, not what for: dropped from the part query.
-_FILLER = frozenset('''
+_FILLER = frozenset(
+    """
 hola holis buenas buenos buen dia dias tardes noches que tal como andas anda estas gracias muchas favor porfa
 porfavor please che amigo amiga loco capo consulta consultar consulto consultaba saber queria quisiera quiero
 necesito necesitaria necesitamos preciso precisaria precisamos busco buscando buscaba tenes tienen tiene tendras
@@ -50,7 +65,8 @@ enviar mandas dale si ok bueno joya genial perfecto listo ahi aca alla tambien n
 originales alternativo marca marcas par juego me lo la los las le les nuevo nueva necesitan mi mis para el un una
 uno vos ustedes nos algo cual cuales seria serian esta estan ando anda andan va van chasis vin numero nro
 serie dominio patente pa pal ola q xq porque
-'''.split())  # noqa: SIM905 - a word list reads best as text
+""".split()
+)
 
 _HUMAN = re.compile(
     r'\b(hablar|habla|comunicar|comunicarme|contactar|atender|atienda|atiende|pasame|pasar|pasen|derivar|derivame)'
@@ -60,7 +76,8 @@ _HUMAN = re.compile(
     r'|\b(sos|es|eres) (un )?(bot|robot|maquina|contestador)\b'
     r'|\b(no (quiero|me sirve) (hablar con )?(un |el )?(bot|robot))\b'
     r'|\bquiero (una |un )?(persona|humano|asesor|vendedor)\b'
-    r'|\bllam(en|ame|enme)\b')
+    r'|\bllam(en|ame|enme)\b'
+)
 _PURCHASE = re.compile(
     r'\b(lo|la|los|las|me lo|me la|me los|me las) (compro|llevo|quiero|reservo|encargo|pido)\b'
     r'|\bme (lo|la|los|las) (llevo|reservas|reservan|separas|guardas|apartas)\b'
@@ -70,20 +87,30 @@ _PURCHASE = re.compile(
     r'|\b(mercado ?pago|transferencia|efectivo|tarjeta|cuotas|debito|credito|alias|cbu)\b'
     r'|\b(reserv(a|e|o|en|ame|amelo|amela|amelos|alo)|apart(a|ame|amelo)|separ(a|ame|amelo)|guard(ame|amelo))\b'
     r'|\bpaso a (buscar|retirar)(lo|la|los)?\b|\b(hacen|tienen|hay) envio'
-    r'|\bcerr(amos|emos)\b|\bconfirmo (la )?compra\b|\bcomprar(lo|la|los)?\b')
+    r'|\bcerr(amos|emos)\b|\bconfirmo (la )?compra\b|\bcomprar(lo|la|los)?\b'
+)
 _QUOTE = re.compile(r'\b(presupuesto|presupuestame|cotizacion|cotizar|cotizame|cotizan|factura)\b')
 _PRICE = re.compile(
     r'\bcuanto (me )?(sale|salen|cuesta|cuestan|esta|estan|vale|valen|es|son|seria|serian|cobras|cobran|sería)\b'
-    r'|\b(a )?cuanto\b\s*$|\ba cuanto\b|\b(precio|precios|valor|costo|cuesta|cuestan)\b|\bque (sale|salen)\b')
-_STOCK = re.compile(r'\b(tenes|tienen|tiene|tendras|tendran|tendrian|hay|habra|stock|disponible|disponibilidad|'
-                    r'les queda|te queda|consiguen|conseguis|trabajan|manejan)\b')
-_GREETING = re.compile(r'^\W*(hola+|holis|holaa+|buenas|buen dia|buenos dias|buenas tardes|buenas noches|que tal|'
-                       r'hello|hi|saludos|como va|como andas|ey|hey)\b')
-_THANKS = re.compile(r'\b(gracias|grax|graciass+|muchas gracias|mil gracias|chau|hasta luego|nos vemos|'
-                     r'saludos cordiales)\b')
-_CONFIRM_WORDS = frozenset('''si sii siii sip sisi dale dalee de una confirmo confirmado ok oka okey okay okk
+    r'|\b(a )?cuanto\b\s*$|\ba cuanto\b|\b(precio|precios|valor|costo|cuesta|cuestan)\b|\bque (sale|salen)\b'
+)
+_STOCK = re.compile(
+    r'\b(tenes|tienen|tiene|tendras|tendran|tendrian|hay|habra|stock|disponible|disponibilidad|'
+    r'les queda|te queda|consiguen|conseguis|trabajan|manejan)\b'
+)
+_GREETING = re.compile(
+    r'^\W*(hola+|holis|holaa+|buenas|buen dia|buenos dias|buenas tardes|buenas noches|que tal|'
+    r'hello|hi|saludos|como va|como andas|ey|hey)\b'
+)
+_THANKS = re.compile(
+    r'\b(gracias|grax|graciass+|muchas gracias|mil gracias|chau|hasta luego|nos vemos|'
+    r'saludos cordiales)\b'
+)
+_CONFIRM_WORDS = frozenset(
+    """si sii siii sip sisi dale dalee de una confirmo confirmado ok oka okey okay okk
 perfecto listo genial buenisimo joya va claro correcto exacto afirmativo bueno vamos de una acuerdo obvio seguro
-porfa por favor'''.split())  # noqa: SIM905 - a word list reads best as text
+porfa por favor""".split()
+)
 _YES = frozenset({'si', 'sii', 'siii', 'sip', 'dale', 'confirmo', 'confirmado'})
 _CONFIRM_LEADS = frozenset({'si', 'sii', 'siii', 'sip', 'dale', 'confirmo', 'ok', 'okey', 'perfecto', 'listo'})
 # Maker part numbers written as digit groups ("0 986 424 627", "46447389"): seven digits or more.
@@ -119,18 +146,27 @@ def understand(text: str, *, vehicles: VehicleVocabulary | None = None) -> Under
     plain = re.sub(r'[^a-z0-9 ]+', ' ', fold(text)).strip()
     plain = re.sub(r'\s+', ' ', plain)
     vin = find_vin(text)
-    text_for_vehicle = text[:vin.span[0]] + ' ' + text[vin.span[1]:] if vin and vin.span else text
+    text_for_vehicle = text[: vin.span[0]] + ' ' + text[vin.span[1] :] if vin and vin.span else text
     match = vehicles.find(text_for_vehicle)
     vehicle = match.vehicle if match else None
     vehicle_spans = match.spans if match else frozenset()
     remaining = [token for i, token in enumerate(tokens(text_for_vehicle)) if i not in vehicle_spans]
     part_words = _part_words(' '.join(remaining))
-    code_text = text[:vin.span[0]] + ' ' + text[vin.span[1]:] if vin and vin.span else text
-    codes = tuple(dict.fromkeys(
-        [c.upper() for c in _CODE.findall(code_text) if not re.fullmatch(r'\d\.\d', c)
-         and not re.fullmatch(r'\d+v', c.lower()) and sum(ch.isdigit() for ch in c) >= 2 and len(c) >= 5
-         and not re.fullmatch(r'\d+[wW]\d+', c)]
-        + [digits for c in _NUMERIC_CODE.findall(code_text) if len(digits := re.sub(r'\D', '', c)) >= 7]))
+    code_text = text[: vin.span[0]] + ' ' + text[vin.span[1] :] if vin and vin.span else text
+    codes = tuple(
+        dict.fromkeys(
+            [
+                c.upper()
+                for c in _CODE.findall(code_text)
+                if not re.fullmatch(r'\d\.\d', c)
+                and not re.fullmatch(r'\d+v', c.lower())
+                and sum(ch.isdigit() for ch in c) >= 2
+                and len(c) >= 5
+                and not re.fullmatch(r'\d+[wW]\d+', c)
+            ]
+            + [digits for c in _NUMERIC_CODE.findall(code_text) if len(digits := re.sub(r'\D', '', c)) >= 7]
+        )
+    )
     has_part = any(_is_part_noun(word) for word in part_words) or bool(codes)
 
     signals: set[str] = set()
@@ -157,8 +193,14 @@ def understand(text: str, *, vehicles: VehicleVocabulary | None = None) -> Under
     if _GREETING.search(plain):
         signals.add('greeting')
     intent = next((name for name in INTENTS if name in signals), 'unknown')
-    return Understanding(intent=intent, signals=frozenset(signals), vehicle=vehicle, vin=vin,
-                         part_words=part_words if has_part else (), codes=codes)
+    return Understanding(
+        intent=intent,
+        signals=frozenset(signals),
+        vehicle=vehicle,
+        vin=vin,
+        part_words=part_words if has_part else (),
+        codes=codes,
+    )
 
 
 def _is_part_noun(word: str) -> bool:
@@ -172,8 +214,11 @@ def _part_words(text: str) -> tuple[str, ...]:
     for word in words(text):
         if word in _FILLER or (word.isdigit() and len(word) > 3):
             continue
-        if not _is_part_noun(word) and _FILLER_CORRECTOR.corrections(word, limit=1) \
-                and not _PART_CORRECTOR.corrections(word, limit=1):
+        if (
+            not _is_part_noun(word)
+            and _FILLER_CORRECTOR.corrections(word, limit=1)
+            and not _PART_CORRECTOR.corrections(word, limit=1)
+        ):
             continue  # 'nesesito', 'nececitaria': a misspelt way of asking
         corrected = [] if _is_part_noun(word) else _PART_CORRECTOR.corrections(word, limit=1)
         out.append(corrected[0] if corrected else word)
@@ -186,5 +231,8 @@ def _is_confirmation(plain: str) -> bool:
     parts = plain.split()
     if len(parts) <= 4 and all(p in _CONFIRM_WORDS for p in parts):
         return True
-    return parts[0] in _CONFIRM_LEADS and len(parts) <= 6 and not any(
-        p in {'no', 'pero', 'cuanto', 'precio'} for p in parts)
+    return (
+        parts[0] in _CONFIRM_LEADS
+        and len(parts) <= 6
+        and not any(p in {'no', 'pero', 'cuanto', 'precio'} for p in parts)
+    )

@@ -90,40 +90,73 @@ class RuleEngine:
         if 'greeting' in understood.signals and not state.bot_spoke and understood.intent != 'greeting':
             name = first_name(turn.customer_name)
             greeting = f'¡Hola{" " + name if name else ""}! '
-        detail = {'understood': {'intent': understood.intent, 'signals': sorted(understood.signals),
-                                 'part': list(understood.part_words), 'codes': list(understood.codes),
-                                 'vin': understood.vin.vin if understood.vin else None},
-                  'state': {'need': list(state.need), 'offered': state.offered,
-                            'vehicle': state.effective_vehicle.label() if state.effective_vehicle else None}}
-        return EngineReply(text=greeting + reply.text, intent=understood.intent, engine=self.name,
-                           handoff=reply.handoff, products=reply.products, vehicle=state.effective_vehicle,
-                           detail={**detail, **reply.detail})
+        detail = {
+            'understood': {
+                'intent': understood.intent,
+                'signals': sorted(understood.signals),
+                'part': list(understood.part_words),
+                'codes': list(understood.codes),
+                'vin': understood.vin.vin if understood.vin else None,
+            },
+            'state': {
+                'need': list(state.need),
+                'offered': state.offered,
+                'vehicle': state.effective_vehicle.label() if state.effective_vehicle else None,
+            },
+        }
+        return EngineReply(
+            text=greeting + reply.text,
+            intent=understood.intent,
+            engine=self.name,
+            handoff=reply.handoff,
+            products=reply.products,
+            vehicle=state.effective_vehicle,
+            detail={**detail, **reply.detail},
+        )
 
     async def _decide(  # noqa: PLR0912 - the decision table, in priority order
-            self, turn: TurnContext, understood: Understanding, state: ConversationState) -> EngineReply:
+        self, turn: TurnContext, understood: Understanding, state: ConversationState
+    ) -> EngineReply:
         intent = understood.intent
         branch = turn.branch_name
         if intent == 'human':
-            return _reply(f'¡Claro! Ya le aviso a un vendedor de {branch}; en unos minutos te escribe por acá.',
-                          intent, handoff=HANDOFF_CUSTOMER_ASKED)
+            return _reply(
+                f'¡Claro! Ya le aviso a un vendedor de {branch}; en unos minutos te escribe por acá.',
+                intent,
+                handoff=HANDOFF_CUSTOMER_ASKED,
+            )
         if intent in {'purchase', 'quote'} or (intent == 'confirm' and state.offered):
             chosen = ' lo que elegiste' if state.offered else ' tu pedido'
-            return _reply(f'¡Buenísimo! Te paso con un vendedor de {branch} para confirmar{chosen} (forma de pago '
-                          'y retiro o envío). Ya te escribe por acá.', intent, handoff=HANDOFF_PURCHASE_INTENT)
+            return _reply(
+                f'¡Buenísimo! Te paso con un vendedor de {branch} para confirmar{chosen} (forma de pago '
+                'y retiro o envío). Ya te escribe por acá.',
+                intent,
+                handoff=HANDOFF_PURCHASE_INTENT,
+            )
         if intent == 'thanks':
             return _reply('¡De nada! Cualquier otra cosa, escribime por acá.', intent)
         if intent == 'greeting':
             name = first_name(turn.customer_name)
-            return _reply(f'¡Hola{" " + name if name else ""}! Soy el asistente virtual de {branch}. ¿Qué repuesto '
-                          'buscás y para qué vehículo?', intent)
+            return _reply(
+                f'¡Hola{" " + name if name else ""}! Soy el asistente virtual de {branch}. ¿Qué repuesto '
+                'buscás y para qué vehículo?',
+                intent,
+            )
         if understood.codes:
-            hits = [hit for code in understood.codes
-                    for hit in (await self.tools.search(query=code, branch_id=turn.branch_id, limit=3)).hits
-                    if hit.matched_code]
+            hits = [
+                hit
+                for code in understood.codes
+                for hit in (await self.tools.search(query=code, branch_id=turn.branch_id, limit=3)).hits
+                if hit.matched_code
+            ]
             if hits:
                 return _proposal(hits, intent, intro='Con ese código tengo:')
-        speaks_of_need = bool(understood.part_words or understood.vehicle or understood.vin
-                              or intent in {'price', 'stock', 'part_request'})
+        speaks_of_need = bool(
+            understood.part_words
+            or understood.vehicle
+            or understood.vin
+            or intent in {'price', 'stock', 'part_request'}
+        )
         if state.need and (speaks_of_need or not state.offered):
             return await self._need(turn, understood, state)
         if intent in {'price', 'stock'} and state.offered:
@@ -136,13 +169,21 @@ class RuleEngine:
         if intent == 'confirm':
             return _reply('¡Genial! Contame qué repuesto necesitás y para qué vehículo.', intent)
         if intent in {'price', 'stock'}:
-            return _reply('¿De qué repuesto? Decime cuál y para qué vehículo (marca, modelo y año) y te paso precio '
-                          'y stock.', intent)
+            return _reply(
+                '¿De qué repuesto? Decime cuál y para qué vehículo (marca, modelo y año) y te paso precio y stock.',
+                intent,
+            )
         if turn.previous_intents and turn.previous_intents[-1] == 'unknown':
-            return _reply('Disculpá, no estoy seguro de haberte entendido. Te paso con un vendedor que te va a '
-                          'ayudar enseguida.', intent, handoff=HANDOFF_UNSURE)
-        return _reply('Perdón, no te entendí bien. ¿Me decís qué repuesto necesitás y para qué vehículo (marca, '
-                      'modelo y año, o el VIN)?', intent)
+            return _reply(
+                'Disculpá, no estoy seguro de haberte entendido. Te paso con un vendedor que te va a ayudar enseguida.',
+                intent,
+                handoff=HANDOFF_UNSURE,
+            )
+        return _reply(
+            'Perdón, no te entendí bien. ¿Me decís qué repuesto necesitás y para qué vehículo (marca, '
+            'modelo y año, o el VIN)?',
+            intent,
+        )
 
     async def _need(self, turn: TurnContext, understood: Understanding, state: ConversationState) -> EngineReply:
         intent = understood.intent
@@ -153,27 +194,45 @@ class RuleEngine:
             prefix = _vin_sentence(understood.vin) + ' '
         universal = bool(set(state.need) & UNIVERSAL_PART_WORDS)
         if (vehicle is None or not vehicle.known) and not universal:
-            return _reply(prefix + '¿Para qué vehículo lo necesitás? Decime marca, modelo y año (por ejemplo: '
-                          'Gol Trend 2015) o pasame el VIN, los 17 caracteres de la cédula.', intent)
+            return _reply(
+                prefix + '¿Para qué vehículo lo necesitás? Decime marca, modelo y año (por ejemplo: '
+                'Gol Trend 2015) o pasame el VIN, los 17 caracteres de la cédula.',
+                intent,
+            )
         if vehicle is not None and vehicle.make and not vehicle.model and not universal:
             return _reply(prefix + f'¿Qué modelo de {vehicle.make} es, y de qué año?', intent)
-        result = await self.tools.search(query=need, branch_id=turn.branch_id,
-                                         vehicle=vehicle if vehicle and vehicle.known else None, limit=MAX_PROPOSALS)
+        result = await self.tools.search(
+            query=need,
+            branch_id=turn.branch_id,
+            vehicle=vehicle if vehicle and vehicle.known else None,
+            limit=MAX_PROPOSALS,
+        )
         hits = [] if result.partial else result.hits
         if not hits:
             what = f'{need} para {vehicle.label()}' if vehicle and vehicle.known else need
-            return _reply(prefix + f'No encontré "{what}" en el catálogo. Le paso tu consulta a un vendedor para '
-                          'que lo revise y te confirme.', intent, handoff=HANDOFF_UNSURE)
+            return _reply(
+                prefix + f'No encontré "{what}" en el catálogo. Le paso tu consulta a un vendedor para '
+                'que lo revise y te confirme.',
+                intent,
+                handoff=HANDOFF_UNSURE,
+            )
         intro = f'Para tu {vehicle.label()} tengo:' if vehicle and vehicle.known else 'Tengo estas opciones:'
         reply = _proposal(hits, intent, intro=prefix + intro)
         if vehicle and vehicle.known and not vehicle.year:
-            reply = EngineReply(text=reply.text + '\nSi me decís el año te confirmo cuál corresponde.',
-                                intent=intent, engine='rules', products=reply.products)
+            reply = EngineReply(
+                text=reply.text + '\nSi me decís el año te confirmo cuál corresponde.',
+                intent=intent,
+                engine='rules',
+                products=reply.products,
+            )
         return reply
 
     async def _about_offered(self, turn: TurnContext, state: ConversationState, intent: str) -> EngineReply:
-        hits = [hit for sku in state.offered[:MAX_PROPOSALS]
-                if (hit := await self.tools.stock(sku=sku, branch_id=turn.branch_id)) is not None]
+        hits = [
+            hit
+            for sku in state.offered[:MAX_PROPOSALS]
+            if (hit := await self.tools.stock(sku=sku, branch_id=turn.branch_id)) is not None
+        ]
         if not hits:
             return _reply('Dejame consultarlo con un vendedor y te confirmo.', intent, handoff=HANDOFF_UNSURE)
         return _proposal(hits, intent, intro='Te confirmo precio y stock:')
@@ -186,8 +245,9 @@ def _reply(text: str, intent: str, *, handoff: str | None = None) -> EngineReply
 def _proposal(hits: list[ProductHit], intent: str, *, intro: str) -> EngineReply:
     lines = [intro, *(product_line(number, hit) for number, hit in enumerate(hits[:MAX_PROPOSALS], start=1))]
     lines.append('¿Te reservo alguno o te paso el presupuesto?')
-    return EngineReply(text='\n'.join(lines), intent=intent, engine='rules',
-                       products=[hit.sku for hit in hits[:MAX_PROPOSALS]])
+    return EngineReply(
+        text='\n'.join(lines), intent=intent, engine='rules', products=[hit.sku for hit in hits[:MAX_PROPOSALS]]
+    )
 
 
 def _vin_sentence(vin: VinReading) -> str:

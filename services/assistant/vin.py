@@ -44,9 +44,14 @@ def decode_vin(raw: str) -> VinReading:
     if not check.north_american and not known_maker(check.vin):
         return VinReading(vin=check.vin, valid=False, problem='no reconozco el código de fabricante')
     vehicle = decode_vehicle(check.vin)
-    return VinReading(vin=check.vin, valid=True, make=_canonical_make(vehicle.make) if vehicle and vehicle.make
-                      else None, country=vehicle.country if vehicle else None, year=vehicle.year if vehicle else None,
-                      verified=check.north_american and check.check_digit_ok)
+    return VinReading(
+        vin=check.vin,
+        valid=True,
+        make=_canonical_make(vehicle.make) if vehicle and vehicle.make else None,
+        country=vehicle.country if vehicle else None,
+        year=vehicle.year if vehicle else None,
+        verified=check.north_american and check.check_digit_ok,
+    )
 
 
 def _decode_with_vininfo(raw: str) -> VinReading:
@@ -72,8 +77,9 @@ def _decode_with_vininfo(raw: str) -> VinReading:
     # The year code repeats every 30 years: the latest one not in the future.
     latest = datetime.now(UTC).year + 1
     year = max((y for y in years if y <= latest), default=None)
-    return VinReading(vin=vin, valid=True, make=_canonical_make(make), country=country, year=year,
-                      verified=north_american)
+    return VinReading(
+        vin=vin, valid=True, make=_canonical_make(make), country=country, year=year, verified=north_american
+    )
 
 
 def _canonical_make(make: str) -> str:
@@ -87,7 +93,7 @@ def find_vin(text: str) -> VinReading | None:
     pieces = list(_PIECE.finditer(text))
     for start in range(len(pieces)):
         joined = ''
-        for count, piece in enumerate(pieces[start:start + 8], start=1):
+        for count, piece in enumerate(pieces[start : start + 8], start=1):
             value = piece.group()
             if count > 1 and not (any(ch.isdigit() for ch in value) or value.isupper()):
                 break
@@ -101,7 +107,14 @@ def find_vin(text: str) -> VinReading | None:
                 digits = sum(ch.isdigit() for ch in candidate)
                 if digits >= 5 and len(candidate) - digits >= 2 and candidate[-4:].isdigit():
                     reading = decode_vin(candidate)
-                    return VinReading(vin=reading.vin, valid=reading.valid, make=reading.make,
-                                      country=reading.country, year=reading.year, problem=reading.problem,
-                                      verified=reading.verified, span=(pieces[start].start(), piece.end()))
+                    return VinReading(
+                        vin=reading.vin,
+                        valid=reading.valid,
+                        make=reading.make,
+                        country=reading.country,
+                        year=reading.year,
+                        problem=reading.problem,
+                        verified=reading.verified,
+                        span=(pieces[start].start(), piece.end()),
+                    )
     return None

@@ -65,13 +65,15 @@ log = logging.getLogger(__name__)
 HISTORY_LIMIT = 30
 VIN_ENGINE = 'vin'  # `assistant_turns.engine` of a photo's answer; such turns do not count as text turns
 # The bot reads photos' readings of the conversations it answers, whatever the branch (it is the system).
-_SYSTEM = Viewer(user_id=None, username='assistant', full_name='assistant', role=Role.ADMIN, branch_id=None,
-                 branch_ids=None)
+_SYSTEM = Viewer(
+    user_id=None, username='assistant', full_name='assistant', role=Role.ADMIN, branch_id=None, branch_ids=None
+)
 
 
 class HandoffHook(Protocol):
-    def __call__(self, db: Database, *, conversation_id: int, reason: str,
-                 publisher: EventPublisher) -> Awaitable[object]: ...
+    def __call__(
+        self, db: Database, *, conversation_id: int, reason: str, publisher: EventPublisher
+    ) -> Awaitable[object]: ...
 
 
 # "Another desk feature answered this customer message" (by its id): the bot then stays silent on it.
@@ -80,19 +82,30 @@ ClaimHook = Callable[[int], Awaitable[bool]]
 
 def _is_photo() -> object:  # a SQL expression over Message outer-joined with Media
     # The VIN reader's messages: images, and documents that are images (as `services.vin.readings` reads them).
-    return or_(Message.type == 'image',
-               (Message.type == 'document') & func.coalesce(Media.mime_type, '').startswith('image/'))
+    return or_(
+        Message.type == 'image', (Message.type == 'document') & func.coalesce(Media.mime_type, '').startswith('image/')
+    )
 
 
 class AssistantWorker(BackgroundWorker):
     name = 'assistant'
 
-    def __init__(self, db: Database, *, engine: AssistantEngine, publisher: EventPublisher,
-                 handoff: HandoffHook | None = None, claims: Sequence[ClaimHook] = (),
-                 reply_delay_seconds: float = 1.5,
-                 max_age: timedelta = timedelta(minutes=10), enabled: bool = True, concurrency: int = 4,
-                 idle_poll_seconds: float = 5.0, sweep_every_seconds: float = 30.0,
-                 clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        engine: AssistantEngine,
+        publisher: EventPublisher,
+        handoff: HandoffHook | None = None,
+        claims: Sequence[ClaimHook] = (),
+        reply_delay_seconds: float = 1.5,
+        max_age: timedelta = timedelta(minutes=10),
+        enabled: bool = True,
+        concurrency: int = 4,
+        idle_poll_seconds: float = 5.0,
+        sweep_every_seconds: float = 30.0,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         super().__init__(idle_poll_seconds=idle_poll_seconds)
         self.db = db
         self.engine = engine
@@ -118,8 +131,11 @@ class AssistantWorker(BackgroundWorker):
             return
         if event.kind == VIN_READ:
             # An agent's correction is not announced to the customer: the agent is talking to them already.
-            if not event.data.get('corrected') and isinstance(event.data.get('message_id'), int) \
-                    and event.data.get('state') in {'done', 'failed'}:
+            if (
+                not event.data.get('corrected')
+                and isinstance(event.data.get('message_id'), int)
+                and event.data.get('state') in {'done', 'failed'}
+            ):
                 self._photos.add(event.data['message_id'])
                 self.wake()
             return
@@ -147,12 +163,17 @@ class AssistantWorker(BackgroundWorker):
         replies were queued."""
         pending, self._pending = self._pending, set()
         photos, self._photos = self._photos, set()
-        outcomes = await asyncio.gather(*(self._guarded(self.answer, conversation_id)
-                                          for conversation_id in sorted(pending)))
-        photo_outcomes = await asyncio.gather(*(self._guarded(self.answer_photo, message_id)
-                                                for message_id in sorted(photos)))
-        not_due = {conversation_id for conversation_id, outcome in zip(sorted(pending), outcomes, strict=True)
-                   if outcome == 'not_due'}
+        outcomes = await asyncio.gather(
+            *(self._guarded(self.answer, conversation_id) for conversation_id in sorted(pending))
+        )
+        photo_outcomes = await asyncio.gather(
+            *(self._guarded(self.answer_photo, message_id) for message_id in sorted(photos))
+        )
+        not_due = {
+            conversation_id
+            for conversation_id, outcome in zip(sorted(pending), outcomes, strict=True)
+            if outcome == 'not_due'
+        }
         self._pending |= not_due
         return sum(1 for outcome in [*outcomes, *photo_outcomes] if outcome == 'replied')
 
@@ -167,24 +188,41 @@ class AssistantWorker(BackgroundWorker):
     async def _recent_ai_conversations(self) -> list[int]:
         since = utcnow() - self.max_age
         async with self.db.session() as session:
-            return list((await session.exec(
-                select(Conversation.id).where(Conversation.status == ConversationStatus.OPEN,
-                                              Conversation.mode == ConversationMode.AI,
-                                              col(Conversation.last_inbound_at) >= since))).all())
+            return list(
+                (
+                    await session.exec(
+                        select(Conversation.id).where(
+                            Conversation.status == ConversationStatus.OPEN,
+                            Conversation.mode == ConversationMode.AI,
+                            col(Conversation.last_inbound_at) >= since,
+                        )
+                    )
+                ).all()
+            )
 
     async def _recent_untold_photos(self) -> list[int]:
         """Photos read recently in AI-mode conversations that got no answer (the `vin.read` event went to another
         process, or this one restarted in between)."""
         since = utcnow() - self.max_age
         async with self.db.session() as session:
-            return list((await session.exec(
-                select(VinReading.message_id)
-                .join(Conversation, col(Conversation.id) == col(VinReading.conversation_id))
-                .outerjoin(AssistantTurn, col(AssistantTurn.inbound_message_id) == col(VinReading.message_id))
-                .where(col(VinReading.state).in_(['done', 'failed']), VinReading.source != 'manual',
-                       col(VinReading.created_at) >= since, col(AssistantTurn.id).is_(None),
-                       Conversation.status == ConversationStatus.OPEN, Conversation.mode == ConversationMode.AI)
-                .limit(100))).all())
+            return list(
+                (
+                    await session.exec(
+                        select(VinReading.message_id)
+                        .join(Conversation, col(Conversation.id) == col(VinReading.conversation_id))
+                        .outerjoin(AssistantTurn, col(AssistantTurn.inbound_message_id) == col(VinReading.message_id))
+                        .where(
+                            col(VinReading.state).in_(['done', 'failed']),
+                            VinReading.source != 'manual',
+                            col(VinReading.created_at) >= since,
+                            col(AssistantTurn.id).is_(None),
+                            Conversation.status == ConversationStatus.OPEN,
+                            Conversation.mode == ConversationMode.AI,
+                        )
+                        .limit(100)
+                    )
+                ).all()
+            )
 
     # --- one turn ---
 
@@ -197,21 +235,33 @@ class AssistantWorker(BackgroundWorker):
                 return 'closed'
             if conversation.mode != ConversationMode.AI:
                 return 'human_mode'
-            newest = (await session.exec(
-                select(Message).outerjoin(Media, col(Media.id) == col(Message.media_id))
-                .where(Message.conversation_id == conversation_id, Message.direction == Direction.INBOUND,
-                       Message.sender_kind == SenderKind.CUSTOMER, ~_is_photo())  # type: ignore[operator]
-                .order_by(col(Message.id).desc()).limit(1))).first()
+            newest = (
+                await session.exec(
+                    select(Message)
+                    .outerjoin(Media, col(Media.id) == col(Message.media_id))
+                    .where(
+                        Message.conversation_id == conversation_id,
+                        Message.direction == Direction.INBOUND,
+                        Message.sender_kind == SenderKind.CUSTOMER,
+                        ~_is_photo(),
+                    )  # type: ignore[operator]
+                    .order_by(col(Message.id).desc())
+                    .limit(1)
+                )
+            ).first()
             if newest is None or newest.id is None:
                 return 'nothing'
             if newest.created_at < now - self.max_age:
                 return 'too_old'  # e.g. after downtime: a person answers old messages better than a late bot
             if newest.created_at > now - self.reply_delay:
                 return 'not_due'
-            answered = (await session.exec(
-                select(func.max(AssistantTurn.inbound_message_id))
-                .where(AssistantTurn.conversation_id == conversation_id,
-                       AssistantTurn.engine != VIN_ENGINE))).one()
+            answered = (
+                await session.exec(
+                    select(func.max(AssistantTurn.inbound_message_id)).where(
+                        AssistantTurn.conversation_id == conversation_id, AssistantTurn.engine != VIN_ENGINE
+                    )
+                )
+            ).one()
             if answered is not None and answered >= newest.id:
                 return 'answered'
             # The claim: only one inserter of this row, ever, answers this message.
@@ -244,8 +294,11 @@ class AssistantWorker(BackgroundWorker):
 
     async def _finish_silent(self, turn_id: int, detail: dict[str, object]) -> None:
         async with self.db.session() as session:
-            await session.exec(update(AssistantTurn).where(col(AssistantTurn.id) == turn_id).values(
-                status='silent', detail=detail, finished_at=utcnow()))
+            await session.exec(
+                update(AssistantTurn)
+                .where(col(AssistantTurn.id) == turn_id)
+                .values(status='silent', detail=detail, finished_at=utcnow())
+            )
             await session.commit()
 
     # --- a photo's answer ---
@@ -265,39 +318,61 @@ class AssistantWorker(BackgroundWorker):
             if message.created_at < now - self.max_age:
                 return 'too_old'
             # Same claim as a text turn, keyed by the photo: a repeated event or another process stays silent.
-            turn_row = AssistantTurn(conversation_id=conversation.id or 0, inbound_message_id=message_id,
-                                     engine=VIN_ENGINE, intent='vin')
+            turn_row = AssistantTurn(
+                conversation_id=conversation.id or 0, inbound_message_id=message_id, engine=VIN_ENGINE, intent='vin'
+            )
             session.add(turn_row)
             try:
                 await session.commit()
             except IntegrityError:
                 return 'answered'
         reading = await reading_for_message(self.db, viewer=_SYSTEM, message_id=message_id)
-        reply = EngineReply(text=vin_reply_text(reading), intent='vin', engine=VIN_ENGINE,
-                            detail={'vin': reading.vin if reading else None,
-                                    'status': str(reading.status) if reading else None})
+        reply = EngineReply(
+            text=vin_reply_text(reading),
+            intent='vin',
+            engine=VIN_ENGINE,
+            detail={'vin': reading.vin if reading else None, 'status': str(reading.status) if reading else None},
+        )
         return await self._deliver(turn_row.id or 0, conversation.id or 0, reply)
 
     async def _context(self, session: AsyncSession, conversation: Conversation, answered_up_to: int) -> TurnContext:
-        rows = (await session.exec(
-            select(Message.id, Message.sender_kind, Message.text, Message.direction)
-            .where(Message.conversation_id == conversation.id)
-            .order_by(col(Message.id).desc()).limit(HISTORY_LIMIT))).all()
+        rows = (
+            await session.exec(
+                select(Message.id, Message.sender_kind, Message.text, Message.direction)
+                .where(Message.conversation_id == conversation.id)
+                .order_by(col(Message.id).desc())
+                .limit(HISTORY_LIMIT)
+            )
+        ).all()
         photo = await latest_good_reading(self.db, conversation_id=conversation.id or 0)
-        history = [HistoryMessage(message_id=row[0], sender_kind=row[1],
-                                  text=with_reading(row[2] or '', photo if photo and photo.message_id == row[0]
-                                                    else None)) for row in reversed(rows)]
+        history = [
+            HistoryMessage(
+                message_id=row[0],
+                sender_kind=row[1],
+                text=with_reading(row[2] or '', photo if photo and photo.message_id == row[0] else None),
+            )
+            for row in reversed(rows)
+        ]
         new = [m for m in history if m.from_customer and m.message_id > answered_up_to]
         contact = await session.get(Contact, conversation.contact_id)
         branch = await session.get(Branch, conversation.branch_id)
-        previous = (await session.exec(
-            select(AssistantTurn.intent).where(AssistantTurn.conversation_id == conversation.id,
-                                               AssistantTurn.status != 'working')
-            .order_by(col(AssistantTurn.id).desc()).limit(3))).all()
-        return TurnContext(conversation_id=conversation.id or 0, branch_id=conversation.branch_id,
-                           branch_name=branch.name if branch else '',
-                           customer_name=(contact.display_name or contact.profile_name) if contact else '',
-                           history=history, new_messages=new, previous_intents=list(reversed(previous)))
+        previous = (
+            await session.exec(
+                select(AssistantTurn.intent)
+                .where(AssistantTurn.conversation_id == conversation.id, AssistantTurn.status != 'working')
+                .order_by(col(AssistantTurn.id).desc())
+                .limit(3)
+            )
+        ).all()
+        return TurnContext(
+            conversation_id=conversation.id or 0,
+            branch_id=conversation.branch_id,
+            branch_name=branch.name if branch else '',
+            customer_name=(contact.display_name or contact.profile_name) if contact else '',
+            history=history,
+            new_messages=new,
+            previous_intents=list(reversed(previous)),
+        )
 
     async def _deliver(self, turn_id: int, conversation_id: int, reply: EngineReply) -> str:
         detail = {**reply.detail, 'products': reply.products}
@@ -307,27 +382,45 @@ class AssistantWorker(BackgroundWorker):
             await self._finish(turn_id, 'silent', reply, None, {**detail, 'silent_because': 'human_mode'})
             return 'human_mode'
         try:
-            message = await queue_text(self.db, conversation_id=conversation_id, text=reply.text,
-                                       publisher=self.publisher, sender_kind=SenderKind.AI)
+            message = await queue_text(
+                self.db,
+                conversation_id=conversation_id,
+                text=reply.text,
+                publisher=self.publisher,
+                sender_kind=SenderKind.AI,
+            )
         except ServiceError as exc:  # outside the window, a listen-only number, an over-long text...
-            await self._finish(turn_id, 'silent', reply, None, {**detail, 'silent_because': exc.code,
-                                                                'error': str(exc)[:300]})
+            await self._finish(
+                turn_id, 'silent', reply, None, {**detail, 'silent_because': exc.code, 'error': str(exc)[:300]}
+            )
             return exc.code
         await self._finish(turn_id, 'replied', reply, message.id, detail)
         if reply.handoff and self.handoff is not None:
             try:
-                await self.handoff(self.db, conversation_id=conversation_id, reason=reply.handoff,
-                                   publisher=self.publisher)
+                await self.handoff(
+                    self.db, conversation_id=conversation_id, reason=reply.handoff, publisher=self.publisher
+                )
             except Exception:  # the reply is out; a failed flag must not undo it, and the log tells the lead
                 log.exception('handoff of conversation %s (%s) failed', conversation_id, reply.handoff)
         return 'replied'
 
-    async def _finish(self, turn_id: int, status: str, reply: EngineReply, message_id: int | None,
-                      detail: dict[str, object]) -> None:
+    async def _finish(
+        self, turn_id: int, status: str, reply: EngineReply, message_id: int | None, detail: dict[str, object]
+    ) -> None:
         async with self.db.session() as session:
-            await session.exec(update(AssistantTurn).where(col(AssistantTurn.id) == turn_id).values(
-                status=status, engine=reply.engine, intent=reply.intent[:24], handoff_reason=reply.handoff or '',
-                reply_message_id=message_id, detail=detail, finished_at=utcnow()))
+            await session.exec(
+                update(AssistantTurn)
+                .where(col(AssistantTurn.id) == turn_id)
+                .values(
+                    status=status,
+                    engine=reply.engine,
+                    intent=reply.intent[:24],
+                    handoff_reason=reply.handoff or '',
+                    reply_message_id=message_id,
+                    detail=detail,
+                    finished_at=utcnow(),
+                )
+            )
             await session.commit()
 
 
@@ -343,9 +436,16 @@ def with_reading(text: str, reading: VinReadingPublic | None) -> str:
 class SummaryWorker(BackgroundWorker):
     name = 'assistant-summary'
 
-    def __init__(self, db: Database, *, publisher: EventPublisher, refresh_seconds: float = 30.0,
-                 active_window: timedelta = timedelta(hours=24), sweep_limit: int = 300,
-                 pause_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        publisher: EventPublisher,
+        refresh_seconds: float = 30.0,
+        active_window: timedelta = timedelta(hours=24),
+        sweep_limit: int = 300,
+        pause_seconds: float = 0.0,
+    ) -> None:
         super().__init__(idle_poll_seconds=min(refresh_seconds, 5.0))
         # A pause after each summary bounds the worker's share of the process: a summary is ~8 statements and
         # some CPU, and under a burst of webhooks one per message took the time acknowledgements need. Due
@@ -389,13 +489,26 @@ class SummaryWorker(BackgroundWorker):
 
     async def _version(self, conversation_id: int) -> int:
         async with self.db.session() as session:
-            return (await session.exec(select(func.coalesce(func.max(ConversationSummary.version), 0))
-                                       .where(ConversationSummary.conversation_id == conversation_id))).one()
+            return (
+                await session.exec(
+                    select(func.coalesce(func.max(ConversationSummary.version), 0)).where(
+                        ConversationSummary.conversation_id == conversation_id
+                    )
+                )
+            ).one()
 
     async def _active_conversations(self) -> list[int]:
         since = utcnow() - self.active_window
         async with self.db.session() as session:
-            return list((await session.exec(
-                select(Conversation.id).where(Conversation.status == ConversationStatus.OPEN,
-                                              col(Conversation.last_message_at) >= since)
-                .order_by(col(Conversation.last_message_at).desc()).limit(self.sweep_limit))).all())
+            return list(
+                (
+                    await session.exec(
+                        select(Conversation.id)
+                        .where(
+                            Conversation.status == ConversationStatus.OPEN, col(Conversation.last_message_at) >= since
+                        )
+                        .order_by(col(Conversation.last_message_at).desc())
+                        .limit(self.sweep_limit)
+                    )
+                ).all()
+            )

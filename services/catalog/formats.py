@@ -37,8 +37,18 @@ _CENT = Decimal('0.01')
 _MAX_AMOUNT = Decimal('1e15')  # far above any price, and small enough for exact 2-decimal arithmetic
 
 CODE_KINDS = ('oem', 'part', 'ean')
-CSV_COLUMNS = ('sku', 'title', 'category', 'brand', 'description', 'price', 'iva_rate', 'codes', 'fitments',
-               'image_urls')
+CSV_COLUMNS = (
+    'sku',
+    'title',
+    'category',
+    'brand',
+    'description',
+    'price',
+    'iva_rate',
+    'codes',
+    'fitments',
+    'image_urls',
+)
 MAX_IMAGE_URLS = 10
 
 
@@ -99,6 +109,7 @@ def _is_valid_ean13(code: str) -> bool:
 # Dict / JSON
 # ---------------------------------------------------------------------------------------------------------------
 
+
 def money_text(value: Decimal) -> str:
     return format(value.quantize(_CENT, rounding=ROUND_HALF_UP), 'f')
 
@@ -114,8 +125,10 @@ def product_to_dict(product: CatalogProduct) -> dict[str, Any]:
         'price': money_text(product.price),
         'iva_rate': money_text(product.iva_rate),
         'codes': [{'kind': c.kind, 'code': c.code} for c in product.codes],
-        'fitments': [{'make': f.make, 'model': f.model, 'year_from': f.year_from, 'year_to': f.year_to,
-                      'engine': f.engine} for f in product.fitments],
+        'fitments': [
+            {'make': f.make, 'model': f.model, 'year_from': f.year_from, 'year_to': f.year_to, 'engine': f.engine}
+            for f in product.fitments
+        ],
         'image_urls': list(product.image_urls),
         'stock': dict(product.stock),
     }
@@ -217,8 +230,9 @@ def product_from_dict(data: Mapping[str, Any]) -> CatalogProduct:
         if 'price' not in data:
             raise ValueError('price: missing')
         price = _decimal(data['price'], 'price', minimum=Decimal(0), maximum=None, exclusive_minimum=True)
-        iva_rate = _decimal(data.get('iva_rate', '21.00'), 'iva_rate', minimum=Decimal(0), maximum=Decimal(100),
-                            exclusive_minimum=False)
+        iva_rate = _decimal(
+            data.get('iva_rate', '21.00'), 'iva_rate', minimum=Decimal(0), maximum=Decimal(100), exclusive_minimum=False
+        )
         codes = tuple(_code(item, f'codes[{i}]') for i, item in enumerate(_list(data.get('codes'), 'codes')))
         seen: set[str] = set()
         for i, code in enumerate(codes):
@@ -226,8 +240,9 @@ def product_from_dict(data: Mapping[str, Any]) -> CatalogProduct:
             if normalized in seen:
                 raise ValueError(f'codes[{i}].code: duplicate of an earlier code ({normalized})')
             seen.add(normalized)
-        fitments = tuple(_fitment(item, f'fitments[{i}]')
-                         for i, item in enumerate(_list(data.get('fitments'), 'fitments')))
+        fitments = tuple(
+            _fitment(item, f'fitments[{i}]') for i, item in enumerate(_list(data.get('fitments'), 'fitments'))
+        )
         urls = _list(data.get('image_urls'), 'image_urls')
         if len(urls) > MAX_IMAGE_URLS:
             raise ValueError(f'image_urls: at most {MAX_IMAGE_URLS} allowed, got {len(urls)}')
@@ -246,9 +261,19 @@ def product_from_dict(data: Mapping[str, Any]) -> CatalogProduct:
             stock[code] = _integer(units, f'stock.{code}', minimum=0, maximum=10_000_000)
     except ValueError as exc:
         raise ValueError(f'product {sku!r}: {exc}') from None
-    return CatalogProduct(sku=sku, title=title, category=category, brand=brand, description=description,
-                          price=price, iva_rate=iva_rate, codes=codes, fitments=fitments,
-                          image_urls=tuple(image_urls), stock=stock)
+    return CatalogProduct(
+        sku=sku,
+        title=title,
+        category=category,
+        brand=brand,
+        description=description,
+        price=price,
+        iva_rate=iva_rate,
+        codes=codes,
+        fitments=fitments,
+        image_urls=tuple(image_urls),
+        stock=stock,
+    )
 
 
 def write_json(products: Iterable[CatalogProduct], path: Path) -> None:
@@ -308,14 +333,35 @@ def write_csv(products: Iterable[CatalogProduct], path: Path, *, branch_codes: S
             if missing:
                 raise ValueError(f'product {p.sku!r}: stock for branch(es) {sorted(missing)} not in branch_codes')
             codes = '|'.join(f'{c.kind}:{_csv_part(c.code, "|", "code", p.sku)}' for c in p.codes)
-            fitments = '|'.join(';'.join((
-                _csv_part(f.make, '|;', 'make', p.sku), _csv_part(f.model, '|;', 'model', p.sku),
-                str(f.year_from), str(f.year_to), _csv_part(f.engine, '|;', 'engine', p.sku),
-            )) for f in p.fitments)
+            fitments = '|'.join(
+                ';'.join(
+                    (
+                        _csv_part(f.make, '|;', 'make', p.sku),
+                        _csv_part(f.model, '|;', 'model', p.sku),
+                        str(f.year_from),
+                        str(f.year_to),
+                        _csv_part(f.engine, '|;', 'engine', p.sku),
+                    )
+                )
+                for f in p.fitments
+            )
             urls = '|'.join(_csv_part(u, '|', 'image URL', p.sku) for u in p.image_urls)
             stock = [str(p.stock[b]) if b in p.stock else '' for b in branches]
-            writer.writerow([p.sku, p.title, p.category, p.brand, p.description, money_text(p.price),
-                             money_text(p.iva_rate), codes, fitments, urls, *stock])
+            writer.writerow(
+                [
+                    p.sku,
+                    p.title,
+                    p.category,
+                    p.brand,
+                    p.description,
+                    money_text(p.price),
+                    money_text(p.iva_rate),
+                    codes,
+                    fitments,
+                    urls,
+                    *stock,
+                ]
+            )
 
 
 def _split(cell: str | None) -> list[str]:
@@ -335,13 +381,18 @@ def _row_to_dict(row: Mapping[str, str | None], stock_columns: Sequence[tuple[st
         if len(parts) != 5:
             raise ValueError(f'fitments[{i}]: expected make;model;year_from;year_to;engine, got {item!r}')
         make, model, year_from, year_to, engine = (part.strip() for part in parts)
-        fitments.append({'make': make, 'model': model, 'year_from': year_from, 'year_to': year_to,
-                         'engine': engine})
+        fitments.append({'make': make, 'model': model, 'year_from': year_from, 'year_to': year_to, 'engine': engine})
     stock = {branch: (row.get(column) or '').strip() for column, branch in stock_columns}
     data: dict[str, Any] = {
-        'sku': row.get('sku'), 'title': row.get('title'), 'category': row.get('category'),
-        'brand': row.get('brand'), 'description': row.get('description') or '', 'price': row.get('price'),
-        'codes': codes, 'fitments': fitments, 'image_urls': _split(row.get('image_urls')),
+        'sku': row.get('sku'),
+        'title': row.get('title'),
+        'category': row.get('category'),
+        'brand': row.get('brand'),
+        'description': row.get('description') or '',
+        'price': row.get('price'),
+        'codes': codes,
+        'fitments': fitments,
+        'image_urls': _split(row.get('image_urls')),
         'stock': {branch: units for branch, units in stock.items() if units},  # empty cell: branch not stocked
     }
     iva = (row.get('iva_rate') or '').strip()
@@ -359,7 +410,7 @@ def read_csv(path: Path) -> list[CatalogProduct]:
         missing = [c for c in ('sku', 'title', 'category', 'brand', 'price') if c not in header]
         if missing:
             raise ValueError(f'{path}: missing column(s) {", ".join(missing)}')
-        stock_columns = [(c, c[len(_STOCK_PREFIX):]) for c in header if c.startswith(_STOCK_PREFIX)]
+        stock_columns = [(c, c[len(_STOCK_PREFIX) :]) for c in header if c.startswith(_STOCK_PREFIX)]
         if any(not branch for _, branch in stock_columns):
             raise ValueError(f'{path}: a stock column must name its branch, e.g. stock_SUC1')
         products = []

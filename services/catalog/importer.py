@@ -64,8 +64,9 @@ def read_catalog_file(path: Path) -> list[CatalogProduct]:
         raise InvalidInput(f'{path}: cannot be read: {exc.strerror or exc}') from None
 
 
-async def import_file(db: Database, path: Path, *, progress: Progress | None = None,
-                      viewer: Viewer | None = None) -> ImportReport:
+async def import_file(
+    db: Database, path: Path, *, progress: Progress | None = None, viewer: Viewer | None = None
+) -> ImportReport:
     """Read (in a thread: parsing 10,000 products takes a few hundred ms) and import a catalog file.
     From a page, pass the `viewer`: only admins change the catalog (the CLI is the operator's)."""
     if viewer is not None:
@@ -74,8 +75,9 @@ async def import_file(db: Database, path: Path, *, progress: Progress | None = N
     return await import_products(db, products, progress=progress)
 
 
-async def import_products(db: Database, products: Sequence[CatalogProduct], *,
-                          progress: Progress | None = None) -> ImportReport:
+async def import_products(
+    db: Database, products: Sequence[CatalogProduct], *, progress: Progress | None = None
+) -> ImportReport:
     async with db.session() as session:
         report = await import_into_session(session, products, progress=progress)
         await session.commit()
@@ -105,32 +107,43 @@ def forget_catalog_cache(db: Database) -> None:
     invalidate_index(db)
 
 
-async def import_into_session(session: AsyncSession, products: Sequence[CatalogProduct], *,
-                              progress: Progress | None = None) -> ImportReport:
+async def import_into_session(
+    session: AsyncSession, products: Sequence[CatalogProduct], *, progress: Progress | None = None
+) -> ImportReport:
     """The import inside the caller's transaction (the demo seed loads everything in one); the caller commits."""
     started = time.perf_counter()
     duplicates = [sku for sku, count in Counter(p.sku for p in products).items() if count > 1]
     if duplicates:
         raise InvalidInput(f'SKU(s) repeated in the file: {", ".join(sorted(duplicates)[:10])}')
     branch_codes = sorted({code for p in products for code in p.stock})
-    branches = dict((await session.exec(select(Branch.code, Branch.id)
-                                        .where(col(Branch.code).in_(branch_codes)))).all()) if branch_codes else {}
+    branches = (
+        dict((await session.exec(select(Branch.code, Branch.id).where(col(Branch.code).in_(branch_codes)))).all())
+        if branch_codes
+        else {}
+    )
     unknown = [code for code in branch_codes if code not in branches]
     if unknown:
-        raise InvalidInput(f'stock for unknown branch code(s) {", ".join(unknown)}: create the branch first or '
-                           f'remove those stock columns')
+        raise InvalidInput(
+            f'stock for unknown branch code(s) {", ".join(unknown)}: create the branch first or '
+            f'remove those stock columns'
+        )
     now = utcnow()
     created = updated = 0
     await _report(progress, 0, len(products))
     for start in range(0, len(products), CHUNK_SIZE):
-        chunk = products[start:start + CHUNK_SIZE]
+        chunk = products[start : start + CHUNK_SIZE]
         new, changed = await _write_chunk(session, chunk, branches, now)
         created += new
         updated += changed
         await _report(progress, start + len(chunk), len(products))
     await rebuild_terms(session)
-    return ImportReport(total=len(products), created=created, updated=updated, branch_codes=tuple(branch_codes),
-                        seconds=time.perf_counter() - started)
+    return ImportReport(
+        total=len(products),
+        created=created,
+        updated=updated,
+        branch_codes=tuple(branch_codes),
+        seconds=time.perf_counter() - started,
+    )
 
 
 async def _report(progress: Progress | None, done: int, total: int) -> None:
@@ -145,32 +158,63 @@ async def _report(progress: Progress | None, done: int, total: int) -> None:
 
 def _product_row(p: CatalogProduct, now: Any) -> dict[str, Any]:
     vehicles = [f'{f.make} {f.model}' for f in p.fitments]
-    return {'sku': p.sku, 'title': p.title, 'category': p.category, 'brand': p.brand, 'description': p.description,
-            'price': p.price, 'iva_rate': p.iva_rate, 'image_urls': list(p.image_urls), 'active': True,
-            'search_text': search_text(title=p.title, category=p.category, brand=p.brand, vehicles=vehicles),
-            'universal': not p.fitments, 'updated_at': now}
+    return {
+        'sku': p.sku,
+        'title': p.title,
+        'category': p.category,
+        'brand': p.brand,
+        'description': p.description,
+        'price': p.price,
+        'iva_rate': p.iva_rate,
+        'image_urls': list(p.image_urls),
+        'active': True,
+        'search_text': search_text(title=p.title, category=p.category, brand=p.brand, vehicles=vehicles),
+        'universal': not p.fitments,
+        'updated_at': now,
+    }
 
 
-async def _write_chunk(session: AsyncSession, chunk: Sequence[CatalogProduct], branches: dict[str, int],
-                       now: Any) -> tuple[int, int]:
+async def _write_chunk(
+    session: AsyncSession, chunk: Sequence[CatalogProduct], branches: dict[str, int], now: Any
+) -> tuple[int, int]:
     # Core executemany on the session's connection: the ORM's bulk path costs more than the database here.
     connection = await session.connection()
     products = Product.__table__
     skus = [p.sku for p in chunk]
-    existing = dict((await connection.execute(
-        select(products.c.sku, products.c.id).where(products.c.sku.in_(skus)))).all())
+    existing = dict(
+        (await connection.execute(select(products.c.sku, products.c.id).where(products.c.sku.in_(skus)))).all()
+    )
     fresh = [p for p in chunk if p.sku not in existing]
     known = [p for p in chunk if p.sku in existing]
     ids: dict[str, int] = dict(existing)
     if fresh:
         await insert_rows(connection, products, [{**_product_row(p, now), 'created_at': now} for p in fresh])
-        ids.update((await connection.execute(
-            select(products.c.sku, products.c.id).where(products.c.sku.in_([p.sku for p in fresh])))).all())
+        ids.update(
+            (
+                await connection.execute(
+                    select(products.c.sku, products.c.id).where(products.c.sku.in_([p.sku for p in fresh]))
+                )
+            ).all()
+        )
     if known:
-        columns = ('title', 'category', 'brand', 'description', 'price', 'iva_rate', 'image_urls', 'active',
-                   'search_text', 'universal', 'updated_at')
-        statement = update(products).where(products.c.id == bindparam('product_id')).values(
-            {name: bindparam(f'new_{name}') for name in columns})
+        columns = (
+            'title',
+            'category',
+            'brand',
+            'description',
+            'price',
+            'iva_rate',
+            'image_urls',
+            'active',
+            'search_text',
+            'universal',
+            'updated_at',
+        )
+        statement = (
+            update(products)
+            .where(products.c.id == bindparam('product_id'))
+            .values({name: bindparam(f'new_{name}') for name in columns})
+        )
         rows = []
         for p in known:
             row = _product_row(p, now)
@@ -184,8 +228,11 @@ async def _write_chunk(session: AsyncSession, chunk: Sequence[CatalogProduct], b
         for code, branch_id in branches.items():
             with_stock = [existing[p.sku] for p in known if code in p.stock]
             if with_stock:
-                await connection.execute(delete(stock_table).where(stock_table.c.branch_id == branch_id,
-                                                                   stock_table.c.product_id.in_(with_stock)))
+                await connection.execute(
+                    delete(stock_table).where(
+                        stock_table.c.branch_id == branch_id, stock_table.c.product_id.in_(with_stock)
+                    )
+                )
     codes: list[dict[str, Any]] = []
     fitments: list[dict[str, Any]] = []
     stock: list[dict[str, Any]] = []
@@ -196,12 +243,24 @@ async def _write_chunk(session: AsyncSession, chunk: Sequence[CatalogProduct], b
             normalized = normalize_code(code.code)
             if normalized not in seen:
                 seen.add(normalized)
-                codes.append({'product_id': product_id, 'code': normalized, 'display_code': code.code,
-                              'kind': code.kind})
-        fitments.extend({'product_id': product_id, 'make': f.make, 'model': f.model, 'year_from': f.year_from,
-                         'year_to': f.year_to, 'engine': f.engine} for f in p.fitments)
-        stock.extend({'product_id': product_id, 'branch_id': branches[code], 'quantity': quantity, 'updated_at': now}
-                     for code, quantity in p.stock.items())
+                codes.append(
+                    {'product_id': product_id, 'code': normalized, 'display_code': code.code, 'kind': code.kind}
+                )
+        fitments.extend(
+            {
+                'product_id': product_id,
+                'make': f.make,
+                'model': f.model,
+                'year_from': f.year_from,
+                'year_to': f.year_to,
+                'engine': f.engine,
+            }
+            for f in p.fitments
+        )
+        stock.extend(
+            {'product_id': product_id, 'branch_id': branches[code], 'quantity': quantity, 'updated_at': now}
+            for code, quantity in p.stock.items()
+        )
     for model, rows in ((ProductCode, codes), (ProductFitment, fitments), (ProductStock, stock)):
         if rows:
             await insert_rows(connection, model.__table__, rows)
@@ -221,8 +280,10 @@ async def insert_rows(connection: AsyncConnection, table: Table, rows: list[dict
         column = table.c[name]
         column_type = column.type
         values = [row[name] for row in rows]
-        if isinstance(column_type, TypeDecorator) and \
-                type(column_type).process_bind_param is not TypeDecorator.process_bind_param:
+        if (
+            isinstance(column_type, TypeDecorator)
+            and type(column_type).process_bind_param is not TypeDecorator.process_bind_param
+        ):
             values = [column_type.process_bind_param(value, connection.dialect) for value in values]
         sql_type = re.sub(r'\(.*\)', '', column_type.compile(dialect=connection.dialect))
         if sql_type in {'JSON', 'JSONB'}:
@@ -235,8 +296,10 @@ async def insert_rows(connection: AsyncConnection, table: Table, rows: list[dict
         params[f'p{position}'] = values
     aliases = ', '.join(f'c{position}' for position in range(len(names)))
     # Table and column names come from our own metadata; every value is a bound array.
-    statement = (f'INSERT INTO {table.name} ({", ".join(names)}) SELECT {", ".join(selects)} '  # noqa: S608
-                 f'FROM unnest({", ".join(arrays)}) AS u({aliases})')
+    statement = (
+        f'INSERT INTO {table.name} ({", ".join(names)}) SELECT {", ".join(selects)} '  # noqa: S608
+        f'FROM unnest({", ".join(arrays)}) AS u({aliases})'
+    )
     await connection.execute(text(statement), params)
 
 
@@ -245,16 +308,21 @@ async def rebuild_terms(session: AsyncSession) -> None:
     await session.exec(delete(CatalogTerm))
     bind = await session.connection()
     if bind.dialect.name == 'postgresql':
-        await session.exec(text(
-            "INSERT INTO catalog_terms (term, product_count) "
-            "SELECT word, count(*) FROM products, unnest(string_to_array(search_text, ' ')) AS word "
-            "WHERE active AND word <> '' AND word <> :universal AND length(word) <= 80 GROUP BY word"
-        ).bindparams(universal=UNIVERSAL_WORD))
+        await session.exec(
+            text(
+                'INSERT INTO catalog_terms (term, product_count) '
+                "SELECT word, count(*) FROM products, unnest(string_to_array(search_text, ' ')) AS word "
+                "WHERE active AND word <> '' AND word <> :universal AND length(word) <= 80 GROUP BY word"
+            ).bindparams(universal=UNIVERSAL_WORD)
+        )
         return
     counts: Counter[str] = Counter()
     for words in (await session.exec(select(Product.search_text).where(col(Product.active)))).all():
         counts.update(set(words.split()))
-    rows = [{'term': term, 'product_count': count} for term, count in counts.items()
-            if len(term) <= 80 and term != UNIVERSAL_WORD]
+    rows = [
+        {'term': term, 'product_count': count}
+        for term, count in counts.items()
+        if len(term) <= 80 and term != UNIVERSAL_WORD
+    ]
     if rows:
         await bind.execute(insert(CatalogTerm.__table__), rows)

@@ -112,7 +112,7 @@ class CatalogIndex:
     def with_prefix(self, prefix: str, *, limit: int = 50) -> list[str]:
         start = bisect.bisect_left(self.sorted_words, prefix)
         found = []
-        for word in self.sorted_words[start:start + limit]:
+        for word in self.sorted_words[start : start + limit]:
             if not word.startswith(prefix):
                 break
             found.append(word)
@@ -124,7 +124,7 @@ _indexes: weakref.WeakKeyDictionary[Database, CatalogIndex] = weakref.WeakKeyDic
 _FINGERPRINT = text('SELECT count(*), coalesce(sum(product_count), 0) FROM catalog_terms')
 # The distinct (make, model) pairs by hopping along ix_product_fitments_vehicle, one probe per pair: a hundred
 # probes instead of reading the 2,000,000 fitments of a 1,000,000-product catalog (~1 s).
-_DISTINCT_MODELS = text('''
+_DISTINCT_MODELS = text("""
 WITH RECURSIVE pairs(make, model) AS (
     (SELECT make, model FROM product_fitments ORDER BY make, model LIMIT 1)
     UNION ALL
@@ -133,7 +133,7 @@ WITH RECURSIVE pairs(make, model) AS (
         WHERE (f.make, f.model) > (pairs.make, pairs.model)
         ORDER BY f.make, f.model LIMIT 1) AS following
 )
-SELECT make, model FROM pairs''')
+SELECT make, model FROM pairs""")
 
 
 def invalidate_index(db: Database) -> None:
@@ -154,10 +154,21 @@ async def catalog_index(db: Database) -> CatalogIndex:
             index.checked_at = time.monotonic()
             return index
         terms = dict((await connection.execute(select(CatalogTerm.term, CatalogTerm.product_count))).all())
-        models = (await connection.execute(_DISTINCT_MODELS if db.dialect == 'postgresql' else
-                                           select(ProductFitment.make, ProductFitment.model).distinct())).all()
-    index = CatalogIndex(vocabulary=terms, sorted_words=sorted(terms), corrector=Corrector(terms),
-                         vehicles=VehicleVocabulary(models), fingerprint=fingerprint, checked_at=time.monotonic())
+        models = (
+            await connection.execute(
+                _DISTINCT_MODELS
+                if db.dialect == 'postgresql'
+                else select(ProductFitment.make, ProductFitment.model).distinct()
+            )
+        ).all()
+    index = CatalogIndex(
+        vocabulary=terms,
+        sorted_words=sorted(terms),
+        corrector=Corrector(terms),
+        vehicles=VehicleVocabulary(models),
+        fingerprint=fingerprint,
+        checked_at=time.monotonic(),
+    )
     _indexes[db] = index
     return index
 
@@ -182,8 +193,9 @@ class QueryPlan:
     code_prefix: str | None
 
 
-def plan_query(query: str, index: CatalogIndex, *, vehicle: Vehicle | None = None,
-               parse_vehicle: bool = True) -> QueryPlan:
+def plan_query(
+    query: str, index: CatalogIndex, *, vehicle: Vehicle | None = None, parse_vehicle: bool = True
+) -> QueryPlan:
     code_candidates, code_prefix = _code_candidates(query)
     remaining = query
     if vehicle is None and parse_vehicle:
@@ -204,8 +216,14 @@ def plan_query(query: str, index: CatalogIndex, *, vehicle: Vehicle | None = Non
         if not alternatives[0].prefix and alternatives[0].weight <= 2.0 and alternatives[0].word != word:
             corrections[word] = alternatives[0].word
         groups.append(alternatives)
-    return QueryPlan(groups=groups, vehicle=vehicle, corrections=corrections, ignored=ignored,
-                     code_candidates=code_candidates, code_prefix=code_prefix)
+    return QueryPlan(
+        groups=groups,
+        vehicle=vehicle,
+        corrections=corrections,
+        ignored=ignored,
+        code_candidates=code_candidates,
+        code_prefix=code_prefix,
+    )
 
 
 def _alternatives(word: str, index: CatalogIndex, *, last: bool) -> list[_Alternative] | None:
@@ -224,7 +242,8 @@ def _alternatives(word: str, index: CatalogIndex, *, last: bool) -> list[_Altern
         # A misspelt plural whose plural form the catalog does not index ('frneos': the catalog keeps 'freno'
         # where a product has both): correct its singular.
         corrected = index.corrector.corrections(word[:-1]) or (
-            index.corrector.corrections(word[:-2]) if word.endswith('es') else [])
+            index.corrector.corrections(word[:-2]) if word.endswith('es') else []
+        )
     if corrected:
         alternatives: dict[str, _Alternative] = {}
         for candidate in corrected:
@@ -243,8 +262,11 @@ def _code_candidates(query: str) -> tuple[list[str], str | None]:
             if 4 <= len(code) <= 40 and any(ch.isdigit() for ch in code) and code.isalnum():
                 candidates.setdefault(code, None)
     whole = normalize_code(query)
-    prefix = whole if len(pieces) <= 4 and 5 <= len(whole) <= 40 and any(ch.isdigit() for ch in whole) \
-        and whole.isalnum() else None
+    prefix = (
+        whole
+        if len(pieces) <= 4 and 5 <= len(whole) <= 40 and any(ch.isdigit() for ch in whole) and whole.isalnum()
+        else None
+    )
     return list(candidates)[:60], prefix
 
 
@@ -272,10 +294,15 @@ def _read_engine(db: Database) -> AsyncEngine:
         return db.engine
     engine = _read_engines.get(db)
     if engine is None:
-        engine = create_async_engine(db.engine.url, pool_size=READ_POOL_SIZE, max_overflow=READ_POOL_OVERFLOW,
-                                     pool_pre_ping=False, isolation_level='AUTOCOMMIT', hide_parameters=True,
-                                     connect_args={'server_settings': {
-                                         'jit': 'off', 'plan_cache_mode': 'force_generic_plan'}})
+        engine = create_async_engine(
+            db.engine.url,
+            pool_size=READ_POOL_SIZE,
+            max_overflow=READ_POOL_OVERFLOW,
+            pool_pre_ping=False,
+            isolation_level='AUTOCOMMIT',
+            hide_parameters=True,
+            connect_args={'server_settings': {'jit': 'off', 'plan_cache_mode': 'force_generic_plan'}},
+        )
         _read_engines[db] = engine
         event.listen(db.engine.sync_engine, 'engine_disposed', _dispose_read_engine(db))
     return engine
@@ -333,10 +360,10 @@ def _search_statement(dialect: str) -> Any:
     if postgres:
         codes = 'c.code = ANY(CAST(:codes AS varchar[]))'
         prefix = 'c.code ~>=~ CAST(:code_prefix AS varchar) AND c.code ~<~ CAST(:code_prefix_end AS varchar)'
-        every = ("to_tsvector('simple'::regconfig, p.search_text) @@ "
-                 "to_tsquery('simple'::regconfig, CAST(:every AS text))")
-        some = ("to_tsvector('simple'::regconfig, p.search_text) @@ "
-                "to_tsquery('simple'::regconfig, CAST(:some AS text))")
+        every = (
+            "to_tsvector('simple'::regconfig, p.search_text) @@ to_tsquery('simple'::regconfig, CAST(:every AS text))"
+        )
+        some = "to_tsvector('simple'::regconfig, p.search_text) @@ to_tsquery('simple'::regconfig, CAST(:some AS text))"
         models = 'f.model = ANY(CAST(:models AS varchar[]))'
         branches = 's.branch_id = ANY(CAST(:branches AS integer[]))'
         stock = "string_agg(s.branch_id::text || ':' || s.quantity::text, ',')"
@@ -354,7 +381,7 @@ def _search_statement(dialect: str) -> Any:
         image = "json_extract(p.image_urls, '$[0]')"
         keep_correlated = ''
     # Only this module's fragments go into the text; every value is a bound parameter.
-    filters = f'''p.active
+    filters = f"""p.active
           AND (NOT :vehicle OR p.universal OR EXISTS (
                 SELECT 1 FROM product_fitments f
                 WHERE f.product_id = p.id
@@ -367,11 +394,10 @@ def _search_statement(dialect: str) -> Any:
           AND (NOT :in_stock OR EXISTS (
                 SELECT 1 FROM product_stock s
                 WHERE s.product_id = p.id AND s.branch_id = CAST(:stock_branch AS integer)
-                  AND s.quantity > 0{keep_correlated}))'''  # noqa: S608
+                  AND s.quantity > 0{keep_correlated}))"""  # noqa: S608
     # The candidates carry their columns out of the scan that found them: no second visit to each row.
-    columns = ('p.id, p.sku, p.title, p.brand, p.category, p.price, p.iva_rate, '
-               f'{image} AS image_url, p.search_text')
-    sql = f'''
+    columns = f'p.id, p.sku, p.title, p.brand, p.category, p.price, p.iva_rate, {image} AS image_url, p.search_text'
+    sql = f"""
 WITH exact AS MATERIALIZED (
     SELECT c.product_id, c.display_code, length(c.code) AS weight
     FROM product_codes c
@@ -404,7 +430,7 @@ WITH exact AS MATERIALIZED (
 )
 SELECT m.*, (SELECT {stock} FROM product_stock s
              WHERE s.product_id = m.id AND (:all_branches OR {branches})) AS stock
-FROM matched m'''  # noqa: S608
+FROM matched m"""  # noqa: S608
     return text(sql)
 
 
@@ -429,8 +455,16 @@ def _visible_branches(viewer: Viewer | None, branch_id: int | None) -> list[int]
     return sorted(viewer.branch_ids)
 
 
-def _parameters(plan: QueryPlan, index: CatalogIndex, dialect: str, *, run_text: bool, viewer: Viewer | None,
-                branch_id: int | None, in_stock_only: bool) -> dict[str, Any]:
+def _parameters(
+    plan: QueryPlan,
+    index: CatalogIndex,
+    dialect: str,
+    *,
+    run_text: bool,
+    viewer: Viewer | None,
+    branch_id: int | None,
+    in_stock_only: bool,
+) -> dict[str, Any]:
     postgres = dialect == 'postgresql'
 
     def array(values: Sequence[Any]) -> Any:
@@ -438,27 +472,43 @@ def _parameters(plan: QueryPlan, index: CatalogIndex, dialect: str, *, run_text:
 
     vehicle = plan.vehicle if plan.vehicle is not None and (plan.vehicle.known or plan.vehicle.year) else None
     models = index.vehicles.models_of(vehicle.make, vehicle.model) if vehicle and vehicle.model else []
-    displacement = next((part for part in ((vehicle.engine if vehicle else None) or '').split()
-                         if re.fullmatch(r'\d\.\d', part)), None)
+    displacement = next(
+        (part for part in ((vehicle.engine if vehicle else None) or '').split() if re.fullmatch(r'\d\.\d', part)), None
+    )
     visible = _visible_branches(viewer, branch_id)
     every = _fts_expression(plan, dialect, index, every_word=True) if run_text else None
     some = _fts_expression(plan, dialect, index, every_word=False) if run_text and len(plan.groups) > 1 else None
     prefix = plan.code_prefix
     return {
-        'codes': array(plan.code_candidates), 'code_prefix': prefix,
+        'codes': array(plan.code_candidates),
+        'code_prefix': prefix,
         'code_prefix_end': prefix + '\U0010ffff' if prefix else None,
-        'every': every, 'some': some, 'words_too': bool(plan.groups),
-        'vehicle': vehicle is not None, 'make': vehicle.make if vehicle else None, 'by_model': bool(models),
-        'models': array(models), 'year': vehicle.year if vehicle else None,
+        'every': every,
+        'some': some,
+        'words_too': bool(plan.groups),
+        'vehicle': vehicle is not None,
+        'make': vehicle.make if vehicle else None,
+        'by_model': bool(models),
+        'models': array(models),
+        'year': vehicle.year if vehicle else None,
         'displacement': f'{displacement}%' if displacement else None,
-        'in_stock': in_stock_only and branch_id is not None, 'stock_branch': branch_id,
-        'all_branches': visible is None, 'branches': array(visible or []),
+        'in_stock': in_stock_only and branch_id is not None,
+        'stock_branch': branch_id,
+        'all_branches': visible is None,
+        'branches': array(visible or []),
     }
 
 
 async def search_products(
-    db: Database, *, query: str, viewer: Viewer | None = None, branch_id: int | None = None,
-    vehicle: Vehicle | None = None, parse_vehicle: bool = True, in_stock_only: bool = False, limit: int = 20,
+    db: Database,
+    *,
+    query: str,
+    viewer: Viewer | None = None,
+    branch_id: int | None = None,
+    vehicle: Vehicle | None = None,
+    parse_vehicle: bool = True,
+    in_stock_only: bool = False,
+    limit: int = 20,
 ) -> SearchResult:
     """Products for `query`, best first. `branch_id` is the branch whose stock counts for ranking and for
     `in_stock_only` (the header's branch, or the conversation's); `viewer` limits which branches' stock is shown
@@ -474,10 +524,20 @@ async def search_products(
         return SearchResult(hits=[], seconds=time.perf_counter() - started)
     run_text = bool(plan.groups) or bool(plan.vehicle and plan.vehicle.known)
     if not (run_text or plan.code_candidates or plan.code_prefix):
-        return SearchResult(hits=[], vehicle=plan.vehicle, corrections=plan.corrections, ignored=plan.ignored,
-                            seconds=time.perf_counter() - started)
-    rows = await _fetch(db, _statement(db.dialect), _parameters(
-        plan, index, db.dialect, run_text=run_text, viewer=viewer, branch_id=branch_id, in_stock_only=in_stock_only))
+        return SearchResult(
+            hits=[],
+            vehicle=plan.vehicle,
+            corrections=plan.corrections,
+            ignored=plan.ignored,
+            seconds=time.perf_counter() - started,
+        )
+    rows = await _fetch(
+        db,
+        _statement(db.dialect),
+        _parameters(
+            plan, index, db.dialect, run_text=run_text, viewer=viewer, branch_id=branch_id, in_stock_only=in_stock_only
+        ),
+    )
     # Longer codes first: '0986424627' says more than a 4-digit piece of it that happens to be a code too.
     code_rows = sorted((row for row in rows if row[0] == 0), key=lambda row: -row[2])
     text_rows = [row for row in rows if row[0] != 0]
@@ -499,28 +559,52 @@ async def search_products(
         scored[product_id] = (score, row[5], row, stock)
     best = heapq.nsmallest(limit, scored.values(), key=lambda item: (-item[0], item[1]))
     dialect = db.engine.dialect
-    hits = [_hit(row, stock, branch_id, dialect, matched_code=code_hits.get(row[3]), score=score)
-            for score, _, row, stock in best]
+    hits = [
+        _hit(row, stock, branch_id, dialect, matched_code=code_hits.get(row[3]), score=score)
+        for score, _, row, stock in best
+    ]
     # Pieces of a code that matched are not "unknown words".
     ignored = [w for w in plan.ignored if not (code_hits and any(ch.isdigit() for ch in w))]
-    return SearchResult(hits=hits, vehicle=plan.vehicle, corrections=plan.corrections, ignored=ignored,
-                        partial=any(row[0] == 2 for row in text_rows), truncated=len(text_rows) >= CANDIDATES,
-                        seconds=time.perf_counter() - started)
+    return SearchResult(
+        hits=hits,
+        vehicle=plan.vehicle,
+        corrections=plan.corrections,
+        ignored=ignored,
+        partial=any(row[0] == 2 for row in text_rows),
+        truncated=len(text_rows) >= CANDIDATES,
+        seconds=time.perf_counter() - started,
+    )
 
 
 _PRICE = Product.__table__.c.price.type
 _IVA_RATE = Product.__table__.c.iva_rate.type
 
 
-def _hit(row: Any, stock: dict[int, int], branch_id: int | None, dialect: Dialect, *, matched_code: str | None = None,
-         score: float = 0.0) -> ProductHit:
+def _hit(
+    row: Any,
+    stock: dict[int, int],
+    branch_id: int | None,
+    dialect: Dialect,
+    *,
+    matched_code: str | None = None,
+    score: float = 0.0,
+) -> ProductHit:
     """A result row (id, sku, title, brand, category, price, iva_rate, image_url from position 3 on) as a hit;
     prices are exact decimals stored as integers, read back by the model's own column types."""
     return ProductHit(
-        id=row[3], sku=row[4], title=row[5], brand=row[6], category=row[7],
-        price=_PRICE.process_result_value(row[8], dialect), iva_rate=_IVA_RATE.process_result_value(row[9], dialect),
-        image_url=row[10], stock=stock.get(branch_id) if branch_id is not None else None, stock_by_branch=stock,
-        matched_code=matched_code, score=score)
+        id=row[3],
+        sku=row[4],
+        title=row[5],
+        brand=row[6],
+        category=row[7],
+        price=_PRICE.process_result_value(row[8], dialect),
+        iva_rate=_IVA_RATE.process_result_value(row[9], dialect),
+        image_url=row[10],
+        stock=stock.get(branch_id) if branch_id is not None else None,
+        stock_by_branch=stock,
+        matched_code=matched_code,
+        score=score,
+    )
 
 
 def _parse_stock(value: str | None) -> dict[int, int]:
@@ -616,8 +700,11 @@ class _Scorer:
         for group in self.groups:
             best, where = 0.0, None
             for word, prefix, weight in group:
-                position = first.get(word) if not prefix else next(
-                    (i for i, w in enumerate(title_words) if w.startswith(word)), None)
+                position = (
+                    first.get(word)
+                    if not prefix
+                    else next((i for i, w in enumerate(title_words) if w.startswith(word)), None)
+                )
                 if position is not None:
                     if weight > best or where is None:
                         best, where = max(best, weight), position
@@ -649,16 +736,17 @@ def _by_sku_statement(dialect: str) -> Any:
         branches = 's.branch_id IN (SELECT value FROM json_each(:branches))'
         stock, image = "group_concat(s.branch_id || ':' || s.quantity, ',')", "json_extract(p.image_urls, '$[0]')"
     # Only this module's fragments go into the text; every value is a bound parameter.
-    sql = f'''
+    sql = f"""
 SELECT NULL, NULL, NULL, p.id, p.sku, p.title, p.brand, p.category, p.price, p.iva_rate, {image} AS image_url,
        NULL, (SELECT {stock} FROM product_stock s
               WHERE s.product_id = p.id AND (:all_branches OR {branches})) AS stock
-FROM products p WHERE {skus}'''  # noqa: S608
+FROM products p WHERE {skus}"""  # noqa: S608
     return text(sql)
 
 
-async def _by_skus(db: Database, skus: list[str], viewer: Viewer | None, branch_id: int | None
-                   ) -> dict[str, ProductHit]:
+async def _by_skus(
+    db: Database, skus: list[str], viewer: Viewer | None, branch_id: int | None
+) -> dict[str, ProductHit]:
     dialect = db.dialect
     key = f'{dialect}:sku'
     statement = _STATEMENTS.get(key)
@@ -666,14 +754,21 @@ async def _by_skus(db: Database, skus: list[str], viewer: Viewer | None, branch_
         statement = _STATEMENTS[key] = _by_sku_statement(dialect)
     visible = _visible_branches(viewer, branch_id)
     postgres = dialect == 'postgresql'
-    rows = await _fetch(db, statement, {
-        'skus': skus if postgres else json.dumps(skus), 'all_branches': visible is None,
-        'branches': (visible or []) if postgres else json.dumps(visible or [])})
+    rows = await _fetch(
+        db,
+        statement,
+        {
+            'skus': skus if postgres else json.dumps(skus),
+            'all_branches': visible is None,
+            'branches': (visible or []) if postgres else json.dumps(visible or []),
+        },
+    )
     return {row[4]: _hit(row, _parse_stock(row[12]), branch_id, db.engine.dialect) for row in rows}
 
 
-async def product_by_sku(db: Database, *, sku: str, viewer: Viewer | None = None,
-                         branch_id: int | None = None) -> ProductHit | None:
+async def product_by_sku(
+    db: Database, *, sku: str, viewer: Viewer | None = None, branch_id: int | None = None
+) -> ProductHit | None:
     if viewer is not None and branch_id is not None and not viewer.can_see_branch(branch_id):
         branch_id = None
     return (await _by_skus(db, [sku.strip()], viewer, branch_id)).get(sku.strip())
@@ -721,4 +816,3 @@ _SKU_IN_TEXT = re.compile(r'\bSKU[:\s]+([A-Za-z0-9][A-Za-z0-9._/-]{1,39})')
 
 def skus_in_text(value: str) -> list[str]:
     return [match.rstrip('.,;:') for match in _SKU_IN_TEXT.findall(value)]
-

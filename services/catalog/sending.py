@@ -13,8 +13,9 @@ from ..whatsapp.outbox import queue_text
 from .search import branch_names, product_by_sku, product_message
 
 
-async def send_product(db: Database, *, viewer: Viewer, conversation_id: int, sku: str,
-                       publisher: EventPublisher) -> Message:
+async def send_product(
+    db: Database, *, viewer: Viewer, conversation_id: int, sku: str, publisher: EventPublisher
+) -> Message:
     """Queue the product's text (title, price with IVA, stock at the conversation's branch, first photo, SKU).
     Raises NotFound for a conversation the viewer may not see, OutsideWindow after 24 h."""
     conversation = await get_conversation(db, viewer=viewer, conversation_id=conversation_id)
@@ -22,5 +23,11 @@ async def send_product(db: Database, *, viewer: Viewer, conversation_id: int, sk
     if hit is None:
         raise NotFound(f'no product {sku!r}')
     branch = (await branch_names(db, [conversation.branch_id])).get(conversation.branch_id)
-    return await queue_text(db, conversation_id=conversation_id, text=product_message(hit, branch_name=branch),
-                            publisher=publisher, viewer=viewer, sender_kind=SenderKind.AGENT)
+    return await queue_text(
+        db,
+        conversation_id=conversation_id,
+        text=product_message(hit, branch_name=branch),
+        publisher=publisher,
+        viewer=viewer,
+        sender_kind=SenderKind.AGENT,
+    )

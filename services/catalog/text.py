@@ -15,21 +15,39 @@ from functools import lru_cache
 from rapidfuzz.distance import OSA
 
 # Words that carry no meaning in a product search ("pastillas DE freno PARA el gol").
-STOP_WORDS = frozenset('''
+STOP_WORDS = frozenset(
+    """
 a al algo alguna alguno algunas algunos ante con contra de del desde e el en entre es esa ese eso esta este
 esto hasta la las le les lo los me mi mis muy ni o para pero por que se sin sobre su sus te tu tus un una unas
 unos y ya
-'''.split())  # noqa: SIM905 - a word list reads best as text
+""".split()
+)
 
 # es-AR and regional names for the same part, rewritten to the word the catalog titles use.
 SYNONYMS = {
-    'balatas': 'pastillas', 'balata': 'pastilla', 'zapatas': 'pastillas', 'pastiyas': 'pastillas',
-    'amortiguacion': 'amortiguador', 'amortiguadores': 'amortiguador',
-    'bujias': 'bujia', 'lamparita': 'lampara', 'lamparitas': 'lampara', 'foco': 'lampara', 'focos': 'lampara',
-    'escobillas': 'escobilla', 'plumillas': 'escobilla', 'limpiaparabrisas': 'escobilla',
-'rulemanes': 'ruleman', 'rodamiento': 'ruleman', 'rodamientos': 'ruleman',
-    'nafta': 'combustible', 'gasoil': 'diesel', 'gasoleo': 'diesel',
-    'volks': 'volkswagen', 'chevy': 'chevrolet', 'chevrole': 'chevrolet',
+    'balatas': 'pastillas',
+    'balata': 'pastilla',
+    'zapatas': 'pastillas',
+    'pastiyas': 'pastillas',
+    'amortiguacion': 'amortiguador',
+    'amortiguadores': 'amortiguador',
+    'bujias': 'bujia',
+    'lamparita': 'lampara',
+    'lamparitas': 'lampara',
+    'foco': 'lampara',
+    'focos': 'lampara',
+    'escobillas': 'escobilla',
+    'plumillas': 'escobilla',
+    'limpiaparabrisas': 'escobilla',
+    'rulemanes': 'ruleman',
+    'rodamiento': 'ruleman',
+    'rodamientos': 'ruleman',
+    'nafta': 'combustible',
+    'gasoil': 'diesel',
+    'gasoleo': 'diesel',
+    'volks': 'volkswagen',
+    'chevy': 'chevrolet',
+    'chevrole': 'chevrolet',
 }
 
 _DECIMAL = re.compile(r'(?<=\d)[.,](?=\d)')
@@ -134,7 +152,7 @@ def _deletes(word: str, depth: int) -> set[str]:
     result = {word}
     frontier = {word}
     for _ in range(depth):
-        frontier = {w[:i] + w[i + 1:] for w in frontier for i in range(len(w)) if len(w) > 1}
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w)) if len(w) > 1}
         result |= frontier
     return result
 

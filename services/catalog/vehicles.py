@@ -16,21 +16,141 @@ from .text import damerau_levenshtein, fold
 
 # The common models of the Argentine market (and of the demo catalog), by make.
 COMMON_MODELS: dict[str, tuple[str, ...]] = {
-    'Volkswagen': ('Amarok', 'Bora', 'Fox', 'Gol', 'Gol Trend', 'Golf', 'Polo', 'Saveiro', 'Suran', 'T-Cross', 'Taos',
-                   'Tiguan', 'Vento', 'Virtus', 'Voyage', 'Up', 'Nivus', 'Passat', 'Senda'),
-    'Ford': ('Courier', 'EcoSport', 'Fiesta', 'Fiesta Kinetic', 'Focus', 'Ka', 'Mondeo', 'Ranger', 'Territory',
-             'Maverick', 'Escort', 'Falcon', 'F-100'),
-    'Chevrolet': ('Agile', 'Captiva', 'Celta', 'Classic', 'Corsa', 'Corsa Classic', 'Cruze', 'Meriva', 'Montana',
-                  'Onix', 'Onix Plus', 'Prisma', 'S10', 'Spin', 'Tracker', 'Trailblazer', 'Astra', 'Vectra', 'Aveo'),
-    'Fiat': ('Argo', 'Cronos', 'Ducato', 'Fiorino', 'Grand Siena', 'Idea', 'Mobi', 'Palio', 'Pulse', 'Punto', 'Siena',
-             'Strada', 'Toro', 'Uno', 'Duna', '147', '128', 'Fastback', 'Qubo'),
-    'Renault': ('Clio', 'Duster', 'Duster Oroch', 'Fluence', 'Kangoo', 'Kwid', 'Logan', 'Megane', 'Sandero',
-                'Sandero RS', 'Stepway', 'Symbol', 'Captur', 'Koleos', 'Alaskan', 'Renault 12', 'Renault 9',
-                'Renault 19', 'Twingo', 'Scenic', 'Master', 'Trafic'),
-    'Peugeot': ('2008', '206', '207 Compact', '208', '3008', '307', '308', '408', 'Partner', '504', '505', '405',
-                '306', '207', '301', '5008', 'Expert', 'Boxer'),
-    'Citroën': ('Berlingo', 'C3', 'C4', 'C4 Lounge', 'Xsara Picasso', 'C3 Aircross', 'C4 Cactus', 'Xsara', 'C5',
-                'Jumper', 'C-Elysée'),
+    'Volkswagen': (
+        'Amarok',
+        'Bora',
+        'Fox',
+        'Gol',
+        'Gol Trend',
+        'Golf',
+        'Polo',
+        'Saveiro',
+        'Suran',
+        'T-Cross',
+        'Taos',
+        'Tiguan',
+        'Vento',
+        'Virtus',
+        'Voyage',
+        'Up',
+        'Nivus',
+        'Passat',
+        'Senda',
+    ),
+    'Ford': (
+        'Courier',
+        'EcoSport',
+        'Fiesta',
+        'Fiesta Kinetic',
+        'Focus',
+        'Ka',
+        'Mondeo',
+        'Ranger',
+        'Territory',
+        'Maverick',
+        'Escort',
+        'Falcon',
+        'F-100',
+    ),
+    'Chevrolet': (
+        'Agile',
+        'Captiva',
+        'Celta',
+        'Classic',
+        'Corsa',
+        'Corsa Classic',
+        'Cruze',
+        'Meriva',
+        'Montana',
+        'Onix',
+        'Onix Plus',
+        'Prisma',
+        'S10',
+        'Spin',
+        'Tracker',
+        'Trailblazer',
+        'Astra',
+        'Vectra',
+        'Aveo',
+    ),
+    'Fiat': (
+        'Argo',
+        'Cronos',
+        'Ducato',
+        'Fiorino',
+        'Grand Siena',
+        'Idea',
+        'Mobi',
+        'Palio',
+        'Pulse',
+        'Punto',
+        'Siena',
+        'Strada',
+        'Toro',
+        'Uno',
+        'Duna',
+        '147',
+        '128',
+        'Fastback',
+        'Qubo',
+    ),
+    'Renault': (
+        'Clio',
+        'Duster',
+        'Duster Oroch',
+        'Fluence',
+        'Kangoo',
+        'Kwid',
+        'Logan',
+        'Megane',
+        'Sandero',
+        'Sandero RS',
+        'Stepway',
+        'Symbol',
+        'Captur',
+        'Koleos',
+        'Alaskan',
+        'Renault 12',
+        'Renault 9',
+        'Renault 19',
+        'Twingo',
+        'Scenic',
+        'Master',
+        'Trafic',
+    ),
+    'Peugeot': (
+        '2008',
+        '206',
+        '207 Compact',
+        '208',
+        '3008',
+        '307',
+        '308',
+        '408',
+        'Partner',
+        '504',
+        '505',
+        '405',
+        '306',
+        '207',
+        '301',
+        '5008',
+        'Expert',
+        'Boxer',
+    ),
+    'Citroën': (
+        'Berlingo',
+        'C3',
+        'C4',
+        'C4 Lounge',
+        'Xsara Picasso',
+        'C3 Aircross',
+        'C4 Cactus',
+        'Xsara',
+        'C5',
+        'Jumper',
+        'C-Elysée',
+    ),
     'Toyota': ('Corolla', 'Corolla Cross', 'Etios', 'Hilux', 'SW4', 'Yaris', 'RAV4', 'Camry', 'Hiace'),
     'Nissan': ('Frontier', 'Kicks', 'March', 'Sentra', 'Tiida', 'Versa', 'Note', 'X-Trail'),
     'Honda': ('CR-V', 'City', 'Civic', 'Fit', 'HR-V', 'WR-V'),
@@ -45,21 +165,97 @@ COMMON_MODELS: dict[str, tuple[str, ...]] = {
 
 # How makes are written in chats.
 MAKE_ALIASES: dict[str, str] = {
-    'vw': 'Volkswagen', 'volks': 'Volkswagen', 'volkswagen': 'Volkswagen', 'wolkswagen': 'Volkswagen',
-    'volkswaguen': 'Volkswagen', 'volkwagen': 'Volkswagen', 'volswagen': 'Volkswagen',
-    'ford': 'Ford', 'chevrolet': 'Chevrolet', 'chevy': 'Chevrolet', 'chevrole': 'Chevrolet', 'chevo': 'Chevrolet',
-    'gm': 'Chevrolet', 'fiat': 'Fiat', 'renault': 'Renault', 'renol': 'Renault', 'reno': 'Renault',
-    'peugeot': 'Peugeot', 'peugot': 'Peugeot', 'pegeot': 'Peugeot', 'peujo': 'Peugeot', 'peugeo': 'Peugeot',
-    'pugeot': 'Peugeot', 'citroen': 'Citroën', 'citroén': 'Citroën', 'citroem': 'Citroën', 'toyota': 'Toyota',
-    'nissan': 'Nissan', 'nisan': 'Nissan', 'honda': 'Honda', 'jeep': 'Jeep', 'hyundai': 'Hyundai', 'kia': 'Kia',
-    'mercedes': 'Mercedes-Benz', 'mercedes benz': 'Mercedes-Benz', 'chery': 'Chery', 'suzuki': 'Suzuki', 'ram': 'RAM',
+    'vw': 'Volkswagen',
+    'volks': 'Volkswagen',
+    'volkswagen': 'Volkswagen',
+    'wolkswagen': 'Volkswagen',
+    'volkswaguen': 'Volkswagen',
+    'volkwagen': 'Volkswagen',
+    'volswagen': 'Volkswagen',
+    'ford': 'Ford',
+    'chevrolet': 'Chevrolet',
+    'chevy': 'Chevrolet',
+    'chevrole': 'Chevrolet',
+    'chevo': 'Chevrolet',
+    'gm': 'Chevrolet',
+    'fiat': 'Fiat',
+    'renault': 'Renault',
+    'renol': 'Renault',
+    'reno': 'Renault',
+    'peugeot': 'Peugeot',
+    'peugot': 'Peugeot',
+    'pegeot': 'Peugeot',
+    'peujo': 'Peugeot',
+    'peugeo': 'Peugeot',
+    'pugeot': 'Peugeot',
+    'citroen': 'Citroën',
+    'citroén': 'Citroën',
+    'citroem': 'Citroën',
+    'toyota': 'Toyota',
+    'nissan': 'Nissan',
+    'nisan': 'Nissan',
+    'honda': 'Honda',
+    'jeep': 'Jeep',
+    'hyundai': 'Hyundai',
+    'kia': 'Kia',
+    'mercedes': 'Mercedes-Benz',
+    'mercedes benz': 'Mercedes-Benz',
+    'chery': 'Chery',
+    'suzuki': 'Suzuki',
+    'ram': 'RAM',
 }
 
 # Model names that are also everyday Spanish words: only a vehicle with the make or a year next to them.
-_AMBIGUOUS_MODELS = frozenset({'uno', 'idea', 'toro', 'polo', 'prisma', 'montana', 'spin', 'city', 'up', 'fun',
-                               'note', 'master', 'clase a', 'clase c', 'rio', 'fit', 'senda', 'expert', 'duna'})
-ENGINE_WORDS = ('nafta', 'naftero', 'diesel', 'diésel', 'gasoil', 'gnc', 'turbo', 'tdi', 'hdi', 'tdci', 'dci',
-                'jtd', 'multijet', 'fire', 'msi', 'tsi', 'thp', '8v', '16v', '12v', '20v', 'td', 'sd', 'ctdi', 'vcdi')
+_AMBIGUOUS_MODELS = frozenset(
+    {
+        'uno',
+        'idea',
+        'toro',
+        'polo',
+        'prisma',
+        'montana',
+        'spin',
+        'city',
+        'up',
+        'fun',
+        'note',
+        'master',
+        'clase a',
+        'clase c',
+        'rio',
+        'fit',
+        'senda',
+        'expert',
+        'duna',
+    }
+)
+ENGINE_WORDS = (
+    'nafta',
+    'naftero',
+    'diesel',
+    'diésel',
+    'gasoil',
+    'gnc',
+    'turbo',
+    'tdi',
+    'hdi',
+    'tdci',
+    'dci',
+    'jtd',
+    'multijet',
+    'fire',
+    'msi',
+    'tsi',
+    'thp',
+    '8v',
+    '16v',
+    '12v',
+    '20v',
+    'td',
+    'sd',
+    'ctdi',
+    'vcdi',
+)
 # "filtro de nafta", "bomba de gasoil": after "de" a fuel names the part, not the engine.
 _FUELS = frozenset({'nafta', 'diesel', 'diésel', 'gasoil', 'gnc'})
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9])?|'[0-9]{2}")
@@ -94,8 +290,12 @@ class Vehicle:
             return self
         if self.make and older.make and self.make != older.make:
             return self
-        return Vehicle(make=self.make or older.make, model=self.model or older.model, year=self.year or older.year,
-                       engine=self.engine or older.engine)
+        return Vehicle(
+            make=self.make or older.make,
+            model=self.model or older.model,
+            year=self.year or older.year,
+            engine=self.engine or older.engine,
+        )
 
 
 @dataclass(frozen=True)
@@ -143,7 +343,7 @@ class VehicleVocabulary:
             for entry_make, name in entries:
                 if make and entry_make != make:
                     continue
-                if compact == key or tokens(name)[:len(head)] == head:
+                if compact == key or tokens(name)[: len(head)] == head:
                     names.add(name)
         return sorted(names) or [model]
 
@@ -151,7 +351,7 @@ class VehicleVocabulary:
         """The longest model starting at `start`: (number of tokens, candidates, exact?). A longer name with
         a typo ("corsa clasic") beats a shorter exact one ("corsa")."""
         for length in range(min(3, len(words) - start), 0, -1):
-            key = ''.join(words[start:start + length])
+            key = ''.join(words[start : start + length])
             if key in self.models:
                 return length, self.models[key], True
             if len(key) < 5 or any(ch.isdigit() for ch in key):
@@ -200,15 +400,20 @@ class VehicleVocabulary:
                 index += 1
                 continue
             length, candidates, _ = match
-            key = ''.join(words[index:index + length])
+            key = ''.join(words[index : index + length])
             candidates = [c for c in candidates if make is None or c[0] == make] or ([] if make else candidates)
-            after = words[index + length:index + length + 3]
+            after = words[index + length : index + length + 3]
             previous = words[index - 1] if index > 0 else ''
             # "uno fire 2010", "idea 1.4 2012": a year or an engine right after the name makes it a model.
-            year_next = any(_year_of(word, previous_is_model=True) is not None or word in ENGINE_WORDS
-                            or re.fullmatch(r'[0-9]\.[0-9]', word) for word in after[:2])
-            if not candidates or (key.isdigit() and _year_of(key) is not None and make is None
-                                  and previous not in MAKE_ALIASES):
+            year_next = any(
+                _year_of(word, previous_is_model=True) is not None
+                or word in ENGINE_WORDS
+                or re.fullmatch(r'[0-9]\.[0-9]', word)
+                for word in after[:2]
+            )
+            if not candidates or (
+                key.isdigit() and _year_of(key) is not None and make is None and previous not in MAKE_ALIASES
+            ):
                 index += 1  # "2008" alone is a year, not the Peugeot 2008
                 continue
             if key in _AMBIGUOUS_MODELS and not make and not year_next:

@@ -46,12 +46,27 @@ class DemoLogin:
 
 BRANCHES = [
     # code, name, city, address, two simulator numbers (phone_number_id, display)
-    ('SUC1', 'Casa Central', 'CABA', 'Av. Warnes 1450', [('sim-suc1-ventas', '+5491150000101'),
-                                                         ('sim-suc1-mostrador', '+5491150000102')]),
-    ('SUC2', 'Rosario', 'Rosario', 'Bv. Oroño 2870', [('sim-suc2-ventas', '+5493415000201'),
-                                                      ('sim-suc2-mostrador', '+5493415000202')]),
-    ('SUC3', 'Córdoba', 'Córdoba', 'Av. Colón 3120', [('sim-suc3-ventas', '+5493515000301'),
-                                                      ('sim-suc3-mostrador', '+5493515000302')]),
+    (
+        'SUC1',
+        'Casa Central',
+        'CABA',
+        'Av. Warnes 1450',
+        [('sim-suc1-ventas', '+5491150000101'), ('sim-suc1-mostrador', '+5491150000102')],
+    ),
+    (
+        'SUC2',
+        'Rosario',
+        'Rosario',
+        'Bv. Oroño 2870',
+        [('sim-suc2-ventas', '+5493415000201'), ('sim-suc2-mostrador', '+5493415000202')],
+    ),
+    (
+        'SUC3',
+        'Córdoba',
+        'Córdoba',
+        'Av. Colón 3120',
+        [('sim-suc3-ventas', '+5493515000301'), ('sim-suc3-mostrador', '+5493515000302')],
+    ),
 ]
 # T4: Rosario shows the automatic rule (the others leave it to agents pressing "Tomar").
 ASSIGNMENT_RULES = {'SUC2': AssignmentRule.ROUND_ROBIN}
@@ -75,23 +90,59 @@ PEOPLE = [
 
 # (branch code, customer phone, profile name, [(sender, text, minutes ago)], mode, assigned username)
 CONVERSATIONS: list[tuple[str, str, str, list[tuple[SenderKind, str, int]], ConversationMode, str | None]] = [
-    ('SUC1', '+5491133334444', 'Martín Ruiz', [
-        (SenderKind.CUSTOMER, 'Hola, buenas tardes. Necesito pastillas de freno para un Gol Trend 2012', 42),
-        (SenderKind.AI, '¡Hola Martín! Tenemos pastillas delanteras Ferodo y TRW para el Gol Trend 1.6. '
-                        '¿Me confirmás el motor o me pasás el VIN?', 41),
-        (SenderKind.CUSTOMER, 'Es 1.6 nafta. Cuánto salen?', 12),
-    ], ConversationMode.AI, None),
-    ('SUC1', '+5491122223333', 'Lucía Herrera', [
-        (SenderKind.CUSTOMER, 'Buen día, tienen kit de distribución Gates para Clio 1.6 16v?', 95),
-        (SenderKind.AGENT, 'Hola Lucía, sí, tenemos stock. ¿Te paso el presupuesto con la bomba de agua incluida?', 80),
-        (SenderKind.CUSTOMER, 'Dale, pasame', 3),
-    ], ConversationMode.HUMAN, 'ana'),
-    ('SUC2', '+5493416667777', 'Gustavo Paz', [
-        (SenderKind.CUSTOMER, 'Hola! Amortiguadores traseros para Fiat Palio 2008, precio?', 20),
-    ], ConversationMode.AI, None),
-    ('SUC3', '+5493517778888', 'Carolina Vega', [
-        (SenderKind.CUSTOMER, 'Quiero hablar con una persona por favor', 7),
-    ], ConversationMode.AI, None),
+    (
+        'SUC1',
+        '+5491133334444',
+        'Martín Ruiz',
+        [
+            (SenderKind.CUSTOMER, 'Hola, buenas tardes. Necesito pastillas de freno para un Gol Trend 2012', 42),
+            (
+                SenderKind.AI,
+                '¡Hola Martín! Tenemos pastillas delanteras Ferodo y TRW para el Gol Trend 1.6. '
+                '¿Me confirmás el motor o me pasás el VIN?',
+                41,
+            ),
+            (SenderKind.CUSTOMER, 'Es 1.6 nafta. Cuánto salen?', 12),
+        ],
+        ConversationMode.AI,
+        None,
+    ),
+    (
+        'SUC1',
+        '+5491122223333',
+        'Lucía Herrera',
+        [
+            (SenderKind.CUSTOMER, 'Buen día, tienen kit de distribución Gates para Clio 1.6 16v?', 95),
+            (
+                SenderKind.AGENT,
+                'Hola Lucía, sí, tenemos stock. ¿Te paso el presupuesto con la bomba de agua incluida?',
+                80,
+            ),
+            (SenderKind.CUSTOMER, 'Dale, pasame', 3),
+        ],
+        ConversationMode.HUMAN,
+        'ana',
+    ),
+    (
+        'SUC2',
+        '+5493416667777',
+        'Gustavo Paz',
+        [
+            (SenderKind.CUSTOMER, 'Hola! Amortiguadores traseros para Fiat Palio 2008, precio?', 20),
+        ],
+        ConversationMode.AI,
+        None,
+    ),
+    (
+        'SUC3',
+        '+5493517778888',
+        'Carolina Vega',
+        [
+            (SenderKind.CUSTOMER, 'Quiero hablar con una persona por favor', 7),
+        ],
+        ConversationMode.AI,
+        None,
+    ),
 ]
 
 # T4: customers who are an agent's own ("cliente fiel"): the rule offers their conversations to her first.
@@ -125,30 +176,47 @@ async def seed_demo(db: Database, *, password: str, catalog_size: int = 10_000) 
         branches: dict[str, Branch] = {}
         numbers: dict[str, WhatsAppNumber] = {}
         for code, name, city, address, branch_numbers in BRANCHES:
-            branch = Branch(code=code, name=name, city=city, address=address,
-                            commission_rate=BRANCH_COMMISSIONS.get(code, Decimal('2.00')),
-                            assignment_rule=ASSIGNMENT_RULES.get(code, AssignmentRule.MANUAL))
+            branch = Branch(
+                code=code,
+                name=name,
+                city=city,
+                address=address,
+                commission_rate=BRANCH_COMMISSIONS.get(code, Decimal('2.00')),
+                assignment_rule=ASSIGNMENT_RULES.get(code, AssignmentRule.MANUAL),
+            )
             session.add(branch)
             await session.flush()
             branches[code] = branch
             for index, (phone_number_id, display) in enumerate(branch_numbers):
-                number = WhatsAppNumber(branch_id=branch.id or 0, channel=ChannelKind.SIMULATOR,
-                                        phone_number_id=phone_number_id, display_phone=display,
-                                        label='Ventas' if index == 0 else 'Mostrador')
+                number = WhatsAppNumber(
+                    branch_id=branch.id or 0,
+                    channel=ChannelKind.SIMULATOR,
+                    phone_number_id=phone_number_id,
+                    display_phone=display,
+                    label='Ventas' if index == 0 else 'Mostrador',
+                )
                 session.add(number)
                 await session.flush()
                 numbers.setdefault(code, number)  # conversations below use each branch's first number
                 for template_name, body, variables in TEMPLATES:
-                    session.add(MessageTemplate(number_id=number.id or 0, name=template_name, body=body,
-                                                variable_count=variables))
+                    session.add(
+                        MessageTemplate(
+                            number_id=number.id or 0, name=template_name, body=body, variable_count=variables
+                        )
+                    )
 
         # One hash for everyone: Argon2 is deliberately slow and the demo shares one password.
         password_hash = hash_password(password)
         users: dict[str, User] = {}
         for username, full_name, role, branch_code in PEOPLE:
-            user = User(username=username, full_name=full_name, role=role, password_hash=password_hash,
-                        branch_id=branches[branch_code].id if branch_code else None,
-                        commission_rate=AGENT_COMMISSIONS.get(username))
+            user = User(
+                username=username,
+                full_name=full_name,
+                role=role,
+                password_hash=password_hash,
+                branch_id=branches[branch_code].id if branch_code else None,
+                commission_rate=AGENT_COMMISSIONS.get(username),
+            )
             session.add(user)
             users[username] = user
         for shortcut, title, body in CANNED:
@@ -160,10 +228,14 @@ async def seed_demo(db: Database, *, password: str, catalog_size: int = 10_000) 
             session.add(contact)
             await session.flush()
             faithful = users[FAITHFUL[phone]] if phone in FAITHFUL else None
-            conversation = Conversation(contact_id=contact.id or 0, number_id=numbers[code].id or 0,
-                                        branch_id=branches[code].id or 0, mode=mode,
-                                        assigned_user_id=users[assignee].id if assignee else None,
-                                        faithful_user_id=faithful.id if faithful else None)
+            conversation = Conversation(
+                contact_id=contact.id or 0,
+                number_id=numbers[code].id or 0,
+                branch_id=branches[code].id or 0,
+                mode=mode,
+                assigned_user_id=users[assignee].id if assignee else None,
+                faithful_user_id=faithful.id if faithful else None,
+            )
             session.add(conversation)
             await session.flush()
             _add_demo_messages(session, conversation, lines, users.get(assignee or ''), now)
@@ -177,23 +249,28 @@ async def seed_demo(db: Database, *, password: str, catalog_size: int = 10_000) 
 
 
 def _add_demo_messages(
-    session: Any, conversation: Conversation, lines: list[tuple[SenderKind, str, int]], agent: User | None,
+    session: Any,
+    conversation: Conversation,
+    lines: list[tuple[SenderKind, str, int]],
+    agent: User | None,
     now: Any,
 ) -> None:
     for index, (sender, text, minutes_ago) in enumerate(lines):
         at = now - timedelta(minutes=minutes_ago)
         inbound = sender == SenderKind.CUSTOMER
-        session.add(Message(
-            conversation_id=conversation.id or 0,
-            direction=Direction.INBOUND if inbound else Direction.OUTBOUND,
-            sender_kind=sender,
-            sent_by_user_id=agent.id if agent and sender == SenderKind.AGENT else None,
-            text=text,
-            wa_message_id=f'wamid.DEMO{conversation.id:04d}{index:02d}',
-            status=MessageStatus.RECEIVED if inbound else MessageStatus.READ,
-            sent_at=at,
-            created_at=at,
-        ))
+        session.add(
+            Message(
+                conversation_id=conversation.id or 0,
+                direction=Direction.INBOUND if inbound else Direction.OUTBOUND,
+                sender_kind=sender,
+                sent_by_user_id=agent.id if agent and sender == SenderKind.AGENT else None,
+                text=text,
+                wa_message_id=f'wamid.DEMO{conversation.id:04d}{index:02d}',
+                status=MessageStatus.RECEIVED if inbound else MessageStatus.READ,
+                sent_at=at,
+                created_at=at,
+            )
+        )
         conversation.last_message_at = at
         conversation.last_message_preview = text[:200]
         if inbound:

@@ -80,8 +80,11 @@ def conversation_matches(dialect: str, term: str) -> ColumnElement[bool]:
     # from its estimates. Two IN subqueries joined by OR would stay per-row filters instead: a filter on
     # the joined contact row folds every contact's name, and an IN whose result outgrows work_mem is
     # re-read for every conversation (PostgreSQL planned exactly that for a term found in every message).
-    matching = select(_conversation.id).where(col(_conversation.contact_id).in_(
-        select(_contact.id).where(or_(*contact_conditions)).correlate(None))).correlate(None)
+    matching = (
+        select(_conversation.id)
+        .where(col(_conversation.contact_id).in_(select(_contact.id).where(or_(*contact_conditions)).correlate(None)))
+        .correlate(None)
+    )
     if message_condition is not None:
         matching = union_all(matching, select(Message.conversation_id).where(message_condition).correlate(None))
     return col(Conversation.id).in_(matching)
@@ -117,6 +120,7 @@ def _has_text_to_search(words: list[str]) -> bool:
 
 # PostgreSQL ---------------------------------------------------------------------------------------
 
+
 def _pg_fold(expression: ColumnElement[str]) -> ColumnElement[str]:
     # Exactly the indexed expression (migration 0003): unaccent first, then lower() in the "C" collation
     # has only ASCII left to fold (cheap, and the same in every database collation).
@@ -136,8 +140,9 @@ def _postgresql_conditions(term: str) -> tuple[list[ColumnElement[bool]], Column
     words = list(dict.fromkeys(term.split()))
     if not _has_text_to_search(words):
         return names, None
-    return names, and_(*(_pg_fold(col(Message.text)).like(_contains_pattern(word), escape=LIKE_ESCAPE)
-                         for word in words))
+    return names, and_(
+        *(_pg_fold(col(Message.text)).like(_contains_pattern(word), escape=LIKE_ESCAPE) for word in words)
+    )
 
 
 def _contains_pattern(text: str) -> ColumnElement[str]:
@@ -145,6 +150,7 @@ def _contains_pattern(text: str) -> ColumnElement[str]:
 
 
 # SQLite -------------------------------------------------------------------------------------------
+
 
 def _sqlite_conditions(term: str) -> tuple[list[ColumnElement[bool]], ColumnElement[bool] | None]:
     pattern = literal(f'*{glob_pattern(term)}*', String)

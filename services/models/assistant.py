@@ -22,8 +22,11 @@ class AssistantTurn(SQLModel, table=True):
     conversation_id: int = Field(foreign_key='conversations.id')
     # The newest customer message when the turn was claimed; older unanswered ones of the burst are covered too.
     inbound_message_id: int = Field(foreign_key='messages.id', unique=True)
-    status: str = Field(default='working', sa_type=String(16),
-                        description='working, replied, silent (nothing sent: human took over, window...), failed')
+    status: str = Field(
+        default='working',
+        sa_type=String(16),
+        description='working, replied, silent (nothing sent: human took over, window...), failed',
+    )
     engine: str = Field(default='', max_length=16, description='rules or llm (llm turns that fell back say rules)')
     intent: str = Field(default='', max_length=24)
     handoff_reason: str = Field(default='', max_length=32)
@@ -55,8 +58,9 @@ class ConversationSummary(SQLModel, table=True):
     # Products asked about or offered: [{sku, title, price (ARS with IVA, string), stock (units at the branch)}].
     products: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     intent: str = Field(default='low', max_length=8, description='low, medium, high')
-    stage: str = Field(default='greeting', max_length=16,
-                       description='greeting, need, vehicle, products, quote, closing, closed')
+    stage: str = Field(
+        default='greeting', max_length=16, description='greeting, need, vehicle, products, quote, closing, closed'
+    )
     confidence: int = 0
     gist: str = Field(default='', max_length=300)
     # The newest message the summary has read; a newer one means it is due again.

@@ -39,8 +39,14 @@ class Conversation(ConversationBase, table=True):
         Index('ix_conversations_takeover_deadline', 'takeover_deadline'),
         Index('ix_conversations_offer_expires_at', 'offer_expires_at'),
         # At most one open conversation per customer and number, even with concurrent ingest workers.
-        Index('uq_conversations_open_per_contact_number', 'contact_id', 'number_id', unique=True,
-              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+        Index(
+            'uq_conversations_open_per_contact_number',
+            'contact_id',
+            'number_id',
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -75,7 +81,8 @@ class _DescNullsLast(ColumnElement[Any]):
 
     inherit_cache = True
     _traverse_internals: ClassVar[list[tuple[str, InternalTraversal]]] = [
-        ('column', InternalTraversal.dp_clauseelement)]
+        ('column', InternalTraversal.dp_clauseelement)
+    ]
 
     def __init__(self, column: Any) -> None:
         self.column = column.__clause_element__() if hasattr(column, '__clause_element__') else column
@@ -97,10 +104,19 @@ def _desc_sqlite(element: _DescNullsLast, compiler: Any, **kw: Any) -> str:
 # every open conversation of the branch first (~10,000 at 100,000 conversations: 40 ms of PostgreSQL per list).
 # An agent's list filters one branch (branch_id = …); managers of several branches and admins filter only by
 # status, so they get their own index (PostgreSQL cannot merge one index's order across an IN list).
-Index('ix_conversations_inbox_order', Conversation.branch_id, Conversation.status,
-      _DescNullsLast(Conversation.last_message_at), col(Conversation.id).desc())
-Index('ix_conversations_inbox_order_all', Conversation.status, _DescNullsLast(Conversation.last_message_at),
-      col(Conversation.id).desc())
+Index(
+    'ix_conversations_inbox_order',
+    Conversation.branch_id,
+    Conversation.status,
+    _DescNullsLast(Conversation.last_message_at),
+    col(Conversation.id).desc(),
+)
+Index(
+    'ix_conversations_inbox_order_all',
+    Conversation.status,
+    _DescNullsLast(Conversation.last_message_at),
+    col(Conversation.id).desc(),
+)
 
 
 class ConversationLabel(SQLModel, table=True):
@@ -119,9 +135,11 @@ class AssignmentEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key='conversations.id', index=True)
-    action: str = Field(max_length=24,
-                        description='take, release, timeout, reassign, rule, close, reopen, ai_on, ai_off, '
-                                    'handoff, offer, offer_expired, faithful')
+    action: str = Field(
+        max_length=24,
+        description='take, release, timeout, reassign, rule, close, reopen, ai_on, ai_off, '
+        'handoff, offer, offer_expired, faithful',
+    )
     user_id: int | None = Field(default=None, foreign_key='users.id', description='who holds it afterwards')
     actor_user_id: int | None = Field(default=None, foreign_key='users.id', description='who did it; None = system')
     reason: str = Field(default='', max_length=200)

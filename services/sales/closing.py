@@ -88,8 +88,9 @@ class Acceptance:
     ticket_note: str = ''  # why the ticket was not sent, for the agent
 
 
-async def accept_quote(desk: SalesDesk, *, quote_id: int, viewer: Viewer | None, source: str = AGENT,
-                       now: datetime | None = None) -> Acceptance:
+async def accept_quote(
+    desk: SalesDesk, *, quote_id: int, viewer: Viewer | None, source: str = AGENT, now: datetime | None = None
+) -> Acceptance:
     """Accept a quote and create its sale. `viewer` is the agent accepting by hand (a sent quote, or a draft
     the customer agreed to by other means); None with a customer `source` is the customer's own "sí"."""
     db = desk.db
@@ -98,13 +99,20 @@ async def accept_quote(desk: SalesDesk, *, quote_id: int, viewer: Viewer | None,
     allowed = (QuoteStatus.DRAFT, QuoteStatus.SENT) if source == AGENT else (QuoteStatus.SENT,)
     async with db.session() as session:
         # First statement a write: SQLite cannot upgrade a reading transaction to a writing one under load.
-        statement = update(Quote).where(col(Quote.id) == quote_id, col(Quote.status).in_(allowed),
-                                        col(Quote.valid_until) >= today)
+        statement = update(Quote).where(
+            col(Quote.id) == quote_id, col(Quote.status).in_(allowed), col(Quote.valid_until) >= today
+        )
         if viewer is not None:
             statement = statement.where(branch_scope(Quote.branch_id, viewer))
-        result = await session.exec(statement.values(  # type: ignore[call-overload]
-            status=QuoteStatus.ACCEPTED, decided_at=now, decision_source=source, updated_at=now,
-            decided_by_id=viewer.user_id if viewer else None))
+        result = await session.exec(
+            statement.values(  # type: ignore[call-overload]
+                status=QuoteStatus.ACCEPTED,
+                decided_at=now,
+                decision_source=source,
+                updated_at=now,
+                decided_by_id=viewer.user_id if viewer else None,
+            )
+        )
         if result.rowcount == 0:
             await session.rollback()
             return await _not_accepted(desk, quote_id=quote_id, viewer=viewer)
@@ -115,31 +123,74 @@ async def accept_quote(desk: SalesDesk, *, quote_id: int, viewer: Viewer | None,
         lines = (await session.exec(select(QuoteLine).where(QuoteLine.quote_id == quote_id))).all()
         agent_id = await _selling_agent(session, quote, viewer)
         agent = await session.get(User, agent_id) if agent_id else None
-        rate, commission = commission_for(quote.net_total, agent_rate=agent.commission_rate if agent else None,
-                                          branch_rate=branch.commission_rate, has_agent=agent is not None)
-        sale = Sale(quote_id=quote_id, branch_id=quote.branch_id, agent_id=agent_id, contact_id=quote.contact_id,
-                    conversation_id=quote.conversation_id, ticket_number=await next_number(
-                        session, branch_id=quote.branch_id, kind=TICKET),
-                    net_total=quote.net_total, iva_total=quote.iva_total, total=quote.total, commission_rate=rate,
-                    commission_amount=commission, sold_at=now)
+        rate, commission = commission_for(
+            quote.net_total,
+            agent_rate=agent.commission_rate if agent else None,
+            branch_rate=branch.commission_rate,
+            has_agent=agent is not None,
+        )
+        sale = Sale(
+            quote_id=quote_id,
+            branch_id=quote.branch_id,
+            agent_id=agent_id,
+            contact_id=quote.contact_id,
+            conversation_id=quote.conversation_id,
+            ticket_number=await next_number(session, branch_id=quote.branch_id, kind=TICKET),
+            net_total=quote.net_total,
+            iva_total=quote.iva_total,
+            total=quote.total,
+            commission_rate=rate,
+            commission_amount=commission,
+            sold_at=now,
+        )
         session.add(sale)
-        await desk.inventory.record_sale(session, branch_id=quote.branch_id, lines=[
-            (line.product_id, line.quantity) for line in lines if line.product_id is not None])
-        await add_to_day(session, branch_id=quote.branch_id, agent_id=agent_id, day=business_day(now, desk.zone),
-                         sales=1, net_total=quote.net_total, iva_total=quote.iva_total, total=quote.total,
-                         commission_amount=commission)
+        await desk.inventory.record_sale(
+            session,
+            branch_id=quote.branch_id,
+            lines=[(line.product_id, line.quantity) for line in lines if line.product_id is not None],
+        )
+        await add_to_day(
+            session,
+            branch_id=quote.branch_id,
+            agent_id=agent_id,
+            day=business_day(now, desk.zone),
+            sales=1,
+            net_total=quote.net_total,
+            iva_total=quote.iva_total,
+            total=quote.total,
+            commission_amount=commission,
+        )
         if quote.sent_at is not None:  # conversion counts on the day the quote was sent
-            await add_to_day(session, branch_id=quote.branch_id, agent_id=quote.sent_by_id or quote.created_by_id,
-                             day=business_day(quote.sent_at, desk.zone), quotes_accepted=1)
+            await add_to_day(
+                session,
+                branch_id=quote.branch_id,
+                agent_id=quote.sent_by_id or quote.created_by_id,
+                day=business_day(quote.sent_at, desk.zone),
+                quotes_accepted=1,
+            )
         await session.flush()
-        audit.record(session, action='sale.created', actor=viewer, actor_label='' if viewer else 'customer',
-                     target_type='sale', target_id=sale.id or '', quote_id=quote_id, source=source)
+        audit.record(
+            session,
+            action='sale.created',
+            actor=viewer,
+            actor_label='' if viewer else 'customer',
+            target_type='sale',
+            target_id=sale.id or '',
+            quote_id=quote_id,
+            source=source,
+        )
         await session.commit()
         sale_id = sale.id or 0
     sent, note = await _send_ticket(desk, sale_id=sale_id, viewer=viewer)
     made = await get_sale(desk, sale_id=sale_id, viewer=None)
-    await desk.quote_updated(branch_id=made.branch_id, conversation_id=sale.conversation_id, quote_id=quote_id,
-                             status=QuoteStatus.ACCEPTED, sale_id=sale_id, ticket=made.ticket_code)
+    await desk.quote_updated(
+        branch_id=made.branch_id,
+        conversation_id=sale.conversation_id,
+        quote_id=quote_id,
+        status=QuoteStatus.ACCEPTED,
+        sale_id=sale_id,
+        ticket=made.ticket_code,
+    )
     return Acceptance(sale=made, created=True, ticket_sent=sent, ticket_note=note)
 
 
@@ -150,8 +201,11 @@ async def _not_accepted(desk: SalesDesk, *, quote_id: int, viewer: Viewer | None
             raise NotFound(f'no quote {quote_id}')
         sale = (await session.exec(select(Sale).where(Sale.quote_id == quote_id))).first()
     if sale is not None:
-        return Acceptance(sale=await get_sale(desk, sale_id=sale.id or 0, viewer=None), created=False,
-                          ticket_sent=sale.ticket_sent_at is not None)
+        return Acceptance(
+            sale=await get_sale(desk, sale_id=sale.id or 0, viewer=None),
+            created=False,
+            ticket_sent=sale.ticket_sent_at is not None,
+        )
     status = effective_status(quote.status, quote.valid_until, desk.today())
     if status == QuoteStatus.EXPIRED:
         raise QuoteExpired(f'quote {quote.number} expired on {quote.valid_until:%d/%m/%Y}')
@@ -179,8 +233,9 @@ async def ticket_for(desk: SalesDesk, *, sale_id: int, viewer: Viewer | None) ->
     if sale.quote_id is None:
         raise NotFound(f'sale {sale_id} has no quote to print')
     quote = await get_quote(desk.db, viewer=None, quote_id=sale.quote_id, zone=desk.zone)
-    return TicketView(sale_id=sale.id, ticket_code=sale.ticket_code, sold_at=sale.sold_at,
-                      agent_name=sale.agent_name, quote=quote)
+    return TicketView(
+        sale_id=sale.id, ticket_code=sale.ticket_code, sold_at=sale.sold_at, agent_name=sale.agent_name, quote=quote
+    )
 
 
 async def _send_ticket(desk: SalesDesk, *, sale_id: int, viewer: Viewer | None) -> tuple[bool, str]:
@@ -194,32 +249,63 @@ async def _send_ticket(desk: SalesDesk, *, sale_id: int, viewer: Viewer | None) 
             conversation = await session.get(Conversation, conversation_id)
             assert conversation is not None
             window_open = outbox.window_state(conversation).open
-            template = None if window_open else (await session.exec(select(MessageTemplate).where(
-                MessageTemplate.number_id == conversation.number_id, MessageTemplate.name == TICKET_TEMPLATE,
-                MessageTemplate.status == TemplateStatus.APPROVED))).first()
+            template = (
+                None
+                if window_open
+                else (
+                    await session.exec(
+                        select(MessageTemplate).where(
+                            MessageTemplate.number_id == conversation.number_id,
+                            MessageTemplate.name == TICKET_TEMPLATE,
+                            MessageTemplate.status == TemplateStatus.APPROVED,
+                        )
+                    )
+                ).first()
+            )
         if window_open:
             for text in ticket_messages(ticket, zone=desk.zone):
-                await outbox.queue_text(desk.db, conversation_id=conversation_id, text=text,
-                                        publisher=desk.publisher, viewer=viewer)
+                await outbox.queue_text(
+                    desk.db, conversation_id=conversation_id, text=text, publisher=desk.publisher, viewer=viewer
+                )
             content = await asyncio.to_thread(ticket_pdf, ticket, zone=desk.zone)
-            await outbox.queue_media(desk.db, conversation_id=conversation_id, store=desk.store, content=content,
-                                     mime_type='application/pdf', filename=f'Ticket-{ticket.ticket_code}.pdf',
-                                     caption=f'Ticket {ticket.ticket_code}', publisher=desk.publisher,
-                                     viewer=viewer, max_bytes=desk.max_media_bytes)
+            await outbox.queue_media(
+                desk.db,
+                conversation_id=conversation_id,
+                store=desk.store,
+                content=content,
+                mime_type='application/pdf',
+                filename=f'Ticket-{ticket.ticket_code}.pdf',
+                caption=f'Ticket {ticket.ticket_code}',
+                publisher=desk.publisher,
+                viewer=viewer,
+                max_bytes=desk.max_media_bytes,
+            )
         elif template is not None:
             quote = ticket.quote
-            await outbox.queue_template(desk.db, conversation_id=conversation_id, template_name=TICKET_TEMPLATE,
-                                        variables=[quote.contact_name or 'cliente', ticket.ticket_code,
-                                                   quote.branch_name, format_ars(quote.totals.total)],
-                                        publisher=desk.publisher, viewer=viewer)
+            await outbox.queue_template(
+                desk.db,
+                conversation_id=conversation_id,
+                template_name=TICKET_TEMPLATE,
+                variables=[
+                    quote.contact_name or 'cliente',
+                    ticket.ticket_code,
+                    quote.branch_name,
+                    format_ars(quote.totals.total),
+                ],
+                publisher=desk.publisher,
+                viewer=viewer,
+            )
         else:
             return False, f'fuera de la ventana de 24 h y sin plantilla aprobada {TICKET_TEMPLATE!r}'
     except Exception as exc:  # the sale stands; the agent sees why the ticket did not go out
         log.warning('ticket of sale %s not sent: %s', sale_id, exc)
         return False, str(exc)
     async with desk.db.session() as session:
-        await session.exec(update(Sale).where(col(Sale.id) == sale_id)  # type: ignore[call-overload]
-                           .values(ticket_sent_at=utcnow()))
+        await session.exec(
+            update(Sale)
+            .where(col(Sale.id) == sale_id)  # type: ignore[call-overload]
+            .values(ticket_sent_at=utcnow())
+        )
         await session.commit()
     return True, ''
 
@@ -242,10 +328,21 @@ async def get_sale(desk: SalesDesk, *, sale_id: int, viewer: Viewer | None) -> S
         quote = await session.get(Quote, sale.quote_id) if sale.quote_id else None
         contact = await session.get(Contact, sale.contact_id) if sale.contact_id else None
     assert branch is not None
-    return SaleView(id=sale.id or 0, ticket_code=ticket_code(branch.code, sale.ticket_number),
-                    branch_id=branch.id or 0, branch_code=branch.code, quote_id=sale.quote_id,
-                    quote_code=quote_code(branch.code, quote.number) if quote else '', agent_id=sale.agent_id,
-                    agent_name=agent.full_name if agent else '', contact_name=contact.name if contact else '',
-                    net_total=sale.net_total, iva_total=sale.iva_total, total=sale.total,
-                    commission_rate=sale.commission_rate, commission_amount=sale.commission_amount,
-                    sold_at=sale.sold_at, ticket_sent_at=sale.ticket_sent_at)
+    return SaleView(
+        id=sale.id or 0,
+        ticket_code=ticket_code(branch.code, sale.ticket_number),
+        branch_id=branch.id or 0,
+        branch_code=branch.code,
+        quote_id=sale.quote_id,
+        quote_code=quote_code(branch.code, quote.number) if quote else '',
+        agent_id=sale.agent_id,
+        agent_name=agent.full_name if agent else '',
+        contact_name=contact.name if contact else '',
+        net_total=sale.net_total,
+        iva_total=sale.iva_total,
+        total=sale.total,
+        commission_rate=sale.commission_rate,
+        commission_amount=sale.commission_amount,
+        sold_at=sale.sold_at,
+        ticket_sent_at=sale.ticket_sent_at,
+    )

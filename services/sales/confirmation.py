@@ -20,17 +20,79 @@ from .closing import CUSTOMER_BUTTON, CUSTOMER_TEXT, Acceptance, accept_quote
 from .desk import SalesDesk
 from .sending import ACCEPT_BUTTON_PREFIX
 
-ASSENT = frozenset({
-    'si', 'sii', 'siii', 'sip', 'confirmo', 'confirmado', 'confirmar', 'dale', 'daale', 'acepto', 'aceptado',
-    'ok', 'okey', 'okay', 'listo', 'perfecto', 'joya', 'va', 'trato', 'hecho', 'compro', 'quiero', 'genial',
-    'buenisimo', 'barbaro', 'claro', 'obvio', 'yes', 'sisi', 'acuerdo', '👍', '👌', '✅',
-})
+ASSENT = frozenset(
+    {
+        'si',
+        'sii',
+        'siii',
+        'sip',
+        'confirmo',
+        'confirmado',
+        'confirmar',
+        'dale',
+        'daale',
+        'acepto',
+        'aceptado',
+        'ok',
+        'okey',
+        'okay',
+        'listo',
+        'perfecto',
+        'joya',
+        'va',
+        'trato',
+        'hecho',
+        'compro',
+        'quiero',
+        'genial',
+        'buenisimo',
+        'barbaro',
+        'claro',
+        'obvio',
+        'yes',
+        'sisi',
+        'acuerdo',
+        '👍',
+        '👌',
+        '✅',
+    }
+)
 # Fillers may accompany assent ("sí, dale, gracias", "lo confirmo") but never make one on their own.
-FILLER = frozenset({
-    'lo', 'la', 'los', 'el', 'me', 'te', 'de', 'por', 'favor', 'gracias', 'muchas', 'mil', 'entonces', 'todo',
-    'presupuesto', 'compra', 'pedido', 'esta', 'bien', 'nomas', 'ya', 'y', 'mas', 'que',
-    'seria', 'eso', 'asi', 'senor', 'senora', 'che', 'bueno',
-})
+FILLER = frozenset(
+    {
+        'lo',
+        'la',
+        'los',
+        'el',
+        'me',
+        'te',
+        'de',
+        'por',
+        'favor',
+        'gracias',
+        'muchas',
+        'mil',
+        'entonces',
+        'todo',
+        'presupuesto',
+        'compra',
+        'pedido',
+        'esta',
+        'bien',
+        'nomas',
+        'ya',
+        'y',
+        'mas',
+        'que',
+        'seria',
+        'eso',
+        'asi',
+        'senor',
+        'senora',
+        'che',
+        'bueno',
+    }
+)
 MAX_WORDS = 8
 _WORD = re.compile(r'[a-z0-9]+|[\U0001F300-\U0001FAFF\u2705\u2714]')
 
@@ -81,20 +143,31 @@ async def handle_customer_message(desk: SalesDesk, *, message_id: int) -> Accept
             if not said_yes:
                 return None
             source = CUSTOMER_TEXT
-        query = (select(Quote.id).where(Quote.conversation_id == message.conversation_id,
-                                        col(Quote.status) == QuoteStatus.SENT,
-                                        # When we received it: WhatsApp's own timestamp has whole seconds only.
-                                        col(Quote.sent_at) <= message.created_at,
-                                        col(Quote.valid_until) >= desk.today())
-                 .order_by(col(Quote.sent_at).desc(), col(Quote.id).desc()))
+        query = (
+            select(Quote.id)
+            .where(
+                Quote.conversation_id == message.conversation_id,
+                col(Quote.status) == QuoteStatus.SENT,
+                # When we received it: WhatsApp's own timestamp has whole seconds only.
+                col(Quote.sent_at) <= message.created_at,
+                col(Quote.valid_until) >= desk.today(),
+            )
+            .order_by(col(Quote.sent_at).desc(), col(Quote.id).desc())
+        )
         if quote_id is not None:
             query = query.where(Quote.id == quote_id)
         target = (await session.exec(query)).first()
         if target is None and quote_id is not None:
             # A second tap on the button of a quote already accepted: answer with the same sale.
-            accepted = (await session.exec(select(Quote.id).where(
-                Quote.id == quote_id, Quote.conversation_id == message.conversation_id,
-                col(Quote.status) == QuoteStatus.ACCEPTED))).first()
+            accepted = (
+                await session.exec(
+                    select(Quote.id).where(
+                        Quote.id == quote_id,
+                        Quote.conversation_id == message.conversation_id,
+                        col(Quote.status) == QuoteStatus.ACCEPTED,
+                    )
+                )
+            ).first()
             target = accepted
     if target is None:
         return None

@@ -25,20 +25,41 @@ from .money import ZERO
 _COUNTERS = ('sales', 'net_total', 'iva_total', 'total', 'commission_amount', 'quotes_sent', 'quotes_accepted')
 
 
-async def add_to_day(session: AsyncSession, *, branch_id: int, agent_id: int | None, day: date, sales: int = 0,
-                     net_total: Decimal = ZERO, iva_total: Decimal = ZERO, total: Decimal = ZERO,
-                     commission_amount: Decimal = ZERO, quotes_sent: int = 0, quotes_accepted: int = 0) -> None:
+async def add_to_day(
+    session: AsyncSession,
+    *,
+    branch_id: int,
+    agent_id: int | None,
+    day: date,
+    sales: int = 0,
+    net_total: Decimal = ZERO,
+    iva_total: Decimal = ZERO,
+    total: Decimal = ZERO,
+    commission_amount: Decimal = ZERO,
+    quotes_sent: int = 0,
+    quotes_accepted: int = 0,
+) -> None:
     """Add to one (branch, day, agent) row in the caller's transaction; concurrent adds never lose one
     (`INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x` on both databases)."""
     table = SalesDayTotal.__table__
-    values = {'branch_id': branch_id, 'day': day, 'agent_key': agent_id or 0, 'sales': sales, 'net_total': net_total,
-              'iva_total': iva_total, 'total': total, 'commission_amount': commission_amount,
-              'quotes_sent': quotes_sent, 'quotes_accepted': quotes_accepted}
+    values = {
+        'branch_id': branch_id,
+        'day': day,
+        'agent_key': agent_id or 0,
+        'sales': sales,
+        'net_total': net_total,
+        'iva_total': iva_total,
+        'total': total,
+        'commission_amount': commission_amount,
+        'quotes_sent': quotes_sent,
+        'quotes_accepted': quotes_accepted,
+    }
     insert = pg_insert if session.get_bind().dialect.name == 'postgresql' else sqlite_insert
     statement = insert(table).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=['branch_id', 'day', 'agent_key'],
-        set_={name: table.c[name] + statement.excluded[name] for name in _COUNTERS})
+        set_={name: table.c[name] + statement.excluded[name] for name in _COUNTERS},
+    )
     await session.exec(statement)  # type: ignore[call-overload]
 
 
@@ -63,30 +84,64 @@ async def rebuild_day_totals(db: Database, *, start: date, end: date, zone: Zone
     bounds = day_bounds(start, end, zone)
     since, until = bounds[0], bounds[-1]
     positions = (literal_column('1'), literal_column('2'), literal_column('3'))
-    sales_query = (select(_day_index(col(Sale.sold_at), bounds), Sale.branch_id, func.coalesce(Sale.agent_id, 0),
-                          func.count(), func.sum(Sale.net_total), func.sum(Sale.iva_total), func.sum(Sale.total),
-                          func.sum(Sale.commission_amount))
-                   .where(col(Sale.sold_at) >= since, col(Sale.sold_at) < until)
-                   .group_by(*positions))  # by position: the CASE's bound parameters differ per clause
-    quotes_query = (select(_day_index(col(Quote.sent_at), bounds), Quote.branch_id,
-                           func.coalesce(Quote.sent_by_id, Quote.created_by_id, 0), func.count(),
-                           func.sum(case((col(Quote.status) == QuoteStatus.ACCEPTED, 1), else_=0)))
-                    .where(col(Quote.sent_at) >= since, col(Quote.sent_at) < until)
-                    .group_by(*positions))
+    sales_query = (
+        select(
+            _day_index(col(Sale.sold_at), bounds),
+            Sale.branch_id,
+            func.coalesce(Sale.agent_id, 0),
+            func.count(),
+            func.sum(Sale.net_total),
+            func.sum(Sale.iva_total),
+            func.sum(Sale.total),
+            func.sum(Sale.commission_amount),
+        )
+        .where(col(Sale.sold_at) >= since, col(Sale.sold_at) < until)
+        .group_by(*positions)
+    )  # by position: the CASE's bound parameters differ per clause
+    quotes_query = (
+        select(
+            _day_index(col(Quote.sent_at), bounds),
+            Quote.branch_id,
+            func.coalesce(Quote.sent_by_id, Quote.created_by_id, 0),
+            func.count(),
+            func.sum(case((col(Quote.status) == QuoteStatus.ACCEPTED, 1), else_=0)),
+        )
+        .where(col(Quote.sent_at) >= since, col(Quote.sent_at) < until)
+        .group_by(*positions)
+    )
     rows: dict[tuple[int, int, int], dict[str, Any]] = {}
 
     def row(day: int, branch: int, agent: int) -> dict[str, Any]:
-        return rows.setdefault((int(day), branch, int(agent)), {
-            'branch_id': branch, 'day': start + timedelta(days=int(day)), 'agent_key': int(agent), 'sales': 0,
-            'net_total': ZERO, 'iva_total': ZERO, 'total': ZERO, 'commission_amount': ZERO, 'quotes_sent': 0,
-            'quotes_accepted': 0})
+        return rows.setdefault(
+            (int(day), branch, int(agent)),
+            {
+                'branch_id': branch,
+                'day': start + timedelta(days=int(day)),
+                'agent_key': int(agent),
+                'sales': 0,
+                'net_total': ZERO,
+                'iva_total': ZERO,
+                'total': ZERO,
+                'commission_amount': ZERO,
+                'quotes_sent': 0,
+                'quotes_accepted': 0,
+            },
+        )
 
     async with db.session() as session:
-        await session.exec(delete(SalesDayTotal).where(  # type: ignore[call-overload]
-            col(SalesDayTotal.day) >= start, col(SalesDayTotal.day) <= end))
+        await session.exec(
+            delete(SalesDayTotal).where(  # type: ignore[call-overload]
+                col(SalesDayTotal.day) >= start, col(SalesDayTotal.day) <= end
+            )
+        )
         for day, branch, agent, count, net, iva, total, commission in (await session.exec(sales_query)).all():
-            row(day, branch, agent).update(sales=count, net_total=net or ZERO, iva_total=iva or ZERO,
-                                           total=total or ZERO, commission_amount=commission or ZERO)
+            row(day, branch, agent).update(
+                sales=count,
+                net_total=net or ZERO,
+                iva_total=iva or ZERO,
+                total=total or ZERO,
+                commission_amount=commission or ZERO,
+            )
         for day, branch, agent, sent, accepted in (await session.exec(quotes_query)).all():
             row(day, branch, agent).update(quotes_sent=sent, quotes_accepted=int(accepted or 0))
         session.add_all([SalesDayTotal(**values) for values in rows.values()])

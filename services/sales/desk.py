@@ -30,23 +30,35 @@ class SalesDesk:
     def today(self) -> date:
         return today_in(self.zone)
 
-    async def quote_updated(self, *, branch_id: int, conversation_id: int | None, quote_id: int, status: str,
-                            **data: object) -> None:
-        await self.publisher.publish([Event(QUOTE_UPDATED, branch_id, conversation_id,
-                                            {'quote_id': quote_id, 'status': status, **data})])
+    async def quote_updated(
+        self, *, branch_id: int, conversation_id: int | None, quote_id: int, status: str, **data: object
+    ) -> None:
+        await self.publisher.publish(
+            [Event(QUOTE_UPDATED, branch_id, conversation_id, {'quote_id': quote_id, 'status': status, **data})]
+        )
 
 
-def build_inventory(db: Database, *, provider: str, wsdl: str | None = None, username: str | None = None,
-                    password: str | None = None, timeout_seconds: float = 3.0,
-                    cache_seconds: float = 60.0) -> InventoryProvider:
+def build_inventory(
+    db: Database,
+    *,
+    provider: str,
+    wsdl: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    timeout_seconds: float = 3.0,
+    cache_seconds: float = 60.0,
+) -> InventoryProvider:
     """The provider `LEADMASTER_INVENTORY_PROVIDER` names: 'database' (default) or 'soap' (needs a WSDL)."""
     if provider == 'soap':
         if not wsdl:
             raise ValueError('LEADMASTER_INVENTORY_PROVIDER=soap needs LEADMASTER_INVENTORY_SOAP_WSDL')
-        return SoapInventory(wsdl=wsdl, username=username, password=password, timeout_seconds=timeout_seconds,
-                             cache_seconds=cache_seconds)
+        return SoapInventory(
+            wsdl=wsdl,
+            username=username,
+            password=password,
+            timeout_seconds=timeout_seconds,
+            cache_seconds=cache_seconds,
+        )
     if provider != 'database':
         raise ValueError(f'unknown inventory provider {provider!r} (database or soap)')
     return DatabaseInventory(db)
-
-

@@ -74,12 +74,19 @@ class DatabaseInventory:
         if not ids:
             return {}
         async with self.db.session() as session:
-            rows = (await session.exec(select(ProductStock.product_id, ProductStock.quantity).where(
-                ProductStock.branch_id == branch_id, col(ProductStock.product_id).in_(ids)))).all()
+            rows = (
+                await session.exec(
+                    select(ProductStock.product_id, ProductStock.quantity).where(
+                        ProductStock.branch_id == branch_id, col(ProductStock.product_id).in_(ids)
+                    )
+                )
+            ).all()
         found = dict(rows)
         # No row means the branch never stocked it: zero, and that is a confirmed answer.
-        return {product_id: StockLevel(product_id, found.get(product_id, 0), confirmed=True, source=self.name)
-                for product_id in ids}
+        return {
+            product_id: StockLevel(product_id, found.get(product_id, 0), confirmed=True, source=self.name)
+            for product_id in ids
+        }
 
     async def record_sale(self, session: AsyncSession, *, branch_id: int, lines: Sequence[tuple[int, int]]) -> None:
         """Stock may go below zero: the customer has already agreed, and a negative figure tells the branch
@@ -90,12 +97,14 @@ class DatabaseInventory:
         now = utcnow()
         for product_id, quantity in sorted(totals.items()):  # one order for all sales: no deadlocks
             result = await session.exec(  # type: ignore[call-overload]
-                update(ProductStock).where(col(ProductStock.product_id) == product_id,
-                                           col(ProductStock.branch_id) == branch_id)
-                .values(quantity=col(ProductStock.quantity) - quantity, updated_at=now))
+                update(ProductStock)
+                .where(col(ProductStock.product_id) == product_id, col(ProductStock.branch_id) == branch_id)
+                .values(quantity=col(ProductStock.quantity) - quantity, updated_at=now)
+            )
             if result.rowcount == 0:
-                session.add(ProductStock(product_id=product_id, branch_id=branch_id, quantity=-quantity,
-                                         updated_at=now))
+                session.add(
+                    ProductStock(product_id=product_id, branch_id=branch_id, quantity=-quantity, updated_at=now)
+                )
 
 
 @dataclass
@@ -113,9 +122,17 @@ class SoapInventory:
 
     name = 'soap'
 
-    def __init__(self, *, wsdl: str, username: str | None = None, password: str | None = None,
-                 timeout_seconds: float = 3.0, cache_seconds: float = 60.0, down_seconds: float = 15.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        wsdl: str,
+        username: str | None = None,
+        password: str | None = None,
+        timeout_seconds: float = 3.0,
+        cache_seconds: float = 60.0,
+        down_seconds: float = 15.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.wsdl = wsdl
         self.username = username
         self.password = password
@@ -182,15 +199,17 @@ class SoapInventory:
         try:
             # Shielded: a slow first WSDL load goes on in the background and serves the next check.
             client = await asyncio.wait_for(asyncio.shield(client_task), timeout=self.timeout_seconds)
-            return await asyncio.wait_for(self._call(client, branch_code, skus),
-                                          timeout=max(0.05, deadline - loop.time()))
+            return await asyncio.wait_for(
+                self._call(client, branch_code, skus), timeout=max(0.05, deadline - loop.time())
+            )
         except Exception as exc:  # any failure of the stock system means "unconfirmed", not a crash
             self.last_error = f'{type(exc).__name__}: {exc}'[:300]
             if not client_task.done():
                 return None  # still loading the WSDL: not a failure of the service (yet)
             self._down_until = self.clock() + self.down_seconds
-            log.warning('SOAP stock service unavailable (%s); stock unconfirmed for %s s',
-                        self.last_error, self.down_seconds)
+            log.warning(
+                'SOAP stock service unavailable (%s); stock unconfirmed for %s s', self.last_error, self.down_seconds
+            )
             return None
 
     async def _call(self, client: Any, branch_code: str, skus: list[str]) -> dict[str, int]:

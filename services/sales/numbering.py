@@ -31,11 +31,17 @@ async def next_number(session: AsyncSession, *, branch_id: int, kind: str) -> in
     table = DocumentCounter.__table__
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == 'postgresql' else sqlite_insert
-    await session.exec(insert(table).values(branch_id=branch_id, kind=kind, last_value=0)  # type: ignore[call-overload]
-                       .on_conflict_do_nothing(index_elements=['branch_id', 'kind']))
+    await session.exec(
+        insert(table)
+        .values(branch_id=branch_id, kind=kind, last_value=0)  # type: ignore[call-overload]
+        .on_conflict_do_nothing(index_elements=['branch_id', 'kind'])
+    )
     result = await session.exec(  # type: ignore[call-overload]
-        update(table).where(table.c.branch_id == branch_id, table.c.kind == kind)
-        .values(last_value=table.c.last_value + 1).returning(table.c.last_value))
+        update(table)
+        .where(table.c.branch_id == branch_id, table.c.kind == kind)
+        .values(last_value=table.c.last_value + 1)
+        .returning(table.c.last_value)
+    )
     return int(result.scalar_one())
 
 

@@ -142,17 +142,38 @@ def _line_rows(drafts: Sequence[LineDraft], products: dict[int, Product]) -> lis
             iva_rate = DEFAULT_IVA_RATE if draft.iva_rate is None else draft.iva_rate
         if len(description) > 200:
             raise InvalidInput(f'line {position}: the description is longer than 200 characters')
-        rows.append(QuoteLine(quote_id=0, position=position, product_id=draft.product_id, sku=sku,
-                              description=description, quantity=draft.quantity, unit_price=unit_price,
-                              discount_percent=draft.discount_percent, discount_amount=draft.discount_amount,
-                              iva_rate=iva_rate))
+        rows.append(
+            QuoteLine(
+                quote_id=0,
+                position=position,
+                product_id=draft.product_id,
+                sku=sku,
+                description=description,
+                quantity=draft.quantity,
+                unit_price=unit_price,
+                discount_percent=draft.discount_percent,
+                discount_amount=draft.discount_amount,
+                iva_rate=iva_rate,
+            )
+        )
     return rows
 
 
 def _totals_of(rows: Sequence[QuoteLine], discount_percent: Decimal, discount_amount: Decimal) -> QuoteTotals:
-    return compute_totals([LineInput(quantity=row.quantity, unit_price=row.unit_price, iva_rate=row.iva_rate,
-                                     discount_percent=row.discount_percent, discount_amount=row.discount_amount)
-                           for row in rows], discount_percent=discount_percent, discount_amount=discount_amount)
+    return compute_totals(
+        [
+            LineInput(
+                quantity=row.quantity,
+                unit_price=row.unit_price,
+                iva_rate=row.iva_rate,
+                discount_percent=row.discount_percent,
+                discount_amount=row.discount_amount,
+            )
+            for row in rows
+        ],
+        discount_percent=discount_percent,
+        discount_amount=discount_amount,
+    )
 
 
 async def _products_for(session: AsyncSession, drafts: Iterable[LineDraft]) -> dict[int, Product]:
@@ -174,9 +195,18 @@ def _check_notes(notes: str) -> str:
 
 
 async def create_quote(
-    db: Database, *, viewer: Viewer | None, lines: Sequence[LineDraft], conversation_id: int | None = None,
-    branch_id: int | None = None, discount_percent: Decimal = ZERO, discount_amount: Decimal = ZERO,
-    notes: str = '', drafted_by_ai: bool = False, zone: ZoneInfo = DEFAULT_ZONE, now: datetime | None = None,
+    db: Database,
+    *,
+    viewer: Viewer | None,
+    lines: Sequence[LineDraft],
+    conversation_id: int | None = None,
+    branch_id: int | None = None,
+    discount_percent: Decimal = ZERO,
+    discount_amount: Decimal = ZERO,
+    notes: str = '',
+    drafted_by_ai: bool = False,
+    zone: ZoneInfo = DEFAULT_ZONE,
+    now: datetime | None = None,
 ) -> QuoteView:
     """A new draft quote for a conversation (its branch and customer) or for a branch alone.
 
@@ -203,28 +233,52 @@ async def create_quote(
         totals = _totals_of(rows, discount_percent, discount_amount)
     async with db.session() as session:
         number = await next_number(session, branch_id=branch_id, kind=QUOTE)
-        quote = Quote(branch_id=branch_id, number=number, conversation_id=conversation_id, contact_id=contact_id,
-                      created_by_id=viewer.user_id if viewer else None, drafted_by_ai=drafted_by_ai,
-                      valid_until=today_in(zone, now=now) + timedelta(days=branch.quote_valid_days),
-                      discount_percent=discount_percent, discount_amount=discount_amount, notes=notes,
-                      net_total=totals.net_total, iva_total=totals.iva_total, total=totals.total,
-                      created_at=now, updated_at=now)
+        quote = Quote(
+            branch_id=branch_id,
+            number=number,
+            conversation_id=conversation_id,
+            contact_id=contact_id,
+            created_by_id=viewer.user_id if viewer else None,
+            drafted_by_ai=drafted_by_ai,
+            valid_until=today_in(zone, now=now) + timedelta(days=branch.quote_valid_days),
+            discount_percent=discount_percent,
+            discount_amount=discount_amount,
+            notes=notes,
+            net_total=totals.net_total,
+            iva_total=totals.iva_total,
+            total=totals.total,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(quote)
         await session.flush()
         for row in rows:
             row.quote_id = quote.id or 0
         session.add_all(rows)
-        audit.record(session, action='quote.created', actor=viewer, actor_label='' if viewer else 'system',
-                     target_type='quote', target_id=quote.id or '', code=quote_code(branch.code, number),
-                     ai=drafted_by_ai)
+        audit.record(
+            session,
+            action='quote.created',
+            actor=viewer,
+            actor_label='' if viewer else 'system',
+            target_type='quote',
+            target_id=quote.id or '',
+            code=quote_code(branch.code, number),
+            ai=drafted_by_ai,
+        )
         await session.commit()
         quote_id = quote.id or 0
     return await get_quote(db, viewer=viewer, quote_id=quote_id, zone=zone)
 
 
 async def update_quote(
-    db: Database, *, viewer: Viewer | None, quote_id: int, lines: Sequence[LineDraft],
-    discount_percent: Decimal = ZERO, discount_amount: Decimal = ZERO, notes: str = '',
+    db: Database,
+    *,
+    viewer: Viewer | None,
+    quote_id: int,
+    lines: Sequence[LineDraft],
+    discount_percent: Decimal = ZERO,
+    discount_amount: Decimal = ZERO,
+    notes: str = '',
     zone: ZoneInfo = DEFAULT_ZONE,
 ) -> QuoteView:
     """Replace a draft's lines, discounts and notes. Sent quotes are final: make a new one instead."""
@@ -234,10 +288,21 @@ async def update_quote(
         rows = _line_rows(lines, await _products_for(session, lines))
         totals = _totals_of(rows, discount_percent, discount_amount)
         # Conditional on still being a draft, so an edit racing a send cannot change what the customer got.
-        result = await session.exec(update(Quote).where(  # type: ignore[call-overload]
-            col(Quote.id) == quote_id, col(Quote.status) == QuoteStatus.DRAFT).values(
-            discount_percent=discount_percent, discount_amount=discount_amount, notes=notes,
-            net_total=totals.net_total, iva_total=totals.iva_total, total=totals.total, updated_at=utcnow()))
+        result = await session.exec(
+            update(Quote)
+            .where(  # type: ignore[call-overload]
+                col(Quote.id) == quote_id, col(Quote.status) == QuoteStatus.DRAFT
+            )
+            .values(
+                discount_percent=discount_percent,
+                discount_amount=discount_amount,
+                notes=notes,
+                net_total=totals.net_total,
+                iva_total=totals.iva_total,
+                total=totals.total,
+                updated_at=utcnow(),
+            )
+        )
         if result.rowcount == 0:
             raise Conflict(f'quote {quote.number} is {quote.status}; only drafts can be edited')
         await session.exec(delete(QuoteLine).where(col(QuoteLine.quote_id) == quote_id))
@@ -248,8 +313,14 @@ async def update_quote(
     return await get_quote(db, viewer=viewer, quote_id=quote_id, zone=zone)
 
 
-async def add_products(db: Database, *, viewer: Viewer | None, quote_id: int, items: Sequence[tuple[int, int]],
-                       zone: ZoneInfo = DEFAULT_ZONE) -> QuoteView:
+async def add_products(
+    db: Database,
+    *,
+    viewer: Viewer | None,
+    quote_id: int,
+    items: Sequence[tuple[int, int]],
+    zone: ZoneInfo = DEFAULT_ZONE,
+) -> QuoteView:
     """Add (product id, quantity) to a draft; a product already on it gets the quantities added."""
     current = await get_quote(db, viewer=viewer, quote_id=quote_id, zone=zone)
     drafts = [draft_of(line) for line in current.lines]
@@ -260,28 +331,50 @@ async def add_products(db: Database, *, viewer: Viewer | None, quote_id: int, it
                 break
         else:
             drafts.append(LineDraft(product_id=product_id, quantity=quantity))
-    return await update_quote(db, viewer=viewer, quote_id=quote_id, lines=drafts,
-                              discount_percent=current.discount_percent, discount_amount=current.discount_amount,
-                              notes=current.notes, zone=zone)
+    return await update_quote(
+        db,
+        viewer=viewer,
+        quote_id=quote_id,
+        lines=drafts,
+        discount_percent=current.discount_percent,
+        discount_amount=current.discount_amount,
+        notes=current.notes,
+        zone=zone,
+    )
 
 
 def draft_of(line: QuoteLineView) -> LineDraft:
     """A stored line as a draft again (for editing). Catalog lines keep following the catalog price."""
-    return LineDraft(quantity=line.quantity, product_id=line.product_id, description=line.description,
-                     unit_price=None if line.product_id else line.unit_price,
-                     iva_rate=line.iva_rate, discount_percent=line.discount_percent,
-                     discount_amount=line.discount_amount)
+    return LineDraft(
+        quantity=line.quantity,
+        product_id=line.product_id,
+        description=line.description,
+        unit_price=None if line.product_id else line.unit_price,
+        iva_rate=line.iva_rate,
+        discount_percent=line.discount_percent,
+        discount_amount=line.discount_amount,
+    )
 
 
-async def reject_quote(db: Database, *, viewer: Viewer | None, quote_id: int, zone: ZoneInfo = DEFAULT_ZONE
-                       ) -> QuoteView:
+async def reject_quote(
+    db: Database, *, viewer: Viewer | None, quote_id: int, zone: ZoneInfo = DEFAULT_ZONE
+) -> QuoteView:
     """The customer said no (told the agent); a draft can be discarded the same way."""
     async with db.session() as session:
         quote = await _visible_quote(session, viewer, quote_id)
-        result = await session.exec(update(Quote).where(  # type: ignore[call-overload]
-            col(Quote.id) == quote_id, col(Quote.status).in_(OPEN_STATUSES)).values(
-            status=QuoteStatus.REJECTED, decided_at=utcnow(), decided_by_id=viewer.user_id if viewer else None,
-            decision_source='agent', updated_at=utcnow()))
+        result = await session.exec(
+            update(Quote)
+            .where(  # type: ignore[call-overload]
+                col(Quote.id) == quote_id, col(Quote.status).in_(OPEN_STATUSES)
+            )
+            .values(
+                status=QuoteStatus.REJECTED,
+                decided_at=utcnow(),
+                decided_by_id=viewer.user_id if viewer else None,
+                decision_source='agent',
+                updated_at=utcnow(),
+            )
+        )
         if result.rowcount == 0:
             raise Conflict(f'quote {quote.number} is already {quote.status}')
         audit.record(session, action='quote.rejected', actor=viewer, target_type='quote', target_id=quote_id)
@@ -293,9 +386,13 @@ async def expire_due_quotes(db: Database, *, today: date | None = None, zone: Zo
     """Write `expired` on open quotes whose valid-until date has passed; returns how many."""
     today = today or today_in(zone)
     async with db.session() as session:
-        result = await session.exec(update(Quote).where(  # type: ignore[call-overload]
-            col(Quote.status).in_(OPEN_STATUSES), col(Quote.valid_until) < today).values(
-            status=QuoteStatus.EXPIRED, decided_at=utcnow(), decision_source='expiry', updated_at=utcnow()))
+        result = await session.exec(
+            update(Quote)
+            .where(  # type: ignore[call-overload]
+                col(Quote.status).in_(OPEN_STATUSES), col(Quote.valid_until) < today
+            )
+            .values(status=QuoteStatus.EXPIRED, decided_at=utcnow(), decision_source='expiry', updated_at=utcnow())
+        )
         await session.commit()
         return int(result.rowcount or 0)
 
@@ -311,20 +408,25 @@ async def _visible_quote(session: AsyncSession, viewer: Viewer | None, quote_id:
     return quote
 
 
-async def get_quote(db: Database, *, viewer: Viewer | None, quote_id: int, zone: ZoneInfo = DEFAULT_ZONE,
-                    today: date | None = None) -> QuoteView:
+async def get_quote(
+    db: Database, *, viewer: Viewer | None, quote_id: int, zone: ZoneInfo = DEFAULT_ZONE, today: date | None = None
+) -> QuoteView:
     async with db.session() as session:
         quote = await _visible_quote(session, viewer, quote_id)
         return await load_view(session, quote, today=today or today_in(zone))
 
 
-async def get_quote_by_code(db: Database, *, viewer: Viewer | None, code: str, zone: ZoneInfo = DEFAULT_ZONE
-                            ) -> QuoteView:
+async def get_quote_by_code(
+    db: Database, *, viewer: Viewer | None, code: str, zone: ZoneInfo = DEFAULT_ZONE
+) -> QuoteView:
     """A quote by its printed number, e.g. `SUC1-000123`."""
     branch_code, number = parse_quote_code(code)
     async with db.session() as session:
-        query = (select(Quote).join(Branch, col(Branch.id) == col(Quote.branch_id))
-                 .where(Branch.code == branch_code, Quote.number == number))
+        query = (
+            select(Quote)
+            .join(Branch, col(Branch.id) == col(Quote.branch_id))
+            .where(Branch.code == branch_code, Quote.number == number)
+        )
         if viewer is not None:
             query = query.where(branch_scope(Quote.branch_id, viewer))
         quote = (await session.exec(query)).first()
@@ -338,49 +440,103 @@ async def load_view(session: AsyncSession, quote: Quote, *, today: date) -> Quot
     assert branch is not None
     contact = await session.get(Contact, quote.contact_id) if quote.contact_id else None
     creator = await session.get(User, quote.created_by_id) if quote.created_by_id else None
-    rows = list((await session.exec(select(QuoteLine).where(QuoteLine.quote_id == quote.id)
-                                    .order_by(col(QuoteLine.position), col(QuoteLine.id)))).all())
+    rows = list(
+        (
+            await session.exec(
+                select(QuoteLine)
+                .where(QuoteLine.quote_id == quote.id)
+                .order_by(col(QuoteLine.position), col(QuoteLine.id))
+            )
+        ).all()
+    )
     sale = (await session.exec(select(Sale).where(Sale.quote_id == quote.id))).first()
     totals = _totals_of(rows, quote.discount_percent, quote.discount_amount)
-    lines = tuple(QuoteLineView(position=index, product_id=row.product_id, sku=row.sku, description=row.description,
-                                quantity=row.quantity, unit_price=row.unit_price,
-                                discount_percent=row.discount_percent, discount_amount=row.discount_amount,
-                                iva_rate=row.iva_rate, amounts=amounts)
-                  for index, (row, amounts) in enumerate(zip(rows, totals.lines, strict=True), start=1))
+    lines = tuple(
+        QuoteLineView(
+            position=index,
+            product_id=row.product_id,
+            sku=row.sku,
+            description=row.description,
+            quantity=row.quantity,
+            unit_price=row.unit_price,
+            discount_percent=row.discount_percent,
+            discount_amount=row.discount_amount,
+            iva_rate=row.iva_rate,
+            amounts=amounts,
+        )
+        for index, (row, amounts) in enumerate(zip(rows, totals.lines, strict=True), start=1)
+    )
     return QuoteView(
-        id=quote.id or 0, code=quote_code(branch.code, quote.number), number=quote.number, branch_id=branch.id or 0,
-        branch_code=branch.code, branch_name=branch.name, branch_address=branch.address, branch_city=branch.city,
-        conversation_id=quote.conversation_id, contact_id=quote.contact_id,
-        contact_name=contact.name if contact else '', status=effective_status(quote.status, quote.valid_until, today),
-        valid_until=quote.valid_until, notes=quote.notes, discount_percent=quote.discount_percent,
-        discount_amount=quote.discount_amount, lines=lines, totals=totals, created_at=quote.created_at,
-        created_by_id=quote.created_by_id, created_by_name=creator.full_name if creator else '',
-        drafted_by_ai=quote.drafted_by_ai, sent_at=quote.sent_at, sent_by_id=quote.sent_by_id,
-        decided_at=quote.decided_at, decision_source=quote.decision_source,
-        sale_id=sale.id if sale else None, ticket_code=ticket_code(branch.code, sale.ticket_number) if sale else None)
+        id=quote.id or 0,
+        code=quote_code(branch.code, quote.number),
+        number=quote.number,
+        branch_id=branch.id or 0,
+        branch_code=branch.code,
+        branch_name=branch.name,
+        branch_address=branch.address,
+        branch_city=branch.city,
+        conversation_id=quote.conversation_id,
+        contact_id=quote.contact_id,
+        contact_name=contact.name if contact else '',
+        status=effective_status(quote.status, quote.valid_until, today),
+        valid_until=quote.valid_until,
+        notes=quote.notes,
+        discount_percent=quote.discount_percent,
+        discount_amount=quote.discount_amount,
+        lines=lines,
+        totals=totals,
+        created_at=quote.created_at,
+        created_by_id=quote.created_by_id,
+        created_by_name=creator.full_name if creator else '',
+        drafted_by_ai=quote.drafted_by_ai,
+        sent_at=quote.sent_at,
+        sent_by_id=quote.sent_by_id,
+        decided_at=quote.decided_at,
+        decision_source=quote.decision_source,
+        sale_id=sale.id if sale else None,
+        ticket_code=ticket_code(branch.code, sale.ticket_number) if sale else None,
+    )
 
 
 async def list_quotes(
-    db: Database, *, viewer: Viewer, branch_id: int | None = None, conversation_id: int | None = None,
-    statuses: Sequence[QuoteStatus] | None = None, limit: int = 200, zone: ZoneInfo = DEFAULT_ZONE,
+    db: Database,
+    *,
+    viewer: Viewer,
+    branch_id: int | None = None,
+    conversation_id: int | None = None,
+    statuses: Sequence[QuoteStatus] | None = None,
+    limit: int = 200,
+    zone: ZoneInfo = DEFAULT_ZONE,
 ) -> list[QuoteSummary]:
     """Newest first, only the branches the viewer sees (narrowed to `branch_id` when given)."""
     today = today_in(zone)
     async with db.session() as session:
-        query = (select(Quote, Branch, Contact)
-                 .join(Branch, col(Branch.id) == col(Quote.branch_id))
-                 .outerjoin(Contact, col(Contact.id) == col(Quote.contact_id))
-                 .where(branch_scope(Quote.branch_id, viewer, only=branch_id))
-                 .order_by(col(Quote.created_at).desc(), col(Quote.id).desc()).limit(limit))
+        query = (
+            select(Quote, Branch, Contact)
+            .join(Branch, col(Branch.id) == col(Quote.branch_id))
+            .outerjoin(Contact, col(Contact.id) == col(Quote.contact_id))
+            .where(branch_scope(Quote.branch_id, viewer, only=branch_id))
+            .order_by(col(Quote.created_at).desc(), col(Quote.id).desc())
+            .limit(limit)
+        )
         if conversation_id is not None:
             query = query.where(Quote.conversation_id == conversation_id)
         rows = (await session.exec(query)).all()
-    summaries = [QuoteSummary(id=quote.id or 0, code=quote_code(branch.code, quote.number), branch_id=branch.id or 0,
-                              branch_code=branch.code, contact_name=contact.name if contact else '',
-                              status=effective_status(quote.status, quote.valid_until, today), total=quote.total,
-                              valid_until=quote.valid_until, created_at=quote.created_at,
-                              conversation_id=quote.conversation_id)
-                 for quote, branch, contact in rows]
+    summaries = [
+        QuoteSummary(
+            id=quote.id or 0,
+            code=quote_code(branch.code, quote.number),
+            branch_id=branch.id or 0,
+            branch_code=branch.code,
+            contact_name=contact.name if contact else '',
+            status=effective_status(quote.status, quote.valid_until, today),
+            total=quote.total,
+            valid_until=quote.valid_until,
+            created_at=quote.created_at,
+            conversation_id=quote.conversation_id,
+        )
+        for quote, branch, contact in rows
+    ]
     if statuses:
         wanted = set(statuses)
         summaries = [summary for summary in summaries if summary.status in wanted]

@@ -74,8 +74,13 @@ def _heading(pdf: _Document, quote: QuoteView, title: str, details: list[str]) -
 
 
 _COLUMNS = (  # (heading, width mm, alignment)
-    ('Cant.', 12, 'R'), ('Descripción', 64, 'L'), ('Código', 24, 'L'), ('P. unit. s/IVA', 24, 'R'),
-    ('Desc.', 18, 'R'), ('IVA', 12, 'R'), ('Importe s/IVA', 26, 'R'),
+    ('Cant.', 12, 'R'),
+    ('Descripción', 64, 'L'),
+    ('Código', 24, 'L'),
+    ('P. unit. s/IVA', 24, 'R'),
+    ('Desc.', 18, 'R'),
+    ('IVA', 12, 'R'),
+    ('Importe s/IVA', 26, 'R'),
 )
 _ROW = 5.5
 
@@ -95,8 +100,15 @@ def _lines_table(pdf: _Document, quote: QuoteView) -> None:
     description_width = _COLUMNS[1][1]
     for line in quote.lines:
         discount = f'-{format_ars(line.amounts.line_discount, symbol=False)}' if line.amounts.line_discount else ''
-        cells = (str(line.quantity), printable(line.description), printable(line.sku), format_ars(line.unit_price),
-                 discount, format_rate(line.iva_rate), format_ars(line.amounts.net))
+        cells = (
+            str(line.quantity),
+            printable(line.description),
+            printable(line.sku),
+            format_ars(line.unit_price),
+            discount,
+            format_rate(line.iva_rate),
+            format_ars(line.amounts.net),
+        )
         wrapped = [cells[1]]
         if pdf.get_string_width(cells[1]) > description_width - 2:
             wrapped = pdf.multi_cell(description_width, _ROW, cells[1], dry_run=True, output='LINES')
@@ -124,8 +136,10 @@ def _totals(pdf: _Document, quote: QuoteView) -> None:
     if totals.quote_discount:
         rows.append((discount_label(quote), f'-{format_ars(totals.quote_discount)}', False))
     rows.append(('Neto gravado', format_ars(totals.net_total), False))
-    rows.extend((f'IVA {format_rate(bucket.rate)} sobre {format_ars(bucket.base)}', format_ars(bucket.amount), False)
-                for bucket in totals.iva)
+    rows.extend(
+        (f'IVA {format_rate(bucket.rate)} sobre {format_ars(bucket.base)}', format_ars(bucket.amount), False)
+        for bucket in totals.iva
+    )
     rows.append(('TOTAL', format_ars(totals.total), True))
     for label, value, strong in rows:
         pdf.set_font(FONT_FAMILY, 'B' if strong else '', 12 if strong else 10)
@@ -144,8 +158,10 @@ def _notes(pdf: _Document, paragraphs: list[str]) -> None:
 def quote_pdf(quote: QuoteView) -> bytes:
     pdf = _Document(f'Presupuesto {quote.code}')
     pdf.add_page()
-    details = [f'Fecha: {quote.created_at.astimezone(DEFAULT_ZONE):%d/%m/%Y}',
-               f'Válido hasta: {quote.valid_until:%d/%m/%Y}']
+    details = [
+        f'Fecha: {quote.created_at.astimezone(DEFAULT_ZONE):%d/%m/%Y}',
+        f'Válido hasta: {quote.valid_until:%d/%m/%Y}',
+    ]
     if quote.contact_name:
         details.insert(0, f'Cliente: {quote.contact_name}')
     _heading(pdf, quote, f'Presupuesto N° {quote.code}', details)
@@ -154,8 +170,10 @@ def quote_pdf(quote: QuoteView) -> bytes:
     paragraphs = []
     if quote.notes:
         paragraphs.append(f'Notas: {quote.notes}')
-    paragraphs.append(f'Precios en pesos argentinos. Presupuesto válido hasta el {quote.valid_until:%d/%m/%Y} '
-                      'inclusive, sujeto a disponibilidad de stock. Para confirmarlo respondé «SÍ» por WhatsApp.')
+    paragraphs.append(
+        f'Precios en pesos argentinos. Presupuesto válido hasta el {quote.valid_until:%d/%m/%Y} '
+        'inclusive, sujeto a disponibilidad de stock. Para confirmarlo respondé «SÍ» por WhatsApp.'
+    )
     _notes(pdf, paragraphs)
     return bytes(pdf.output())
 

@@ -33,8 +33,10 @@ class TicketView:
 
 def _line_block(line: QuoteLineView) -> str:
     sku = f' ({line.sku})' if line.sku else ''
-    text = (f'{line.position}. {line.description}{sku}\n'
-            f'   {line.quantity} × {format_ars(line.unit_price)} + IVA {format_rate(line.iva_rate)}')
+    text = (
+        f'{line.position}. {line.description}{sku}\n'
+        f'   {line.quantity} × {format_ars(line.unit_price)} + IVA {format_rate(line.iva_rate)}'
+    )
     if line.amounts.line_discount:
         text += f'\n   Descuento: -{format_ars(line.amounts.line_discount)}'
     return text + f'\n   Importe: {format_ars(line.amounts.net)}'
@@ -62,26 +64,35 @@ def quote_messages(quote: QuoteView, *, limit: int = TEXT_BODY_LIMIT, accept_hin
     if quote.contact_name:
         header += f'\nCliente: {quote.contact_name}'
     header += '\nPrecios unitarios sin IVA.'
-    footer = [totals_block(quote.totals, discount_label(quote)),
-              f'Válido hasta el {quote.valid_until:%d/%m/%Y}.']
+    footer = [totals_block(quote.totals, discount_label(quote)), f'Válido hasta el {quote.valid_until:%d/%m/%Y}.']
     if quote.notes:
         footer.append(f'Notas: {quote.notes}')
     if accept_hint:
         footer.append(ACCEPT_HINT)
-    return pack([header, *(_line_block(line) for line in quote.lines)], '\n'.join(footer), limit=limit,
-                 continued=f'*Presupuesto {quote.code}* (continuación)')
+    return pack(
+        [header, *(_line_block(line) for line in quote.lines)],
+        '\n'.join(footer),
+        limit=limit,
+        continued=f'*Presupuesto {quote.code}* (continuación)',
+    )
 
 
 def ticket_messages(ticket: TicketView, *, limit: int = TEXT_BODY_LIMIT, zone: ZoneInfo = DEFAULT_ZONE) -> list[str]:
     quote = ticket.quote
-    header = (f'*Ticket de venta {ticket.ticket_code}* · {quote.branch_name}\n'
-              f'Presupuesto {quote.code} confirmado el {ticket.sold_at.astimezone(zone):%d/%m/%Y %H:%M}.')
+    header = (
+        f'*Ticket de venta {ticket.ticket_code}* · {quote.branch_name}\n'
+        f'Presupuesto {quote.code} confirmado el {ticket.sold_at.astimezone(zone):%d/%m/%Y %H:%M}.'
+    )
     footer = [totals_block(quote.totals, discount_label(quote))]
     if ticket.agent_name:
         footer.append(f'Te atendió: {ticket.agent_name}.')
     footer.append('¡Gracias por tu compra! (Documento no válido como factura.)')
-    return pack([header, *(_line_block(line) for line in quote.lines)], '\n'.join(footer), limit=limit,
-                continued=f'*Ticket {ticket.ticket_code}* (continuación)')
+    return pack(
+        [header, *(_line_block(line) for line in quote.lines)],
+        '\n'.join(footer),
+        limit=limit,
+        continued=f'*Ticket {ticket.ticket_code}* (continuación)',
+    )
 
 
 def pack(blocks: Sequence[str], footer: str, *, limit: int, continued: str) -> list[str]:

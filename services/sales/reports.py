@@ -28,8 +28,20 @@ from ..models.sales import SalesDayTotal
 from .money import HUNDRED, ZERO, to_cents
 
 MAX_REPORT_DAYS = 366
-CSV_COLUMNS = ('date', 'branch', 'agent', 'sales', 'net', 'iva', 'total', 'average_ticket', 'quotes_sent',
-               'quotes_accepted', 'conversion_percent', 'commission')
+CSV_COLUMNS = (
+    'date',
+    'branch',
+    'agent',
+    'sales',
+    'net',
+    'iva',
+    'total',
+    'average_ticket',
+    'quotes_sent',
+    'quotes_accepted',
+    'conversion_percent',
+    'commission',
+)
 
 
 # slots, not frozen: a month of every branch builds ~1,500 of each, and frozen dataclasses initialise slowly.
@@ -55,9 +67,15 @@ class Figures:
         return (Decimal(self.quotes_accepted) * HUNDRED / self.quotes_sent).quantize(Decimal('0.1'))
 
     def __add__(self, other: Figures) -> Figures:
-        return Figures(self.sales + other.sales, self.net + other.net, self.iva + other.iva,
-                       self.total + other.total, self.commission + other.commission,
-                       self.quotes_sent + other.quotes_sent, self.quotes_accepted + other.quotes_accepted)
+        return Figures(
+            self.sales + other.sales,
+            self.net + other.net,
+            self.iva + other.iva,
+            self.total + other.total,
+            self.commission + other.commission,
+            self.quotes_sent + other.quotes_sent,
+            self.quotes_accepted + other.quotes_accepted,
+        )
 
 
 @dataclass(slots=True)
@@ -82,8 +100,9 @@ class SalesReport:
     days: tuple[date, ...] = field(default=())
 
 
-async def daily_report(db: Database, *, viewer: Viewer | None, start: date, end: date,
-                       branch_id: int | None = None) -> SalesReport:
+async def daily_report(
+    db: Database, *, viewer: Viewer | None, start: date, end: date, branch_id: int | None = None
+) -> SalesReport:
     """Managers see their branches, admins all (`viewer` None: the CLI, unrestricted); `branch_id` narrows."""
     if viewer is not None:
         viewer.require_role(Role.MANAGER)
@@ -94,43 +113,84 @@ async def daily_report(db: Database, *, viewer: Viewer | None, start: date, end:
     table = SalesDayTotal.__table__
     # Plain columns, not ORM objects, and the names joined in: one round trip, ~1,500 rows for a month of
     # every branch, where entity loading would dominate.
-    query = (select(table.c.day, table.c.branch_id, Branch.code, table.c.agent_key, User.full_name, table.c.sales,
-                    table.c.net_total, table.c.iva_total, table.c.total, table.c.commission_amount,
-                    table.c.quotes_sent, table.c.quotes_accepted)
-             .join(Branch, col(Branch.id) == table.c.branch_id)
-             .outerjoin(User, col(User.id) == table.c.agent_key)
-             .where(table.c.day >= start, table.c.day <= end))
+    query = (
+        select(
+            table.c.day,
+            table.c.branch_id,
+            Branch.code,
+            table.c.agent_key,
+            User.full_name,
+            table.c.sales,
+            table.c.net_total,
+            table.c.iva_total,
+            table.c.total,
+            table.c.commission_amount,
+            table.c.quotes_sent,
+            table.c.quotes_accepted,
+        )
+        .join(Branch, col(Branch.id) == table.c.branch_id)
+        .outerjoin(User, col(User.id) == table.c.agent_key)
+        .where(table.c.day >= start, table.c.day <= end)
+    )
     if viewer is not None or branch_id is not None:
         query = query.where(branch_scope(table.c.branch_id, viewer or _UNRESTRICTED, only=branch_id))
     async with db.session() as session:
         totals = (await session.exec(query)).all()
     days = tuple(start + timedelta(days=offset) for offset in range((end - start).days + 1))
-    rows = tuple(sorted(
-        (ReportRow(day=day, branch_id=branch, branch_code=code, agent_id=agent or None, agent_name=name or '',
-                   figures=Figures(sales=count, net=net, iva=iva, total=total, commission=commission,
-                                   quotes_sent=sent, quotes_accepted=accepted))
-         for day, branch, code, agent, name, count, net, iva, total, commission, sent, accepted in totals
-         if count or sent or accepted),
-        key=lambda row: (row.day, row.branch_code, row.agent_name)))
+    rows = tuple(
+        sorted(
+            (
+                ReportRow(
+                    day=day,
+                    branch_id=branch,
+                    branch_code=code,
+                    agent_id=agent or None,
+                    agent_name=name or '',
+                    figures=Figures(
+                        sales=count,
+                        net=net,
+                        iva=iva,
+                        total=total,
+                        commission=commission,
+                        quotes_sent=sent,
+                        quotes_accepted=accepted,
+                    ),
+                )
+                for day, branch, code, agent, name, count, net, iva, total, commission, sent, accepted in totals
+                if count or sent or accepted
+            ),
+            key=lambda row: (row.day, row.branch_code, row.agent_name),
+        )
+    )
     per_day: dict[date, list[Figures]] = {}
     for row in rows:
         per_day.setdefault(row.day, []).append(row.figures)
-    return SalesReport(start=start, end=end, rows=rows, totals=_total([row.figures for row in rows]),
-                       by_day=tuple((day, _total(per_day.get(day, []))) for day in days),
-                       by_agent=_grouped(rows, lambda row: row.agent_name),
-                       by_branch=_grouped(rows, lambda row: row.branch_code), days=days)
+    return SalesReport(
+        start=start,
+        end=end,
+        rows=rows,
+        totals=_total([row.figures for row in rows]),
+        by_day=tuple((day, _total(per_day.get(day, []))) for day in days),
+        by_agent=_grouped(rows, lambda row: row.agent_name),
+        by_branch=_grouped(rows, lambda row: row.branch_code),
+        days=days,
+    )
 
 
-_UNRESTRICTED = Viewer(user_id=None, username='cli', full_name='cli', role=Role.ADMIN, branch_id=None,
-                       branch_ids=None)
+_UNRESTRICTED = Viewer(user_id=None, username='cli', full_name='cli', role=Role.ADMIN, branch_id=None, branch_ids=None)
 
 
 def _total(figures: Sequence[Figures]) -> Figures:
     """Field by field, not `a + b + …`: one object per group instead of one per row."""
-    return Figures(sum(value.sales for value in figures), sum((value.net for value in figures), ZERO),
-                   sum((value.iva for value in figures), ZERO), sum((value.total for value in figures), ZERO),
-                   sum((value.commission for value in figures), ZERO), sum(value.quotes_sent for value in figures),
-                   sum(value.quotes_accepted for value in figures))
+    return Figures(
+        sum(value.sales for value in figures),
+        sum((value.net for value in figures), ZERO),
+        sum((value.iva for value in figures), ZERO),
+        sum((value.total for value in figures), ZERO),
+        sum((value.commission for value in figures), ZERO),
+        sum(value.quotes_sent for value in figures),
+        sum(value.quotes_accepted for value in figures),
+    )
 
 
 def _grouped(rows: tuple[ReportRow, ...], key: Any) -> tuple[tuple[str, Figures], ...]:
@@ -149,9 +209,17 @@ def report_csv(report: SalesReport) -> str:
 
     def figures_cells(value: Figures) -> list[str]:
         conversion = value.conversion_percent
-        return [str(value.sales), f'{value.net:.2f}', f'{value.iva:.2f}', f'{value.total:.2f}',
-                f'{value.average_ticket:.2f}', str(value.quotes_sent), str(value.quotes_accepted),
-                '' if conversion is None else f'{conversion:.1f}', f'{value.commission:.2f}']
+        return [
+            str(value.sales),
+            f'{value.net:.2f}',
+            f'{value.iva:.2f}',
+            f'{value.total:.2f}',
+            f'{value.average_ticket:.2f}',
+            str(value.quotes_sent),
+            str(value.quotes_accepted),
+            '' if conversion is None else f'{conversion:.1f}',
+            f'{value.commission:.2f}',
+        ]
 
     for row in report.rows:
         writer.writerow([row.day.isoformat(), row.branch_code, row.agent_name, *figures_cells(row.figures)])

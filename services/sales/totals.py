@@ -95,8 +95,9 @@ def line_amounts(line: LineInput, *, position: int = 1) -> tuple[Decimal, Decima
     return gross, discount, gross - discount
 
 
-def compute_totals(lines: Sequence[LineInput], *, discount_percent: Decimal = ZERO,
-                   discount_amount: Decimal = ZERO) -> QuoteTotals:
+def compute_totals(
+    lines: Sequence[LineInput], *, discount_percent: Decimal = ZERO, discount_amount: Decimal = ZERO
+) -> QuoteTotals:
     if len(lines) > MAX_LINES:
         raise InvalidInput(f'a quote has at most {MAX_LINES} lines ({len(lines)} given)')
     _check_rate(discount_percent, 'quote discount %')
@@ -108,18 +109,34 @@ def compute_totals(lines: Sequence[LineInput], *, discount_percent: Decimal = ZE
         raise InvalidInput(f'the quote discount ({quote_discount}) is larger than the lines ({subtotal})')
     shares = _share(quote_discount, [net for _, _, net in per_line], [line.iva_rate for line in lines])
     amounts = tuple(
-        LineAmounts(gross=gross, line_discount=discount, net=net, quote_discount=share, taxable=net - share,
-                    iva_rate=line.iva_rate.quantize(CENT))
-        for (gross, discount, net), share, line in zip(per_line, shares, lines, strict=True))
+        LineAmounts(
+            gross=gross,
+            line_discount=discount,
+            net=net,
+            quote_discount=share,
+            taxable=net - share,
+            iva_rate=line.iva_rate.quantize(CENT),
+        )
+        for (gross, discount, net), share, line in zip(per_line, shares, lines, strict=True)
+    )
     bases: dict[Decimal, Decimal] = {}
     for amount in amounts:
         bases[amount.iva_rate] = bases.get(amount.iva_rate, ZERO) + amount.taxable
-    buckets = tuple(IvaBucket(rate=rate, base=base, amount=to_cents(base * rate / HUNDRED))
-                    for rate, base in sorted(bases.items(), reverse=True))
+    buckets = tuple(
+        IvaBucket(rate=rate, base=base, amount=to_cents(base * rate / HUNDRED))
+        for rate, base in sorted(bases.items(), reverse=True)
+    )
     net_total = subtotal - quote_discount
     iva_total = sum((bucket.amount for bucket in buckets), ZERO)
-    return QuoteTotals(lines=amounts, subtotal=subtotal, quote_discount=quote_discount, net_total=net_total,
-                       iva=buckets, iva_total=iva_total, total=net_total + iva_total)
+    return QuoteTotals(
+        lines=amounts,
+        subtotal=subtotal,
+        quote_discount=quote_discount,
+        net_total=net_total,
+        iva=buckets,
+        iva_total=iva_total,
+        total=net_total + iva_total,
+    )
 
 
 def _share(discount: Decimal, nets: Sequence[Decimal], rates: Sequence[Decimal]) -> list[Decimal]:

@@ -45,8 +45,14 @@ CONCURRENT_CHECKS = 4
 class QuoteAcceptanceWorker(BackgroundWorker):
     name = 'quote-acceptances'
 
-    def __init__(self, desk: SalesDesk, *, sweep_seconds: float = 30.0,
-                 sweep_window: timedelta = timedelta(minutes=10), sweep_limit: int = 200) -> None:
+    def __init__(
+        self,
+        desk: SalesDesk,
+        *,
+        sweep_seconds: float = 30.0,
+        sweep_window: timedelta = timedelta(minutes=10),
+        sweep_limit: int = 200,
+    ) -> None:
         super().__init__(idle_poll_seconds=sweep_seconds)
         self.desk = desk
         self.sweep_window = sweep_window
@@ -71,8 +77,9 @@ class QuoteAcceptanceWorker(BackgroundWorker):
         if data.get('type') == 'text' and 'text' in data and not is_affirmative(data.get('text') or ''):
             return
         with contextlib.suppress(RuntimeError):  # no running loop (a synchronous caller): the sweep catches it
-            task = asyncio.get_running_loop().create_task(self.check(data['message_id']),
-                                                          name=f'quote-acceptance-{data["message_id"]}')
+            task = asyncio.get_running_loop().create_task(
+                self.check(data['message_id']), name=f'quote-acceptance-{data["message_id"]}'
+            )
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
@@ -113,12 +120,25 @@ class QuoteAcceptanceWorker(BackgroundWorker):
         """Recent customer messages of conversations with a sent quote that was sent before them."""
         since = utcnow() - self.sweep_window
         async with self.desk.db.session() as session:
-            return list((await session.exec(
-                select(Message.id).join(Quote, col(Quote.conversation_id) == col(Message.conversation_id))
-                .where(Message.direction == Direction.INBOUND, Message.sender_kind == SenderKind.CUSTOMER,
-                       col(Message.type).in_(sorted(CHECKED_TYPES)), col(Message.created_at) >= since,
-                       col(Quote.status) == QuoteStatus.SENT, col(Quote.sent_at) <= col(Message.created_at))
-                .distinct().order_by(col(Message.id)).limit(self.sweep_limit))).all())
+            return list(
+                (
+                    await session.exec(
+                        select(Message.id)
+                        .join(Quote, col(Quote.conversation_id) == col(Message.conversation_id))
+                        .where(
+                            Message.direction == Direction.INBOUND,
+                            Message.sender_kind == SenderKind.CUSTOMER,
+                            col(Message.type).in_(sorted(CHECKED_TYPES)),
+                            col(Message.created_at) >= since,
+                            col(Quote.status) == QuoteStatus.SENT,
+                            col(Quote.sent_at) <= col(Message.created_at),
+                        )
+                        .distinct()
+                        .order_by(col(Message.id))
+                        .limit(self.sweep_limit)
+                    )
+                ).all()
+            )
 
     # --- the bot's claim hook ---
 
@@ -130,10 +150,17 @@ class QuoteAcceptanceWorker(BackgroundWorker):
             message = await session.get(Message, message_id)
             if message is None:
                 return False
-            decided = (await session.exec(
-                select(Quote.id).where(Quote.conversation_id == message.conversation_id,
-                                       col(Quote.status) == QuoteStatus.ACCEPTED,
-                                       col(Quote.decided_at) >= message.created_at).limit(1))).first()
+            decided = (
+                await session.exec(
+                    select(Quote.id)
+                    .where(
+                        Quote.conversation_id == message.conversation_id,
+                        col(Quote.status) == QuoteStatus.ACCEPTED,
+                        col(Quote.decided_at) >= message.created_at,
+                    )
+                    .limit(1)
+                )
+            ).first()
         return decided is not None
 
 

@@ -47,38 +47,86 @@ def _count_if(condition: object) -> object:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)  # type: ignore[arg-type]
 
 
-async def assignment_counts(db: Database, *, viewer: Viewer, since: datetime,
-                            branch_id: int | None = None) -> AssignmentCounts:
+async def assignment_counts(
+    db: Database, *, viewer: Viewer, since: datetime, branch_id: int | None = None
+) -> AssignmentCounts:
     scope = branch_scope(Conversation.branch_id, viewer, only=branch_id)
     async with db.session() as session:
-        phases = (await session.exec(
-            select(Branch.id, Branch.code, _count_if(phase_in(frozenset({Phase.AI}))),
-                   _count_if(phase_in(frozenset({Phase.WAITING}))), _count_if(phase_in(frozenset({Phase.ASSIGNED}))))
-            .join(Conversation, (col(Conversation.branch_id) == col(Branch.id))
-                  & (col(Conversation.status) == ConversationStatus.OPEN), isouter=True)
-            .where(branch_scope(Branch.id, viewer, only=branch_id))
-            .group_by(col(Branch.id), col(Branch.code)).order_by(col(Branch.code)))).all()
-        branch_actions = (await session.exec(
-            select(Conversation.branch_id, AssignmentEvent.action, func.count())
-            .join(Conversation, col(Conversation.id) == col(AssignmentEvent.conversation_id))
-            .where(scope, col(AssignmentEvent.at) >= since)
-            .group_by(col(Conversation.branch_id), col(AssignmentEvent.action)))).all()
-        agent_actions = (await session.exec(
-            select(AssignmentEvent.user_id, AssignmentEvent.action, func.count())
-            .join(Conversation, col(Conversation.id) == col(AssignmentEvent.conversation_id))
-            .where(scope, col(AssignmentEvent.at) >= since, col(AssignmentEvent.user_id).is_not(None),
-                   col(AssignmentEvent.action).in_([Action.TAKE, Action.RULE, Action.REASSIGN, Action.RELEASE,
-                                                    Action.TIMEOUT, Action.OFFER, Action.OFFER_EXPIRED]))
-            .group_by(col(AssignmentEvent.user_id), col(AssignmentEvent.action)))).all()
-        holding = dict((await session.exec(
-            select(Conversation.assigned_user_id, func.count())
-            .where(scope, Conversation.status == ConversationStatus.OPEN,
-                   col(Conversation.assigned_user_id).is_not(None))
-            .group_by(col(Conversation.assigned_user_id)))).all())
-        people = (await session.exec(
-            select(User).where(branch_scope(User.branch_id, viewer, only=branch_id),
-                               col(User.role).in_([Role.AGENT, Role.MANAGER]), col(User.active).is_(True))
-            .order_by(User.full_name))).all()
+        phases = (
+            await session.exec(
+                select(
+                    Branch.id,
+                    Branch.code,
+                    _count_if(phase_in(frozenset({Phase.AI}))),
+                    _count_if(phase_in(frozenset({Phase.WAITING}))),
+                    _count_if(phase_in(frozenset({Phase.ASSIGNED}))),
+                )
+                .join(
+                    Conversation,
+                    (col(Conversation.branch_id) == col(Branch.id))
+                    & (col(Conversation.status) == ConversationStatus.OPEN),
+                    isouter=True,
+                )
+                .where(branch_scope(Branch.id, viewer, only=branch_id))
+                .group_by(col(Branch.id), col(Branch.code))
+                .order_by(col(Branch.code))
+            )
+        ).all()
+        branch_actions = (
+            await session.exec(
+                select(Conversation.branch_id, AssignmentEvent.action, func.count())
+                .join(Conversation, col(Conversation.id) == col(AssignmentEvent.conversation_id))
+                .where(scope, col(AssignmentEvent.at) >= since)
+                .group_by(col(Conversation.branch_id), col(AssignmentEvent.action))
+            )
+        ).all()
+        agent_actions = (
+            await session.exec(
+                select(AssignmentEvent.user_id, AssignmentEvent.action, func.count())
+                .join(Conversation, col(Conversation.id) == col(AssignmentEvent.conversation_id))
+                .where(
+                    scope,
+                    col(AssignmentEvent.at) >= since,
+                    col(AssignmentEvent.user_id).is_not(None),
+                    col(AssignmentEvent.action).in_(
+                        [
+                            Action.TAKE,
+                            Action.RULE,
+                            Action.REASSIGN,
+                            Action.RELEASE,
+                            Action.TIMEOUT,
+                            Action.OFFER,
+                            Action.OFFER_EXPIRED,
+                        ]
+                    ),
+                )
+                .group_by(col(AssignmentEvent.user_id), col(AssignmentEvent.action))
+            )
+        ).all()
+        holding = dict(
+            (
+                await session.exec(
+                    select(Conversation.assigned_user_id, func.count())
+                    .where(
+                        scope,
+                        Conversation.status == ConversationStatus.OPEN,
+                        col(Conversation.assigned_user_id).is_not(None),
+                    )
+                    .group_by(col(Conversation.assigned_user_id))
+                )
+            ).all()
+        )
+        people = (
+            await session.exec(
+                select(User)
+                .where(
+                    branch_scope(User.branch_id, viewer, only=branch_id),
+                    col(User.role).in_([Role.AGENT, Role.MANAGER]),
+                    col(User.active).is_(True),
+                )
+                .order_by(User.full_name)
+            )
+        ).all()
     per_branch: dict[int, dict[str, int]] = defaultdict(dict)
     for owner, action, count in branch_actions:
         per_branch[owner][action] = count
@@ -87,10 +135,26 @@ async def assignment_counts(db: Database, *, viewer: Viewer, since: datetime,
         per_agent[user_id or 0][action] = count
     return AssignmentCounts(
         since=since,
-        branches=[BranchCounts(branch_id=id_ or 0, branch_code=code, ai=int(ai), waiting=int(waiting),
-                               assigned=int(assigned), actions=per_branch.get(id_ or 0, {}))
-                  for id_, code, ai, waiting, assigned in phases],
-        agents=[AgentCounts(user_id=person.id or 0, name=person.full_name, branch_id=person.branch_id,
-                            capacity=person.capacity, holding=holding.get(person.id, 0),
-                            actions=per_agent.get(person.id or 0, {})) for person in people],
+        branches=[
+            BranchCounts(
+                branch_id=id_ or 0,
+                branch_code=code,
+                ai=int(ai),
+                waiting=int(waiting),
+                assigned=int(assigned),
+                actions=per_branch.get(id_ or 0, {}),
+            )
+            for id_, code, ai, waiting, assigned in phases
+        ],
+        agents=[
+            AgentCounts(
+                user_id=person.id or 0,
+                name=person.full_name,
+                branch_id=person.branch_id,
+                capacity=person.capacity,
+                holding=holding.get(person.id, 0),
+                actions=per_agent.get(person.id or 0, {}),
+            )
+            for person in people
+        ],
     )

@@ -59,7 +59,6 @@ RENEW_STEP = timedelta(seconds=10)
 TAKE_ATTEMPTS = 3
 
 
-
 # --- errors the UI translates by their code ---------------------------------------------------------------
 
 
@@ -142,14 +141,21 @@ class _Context:
     timeout: timedelta
 
 
-
-
-
 _HOLDER, _OFFERED = aliased(User), aliased(User)
 _CONTEXT_QUERY = (
-    select(Conversation.branch_id, Conversation.contact_id, Conversation.status, Conversation.mode,
-           Conversation.assigned_user_id, Conversation.human_requested_at, Conversation.offered_user_id,
-           Conversation.offer_expires_at, Branch.takeover_timeout_seconds, _HOLDER.full_name, _OFFERED.full_name)
+    select(
+        Conversation.branch_id,
+        Conversation.contact_id,
+        Conversation.status,
+        Conversation.mode,
+        Conversation.assigned_user_id,
+        Conversation.human_requested_at,
+        Conversation.offered_user_id,
+        Conversation.offer_expires_at,
+        Branch.takeover_timeout_seconds,
+        _HOLDER.full_name,
+        _OFFERED.full_name,
+    )
     .join(Branch, col(Branch.id) == col(Conversation.branch_id))
     .join(_HOLDER, col(_HOLDER.id) == col(Conversation.assigned_user_id), isouter=True)
     .join(_OFFERED, col(_OFFERED.id) == col(Conversation.offered_user_id), isouter=True)
@@ -162,15 +168,29 @@ async def _context(executor: Executor, conversation_id: int, viewer: Viewer | No
         # Another branch's conversation is "not found": its existence is not revealed (B2).
         raise NotFound(f'no conversation {conversation_id}')
     branch_id, contact_id, status, mode, assigned, requested, offered, offer_until, timeout, holder, offeree = row
-    return _Context(conversation_id=conversation_id, branch_id=branch_id, contact_id=contact_id,
-                    phase=phase_of(status=status, mode=mode, assigned_user_id=assigned, human_requested_at=requested),
-                    assigned_user_id=assigned, assigned_name=holder or '', offered_user_id=offered,
-                    offered_name=offeree or '', offer_expires_at=offer_until, timeout=timedelta(seconds=timeout))
+    return _Context(
+        conversation_id=conversation_id,
+        branch_id=branch_id,
+        contact_id=contact_id,
+        phase=phase_of(status=status, mode=mode, assigned_user_id=assigned, human_requested_at=requested),
+        assigned_user_id=assigned,
+        assigned_name=holder or '',
+        offered_user_id=offered,
+        offered_name=offeree or '',
+        offer_expires_at=offer_until,
+        timeout=timedelta(seconds=timeout),
+    )
 
 
 def _outcome(conversation_id: int, row: Any, *, changed: bool) -> Outcome:
-    return Outcome(conversation_id=conversation_id, branch_id=row.branch_id, phase=phase_of_row(row),
-                   assigned_user_id=row.assigned_user_id, takeover_deadline=row.takeover_deadline, changed=changed)
+    return Outcome(
+        conversation_id=conversation_id,
+        branch_id=row.branch_id,
+        phase=phase_of_row(row),
+        assigned_user_id=row.assigned_user_id,
+        takeover_deadline=row.takeover_deadline,
+        changed=changed,
+    )
 
 
 def _require_person(viewer: Viewer) -> int:
@@ -195,24 +215,51 @@ async def _unit(db: Database) -> AsyncIterator[AsyncConnection]:
             yield connection
 
 
-async def _decide(connection: AsyncConnection, conversation_id: int, move: Move, values: dict[str, Any],
-                  conditions: Sequence[ColumnElement[bool]], *, user_id: int | None, actor_user_id: int | None,
-                  reason: str, now: datetime) -> Any:
+async def _decide(
+    connection: AsyncConnection,
+    conversation_id: int,
+    move: Move,
+    values: dict[str, Any],
+    conditions: Sequence[ColumnElement[bool]],
+    *,
+    user_id: int | None,
+    actor_user_id: int | None,
+    reason: str,
+    now: datetime,
+) -> Any:
     """A move and its history row as one atomic unit: on PostgreSQL ONE statement (a data-modifying CTE); on
     SQLite, which has no such CTEs, two statements in the unit's transaction."""
-    statement = (update(TABLE).where(TABLE.c.id == conversation_id, phase_in(move.sources), *conditions)
-                 .values(**values).returning(*RETURNED, TABLE.c.id.label('moved_id')))
+    statement = (
+        update(TABLE)
+        .where(TABLE.c.id == conversation_id, phase_in(move.sources), *conditions)
+        .values(**values)
+        .returning(*RETURNED, TABLE.c.id.label('moved_id'))
+    )
     if connection.dialect.name != 'postgresql':
         row = (await connection.execute(statement)).first()
         if row is not None:
-            await record_move(connection, conversation_id, move.action, user_id=user_id, actor_user_id=actor_user_id,
-                          reason=reason, now=now)
+            await record_move(
+                connection,
+                conversation_id,
+                move.action,
+                user_id=user_id,
+                actor_user_id=actor_user_id,
+                reason=reason,
+                now=now,
+            )
         return row
     moved = statement.cte('moved')
     logged = insert(EVENTS).from_select(
         ['conversation_id', 'action', 'user_id', 'actor_user_id', 'reason', 'at'],
-        select(moved.c.moved_id, literal(str(move.action), String()), literal(user_id, Integer()),
-               literal(actor_user_id, Integer()), literal(reason[:200], String()), literal(now, UTCDateTime())))
+        select(
+            moved.c.moved_id,
+            literal(str(move.action), String()),
+            literal(user_id, Integer()),
+            literal(actor_user_id, Integer()),
+            literal(reason[:200], String()),
+            literal(now, UTCDateTime()),
+        ),
+    )
     query = select(*(moved.c[column.name] for column in RETURNED)).add_cte(logged.cte('logged'))
     return (await connection.execute(query)).first()
 
@@ -225,27 +272,42 @@ def _deadline(dialect: str, context: _Context | None, now: datetime) -> Any:
     return literal(now, UTCDateTime()) + func.make_interval(0, 0, 0, 0, 0, 0, timeout, type_=Interval())
 
 
-async def take(db: Database, *, viewer: Viewer, conversation_id: int, publisher: EventPublisher,
-               now: datetime | None = None) -> Outcome:
+async def take(
+    db: Database, *, viewer: Viewer, conversation_id: int, publisher: EventPublisher, now: datetime | None = None
+) -> Outcome:
     """T3: the viewer takes the conversation, atomically. Exactly one of several agents pressing at once wins;
     the others get `AlreadyTaken` naming the winner. Taking one's own conversation again renews its deadline."""
     me = _require_person(viewer)
     now = now or utcnow()
     conditions = [branch_scope(TABLE.c.branch_id, viewer)]
     if not viewer.has_role(Role.MANAGER):  # T4: a faithful client's offer holds for agents, not managers
-        conditions.append(or_(TABLE.c.offered_user_id.is_(None), TABLE.c.offered_user_id == me,
-                              TABLE.c.offer_expires_at <= now))
+        conditions.append(
+            or_(TABLE.c.offered_user_id.is_(None), TABLE.c.offered_user_id == me, TABLE.c.offer_expires_at <= now)
+        )
     for _ in range(TAKE_ATTEMPTS):
         async with _unit(db) as connection:
             before = None if db.dialect == 'postgresql' else await _context(connection, conversation_id, viewer)
-            row = await _decide(connection, conversation_id, MOVES['take'],
-                                assigned_values(me, _deadline(db.dialect, before, now), now), conditions,
-                                user_id=me, actor_user_id=me, reason='', now=now)
+            row = await _decide(
+                connection,
+                conversation_id,
+                MOVES['take'],
+                assigned_values(me, _deadline(db.dialect, before, now), now),
+                conditions,
+                user_id=me,
+                actor_user_id=me,
+                reason='',
+                now=now,
+            )
             # Lost: who has it now (a new statement sees what the winner committed), or "not found".
             context = await _context(connection, conversation_id, viewer) if row is None else None
         if row is not None:
-            await publisher.publish([transition_event(row.branch_id, conversation_id, Action.TAKE, Phase.ASSIGNED,
-                                                      user_id=me, actor_user_id=me)])
+            await publisher.publish(
+                [
+                    transition_event(
+                        row.branch_id, conversation_id, Action.TAKE, Phase.ASSIGNED, user_id=me, actor_user_id=me
+                    )
+                ]
+            )
             return _outcome(conversation_id, row, changed=True)
         assert context is not None
         if context.assigned_user_id is not None and context.assigned_user_id != me:
@@ -253,18 +315,32 @@ async def take(db: Database, *, viewer: Viewer, conversation_id: int, publisher:
         if context.offered_user_id not in {None, me} and context.offer_expires_at and context.offer_expires_at > now:
             raise OfferedToAnother(context.offered_name, context.offer_expires_at)
         if context.assigned_user_id == me:
-            renewed = await renew(db, user_id=me, conversation_id=conversation_id, publisher=publisher, now=now,
-                                  step=timedelta(0))
-            return Outcome(conversation_id=conversation_id, branch_id=context.branch_id, phase=Phase.ASSIGNED,
-                           assigned_user_id=me, takeover_deadline=renewed, changed=False)
+            renewed = await renew(
+                db, user_id=me, conversation_id=conversation_id, publisher=publisher, now=now, step=timedelta(0)
+            )
+            return Outcome(
+                conversation_id=conversation_id,
+                branch_id=context.branch_id,
+                phase=Phase.ASSIGNED,
+                assigned_user_id=me,
+                takeover_deadline=renewed,
+                changed=False,
+            )
         if context.phase not in UNASSIGNED:
             raise NotAllowedNow('take', context.phase)
         # Free again: someone took it and let it go between our statements. Try once more.
     raise NotAllowedNow('take', context.phase)
 
 
-async def release(db: Database, *, viewer: Viewer, conversation_id: int, publisher: EventPublisher,
-                  to: Literal['ai', 'queue'] = 'ai', now: datetime | None = None) -> Outcome:
+async def release(
+    db: Database,
+    *,
+    viewer: Viewer,
+    conversation_id: int,
+    publisher: EventPublisher,
+    to: Literal['ai', 'queue'] = 'ai',
+    now: datetime | None = None,
+) -> Outcome:
     """The holder (or a manager) lets it go: back to the AI, or to the queue for a colleague (the AI stays
     silent and the branch rule looks for another agent)."""
     me = _require_person(viewer)
@@ -274,13 +350,34 @@ async def release(db: Database, *, viewer: Viewer, conversation_id: int, publish
     async with _unit(db) as connection:
         context = await _context(connection, conversation_id, viewer)
         holder = _check_holder(context, viewer, 'release')
-        row = await _decide(connection, conversation_id, move, values, [TABLE.c.assigned_user_id == holder],
-                            user_id=holder, actor_user_id=me, reason=f'to_{to}', now=now)
+        row = await _decide(
+            connection,
+            conversation_id,
+            move,
+            values,
+            [TABLE.c.assigned_user_id == holder],
+            user_id=holder,
+            actor_user_id=me,
+            reason=f'to_{to}',
+            now=now,
+        )
     if row is None:
         raise await _changed_meanwhile(db, conversation_id, viewer, 'release')
-    await publisher.publish([transition_event(row.branch_id, conversation_id, Action.RELEASE, phase_of_row(row),
-                                              user_id=holder, actor_user_id=me, available=True,
-                                              wants_rule=to == 'queue', exclude_user_id=holder)])
+    await publisher.publish(
+        [
+            transition_event(
+                row.branch_id,
+                conversation_id,
+                Action.RELEASE,
+                phase_of_row(row),
+                user_id=holder,
+                actor_user_id=me,
+                available=True,
+                wants_rule=to == 'queue',
+                exclude_user_id=holder,
+            )
+        ]
+    )
     return _outcome(conversation_id, row, changed=True)
 
 
@@ -302,8 +399,15 @@ async def _changed_meanwhile(db: Database, conversation_id: int, viewer: Viewer,
     return NotAllowedNow(action, context.phase)
 
 
-async def set_ai(db: Database, *, viewer: Viewer, conversation_id: int, enabled: bool, publisher: EventPublisher,
-                 now: datetime | None = None) -> Outcome:
+async def set_ai(
+    db: Database,
+    *,
+    viewer: Viewer,
+    conversation_id: int,
+    enabled: bool,
+    publisher: EventPublisher,
+    now: datetime | None = None,
+) -> Outcome:
     """Activar IA: the AI answers again (a held conversation is released to it). Pausar IA: the AI stops and
     the conversation waits for a person, who the branch rule looks for."""
     me = _require_person(viewer)
@@ -312,48 +416,91 @@ async def set_ai(db: Database, *, viewer: Viewer, conversation_id: int, enabled:
         context = await _context(session, conversation_id, viewer)
         if enabled:
             move, values = MOVES['ai_on'], ai_values(now)
-            holder = (_check_holder(context, viewer, 'ai_on')
-                      if context.phase == Phase.ASSIGNED else None)
-            conditions = [TABLE.c.assigned_user_id == holder] if holder is not None else \
-                [TABLE.c.assigned_user_id.is_(None)]
+            holder = _check_holder(context, viewer, 'ai_on') if context.phase == Phase.ASSIGNED else None
+            conditions = (
+                [TABLE.c.assigned_user_id == holder] if holder is not None else [TABLE.c.assigned_user_id.is_(None)]
+            )
         else:
             move, values = MOVES['ai_off'], waiting_values(now, reason='ai_paused', mode=ConversationMode.HUMAN)
             holder, conditions = None, []
         row = await apply_move(session, conversation_id, move, values, conditions)
         if row is not None:
-            await record_move(session, conversation_id, move.action, user_id=holder, actor_user_id=me, reason='', now=now)
+            await record_move(
+                session, conversation_id, move.action, user_id=holder, actor_user_id=me, reason='', now=now
+            )
             await session.commit()
     if row is None:
         raise await _changed_meanwhile(db, conversation_id, viewer, str(move.action))
-    await publisher.publish([transition_event(
-        row.branch_id, conversation_id, move.action, phase_of_row(row), user_id=holder, actor_user_id=me,
-        available=holder is not None or not enabled, wants_rule=not enabled)])
+    await publisher.publish(
+        [
+            transition_event(
+                row.branch_id,
+                conversation_id,
+                move.action,
+                phase_of_row(row),
+                user_id=holder,
+                actor_user_id=me,
+                available=holder is not None or not enabled,
+                wants_rule=not enabled,
+            )
+        ]
+    )
     return _outcome(conversation_id, row, changed=True)
 
 
-async def reassign(db: Database, *, viewer: Viewer, conversation_id: int, user_id: int, publisher: EventPublisher,
-                   now: datetime | None = None) -> Outcome:
+async def reassign(
+    db: Database,
+    *,
+    viewer: Viewer,
+    conversation_id: int,
+    user_id: int,
+    publisher: EventPublisher,
+    now: datetime | None = None,
+) -> Outcome:
     """A manager gives the conversation to an agent of its branch (whoever held it, or nobody)."""
     viewer.require_role(Role.MANAGER)
     now = now or utcnow()
     async with db.session() as session:
         context = await _context(session, conversation_id, viewer)
         target = await session.get(User, user_id)
-        if target is None or not target.active or target.branch_id != context.branch_id \
-                or target.role not in {Role.AGENT, Role.MANAGER}:
+        if (
+            target is None
+            or not target.active
+            or target.branch_id != context.branch_id
+            or target.role not in {Role.AGENT, Role.MANAGER}
+        ):
             raise InvalidInput(f'user {user_id} is not an active agent of this branch')
         if context.assigned_user_id == user_id:
-            return Outcome(conversation_id=conversation_id, branch_id=context.branch_id, phase=Phase.ASSIGNED,
-                           assigned_user_id=user_id, takeover_deadline=None, changed=False)
-        row = await apply_move(session, conversation_id, MOVES['reassign'], assigned_values(user_id, now + context.timeout, now))
+            return Outcome(
+                conversation_id=conversation_id,
+                branch_id=context.branch_id,
+                phase=Phase.ASSIGNED,
+                assigned_user_id=user_id,
+                takeover_deadline=None,
+                changed=False,
+            )
+        row = await apply_move(
+            session, conversation_id, MOVES['reassign'], assigned_values(user_id, now + context.timeout, now)
+        )
         if row is None:
             raise NotAllowedNow('reassign', context.phase)
-        await record_move(session, conversation_id, Action.REASSIGN, user_id=user_id, actor_user_id=viewer.user_id,
-                reason='', now=now)
+        await record_move(
+            session, conversation_id, Action.REASSIGN, user_id=user_id, actor_user_id=viewer.user_id, reason='', now=now
+        )
         await session.commit()
-    await publisher.publish([transition_event(row.branch_id, conversation_id, Action.REASSIGN, Phase.ASSIGNED,
-                                              user_id=user_id, actor_user_id=viewer.user_id,
-                                              previous_user_id=context.assigned_user_id)])
+    await publisher.publish(
+        [
+            transition_event(
+                row.branch_id,
+                conversation_id,
+                Action.REASSIGN,
+                Phase.ASSIGNED,
+                user_id=user_id,
+                actor_user_id=viewer.user_id,
+                previous_user_id=context.assigned_user_id,
+            )
+        ]
+    )
     return _outcome(conversation_id, row, changed=True)
 
 
@@ -361,18 +508,26 @@ async def branch_agents(db: Database, *, viewer: Viewer, branch_id: int) -> list
     """Whom a manager may reassign to: the active agents and managers of the branch, by name."""
     viewer.require_branch(branch_id)
     async with db.session() as session:
-        rows = (await session.exec(
-            select(User.id, User.full_name).where(User.branch_id == branch_id, col(User.active).is_(True),
-                                                   col(User.role).in_([Role.AGENT, Role.MANAGER]))
-            .order_by(User.full_name))).all()
+        rows = (
+            await session.exec(
+                select(User.id, User.full_name)
+                .where(
+                    User.branch_id == branch_id,
+                    col(User.active).is_(True),
+                    col(User.role).in_([Role.AGENT, Role.MANAGER]),
+                )
+                .order_by(User.full_name)
+            )
+        ).all()
     return [(user_id or 0, name) for user_id, name in rows]
 
 
 # --- closing, reopening -----------------------------------------------------------------------------------
 
 
-async def close(db: Database, *, viewer: Viewer, conversation_id: int, publisher: EventPublisher,
-                now: datetime | None = None) -> Outcome:
+async def close(
+    db: Database, *, viewer: Viewer, conversation_id: int, publisher: EventPublisher, now: datetime | None = None
+) -> Outcome:
     """Closing ends the hold and the wait; the next customer message opens a new conversation."""
     now = now or utcnow()
     async with db.session() as session:
@@ -380,52 +535,93 @@ async def close(db: Database, *, viewer: Viewer, conversation_id: int, publisher
         conditions = []
         if context.assigned_user_id is not None:
             conditions.append(TABLE.c.assigned_user_id == _check_holder(context, viewer, 'close'))
-        row = await apply_move(session, conversation_id, MOVES['close'],
-                          {**ai_values(now), 'status': ConversationStatus.CLOSED, 'closed_at': now}, conditions)
+        row = await apply_move(
+            session,
+            conversation_id,
+            MOVES['close'],
+            {**ai_values(now), 'status': ConversationStatus.CLOSED, 'closed_at': now},
+            conditions,
+        )
         if row is not None:
-            await record_move(session, conversation_id, Action.CLOSE, user_id=context.assigned_user_id,
-                    actor_user_id=viewer.user_id, reason='', now=now)
+            await record_move(
+                session,
+                conversation_id,
+                Action.CLOSE,
+                user_id=context.assigned_user_id,
+                actor_user_id=viewer.user_id,
+                reason='',
+                now=now,
+            )
             await session.commit()
     if row is None:
         raise await _changed_meanwhile(db, conversation_id, viewer, 'close')
-    await publisher.publish([transition_event(row.branch_id, conversation_id, Action.CLOSE, Phase.CLOSED,
-                                              user_id=context.assigned_user_id, actor_user_id=viewer.user_id)])
+    await publisher.publish(
+        [
+            transition_event(
+                row.branch_id,
+                conversation_id,
+                Action.CLOSE,
+                Phase.CLOSED,
+                user_id=context.assigned_user_id,
+                actor_user_id=viewer.user_id,
+            )
+        ]
+    )
     return _outcome(conversation_id, row, changed=True)
 
 
-async def reopen(db: Database, *, viewer: Viewer, conversation_id: int, publisher: EventPublisher,
-                 now: datetime | None = None) -> Outcome:
+async def reopen(
+    db: Database, *, viewer: Viewer, conversation_id: int, publisher: EventPublisher, now: datetime | None = None
+) -> Outcome:
     now = now or utcnow()
     async with db.session() as session:
         context = await _context(session, conversation_id, viewer)
         try:
-            row = await apply_move(session, conversation_id, MOVES['reopen'],
-                              {**ai_values(now), 'status': ConversationStatus.OPEN, 'closed_at': None})
+            row = await apply_move(
+                session,
+                conversation_id,
+                MOVES['reopen'],
+                {**ai_values(now), 'status': ConversationStatus.OPEN, 'closed_at': None},
+            )
         except IntegrityError as exc:  # the partial unique index: one open conversation per customer and number
             raise Conflict('the customer already has an open conversation on this number') from exc
         if row is None:
             raise NotAllowedNow('reopen', context.phase)
-        await record_move(session, conversation_id, Action.REOPEN, user_id=None, actor_user_id=viewer.user_id, reason='',
-                now=now)
+        await record_move(
+            session, conversation_id, Action.REOPEN, user_id=None, actor_user_id=viewer.user_id, reason='', now=now
+        )
         await session.commit()
-    await publisher.publish([transition_event(row.branch_id, conversation_id, Action.REOPEN, Phase.AI,
-                                              user_id=None, actor_user_id=viewer.user_id)])
+    await publisher.publish(
+        [
+            transition_event(
+                row.branch_id, conversation_id, Action.REOPEN, Phase.AI, user_id=None, actor_user_id=viewer.user_id
+            )
+        ]
+    )
     return _outcome(conversation_id, row, changed=True)
 
 
 # --- faithful clients (T4) --------------------------------------------------------------------------------
 
 
-async def set_faithful(db: Database, *, viewer: Viewer, conversation_id: int, user_id: int | None,
-                       publisher: EventPublisher, now: datetime | None = None) -> None:
+async def set_faithful(
+    db: Database,
+    *,
+    viewer: Viewer,
+    conversation_id: int,
+    user_id: int | None,
+    publisher: EventPublisher,
+    now: datetime | None = None,
+) -> None:
     """Mark (or unmark, `user_id=None`) the customer as faithful to an agent of the branch. It is set on every
     conversation of that customer in the branch, so the next one they open is offered to that agent first.
     Agents may mark customers only as their own (and unmark only their own); managers choose anyone."""
     now = now or utcnow()
     async with db.session() as session:
         context = await _context(session, conversation_id, viewer)
-        current = (await session.exec(select(Conversation.faithful_user_id)
-                                      .where(Conversation.id == conversation_id))).one()
+        current = (
+            await session.exec(select(Conversation.faithful_user_id).where(Conversation.id == conversation_id))
+        ).one()
         own_only = user_id not in {None, viewer.user_id} or (user_id is None and current not in {None, viewer.user_id})
         if own_only and not viewer.has_role(Role.MANAGER):
             raise PermissionDenied('agents may only mark customers as their own')
@@ -435,64 +631,111 @@ async def set_faithful(db: Database, *, viewer: Viewer, conversation_id: int, us
                 raise InvalidInput(f'user {user_id} is not an active agent of this branch')
         if current == user_id:
             return
-        await session.exec(update(TABLE).where(TABLE.c.contact_id == context.contact_id,
-                                               TABLE.c.branch_id == context.branch_id)
-                           .values(faithful_user_id=user_id))
-        await record_move(session, conversation_id, Action.FAITHFUL, user_id=user_id, actor_user_id=viewer.user_id,
-                reason='set' if user_id else 'cleared', now=now)
+        await session.exec(
+            update(TABLE)
+            .where(TABLE.c.contact_id == context.contact_id, TABLE.c.branch_id == context.branch_id)
+            .values(faithful_user_id=user_id)
+        )
+        await record_move(
+            session,
+            conversation_id,
+            Action.FAITHFUL,
+            user_id=user_id,
+            actor_user_id=viewer.user_id,
+            reason='set' if user_id else 'cleared',
+            now=now,
+        )
         await session.commit()
-    await publisher.publish([transition_event(context.branch_id, conversation_id, Action.FAITHFUL, context.phase,
-                                              user_id=user_id, actor_user_id=viewer.user_id)])
+    await publisher.publish(
+        [
+            transition_event(
+                context.branch_id,
+                conversation_id,
+                Action.FAITHFUL,
+                context.phase,
+                user_id=user_id,
+                actor_user_id=viewer.user_id,
+            )
+        ]
+    )
 
 
 # --- deadlines (T2) ---------------------------------------------------------------------------------------
 
 
-async def renew(db: Database, *, user_id: int, conversation_id: int, publisher: EventPublisher,
-                now: datetime | None = None, step: timedelta = RENEW_STEP) -> datetime | None:
+async def renew(
+    db: Database,
+    *,
+    user_id: int,
+    conversation_id: int,
+    publisher: EventPublisher,
+    now: datetime | None = None,
+    step: timedelta = RENEW_STEP,
+) -> datetime | None:
     """Agent activity (sending, typing, opening it to reply) pushes the holder's deadline to a full timeout from
     now. Only the holder's activity counts; renewals closer than `step` to the last are skipped (no write, no
     event). Returns the new deadline, or None when nothing changed."""
     now = now or utcnow()
     async with db.session() as session:
-        row = (await session.exec(
-            select(Branch.takeover_timeout_seconds)
-            .join(Conversation, col(Conversation.branch_id) == col(Branch.id))
-            .where(Conversation.id == conversation_id, Conversation.assigned_user_id == user_id))).first()
+        row = (
+            await session.exec(
+                select(Branch.takeover_timeout_seconds)
+                .join(Conversation, col(Conversation.branch_id) == col(Branch.id))
+                .where(Conversation.id == conversation_id, Conversation.assigned_user_id == user_id)
+            )
+        ).first()
         if row is None:
             return None
         deadline = now + timedelta(seconds=row)
         result = await session.exec(
-            update(TABLE).where(TABLE.c.id == conversation_id, TABLE.c.assigned_user_id == user_id,
-                                TABLE.c.status == ConversationStatus.OPEN,
-                                or_(TABLE.c.takeover_deadline.is_(None), TABLE.c.takeover_deadline < deadline - step))
-            .values(takeover_deadline=deadline).returning(TABLE.c.branch_id))
+            update(TABLE)
+            .where(
+                TABLE.c.id == conversation_id,
+                TABLE.c.assigned_user_id == user_id,
+                TABLE.c.status == ConversationStatus.OPEN,
+                or_(TABLE.c.takeover_deadline.is_(None), TABLE.c.takeover_deadline < deadline - step),
+            )
+            .values(takeover_deadline=deadline)
+            .returning(TABLE.c.branch_id)
+        )
         branch_id = result.scalar_one_or_none()
         if branch_id is None:
             return None
         await session.commit()
-    await publisher.publish([Event(CONVERSATION_UPDATED, branch_id, conversation_id,
-                                   {'reason': 'deadline', 'user_id': user_id, 'actor_user_id': user_id})])
+    await publisher.publish(
+        [
+            Event(
+                CONVERSATION_UPDATED,
+                branch_id,
+                conversation_id,
+                {'reason': 'deadline', 'user_id': user_id, 'actor_user_id': user_id},
+            )
+        ]
+    )
     return deadline
 
 
-def renew_on_agent_messages(db: Database, publisher: EventPublisher
-                            ) -> Callable[[Event], Awaitable[object] | None]:
+def renew_on_agent_messages(db: Database, publisher: EventPublisher) -> Callable[[Event], Awaitable[object] | None]:
     """Bus handler: an agent's message (from a page, the API, anywhere that queues one) renews that agent's hold.
     Decided without awaiting: the customers' messages (nearly all of them) cost no task and no queue entry."""
 
     def handle(event: Event) -> Awaitable[object] | None:
         user_id = event.data.get('sent_by_user_id')
-        if event.kind == MESSAGE_CREATED and event.conversation_id is not None and user_id is not None \
-                and event.data.get('sender_kind') == SenderKind.AGENT:
+        if (
+            event.kind == MESSAGE_CREATED
+            and event.conversation_id is not None
+            and user_id is not None
+            and event.data.get('sender_kind') == SenderKind.AGENT
+        ):
             return renew(db, user_id=user_id, conversation_id=event.conversation_id, publisher=publisher)
         return None
 
     return handle
 
 
-async def extend(db: Database, *, viewer: Viewer, conversation_id: int, publisher: EventPublisher,
-                 now: datetime | None = None) -> datetime:
+async def extend(
+    db: Database, *, viewer: Viewer, conversation_id: int, publisher: EventPublisher, now: datetime | None = None
+) -> datetime:
     """The holder's "extend" button: a full timeout from now."""
     me = _require_person(viewer)
     async with db.session() as session:
@@ -501,8 +744,9 @@ async def extend(db: Database, *, viewer: Viewer, conversation_id: int, publishe
             if context.assigned_user_id is None:
                 raise NotAllowedNow('extend', context.phase)
             raise NotHolder(context.assigned_name)
-    deadline = await renew(db, user_id=me, conversation_id=conversation_id, publisher=publisher, now=now,
-                           step=timedelta(0))
+    deadline = await renew(
+        db, user_id=me, conversation_id=conversation_id, publisher=publisher, now=now, step=timedelta(0)
+    )
     if deadline is None:
         raise await _changed_meanwhile(db, conversation_id, viewer, 'extend')
     return deadline
@@ -511,8 +755,9 @@ async def extend(db: Database, *, viewer: Viewer, conversation_id: int, publishe
 # --- the AI assistant's handoff (A1) ----------------------------------------------------------------------
 
 
-async def request_human(db: Database, *, conversation_id: int, reason: str, publisher: EventPublisher,
-                        now: datetime | None = None) -> HandoffResult:
+async def request_human(
+    db: Database, *, conversation_id: int, reason: str, publisher: EventPublisher, now: datetime | None = None
+) -> HandoffResult:
     """The AI asks for a person (the customer asked for one, the AI is unsure, purchase intent is high).
 
     The conversation becomes WAITING ("Espera humano"), the history records `handoff` with `reason`, the
@@ -524,25 +769,46 @@ async def request_human(db: Database, *, conversation_id: int, reason: str, publ
     reason = (reason or '').strip()[:HANDOFF_REASON_LIMIT] or 'requested'
     async with db.session() as session:
         context = await _context(session, conversation_id, None)
-        row = await apply_move(session, conversation_id, MOVES['handoff'],
-                          waiting_values(now, reason=reason, mode=ConversationMode.AI))
+        row = await apply_move(
+            session, conversation_id, MOVES['handoff'], waiting_values(now, reason=reason, mode=ConversationMode.AI)
+        )
         if row is not None:
-            await record_move(session, conversation_id, Action.HANDOFF, user_id=None, actor_user_id=None, reason=reason,
-                    now=now)
+            await record_move(
+                session, conversation_id, Action.HANDOFF, user_id=None, actor_user_id=None, reason=reason, now=now
+            )
             await session.commit()
     if row is None:
         return await _handoff_state(db, conversation_id)
-    await publisher.publish([transition_event(context.branch_id, conversation_id, Action.HANDOFF, Phase.WAITING,
-                                              user_id=None, actor_user_id=None, available=True, wants_rule=True)])
-    return HandoffResult(conversation_id=conversation_id, phase=Phase.WAITING, changed=True, assigned_to=None,
-                         waiting_since=row.human_requested_at)
+    await publisher.publish(
+        [
+            transition_event(
+                context.branch_id,
+                conversation_id,
+                Action.HANDOFF,
+                Phase.WAITING,
+                user_id=None,
+                actor_user_id=None,
+                available=True,
+                wants_rule=True,
+            )
+        ]
+    )
+    return HandoffResult(
+        conversation_id=conversation_id,
+        phase=Phase.WAITING,
+        changed=True,
+        assigned_to=None,
+        waiting_since=row.human_requested_at,
+    )
 
 
 async def _handoff_state(db: Database, conversation_id: int) -> HandoffResult:
     async with db.session() as session:
         context = await _context(session, conversation_id, None)
-        since = (await session.exec(select(Conversation.human_requested_at)
-                                    .where(Conversation.id == conversation_id))).one()
+        since = (
+            await session.exec(select(Conversation.human_requested_at).where(Conversation.id == conversation_id))
+        ).one()
         holder = await user_name(session, context.assigned_user_id) or None
-    return HandoffResult(conversation_id=conversation_id, phase=context.phase, changed=False, assigned_to=holder,
-                         waiting_since=since)
+    return HandoffResult(
+        conversation_id=conversation_id, phase=context.phase, changed=False, assigned_to=holder, waiting_since=since
+    )

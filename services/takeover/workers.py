@@ -45,34 +45,65 @@ class SweepReport:
     deadlines_set: int = 0
 
 
-async def release_expired(db: Database, *, publisher: EventPublisher, now: datetime | None = None,
-                          limit: int = 200) -> list[tuple[int, int]]:
+async def release_expired(
+    db: Database, *, publisher: EventPublisher, now: datetime | None = None, limit: int = 200
+) -> list[tuple[int, int]]:
     """T2: conversations whose holder's deadline has passed go back to the AI and wait for a person.
     Returns (conversation id, agent who lost it) for each release this call made."""
     now = now or utcnow()
     async with db.session() as session:
-        due = (await session.exec(
-            select(Conversation.id, Conversation.assigned_user_id)
-            .where(Conversation.status == ConversationStatus.OPEN, col(Conversation.assigned_user_id).is_not(None),
-                   col(Conversation.takeover_deadline) <= now)
-            .order_by(col(Conversation.takeover_deadline)).limit(limit))).all()
+        due = (
+            await session.exec(
+                select(Conversation.id, Conversation.assigned_user_id)
+                .where(
+                    Conversation.status == ConversationStatus.OPEN,
+                    col(Conversation.assigned_user_id).is_not(None),
+                    col(Conversation.takeover_deadline) <= now,
+                )
+                .order_by(col(Conversation.takeover_deadline))
+                .limit(limit)
+            )
+        ).all()
     released: list[tuple[int, int]] = []
     for conversation_id, holder in due:
         if conversation_id is None or holder is None:
             continue
         async with db.session() as session:  # one transaction per release: a failure loses nothing else
-            row = await apply_move(session, conversation_id, MOVES['timeout'],
-                              waiting_values(now, reason='timeout', mode=ConversationMode.AI),
-                              [TABLE.c.assigned_user_id == holder, TABLE.c.takeover_deadline <= now])
+            row = await apply_move(
+                session,
+                conversation_id,
+                MOVES['timeout'],
+                waiting_values(now, reason='timeout', mode=ConversationMode.AI),
+                [TABLE.c.assigned_user_id == holder, TABLE.c.takeover_deadline <= now],
+            )
             if row is None:
                 continue  # renewed a moment ago, released by another process, or taken over
-            await record_move(session, conversation_id, Action.TIMEOUT, user_id=holder, actor_user_id=None,
-                    reason='inactivity', now=now)
+            await record_move(
+                session,
+                conversation_id,
+                Action.TIMEOUT,
+                user_id=holder,
+                actor_user_id=None,
+                reason='inactivity',
+                now=now,
+            )
             await session.commit()
         released.append((conversation_id, holder))
-        await publisher.publish([transition_event(row.branch_id, conversation_id, Action.TIMEOUT, Phase.WAITING,
-                                                  user_id=holder, actor_user_id=None, available=True,
-                                                  wants_rule=True, exclude_user_id=holder)])
+        await publisher.publish(
+            [
+                transition_event(
+                    row.branch_id,
+                    conversation_id,
+                    Action.TIMEOUT,
+                    Phase.WAITING,
+                    user_id=holder,
+                    actor_user_id=None,
+                    available=True,
+                    wants_rule=True,
+                    exclude_user_id=holder,
+                )
+            ]
+        )
     return released
 
 
@@ -81,15 +112,24 @@ async def set_missing_deadlines(db: Database, *, now: datetime | None = None, li
     one counted from now, so it cannot stay held for ever."""
     now = now or utcnow()
     async with db.session() as session:
-        rows = (await session.exec(
-            select(Conversation.id, Branch.takeover_timeout_seconds)
-            .join(Branch, col(Branch.id) == col(Conversation.branch_id))
-            .where(Conversation.status == ConversationStatus.OPEN, col(Conversation.assigned_user_id).is_not(None),
-                   col(Conversation.takeover_deadline).is_(None)).limit(limit))).all()
+        rows = (
+            await session.exec(
+                select(Conversation.id, Branch.takeover_timeout_seconds)
+                .join(Branch, col(Branch.id) == col(Conversation.branch_id))
+                .where(
+                    Conversation.status == ConversationStatus.OPEN,
+                    col(Conversation.assigned_user_id).is_not(None),
+                    col(Conversation.takeover_deadline).is_(None),
+                )
+                .limit(limit)
+            )
+        ).all()
         for conversation_id, timeout in rows:
-            await session.exec(update(TABLE).where(TABLE.c.id == conversation_id,
-                                                   TABLE.c.takeover_deadline.is_(None))
-                               .values(takeover_deadline=now + timedelta(seconds=timeout)))
+            await session.exec(
+                update(TABLE)
+                .where(TABLE.c.id == conversation_id, TABLE.c.takeover_deadline.is_(None))
+                .values(takeover_deadline=now + timedelta(seconds=timeout))
+            )
         await session.commit()
     return len(rows)
 
@@ -98,8 +138,15 @@ class TakeoverSweeper:
     """Every `interval_seconds`: release expired holds, end faithful offers that ran out, and let the branch
     rules place conversations still waiting for a person (an agent may have come online since)."""
 
-    def __init__(self, db: Database, *, publisher: EventPublisher, online: OnlineAgents, offer_seconds: int,
-                 interval_seconds: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        publisher: EventPublisher,
+        online: OnlineAgents,
+        offer_seconds: int,
+        interval_seconds: float,
+    ) -> None:
         self.db = db
         self.publisher = publisher
         self.online = online
@@ -112,8 +159,15 @@ class TakeoverSweeper:
             return
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         # coalesce + one instance: a slow sweep (database restarting) is not stacked up behind itself.
-        self._scheduler.add_job(self._job, 'interval', seconds=self.interval_seconds, id='takeover-sweep',
-                                max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+        self._scheduler.add_job(
+            self._job,
+            'interval',
+            seconds=self.interval_seconds,
+            id='takeover-sweep',
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
         self._scheduler.start()
 
     async def stop(self) -> None:
@@ -140,8 +194,9 @@ class TakeoverSweeper:
             report.timed_out.append(conversation_id)
             await self._place(report, conversation_id, online, now=now, exclude={holder})
         for conversation_id, offered in await self._expired_offers(now):
-            if await expire_offer(self.db, conversation_id=conversation_id, user_id=offered, now=now,
-                                  publisher=self.publisher):
+            if await expire_offer(
+                self.db, conversation_id=conversation_id, user_id=offered, now=now, publisher=self.publisher
+            ):
                 report.offers_expired.append(conversation_id)
                 await self._place(report, conversation_id, online, now=now, exclude={offered}, allow_offer=False)
         if online:
@@ -149,30 +204,55 @@ class TakeoverSweeper:
                 await self._place(report, conversation_id, online, now=now)
         return report
 
-    async def _place(self, report: SweepReport, conversation_id: int, online: set[int], *, now: datetime,
-                     exclude: Collection[int] = (), allow_offer: bool = True) -> None:
-        decision = await apply_rule(self.db, conversation_id=conversation_id, online=online,
-                                    publisher=self.publisher, offer_seconds=self.offer_seconds, now=now,
-                                    exclude=exclude, allow_offer=allow_offer)
+    async def _place(
+        self,
+        report: SweepReport,
+        conversation_id: int,
+        online: set[int],
+        *,
+        now: datetime,
+        exclude: Collection[int] = (),
+        allow_offer: bool = True,
+    ) -> None:
+        decision = await apply_rule(
+            self.db,
+            conversation_id=conversation_id,
+            online=online,
+            publisher=self.publisher,
+            offer_seconds=self.offer_seconds,
+            now=now,
+            exclude=exclude,
+            allow_offer=allow_offer,
+        )
         if decision.kind == 'assigned':
             report.assigned.append(conversation_id)
 
     async def _expired_offers(self, now: datetime) -> list[tuple[int, int]]:
         async with self.db.session() as session:
-            rows = (await session.exec(
-                select(Conversation.id, Conversation.offered_user_id)
-                .where(col(Conversation.offered_user_id).is_not(None), col(Conversation.offer_expires_at) <= now)
-                .limit(200))).all()
+            rows = (
+                await session.exec(
+                    select(Conversation.id, Conversation.offered_user_id)
+                    .where(col(Conversation.offered_user_id).is_not(None), col(Conversation.offer_expires_at) <= now)
+                    .limit(200)
+                )
+            ).all()
         return [(conversation_id or 0, offered) for conversation_id, offered in rows if offered is not None]
 
     async def _waiting_in_automatic_branches(self, now: datetime) -> list[int]:
         async with self.db.session() as session:
-            rows = (await session.exec(
-                select(Conversation.id)
-                .join(Branch, col(Branch.id) == col(Conversation.branch_id))
-                .where(phase_in(frozenset({Phase.WAITING})), Branch.assignment_rule != AssignmentRule.MANUAL,
-                       (col(Conversation.offer_expires_at).is_(None)) | (col(Conversation.offer_expires_at) <= now))
-                .order_by(col(Conversation.human_requested_at)).limit(200))).all()
+            rows = (
+                await session.exec(
+                    select(Conversation.id)
+                    .join(Branch, col(Branch.id) == col(Conversation.branch_id))
+                    .where(
+                        phase_in(frozenset({Phase.WAITING})),
+                        Branch.assignment_rule != AssignmentRule.MANUAL,
+                        (col(Conversation.offer_expires_at).is_(None)) | (col(Conversation.offer_expires_at) <= now),
+                    )
+                    .order_by(col(Conversation.human_requested_at))
+                    .limit(200)
+                )
+            ).all()
         return [conversation_id for conversation_id in rows if conversation_id is not None]
 
 
@@ -181,8 +261,16 @@ class AssignmentWorker(BackgroundWorker):
 
     name = 'assignment'
 
-    def __init__(self, db: Database, *, publisher: EventPublisher, online: OnlineAgents, offer_seconds: int,
-                 returning_after: timedelta = RETURNING_AFTER, idle_poll_seconds: float = 60.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        publisher: EventPublisher,
+        online: OnlineAgents,
+        offer_seconds: int,
+        returning_after: timedelta = RETURNING_AFTER,
+        idle_poll_seconds: float = 60.0,
+    ) -> None:
         super().__init__(idle_poll_seconds=idle_poll_seconds)
         self.db = db
         self.publisher = publisher
@@ -211,11 +299,18 @@ class AssignmentWorker(BackgroundWorker):
             batch, self._pending = self._pending, {}
             when = now or utcnow()
             online = set(self.online())
-            for conversation_id in await rule_candidates(self.db, batch, now=when,
-                                                         returning_after=self.returning_after):
-                decision = await apply_rule(self.db, conversation_id=conversation_id, online=online,
-                                            publisher=self.publisher, offer_seconds=self.offer_seconds, now=when,
-                                            exclude=batch[conversation_id])
+            for conversation_id in await rule_candidates(
+                self.db, batch, now=when, returning_after=self.returning_after
+            ):
+                decision = await apply_rule(
+                    self.db,
+                    conversation_id=conversation_id,
+                    online=online,
+                    publisher=self.publisher,
+                    offer_seconds=self.offer_seconds,
+                    now=when,
+                    exclude=batch[conversation_id],
+                )
                 if decision.kind == 'assigned':
                     assigned.append(conversation_id)
         return assigned

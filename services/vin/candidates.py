@@ -47,7 +47,7 @@ def _without_label_prefix(token: str) -> str:
         mapped = prefix.translate(_SAFE_MAP)
         for form in {prefix, mapped}:
             if token.startswith(form) and len(token) - len(form) == VIN_LENGTH:
-                return token[len(form):]
+                return token[len(form) :]
     return token
 
 
@@ -91,7 +91,7 @@ def candidates_in_line(line: str, *, confidence: float = 1.0, strict_year: bool 
         if not joinable or len(pieces[0] or '') >= VIN_LENGTH:
             continue
         joined = pieces[0] or ''
-        for following, following_joinable in tokens[start + 1:start + MAX_JOINED_TOKENS]:
+        for following, following_joinable in tokens[start + 1 : start + MAX_JOINED_TOKENS]:
             if not following_joinable:
                 break
             joined += following[0] or ''

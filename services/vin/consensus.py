@@ -70,8 +70,33 @@ MAX_CANDIDATES_KEPT = 12
 # Raw OCR letters that are never in a VIN, and the VIN characters they can stand for.
 _RAW_MEANINGS = {'I': frozenset('1J'), 'O': frozenset('0D'), 'Q': frozenset('0')}
 # Characters commonly drawn alike in label fonts and confused by OCR (symmetric); only used to doubt.
-_LOOKALIKE_PAIRS = ('1J', '1L', '1T', 'J7', '5S', '8B', '2Z', '6G', '0D', '8S', '3B', 'B6', '4A', 'UV', 'MN',
-                    'HN', 'KX', 'EF', 'PR', 'CG', '0U', '0C', '7Z', 'Y7', 'VY')
+_LOOKALIKE_PAIRS = (
+    '1J',
+    '1L',
+    '1T',
+    'J7',
+    '5S',
+    '8B',
+    '2Z',
+    '6G',
+    '0D',
+    '8S',
+    '3B',
+    'B6',
+    '4A',
+    'UV',
+    'MN',
+    'HN',
+    'KX',
+    'EF',
+    'PR',
+    'CG',
+    '0U',
+    '0C',
+    '7Z',
+    'Y7',
+    'VY',
+)
 LOOKALIKES: dict[str, frozenset[str]] = {}
 for _first, _second in _LOOKALIKE_PAIRS:
     LOOKALIKES[_first] = LOOKALIKES.get(_first, frozenset()) | {_second}
@@ -109,14 +134,22 @@ def ocr_check(vin: str) -> VinCheck:
     (an unassigned WMI is most often a misread first character: 5→S, 8→S, 9→S)."""
     check = validate_vin(vin)
     if check.status == VinStatus.UNVERIFIED and not known_maker(vin):
-        return VinCheck(vin, VinStatus.NONE, False, check.check_digit_ok,
-                        'unknown maker (WMI); not taken from OCR without a check digit')
+        return VinCheck(
+            vin,
+            VinStatus.NONE,
+            False,
+            check.check_digit_ok,
+            'unknown maker (WMI); not taken from OCR without a check digit',
+        )
     return check
 
 
 def _guess(reading: Reading, index: int) -> bool:
-    return (reading.kind in GUESSING_KINDS and bool(reading.confidences)
-            and reading.confidences[index] < MIN_VOTE_CONFIDENCE)
+    return (
+        reading.kind in GUESSING_KINDS
+        and bool(reading.confidences)
+        and reading.confidences[index] < MIN_VOTE_CONFIDENCE
+    )
 
 
 def _distance(first: str, second: str) -> int:
@@ -191,8 +224,11 @@ def _split_characters(cluster: Sequence[Reading]) -> set[tuple[int, int]]:
     for index in range(VIN_LENGTH):
         opinions: dict[str, list[tuple[list[tuple[int, Reading]], frozenset[str]]]] = {}
         for (crop, _), reads in groups.items():
-            options = [_stands_for(reading, index) for _, reading in reads
-                       if reading.text[index] != UNREAD and not _guess(reading, index)]
+            options = [
+                _stands_for(reading, index)
+                for _, reading in reads
+                if reading.text[index] != UNREAD and not _guess(reading, index)
+            ]
             if not options:
                 continue
             common = frozenset.intersection(*options)
@@ -252,8 +288,11 @@ def _valid_combinations(positions: Sequence[_Position]) -> tuple[list[VinCheck],
         combinations *= len(choices)
     if combinations > MAX_COMBINATIONS:
         return [], in_doubt, f'too uncertain ({len(in_doubt)} positions in doubt)'
-    valid = [check for check in (ocr_check(''.join(combination)) for combination in itertools.product(*options))
-             if check.valid]
+    valid = [
+        check
+        for check in (ocr_check(''.join(combination)) for combination in itertools.product(*options))
+        if check.valid
+    ]
     return valid, in_doubt, '' if valid else 'no valid VIN'
 
 
@@ -263,8 +302,11 @@ def _foreign_only_by_first_letter(vin: str, valid: Sequence[VinCheck]) -> bool:
     against 3: a clipped glyph, not a look-alike letter) is a real doubt the check digit must not settle."""
     if vin[0] not in '12345':
         return False
-    return all(check.vin[0].isalpha() and check.vin[0] in LOOKALIKES.get(vin[0], frozenset())
-               for check in valid if check.vin != vin)
+    return all(
+        check.vin[0].isalpha() and check.vin[0] in LOOKALIKES.get(vin[0], frozenset())
+        for check in valid
+        if check.vin != vin
+    )
 
 
 def _judge(cluster: Sequence[Reading], confirming_kind: str | None) -> _Verdict:
@@ -315,10 +357,16 @@ def _support(cluster: Sequence[Reading], vin: str, confirming_kind: str | None) 
     confirmed = True
     silenced = _split_characters(cluster)
     for index, char in enumerate(vin):
-        agreeing = [reading for number, reading in enumerate(cluster)
-                    if (reading.text[index] == char
-                        or char in _RAW_MEANINGS.get((reading.raw or reading.text)[index], frozenset()))
-                    and not _guess(reading, index) and (number, index) not in silenced]
+        agreeing = [
+            reading
+            for number, reading in enumerate(cluster)
+            if (
+                reading.text[index] == char
+                or char in _RAW_MEANINGS.get((reading.raw or reading.text)[index], frozenset())
+            )
+            and not _guess(reading, index)
+            and (number, index) not in silenced
+        ]
         fewest_reads = min(fewest_reads, len(agreeing))
         kinds = {reading.kind for reading in agreeing}
         fewest_kinds = min(fewest_kinds, len(kinds))
@@ -341,8 +389,9 @@ def decide(readings: Iterable[Reading], *, confirming_kind: str | None = None) -
     readings = list(readings)
     report = _report(readings)
     barcode_vins = {reading.text: validate_vin(reading.text) for reading in readings if reading.from_barcode}
-    valid_barcodes = sorted((check for check in barcode_vins.values() if check.valid),
-                            key=lambda check: check.status != VinStatus.VERIFIED)
+    valid_barcodes = sorted(
+        (check for check in barcode_vins.values() if check.valid), key=lambda check: check.status != VinStatus.VERIFIED
+    )
     if valid_barcodes:
         best = valid_barcodes[0]
         rivals = [check for check in valid_barcodes[1:] if check.vin != best.vin and check.status == best.status]
@@ -357,15 +406,24 @@ def decide(readings: Iterable[Reading], *, confirming_kind: str | None = None) -
         # With the page reads as votes too, only a North-American VIN can be taken: its check digit, not the
         # number of reads, is what stands behind it (a page read alone still never settles: two reads needed).
         everything = [reading for reading in readings if reading.kind != 'barcode']
-        chosen = [verdict for verdict in (_judge(cluster, confirming_kind) for cluster in _clusters(everything))
-                  if verdict.vin and verdict.check is not None and verdict.check.status == VinStatus.VERIFIED]
+        chosen = [
+            verdict
+            for verdict in (_judge(cluster, confirming_kind) for cluster in _clusters(everything))
+            if verdict.vin and verdict.check is not None and verdict.check.status == VinStatus.VERIFIED
+        ]
     if len({verdict.vin for verdict in chosen}) > 1:
         return Decision(None, None, '', 'several different VINs read', 0.0, report)
     if chosen:
         verdict = chosen[0]
         assert verdict.check is not None
-        return Decision(verdict.vin, verdict.check, 'ocr', '',
-                        _confidence(verdict.check, barcode=False, agreeing=verdict.agreeing), report)
+        return Decision(
+            verdict.vin,
+            verdict.check,
+            'ocr',
+            '',
+            _confidence(verdict.check, barcode=False, agreeing=verdict.agreeing),
+            report,
+        )
     reasons = [verdict.reason for verdict in verdicts if verdict.reason != 'no valid VIN']
     return Decision(None, None, '', reasons[0] if reasons else 'no valid VIN', 0.0, report)
 
@@ -376,11 +434,22 @@ def _report(readings: Sequence[Reading]) -> list[dict[str, Any]]:
     for reading in readings:
         if UNREAD not in reading.text:
             by_vin.setdefault(reading.text, []).append(reading)
-    checks = {vin: (validate_vin(vin) if any(r.from_barcode for r in group) else ocr_check(vin))
-              for vin, group in by_vin.items()}
-    order = sorted(by_vin, key=lambda vin: (not checks[vin].valid, checks[vin].status != VinStatus.VERIFIED,
-                                            -len(by_vin[vin])))
-    return [{'vin': vin, 'status': str(checks[vin].status), 'reason': checks[vin].reason,
-             'votes': len(by_vin[vin]), 'sources': sorted({reading.source for reading in by_vin[vin]}),
-             'north_american': checks[vin].north_american, 'check_digit_ok': checks[vin].check_digit_ok}
-            for vin in order[:MAX_CANDIDATES_KEPT]]
+    checks = {
+        vin: (validate_vin(vin) if any(r.from_barcode for r in group) else ocr_check(vin))
+        for vin, group in by_vin.items()
+    }
+    order = sorted(
+        by_vin, key=lambda vin: (not checks[vin].valid, checks[vin].status != VinStatus.VERIFIED, -len(by_vin[vin]))
+    )
+    return [
+        {
+            'vin': vin,
+            'status': str(checks[vin].status),
+            'reason': checks[vin].reason,
+            'votes': len(by_vin[vin]),
+            'sources': sorted({reading.source for reading in by_vin[vin]}),
+            'north_american': checks[vin].north_american,
+            'check_digit_ok': checks[vin].check_digit_ok,
+        }
+        for vin in order[:MAX_CANDIDATES_KEPT]
+    ]

@@ -22,17 +22,46 @@ log = logging.getLogger(__name__)
 
 # vininfo names the group, customers know the brand.
 _MAKE_BY_WMI = {
-    '8AG': 'Chevrolet', '9BG': 'Chevrolet', '8AP': 'Fiat', '9BD': 'Fiat', 'ZFA': 'Fiat', 'KMH': 'Hyundai',
-    '8AC': 'Mercedes-Benz', '8AW': 'Volkswagen', '9BW': 'Volkswagen', 'WVW': 'Volkswagen', 'WVG': 'Volkswagen',
-    'WV1': 'Volkswagen', 'WV2': 'Volkswagen', 'AAV': 'Volkswagen',
+    '8AG': 'Chevrolet',
+    '9BG': 'Chevrolet',
+    '8AP': 'Fiat',
+    '9BD': 'Fiat',
+    'ZFA': 'Fiat',
+    'KMH': 'Hyundai',
+    '8AC': 'Mercedes-Benz',
+    '8AW': 'Volkswagen',
+    '9BW': 'Volkswagen',
+    'WVW': 'Volkswagen',
+    'WVG': 'Volkswagen',
+    'WV1': 'Volkswagen',
+    'WV2': 'Volkswagen',
+    'AAV': 'Volkswagen',
 }
 _VW_GROUP_WMIS = frozenset({'WVW', 'WVG', 'WV1', 'WV2', '9BW', '8AW', 'AAV'})
 # Positions 7-8 of a non-North-American Volkswagen VIN: the first two characters of the official type.
 _VW_TYPES = {
-    '1H': 'Golf III / Vento', '1J': 'Golf IV / Bora', '1K': 'Golf V / Vento', '5K': 'Golf VI', '5G': 'Golf VII',
-    'AU': 'Golf VII', '6N': 'Polo', '9N': 'Polo', '6R': 'Polo', 'AW': 'Polo', '5Z': 'Fox / Suran',
-    '5U': 'Gol / Voyage / Saveiro', '2H': 'Amarok', '5N': 'Tiguan', 'AD': 'Tiguan', '3C': 'Passat',
-    '3G': 'Passat', '16': 'Vento', '7H': 'Transporter', '2K': 'Caddy', '1T': 'Touran', '7L': 'Touareg',
+    '1H': 'Golf III / Vento',
+    '1J': 'Golf IV / Bora',
+    '1K': 'Golf V / Vento',
+    '5K': 'Golf VI',
+    '5G': 'Golf VII',
+    'AU': 'Golf VII',
+    '6N': 'Polo',
+    '9N': 'Polo',
+    '6R': 'Polo',
+    'AW': 'Polo',
+    '5Z': 'Fox / Suran',
+    '5U': 'Gol / Voyage / Saveiro',
+    '2H': 'Amarok',
+    '5N': 'Tiguan',
+    'AD': 'Tiguan',
+    '3C': 'Passat',
+    '3G': 'Passat',
+    '16': 'Vento',
+    '7H': 'Transporter',
+    '2K': 'Caddy',
+    '1T': 'Touran',
+    '7L': 'Touareg',
     '7P': 'Touareg',
 }
 
@@ -60,9 +89,15 @@ class Vehicle:
     def from_dict(cls, data: dict[str, Any] | None) -> Vehicle | None:
         if not data:
             return None
-        return cls(make=data.get('make', ''), model=data.get('model', ''), year=data.get('year'),
-                   country=data.get('country', ''), region=data.get('region', ''),
-                   manufacturer=data.get('manufacturer', ''), source=data.get('source', ''))
+        return cls(
+            make=data.get('make', ''),
+            model=data.get('model', ''),
+            year=data.get('year'),
+            country=data.get('country', ''),
+            region=data.get('region', ''),
+            manufacturer=data.get('manufacturer', ''),
+            source=data.get('source', ''),
+        )
 
 
 @lru_cache(maxsize=4096)
@@ -130,5 +165,6 @@ def decode_vehicle(vin_text: str) -> Vehicle | None:
             year = vpic_year or year
     elif wmi in _VW_GROUP_WMIS and vin_text[6:8] in _VW_TYPES:
         model, source = _VW_TYPES[vin_text[6:8]], 'vw-type'
-    return Vehicle(make=make, model=model, year=year, country=country, region=region, manufacturer=manufacturer,
-                   source=source)
+    return Vehicle(
+        make=make, model=model, year=year, country=country, region=region, manufacturer=manufacturer, source=source
+    )

@@ -56,8 +56,7 @@ class OcrEngine(Protocol):
 
     def read_line(self, image: Image.Image, *, seconds_left: float, alphabet: str = 'vin+ioq') -> list[OcrLine]: ...
 
-    def read_characters(self, images: list[Image.Image], *, seconds_left: float) -> list[tuple[str, float]] | None:
-        ...
+    def read_characters(self, images: list[Image.Image], *, seconds_left: float) -> list[tuple[str, float]] | None: ...
 
 
 def _group_words(words: list[tuple[str, float, tuple[int, int, int, int]]]) -> list[OcrLine]:
@@ -79,11 +78,21 @@ def _group_words(words: list[tuple[str, float, tuple[int, int, int, int]]]) -> l
     grouped = []
     for line in lines:
         line.sort(key=lambda item: item[2][0])
-        box = (min(w[2][0] for w in line), min(w[2][1] for w in line), max(w[2][2] for w in line),
-               max(w[2][3] for w in line))
+        box = (
+            min(w[2][0] for w in line),
+            min(w[2][1] for w in line),
+            max(w[2][2] for w in line),
+            max(w[2][3] for w in line),
+        )
         confidence = sum(w[1] for w in line) / len(line)
-        grouped.append(OcrLine(' '.join(w[0] for w in line), confidence, box,
-                               word_boxes=tuple(w[2] for w in line for _ in w[0].split())))
+        grouped.append(
+            OcrLine(
+                ' '.join(w[0] for w in line),
+                confidence,
+                box,
+                word_boxes=tuple(w[2] for w in line for _ in w[0].split()),
+            )
+        )
     return grouped
 
 
@@ -111,20 +120,23 @@ class TesseractEngine:
     def in_process(self) -> bool:
         return self._api is not None
 
-    def _cli_words(self, image: Image.Image, config: str, seconds_left: float
-                   ) -> list[tuple[str, float, tuple[int, int, int, int]]]:
+    def _cli_words(
+        self, image: Image.Image, config: str, seconds_left: float
+    ) -> list[tuple[str, float, tuple[int, int, int, int]]]:
         import pytesseract
 
         try:
-            data = pytesseract.image_to_data(image, lang=self.language, config=config,
-                                             output_type=pytesseract.Output.DICT, timeout=seconds_left)
+            data = pytesseract.image_to_data(
+                image, lang=self.language, config=config, output_type=pytesseract.Output.DICT, timeout=seconds_left
+            )
         except RuntimeError as exc:  # pytesseract kills the process and says "Tesseract process timeout"
             if 'timeout' in str(exc).lower():
                 raise OcrTimeout(str(exc)) from exc
             raise
         words = []
         for text, confidence, left, top, width, height in zip(
-                data['text'], data['conf'], data['left'], data['top'], data['width'], data['height'], strict=True):
+            data['text'], data['conf'], data['left'], data['top'], data['width'], data['height'], strict=True
+        ):
             if text and text.strip() and float(confidence) >= 0:
                 words.append((text.strip(), float(confidence) / 100.0, (left, top, left + width, top + height)))
         return words
@@ -138,8 +150,9 @@ class TesseractEngine:
         if self._api is None:
             words = self._cli_words(gray, f'{_TESSERACT_BASE} --psm {psm}', seconds_left)
         else:
-            found, completed = self._api.words(gray.tobytes(), gray.width, gray.height, psm=psm,
-                                               seconds_left=seconds_left)
+            found, completed = self._api.words(
+                gray.tobytes(), gray.width, gray.height, psm=psm, seconds_left=seconds_left
+            )
             if not completed:
                 raise OcrTimeout('Tesseract stopped at its deadline')
             words = [(word.text, word.confidence, word.box) for word in found]
@@ -165,10 +178,17 @@ class TesseractEngine:
             text = ' '.join(word[0] for word in words)
             # The command line gives word confidences only: each character gets its word's.
             confidences = tuple(word[1] for word in words for char in word[0] if not char.isspace())
-            return [OcrLine(text, sum(c for c in confidences) / max(1, len(confidences)),
-                            (0, 0, gray.width, gray.height), confidences)]
-        symbols, completed = self._api.symbols(gray.tobytes(), gray.width, gray.height, psm=13, whitelist=allowed,
-                                               seconds_left=seconds_left)
+            return [
+                OcrLine(
+                    text,
+                    sum(c for c in confidences) / max(1, len(confidences)),
+                    (0, 0, gray.width, gray.height),
+                    confidences,
+                )
+            ]
+        symbols, completed = self._api.symbols(
+            gray.tobytes(), gray.width, gray.height, psm=13, whitelist=allowed, seconds_left=seconds_left
+        )
         if not completed:
             raise OcrTimeout('Tesseract stopped at its deadline')
         text = ''
@@ -182,9 +202,7 @@ class TesseractEngine:
                     confidences.append(symbol.confidence)
         if not text:
             return []
-        return [OcrLine(text, sum(confidences) / len(confidences), (0, 0, gray.width, gray.height),
-                        tuple(confidences))]
-
+        return [OcrLine(text, sum(confidences) / len(confidences), (0, 0, gray.width, gray.height), tuple(confidences))]
 
     def read_characters(self, images: list[Image.Image], *, seconds_left: float) -> list[tuple[str, float]] | None:
         """Each image holds one character, read on its own (psm 13, VIN alphabet): without neighbours, the
@@ -198,13 +216,15 @@ class TesseractEngine:
             if seconds_left <= 0.05:
                 raise OcrTimeout('no time left for OCR')
             gray = image.convert('L')
-            symbols, completed = self._api.symbols(gray.tobytes(), gray.width, gray.height, psm=13,
-                                                   whitelist=VIN_WHITELIST, seconds_left=seconds_left)
+            symbols, completed = self._api.symbols(
+                gray.tobytes(), gray.width, gray.height, psm=13, whitelist=VIN_WHITELIST, seconds_left=seconds_left
+            )
             if not completed:
                 raise OcrTimeout('Tesseract stopped at its deadline')
             text = ''.join(symbol.text for symbol in symbols).strip()
-            found.append((text, min((symbol.confidence for symbol in symbols), default=0.0)) if len(text) == 1
-                         else ('', 0.0))
+            found.append(
+                (text, min((symbol.confidence for symbol in symbols), default=0.0)) if len(text) == 1 else ('', 0.0)
+            )
         return found
 
 
@@ -218,8 +238,13 @@ def _rapid_engine() -> Any:
         from rapidocr_onnxruntime import RapidOCR
 
         # Detection on at most 960 px: at RapidOCR's default (min side ≥ 736) a phone photo takes >2 s on one core.
-        _rapidocr = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1, print_verbose=False,
-                             det_limit_side_len=960, det_limit_type='max')
+        _rapidocr = RapidOCR(
+            intra_op_num_threads=1,
+            inter_op_num_threads=1,
+            print_verbose=False,
+            det_limit_side_len=960,
+            det_limit_type='max',
+        )
     return _rapidocr
 
 

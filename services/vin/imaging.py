@@ -37,8 +37,14 @@ def load_grayscale(content: bytes) -> Image.Image:
                     background = Image.new('RGBA', rgba.size, (255, 255, 255, 255))
                     upright = Image.alpha_composite(background, rgba)
                 return upright.convert('L')
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, Image.DecompressionBombWarning,
-            SyntaxError, ValueError) as exc:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+        SyntaxError,
+        ValueError,
+    ) as exc:
         if isinstance(exc, UnreadableImage):
             raise
         raise UnreadableImage(f'not a readable image: {type(exc).__name__}') from exc
@@ -83,8 +89,12 @@ def _box_mean(pixels: np.ndarray, radius: int) -> np.ndarray:
     integral = padded.cumsum(axis=0).cumsum(axis=1)
     height, width = pixels.shape
     size = 2 * radius + 1
-    window_sum = (integral[size:size + height, size:size + width] - integral[:height, size:size + width]
-                  - integral[size:size + height, :width] + integral[:height, :width])
+    window_sum = (
+        integral[size : size + height, size : size + width]
+        - integral[:height, size : size + width]
+        - integral[size : size + height, :width]
+        + integral[:height, :width]
+    )
     return window_sum / (size * size)
 
 
@@ -116,9 +126,9 @@ def is_light_on_dark(image: Image.Image) -> bool:
     sample = deviation[busy]
     if sample.size < 50:
         return False
-    third = float(np.mean(sample ** 3))
-    second = float(np.mean(sample ** 2))
-    return second > 0 and third / second ** 1.5 > 0
+    third = float(np.mean(sample**3))
+    second = float(np.mean(sample**2))
+    return second > 0 and third / second**1.5 > 0
 
 
 def border_is_dark(image: Image.Image) -> bool:

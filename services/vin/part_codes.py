@@ -55,7 +55,7 @@ def code_candidates(texts: Iterable[str]) -> list[str]:
             tokens = [token for token in tokens if token]
             for start in range(len(tokens)):
                 joined = ''
-                for token in tokens[start:start + MAX_RUN]:
+                for token in tokens[start : start + MAX_RUN]:
                     joined += normalize_code(token)
                     if len(joined) > MAX_LENGTH:
                         break
@@ -70,9 +70,13 @@ async def match_part_codes(db: Database, *, texts: Sequence[str], limit: int = 2
     if not candidates:
         return []
     async with db.session() as session:
-        rows = (await session.exec(
-            select(ProductCode, Product).join(Product, col(Product.id) == col(ProductCode.product_id))
-            .where(col(ProductCode.code).in_(candidates[:500]), col(Product.active).is_(True)))).all()
+        rows = (
+            await session.exec(
+                select(ProductCode, Product)
+                .join(Product, col(Product.id) == col(ProductCode.product_id))
+                .where(col(ProductCode.code).in_(candidates[:500]), col(Product.active).is_(True))
+            )
+        ).all()
     order = {code: index for index, code in enumerate(candidates)}
     matches = sorted(rows, key=lambda row: (order[row[0].code], row[1].id or 0))
     found: list[PartMatch] = []
@@ -81,7 +85,16 @@ async def match_part_codes(db: Database, *, texts: Sequence[str], limit: int = 2
         if product.id in seen_products:
             continue
         seen_products.add(product.id or 0)
-        found.append(PartMatch(code=code.code, display_code=code.display_code, kind=code.kind,
-                               product_id=product.id or 0, sku=product.sku, title=product.title, brand=product.brand,
-                               price=product.price))
+        found.append(
+            PartMatch(
+                code=code.code,
+                display_code=code.display_code,
+                kind=code.kind,
+                product_id=product.id or 0,
+                sku=product.sku,
+                title=product.title,
+                brand=product.brand,
+                price=product.price,
+            )
+        )
     return found[:limit]

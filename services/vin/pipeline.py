@@ -66,8 +66,13 @@ PAGE_SIZE = 1200  # px, long side of the page reads (they only need to find the 
 # alphabets err differently, which is what makes their agreement worth something (see engines.ALPHABETS).
 # Chosen by measured accuracy on the VIN crops of the synthetic set (exact reads, VIN alphabet: gray 60 px
 # 99 %, gray 52 px 98 %, Otsu 44 px 97 %; 24–36 px reads 75–94 % only added disagreements).
-LINE_PREPARATIONS = (('gray', 60, 'vin'), ('gray', 52, 'vin'), ('otsu', 44, 'vin'), ('gray', 60, 'vin+ioq'),
-                     ('otsu', 44, 'vin+ioq'))
+LINE_PREPARATIONS = (
+    ('gray', 60, 'vin'),
+    ('gray', 52, 'vin'),
+    ('otsu', 44, 'vin'),
+    ('gray', 60, 'vin+ioq'),
+    ('otsu', 44, 'vin+ioq'),
+)
 # The prepared crops that are also cut into characters and read one by one (see read_characters).
 CHARACTER_PREPARATIONS = (('gray', 60), ('otsu', 44))
 MAX_CROPS_PER_PAGE = 3
@@ -95,16 +100,36 @@ class VinResult:
     reason: str = ''  # why no VIN was chosen (not stored; for logs, the CLI and the bench)
 
     def to_dict(self) -> dict[str, Any]:
-        return {'vin': self.vin, 'status': str(self.status), 'source': self.source, 'confidence': self.confidence,
-                'candidates': self.candidates, 'vehicle': self.vehicle, 'timings': self.timings,
-                'seconds': self.seconds, 'engine': self.engine, 'error': self.error, 'version': self.version,
-                'text_lines': self.text_lines, 'reason': self.reason}
+        return {
+            'vin': self.vin,
+            'status': str(self.status),
+            'source': self.source,
+            'confidence': self.confidence,
+            'candidates': self.candidates,
+            'vehicle': self.vehicle,
+            'timings': self.timings,
+            'seconds': self.seconds,
+            'engine': self.engine,
+            'error': self.error,
+            'version': self.version,
+            'text_lines': self.text_lines,
+            'reason': self.reason,
+        }
 
     @classmethod
-    def failed(cls, *, engine: str, error: str, seconds: float, timings: dict[str, float] | None = None
-               ) -> VinResult:
-        return cls(vin=None, status=VinStatus.NONE, source='', confidence=0.0, candidates=[], vehicle=None,
-                   timings=timings or {}, seconds=seconds, engine=engine, error=error)
+    def failed(cls, *, engine: str, error: str, seconds: float, timings: dict[str, float] | None = None) -> VinResult:
+        return cls(
+            vin=None,
+            status=VinStatus.NONE,
+            source='',
+            confidence=0.0,
+            candidates=[],
+            vehicle=None,
+            timings=timings or {},
+            seconds=seconds,
+            engine=engine,
+            error=error,
+        )
 
 
 def cpu_seconds() -> float:
@@ -120,8 +145,12 @@ def cpu_seconds() -> float:
 def barcode_texts(image: Image.Image, *, binarizer: str | None = None) -> list[str]:
     import zxingcpp
 
-    formats = [zxingcpp.BarcodeFormat.Code39, zxingcpp.BarcodeFormat.Code128, zxingcpp.BarcodeFormat.DataMatrix,
-               zxingcpp.BarcodeFormat.QRCode]
+    formats = [
+        zxingcpp.BarcodeFormat.Code39,
+        zxingcpp.BarcodeFormat.Code128,
+        zxingcpp.BarcodeFormat.DataMatrix,
+        zxingcpp.BarcodeFormat.QRCode,
+    ]
     options: dict[str, Any] = {}
     if binarizer is not None:
         options['binarizer'] = getattr(zxingcpp.Binarizer, binarizer)
@@ -178,10 +207,11 @@ def readings_of_line(line: OcrLine, *, source: str, kind: str, crop: str = '') -
         if at < 0:
             found.append(Reading(vin, source, kind, crop=crop))
             continue
-        indexes = kept[at:at + VIN_LENGTH]
+        indexes = kept[at : at + VIN_LENGTH]
         raw = ''.join(chars[index].upper() for index in indexes)
-        confidences = (tuple(line.char_confidences[index] for index in indexes)
-                       if len(line.char_confidences) == len(chars) else ())
+        confidences = (
+            tuple(line.char_confidences[index] for index in indexes) if len(line.char_confidences) == len(chars) else ()
+        )
         found.append(Reading(vin, source, kind, raw=raw, confidences=confidences, crop=crop))
     return found
 
@@ -221,9 +251,13 @@ def vin_spans(line: OcrLine) -> list[tuple[int, int, int, int]]:
             compact += ''.join(char for char in words[end] if char.isascii() and char.isalnum())
             if len(compact) > 21:
                 break
-            longest = max(_alnum_length(word) for word in words[start:end + 1])
-            if (len(compact) >= 13 and longest >= 7 and sum(char.isdigit() for char in compact) >= 3
-                    and sum(char.isalpha() for char in compact) >= 2):
+            longest = max(_alnum_length(word) for word in words[start : end + 1])
+            if (
+                len(compact) >= 13
+                and longest >= 7
+                and sum(char.isdigit() for char in compact) >= 3
+                and sum(char.isalpha() for char in compact) >= 2
+            ):
                 spans.append((abs(len(compact) - VIN_LENGTH), start, end))
     chosen: list[tuple[int, int]] = []
     for _, start, end in sorted(spans):
@@ -231,9 +265,15 @@ def vin_spans(line: OcrLine) -> list[tuple[int, int, int, int]]:
             chosen.append((start, end))
     boxes = []
     for start, end in chosen:
-        parts = line.word_boxes[start:end + 1]
-        boxes.append((min(box[0] for box in parts), min(box[1] for box in parts), max(box[2] for box in parts),
-                      max(box[3] for box in parts)))
+        parts = line.word_boxes[start : end + 1]
+        boxes.append(
+            (
+                min(box[0] for box in parts),
+                min(box[1] for box in parts),
+                max(box[2] for box in parts),
+                max(box[3] for box in parts),
+            )
+        )
     return boxes
 
 
@@ -267,7 +307,7 @@ def text_row(image: Image.Image, box: tuple[int, int, int, int]) -> tuple[int, i
             merged.append(run)
     if not merged:
         return box
-    main = max(merged, key=lambda run: float(profile[run[0]:run[1]].sum()))
+    main = max(merged, key=lambda run: float(profile[run[0] : run[1]].sum()))
     if main[1] - main[0] < 0.3 * (bottom - top):
         return box  # no dominant row: keep the box as read
     return left, top + main[0], right, top + main[1]
@@ -313,8 +353,12 @@ def crop_columns(image: Image.Image, box: tuple[int, int, int, int]) -> tuple[in
     def clear(start: int, step: int) -> int:
         """From the character's outermost column, the last column of paper before other ink (margin at most)."""
         column = start
-        while (abs(column - start) < margin and 0 <= column + 2 * step < image.width
-               and not has_ink(column + step, trace=True) and not has_ink(column + 2 * step, trace=True)):
+        while (
+            abs(column - start) < margin
+            and 0 <= column + 2 * step < image.width
+            and not has_ink(column + step, trace=True)
+            and not has_ink(column + 2 * step, trace=True)
+        ):
             column += step
         return column
 
@@ -358,8 +402,7 @@ def longest_word(image: Image.Image, box: tuple[int, int, int, int]) -> tuple[in
     return left + first, box[1], left + last, box[3]
 
 
-def line_crop(image: Image.Image, box: tuple[int, int, int, int], *, threshold: str, text_height: int
-              ) -> Image.Image:
+def line_crop(image: Image.Image, box: tuple[int, int, int, int], *, threshold: str, text_height: int) -> Image.Image:
     """The words alone, scaled to `text_height` px characters, dark on light, with a margin; 'otsu'
     thresholds the crop on its own (glare elsewhere in the photo does not move it), 'gray' stretches it."""
     row = text_row(image, box)
@@ -369,8 +412,10 @@ def line_crop(image: Image.Image, box: tuple[int, int, int, int], *, threshold: 
     crop = image.crop((left, max(0, top - height // 4), right, min(image.height, bottom + height // 4)))
     scale = text_height / height
     if abs(scale - 1) > 0.05:
-        crop = crop.resize((max(1, round(crop.width * scale)), max(1, round(crop.height * scale))),
-                           Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.BICUBIC)
+        crop = crop.resize(
+            (max(1, round(crop.width * scale)), max(1, round(crop.height * scale))),
+            Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.BICUBIC,
+        )
     if border_is_dark(crop):
         crop = ImageOps.invert(crop)
     if threshold == 'otsu':
@@ -470,9 +515,12 @@ class _Run:
     def lines(self, name: str, boxes: list[tuple[int, ...]], image: Image.Image) -> None:
         def overlaps_done(box: tuple[int, ...]) -> bool:
             slack = max(4, (box[3] - box[1]) // 2)
-            return any(min(box[3], done[3]) - max(box[1], done[1]) > 0.6 * (box[3] - box[1])
-                       and done[0] <= box[0] + slack and done[2] >= box[2] - slack
-                       for done in self.cropped)
+            return any(
+                min(box[3], done[3]) - max(box[1], done[1]) > 0.6 * (box[3] - box[1])
+                and done[0] <= box[0] + slack
+                and done[2] >= box[2] - slack
+                for done in self.cropped
+            )
 
         crops = 0
         for box in boxes:
@@ -490,8 +538,16 @@ class _Run:
                 with self.timed('second'):
                     self.read_crop(self.second, crop_name, image, box, prepared, second=True)  # type: ignore[arg-type]
 
-    def read_crop(self, engine: OcrEngine, crop_name: str, image: Image.Image, box: tuple[int, int, int, int],
-                  prepared: dict[tuple[str, int], Image.Image], *, second: bool) -> None:
+    def read_crop(
+        self,
+        engine: OcrEngine,
+        crop_name: str,
+        image: Image.Image,
+        box: tuple[int, int, int, int],
+        prepared: dict[tuple[str, int], Image.Image],
+        *,
+        second: bool,
+    ) -> None:
         """One recognizer's reads of one line crop: whole-line reads in several preparations, then each
         character alone. The first recognizer reads them all (each read is a chance to disagree); the second
         is asked one read at a time and stops as soon as the photo is settled: it is there to settle what
@@ -516,8 +572,7 @@ class _Run:
                 continue  # the same read again would count as a second, agreeing one
             read_already.add((threshold, height))
             source = f'{label}-{threshold}{height}-{alphabet}'
-            for line in engine.read_line(prepared_crop(threshold, height), seconds_left=self.left(),
-                                         alphabet=alphabet):
+            for line in engine.read_line(prepared_crop(threshold, height), seconds_left=self.left(), alphabet=alphabet):
                 self.add(readings_of_line(line, source=source, kind=line_kind, crop=crop_name))
             if second and self.settled:
                 return
@@ -530,8 +585,17 @@ class _Run:
             if read is None:
                 return
             text = ''.join(char or UNREAD for char, _ in read)
-            self.add([Reading(text, f'{label}-chars-{threshold}{height}', chars_kind,
-                              confidences=tuple(confidence for _, confidence in read), crop=crop_name)])
+            self.add(
+                [
+                    Reading(
+                        text,
+                        f'{label}-chars-{threshold}{height}',
+                        chars_kind,
+                        confidences=tuple(confidence for _, confidence in read),
+                        crop=crop_name,
+                    )
+                ]
+            )
             if second and self.settled:
                 return
 
@@ -553,10 +617,19 @@ def _ocr_passes(run: _Run, upright: Image.Image) -> Iterator[Callable[[], None]]
             page, scale = _scaled(upright, 1280)
             with run.timed('detect'):
                 boxes = run.engine.read_page(page, mode='boxes', seconds_left=run.left())
-            shaped = sorted((box.box for box in boxes if (box.box[2] - box.box[0]) >= 6 * (box.box[3] - box.box[1])),
-                            key=lambda box: -(box[2] - box[0]))
-            run.lines('rapid', [longest_word(upright, tuple(round(value / scale) for value in box))  # type: ignore[arg-type]
-                                for box in shaped], upright)
+            shaped = sorted(
+                (box.box for box in boxes if (box.box[2] - box.box[0]) >= 6 * (box.box[3] - box.box[1])),
+                key=lambda box: -(box[2] - box[0]),
+            )
+            run.lines(
+                'rapid',
+                [
+                    longest_word(upright, tuple(round(value / scale) for value in box))  # type: ignore[arg-type]
+                    for box in shaped
+                ],
+                upright,
+            )
+
         yield rapid_boxes
 
         def rapid_full() -> None:
@@ -566,22 +639,26 @@ def _ocr_passes(run: _Run, upright: Image.Image) -> Iterator[Callable[[], None]]
             for line in lines:
                 run.add(readings_of_line(line, source='rapid-full', kind='page'))
                 run.texts.append(line.text)
+
         yield rapid_full
         return
 
     def otsu_page() -> None:
         page, scale = _scaled(_dark_on_light(upright), PAGE_SIZE)
         run.page('page-otsu', binarize(page), 'sparse', crops_from=upright, scale=scale)
+
     yield otsu_page
 
     def gray_page() -> None:
         page, scale = _scaled(_dark_on_light(upright), PAGE_SIZE)
         run.page('page-gray', ImageOps.autocontrast(page, cutoff=1), 'block', crops_from=upright, scale=scale)
+
     yield gray_page
 
     def local_page() -> None:
         page, scale = _scaled(_dark_on_light(upright), PAGE_SIZE)
         run.page('page-local', binarize_local(page), 'sparse', crops_from=upright, scale=scale)
+
     yield local_page
 
     def inverted_page() -> None:
@@ -589,20 +666,24 @@ def _ocr_passes(run: _Run, upright: Image.Image) -> Iterator[Callable[[], None]]
             return  # the text was found the right way round; only its reading was in doubt
         page, scale = _scaled(_dark_on_light(upright, flip=True), PAGE_SIZE)
         run.page('page-inverted', binarize(page), 'sparse', crops_from=upright, scale=scale)
+
     yield inverted_page
 
     for turn in (90, 270):
+
         def quarter_turn(turn: int = turn) -> None:
             if run.words_seen >= 8:
                 return  # plenty of horizontal text: the photo is not sideways
             turned = upright.rotate(turn, expand=True)
             page, scale = _scaled(_dark_on_light(turned), PAGE_SIZE)
             run.page(f'page-turn{turn}', binarize(page), 'sparse', crops_from=turned, scale=scale)
+
         yield quarter_turn
 
 
-def read_vin(content: bytes, *, engine: str = 'tesseract', time_budget: float = 15.0, barcodes: bool = True
-             ) -> VinResult:
+def read_vin(
+    content: bytes, *, engine: str = 'tesseract', time_budget: float = 15.0, barcodes: bool = True
+) -> VinResult:
     """The VIN in a photo, or why there is none. Pure: same bytes and engine, same answer (cacheable by sha256)."""
     started = time.perf_counter()
     cpu_started = cpu_seconds()
@@ -620,8 +701,9 @@ def read_vin(content: bytes, *, engine: str = 'tesseract', time_budget: float = 
     except UnreadableImage as exc:
         return VinResult.failed(engine=engine, error=str(exc), seconds=elapsed(), timings=finish_timings())
     timings['load'] = elapsed()
-    run = _Run(engine=engine_named(engine), deadline=started + time_budget, timings=timings,
-               second=second_recognizer(engine))
+    run = _Run(
+        engine=engine_named(engine), deadline=started + time_budget, timings=timings, second=second_recognizer(engine)
+    )
     error = ''
     try:
         if barcodes:
@@ -654,10 +736,19 @@ def read_vin(content: bytes, *, engine: str = 'tesseract', time_budget: float = 
     vin = decision.vin
     vehicle = decode_vehicle(vin) if vin else None
     return VinResult(
-        vin=vin, status=decision.check.status if decision.check else VinStatus.NONE, source=decision.source,
-        confidence=decision.confidence, candidates=decision.candidates,
-        vehicle=vehicle.to_dict() if vehicle else None, timings=finish_timings(), seconds=elapsed(), engine=engine,
-        error=error, text_lines=run.texts, reason=decision.reason)
+        vin=vin,
+        status=decision.check.status if decision.check else VinStatus.NONE,
+        source=decision.source,
+        confidence=decision.confidence,
+        candidates=decision.candidates,
+        vehicle=vehicle.to_dict() if vehicle else None,
+        timings=finish_timings(),
+        seconds=elapsed(),
+        engine=engine,
+        error=error,
+        text_lines=run.texts,
+        reason=decision.reason,
+    )
 
 
 __all__ = ['PIPELINE_VERSION', 'VinResult', 'barcode_candidates', 'otsu_threshold', 'read_vin', 'readings_of_line']

@@ -65,11 +65,22 @@ class VinReadingPublic:
 def _public(reading: VinReading, scan: VinScan | None) -> VinReadingPublic:
     candidates = [item['vin'] for item in (scan.candidates if scan else []) if item.get('vin') != reading.vin]
     return VinReadingPublic(
-        message_id=reading.message_id, conversation_id=reading.conversation_id, branch_id=reading.branch_id,
-        state=reading.state, vin=reading.vin, status=VinStatus(reading.status), source=reading.source,
-        confidence=reading.confidence, vehicle=Vehicle.from_dict(reading.vehicle), candidates=candidates[:6],
-        part_codes=list(reading.part_codes), machine_vin=reading.machine_vin,
-        corrected_by_user_id=reading.corrected_by_user_id, corrected_at=reading.corrected_at, error=reading.error)
+        message_id=reading.message_id,
+        conversation_id=reading.conversation_id,
+        branch_id=reading.branch_id,
+        state=reading.state,
+        vin=reading.vin,
+        status=VinStatus(reading.status),
+        source=reading.source,
+        confidence=reading.confidence,
+        vehicle=Vehicle.from_dict(reading.vehicle),
+        candidates=candidates[:6],
+        part_codes=list(reading.part_codes),
+        machine_vin=reading.machine_vin,
+        corrected_by_user_id=reading.corrected_by_user_id,
+        corrected_at=reading.corrected_at,
+        error=reading.error,
+    )
 
 
 # --- the worker's side -----------------------------------------------------------------------------------
@@ -95,17 +106,36 @@ async def pending_images(db: Database, *, limit: int) -> list[PendingImage]:
     """Inbound image messages whose media is stored and that have no reading yet, newest first: a live
     customer waits for the bot, a backlog after a deploy does not."""
     async with db.session() as session:
-        rows = (await session.exec(
-            select(Message.id, Message.conversation_id, Conversation.branch_id, Media.id, Media.sha256,
-                   Media.storage_path, Media.mime_type)
-            .join(Media, col(Media.id) == col(Message.media_id))
-            .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
-            .outerjoin(VinReading, col(VinReading.message_id) == col(Message.id))
-            .where(Message.direction == Direction.INBOUND, Media.status == 'stored', col(VinReading.id).is_(None),
-                   col(Media.storage_path).is_not(None), col(Media.sha256).is_not(None), _is_image_message())
-            .order_by(col(Message.id).desc()).limit(limit))).all()
-    return [PendingImage(message_id or 0, conversation_id, branch_id, media_id or 0, sha256 or '', path or '', mime)
-            for message_id, conversation_id, branch_id, media_id, sha256, path, mime in rows]
+        rows = (
+            await session.exec(
+                select(
+                    Message.id,
+                    Message.conversation_id,
+                    Conversation.branch_id,
+                    Media.id,
+                    Media.sha256,
+                    Media.storage_path,
+                    Media.mime_type,
+                )
+                .join(Media, col(Media.id) == col(Message.media_id))
+                .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+                .outerjoin(VinReading, col(VinReading.message_id) == col(Message.id))
+                .where(
+                    Message.direction == Direction.INBOUND,
+                    Media.status == 'stored',
+                    col(VinReading.id).is_(None),
+                    col(Media.storage_path).is_not(None),
+                    col(Media.sha256).is_not(None),
+                    _is_image_message(),
+                )
+                .order_by(col(Message.id).desc())
+                .limit(limit)
+            )
+        ).all()
+    return [
+        PendingImage(message_id or 0, conversation_id, branch_id, media_id or 0, sha256 or '', path or '', mime)
+        for message_id, conversation_id, branch_id, media_id, sha256, path, mime in rows
+    ]
 
 
 def _insert(dialect: str, table: Any) -> Any:
@@ -115,10 +145,23 @@ def _insert(dialect: str, table: Any) -> Any:
 async def claim(db: Database, image: PendingImage) -> bool:
     """Insert the message's reading as `processing`; False if another worker (or process) got there first."""
     async with db.session() as session:
-        result = await session.exec(_insert(db.dialect, VinReading).values(  # type: ignore[call-overload]
-            message_id=image.message_id, conversation_id=image.conversation_id, branch_id=image.branch_id,
-            media_id=image.media_id, state='processing', status=VinStatus.NONE, source='', confidence=0.0,
-            part_codes=[], error='', claimed_at=utcnow(), created_at=utcnow(), updated_at=utcnow()))
+        result = await session.exec(
+            _insert(db.dialect, VinReading).values(  # type: ignore[call-overload]
+                message_id=image.message_id,
+                conversation_id=image.conversation_id,
+                branch_id=image.branch_id,
+                media_id=image.media_id,
+                state='processing',
+                status=VinStatus.NONE,
+                source='',
+                confidence=0.0,
+                part_codes=[],
+                error='',
+                claimed_at=utcnow(),
+                created_at=utcnow(),
+                updated_at=utcnow(),
+            )
+        )
         await session.commit()
         return bool(result.rowcount)
 
@@ -126,49 +169,112 @@ async def claim(db: Database, image: PendingImage) -> bool:
 async def release_stale_claims(db: Database, *, older_than: timedelta) -> int:
     """Claims left by a worker that died mid-reading are removed, so the image is read again."""
     async with db.session() as session:
-        result = await session.exec(delete(VinReading).where(  # type: ignore[call-overload]
-            VinReading.state == 'processing', col(VinReading.claimed_at) < utcnow() - older_than))
+        result = await session.exec(
+            delete(VinReading).where(  # type: ignore[call-overload]
+                VinReading.state == 'processing', col(VinReading.claimed_at) < utcnow() - older_than
+            )
+        )
         await session.commit()
         return int(result.rowcount or 0)
 
 
 async def cached_scan(db: Database, *, sha256: str, engine: str) -> VinScan | None:
     async with db.session() as session:
-        return (await session.exec(select(VinScan).where(
-            VinScan.image_sha256 == sha256, VinScan.engine == engine,
-            VinScan.pipeline_version == PIPELINE_VERSION))).first()
+        return (
+            await session.exec(
+                select(VinScan).where(
+                    VinScan.image_sha256 == sha256,
+                    VinScan.engine == engine,
+                    VinScan.pipeline_version == PIPELINE_VERSION,
+                )
+            )
+        ).first()
 
 
 async def save_scan(db: Database, *, sha256: str, result: VinResult) -> VinScan:
     """Store a pipeline result in the cache (a concurrent identical insert is harmless) and return the row."""
     async with db.session() as session:
-        await session.exec(_insert(db.dialect, VinScan).values(  # type: ignore[call-overload]
-            image_sha256=sha256, engine=result.engine, pipeline_version=result.version, vin=result.vin,
-            status=str(result.status), source=result.source, confidence=result.confidence,
-            candidates=result.candidates, vehicle=result.vehicle, text_lines=result.text_lines[:TEXT_LINES_KEPT],
-            timings=result.timings, seconds=result.seconds, error=result.error[:200], created_at=utcnow()))
+        await session.exec(
+            _insert(db.dialect, VinScan).values(  # type: ignore[call-overload]
+                image_sha256=sha256,
+                engine=result.engine,
+                pipeline_version=result.version,
+                vin=result.vin,
+                status=str(result.status),
+                source=result.source,
+                confidence=result.confidence,
+                candidates=result.candidates,
+                vehicle=result.vehicle,
+                text_lines=result.text_lines[:TEXT_LINES_KEPT],
+                timings=result.timings,
+                seconds=result.seconds,
+                error=result.error[:200],
+                created_at=utcnow(),
+            )
+        )
         await session.commit()
-        scan = (await session.exec(select(VinScan).where(
-            VinScan.image_sha256 == sha256, VinScan.engine == result.engine,
-            VinScan.pipeline_version == result.version))).one()
+        scan = (
+            await session.exec(
+                select(VinScan).where(
+                    VinScan.image_sha256 == sha256,
+                    VinScan.engine == result.engine,
+                    VinScan.pipeline_version == result.version,
+                )
+            )
+        ).one()
         return scan
 
 
-async def finish_reading(db: Database, *, image: PendingImage, scan: VinScan | None, part_codes: Sequence[str],
-                         error: str, publisher: EventPublisher) -> None:
+async def finish_reading(
+    db: Database,
+    *,
+    image: PendingImage,
+    scan: VinScan | None,
+    part_codes: Sequence[str],
+    error: str,
+    publisher: EventPublisher,
+) -> None:
     """processing → done (with the scan's answer) or failed (timeout, unreadable file); then the event."""
-    values: dict[str, Any] = {'state': 'failed' if scan is None else 'done', 'error': error[:200],
-                              'updated_at': utcnow(), 'part_codes': list(part_codes)}
+    values: dict[str, Any] = {
+        'state': 'failed' if scan is None else 'done',
+        'error': error[:200],
+        'updated_at': utcnow(),
+        'part_codes': list(part_codes),
+    }
     if scan is not None:
-        values.update(scan_id=scan.id, vin=scan.vin, machine_vin=scan.vin, status=scan.status, source=scan.source,
-                      confidence=scan.confidence, vehicle=scan.vehicle)
+        values.update(
+            scan_id=scan.id,
+            vin=scan.vin,
+            machine_vin=scan.vin,
+            status=scan.status,
+            source=scan.source,
+            confidence=scan.confidence,
+            vehicle=scan.vehicle,
+        )
     async with db.session() as session:
-        await session.exec(update(VinReading).where(  # type: ignore[call-overload]
-            col(VinReading.message_id) == image.message_id, VinReading.state == 'processing').values(**values))
+        await session.exec(
+            update(VinReading)
+            .where(  # type: ignore[call-overload]
+                col(VinReading.message_id) == image.message_id, VinReading.state == 'processing'
+            )
+            .values(**values)
+        )
         await session.commit()
-    await publisher.publish([Event(VIN_READ, image.branch_id, image.conversation_id, {
-        'message_id': image.message_id, 'vin': values.get('vin'), 'status': values.get('status', VinStatus.NONE),
-        'state': values['state']})])
+    await publisher.publish(
+        [
+            Event(
+                VIN_READ,
+                image.branch_id,
+                image.conversation_id,
+                {
+                    'message_id': image.message_id,
+                    'vin': values.get('vin'),
+                    'status': values.get('status', VinStatus.NONE),
+                    'state': values['state'],
+                },
+            )
+        ]
+    )
 
 
 # --- what pages, the bot and the AI summary call ---------------------------------------------------------
@@ -179,36 +285,51 @@ async def reading_for_message(db: Database, *, viewer: Viewer, message_id: int) 
     return found.get(message_id)
 
 
-async def readings_for_messages(db: Database, *, viewer: Viewer, message_ids: Sequence[int]
-                                ) -> dict[int, VinReadingPublic]:
+async def readings_for_messages(
+    db: Database, *, viewer: Viewer, message_ids: Sequence[int]
+) -> dict[int, VinReadingPublic]:
     """The readings of the images a chat shows, by message id (one query for a whole thread)."""
     if not message_ids:
         return {}
     async with db.session() as session:
-        rows = (await session.exec(
-            select(VinReading, VinScan).outerjoin(VinScan, col(VinScan.id) == col(VinReading.scan_id))
-            .where(col(VinReading.message_id).in_(list(message_ids)),
-                   branch_scope(VinReading.branch_id, viewer)))).all()
+        rows = (
+            await session.exec(
+                select(VinReading, VinScan)
+                .outerjoin(VinScan, col(VinScan.id) == col(VinReading.scan_id))
+                .where(col(VinReading.message_id).in_(list(message_ids)), branch_scope(VinReading.branch_id, viewer))
+            )
+        ).all()
     return {reading.message_id: _public(reading, scan) for reading, scan in rows}
 
 
-async def latest_good_reading(db: Database, *, conversation_id: int, viewer: Viewer | None = None
-                              ) -> VinReadingPublic | None:
+async def latest_good_reading(
+    db: Database, *, conversation_id: int, viewer: Viewer | None = None
+) -> VinReadingPublic | None:
     """The conversation's most recent reading that found a VIN (verified, unverified or typed by an agent) —
     the vehicle of the AI summary and the bot. `viewer=None` is the system (the assistant's own worker)."""
-    conditions = [VinReading.conversation_id == conversation_id, col(VinReading.vin).is_not(None),
-                  VinReading.status != VinStatus.NONE]
+    conditions = [
+        VinReading.conversation_id == conversation_id,
+        col(VinReading.vin).is_not(None),
+        VinReading.status != VinStatus.NONE,
+    ]
     if viewer is not None:
         conditions.append(branch_scope(VinReading.branch_id, viewer))
     async with db.session() as session:
-        row = (await session.exec(
-            select(VinReading, VinScan).outerjoin(VinScan, col(VinScan.id) == col(VinReading.scan_id))
-            .where(*conditions).order_by(col(VinReading.id).desc()).limit(1))).first()
+        row = (
+            await session.exec(
+                select(VinReading, VinScan)
+                .outerjoin(VinScan, col(VinScan.id) == col(VinReading.scan_id))
+                .where(*conditions)
+                .order_by(col(VinReading.id).desc())
+                .limit(1)
+            )
+        ).first()
     return _public(*row) if row else None
 
 
-async def correct_vin(db: Database, *, viewer: Viewer, message_id: int, vin_text: str,
-                      publisher: EventPublisher) -> VinReadingPublic:
+async def correct_vin(
+    db: Database, *, viewer: Viewer, message_id: int, vin_text: str, publisher: EventPublisher
+) -> VinReadingPublic:
     """An agent types the VIN they read on the photo. Validated like any VIN (a North-American one must pass
     its check digit: the agent probably mistyped otherwise), decoded, stored over the machine's answer (which
     stays in `machine_vin`), audited, and announced with `vin.read`."""
@@ -216,9 +337,13 @@ async def correct_vin(db: Database, *, viewer: Viewer, message_id: int, vin_text
     if not check.valid:
         raise InvalidInput(f'not a valid VIN: {check.reason}', reason=check.reason)
     async with db.session() as session:
-        row = (await session.exec(
-            select(Message, Conversation).join(Conversation, col(Conversation.id) == col(Message.conversation_id))
-            .where(Message.id == message_id, branch_scope(Conversation.branch_id, viewer)))).first()
+        row = (
+            await session.exec(
+                select(Message, Conversation)
+                .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+                .where(Message.id == message_id, branch_scope(Conversation.branch_id, viewer))
+            )
+        ).first()
         if row is None:
             # Same answer for "absent" and "another branch's": existence is not leaked across branches.
             raise NotFound(f'no message {message_id}')
@@ -226,8 +351,13 @@ async def correct_vin(db: Database, *, viewer: Viewer, message_id: int, vin_text
         reading = (await session.exec(select(VinReading).where(VinReading.message_id == message_id))).first()
         now = utcnow()
         if reading is None:  # e.g. the photo could not be read at all, or the VIN came in a text message
-            reading = VinReading(message_id=message_id, conversation_id=conversation.id or 0,
-                                 branch_id=conversation.branch_id, media_id=message.media_id, state='done')
+            reading = VinReading(
+                message_id=message_id,
+                conversation_id=conversation.id or 0,
+                branch_id=conversation.branch_id,
+                media_id=message.media_id,
+                state='done',
+            )
         vehicle = decode_vehicle(check.vin)
         reading.vin, reading.status, reading.source = check.vin, str(check.status), 'manual'
         reading.confidence = 1.0
@@ -235,12 +365,32 @@ async def correct_vin(db: Database, *, viewer: Viewer, message_id: int, vin_text
         reading.state, reading.error = 'done', ''
         reading.corrected_by_user_id, reading.corrected_at, reading.updated_at = viewer.user_id, now, now
         session.add(reading)
-        audit.record(session, action='vin.corrected', actor=viewer, target_type='message', target_id=message_id,
-                     vin=check.vin, machine_vin=reading.machine_vin or '')
+        audit.record(
+            session,
+            action='vin.corrected',
+            actor=viewer,
+            target_type='message',
+            target_id=message_id,
+            vin=check.vin,
+            machine_vin=reading.machine_vin or '',
+        )
         await session.commit()
         scan = await session.get(VinScan, reading.scan_id) if reading.scan_id else None
         public = _public(reading, scan)
-    await publisher.publish([Event(VIN_READ, public.branch_id, public.conversation_id, {
-        'message_id': message_id, 'vin': public.vin, 'status': str(public.status), 'state': 'done',
-        'corrected': True})])
+    await publisher.publish(
+        [
+            Event(
+                VIN_READ,
+                public.branch_id,
+                public.conversation_id,
+                {
+                    'message_id': message_id,
+                    'vin': public.vin,
+                    'status': str(public.status),
+                    'state': 'done',
+                    'corrected': True,
+                },
+            )
+        ]
+    )
     return public

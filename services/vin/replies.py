@@ -14,17 +14,17 @@ _TEXTS = {
     'es': {
         'verified': 'Tu vehículo: {vehicle} — VIN {vin}.',
         'unverified': 'Tu vehículo: {vehicle} — VIN {vin} (no verificable: este VIN no tiene dígito de control, '
-                      '¿me confirmás que está bien?).',
+        '¿me confirmás que está bien?).',
         'none': 'No pude leer el VIN en la foto. ¿Me mandás otra foto más clara y derecha de la etiqueta o chapa '
-                '(sin reflejos), o el VIN escrito? Son 17 caracteres.',
+        '(sin reflejos), o el VIN escrito? Son 17 caracteres.',
         'unknown_vehicle': 'vehículo sin datos del fabricante',
     },
     'en': {
         'verified': 'Your vehicle: {vehicle} — VIN {vin}.',
         'unverified': 'Your vehicle: {vehicle} — VIN {vin} (unverifiable: this VIN has no check digit, '
-                      'could you confirm it is right?).',
+        'could you confirm it is right?).',
         'none': "I couldn't read the VIN in the photo. Could you send a clearer, straight photo of the label or "
-                'plate (no glare), or type the VIN? It has 17 characters.',
+        'plate (no glare), or type the VIN? It has 17 characters.',
         'unknown_vehicle': 'vehicle without maker data',
     },
 }

@@ -57,8 +57,11 @@ class VinReader:
     def _executor(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._pool is None:
             self._pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context('spawn'),
-                initializer=_initialize_worker, initargs=(self.engine,))
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context('spawn'),
+                initializer=_initialize_worker,
+                initargs=(self.engine,),
+            )
         return self._pool
 
     async def read(self, content: bytes) -> VinResult:

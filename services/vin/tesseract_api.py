@@ -70,8 +70,21 @@ def _declare(lib: ctypes.CDLL) -> None:
         'TessBaseAPICreate': ([], p),
         'TessBaseAPIDelete': ([p], None),
         'TessBaseAPIEnd': ([p], None),
-        'TessBaseAPIInit4': ([p, c_char_p, c_char_p, c_int, ctypes.POINTER(c_char_p), c_int,
-                              ctypes.POINTER(c_char_p), ctypes.POINTER(c_char_p), ctypes.c_size_t, c_int], c_int),
+        'TessBaseAPIInit4': (
+            [
+                p,
+                c_char_p,
+                c_char_p,
+                c_int,
+                ctypes.POINTER(c_char_p),
+                c_int,
+                ctypes.POINTER(c_char_p),
+                ctypes.POINTER(c_char_p),
+                ctypes.c_size_t,
+                c_int,
+            ],
+            c_int,
+        ),
         'TessBaseAPISetVariable': ([p, c_char_p, c_char_p], c_int),
         'TessBaseAPISetPageSegMode': ([p, c_int], None),
         'TessBaseAPISetImage': ([p, c_char_p, c_int, c_int, c_int, c_int], None),
@@ -111,8 +124,12 @@ class TesseractApi:
         self._handle = self._lib.TessBaseAPICreate()
         names = (ctypes.c_char_p * len(_INIT_VARIABLES))(*(key.encode() for key in _INIT_VARIABLES))
         values = (ctypes.c_char_p * len(_INIT_VARIABLES))(*(value.encode() for value in _INIT_VARIABLES.values()))
-        if self._lib.TessBaseAPIInit4(self._handle, None, language.encode(), _OEM_LSTM_ONLY, None, 0, names, values,
-                                      len(_INIT_VARIABLES), 0) != 0:
+        if (
+            self._lib.TessBaseAPIInit4(
+                self._handle, None, language.encode(), _OEM_LSTM_ONLY, None, 0, names, values, len(_INIT_VARIABLES), 0
+            )
+            != 0
+        ):
             self._lib.TessBaseAPIDelete(self._handle)
             raise TesseractUnavailable(f'Tesseract could not load the {language!r} model')
         atexit.register(self.close)
@@ -124,8 +141,9 @@ class TesseractApi:
                 self._lib.TessBaseAPIEnd(handle)
                 self._lib.TessBaseAPIDelete(handle)
 
-    def _recognize(self, pixels: bytes, width: int, height: int, *, psm: int, whitelist: str,
-                   seconds_left: float) -> bool:
+    def _recognize(
+        self, pixels: bytes, width: int, height: int, *, psm: int, whitelist: str, seconds_left: float
+    ) -> bool:
         """Run recognition; False when the deadline stopped it (the result is then incomplete). The caller
         holds the lock until it has read the results."""
         lib, handle = self._lib, self._handle
@@ -143,12 +161,12 @@ class TesseractApi:
         finally:
             lib.TessMonitorDelete(monitor)
 
-    def words(self, pixels: bytes, width: int, height: int, *, psm: int, whitelist: str = '',
-              seconds_left: float) -> tuple[list[Word], bool]:
+    def words(
+        self, pixels: bytes, width: int, height: int, *, psm: int, whitelist: str = '', seconds_left: float
+    ) -> tuple[list[Word], bool]:
         """The words of an 8-bit gray image (row-major bytes), with boxes and Tesseract's line numbers."""
         with self._lock:
-            completed = self._recognize(pixels, width, height, psm=psm, whitelist=whitelist,
-                                        seconds_left=seconds_left)
+            completed = self._recognize(pixels, width, height, psm=psm, whitelist=whitelist, seconds_left=seconds_left)
             pointer = self._lib.TessBaseAPIGetTsvText(self._handle, 0)
             try:
                 tsv = ctypes.string_at(pointer).decode('utf-8', errors='replace') if pointer else ''
@@ -165,17 +183,23 @@ class TesseractApi:
             confidence = float(fields[10])
             if confidence < 0:
                 continue
-            words.append(Word(fields[11].strip(), confidence / 100.0, (left, top, left + box_width, top + box_height),
-                              (block, paragraph, line)))
+            words.append(
+                Word(
+                    fields[11].strip(),
+                    confidence / 100.0,
+                    (left, top, left + box_width, top + box_height),
+                    (block, paragraph, line),
+                )
+            )
         return words, completed
 
-    def symbols(self, pixels: bytes, width: int, height: int, *, psm: int, whitelist: str = '',
-                seconds_left: float) -> tuple[list[Symbol], bool]:
+    def symbols(
+        self, pixels: bytes, width: int, height: int, *, psm: int, whitelist: str = '', seconds_left: float
+    ) -> tuple[list[Symbol], bool]:
         """Every character read, with its own confidence: a forced choice between look-alikes (J or 1 when
         the glyph is ambiguous) shows up as one low-confidence character in an otherwise confident line."""
         with self._lock:
-            completed = self._recognize(pixels, width, height, psm=psm, whitelist=whitelist,
-                                        seconds_left=seconds_left)
+            completed = self._recognize(pixels, width, height, psm=psm, whitelist=whitelist, seconds_left=seconds_left)
             return self._read_symbols(), completed
 
     def _read_symbols(self) -> list[Symbol]:

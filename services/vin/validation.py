@@ -21,7 +21,8 @@ _VALUES = {
     **{str(digit): digit for digit in range(10)},
     **dict(zip('ABCDEFGH', range(1, 9), strict=True)),
     **dict(zip('JKLMN', range(1, 6), strict=True)),
-    'P': 7, 'R': 9,
+    'P': 7,
+    'R': 9,
     **dict(zip('STUVWXYZ', range(2, 10), strict=True)),
 }
 
@@ -96,8 +97,9 @@ def validate_vin(vin: str, *, strict_year: bool = True) -> VinCheck:
     north_american = is_north_american(vin)
 
     def rejected(reason: str) -> VinCheck:
-        return VinCheck(vin=vin, status=VinStatus.NONE, north_american=north_american, check_digit_ok=False,
-                        reason=reason)
+        return VinCheck(
+            vin=vin, status=VinStatus.NONE, north_american=north_american, check_digit_ok=False, reason=reason
+        )
 
     if len(vin) != VIN_LENGTH:
         return rejected(f'{len(vin)} characters, 17 needed')

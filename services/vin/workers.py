@@ -31,8 +31,15 @@ def wakes_vin_worker(event: Event) -> bool:
 class VinWorker(BackgroundWorker):
     name = 'vin-reader'
 
-    def __init__(self, db: Database, *, reader: VinReader, store: MediaStore, publisher: EventPublisher,
-                 idle_poll_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        reader: VinReader,
+        store: MediaStore,
+        publisher: EventPublisher,
+        idle_poll_seconds: float = 10.0,
+    ) -> None:
         super().__init__(idle_poll_seconds=idle_poll_seconds)
         self.db = db
         self.reader = reader
@@ -50,7 +57,8 @@ class VinWorker(BackgroundWorker):
     async def release_stale(self) -> int:
         # A claim older than a reading can take belongs to a worker that died: read that photo again.
         return await release_stale_claims(
-            self.db, older_than=timedelta(seconds=3 * (self.reader.timeout_seconds + HARD_LIMIT_SLACK_SECONDS)))
+            self.db, older_than=timedelta(seconds=3 * (self.reader.timeout_seconds + HARD_LIMIT_SLACK_SECONDS))
+        )
 
     async def run_round(self) -> None:
         await self.drain()
@@ -72,8 +80,9 @@ class VinWorker(BackgroundWorker):
             await self._read(image)
         except Exception as exc:  # a disk or database error must not stop the readings of every later photo
             log.exception('VIN reading of message %s failed', image.message_id)
-            await finish_reading(self.db, image=image, scan=None, part_codes=[], error=type(exc).__name__,
-                                 publisher=self.publisher)
+            await finish_reading(
+                self.db, image=image, scan=None, part_codes=[], error=type(exc).__name__, publisher=self.publisher
+            )
 
     async def _read(self, image: PendingImage) -> None:
         scan = await cached_scan(self.db, sha256=image.sha256, engine=self.reader.engine)
@@ -87,5 +96,11 @@ class VinWorker(BackgroundWorker):
             if error not in {'timeout', 'ocr process crashed'}:
                 scan = await save_scan(self.db, sha256=image.sha256, result=result)
         codes = [match.code for match in await match_part_codes(self.db, texts=scan.text_lines)] if scan else []
-        await finish_reading(self.db, image=image, scan=scan, part_codes=codes,
-                             error=error or (scan.error if scan else ''), publisher=self.publisher)
+        await finish_reading(
+            self.db,
+            image=image,
+            scan=scan,
+            part_codes=codes,
+            error=error or (scan.error if scan else ''),
+            publisher=self.publisher,
+        )

@@ -72,9 +72,18 @@ class GraphError(Exception):
     """A Graph API call that did not succeed; `retryable` says whether the same call may succeed later."""
 
     def __init__(
-        self, message: str, *, status_code: int | None, code: int | None = None, subcode: int | None = None,
-        title: str = '', details: str = '', retryable: bool = False, retry_after: float | None = None,
-        fbtrace_id: str | None = None, may_have_arrived: bool = False,
+        self,
+        message: str,
+        *,
+        status_code: int | None,
+        code: int | None = None,
+        subcode: int | None = None,
+        title: str = '',
+        details: str = '',
+        retryable: bool = False,
+        retry_after: float | None = None,
+        fbtrace_id: str | None = None,
+        may_have_arrived: bool = False,
     ) -> None:
         self.status_code = status_code
         # The request went out but no answer came back (read timeout, dropped connection): Meta may have it.
@@ -99,14 +108,24 @@ class GraphError(Exception):
 class MediaTooLarge(GraphError):
     """The media is bigger than we accept; downloading again will not make it smaller."""
 
-    def __init__(self, *, max_bytes: int, received: int | None = None, declared: int | None = None,
-                 status_code: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_bytes: int,
+        received: int | None = None,
+        declared: int | None = None,
+        status_code: int | None = None,
+    ) -> None:
         self.max_bytes = max_bytes
         self.received = received
         self.declared = declared
         size = f'{declared} bytes declared' if declared is not None else f'more than {max_bytes} bytes received'
-        super().__init__(f'media exceeds the {max_bytes}-byte limit ({size})', status_code=status_code,
-                         title='Archivo demasiado grande', retryable=False)
+        super().__init__(
+            f'media exceeds the {max_bytes}-byte limit ({size})',
+            status_code=status_code,
+            title='Archivo demasiado grande',
+            retryable=False,
+        )
 
 
 @dataclass(frozen=True)
@@ -125,9 +144,13 @@ def classify_error(status_code: int | None, body: Any, *, retry_after: float | N
     """
     error = _error_object(body)
     if error is None:
-        return GraphError(_non_json_message(status_code, body), status_code=status_code,
-                          title=_status_title(status_code), retryable=_status_is_retryable(status_code),
-                          retry_after=retry_after)
+        return GraphError(
+            _non_json_message(status_code, body),
+            status_code=status_code,
+            title=_status_title(status_code),
+            retryable=_status_is_retryable(status_code),
+            retry_after=retry_after,
+        )
     code = _as_int(error.get('code'))
     error_data = error.get('error_data')
     details = error_data.get('details') if isinstance(error_data, dict) else None
@@ -135,9 +158,17 @@ def classify_error(status_code: int | None, body: Any, *, retry_after: float | N
     title = error.get('error_user_title') or _code_title(code) or _status_title(status_code)
     retryable = _status_is_retryable(status_code) or code in RETRYABLE_CODES
     trace = error.get('fbtrace_id')
-    return GraphError(message, status_code=status_code, code=code, subcode=_as_int(error.get('error_subcode')),
-                      title=str(title), details=str(details or error.get('error_user_msg') or ''),
-                      retryable=retryable, retry_after=retry_after, fbtrace_id=str(trace) if trace else None)
+    return GraphError(
+        message,
+        status_code=status_code,
+        code=code,
+        subcode=_as_int(error.get('error_subcode')),
+        title=str(title),
+        details=str(details or error.get('error_user_msg') or ''),
+        retryable=retryable,
+        retry_after=retry_after,
+        fbtrace_id=str(trace) if trace else None,
+    )
 
 
 def _error_object(body: Any) -> dict[str, Any] | None:
@@ -213,8 +244,9 @@ def parse_retry_after(value: str | None) -> float | None:
 class GraphClient:
     """One client per process (it pools connections); `base_url` like 'https://graph.facebook.com/v23.0'."""
 
-    def __init__(self, *, base_url: str, token: str, timeout: float = 15.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, *, base_url: str, token: str, timeout: float = 15.0, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self._base_url = base_url.rstrip('/')
         self._auth = {'Authorization': f'Bearer {token}'}
         # No base_url on the httpx client: media download URLs live on another host (lookaside.fbsbx.com).
@@ -238,20 +270,40 @@ class GraphClient:
         wamid = _first_message_id(data)
         if wamid is None:
             # Permanent: Meta may well have accepted it, and sending again could deliver it twice.
-            raise GraphError(f'send accepted without a message id in the response: {_snippet(data)}',
-                             status_code=200, title='Respuesta de Meta sin id de mensaje', retryable=False)
+            raise GraphError(
+                f'send accepted without a message id in the response: {_snippet(data)}',
+                status_code=200,
+                title='Respuesta de Meta sin id de mensaje',
+                retryable=False,
+            )
         return wamid
 
-    async def send_text(self, phone_number_id: str, *, to: str, body: str, reply_to: str | None = None,
-                        preview_url: bool = False, callback_data: str | None = None) -> str:
+    async def send_text(
+        self,
+        phone_number_id: str,
+        *,
+        to: str,
+        body: str,
+        reply_to: str | None = None,
+        preview_url: bool = False,
+        callback_data: str | None = None,
+    ) -> str:
         if len(body) > TEXT_BODY_LIMIT:
             raise ValueError(f'text body has {len(body)} characters; WhatsApp accepts at most {TEXT_BODY_LIMIT}')
         message = _envelope(to, 'text', callback_data, reply_to)
         message['text'] = {'preview_url': preview_url, 'body': body}
         return await self.send_message(phone_number_id, message)
 
-    async def send_template(self, phone_number_id: str, *, to: str, name: str, language: str,
-                            body_parameters: list[str], callback_data: str | None = None) -> str:
+    async def send_template(
+        self,
+        phone_number_id: str,
+        *,
+        to: str,
+        name: str,
+        language: str,
+        body_parameters: list[str],
+        callback_data: str | None = None,
+    ) -> str:
         template: dict[str, Any] = {'name': name, 'language': {'code': language}}
         if body_parameters:
             template['components'] = [
@@ -261,8 +313,17 @@ class GraphClient:
         message['template'] = template
         return await self.send_message(phone_number_id, message)
 
-    async def send_media(self, phone_number_id: str, *, to: str, kind: str, media_id: str, caption: str = '',
-                         filename: str = '', callback_data: str | None = None) -> str:
+    async def send_media(
+        self,
+        phone_number_id: str,
+        *,
+        to: str,
+        kind: str,
+        media_id: str,
+        caption: str = '',
+        filename: str = '',
+        callback_data: str | None = None,
+    ) -> str:
         if kind not in MEDIA_KINDS:
             raise ValueError(f'unknown media kind {kind!r}; expected one of {sorted(MEDIA_KINDS)}')
         # Captions (image/document/video, <= 1024 chars) and filenames (documents) are passed as given: if Graph
@@ -281,29 +342,42 @@ class GraphClient:
         payload = {'messaging_product': 'whatsapp', 'status': 'read', 'message_id': wa_message_id}
         data = await self._call('POST', f'{self._base_url}/{phone_number_id}/messages', json=payload)
         if isinstance(data, dict) and data.get('success') is False:
-            raise GraphError(f'mark as read refused: {_snippet(data)}', status_code=200,
-                             title='Meta no marcó el mensaje como leído', retryable=False)
+            raise GraphError(
+                f'mark as read refused: {_snippet(data)}',
+                status_code=200,
+                title='Meta no marcó el mensaje como leído',
+                retryable=False,
+            )
 
     # --- media ---
 
     async def upload_media(self, phone_number_id: str, *, content: bytes, mime_type: str, filename: str) -> str:
         """Upload for a later send; returns the media id (valid 30 days on Meta's side)."""
         data = await self._call(
-            'POST', f'{self._base_url}/{phone_number_id}/media',
+            'POST',
+            f'{self._base_url}/{phone_number_id}/media',
             data={'messaging_product': 'whatsapp', 'type': mime_type},
             files={'file': (filename, content, mime_type)},
         )
         media_id = data.get('id') if isinstance(data, dict) else None
         if not media_id:
-            raise GraphError(f'upload accepted without a media id: {_snippet(data)}', status_code=200,
-                             title='Respuesta de Meta sin id de archivo', retryable=False)
+            raise GraphError(
+                f'upload accepted without a media id: {_snippet(data)}',
+                status_code=200,
+                title='Respuesta de Meta sin id de archivo',
+                retryable=False,
+            )
         return str(media_id)
 
     async def media_info(self, media_id: str) -> MediaInfo:
         data = await self._call('GET', f'{self._base_url}/{media_id}')
         if not isinstance(data, dict) or not data.get('url'):
-            raise GraphError(f'media lookup returned no URL: {_snippet(data)}', status_code=200,
-                             title='Respuesta de Meta sin URL de archivo', retryable=False)
+            raise GraphError(
+                f'media lookup returned no URL: {_snippet(data)}',
+                status_code=200,
+                title='Respuesta de Meta sin URL de archivo',
+                retryable=False,
+            )
         return MediaInfo(
             url=str(data['url']),
             mime_type=str(data.get('mime_type') or 'application/octet-stream'),
@@ -318,8 +392,9 @@ class GraphClient:
             async with self._http.stream('GET', url, headers=self._auth) as response:
                 if not response.is_success:
                     body = await _read_capped(response, 64 * 1024)
-                    raise classify_error(response.status_code, body,
-                                         retry_after=parse_retry_after(response.headers.get('retry-after')))
+                    raise classify_error(
+                        response.status_code, body, retry_after=parse_retry_after(response.headers.get('retry-after'))
+                    )
                 declared = _as_int(response.headers.get('content-length'))
                 if declared is not None and declared > max_bytes:
                     raise MediaTooLarge(max_bytes=max_bytes, declared=declared, status_code=response.status_code)
@@ -329,8 +404,7 @@ class GraphClient:
                     received += len(chunk)
                     # A lying or absent Content-Length must not let a huge body fill memory or disk.
                     if received > max_bytes:
-                        raise MediaTooLarge(max_bytes=max_bytes, received=received,
-                                            status_code=response.status_code)
+                        raise MediaTooLarge(max_bytes=max_bytes, received=received, status_code=response.status_code)
                     chunks.append(chunk)
                 return b''.join(chunks)
         except httpx.TransportError as exc:
@@ -344,8 +418,11 @@ class GraphClient:
         except httpx.TransportError as exc:
             raise _no_response(exc) from exc
         if not response.is_success:
-            raise classify_error(response.status_code, response.content,
-                                 retry_after=parse_retry_after(response.headers.get('retry-after')))
+            raise classify_error(
+                response.status_code,
+                response.content,
+                retry_after=parse_retry_after(response.headers.get('retry-after')),
+            )
         try:
             return response.json()
         except ValueError:
@@ -379,9 +456,13 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 def _no_response(exc: httpx.TransportError) -> GraphError:
     # Retryable; unless the connection never opened, the request may have reached Meta, and the caller must
     # check (our callback id comes back in the status webhook) before sending again.
-    return GraphError(f'no response from the Graph API: {type(exc).__name__}: {exc}'.rstrip(': '),
-                      status_code=None, title=_status_title(None), retryable=True,
-                      may_have_arrived=not isinstance(exc, _NOT_SENT))
+    return GraphError(
+        f'no response from the Graph API: {type(exc).__name__}: {exc}'.rstrip(': '),
+        status_code=None,
+        title=_status_title(None),
+        retryable=True,
+        may_have_arrived=not isinstance(exc, _NOT_SENT),
+    )
 
 
 async def _read_capped(response: httpx.Response, limit: int) -> bytes:

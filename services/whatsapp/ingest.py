@@ -50,12 +50,24 @@ log = logging.getLogger(__name__)
 
 # Statuses only move forward; a late "delivered" after "read" is ignored. Unknown to us = lowest.
 STATUS_RANK: dict[str, int] = {
-    MessageStatus.RECEIVED: 0, MessageStatus.QUEUED: 1, MessageStatus.SENDING: 2, MessageStatus.UNCONFIRMED: 3,
-    MessageStatus.SENT: 4, MessageStatus.DELIVERED: 5, MessageStatus.READ: 6, MessageStatus.PLAYED: 7,
-    MessageStatus.FAILED: 8, MessageStatus.CANCELLED: 9,
+    MessageStatus.RECEIVED: 0,
+    MessageStatus.QUEUED: 1,
+    MessageStatus.SENDING: 2,
+    MessageStatus.UNCONFIRMED: 3,
+    MessageStatus.SENT: 4,
+    MessageStatus.DELIVERED: 5,
+    MessageStatus.READ: 6,
+    MessageStatus.PLAYED: 7,
+    MessageStatus.FAILED: 8,
+    MessageStatus.CANCELLED: 9,
 }
-WEBHOOK_STATUSES = {MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.PLAYED,
-                    MessageStatus.FAILED}
+WEBHOOK_STATUSES = {
+    MessageStatus.SENT,
+    MessageStatus.DELIVERED,
+    MessageStatus.READ,
+    MessageStatus.PLAYED,
+    MessageStatus.FAILED,
+}
 CALLBACK_PREFIX = 'lm:'  # biz_opaque_callback_data = 'lm:<our message id>' (see outbox)
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, OSError, TimeoutError)
 
@@ -96,8 +108,9 @@ class NumberDirectory:
         missing = wanted - self._routes.keys()
         if missing:
             rows = await session.exec(
-                select(WhatsAppNumber.phone_number_id, WhatsAppNumber.id, WhatsAppNumber.branch_id)
-                .where(col(WhatsAppNumber.phone_number_id).in_(sorted(missing)), col(WhatsAppNumber.active).is_(True))
+                select(WhatsAppNumber.phone_number_id, WhatsAppNumber.id, WhatsAppNumber.branch_id).where(
+                    col(WhatsAppNumber.phone_number_id).in_(sorted(missing)), col(WhatsAppNumber.active).is_(True)
+                )
             )
             for phone_number_id, number_id, branch_id in rows.all():
                 self._routes[phone_number_id] = Route(number_id or 0, branch_id)
@@ -117,7 +130,11 @@ class IngestOutcome:
 
 
 async def ingest_pending(
-    db: Database, *, directory: NumberDirectory, publisher: EventPublisher, limit: int = 200,
+    db: Database,
+    *,
+    directory: NumberDirectory,
+    publisher: EventPublisher,
+    limit: int = 200,
 ) -> IngestOutcome:
     """Process up to `limit` pending journal rows; publish their events after commit."""
     async with db.session() as session:
@@ -156,8 +173,7 @@ class _Delivery:
     attempts: int
 
 
-async def _claim(session: AsyncSession, dialect: str, *, limit: int, delivery_id: int | None = None
-                 ) -> list[_Delivery]:
+async def _claim(session: AsyncSession, dialect: str, *, limit: int, delivery_id: int | None = None) -> list[_Delivery]:
     table = WebhookDelivery.__table__
     query = select(table.c.id, table.c.body, table.c.attempts).where(table.c.status == DeliveryStatus.PENDING)
     if delivery_id is not None:
@@ -189,15 +205,17 @@ async def _ingest_one(db: Database, delivery_id: int, directory: NumberDirectory
             error = f'{type(exc).__name__}: {exc}'[:4000]
     async with db.session() as session:
         await session.exec(
-            update(WebhookDelivery).where(col(WebhookDelivery.id) == delivery_id)
+            update(WebhookDelivery)
+            .where(col(WebhookDelivery.id) == delivery_id)
             .values(status=DeliveryStatus.FAILED, error=error, attempts=WebhookDelivery.attempts + 1)
         )
         await session.commit()
     return IngestOutcome(deliveries=1, failed=1)
 
 
-async def _ingest(session: AsyncSession, dialect: str, deliveries: Sequence[_Delivery],
-                  directory: NumberDirectory) -> IngestOutcome:
+async def _ingest(
+    session: AsyncSession, dialect: str, deliveries: Sequence[_Delivery], directory: NumberDirectory
+) -> IngestOutcome:
     outcome = IngestOutcome(deliveries=len(deliveries))
     now = utcnow()
     parsed: list[tuple[_Delivery, ParsedWebhook]] = []
@@ -218,8 +236,9 @@ async def _ingest(session: AsyncSession, dialect: str, deliveries: Sequence[_Del
             if (route := routes.get(message.phone_number_id)) is not None:
                 inbound.append((message, route))
             else:
-                _dead_letter(unroutable, delivery, message.phone_number_id, message.display_phone_number,
-                             message.raw).message_count += 1
+                _dead_letter(
+                    unroutable, delivery, message.phone_number_id, message.display_phone_number, message.raw
+                ).message_count += 1
         for status in webhook.statuses:
             if status.phone_number_id in routes:
                 statuses.append(status)
@@ -228,10 +247,20 @@ async def _ingest(session: AsyncSession, dialect: str, deliveries: Sequence[_Del
         session.add_all(unroutable.values())
         outcome.unroutable += sum(change.message_count + change.status_count for change in unroutable.values())
         # Account-level errors (e.g. a number's messages cannot be delivered) need a human: flag them.
-        notes = [*webhook.problems, *(f'account error {e.code}: {e.title} {e.details}'.strip()
-                                      for e in webhook.account_errors)]
-        results.append(_result(delivery, now, DeliveryStatus.FLAGGED if notes else DeliveryStatus.PROCESSED,
-                               '\n'.join(notes), messages=len(webhook.messages), statuses=len(webhook.statuses)))
+        notes = [
+            *webhook.problems,
+            *(f'account error {e.code}: {e.title} {e.details}'.strip() for e in webhook.account_errors),
+        ]
+        results.append(
+            _result(
+                delivery,
+                now,
+                DeliveryStatus.FLAGGED if notes else DeliveryStatus.PROCESSED,
+                '\n'.join(notes),
+                messages=len(webhook.messages),
+                statuses=len(webhook.statuses),
+            )
+        )
 
     if inbound:
         await _store_inbound(session, dialect, inbound, outcome)
@@ -239,29 +268,48 @@ async def _ingest(session: AsyncSession, dialect: str, deliveries: Sequence[_Del
         await _apply_statuses(session, statuses, outcome)
     table = WebhookDelivery.__table__
     await session.exec(
-        update(table).where(table.c.id == bindparam('delivery_id')).values(
-            status=bindparam('new_status'), error=bindparam('new_error'), attempts=bindparam('new_attempts'),
-            message_count=bindparam('messages'), status_count=bindparam('statuses'),
-            processed_at=bindparam('now', type_=UTCDateTime())),
+        update(table)
+        .where(table.c.id == bindparam('delivery_id'))
+        .values(
+            status=bindparam('new_status'),
+            error=bindparam('new_error'),
+            attempts=bindparam('new_attempts'),
+            message_count=bindparam('messages'),
+            status_count=bindparam('statuses'),
+            processed_at=bindparam('now', type_=UTCDateTime()),
+        ),
         params=results,
     )
     await session.flush()
     return outcome
 
 
-def _result(delivery: _Delivery, now: datetime, status: DeliveryStatus, error: str, *, messages: int = 0,
-            statuses: int = 0) -> dict[str, Any]:
-    return {'delivery_id': delivery.id, 'new_status': status, 'new_error': error[:4000],
-            'new_attempts': delivery.attempts + 1, 'messages': messages, 'statuses': statuses, 'now': now}
+def _result(
+    delivery: _Delivery, now: datetime, status: DeliveryStatus, error: str, *, messages: int = 0, statuses: int = 0
+) -> dict[str, Any]:
+    return {
+        'delivery_id': delivery.id,
+        'new_status': status,
+        'new_error': error[:4000],
+        'new_attempts': delivery.attempts + 1,
+        'messages': messages,
+        'statuses': statuses,
+        'now': now,
+    }
 
 
-def _dead_letter(changes: dict[str, UnroutableChange], delivery: _Delivery, phone_number_id: str,
-                 display: str, sample: dict[str, Any]) -> UnroutableChange:
+def _dead_letter(
+    changes: dict[str, UnroutableChange],
+    delivery: _Delivery,
+    phone_number_id: str,
+    display: str,
+    sample: dict[str, Any],
+) -> UnroutableChange:
     if phone_number_id not in changes:
         log.warning('webhook for unknown phone_number_id %s kept as dead letter', phone_number_id)
         changes[phone_number_id] = UnroutableChange(
-            delivery_id=delivery.id, phone_number_id=phone_number_id, display_phone_number=display[:32],
-            sample=sample)
+            delivery_id=delivery.id, phone_number_id=phone_number_id, display_phone_number=display[:32], sample=sample
+        )
     return changes[phone_number_id]
 
 
@@ -285,8 +333,9 @@ class _ContactRow:
     merged_into_id: int | None
 
 
-async def _resolve_contacts(session: AsyncSession, dialect: str, messages: Sequence[InboundMessage]
-                            ) -> list[int | None]:
+async def _resolve_contacts(
+    session: AsyncSession, dialect: str, messages: Sequence[InboundMessage]
+) -> list[int | None]:
     """Contact id per message (None when a message names no sender at all), creating contacts as needed and
     keeping the latest WhatsApp profile name. A customer is found by phone, else by WhatsApp user id.
     Plain rows rather than ORM objects: this runs for every inbound message."""
@@ -303,9 +352,21 @@ async def _resolve_contacts(session: AsyncSession, dialect: str, messages: Seque
             conditions.append(table.c.wa_user_id.in_(sorted(user_ids)))
         if not conditions:
             return {}, {}
-        found = [_ContactRow(*row) for row in (await session.exec(
-            select(table.c.id, table.c.phone_e164, table.c.wa_user_id, table.c.wa_id, table.c.profile_name,
-                   table.c.merged_into_id).where(or_(*conditions)))).all()]
+        found = [
+            _ContactRow(*row)
+            for row in (
+                await session.exec(
+                    select(
+                        table.c.id,
+                        table.c.phone_e164,
+                        table.c.wa_user_id,
+                        table.c.wa_id,
+                        table.c.profile_name,
+                        table.c.merged_into_id,
+                    ).where(or_(*conditions))
+                )
+            ).all()
+        ]
         return ({c.phone_e164: c for c in found if c.phone_e164}, {c.wa_user_id: c for c in found if c.wa_user_id})
 
     def find(phone: str | None, user_id: str | None) -> _ContactRow | None:
@@ -324,9 +385,15 @@ async def _resolve_contacts(session: AsyncSession, dialect: str, messages: Seque
         if own_user_id:
             claimed_user_ids.add(own_user_id)
         new_rows[key] = {
-            'phone_e164': phone, 'wa_id': message.from_wa_id, 'wa_user_id': own_user_id,
-            'profile_name': message.profile_name[:120], 'display_name': '', 'email': '', 'notes': '',
-            'created_at': now, 'updated_at': now,
+            'phone_e164': phone,
+            'wa_id': message.from_wa_id,
+            'wa_user_id': own_user_id,
+            'profile_name': message.profile_name[:120],
+            'display_name': '',
+            'email': '',
+            'notes': '',
+            'created_at': now,
+            'updated_at': now,
         }
     if new_rows:
         await session.exec(insert_ignoring_duplicates(dialect, table), params=list(new_rows.values()))
@@ -352,25 +419,33 @@ async def _resolve_contacts(session: AsyncSession, dialect: str, messages: Seque
         contact_ids.append(contact.id)
     if changed:
         await session.exec(
-            update(table).where(table.c.id == bindparam('contact_id'))
-            .values(profile_name=bindparam('new_profile_name'), wa_id=bindparam('new_wa_id'),
-                    updated_at=bindparam('now', type_=UTCDateTime())),
-            params=[{'contact_id': c.id, 'new_profile_name': c.profile_name, 'new_wa_id': c.wa_id, 'now': now}
-                    for c in changed.values()],
+            update(table)
+            .where(table.c.id == bindparam('contact_id'))
+            .values(
+                profile_name=bindparam('new_profile_name'),
+                wa_id=bindparam('new_wa_id'),
+                updated_at=bindparam('now', type_=UTCDateTime()),
+            ),
+            params=[
+                {'contact_id': c.id, 'new_profile_name': c.profile_name, 'new_wa_id': c.wa_id, 'now': now}
+                for c in changed.values()
+            ],
         )
     return contact_ids
 
 
-async def _resolve_conversations(session: AsyncSession, dialect: str,
-                                 keys: set[tuple[int, int, int]]) -> dict[tuple[int, int], int]:
+async def _resolve_conversations(
+    session: AsyncSession, dialect: str, keys: set[tuple[int, int, int]]
+) -> dict[tuple[int, int], int]:
     """Open conversation id per (contact, number), opening new ones (one per customer and number)."""
     pairs = sorted({(contact_id, number_id) for contact_id, number_id, _ in keys})
 
     async def load() -> dict[tuple[int, int], int]:
         rows = await session.exec(
-            select(Conversation.contact_id, Conversation.number_id, Conversation.id)
-            .where(tuple_(Conversation.contact_id, Conversation.number_id).in_(pairs),
-                   Conversation.status == ConversationStatus.OPEN)
+            select(Conversation.contact_id, Conversation.number_id, Conversation.id).where(
+                tuple_(Conversation.contact_id, Conversation.number_id).in_(pairs),
+                Conversation.status == ConversationStatus.OPEN,
+            )
         )
         return {(contact_id, number_id): conversation_id or 0 for contact_id, number_id, conversation_id in rows.all()}
 
@@ -378,48 +453,76 @@ async def _resolve_conversations(session: AsyncSession, dialect: str,
     missing = [(c, n, b) for c, n, b in sorted(keys) if (c, n) not in found]
     if missing:
         now = utcnow()
-        await session.exec(insert_ignoring_duplicates(dialect, Conversation.__table__), params=[
-            {'contact_id': c, 'number_id': n, 'branch_id': b, 'status': ConversationStatus.OPEN, 'mode': 'ai',
-             'unread_count': 0, 'last_message_preview': '', 'created_at': now, 'updated_at': now}
-            for c, n, b in missing
-        ])
+        await session.exec(
+            insert_ignoring_duplicates(dialect, Conversation.__table__),
+            params=[
+                {
+                    'contact_id': c,
+                    'number_id': n,
+                    'branch_id': b,
+                    'status': ConversationStatus.OPEN,
+                    'mode': 'ai',
+                    'unread_count': 0,
+                    'last_message_preview': '',
+                    'created_at': now,
+                    'updated_at': now,
+                }
+                for c, n, b in missing
+            ],
+        )
         found = await load()
     return found
 
 
-async def _store_inbound(session: AsyncSession, dialect: str, inbound: list[tuple[InboundMessage, Route]],
-                         outcome: IngestOutcome) -> None:
+async def _store_inbound(
+    session: AsyncSession, dialect: str, inbound: list[tuple[InboundMessage, Route]], outcome: IngestOutcome
+) -> None:
     # One row per WhatsApp id even if Meta put the same message twice into this batch.
     unique: dict[str, tuple[InboundMessage, Route]] = {}
     for message, route in sorted(inbound, key=lambda item: item[0].timestamp):
         unique.setdefault(message.wa_message_id, (message, route))
     outcome.duplicates += len(inbound) - len(unique)
-    resolved = zip(await _resolve_contacts(session, dialect, [m for m, _ in unique.values()]), unique.values(),
-                   strict=True)
+    resolved = zip(
+        await _resolve_contacts(session, dialect, [m for m, _ in unique.values()]), unique.values(), strict=True
+    )
     attributed = [(contact_id, item) for contact_id, item in resolved if contact_id is not None]
     outcome.unattributable += len(unique) - len(attributed)
     contact_ids = [contact_id for contact_id, _ in attributed]
     items = [item for _, item in attributed]
     conversation_ids = await _resolve_conversations(
-        session, dialect, {(cid, route.number_id, route.branch_id) for cid, (_, route) in attributed})
+        session, dialect, {(cid, route.number_id, route.branch_id) for cid, (_, route) in attributed}
+    )
     now = utcnow()
     rows: list[dict[str, Any]] = []
     placed: dict[str, tuple[InboundMessage, Route, int]] = {}
     for contact_id, (message, route) in zip(contact_ids, items, strict=True):
         conversation_id = conversation_ids[(contact_id, route.number_id)]
         placed[message.wa_message_id] = (message, route, conversation_id)
-        rows.append({
-            'conversation_id': conversation_id, 'direction': Direction.INBOUND, 'sender_kind': SenderKind.CUSTOMER,
-            'type': message.type, 'text': message.text, 'wa_message_id': message.wa_message_id,
-            'reply_to_wa_message_id': message.reply_to_wa_message_id,
-            'payload': _stored_payload(message), 'status': MessageStatus.RECEIVED, 'error_code': None,
-            'error_title': '', 'error_details': '', 'sent_at': message.timestamp, 'created_at': now,
-            'priority': 'agent', 'attempts': 0,
-        })
+        rows.append(
+            {
+                'conversation_id': conversation_id,
+                'direction': Direction.INBOUND,
+                'sender_kind': SenderKind.CUSTOMER,
+                'type': message.type,
+                'text': message.text,
+                'wa_message_id': message.wa_message_id,
+                'reply_to_wa_message_id': message.reply_to_wa_message_id,
+                'payload': _stored_payload(message),
+                'status': MessageStatus.RECEIVED,
+                'error_code': None,
+                'error_title': '',
+                'error_details': '',
+                'sent_at': message.timestamp,
+                'created_at': now,
+                'priority': 'agent',
+                'attempts': 0,
+            }
+        )
     # executemany: compiled once and cached, sent as multi-row batches ("insertmanyvalues") by SQLAlchemy.
     result = await session.exec(
-        insert_ignoring_duplicates(dialect, Message.__table__)
-        .returning(Message.__table__.c.id, Message.__table__.c.wa_message_id),
+        insert_ignoring_duplicates(dialect, Message.__table__).returning(
+            Message.__table__.c.id, Message.__table__.c.wa_message_id
+        ),
         params=rows,
     )
     inserted = {wa_id: message_id for message_id, wa_id in result.all()}
@@ -428,18 +531,31 @@ async def _store_inbound(session: AsyncSession, dialect: str, inbound: list[tupl
     if not inserted:
         return
 
-    media_ids = await _create_media_rows(session, [(inserted[wa], placed[wa][0]) for wa in inserted
-                                                   if placed[wa][0].media is not None])
+    media_ids = await _create_media_rows(
+        session, [(inserted[wa], placed[wa][0]) for wa in inserted if placed[wa][0].media is not None]
+    )
     await _update_conversations(session, [(placed[wa][0], placed[wa][2]) for wa in inserted])
 
     for wa_id, message_id in inserted.items():
         message, route, conversation_id = placed[wa_id]
-        outcome.events.append(Event(MESSAGE_CREATED, route.branch_id, conversation_id, {
-            'message_id': message_id, 'wa_message_id': wa_id, 'direction': Direction.INBOUND,
-            'sender_kind': SenderKind.CUSTOMER, 'type': message.type, 'text': message.text,
-            'sent_at': message.timestamp.isoformat(), 'media_id': media_ids.get(message_id),
-            'status': MessageStatus.RECEIVED,
-        }))
+        outcome.events.append(
+            Event(
+                MESSAGE_CREATED,
+                route.branch_id,
+                conversation_id,
+                {
+                    'message_id': message_id,
+                    'wa_message_id': wa_id,
+                    'direction': Direction.INBOUND,
+                    'sender_kind': SenderKind.CUSTOMER,
+                    'type': message.type,
+                    'text': message.text,
+                    'sent_at': message.timestamp.isoformat(),
+                    'media_id': media_ids.get(message_id),
+                    'status': MessageStatus.RECEIVED,
+                },
+            )
+        )
     for conversation_id, branch_id in {(placed[wa][2], placed[wa][1].branch_id) for wa in inserted}:
         outcome.events.append(Event(CONVERSATION_UPDATED, branch_id, conversation_id, {'reason': 'inbound'}))
 
@@ -450,12 +566,17 @@ def _stored_payload(message: InboundMessage) -> dict[str, Any]:
         payload['forwarded'] = True
         payload['frequently_forwarded'] = message.frequently_forwarded
     if message.media is not None:
-        payload['media'] = {'wa_media_id': message.media.wa_media_id, 'mime_type': message.media.mime_type,
-                            'filename': message.media.filename, 'caption': message.media.caption,
-                            'voice': message.media.voice}
+        payload['media'] = {
+            'wa_media_id': message.media.wa_media_id,
+            'mime_type': message.media.mime_type,
+            'filename': message.media.filename,
+            'caption': message.media.caption,
+            'voice': message.media.voice,
+        }
     if message.errors:
-        payload['errors'] = [{'code': e.code, 'title': e.title, 'message': e.message, 'details': e.details}
-                             for e in message.errors]
+        payload['errors'] = [
+            {'code': e.code, 'title': e.title, 'message': e.message, 'details': e.details} for e in message.errors
+        ]
     return payload
 
 
@@ -466,9 +587,18 @@ async def _create_media_rows(session: AsyncSession, items: list[tuple[int, Inbou
     now = utcnow()
     result = await session.exec(
         Media.__table__.insert().returning(Media.__table__.c.id, sort_by_parameter_order=True),
-        params=[{'wa_media_id': m.media.wa_media_id, 'mime_type': m.media.mime_type[:120],  # type: ignore[union-attr]
-                 'filename': m.media.filename[:255], 'sha256': m.media.sha256 or None,  # type: ignore[union-attr]
-                 'status': 'pending', 'error': '', 'created_at': now} for _, m in items],
+        params=[
+            {
+                'wa_media_id': m.media.wa_media_id,
+                'mime_type': m.media.mime_type[:120],  # type: ignore[union-attr]
+                'filename': m.media.filename[:255],
+                'sha256': m.media.sha256 or None,  # type: ignore[union-attr]
+                'status': 'pending',
+                'error': '',
+                'created_at': now,
+            }
+            for _, m in items
+        ],
     )
     media_ids = dict(zip([message_id for message_id, _ in items], result.scalars(), strict=True))
     table = Message.__table__
@@ -490,18 +620,28 @@ async def _update_conversations(session: AsyncSession, stored: list[tuple[Inboun
     params = []
     for conversation_id, messages in per_conversation.items():
         last = max(messages, key=lambda m: m.timestamp)
-        params.append({'conversation_id': conversation_id, 'count': len(messages), 'latest': last.timestamp,
-                       'earliest': min(m.timestamp for m in messages), 'preview': preview_of(last),
-                       'now': utcnow()})
+        params.append(
+            {
+                'conversation_id': conversation_id,
+                'count': len(messages),
+                'latest': last.timestamp,
+                'earliest': min(m.timestamp for m in messages),
+                'preview': preview_of(last),
+                'now': utcnow(),
+            }
+        )
     # Every SET expression reads the row's old values, on both databases.
     await session.exec(
-        update(table).where(table.c.id == bindparam('conversation_id')).values(
+        update(table)
+        .where(table.c.id == bindparam('conversation_id'))
+        .values(
             unread_count=table.c.unread_count + bindparam('count'),
             last_message_preview=case((newer, bindparam('preview')), else_=table.c.last_message_preview),
             last_message_at=case((newer, latest), else_=table.c.last_message_at),
             last_inbound_at=case(
                 (or_(table.c.last_inbound_at.is_(None), table.c.last_inbound_at < latest), latest),
-                else_=table.c.last_inbound_at),
+                else_=table.c.last_inbound_at,
+            ),
             waiting_since=func.coalesce(table.c.waiting_since, earliest),
             updated_at=bindparam('now', type_=UTCDateTime()),
         ),
@@ -523,13 +663,17 @@ async def _apply_statuses(session: AsyncSession, statuses: list[StatusUpdate], o
             # and reconciles a send whose worker died (status 'unconfirmed').
             match = or_(match, and_(table.c.id == own_id, table.c.wa_message_id.is_(None)))
         values: dict[str, Any] = {
-            'status': status.status, 'status_updated_at': status.timestamp,
+            'status': status.status,
+            'status_updated_at': status.timestamp,
             'wa_message_id': func.coalesce(table.c.wa_message_id, status.wa_message_id),
         }
         if status.status == MessageStatus.FAILED and status.errors:
             error = status.errors[0]
-            values.update(error_code=error.code, error_title=error.title[:200],
-                          error_details=(error.details or error.message)[:1000])
+            values.update(
+                error_code=error.code,
+                error_title=error.title[:200],
+                error_details=(error.details or error.message)[:1000],
+            )
         result = await session.exec(
             update(table)
             .where(match, table.c.direction == Direction.OUTBOUND, rank < STATUS_RANK[status.status])
@@ -540,10 +684,15 @@ async def _apply_statuses(session: AsyncSession, statuses: list[StatusUpdate], o
     outcome.statuses_applied += len(changed)
     if not changed:
         return
-    branches = dict((await session.exec(
-        select(Conversation.id, Conversation.branch_id)
-        .where(col(Conversation.id).in_(sorted({conversation_id for _, conversation_id, _, _ in changed})))
-    )).all())
+    branches = dict(
+        (
+            await session.exec(
+                select(Conversation.id, Conversation.branch_id).where(
+                    col(Conversation.id).in_(sorted({conversation_id for _, conversation_id, _, _ in changed}))
+                )
+            )
+        ).all()
+    )
     latest: dict[int, tuple[int, str, str]] = {}
     for message_id, conversation_id, new_status, error_title in changed:
         latest[message_id] = (conversation_id, new_status, error_title)
@@ -562,5 +711,3 @@ def _callback_message_id(data: str | None) -> int | None:
         return int(data.removeprefix(CALLBACK_PREFIX))
     except ValueError:
         return None
-
-

@@ -44,8 +44,7 @@ class _Pending:
 
 
 class JournalWriter:
-    def __init__(self, db: Database, *, on_journaled: Callable[[], None] | None = None,
-                 max_batch: int = 500) -> None:
+    def __init__(self, db: Database, *, on_journaled: Callable[[], None] | None = None, max_batch: int = 500) -> None:
         self._db = db
         self._on_journaled = on_journaled
         self._max_batch = max_batch
@@ -67,8 +66,9 @@ class JournalWriter:
             await self._connection.close()
             self._connection = None
 
-    async def append(self, body: str, *, source: str = 'cloud', status: DeliveryStatus = DeliveryStatus.PENDING,
-                     error: str = '') -> int:
+    async def append(
+        self, body: str, *, source: str = 'cloud', status: DeliveryStatus = DeliveryStatus.PENDING, error: str = ''
+    ) -> int:
         """Journal one body; returns its id once it is committed. Raises if the database refused it,
         in which case the caller must not acknowledge the webhook."""
         if self._task is None:
@@ -104,9 +104,19 @@ class JournalWriter:
         async with self._db.session() as session:
             result = await session.exec(
                 insert(WebhookDelivery).returning(WebhookDelivery.id, sort_by_parameter_order=True),
-                params=[{'source': p.source, 'body': p.body, 'status': p.status, 'error': p.error,
-                         'received_at': now, 'attempts': 0, 'message_count': 0, 'status_count': 0}
-                        for p in batch],
+                params=[
+                    {
+                        'source': p.source,
+                        'body': p.body,
+                        'status': p.status,
+                        'error': p.error,
+                        'received_at': now,
+                        'attempts': 0,
+                        'message_count': 0,
+                        'status_count': 0,
+                    }
+                    for p in batch
+                ],
             )
             ids = list(result.scalars())
             await session.commit()
@@ -125,8 +135,12 @@ class JournalWriter:
                 'SELECT source, $1, body, status, error, 0, 0, 0 '
                 'FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY '
                 'AS t(source, body, status, error, position) ORDER BY position RETURNING id',
-                now, [p.source for p in batch], [p.body for p in batch], [str(p.status) for p in batch],
-                [p.error for p in batch])
+                now,
+                [p.source for p in batch],
+                [p.body for p in batch],
+                [str(p.status) for p in batch],
+                [p.error for p in batch],
+            )
         except Exception:
             # A broken connection is replaced on the next batch (e.g. after a database restart).
             connection, self._connection = self._connection, None
@@ -137,8 +151,9 @@ class JournalWriter:
         return sorted(row['id'] for row in rows)
 
 
-async def journal_once(db: Database, body: str, *, source: str = 'cloud',
-                       status: DeliveryStatus = DeliveryStatus.PENDING, error: str = '') -> int:
+async def journal_once(
+    db: Database, body: str, *, source: str = 'cloud', status: DeliveryStatus = DeliveryStatus.PENDING, error: str = ''
+) -> int:
     """Journal a single body without the group-commit writer (CLI tools, tests)."""
     async with db.session() as session:
         delivery = WebhookDelivery(source=source, body=body, status=status, error=error)
@@ -147,8 +162,13 @@ async def journal_once(db: Database, body: str, *, source: str = 'cloud',
         return delivery.id or 0
 
 
-async def requeue_for_replay(db: Database, *, delivery_ids: Sequence[int] | None = None,
-                             include_unroutable: bool = False, actor: Viewer | None = None) -> int:
+async def requeue_for_replay(
+    db: Database,
+    *,
+    delivery_ids: Sequence[int] | None = None,
+    include_unroutable: bool = False,
+    actor: Viewer | None = None,
+) -> int:
     """Mark failed deliveries (or the given ones) pending again so the ingest worker processes them.
     Safe to repeat: messages already stored are recognised by their WhatsApp id and skipped."""
     async with db.session() as session:
@@ -166,28 +186,51 @@ async def requeue_for_replay(db: Database, *, delivery_ids: Sequence[int] | None
         if include_unroutable or delivery_ids is not None:
             await session.exec(
                 update(UnroutableChange)
-                .where(col(UnroutableChange.resolved_at).is_(None),
-                       *([col(UnroutableChange.delivery_id).in_(list(delivery_ids))] if delivery_ids else []))
+                .where(
+                    col(UnroutableChange.resolved_at).is_(None),
+                    *([col(UnroutableChange.delivery_id).in_(list(delivery_ids))] if delivery_ids else []),
+                )
                 .values(resolved_at=utcnow())
             )
-        audit.record(session, action='webhooks.replayed', actor=actor, target_type='webhook_delivery',
-                     count=result.rowcount or 0, include_unroutable=include_unroutable)
+        audit.record(
+            session,
+            action='webhooks.replayed',
+            actor=actor,
+            target_type='webhook_delivery',
+            count=result.rowcount or 0,
+            include_unroutable=include_unroutable,
+        )
         await session.commit()
         return result.rowcount or 0
 
 
-async def list_deliveries(db: Database, *, statuses: Sequence[DeliveryStatus], limit: int = 100
-                          ) -> list[WebhookDelivery]:
+async def list_deliveries(
+    db: Database, *, statuses: Sequence[DeliveryStatus], limit: int = 100
+) -> list[WebhookDelivery]:
     """Newest first; for the admin page and `leadmaster webhooks list`."""
     async with db.session() as session:
-        return list((await session.exec(
-            select(WebhookDelivery).where(col(WebhookDelivery.status).in_(list(statuses)))
-            .order_by(col(WebhookDelivery.id).desc()).limit(limit))).all())
+        return list(
+            (
+                await session.exec(
+                    select(WebhookDelivery)
+                    .where(col(WebhookDelivery.status).in_(list(statuses)))
+                    .order_by(col(WebhookDelivery.id).desc())
+                    .limit(limit)
+                )
+            ).all()
+        )
 
 
 async def list_unroutable(db: Database, *, limit: int = 100) -> list[UnroutableChange]:
     """Dead letters not replayed yet, newest first."""
     async with db.session() as session:
-        return list((await session.exec(
-            select(UnroutableChange).where(col(UnroutableChange.resolved_at).is_(None))
-            .order_by(col(UnroutableChange.id).desc()).limit(limit))).all())
+        return list(
+            (
+                await session.exec(
+                    select(UnroutableChange)
+                    .where(col(UnroutableChange.resolved_at).is_(None))
+                    .order_by(col(UnroutableChange.id).desc())
+                    .limit(limit)
+                )
+            ).all()
+        )

@@ -83,8 +83,9 @@ def retry_delay(attempt: int, *, base: float = 2.0, cap: float = 300.0, retry_af
 # --- queueing (what pages, the AI and the API call) -------------------------------------------------------
 
 
-async def _sendable_conversation(session: Any, conversation_id: int, viewer: Viewer | None
-                                 ) -> tuple[Conversation, WhatsAppNumber]:
+async def _sendable_conversation(
+    session: Any, conversation_id: int, viewer: Viewer | None
+) -> tuple[Conversation, WhatsAppNumber]:
     conversation = await session.get(Conversation, conversation_id)
     if conversation is None or (viewer is not None and not viewer.can_see_branch(conversation.branch_id)):
         # Same answer for "absent" and "another branch's": existence is not leaked across branches.
@@ -97,8 +98,17 @@ async def _sendable_conversation(session: Any, conversation_id: int, viewer: Vie
 
 
 async def _queue(
-    db: Database, *, viewer: Viewer | None, conversation_id: int, publisher: EventPublisher, type_: str, text: str,
-    sender_kind: SenderKind, priority: MessagePriority, payload: dict[str, Any], needs_window: bool,
+    db: Database,
+    *,
+    viewer: Viewer | None,
+    conversation_id: int,
+    publisher: EventPublisher,
+    type_: str,
+    text: str,
+    sender_kind: SenderKind,
+    priority: MessagePriority,
+    payload: dict[str, Any],
+    needs_window: bool,
     media_id: int | None = None,
 ) -> Message:
     now = utcnow()
@@ -107,10 +117,19 @@ async def _queue(
         if needs_window and not window_state(conversation, now=now).open:
             raise OutsideWindow('more than 24 h since the customer last wrote: send an approved template')
         message = Message(
-            conversation_id=conversation_id, direction=Direction.OUTBOUND, sender_kind=sender_kind,
+            conversation_id=conversation_id,
+            direction=Direction.OUTBOUND,
+            sender_kind=sender_kind,
             sent_by_user_id=viewer.user_id if viewer and sender_kind == SenderKind.AGENT else None,
-            type=type_, text=text, payload=payload, status=MessageStatus.QUEUED, priority=priority,
-            media_id=media_id, sent_at=now, created_at=now, status_updated_at=now,
+            type=type_,
+            text=text,
+            payload=payload,
+            status=MessageStatus.QUEUED,
+            priority=priority,
+            media_id=media_id,
+            sent_at=now,
+            created_at=now,
+            status_updated_at=now,
         )
         session.add(message)
         conversation.last_message_at = now
@@ -121,23 +140,39 @@ async def _queue(
             conversation.waiting_since = None
         await session.commit()
         branch_id = conversation.branch_id
-    await publisher.publish([
-        Event(MESSAGE_CREATED, branch_id, conversation_id, message_event_data(message)),
-        Event(CONVERSATION_UPDATED, branch_id, conversation_id, {'reason': 'outbound'}),
-    ])
+    await publisher.publish(
+        [
+            Event(MESSAGE_CREATED, branch_id, conversation_id, message_event_data(message)),
+            Event(CONVERSATION_UPDATED, branch_id, conversation_id, {'reason': 'outbound'}),
+        ]
+    )
     return message
 
 
 def message_event_data(message: Message) -> dict[str, Any]:
-    return {'message_id': message.id, 'wa_message_id': message.wa_message_id, 'direction': message.direction,
-            'sender_kind': message.sender_kind, 'type': message.type, 'text': message.text,
-            'sent_at': message.sent_at.isoformat(), 'media_id': message.media_id, 'status': message.status,
-            'sent_by_user_id': message.sent_by_user_id}
+    return {
+        'message_id': message.id,
+        'wa_message_id': message.wa_message_id,
+        'direction': message.direction,
+        'sender_kind': message.sender_kind,
+        'type': message.type,
+        'text': message.text,
+        'sent_at': message.sent_at.isoformat(),
+        'media_id': message.media_id,
+        'status': message.status,
+        'sent_by_user_id': message.sent_by_user_id,
+    }
 
 
 async def queue_text(
-    db: Database, *, conversation_id: int, text: str, publisher: EventPublisher, viewer: Viewer | None = None,
-    sender_kind: SenderKind = SenderKind.AGENT, priority: MessagePriority | None = None,
+    db: Database,
+    *,
+    conversation_id: int,
+    text: str,
+    publisher: EventPublisher,
+    viewer: Viewer | None = None,
+    sender_kind: SenderKind = SenderKind.AGENT,
+    priority: MessagePriority | None = None,
 ) -> Message:
     """Queue a free-text reply. Refused outside the 24 h window (M4) and over 4096 characters."""
     text = text.strip()
@@ -145,21 +180,38 @@ async def queue_text(
         raise InvalidInput('the message is empty')
     if len(text) > TEXT_BODY_LIMIT:
         raise InvalidInput(f'WhatsApp text messages are limited to {TEXT_BODY_LIMIT} characters ({len(text)} given)')
-    return await _queue(db, viewer=viewer, conversation_id=conversation_id, publisher=publisher, type_='text',
-                        text=text, sender_kind=sender_kind, needs_window=True, payload={},
-                        priority=priority or _default_priority(sender_kind))
+    return await _queue(
+        db,
+        viewer=viewer,
+        conversation_id=conversation_id,
+        publisher=publisher,
+        type_='text',
+        text=text,
+        sender_kind=sender_kind,
+        needs_window=True,
+        payload={},
+        priority=priority or _default_priority(sender_kind),
+    )
 
 
 async def queue_template(
-    db: Database, *, conversation_id: int, template_name: str, variables: Sequence[str], publisher: EventPublisher,
-    viewer: Viewer | None = None, language: str | None = None, sender_kind: SenderKind = SenderKind.AGENT,
+    db: Database,
+    *,
+    conversation_id: int,
+    template_name: str,
+    variables: Sequence[str],
+    publisher: EventPublisher,
+    viewer: Viewer | None = None,
+    language: str | None = None,
+    sender_kind: SenderKind = SenderKind.AGENT,
     priority: MessagePriority | None = None,
 ) -> Message:
     """Queue an approved template of the conversation's number; allowed at any time (M4)."""
     async with db.session() as session:
         conversation, number = await _sendable_conversation(session, conversation_id, viewer)
-        query = select(MessageTemplate).where(MessageTemplate.number_id == number.id,
-                                              MessageTemplate.name == template_name)
+        query = select(MessageTemplate).where(
+            MessageTemplate.number_id == number.id, MessageTemplate.name == template_name
+        )
         if language:
             query = query.where(MessageTemplate.language == language)
         template = (await session.exec(query)).first()
@@ -169,19 +221,36 @@ async def queue_template(
         raise InvalidInput(f'template {template_name!r} is {template.status}, not approved')
     values = [str(value).strip() for value in variables]
     if len(values) != template.variable_count or any(not value for value in values):
-        raise InvalidInput(f'template {template_name!r} needs {template.variable_count} non-empty values, '
-                           f'{len(values)} given')
-    return await _queue(db, viewer=viewer, conversation_id=conversation.id or 0, publisher=publisher,
-                        type_='template', text=render_template(template.body, values), sender_kind=sender_kind,
-                        needs_window=False, priority=priority or _default_priority(sender_kind),
-                        payload={'template': {'name': template.name, 'language': template.language,
-                                              'variables': values}})
+        raise InvalidInput(
+            f'template {template_name!r} needs {template.variable_count} non-empty values, {len(values)} given'
+        )
+    return await _queue(
+        db,
+        viewer=viewer,
+        conversation_id=conversation.id or 0,
+        publisher=publisher,
+        type_='template',
+        text=render_template(template.body, values),
+        sender_kind=sender_kind,
+        needs_window=False,
+        priority=priority or _default_priority(sender_kind),
+        payload={'template': {'name': template.name, 'language': template.language, 'variables': values}},
+    )
 
 
 async def queue_media(
-    db: Database, *, conversation_id: int, store: MediaStore, content: bytes, mime_type: str, filename: str,
-    publisher: EventPublisher, caption: str = '', viewer: Viewer | None = None,
-    sender_kind: SenderKind = SenderKind.AGENT, max_bytes: int = 16 * 1024 * 1024,
+    db: Database,
+    *,
+    conversation_id: int,
+    store: MediaStore,
+    content: bytes,
+    mime_type: str,
+    filename: str,
+    publisher: EventPublisher,
+    caption: str = '',
+    viewer: Viewer | None = None,
+    sender_kind: SenderKind = SenderKind.AGENT,
+    max_bytes: int = 16 * 1024 * 1024,
 ) -> Message:
     """Queue an image or document (e.g. a quote PDF). The worker uploads it to Meta, then sends it."""
     if len(content) > max_bytes:
@@ -192,14 +261,30 @@ async def queue_media(
     stored = await store.save(content, mime_type=mime_type)
     async with db.session() as session:
         await _sendable_conversation(session, conversation_id, viewer)  # fail before storing a row
-        media = Media(mime_type=mime_type, filename=filename[:255], sha256=stored.sha256,
-                      size_bytes=stored.size_bytes, storage_path=stored.storage_path,
-                      thumbnail_path=stored.thumbnail_path, status='stored')
+        media = Media(
+            mime_type=mime_type,
+            filename=filename[:255],
+            sha256=stored.sha256,
+            size_bytes=stored.size_bytes,
+            storage_path=stored.storage_path,
+            thumbnail_path=stored.thumbnail_path,
+            status='stored',
+        )
         session.add(media)
         await session.commit()
-    return await _queue(db, viewer=viewer, conversation_id=conversation_id, publisher=publisher, type_=kind,
-                        text=caption.strip(), sender_kind=sender_kind, needs_window=True, media_id=media.id,
-                        priority=_default_priority(sender_kind), payload={'filename': filename})
+    return await _queue(
+        db,
+        viewer=viewer,
+        conversation_id=conversation_id,
+        publisher=publisher,
+        type_=kind,
+        text=caption.strip(),
+        sender_kind=sender_kind,
+        needs_window=True,
+        media_id=media.id,
+        priority=_default_priority(sender_kind),
+        payload={'filename': filename},
+    )
 
 
 def render_template(body: str, values: Sequence[str]) -> str:
@@ -210,7 +295,3 @@ def render_template(body: str, values: Sequence[str]) -> str:
 
 def _default_priority(sender_kind: SenderKind) -> MessagePriority:
     return MessagePriority.AGENT if sender_kind == SenderKind.AGENT else MessagePriority.BOT
-
-
-
-

@@ -27,6 +27,7 @@ REENGAGEMENT_DETAILS = 'More than 24 hours have passed since the recipient last 
 
 # --- envelope --------------------------------------------------------------------------------------------
 
+
 def envelope(
     *,
     phone_number_id: str,
@@ -84,12 +85,19 @@ def new_wamid(*, wa_id: str = '5491155550101') -> str:
     mimicking that keeps column sizes and log lines realistic.
     """
     digits = wa_id.encode()[:255]
-    record = (b'\x1c\x18' + bytes([len(digits)]) + digits + b'\x15\x02\x00\x12\x18\x14'
-              + secrets.token_hex(10).upper().encode() + b'\x00')
+    record = (
+        b'\x1c\x18'
+        + bytes([len(digits)])
+        + digits
+        + b'\x15\x02\x00\x12\x18\x14'
+        + secrets.token_hex(10).upper().encode()
+        + b'\x00'
+    )
     return 'wamid.' + base64.b64encode(record).decode()
 
 
 # --- inbound messages ------------------------------------------------------------------------------------
+
 
 def _message(
     *,
@@ -148,8 +156,15 @@ def text_message(
     if forwarded or frequently_forwarded:
         # Meta sends one flag or the other: forwarded up to 5 times, frequently_forwarded beyond that.
         context = {'frequently_forwarded': True} if frequently_forwarded else {'forwarded': True}
-    message = _message(type_='text', body={'body': body}, from_=from_, from_user_id=from_user_id,
-                       wa_message_id=wa_message_id, timestamp=timestamp, context=context)
+    message = _message(
+        type_='text',
+        body={'body': body},
+        from_=from_,
+        from_user_id=from_user_id,
+        wa_message_id=wa_message_id,
+        timestamp=timestamp,
+        context=context,
+    )
     if referral is not None:
         message['referral'] = referral
     return message
@@ -182,8 +197,14 @@ def image_message(
     from_user_id: str | None = None,
 ) -> dict[str, Any]:
     body = _media_body(media_id=media_id, mime_type=mime_type, sha256=sha256, caption=caption, url=url)
-    return _message(type_='image', body=body, from_=from_, from_user_id=from_user_id,
-                    wa_message_id=wa_message_id, timestamp=timestamp)
+    return _message(
+        type_='image',
+        body=body,
+        from_=from_,
+        from_user_id=from_user_id,
+        wa_message_id=wa_message_id,
+        timestamp=timestamp,
+    )
 
 
 def document_message(
@@ -204,8 +225,14 @@ def document_message(
     body: dict[str, Any] = {'caption': caption} if caption else {}
     body['filename'] = filename
     body.update(media)
-    return _message(type_='document', body=body, from_=from_, from_user_id=from_user_id,
-                    wa_message_id=wa_message_id, timestamp=timestamp)
+    return _message(
+        type_='document',
+        body=body,
+        from_=from_,
+        from_user_id=from_user_id,
+        wa_message_id=wa_message_id,
+        timestamp=timestamp,
+    )
 
 
 def audio_message(
@@ -222,8 +249,14 @@ def audio_message(
 ) -> dict[str, Any]:
     body = _media_body(media_id=media_id, mime_type=mime_type, sha256=sha256, url=url)
     body['voice'] = voice
-    return _message(type_='audio', body=body, from_=from_, from_user_id=from_user_id,
-                    wa_message_id=wa_message_id, timestamp=timestamp)
+    return _message(
+        type_='audio',
+        body=body,
+        from_=from_,
+        from_user_id=from_user_id,
+        wa_message_id=wa_message_id,
+        timestamp=timestamp,
+    )
 
 
 def video_message(
@@ -239,8 +272,14 @@ def video_message(
     from_user_id: str | None = None,
 ) -> dict[str, Any]:
     body = _media_body(media_id=media_id, mime_type=mime_type, sha256=sha256, caption=caption, url=url)
-    return _message(type_='video', body=body, from_=from_, from_user_id=from_user_id,
-                    wa_message_id=wa_message_id, timestamp=timestamp)
+    return _message(
+        type_='video',
+        body=body,
+        from_=from_,
+        from_user_id=from_user_id,
+        wa_message_id=wa_message_id,
+        timestamp=timestamp,
+    )
 
 
 def sticker_message(
@@ -257,8 +296,14 @@ def sticker_message(
 ) -> dict[str, Any]:
     body = _media_body(media_id=media_id, mime_type=mime_type, sha256=sha256, url=url)
     body['animated'] = animated
-    return _message(type_='sticker', body=body, from_=from_, from_user_id=from_user_id,
-                    wa_message_id=wa_message_id, timestamp=timestamp)
+    return _message(
+        type_='sticker',
+        body=body,
+        from_=from_,
+        from_user_id=from_user_id,
+        wa_message_id=wa_message_id,
+        timestamp=timestamp,
+    )
 
 
 def location_message(
@@ -283,13 +328,24 @@ def location_message(
         body['name'] = name
     if url:
         body['url'] = url
-    return _message(type_='location', body=body, from_=from_, from_user_id=from_user_id,
-                    wa_message_id=wa_message_id, timestamp=timestamp)
+    return _message(
+        type_='location',
+        body=body,
+        from_=from_,
+        from_user_id=from_user_id,
+        wa_message_id=wa_message_id,
+        timestamp=timestamp,
+    )
 
 
 def contact_card(
-    *, formatted_name: str, first_name: str = '', last_name: str = '', phone: str = '',
-    wa_id: str | None = None, phone_type: str = 'MOBILE',
+    *,
+    formatted_name: str,
+    first_name: str = '',
+    last_name: str = '',
+    phone: str = '',
+    wa_id: str | None = None,
+    phone_type: str = 'MOBILE',
 ) -> dict[str, Any]:
     """One card of a `contacts` message, in the shape of Meta's example."""
     name: dict[str, Any] = {}
@@ -316,8 +372,14 @@ def contacts_message(
     timestamp: int | None = None,
     from_user_id: str | None = None,
 ) -> dict[str, Any]:
-    return _message(type_='contacts', body=contacts, from_=from_, from_user_id=from_user_id,
-                    wa_message_id=wa_message_id, timestamp=timestamp)
+    return _message(
+        type_='contacts',
+        body=contacts,
+        from_=from_,
+        from_user_id=from_user_id,
+        wa_message_id=wa_message_id,
+        timestamp=timestamp,
+    )
 
 
 def interactive_button_reply(
@@ -332,9 +394,15 @@ def interactive_button_reply(
     from_user_id: str | None = None,
 ) -> dict[str, Any]:
     body = {'type': 'button_reply', 'button_reply': {'id': id, 'title': title}}
-    return _message(type_='interactive', body=body, from_=from_, from_user_id=from_user_id,
-                    wa_message_id=wa_message_id, timestamp=timestamp,
-                    context=_reply_context(reply_to, reply_to_from))
+    return _message(
+        type_='interactive',
+        body=body,
+        from_=from_,
+        from_user_id=from_user_id,
+        wa_message_id=wa_message_id,
+        timestamp=timestamp,
+        context=_reply_context(reply_to, reply_to_from),
+    )
 
 
 def interactive_list_reply(
@@ -353,9 +421,15 @@ def interactive_list_reply(
     if description:
         row['description'] = description
     body = {'type': 'list_reply', 'list_reply': row}
-    return _message(type_='interactive', body=body, from_=from_, from_user_id=from_user_id,
-                    wa_message_id=wa_message_id, timestamp=timestamp,
-                    context=_reply_context(reply_to, reply_to_from))
+    return _message(
+        type_='interactive',
+        body=body,
+        from_=from_,
+        from_user_id=from_user_id,
+        wa_message_id=wa_message_id,
+        timestamp=timestamp,
+        context=_reply_context(reply_to, reply_to_from),
+    )
 
 
 def button_message(
@@ -370,9 +444,15 @@ def button_message(
     from_user_id: str | None = None,
 ) -> dict[str, Any]:
     """A tap on a template's quick-reply button."""
-    return _message(type_='button', body={'payload': payload, 'text': text}, from_=from_,
-                    from_user_id=from_user_id, wa_message_id=wa_message_id, timestamp=timestamp,
-                    context=_reply_context(reply_to, reply_to_from))
+    return _message(
+        type_='button',
+        body={'payload': payload, 'text': text},
+        from_=from_,
+        from_user_id=from_user_id,
+        wa_message_id=wa_message_id,
+        timestamp=timestamp,
+        context=_reply_context(reply_to, reply_to_from),
+    )
 
 
 def reaction_message(
@@ -388,8 +468,14 @@ def reaction_message(
     body: dict[str, Any] = {'message_id': message_id}
     if emoji:
         body['emoji'] = emoji
-    return _message(type_='reaction', body=body, from_=from_, from_user_id=from_user_id,
-                    wa_message_id=wa_message_id, timestamp=timestamp)
+    return _message(
+        type_='reaction',
+        body=body,
+        from_=from_,
+        from_user_id=from_user_id,
+        wa_message_id=wa_message_id,
+        timestamp=timestamp,
+    )
 
 
 def order_message(
@@ -406,8 +492,14 @@ def order_message(
     if text:
         body['text'] = text
     body['product_items'] = product_items
-    return _message(type_='order', body=body, from_=from_, from_user_id=from_user_id,
-                    wa_message_id=wa_message_id, timestamp=timestamp)
+    return _message(
+        type_='order',
+        body=body,
+        from_=from_,
+        from_user_id=from_user_id,
+        wa_message_id=wa_message_id,
+        timestamp=timestamp,
+    )
 
 
 def system_message(
@@ -420,17 +512,32 @@ def system_message(
     timestamp: int | None = None,
 ) -> dict[str, Any]:
     """A user changed number (Meta sends these without a contacts array)."""
-    return _message(type_='system', body={'body': body, 'wa_id': new_wa_id, 'type': system_type}, from_=from_,
-                    from_user_id=None, wa_message_id=wa_message_id, timestamp=timestamp)
+    return _message(
+        type_='system',
+        body={'body': body, 'wa_id': new_wa_id, 'type': system_type},
+        from_=from_,
+        from_user_id=None,
+        wa_message_id=wa_message_id,
+        timestamp=timestamp,
+    )
 
 
 def request_welcome_message(
-    *, from_: str | None, wa_message_id: str | None = None, timestamp: int | None = None,
+    *,
+    from_: str | None,
+    wa_message_id: str | None = None,
+    timestamp: int | None = None,
     from_user_id: str | None = None,
 ) -> dict[str, Any]:
     """A user opened the chat for the first time (no body object)."""
-    return _message(type_='request_welcome', body=None, from_=from_, from_user_id=from_user_id,
-                    wa_message_id=wa_message_id, timestamp=timestamp)
+    return _message(
+        type_='request_welcome',
+        body=None,
+        from_=from_,
+        from_user_id=from_user_id,
+        wa_message_id=wa_message_id,
+        timestamp=timestamp,
+    )
 
 
 def unsupported_message(
@@ -442,8 +549,14 @@ def unsupported_message(
     from_user_id: str | None = None,
 ) -> dict[str, Any]:
     """What Meta sends for a message the Cloud API cannot deliver (poll, edit, view-once…): error 131051."""
-    message = _message(type_='unsupported', body={'type': unsupported_type}, from_=from_,
-                       from_user_id=from_user_id, wa_message_id=wa_message_id, timestamp=timestamp)
+    message = _message(
+        type_='unsupported',
+        body={'type': unsupported_type},
+        from_=from_,
+        from_user_id=from_user_id,
+        wa_message_id=wa_message_id,
+        timestamp=timestamp,
+    )
     message['errors'] = [dict(UNSUPPORTED_ERROR, error_data=dict(UNSUPPORTED_ERROR['error_data']))]
     return message
 
@@ -458,11 +571,18 @@ def unknown_type_message(
     from_user_id: str | None = None,
 ) -> dict[str, Any]:
     """A message of a type Meta may add later: `type` plus a body under the same key."""
-    return _message(type_=type_name, body={} if body is None else body, from_=from_, from_user_id=from_user_id,
-                    wa_message_id=wa_message_id, timestamp=timestamp)
+    return _message(
+        type_=type_name,
+        body={} if body is None else body,
+        from_=from_,
+        from_user_id=from_user_id,
+        wa_message_id=wa_message_id,
+        timestamp=timestamp,
+    )
 
 
 # --- statuses --------------------------------------------------------------------------------------------
+
 
 def status(
     *,
@@ -493,8 +613,9 @@ def status(
     if conversation:
         conv: dict[str, Any] = {'id': conversation_id or hashlib.sha256(wa_message_id.encode()).hexdigest()[:32]}
         if status == 'sent':
-            conv['expiration_timestamp'] = str(ts + 24 * 3600 if conversation_expiration is None
-                                                else conversation_expiration)
+            conv['expiration_timestamp'] = str(
+                ts + 24 * 3600 if conversation_expiration is None else conversation_expiration
+            )
         conv['origin'] = {'type': pricing_category}
         item['conversation'] = conv
     if pricing:

@@ -24,10 +24,25 @@ _T = TypeVar('_T')
 
 # Types whose body sits under a key of the same name holding a downloadable media object.
 MEDIA_TYPES = frozenset({'image', 'document', 'audio', 'video', 'sticker'})
-KNOWN_TYPES = frozenset({
-    'text', 'image', 'document', 'audio', 'video', 'sticker', 'location', 'contacts', 'interactive',
-    'button', 'reaction', 'order', 'system', 'request_welcome', 'unsupported',
-})
+KNOWN_TYPES = frozenset(
+    {
+        'text',
+        'image',
+        'document',
+        'audio',
+        'video',
+        'sticker',
+        'location',
+        'contacts',
+        'interactive',
+        'button',
+        'reaction',
+        'order',
+        'system',
+        'request_welcome',
+        'unsupported',
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -295,24 +310,27 @@ def _parse_message(raw: Any, change: _Change, batch: _Batch, where: str, index: 
     else:
         text = _typed_body(message_type, raw, fields)
 
-    return _build(InboundMessage, {
-        'phone_number_id': change.phone_number_id,
-        'display_phone_number': change.display_phone_number,
-        'wa_message_id': wa_message_id,
-        'from_wa_id': from_wa_id,
-        'from_user_id': from_user_id,
-        'profile_name': profile_name,
-        'timestamp': timestamp,
-        'type': message_type,
-        'text': text,
-        'media': media,
-        'reply_to_wa_message_id': reply_to,
-        'forwarded': forwarded,
-        'frequently_forwarded': frequently_forwarded,
-        'fields': fields,
-        'errors': errors,
-        'raw': raw,
-    })
+    return _build(
+        InboundMessage,
+        {
+            'phone_number_id': change.phone_number_id,
+            'display_phone_number': change.display_phone_number,
+            'wa_message_id': wa_message_id,
+            'from_wa_id': from_wa_id,
+            'from_user_id': from_user_id,
+            'profile_name': profile_name,
+            'timestamp': timestamp,
+            'type': message_type,
+            'text': text,
+            'media': media,
+            'reply_to_wa_message_id': reply_to,
+            'forwarded': forwarded,
+            'frequently_forwarded': frequently_forwarded,
+            'fields': fields,
+            'errors': errors,
+            'raw': raw,
+        },
+    )
 
 
 def _sender(raw: dict[str, Any], change: _Change) -> tuple[str | None, str | None, str]:
@@ -363,16 +381,19 @@ def _media(message_type: str, body: Any, where: str, batch: _Batch) -> tuple[Med
         # The message is still stored (a caption may be all there is); there is just nothing to download.
         batch.problem(f'{where}: {message_type} without media id')
         return None, caption
-    return _build(MediaRef, {
-        'wa_media_id': media_id,
-        'mime_type': _str(body.get('mime_type')),
-        'sha256': _str(body.get('sha256')),
-        'filename': _str(body.get('filename')),
-        'caption': caption,
-        'voice': body.get('voice') is True,
-        'animated': body.get('animated') is True,
-        'url': _opt_str(body.get('url')),
-    }), caption
+    return _build(
+        MediaRef,
+        {
+            'wa_media_id': media_id,
+            'mime_type': _str(body.get('mime_type')),
+            'sha256': _str(body.get('sha256')),
+            'filename': _str(body.get('filename')),
+            'caption': caption,
+            'voice': body.get('voice') is True,
+            'animated': body.get('animated') is True,
+            'url': _opt_str(body.get('url')),
+        },
+    ), caption
 
 
 def _typed_body(message_type: str, raw: dict[str, Any], fields: dict[str, Any]) -> str:
@@ -394,12 +415,18 @@ def _typed_body(message_type: str, raw: dict[str, Any], fields: dict[str, Any]) 
         if reply_type == 'nfm_reply':
             # Flow / address replies: no id or title, a name, a body and a JSON string with the answers.
             title = _str(reply.get('body'))
-            fields.update(reply_type=reply_type, id=_str(reply.get('name')), title=title, description='',
-                          response_json=_str(reply.get('response_json')))
+            fields.update(
+                reply_type=reply_type,
+                id=_str(reply.get('name')),
+                title=title,
+                description='',
+                response_json=_str(reply.get('response_json')),
+            )
             return title
         title = _str(reply.get('title'))
-        fields.update(reply_type=reply_type, id=_str(reply.get('id')), title=title,
-                      description=_str(reply.get('description')))
+        fields.update(
+            reply_type=reply_type, id=_str(reply.get('id')), title=title, description=_str(reply.get('description'))
+        )
         return title
     if message_type == 'button':
         body = _obj(raw.get('button'))
@@ -421,14 +448,21 @@ def _typed_body(message_type: str, raw: dict[str, Any], fields: dict[str, Any]) 
         body = _obj(raw.get('order'))
         items = body.get('product_items')
         order_text = _str(body.get('text'))
-        fields.update(catalog_id=_str(body.get('catalog_id')), text=order_text,
-                      product_items=items if isinstance(items, list) else [])
+        fields.update(
+            catalog_id=_str(body.get('catalog_id')),
+            text=order_text,
+            product_items=items if isinstance(items, list) else [],
+        )
         return order_text
     if message_type == 'system':
         body = _obj(raw.get('system'))
         system_body = _str(body.get('body'))
-        fields.update(system_type=_str(body.get('type')), body=system_body,
-                      new_wa_id=_opt_str(body.get('wa_id')), new_user_id=_opt_str(body.get('user_id')))
+        fields.update(
+            system_type=_str(body.get('type')),
+            body=system_body,
+            new_wa_id=_opt_str(body.get('wa_id')),
+            new_user_id=_opt_str(body.get('user_id')),
+        )
         return system_body
     if message_type == 'unsupported':
         # Meta's own unsupported shape names what the user sent (`unsupported.type`, e.g. 'edit').
@@ -455,17 +489,20 @@ def _parse_status(raw: Any, change: _Change, batch: _Batch, where: str, index: i
     if timestamp is None:
         batch.problem(f'{where}[{index}] ({wa_message_id}): missing or bad timestamp {_brief(raw.get("timestamp"))}')
         return None
-    return _build(StatusUpdate, {
-        'phone_number_id': change.phone_number_id,
-        'wa_message_id': wa_message_id,
-        'status': status.lower(),
-        'timestamp': timestamp,
-        'recipient_id': _opt_str(raw.get('recipient_id')),
-        'recipient_user_id': _opt_str(raw.get('recipient_user_id')),
-        'biz_opaque_callback_data': _opt_str(raw.get('biz_opaque_callback_data')),
-        'errors': _errors(raw.get('errors')),
-        'raw': raw,
-    })
+    return _build(
+        StatusUpdate,
+        {
+            'phone_number_id': change.phone_number_id,
+            'wa_message_id': wa_message_id,
+            'status': status.lower(),
+            'timestamp': timestamp,
+            'recipient_id': _opt_str(raw.get('recipient_id')),
+            'recipient_user_id': _opt_str(raw.get('recipient_user_id')),
+            'biz_opaque_callback_data': _opt_str(raw.get('biz_opaque_callback_data')),
+            'errors': _errors(raw.get('errors')),
+            'raw': raw,
+        },
+    )
 
 
 def _errors(raw: Any) -> tuple[ErrorDetail, ...]:
@@ -475,12 +512,14 @@ def _errors(raw: Any) -> tuple[ErrorDetail, ...]:
     for item in raw:
         if not isinstance(item, dict):
             continue
-        errors.append(ErrorDetail(
-            code=_int(item.get('code')),
-            title=_str(item.get('title')),
-            message=_str(item.get('message')),
-            details=_str(_obj(item.get('error_data')).get('details')),
-        ))
+        errors.append(
+            ErrorDetail(
+                code=_int(item.get('code')),
+                title=_str(item.get('title')),
+                message=_str(item.get('message')),
+                details=_str(_obj(item.get('error_data')).get('details')),
+            )
+        )
     return tuple(errors)
 
 

@@ -44,9 +44,18 @@ class SimulatorNumber:
 
 
 class Simulator:
-    def __init__(self, db: Database, *, app_secret: str, webhook_url: str, token: str, store: MediaStore,
-                 public_base_url: str, transport: httpx.AsyncBaseTransport | None = None,
-                 delivered_after: float = 0.3) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        app_secret: str,
+        webhook_url: str,
+        token: str,
+        store: MediaStore,
+        public_base_url: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        delivered_after: float = 0.3,
+    ) -> None:
         self.db = db
         self.app_secret = app_secret
         self.webhook_url = webhook_url
@@ -69,19 +78,28 @@ class Simulator:
 
     async def numbers(self) -> list[SimulatorNumber]:
         async with self.db.session() as session:
-            rows = (await session.exec(
-                select(WhatsAppNumber).where(WhatsAppNumber.channel == ChannelKind.SIMULATOR,
-                                             col(WhatsAppNumber.active).is_(True))
-                .order_by(WhatsAppNumber.display_phone))).all()
+            rows = (
+                await session.exec(
+                    select(WhatsAppNumber)
+                    .where(WhatsAppNumber.channel == ChannelKind.SIMULATOR, col(WhatsAppNumber.active).is_(True))
+                    .order_by(WhatsAppNumber.display_phone)
+                )
+            ).all()
         return [SimulatorNumber(n.phone_number_id, n.display_phone, n.label, n.branch_id) for n in rows]
 
     async def history(self, phone_number_id: str, customer_wa_id: str, *, limit: int = 200) -> list[SimulatorMessage]:
         async with self.db.session() as session:
-            rows = (await session.exec(
-                select(SimulatorMessage)
-                .where(SimulatorMessage.phone_number_id == phone_number_id,
-                       SimulatorMessage.customer_wa_id == customer_wa_id)
-                .order_by(col(SimulatorMessage.id).desc()).limit(limit))).all()
+            rows = (
+                await session.exec(
+                    select(SimulatorMessage)
+                    .where(
+                        SimulatorMessage.phone_number_id == phone_number_id,
+                        SimulatorMessage.customer_wa_id == customer_wa_id,
+                    )
+                    .order_by(col(SimulatorMessage.id).desc())
+                    .limit(limit)
+                )
+            ).all()
         return list(reversed(rows))
 
     def listen(self, key: ChatKey, listener: Listener) -> Callable[[], None]:
@@ -109,17 +127,27 @@ class Simulator:
         else:
             self._open_chats.pop(key, None)
 
-    async def customer_sends_text(self, *, phone_number_id: str, customer_wa_id: str, customer_name: str,
-                                  text: str) -> SimulatorMessage:
+    async def customer_sends_text(
+        self, *, phone_number_id: str, customer_wa_id: str, customer_name: str, text: str
+    ) -> SimulatorMessage:
         if not text.strip():
             raise InvalidInput('the message is empty')
         number = await self._number(phone_number_id)
         message = build.text_message(from_=customer_wa_id, body=text)
         return await self._customer_sends(number, customer_wa_id, customer_name, message, type_='text', text=text)
 
-    async def customer_sends_media(self, *, phone_number_id: str, customer_wa_id: str, customer_name: str,
-                                   content: bytes, mime_type: str, filename: str, caption: str = '',
-                                   max_bytes: int = 16 * 1024 * 1024) -> SimulatorMessage:
+    async def customer_sends_media(
+        self,
+        *,
+        phone_number_id: str,
+        customer_wa_id: str,
+        customer_name: str,
+        content: bytes,
+        mime_type: str,
+        filename: str,
+        caption: str = '',
+        max_bytes: int = 16 * 1024 * 1024,
+    ) -> SimulatorMessage:
         if not content:
             raise InvalidInput('the file is empty')
         if len(content) > max_bytes:
@@ -129,28 +157,54 @@ class Simulator:
         digest = base64.b64encode(hashlib.sha256(content).digest()).decode()
         if mime_type.startswith('image/'):
             type_ = 'image'
-            message = build.image_message(from_=customer_wa_id, media_id=media_id, mime_type=mime_type,
-                                          sha256=digest, caption=caption)
+            message = build.image_message(
+                from_=customer_wa_id, media_id=media_id, mime_type=mime_type, sha256=digest, caption=caption
+            )
         else:
             type_ = 'document'
-            message = build.document_message(from_=customer_wa_id, media_id=media_id, filename=filename,
-                                             mime_type=mime_type, sha256=digest, caption=caption)
-        return await self._customer_sends(number, customer_wa_id, customer_name, message, type_=type_, text=caption,
-                                          media_id=media_id)
+            message = build.document_message(
+                from_=customer_wa_id,
+                media_id=media_id,
+                filename=filename,
+                mime_type=mime_type,
+                sha256=digest,
+                caption=caption,
+            )
+        return await self._customer_sends(
+            number, customer_wa_id, customer_name, message, type_=type_, text=caption, media_id=media_id
+        )
 
-    async def _customer_sends(self, number: WhatsAppNumber, customer_wa_id: str, customer_name: str,
-                              message: dict[str, Any], *, type_: str, text: str,
-                              media_id: str | None = None) -> SimulatorMessage:
-        record = SimulatorMessage(phone_number_id=number.phone_number_id, customer_wa_id=customer_wa_id,
-                                  from_customer=True, wa_message_id=message['id'], type=type_, text=text,
-                                  media_id=media_id, status='sending', payload=message)
+    async def _customer_sends(
+        self,
+        number: WhatsAppNumber,
+        customer_wa_id: str,
+        customer_name: str,
+        message: dict[str, Any],
+        *,
+        type_: str,
+        text: str,
+        media_id: str | None = None,
+    ) -> SimulatorMessage:
+        record = SimulatorMessage(
+            phone_number_id=number.phone_number_id,
+            customer_wa_id=customer_wa_id,
+            from_customer=True,
+            wa_message_id=message['id'],
+            type=type_,
+            text=text,
+            media_id=media_id,
+            status='sending',
+            payload=message,
+        )
         async with self.db.session() as session:
             session.add(record)
             await session.commit()
-        body = build.envelope(phone_number_id=number.phone_number_id,
-                              display_phone_number=number.display_phone.lstrip('+'),
-                              contacts=[build.contact(wa_id=customer_wa_id, name=customer_name or customer_wa_id)],
-                              messages=[message])
+        body = build.envelope(
+            phone_number_id=number.phone_number_id,
+            display_phone_number=number.display_phone.lstrip('+'),
+            contacts=[build.contact(wa_id=customer_wa_id, name=customer_name or customer_wa_id)],
+            messages=[message],
+        )
         accepted = await self.post_webhook(body)
         # Like WhatsApp: one tick when the server has it, two when the business's phone number received it.
         await self._set_status(record.id or 0, 'delivered' if accepted else 'failed')
@@ -159,8 +213,11 @@ class Simulator:
     async def post_webhook(self, body: dict[str, Any]) -> bool:
         raw = json.dumps(body, ensure_ascii=False).encode()
         try:
-            response = await self._http.post(self.webhook_url, content=raw, headers={
-                'Content-Type': 'application/json', HEADER: sign(raw, self.app_secret)})
+            response = await self._http.post(
+                self.webhook_url,
+                content=raw,
+                headers={'Content-Type': 'application/json', HEADER: sign(raw, self.app_secret)},
+            )
         except httpx.HTTPError as exc:
             log.warning('simulator could not reach the webhook: %s', exc)
             return False
@@ -185,16 +242,23 @@ class Simulator:
             raise InvalidInput("'to' must be the recipient's digits")
         text, media_id = _outbound_text(type_, request)
         wamid = build.new_wamid(wa_id=to)
-        record = SimulatorMessage(phone_number_id=number.phone_number_id, customer_wa_id=to, from_customer=False,
-                                  wa_message_id=wamid, type=type_, text=text, media_id=media_id, status='sent',
-                                  payload=request)
+        record = SimulatorMessage(
+            phone_number_id=number.phone_number_id,
+            customer_wa_id=to,
+            from_customer=False,
+            wa_message_id=wamid,
+            type=type_,
+            text=text,
+            media_id=media_id,
+            status='sent',
+            payload=request,
+        )
         async with self.db.session() as session:
             session.add(record)
             await session.commit()
         self._notify(record)
         self._spawn(self._report_statuses(number, record, request.get('biz_opaque_callback_data')))
-        return {'messaging_product': 'whatsapp', 'contacts': [{'input': to, 'wa_id': to}],
-                'messages': [{'id': wamid}]}
+        return {'messaging_product': 'whatsapp', 'contacts': [{'input': to, 'wa_id': to}], 'messages': [{'id': wamid}]}
 
     async def upload(self, phone_number_id: str, *, content: bytes, mime_type: str, filename: str) -> str:
         await self._number(phone_number_id)
@@ -202,8 +266,14 @@ class Simulator:
 
     async def media_info(self, media_id: str) -> dict[str, Any]:
         media = await self._media(media_id)
-        return {'messaging_product': 'whatsapp', 'url': f'{self.public_base_url}/fake-graph/media/{media_id}',
-                'mime_type': media.mime_type, 'sha256': media.sha256, 'file_size': media.size_bytes, 'id': media_id}
+        return {
+            'messaging_product': 'whatsapp',
+            'url': f'{self.public_base_url}/fake-graph/media/{media_id}',
+            'mime_type': media.mime_type,
+            'sha256': media.sha256,
+            'file_size': media.size_bytes,
+            'id': media_id,
+        }
 
     async def media_content(self, media_id: str) -> tuple[bytes, str, str]:
         media = await self._media(media_id)
@@ -213,8 +283,9 @@ class Simulator:
 
     async def _number(self, phone_number_id: str) -> WhatsAppNumber:
         async with self.db.session() as session:
-            number = (await session.exec(
-                select(WhatsAppNumber).where(WhatsAppNumber.phone_number_id == phone_number_id))).first()
+            number = (
+                await session.exec(select(WhatsAppNumber).where(WhatsAppNumber.phone_number_id == phone_number_id))
+            ).first()
         if number is None or number.channel != ChannelKind.SIMULATOR:
             raise NotFound(f'no simulator number {phone_number_id!r}')
         return number
@@ -230,9 +301,16 @@ class Simulator:
         stored = await self.store.save(content, mime_type=mime_type)
         media_id = f'{int(time.time() * 1000)}{secrets.randbelow(10**6):06d}'  # Meta's ids are long digit strings
         async with self.db.session() as session:
-            session.add(SimulatorMedia(media_id=media_id, mime_type=mime_type, filename=filename[:255],
-                                       sha256=stored.sha256, size_bytes=stored.size_bytes,
-                                       storage_path=stored.storage_path))
+            session.add(
+                SimulatorMedia(
+                    media_id=media_id,
+                    mime_type=mime_type,
+                    filename=filename[:255],
+                    sha256=stored.sha256,
+                    size_bytes=stored.size_bytes,
+                    storage_path=stored.storage_path,
+                )
+            )
             await session.commit()
         return media_id
 
@@ -248,22 +326,36 @@ class Simulator:
         else:
             await self._set_status(record.id or 0, 'delivered')
 
-    async def _post_status(self, number: WhatsAppNumber, record: SimulatorMessage, status_name: str,
-                           callback: Any) -> None:
-        status = build.status(wa_message_id=record.wa_message_id, status=status_name,
-                              recipient_id=record.customer_wa_id, pricing=status_name == 'sent',
-                              biz_opaque_callback_data=str(callback) if callback else None)
-        await self.post_webhook(build.envelope(phone_number_id=number.phone_number_id,
-                                               display_phone_number=number.display_phone.lstrip('+'),
-                                               statuses=[status]))
+    async def _post_status(
+        self, number: WhatsAppNumber, record: SimulatorMessage, status_name: str, callback: Any
+    ) -> None:
+        status = build.status(
+            wa_message_id=record.wa_message_id,
+            status=status_name,
+            recipient_id=record.customer_wa_id,
+            pricing=status_name == 'sent',
+            biz_opaque_callback_data=str(callback) if callback else None,
+        )
+        await self.post_webhook(
+            build.envelope(
+                phone_number_id=number.phone_number_id,
+                display_phone_number=number.display_phone.lstrip('+'),
+                statuses=[status],
+            )
+        )
 
     async def _mark_business_messages_read(self, key: ChatKey) -> None:
         async with self.db.session() as session:
-            unread = (await session.exec(
-                select(SimulatorMessage).where(SimulatorMessage.phone_number_id == key[0],
-                                               SimulatorMessage.customer_wa_id == key[1],
-                                               col(SimulatorMessage.from_customer).is_(False),
-                                               SimulatorMessage.status == 'delivered'))).all()
+            unread = (
+                await session.exec(
+                    select(SimulatorMessage).where(
+                        SimulatorMessage.phone_number_id == key[0],
+                        SimulatorMessage.customer_wa_id == key[1],
+                        col(SimulatorMessage.from_customer).is_(False),
+                        SimulatorMessage.status == 'delivered',
+                    )
+                )
+            ).all()
         if not unread:
             return
         number = await self._number(key[0])
@@ -274,9 +366,14 @@ class Simulator:
     async def _business_read(self, phone_number_id: str, wa_message_id: str) -> None:
         """The app marked a customer's message as read: the customer sees blue ticks."""
         async with self.db.session() as session:
-            record = (await session.exec(
-                select(SimulatorMessage).where(SimulatorMessage.wa_message_id == wa_message_id,
-                                               SimulatorMessage.phone_number_id == phone_number_id))).first()
+            record = (
+                await session.exec(
+                    select(SimulatorMessage).where(
+                        SimulatorMessage.wa_message_id == wa_message_id,
+                        SimulatorMessage.phone_number_id == phone_number_id,
+                    )
+                )
+            ).first()
         if record is not None:
             await self._set_status(record.id or 0, 'read')
 
@@ -309,8 +406,12 @@ def _outbound_text(type_: str, request: dict[str, Any]) -> tuple[str, str | None
     if type_ == 'text':
         return str(body.get('body', '')), None
     if type_ == 'template':
-        parameters = [str(p.get('text', '')) for component in body.get('components', [])
-                      for p in component.get('parameters', []) if isinstance(p, dict)]
+        parameters = [
+            str(p.get('text', ''))
+            for component in body.get('components', [])
+            for p in component.get('parameters', [])
+            if isinstance(p, dict)
+        ]
         return f'[{body.get("name", "plantilla")}] ' + ' · '.join(parameters), None
     if type_ in {'image', 'document', 'audio', 'video', 'sticker'}:
         return str(body.get('caption', '') or body.get('filename', '')), str(body.get('id', '')) or None

@@ -25,8 +25,15 @@ def variable_count(body: str) -> int:
 
 
 async def register_template(
-    db: Database, *, phone_number_id: str, name: str, body: str, language: str = 'es_AR',
-    category: str = 'UTILITY', status: TemplateStatus = TemplateStatus.APPROVED, actor: Viewer | None = None,
+    db: Database,
+    *,
+    phone_number_id: str,
+    name: str,
+    body: str,
+    language: str = 'es_AR',
+    category: str = 'UTILITY',
+    status: TemplateStatus = TemplateStatus.APPROVED,
+    actor: Viewer | None = None,
 ) -> MessageTemplate:
     """Record a template approved in Meta's manager (or pending) for one number."""
     if actor is not None:
@@ -34,26 +41,44 @@ async def register_template(
     if not _NAME.match(name):
         raise InvalidInput(f'template names are lower case letters, digits and underscores: {name!r}')
     async with db.session() as session:
-        number = (await session.exec(
-            select(WhatsAppNumber).where(WhatsAppNumber.phone_number_id == phone_number_id))).first()
+        number = (
+            await session.exec(select(WhatsAppNumber).where(WhatsAppNumber.phone_number_id == phone_number_id))
+        ).first()
         if number is None:
             raise NotFound(f'no number with phone_number_id {phone_number_id!r}')
-        template = MessageTemplate(number_id=number.id or 0, name=name, language=language, category=category.upper(),
-                                   status=status, body=body, variable_count=variable_count(body))
-        await add_unique(session, template,
-                         conflict=f'template {name} ({language}) already exists for {phone_number_id}')
-        audit.record(session, action='template.registered', actor=actor, target_type='message_template',
-                     target_id=template.id or '', name=name)
+        template = MessageTemplate(
+            number_id=number.id or 0,
+            name=name,
+            language=language,
+            category=category.upper(),
+            status=status,
+            body=body,
+            variable_count=variable_count(body),
+        )
+        await add_unique(
+            session, template, conflict=f'template {name} ({language}) already exists for {phone_number_id}'
+        )
+        audit.record(
+            session,
+            action='template.registered',
+            actor=actor,
+            target_type='message_template',
+            target_id=template.id or '',
+            name=name,
+        )
         await session.commit()
         return template
 
 
-async def list_templates(db: Database, *, number_id: int | None = None,
-                         only_approved: bool = False) -> list[tuple[MessageTemplate, WhatsAppNumber]]:
+async def list_templates(
+    db: Database, *, number_id: int | None = None, only_approved: bool = False
+) -> list[tuple[MessageTemplate, WhatsAppNumber]]:
     async with db.session() as session:
-        query = (select(MessageTemplate, WhatsAppNumber)
-                 .join(WhatsAppNumber, col(WhatsAppNumber.id) == col(MessageTemplate.number_id))
-                 .order_by(WhatsAppNumber.display_phone, MessageTemplate.name))
+        query = (
+            select(MessageTemplate, WhatsAppNumber)
+            .join(WhatsAppNumber, col(WhatsAppNumber.id) == col(MessageTemplate.number_id))
+            .order_by(WhatsAppNumber.display_phone, MessageTemplate.name)
+        )
         if number_id is not None:
             query = query.where(MessageTemplate.number_id == number_id)
         if only_approved:

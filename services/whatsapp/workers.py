@@ -71,8 +71,17 @@ def sha256_matches(content: bytes, expected: str | None) -> bool:
 class MediaWorker(BackgroundWorker):
     name = 'media-download'
 
-    def __init__(self, db: Database, *, client: GraphClient, store: MediaStore, publisher: EventPublisher,
-                 max_bytes: int, attempts: int = 3, idle_poll_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        client: GraphClient,
+        store: MediaStore,
+        publisher: EventPublisher,
+        max_bytes: int,
+        attempts: int = 3,
+        idle_poll_seconds: float = 5.0,
+    ) -> None:
         super().__init__(idle_poll_seconds=idle_poll_seconds)
         self.db = db
         self.client = client
@@ -102,13 +111,21 @@ class MediaWorker(BackgroundWorker):
     async def _claim(self, *, limit: int) -> list[Media]:
         """pending → downloading, one conditional UPDATE per row, so two processes never fetch the same file."""
         async with self.db.session() as session:
-            pending = (await session.exec(
-                select(Media).where(Media.status == 'pending', col(Media.wa_media_id).is_not(None))
-                .order_by(col(Media.id)).limit(limit))).all()
+            pending = (
+                await session.exec(
+                    select(Media)
+                    .where(Media.status == 'pending', col(Media.wa_media_id).is_not(None))
+                    .order_by(col(Media.id))
+                    .limit(limit)
+                )
+            ).all()
             claimed = []
             for media in pending:
-                result = await session.exec(update(Media).where(col(Media.id) == media.id, Media.status == 'pending')
-                                            .values(status='downloading'))
+                result = await session.exec(
+                    update(Media)
+                    .where(col(Media.id) == media.id, Media.status == 'pending')
+                    .values(status='downloading')
+                )
                 if result.rowcount:
                     claimed.append(media)
             await session.commit()
@@ -137,9 +154,16 @@ class MediaWorker(BackgroundWorker):
                 error = 'el archivo descargado no coincide con su SHA-256'
                 break
             stored = await self.store.save(content, mime_type=info.mime_type or media.mime_type)
-            await self._record(media.id or 0, status='stored', sha256=stored.sha256, size_bytes=stored.size_bytes,
-                               storage_path=stored.storage_path, thumbnail_path=stored.thumbnail_path,
-                               mime_type=(info.mime_type or media.mime_type)[:120], error='')
+            await self._record(
+                media.id or 0,
+                status='stored',
+                sha256=stored.sha256,
+                size_bytes=stored.size_bytes,
+                storage_path=stored.storage_path,
+                thumbnail_path=stored.thumbnail_path,
+                mime_type=(info.mime_type or media.mime_type)[:120],
+                error='',
+            )
             return
         log.warning('media %s (%s) not downloaded: %s', media.id, media.wa_media_id, error)
         await self._record(media.id or 0, status='failed', error=error[:500])
@@ -147,16 +171,25 @@ class MediaWorker(BackgroundWorker):
     async def _record(self, media_id: int, **values: object) -> None:
         async with self.db.session() as session:
             await session.exec(update(Media).where(col(Media.id) == media_id).values(**values))
-            rows = (await session.exec(
-                select(Message.id, Message.conversation_id, Conversation.branch_id)
-                .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
-                .where(Message.media_id == media_id)
-            )).all()
+            rows = (
+                await session.exec(
+                    select(Message.id, Message.conversation_id, Conversation.branch_id)
+                    .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+                    .where(Message.media_id == media_id)
+                )
+            ).all()
             await session.commit()
-        await self.publisher.publish([
-            Event(MESSAGE_STATUS, branch_id, conversation_id,
-                  {'message_id': message_id, 'media_id': media_id, 'media_status': values['status']})
-            for message_id, conversation_id, branch_id in rows])
+        await self.publisher.publish(
+            [
+                Event(
+                    MESSAGE_STATUS,
+                    branch_id,
+                    conversation_id,
+                    {'message_id': message_id, 'media_id': media_id, 'media_status': values['status']},
+                )
+                for message_id, conversation_id, branch_id in rows
+            ]
+        )
 
 
 class IngestWorker(BackgroundWorker):
@@ -165,8 +198,16 @@ class IngestWorker(BackgroundWorker):
 
     name = 'webhook-ingest'
 
-    def __init__(self, db: Database, *, publisher: EventPublisher, directory: NumberDirectory | None = None,
-                 batch_size: int = 200, idle_poll_seconds: float = 2.0, coalesce_seconds: float = 0.02) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        publisher: EventPublisher,
+        directory: NumberDirectory | None = None,
+        batch_size: int = 200,
+        idle_poll_seconds: float = 2.0,
+        coalesce_seconds: float = 0.02,
+    ) -> None:
         super().__init__(idle_poll_seconds=idle_poll_seconds)
         self.db = db
         self.publisher = publisher
@@ -186,12 +227,20 @@ class IngestWorker(BackgroundWorker):
         """Process until nothing is pending; returns the totals (used by tests and the replay command)."""
         total = IngestOutcome()
         while True:
-            outcome = await ingest_pending(self.db, directory=self.directory, publisher=self.publisher,
-                                           limit=self.batch_size)
+            outcome = await ingest_pending(
+                self.db, directory=self.directory, publisher=self.publisher, limit=self.batch_size
+            )
             if outcome.deliveries == 0:
                 return total
-            for name in ('deliveries', 'messages_stored', 'duplicates', 'statuses_applied', 'unroutable',
-                         'unattributable', 'failed'):
+            for name in (
+                'deliveries',
+                'messages_stored',
+                'duplicates',
+                'statuses_applied',
+                'unroutable',
+                'unattributable',
+                'failed',
+            ):
                 setattr(total, name, getattr(total, name) + getattr(outcome, name))
 
 
@@ -217,10 +266,20 @@ class OutboxWorker(BackgroundWorker):
     name = 'outbox'
 
     def __init__(
-        self, db: Database, *, client: GraphClient, publisher: EventPublisher, store: MediaStore,
-        rate_per_number: float = 80.0, max_attempts: int = 8, concurrency: int = 16, lease_seconds: float = 60.0,
-        stale_sending_after: timedelta = timedelta(minutes=2), idle_poll_seconds: float = 1.0,
-        recipient_burst: int = 10, recipient_period_seconds: float = 60.0,
+        self,
+        db: Database,
+        *,
+        client: GraphClient,
+        publisher: EventPublisher,
+        store: MediaStore,
+        rate_per_number: float = 80.0,
+        max_attempts: int = 8,
+        concurrency: int = 16,
+        lease_seconds: float = 60.0,
+        stale_sending_after: timedelta = timedelta(minutes=2),
+        idle_poll_seconds: float = 1.0,
+        recipient_burst: int = 10,
+        recipient_period_seconds: float = 60.0,
         delay: Callable[[int, float | None], float] = lambda attempt, after: retry_delay(attempt, retry_after=after),
     ) -> None:
         super().__init__(idle_poll_seconds=idle_poll_seconds)
@@ -287,9 +346,12 @@ class OutboxWorker(BackgroundWorker):
         priority = case(dict(PRIORITY_ORDER), value=table.c.priority, else_=9)
         query = (
             select(table.c.id, table.c.attempts)
-            .where(table.c.status == MessageStatus.QUEUED, table.c.direction == Direction.OUTBOUND,
-                   (table.c.next_attempt_at.is_(None)) | (table.c.next_attempt_at <= now),
-                   (table.c.leased_until.is_(None)) | (table.c.leased_until < now))
+            .where(
+                table.c.status == MessageStatus.QUEUED,
+                table.c.direction == Direction.OUTBOUND,
+                (table.c.next_attempt_at.is_(None)) | (table.c.next_attempt_at <= now),
+                (table.c.leased_until.is_(None)) | (table.c.leased_until < now),
+            )
             .order_by(priority, table.c.id)
             .limit(limit)
         )
@@ -301,8 +363,9 @@ class OutboxWorker(BackgroundWorker):
             rows = (await session.exec(query)).all()
             if not rows:
                 return []
-            await session.exec(update(table).where(table.c.id.in_([row[0] for row in rows]))
-                               .values(leased_until=now + self.lease))
+            await session.exec(
+                update(table).where(table.c.id.in_([row[0] for row in rows])).values(leased_until=now + self.lease)
+            )
             await session.commit()
         return [_Job(message_id, attempts) for message_id, attempts in rows]
 
@@ -327,8 +390,13 @@ class OutboxWorker(BackgroundWorker):
 
         recipient = contact.wa_id or (wa_digits(contact.phone_e164) if contact.phone_e164 else None)
         if recipient is None or number.channel == ChannelKind.WAHA:
-            await self._finish(job.message_id, branch_id, message.conversation_id, MessageStatus.FAILED,
-                               error_title='No se puede enviar a este destinatario por este canal')
+            await self._finish(
+                job.message_id,
+                branch_id,
+                message.conversation_id,
+                MessageStatus.FAILED,
+                error_title='No se puede enviar a este destinatario por este canal',
+            )
             return
 
         if message.sender_kind != SenderKind.AI or conversation.mode != ConversationMode.HUMAN:
@@ -336,8 +404,13 @@ class OutboxWorker(BackgroundWorker):
             await self._recipient_limit(recipient).acquire()
         if not await self._mark_sending(message):
             if await self._silenced(message):
-                await self._finish(job.message_id, branch_id, message.conversation_id, MessageStatus.CANCELLED,
-                                   error_title='Cancelado: un agente tomó la conversación')
+                await self._finish(
+                    job.message_id,
+                    branch_id,
+                    message.conversation_id,
+                    MessageStatus.CANCELLED,
+                    error_title='Cancelado: un agente tomó la conversación',
+                )
             return  # otherwise another worker got there first
         try:
             wa_message_id = await self._call_graph(message, number.phone_number_id, recipient, media)
@@ -345,33 +418,51 @@ class OutboxWorker(BackgroundWorker):
             await self._failed_attempt(job, branch_id, message.conversation_id, error)
             return
         except ValueError as error:  # refused by the client before any HTTP call: it can never succeed
-            await self._finish(job.message_id, branch_id, message.conversation_id, MessageStatus.FAILED,
-                               error_title='Mensaje inválido para WhatsApp', error_details=str(error))
+            await self._finish(
+                job.message_id,
+                branch_id,
+                message.conversation_id,
+                MessageStatus.FAILED,
+                error_title='Mensaje inválido para WhatsApp',
+                error_details=str(error),
+            )
             return
-        await self._finish(job.message_id, branch_id, message.conversation_id, MessageStatus.SENT,
-                           wa_message_id=wa_message_id)
+        await self._finish(
+            job.message_id, branch_id, message.conversation_id, MessageStatus.SENT, wa_message_id=wa_message_id
+        )
 
     async def _call_graph(self, message: Message, phone_number_id: str, recipient: str, media: Media | None) -> str:
         callback = f'{CALLBACK_PREFIX}{message.id}'
         if message.type == 'template':
             template = message.payload['template']
-            return await self.client.send_template(phone_number_id, to=recipient, name=template['name'],
-                                                   language=template['language'],
-                                                   body_parameters=template['variables'], callback_data=callback)
+            return await self.client.send_template(
+                phone_number_id,
+                to=recipient,
+                name=template['name'],
+                language=template['language'],
+                body_parameters=template['variables'],
+                callback_data=callback,
+            )
         if media is not None:
             if not media.wa_media_id:
                 content = await self.store.read(media.storage_path or '')
                 media.wa_media_id = await self.client.upload_media(
-                    phone_number_id, content=content, mime_type=media.mime_type,
-                    filename=media.filename or 'archivo')
+                    phone_number_id, content=content, mime_type=media.mime_type, filename=media.filename or 'archivo'
+                )
                 async with self.db.session() as session:
-                    await session.exec(update(Media).where(col(Media.id) == media.id)
-                                       .values(wa_media_id=media.wa_media_id))
+                    await session.exec(
+                        update(Media).where(col(Media.id) == media.id).values(wa_media_id=media.wa_media_id)
+                    )
                     await session.commit()
-            return await self.client.send_media(phone_number_id, to=recipient, kind=message.type,
-                                                media_id=media.wa_media_id, caption=message.text,
-                                                filename=media.filename if message.type == 'document' else '',
-                                                callback_data=callback)
+            return await self.client.send_media(
+                phone_number_id,
+                to=recipient,
+                kind=message.type,
+                media_id=media.wa_media_id,
+                caption=message.text,
+                filename=media.filename if message.type == 'document' else '',
+                callback_data=callback,
+            )
         return await self.client.send_text(phone_number_id, to=recipient, body=message.text, callback_data=callback)
 
     async def _mark_sending(self, message: Message) -> bool:
@@ -381,11 +472,15 @@ class OutboxWorker(BackgroundWorker):
         conditions = [table.c.id == message.id, table.c.status == MessageStatus.QUEUED]
         if message.sender_kind == SenderKind.AI:
             conversations = Conversation.__table__
-            conditions.append(~exists().where(conversations.c.id == table.c.conversation_id,
-                                              conversations.c.mode == ConversationMode.HUMAN))
+            conditions.append(
+                ~exists().where(
+                    conversations.c.id == table.c.conversation_id, conversations.c.mode == ConversationMode.HUMAN
+                )
+            )
         async with self.db.session() as session:
             result = await session.exec(
-                update(table).where(*conditions)
+                update(table)
+                .where(*conditions)
                 .values(status=MessageStatus.SENDING, status_updated_at=utcnow(), attempts=table.c.attempts + 1)
             )
             await session.commit()
@@ -396,10 +491,13 @@ class OutboxWorker(BackgroundWorker):
         if message.sender_kind != SenderKind.AI:
             return False
         async with self.db.session() as session:
-            row = (await session.exec(
-                select(Message.status, Conversation.mode)
-                .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
-                .where(Message.id == message.id))).first()
+            row = (
+                await session.exec(
+                    select(Message.status, Conversation.mode)
+                    .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+                    .where(Message.id == message.id)
+                )
+            ).first()
         return row is not None and row[0] == MessageStatus.QUEUED and row[1] == ConversationMode.HUMAN
 
     async def _failed_attempt(self, job: _Job, branch_id: int, conversation_id: int, error: GraphError) -> None:
@@ -415,42 +513,81 @@ class OutboxWorker(BackgroundWorker):
                 # out of `queued`) before sending again, so a lost answer does not become a duplicate.
                 delay = max(delay, CONFIRMATION_WAIT_SECONDS)
             retry_at = utcnow() + timedelta(seconds=delay)
-            log.info('message %s: retryable error %s, retry at %s', job.message_id, error.code or error.status_code,
-                     retry_at)
+            log.info(
+                'message %s: retryable error %s, retry at %s', job.message_id, error.code or error.status_code, retry_at
+            )
             async with self.db.session() as session:
                 await session.exec(
-                    update(Message).where(col(Message.id) == job.message_id,
-                                          col(Message.status) == MessageStatus.SENDING)
-                    .values(status=MessageStatus.QUEUED, next_attempt_at=retry_at, leased_until=None,
-                            error_code=error.code, error_title=error.title[:200],
-                            error_details=(error.details or str(error))[:1000], status_updated_at=utcnow())
+                    update(Message)
+                    .where(col(Message.id) == job.message_id, col(Message.status) == MessageStatus.SENDING)
+                    .values(
+                        status=MessageStatus.QUEUED,
+                        next_attempt_at=retry_at,
+                        leased_until=None,
+                        error_code=error.code,
+                        error_title=error.title[:200],
+                        error_details=(error.details or str(error))[:1000],
+                        status_updated_at=utcnow(),
+                    )
                 )
                 await session.commit()
-            await self.publisher.publish([Event(MESSAGE_STATUS, branch_id, conversation_id,
-                                                {'message_id': job.message_id, 'status': MessageStatus.QUEUED,
-                                                 'retry_at': retry_at.isoformat()})])
+            await self.publisher.publish(
+                [
+                    Event(
+                        MESSAGE_STATUS,
+                        branch_id,
+                        conversation_id,
+                        {
+                            'message_id': job.message_id,
+                            'status': MessageStatus.QUEUED,
+                            'retry_at': retry_at.isoformat(),
+                        },
+                    )
+                ]
+            )
             return
-        await self._finish(job.message_id, branch_id, conversation_id, MessageStatus.FAILED, error_code=error.code,
-                           error_title=error.title, error_details=error.details or str(error))
+        await self._finish(
+            job.message_id,
+            branch_id,
+            conversation_id,
+            MessageStatus.FAILED,
+            error_code=error.code,
+            error_title=error.title,
+            error_details=error.details or str(error),
+        )
 
-    async def _finish(self, message_id: int, branch_id: int, conversation_id: int, status: MessageStatus, *,
-                      wa_message_id: str | None = None, error_code: int | None = None, error_title: str = '',
-                      error_details: str = '') -> None:
+    async def _finish(
+        self,
+        message_id: int,
+        branch_id: int,
+        conversation_id: int,
+        status: MessageStatus,
+        *,
+        wa_message_id: str | None = None,
+        error_code: int | None = None,
+        error_title: str = '',
+        error_details: str = '',
+    ) -> None:
         table = Message.__table__
         values: dict[str, Any] = {'leased_until': None, 'status_updated_at': utcnow()}
         if status == MessageStatus.SENT:
             # A status webhook may already have moved it further (matched by our callback id): never go back.
             rank = case(dict(STATUS_RANK), value=table.c.status, else_=0)
-            values.update(status=case((rank < STATUS_RANK[MessageStatus.SENT], MessageStatus.SENT),
-                                      else_=table.c.status),
-                          wa_message_id=func.coalesce(table.c.wa_message_id, wa_message_id),
-                          error_code=None, error_title='', error_details='')
+            values.update(
+                status=case((rank < STATUS_RANK[MessageStatus.SENT], MessageStatus.SENT), else_=table.c.status),
+                wa_message_id=func.coalesce(table.c.wa_message_id, wa_message_id),
+                error_code=None,
+                error_title='',
+                error_details='',
+            )
         else:
-            values.update(status=status, error_code=error_code, error_title=error_title[:200],
-                          error_details=error_details[:1000])
+            values.update(
+                status=status, error_code=error_code, error_title=error_title[:200], error_details=error_details[:1000]
+            )
         async with self.db.session() as session:
-            result = await session.exec(update(table).where(table.c.id == message_id).values(**values)
-                                        .returning(table.c.status))
+            result = await session.exec(
+                update(table).where(table.c.id == message_id).values(**values).returning(table.c.status)
+            )
             final_status = result.scalar_one()
             await session.commit()
         data: dict[str, Any] = {'message_id': message_id, 'status': final_status}
@@ -466,23 +603,43 @@ class OutboxWorker(BackgroundWorker):
             result = await session.exec(
                 update(table)
                 .where(table.c.status == MessageStatus.SENDING, table.c.status_updated_at < cutoff)
-                .values(status=MessageStatus.UNCONFIRMED, leased_until=None, status_updated_at=utcnow(),
-                        error_title='Envío sin confirmar: el proceso se detuvo durante el envío; no se reenvía '
-                                    'solo para no duplicarlo')
+                .values(
+                    status=MessageStatus.UNCONFIRMED,
+                    leased_until=None,
+                    status_updated_at=utcnow(),
+                    error_title='Envío sin confirmar: el proceso se detuvo durante el envío; no se reenvía '
+                    'solo para no duplicarlo',
+                )
                 .returning(table.c.id, table.c.conversation_id)
             )
             rows = result.all()
-            branches = dict((await session.exec(
-                select(Conversation.id, Conversation.branch_id)
-                .where(col(Conversation.id).in_([conversation_id for _, conversation_id in rows]))
-            )).all()) if rows else {}
+            branches = (
+                dict(
+                    (
+                        await session.exec(
+                            select(Conversation.id, Conversation.branch_id).where(
+                                col(Conversation.id).in_([conversation_id for _, conversation_id in rows])
+                            )
+                        )
+                    ).all()
+                )
+                if rows
+                else {}
+            )
             await session.commit()
         if rows:
             log.warning('%d outbound messages were mid-send when a worker died; marked unconfirmed', len(rows))
-            await self.publisher.publish([
-                Event(MESSAGE_STATUS, branches[conversation_id], conversation_id,
-                      {'message_id': message_id, 'status': MessageStatus.UNCONFIRMED})
-                for message_id, conversation_id in rows])
+            await self.publisher.publish(
+                [
+                    Event(
+                        MESSAGE_STATUS,
+                        branches[conversation_id],
+                        conversation_id,
+                        {'message_id': message_id, 'status': MessageStatus.UNCONFIRMED},
+                    )
+                    for message_id, conversation_id in rows
+                ]
+            )
         return len(rows)
 
     def _number_limit(self, phone_number_id: str) -> AsyncLimiter:
@@ -491,8 +648,9 @@ class OutboxWorker(BackgroundWorker):
         return self._number_limits[phone_number_id]
 
     def _recipient_limit(self, recipient: str) -> AsyncLimiter:
-        limiter = self._recipient_limits.pop(recipient, None) or AsyncLimiter(self._recipient_burst,
-                                                                              self._recipient_period)
+        limiter = self._recipient_limits.pop(recipient, None) or AsyncLimiter(
+            self._recipient_burst, self._recipient_period
+        )
         self._recipient_limits[recipient] = limiter
         if len(self._recipient_limits) > 10_000:
             self._recipient_limits.popitem(last=False)

@@ -19,8 +19,15 @@ from playwright.async_api import Browser, async_playwright
 from tests.conftest import REPO_ROOT, fresh_postgres_database
 
 CHROMIUM = '/usr/bin/chromium'
-CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-                 '--disable-sync', '--no-first-run', '--disable-quic']
+CHROMIUM_ARGS = [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--disable-quic',
+]
 DEMO_PASSWORD = 'demo-e2e-password'
 
 
@@ -32,8 +39,15 @@ class RunningApp:
 
     def cli(self, *args: str) -> str:
         """Run `leadmaster …` against the same database and settings as the running app."""
-        result = subprocess.run([sys.executable, '-m', 'app.cli', *args], cwd=REPO_ROOT, env=self.env,
-                                capture_output=True, text=True, timeout=60, check=True)
+        result = subprocess.run(
+            [sys.executable, '-m', 'app.cli', *args],
+            cwd=REPO_ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
         return result.stdout
 
 
@@ -47,18 +61,30 @@ def _free_port() -> int:
 def running_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     """`leadmaster run --demo` exactly as `make run` starts it, on a fresh database."""
     workdir = tmp_path_factory.mktemp(f'app-{request.param}')
-    database_url = (f'sqlite+aiosqlite:///{workdir / "e2e.sqlite3"}' if request.param == 'sqlite'
-                    else fresh_postgres_database('leadmaster_e2e'))
+    database_url = (
+        f'sqlite+aiosqlite:///{workdir / "e2e.sqlite3"}'
+        if request.param == 'sqlite'
+        else fresh_postgres_database('leadmaster_e2e')
+    )
     port = _free_port()
     # Without PYTEST_CURRENT_TEST: NiceGUI would think it runs inside pytest and pick a test port.
-    env = {**{k: v for k, v in os.environ.items() if k != 'PYTEST_CURRENT_TEST'},
-           'LEADMASTER_DATABASE_URL': database_url, 'LEADMASTER_PORT': str(port),
-           'LEADMASTER_VAR_DIR': str(workdir / 'var'), 'LEADMASTER_DEMO_PASSWORD': DEMO_PASSWORD,
-           'LEADMASTER_DEMO_CATALOG_SIZE': '500'}
+    env = {
+        **{k: v for k, v in os.environ.items() if k != 'PYTEST_CURRENT_TEST'},
+        'LEADMASTER_DATABASE_URL': database_url,
+        'LEADMASTER_PORT': str(port),
+        'LEADMASTER_VAR_DIR': str(workdir / 'var'),
+        'LEADMASTER_DEMO_PASSWORD': DEMO_PASSWORD,
+        'LEADMASTER_DEMO_CATALOG_SIZE': '500',
+    }
     output = workdir / 'app.log'
     with output.open('wb') as log:
-        process = subprocess.Popen([sys.executable, '-m', 'app.cli', 'run', '--demo'], cwd=REPO_ROOT, env=env,
-                                   stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, '-m', 'app.cli', 'run', '--demo'],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     base_url = f'http://127.0.0.1:{port}'
     try:
         _wait_until_healthy(base_url, process, output)

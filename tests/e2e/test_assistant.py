@@ -21,13 +21,20 @@ AI_PATIENCE = 60_000  # ms: the bot waits like a person, then thinks, on a share
 
 async def ai_texts(db: Database, conversation_id: int) -> list[str]:
     async with db.session() as session:
-        return list((await session.exec(select(Message.text).where(
-            Message.conversation_id == conversation_id, Message.sender_kind == SenderKind.AI)
-            .order_by(col(Message.id)))).all())
+        return list(
+            (
+                await session.exec(
+                    select(Message.text)
+                    .where(Message.conversation_id == conversation_id, Message.sender_kind == SenderKind.AI)
+                    .order_by(col(Message.id))
+                )
+            ).all()
+        )
 
 
-async def test_the_ai_offers_catalog_products_and_the_summary_shows_them_live(running_app: RunningApp,
-                                                                             browser: Browser) -> None:
+async def test_the_ai_offers_catalog_products_and_the_summary_shows_them_live(
+    running_app: RunningApp, browser: Browser
+) -> None:
     digits = f'5{secrets.randbelow(1000):03d}{secrets.randbelow(10000):04d}'
     _, ana = await agent(browser, running_app, 'ana')
     phone = await customer(browser, running_app, f'+54 9 11 {digits[:4]} {digits[4:]}')
@@ -53,11 +60,11 @@ async def test_the_ai_offers_catalog_products_and_the_summary_shows_them_live(ru
         await expect(phone.get_by_text(products[skus[0]].title, exact=False).first).to_be_visible()
 
         # The summary in Ana's console: the vehicle and the products offered, without reloading.
-        await expect(panel(ana).get_by_text('VW Gol Trend 2015', exact=True).first).to_be_visible(
-            timeout=AI_PATIENCE)
+        await expect(panel(ana).get_by_text('VW Gol Trend 2015', exact=True).first).to_be_visible(timeout=AI_PATIENCE)
         for sku in skus:
-            line = panel(ana).get_by_text(f'{products[sku].title} · {format_ars(products[sku].price_with_iva)}',
-                                          exact=False)
+            line = panel(ana).get_by_text(
+                f'{products[sku].title} · {format_ars(products[sku].price_with_iva)}', exact=False
+            )
             await expect(line.first).to_be_visible(timeout=AI_PATIENCE)
         assert await ana.evaluate('window.location.pathname') == '/'
     finally:

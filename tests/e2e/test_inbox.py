@@ -11,12 +11,14 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from tests.e2e.conftest import DEMO_PASSWORD, RunningApp
 
 
-async def agent(browser: Browser, app: RunningApp, username: str, *,
-                clock_wrong_by_seconds: float = 0) -> tuple[BrowserContext, Page]:
+async def agent(
+    browser: Browser, app: RunningApp, username: str, *, clock_wrong_by_seconds: float = 0
+) -> tuple[BrowserContext, Page]:
     context = await browser.new_context()
     if clock_wrong_by_seconds:  # a PC whose clock is wrong (the page must count down from the server's)
-        await context.add_init_script(f'const realNow = Date.now.bind(Date); '
-                                      f'Date.now = () => realNow() + {clock_wrong_by_seconds * 1000};')
+        await context.add_init_script(
+            f'const realNow = Date.now.bind(Date); Date.now = () => realNow() + {clock_wrong_by_seconds * 1000};'
+        )
     page = await context.new_page()
     await page.goto(app.base_url + '/login')
     await page.get_by_label('Usuario').fill(username)
@@ -95,7 +97,8 @@ async def top_row_text(page: Page) -> str:
     """The text of the row an agent sees first in the conversation list (its place is CSS order, not DOM order)."""
     return await page.locator('[class*="w-[300px]"] .q-item').evaluate_all(
         '(rows) => rows.filter((r) => r.offsetParent !== null)'
-        '.sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top)[0]?.textContent ?? ""')
+        '.sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top)[0]?.textContent ?? ""'
+    )
 
 
 async def until_top_row_has(page: Page, text: str, *, seconds: float = 15) -> None:
@@ -123,15 +126,16 @@ async def test_the_customer_who_wrote_last_is_on_top_of_the_list(running_app: Ru
     await expect(ana.locator('.q-item', has_text=f'Primero {tag}')).to_have_count(1)  # moved, not duplicated
 
 
-async def test_alert_sounds_share_one_audio_context_that_rests_between_beeps(running_app: RunningApp,
-                                                                          browser: Browser) -> None:
+async def test_alert_sounds_share_one_audio_context_that_rests_between_beeps(
+    running_app: RunningApp, browser: Browser
+) -> None:
     # A running AudioContext keeps an audio thread busy; one per alert piled up over an agent's day.
     context = await browser.new_context()
-    await context.add_init_script('''
+    await context.add_init_script("""
         window.lmContexts = 0;
         const Original = window.AudioContext;
         window.AudioContext = class extends Original { constructor(...a) { super(...a); window.lmContexts += 1; } };
-    ''')
+    """)
     page = await context.new_page()
     await page.goto(running_app.base_url + '/login')
     await page.get_by_label('Usuario').fill('ana')

@@ -9,8 +9,7 @@ from playwright.async_api import Browser, expect
 from tests.e2e.conftest import DEMO_PASSWORD, RunningApp
 
 
-async def test_demo_agent_logs_in_and_sees_the_shell(running_app: RunningApp, browser: Browser,
-                                                     tmp_path: Path) -> None:
+async def test_demo_agent_logs_in_and_sees_the_shell(running_app: RunningApp, browser: Browser, tmp_path: Path) -> None:
     page = await browser.new_page()
     await page.goto(running_app.base_url + '/')
 

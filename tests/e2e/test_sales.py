@@ -20,8 +20,9 @@ from tests.e2e.test_takeover import COUNTDOWN, conversation_of, panel
 PATIENCE = 60_000  # ms: sending renders a PDF and goes through the outbox on a shared machine
 
 
-async def test_quote_from_the_console_accepted_by_the_customer_shows_in_the_report(running_app: RunningApp,
-                                                                                  browser: Browser) -> None:
+async def test_quote_from_the_console_accepted_by_the_customer_shows_in_the_report(
+    running_app: RunningApp, browser: Browser
+) -> None:
     digits = f'5{secrets.randbelow(1000):03d}{secrets.randbelow(10000):04d}'
     name = f'Ramiro Sosa {digits[-4:]}'
     _, ana = await agent(browser, running_app, 'ana')

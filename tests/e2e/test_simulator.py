@@ -12,8 +12,7 @@ from playwright.async_api import Browser, expect
 from tests.e2e.conftest import RunningApp
 
 
-async def test_customer_writes_and_the_reply_reaches_the_simulator(running_app: RunningApp,
-                                                                   browser: Browser) -> None:
+async def test_customer_writes_and_the_reply_reaches_the_simulator(running_app: RunningApp, browser: Browser) -> None:
     key = running_app.cli('apikeys', 'create', '--name', 'e2e').split()[-1]
     page = await browser.new_page()
     await page.goto(running_app.base_url + '/simulador')
@@ -32,8 +31,10 @@ async def test_customer_writes_and_the_reply_reaches_the_simulator(running_app: 
         conversation = await _conversation_of(api, '+5491143218765')
         messages = (await api.get(f'/api/v1/conversations/{conversation["id"]}/messages')).json()
         assert [m['text'] for m in messages] == ['Hola, necesito un kit de distribución para Clio 1.6']
-        reply = await api.post(f'/api/v1/conversations/{conversation["id"]}/messages',
-                               json={'text': 'Tenemos el kit Gates, $ 185.000. ¿Te lo reservo?'})
+        reply = await api.post(
+            f'/api/v1/conversations/{conversation["id"]}/messages',
+            json={'text': 'Tenemos el kit Gates, $ 185.000. ¿Te lo reservo?'},
+        )
         assert reply.status_code == 202
 
         await expect(page.get_by_text('Tenemos el kit Gates, $ 185.000. ¿Te lo reservo?')).to_be_visible()

@@ -28,22 +28,36 @@ def panel(page: Page) -> Locator:
 
 async def conversation_of(db: Database, phone: str) -> Conversation:
     async with db.session() as session:
-        return (await session.exec(
-            select(Conversation).join(Contact, col(Contact.id) == col(Conversation.contact_id))
-            .where(Contact.phone_e164 == phone).execution_options(populate_existing=True))).one()
+        return (
+            await session.exec(
+                select(Conversation)
+                .join(Contact, col(Contact.id) == col(Conversation.contact_id))
+                .where(Contact.phone_e164 == phone)
+                .execution_options(populate_existing=True)
+            )
+        ).one()
 
 
 async def ai_messages_since(db: Database, conversation_id: int, moment: datetime) -> list[Message]:
     """AI messages queued after `moment` that were (or may still be) sent — cancelled ones never reach anyone."""
     async with db.session() as session:
-        return list((await session.exec(
-            select(Message).where(Message.conversation_id == conversation_id, Message.sender_kind == SenderKind.AI,
-                                  col(Message.created_at) >= moment,
-                                  Message.status != MessageStatus.CANCELLED))).all())
+        return list(
+            (
+                await session.exec(
+                    select(Message).where(
+                        Message.conversation_id == conversation_id,
+                        Message.sender_kind == SenderKind.AI,
+                        col(Message.created_at) >= moment,
+                        Message.status != MessageStatus.CANCELLED,
+                    )
+                )
+            ).all()
+        )
 
 
-async def test_take_countdown_silent_ai_and_release_seen_live_by_a_colleague(running_app: RunningApp,
-                                                                           browser: Browser) -> None:
+async def test_take_countdown_silent_ai_and_release_seen_live_by_a_colleague(
+    running_app: RunningApp, browser: Browser
+) -> None:
     digits = f'5{secrets.randbelow(1000):03d}{secrets.randbelow(10000):04d}'
     e164 = f'+54911{digits}'
     _, ana = await agent(browser, running_app, 'ana')

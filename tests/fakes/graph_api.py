@@ -58,8 +58,21 @@ DEFAULT_TOKEN = 'fake-graph-token'
 DEFAULT_VERSION = 'v23.0'
 TEXT_BODY_LIMIT = 4096
 _VERSION = re.compile(r'v\d+\.\d+')
-_SEND_TYPES = frozenset({'text', 'template', 'image', 'document', 'audio', 'video', 'sticker', 'location',
-                         'contacts', 'interactive', 'reaction'})
+_SEND_TYPES = frozenset(
+    {
+        'text',
+        'template',
+        'image',
+        'document',
+        'audio',
+        'video',
+        'sticker',
+        'location',
+        'contacts',
+        'interactive',
+        'reaction',
+    }
+)
 _MEDIA_TYPES = frozenset({'image', 'document', 'audio', 'video', 'sticker'})
 
 # (message, details, error_subcode) as Meta words them; the message carries the title, like the real API.
@@ -68,35 +81,53 @@ META_ERRORS: dict[int, tuple[str, str, int | None]] = {
     2: ('Service temporarily unavailable', 'Temporary due to downtime or due to being overloaded.', None),
     4: ('(#4) Application request limit reached', 'The app has reached its API call rate limit.', None),
     80007: ('(#80007) Rate limit issues', 'The WhatsApp Business Account has reached its rate limit.', None),
-    100: ('(#100) Invalid parameter', 'The request included one or more unsupported or misspelled parameters.',
-          None),
+    100: ('(#100) Invalid parameter', 'The request included one or more unsupported or misspelled parameters.', None),
     131000: ('(#131000) Something went wrong', 'Message failed to send due to an unknown error.', None),
     131009: ('(#131009) Parameter value is not valid', 'One or more parameter values are invalid.', None),
     131016: ('(#131016) Service unavailable', 'A service is temporarily unavailable.', None),
     131026: ('(#131026) Message Undeliverable', 'Unable to deliver message.', None),
-    131047: ('(#131047) Re-engagement message',
-             'Message failed to send because more than 24 hours have passed since the customer last replied '
-             'to this number.', None),
-    131049: ('(#131049) This message was not delivered to maintain healthy ecosystem engagement.',
-             'In order to maintain a healthy ecosystem engagement, the message failed to be delivered.', None),
+    131047: (
+        '(#131047) Re-engagement message',
+        'Message failed to send because more than 24 hours have passed since the customer last replied to this number.',
+        None,
+    ),
+    131049: (
+        '(#131049) This message was not delivered to maintain healthy ecosystem engagement.',
+        'In order to maintain a healthy ecosystem engagement, the message failed to be delivered.',
+        None,
+    ),
     131051: ('(#131051) Unsupported message type', 'Message type is not currently supported.', None),
     131052: ('(#131052) Media download error', 'Unable to download the media sent by the user.', None),
     131053: ('(#131053) Media upload error', 'Unable to upload the media used in the message.', None),
-    131056: ('(#131056) (Business Account, Consumer Account) pair rate limit hit',
-             'Too many messages sent from the sender phone number to the same recipient phone number in a '
-             'short period of time.', None),
-    130429: ('(#130429) Rate limit hit',
-             'Message failed to send because there were too many messages sent from this phone number in a '
-             'short period of time', 2494055),
-    132000: ('(#132000) Number of parameters does not match the expected number of params',
-             'The number of variable parameter values does not match the number of variables in the template.',
-             None),
-    132001: ('(#132001) Template name does not exist in the translation',
-             'The template does not exist in the specified language or has not been approved.', None),
+    131056: (
+        '(#131056) (Business Account, Consumer Account) pair rate limit hit',
+        'Too many messages sent from the sender phone number to the same recipient phone number in a '
+        'short period of time.',
+        None,
+    ),
+    130429: (
+        '(#130429) Rate limit hit',
+        'Message failed to send because there were too many messages sent from this phone number in a '
+        'short period of time',
+        2494055,
+    ),
+    132000: (
+        '(#132000) Number of parameters does not match the expected number of params',
+        'The number of variable parameter values does not match the number of variables in the template.',
+        None,
+    ),
+    132001: (
+        '(#132001) Template name does not exist in the translation',
+        'The template does not exist in the specified language or has not been approved.',
+        None,
+    ),
     133004: ('(#133004) Server Temporarily Unavailable', 'Server is temporarily unavailable.', None),
     190: ('Invalid OAuth access token - Cannot parse access token', '', None),
-    368: ('(#368) Temporarily blocked for policies violations',
-          'The WhatsApp Business Account has been restricted or disabled for violating a platform policy.', None),
+    368: (
+        '(#368) Temporarily blocked for policies violations',
+        'The WhatsApp Business Account has been restricted or disabled for violating a platform policy.',
+        None,
+    ),
 }
 # What a bare scripted status answers with, so `script_send([500])` still yields Meta's JSON shape.
 _DEFAULT_CODE_FOR_STATUS = {400: 100, 401: 190, 403: 10, 404: 100, 429: 4, 500: 1, 503: 2}
@@ -194,9 +225,16 @@ def error_body(code: int, *, details: str | None = None, message: str | None = N
 class FakeGraphApi:
     """See the module docstring. `with FakeGraphApi() as fake: GraphClient(base_url=fake.base_url, …)`."""
 
-    def __init__(self, *, token: str = DEFAULT_TOKEN, version: str = DEFAULT_VERSION,
-                 phone_number_ids: Iterable[str] | None = None, media_url_ttl: float = 300.0,
-                 status_webhook: StatusWebhook | None = None, keep_requests: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        token: str = DEFAULT_TOKEN,
+        version: str = DEFAULT_VERSION,
+        phone_number_ids: Iterable[str] | None = None,
+        media_url_ttl: float = 300.0,
+        status_webhook: StatusWebhook | None = None,
+        keep_requests: bool = True,
+    ) -> None:
         self.token = token
         self.version = version
         self.media_url_ttl = media_url_ttl
@@ -218,12 +256,14 @@ class FakeGraphApi:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._port: int | None = None
-        self._app = Starlette(routes=[
-            Route('/whatsapp_business/attachments/', self._download, methods=['GET']),
-            Route('/{version}/{node}/messages', self._messages, methods=['POST']),
-            Route('/{version}/{node}/media', self._upload, methods=['POST']),
-            Route('/{version}/{node}', self._node, methods=['GET']),
-        ])
+        self._app = Starlette(
+            routes=[
+                Route('/whatsapp_business/attachments/', self._download, methods=['GET']),
+                Route('/{version}/{node}/messages', self._messages, methods=['POST']),
+                Route('/{version}/{node}/media', self._upload, methods=['POST']),
+                Route('/{version}/{node}', self._node, methods=['GET']),
+            ]
+        )
 
     # --- lifecycle ---
 
@@ -234,12 +274,14 @@ class FakeGraphApi:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(('127.0.0.1', 0))  # port 0: the OS picks a free one, so parallel fakes never collide
         self._port = sock.getsockname()[1]
-        config = uvicorn.Config(self._app, lifespan='off', log_level='warning', access_log=False,
-                                timeout_graceful_shutdown=1)
+        config = uvicorn.Config(
+            self._app, lifespan='off', log_level='warning', access_log=False, timeout_graceful_shutdown=1
+        )
         self._server = uvicorn.Server(config)
         self._stopping.clear()
-        self._thread = threading.Thread(target=self._server.run, kwargs={'sockets': [sock]},
-                                        name=f'fake-graph-api:{self._port}', daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={'sockets': [sock]}, name=f'fake-graph-api:{self._port}', daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + 5
         while not self._server.started:
@@ -289,8 +331,16 @@ class FakeGraphApi:
         with self._lock:
             self._read_script.extend(_as_reply(item) for item in items)
 
-    def add_media(self, content: bytes, mime_type: str, *, filename: str = '', chunk_size: int = 64 * 1024,
-                  chunk_delay: float = 0.0, declare_length: bool = True) -> str:
+    def add_media(
+        self,
+        content: bytes,
+        mime_type: str,
+        *,
+        filename: str = '',
+        chunk_size: int = 64 * 1024,
+        chunk_delay: float = 0.0,
+        declare_length: bool = True,
+    ) -> str:
         """Store media as if a customer had sent it; returns its media id.
 
         `declare_length=False` streams without Content-Length (chunked); `chunk_delay` paces the chunks, so
@@ -298,8 +348,9 @@ class FakeGraphApi:
         """
         media_id = self._new_media_id()
         with self._lock:
-            self._media[media_id] = StoredMedia(media_id, content, mime_type, filename, chunk_size, chunk_delay,
-                                                declare_length)
+            self._media[media_id] = StoredMedia(
+                media_id, content, mime_type, filename, chunk_size, chunk_delay, declare_length
+            )
         return media_id
 
     def media(self, media_id: str) -> StoredMedia:
@@ -323,8 +374,11 @@ class FakeGraphApi:
 
     @property
     def read_receipts(self) -> list[str]:
-        return [r.json['message_id'] for r in self.requests
-                if r.path.endswith('/messages') and isinstance(r.json, dict) and r.json.get('status') == 'read']
+        return [
+            r.json['message_id']
+            for r in self.requests
+            if r.path.endswith('/messages') and isinstance(r.json, dict) and r.json.get('status') == 'read'
+        ]
 
     async def wait_for_sends(self, count: int, *, seconds: float = 5.0) -> list[dict[str, Any]]:
         """Await until at least `count` sends arrived (for tests whose worker sends in the background)."""
@@ -358,8 +412,9 @@ class FakeGraphApi:
         if not isinstance(payload, dict):
             return self._answer(recorded, _error(400, 100, details='Request body must be a JSON object.'))
         if payload.get('messaging_product') != 'whatsapp':
-            return self._answer(recorded, _error(400, 100, message='(#100) The parameter messaging_product is '
-                                                                   'required.', details=''))
+            return self._answer(
+                recorded, _error(400, 100, message='(#100) The parameter messaging_product is required.', details='')
+            )
         if payload.get('status') == 'read':
             return await self._mark_read(recorded, payload)
         return await self._send(recorded, payload)
@@ -378,41 +433,76 @@ class FakeGraphApi:
         if payload['type'] == 'template':
             message['message_status'] = 'accepted'
         if self.status_webhook is not None:
-            task = asyncio.get_running_loop().create_task(self._report(
-                self.status_webhook, recorded.path.split('/')[2], message['id'], to,
-                payload.get('biz_opaque_callback_data')))
+            task = asyncio.get_running_loop().create_task(
+                self._report(
+                    self.status_webhook,
+                    recorded.path.split('/')[2],
+                    message['id'],
+                    to,
+                    payload.get('biz_opaque_callback_data'),
+                )
+            )
             self._status_tasks.add(task)
             task.add_done_callback(self._status_tasks.discard)
-        return self._answer(recorded, JSONResponse({
-            'messaging_product': 'whatsapp',
-            'contacts': [{'input': to, 'wa_id': to}],
-            'messages': [message],
-        }, status_code=scripted.status))
+        return self._answer(
+            recorded,
+            JSONResponse(
+                {
+                    'messaging_product': 'whatsapp',
+                    'contacts': [{'input': to, 'wa_id': to}],
+                    'messages': [message],
+                },
+                status_code=scripted.status,
+            ),
+        )
 
-    async def _report(self, webhook: StatusWebhook, phone_number_id: str, wamid: str, to: str,
-                      callback: Any) -> None:
+    async def _report(self, webhook: StatusWebhook, phone_number_id: str, wamid: str, to: str, callback: Any) -> None:
         """Meta's status webhooks for one accepted send: `sent` at once, `delivered` a moment later."""
         if self._webhook_client is None:
             self._webhook_client = httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=16))
         for status_name, pause in (('sent', 0.0), ('delivered', webhook.delivered_after)):
             if pause:
                 await asyncio.sleep(pause)
-            status: dict[str, Any] = {'id': wamid, 'status': status_name, 'timestamp': str(int(time.time())),
-                                      'recipient_id': to}
+            status: dict[str, Any] = {
+                'id': wamid,
+                'status': status_name,
+                'timestamp': str(int(time.time())),
+                'recipient_id': to,
+            }
             if callback:
                 status['biz_opaque_callback_data'] = str(callback)
             if status_name == 'sent':
-                status['pricing'] = {'billable': True, 'pricing_model': 'PMP', 'category': 'service',
-                                     'type': 'regular'}
-            body = json.dumps({'object': 'whatsapp_business_account', 'entry': [{'id': webhook.waba_id, 'changes': [{
-                'field': 'messages', 'value': {
-                    'messaging_product': 'whatsapp',
-                    'metadata': {'display_phone_number': phone_number_id, 'phone_number_id': phone_number_id},
-                    'statuses': [status]}}]}]}).encode()
+                status['pricing'] = {'billable': True, 'pricing_model': 'PMP', 'category': 'service', 'type': 'regular'}
+            body = json.dumps(
+                {
+                    'object': 'whatsapp_business_account',
+                    'entry': [
+                        {
+                            'id': webhook.waba_id,
+                            'changes': [
+                                {
+                                    'field': 'messages',
+                                    'value': {
+                                        'messaging_product': 'whatsapp',
+                                        'metadata': {
+                                            'display_phone_number': phone_number_id,
+                                            'phone_number_id': phone_number_id,
+                                        },
+                                        'statuses': [status],
+                                    },
+                                }
+                            ],
+                        }
+                    ],
+                }
+            ).encode()
             signature = 'sha256=' + hmac.new(webhook.app_secret.encode(), body, hashlib.sha256).hexdigest()
             try:
-                await self._webhook_client.post(webhook.url, content=body, headers={
-                    'Content-Type': 'application/json', 'X-Hub-Signature-256': signature})
+                await self._webhook_client.post(
+                    webhook.url,
+                    content=body,
+                    headers={'Content-Type': 'application/json', 'X-Hub-Signature-256': signature},
+                )
             except httpx.HTTPError:
                 return  # Meta would retry for days; a benchmark's fake does not
             self.statuses_posted += 1
@@ -425,8 +515,7 @@ class FakeGraphApi:
         if scripted.status >= 300 or scripted.body is not None:
             return self._answer(recorded, _scripted_response(scripted))
         if not str(payload.get('message_id') or '').startswith('wamid.'):
-            return self._answer(recorded, _error(400, 131009, details='message_id is not a valid WhatsApp '
-                                                                      'message id.'))
+            return self._answer(recorded, _error(400, 131009, details='message_id is not a valid WhatsApp message id.'))
         return self._answer(recorded, JSONResponse({'success': True}))
 
     async def _upload(self, request: Request) -> Response:
@@ -436,8 +525,9 @@ class FakeGraphApi:
         form = recorded.form or {}
         upload = recorded.files.get('file')
         if form.get('messaging_product') != 'whatsapp':
-            return self._answer(recorded, _error(400, 100, message='(#100) The parameter messaging_product is '
-                                                                   'required.', details=''))
+            return self._answer(
+                recorded, _error(400, 100, message='(#100) The parameter messaging_product is required.', details='')
+            )
         if upload is None or not form.get('type'):
             return self._answer(recorded, _error(400, 100, details='Both file and type are required.'))
         media_id = self._new_media_id()
@@ -455,16 +545,23 @@ class FakeGraphApi:
         if media is None:
             return self._answer(recorded, _unknown_object('get', media_id))
         expires = int(time.time() + self.media_url_ttl)
-        url = f'{self.origin}/whatsapp_business/attachments/?mid={media_id}&ext={expires}' \
-              f'&hash={self._url_hash(media_id, expires)}'
-        return self._answer(recorded, JSONResponse({
-            'messaging_product': 'whatsapp',
-            'url': url,
-            'mime_type': media.mime_type,
-            'sha256': hashlib.sha256(media.content).hexdigest(),
-            'file_size': str(len(media.content)),
-            'id': media_id,
-        }))
+        url = (
+            f'{self.origin}/whatsapp_business/attachments/?mid={media_id}&ext={expires}'
+            f'&hash={self._url_hash(media_id, expires)}'
+        )
+        return self._answer(
+            recorded,
+            JSONResponse(
+                {
+                    'messaging_product': 'whatsapp',
+                    'url': url,
+                    'mime_type': media.mime_type,
+                    'sha256': hashlib.sha256(media.content).hexdigest(),
+                    'file_size': str(len(media.content)),
+                    'id': media_id,
+                }
+            ),
+        )
 
     async def _download(self, request: Request) -> Response:
         recorded = await self._record(request)
@@ -480,14 +577,15 @@ class FakeGraphApi:
             # Meta answers an expired or forged URL with a bare 404.
             return self._answer(recorded, PlainTextResponse('Not Found', status_code=404))
         headers = {'Content-Length': str(len(media.content))} if media.declare_length else {}
-        return self._answer(recorded, StreamingResponse(self._stream(media), media_type=media.mime_type,
-                                                        headers=headers))
+        return self._answer(
+            recorded, StreamingResponse(self._stream(media), media_type=media.mime_type, headers=headers)
+        )
 
     async def _stream(self, media: StoredMedia) -> AsyncIterator[bytes]:
         for start in range(0, len(media.content), media.chunk_size):
             if media.chunk_delay and start:
                 await self._sleep(media.chunk_delay)
-            chunk = media.content[start:start + media.chunk_size]
+            chunk = media.content[start : start + media.chunk_size]
             with self._lock:
                 media.bytes_served += len(chunk)
             yield chunk
@@ -497,8 +595,12 @@ class FakeGraphApi:
     async def _record(self, request: Request) -> RecordedRequest:
         body = await request.body()
         recorded = RecordedRequest(
-            method=request.method, path=request.url.path, query=dict(request.query_params),
-            headers={k.lower(): v for k, v in request.headers.items()}, body=body, time=time.time(),
+            method=request.method,
+            path=request.url.path,
+            query=dict(request.query_params),
+            headers={k.lower(): v for k, v in request.headers.items()},
+            body=body,
+            time=time.time(),
         )
         content_type = request.headers.get('content-type', '')
         if content_type.startswith('application/json'):
@@ -511,8 +613,9 @@ class FakeGraphApi:
             async with request.form() as form:  # closes the spooled upload files
                 for key, value in form.multi_items():
                     if isinstance(value, UploadFile):
-                        recorded.files[key] = RecordedFile(value.filename or '', value.content_type or '',
-                                                           await value.read())
+                        recorded.files[key] = RecordedFile(
+                            value.filename or '', value.content_type or '', await value.read()
+                        )
                     else:
                         recorded.form[key] = value
         if self.keep_requests:
@@ -531,8 +634,9 @@ class FakeGraphApi:
 
     def _check(self, request: Request, *, node_is_phone: bool = True) -> Response | None:
         if not _VERSION.fullmatch(request.path_params.get('version', '')):
-            return _error(400, 100, message='Unknown path components: /' + request.path_params.get('version', ''),
-                          details='')
+            return _error(
+                400, 100, message='Unknown path components: /' + request.path_params.get('version', ''), details=''
+            )
         if not self._authorized(request):
             return _error(401, 190)
         node = request.path_params['node']
@@ -556,14 +660,22 @@ class FakeGraphApi:
         return hmac.new(self._url_secret, f'{media_id}:{expires}'.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _error(status: int, code: int, *, details: str | None = None, message: str | None = None,
-           headers: dict[str, str] | None = None) -> JSONResponse:
+def _error(
+    status: int,
+    code: int,
+    *,
+    details: str | None = None,
+    message: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     return JSONResponse(error_body(code, details=details, message=message), status_code=status, headers=headers)
 
 
 def _unknown_object(verb: str, node: str) -> JSONResponse:
-    message = (f"Unsupported {verb} request. Object with ID '{node}' does not exist, cannot be loaded due to "
-               'missing permissions, or does not support this operation.')
+    message = (
+        f"Unsupported {verb} request. Object with ID '{node}' does not exist, cannot be loaded due to "
+        'missing permissions, or does not support this operation.'
+    )
     body = error_body(100, message=message, details='')
     body['error']['error_subcode'] = 33
     body['error'].pop('error_data')
@@ -575,16 +687,22 @@ def _scripted_response(reply: Reply) -> Response:
     if reply.body is not None:
         return JSONResponse(reply.body, status_code=reply.status, headers=headers)
     if reply.code is None and reply.status in _HTML_STATUSES:
-        return Response('<html><body><h1>502 Bad Gateway</h1></body></html>' if reply.status == 502
-                        else '<html><body><h1>504 Gateway Time-out</h1></body></html>',
-                        status_code=reply.status, media_type='text/html', headers=headers)
+        return Response(
+            '<html><body><h1>502 Bad Gateway</h1></body></html>'
+            if reply.status == 502
+            else '<html><body><h1>504 Gateway Time-out</h1></body></html>',
+            status_code=reply.status,
+            media_type='text/html',
+            headers=headers,
+        )
     code = reply.code if reply.code is not None else _DEFAULT_CODE_FOR_STATUS.get(reply.status, 1)
     return _error(reply.status, code, details=reply.details, headers=headers)
 
 
 def _is_send(request: RecordedRequest) -> bool:
-    return request.path.endswith('/messages') and isinstance(request.json, dict) \
-        and request.json.get('status') != 'read'
+    return (
+        request.path.endswith('/messages') and isinstance(request.json, dict) and request.json.get('status') != 'read'
+    )
 
 
 def _invalid_send(payload: dict[str, Any]) -> tuple[int, str] | None:
@@ -631,8 +749,7 @@ def main() -> None:
     options = parser.parse_args()
     webhook = StatusWebhook(options.status_webhook, options.app_secret or '') if options.status_webhook else None
     fake = FakeGraphApi(token=options.token, status_webhook=webhook, keep_requests=False)
-    uvicorn.run(fake._app, host='127.0.0.1', port=options.port, lifespan='off', log_level='warning',
-                access_log=False)
+    uvicorn.run(fake._app, host='127.0.0.1', port=options.port, lifespan='off', log_level='warning', access_log=False)
 
 
 if __name__ == '__main__':

@@ -83,10 +83,12 @@ class FakeOpenAI:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(('127.0.0.1', 0))
         self._port = sock.getsockname()[1]
-        self._server = uvicorn.Server(uvicorn.Config(app, lifespan='off', log_level='warning', access_log=False,
-                                                     timeout_graceful_shutdown=1))
-        self._thread = threading.Thread(target=self._server.run, kwargs={'sockets': [sock]},
-                                        name=f'fake-openai:{self._port}', daemon=True)
+        self._server = uvicorn.Server(
+            uvicorn.Config(app, lifespan='off', log_level='warning', access_log=False, timeout_graceful_shutdown=1)
+        )
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={'sockets': [sock]}, name=f'fake-openai:{self._port}', daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + 5
         while not self._server.started:
@@ -145,23 +147,34 @@ class FakeOpenAI:
 
     def _completion(self, body: dict[str, Any], item: Text | ToolCalls) -> dict[str, Any]:
         if isinstance(item, ToolCalls):
-            message: dict[str, Any] = {'role': 'assistant', 'content': item.content, 'tool_calls': [
-                {'id': f'call_{next(self._ids)}', 'type': 'function',
-                 'function': {'name': call.name, 'arguments': json.dumps(call.arguments, ensure_ascii=False)}}
-                for call in item.calls]}
+            message: dict[str, Any] = {
+                'role': 'assistant',
+                'content': item.content,
+                'tool_calls': [
+                    {
+                        'id': f'call_{next(self._ids)}',
+                        'type': 'function',
+                        'function': {'name': call.name, 'arguments': json.dumps(call.arguments, ensure_ascii=False)},
+                    }
+                    for call in item.calls
+                ],
+            }
             finish = 'tool_calls'
         else:
             message = {'role': 'assistant', 'content': item.content}
             finish = 'stop'
-        return {'id': f'chatcmpl-{next(self._ids)}', 'object': 'chat.completion', 'created': int(time.time()),
-                'model': body['model'], 'choices': [{'index': 0, 'message': message, 'finish_reason': finish,
-                                                     'logprobs': None}],
-                'usage': {'prompt_tokens': 100, 'completion_tokens': 20, 'total_tokens': 120}}
+        return {
+            'id': f'chatcmpl-{next(self._ids)}',
+            'object': 'chat.completion',
+            'created': int(time.time()),
+            'model': body['model'],
+            'choices': [{'index': 0, 'message': message, 'finish_reason': finish, 'logprobs': None}],
+            'usage': {'prompt_tokens': 100, 'completion_tokens': 20, 'total_tokens': 120},
+        }
 
 
 def _error(status: int, message: str, type_: str, code: str | None) -> JSONResponse:
-    return JSONResponse({'error': {'message': message, 'type': type_, 'param': None, 'code': code}},
-                        status_code=status)
+    return JSONResponse({'error': {'message': message, 'type': type_, 'param': None, 'code': code}}, status_code=status)
 
 
 def tool_results(body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -46,8 +46,9 @@ class FakeSoapInventory:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._port: int | None = None
-        self._app = Starlette(routes=[Route('/stock', self._wsdl, methods=['GET']),
-                                      Route('/stock', self._call, methods=['POST'])])
+        self._app = Starlette(
+            routes=[Route('/stock', self._wsdl, methods=['GET']), Route('/stock', self._call, methods=['POST'])]
+        )
 
     @property
     def wsdl_url(self) -> str:
@@ -58,10 +59,14 @@ class FakeSoapInventory:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(('127.0.0.1', self._port or 0))
         self._port = sock.getsockname()[1]
-        self._server = uvicorn.Server(uvicorn.Config(self._app, lifespan='off', log_level='warning',
-                                                     access_log=False, timeout_graceful_shutdown=1))
-        self._thread = threading.Thread(target=self._server.run, kwargs={'sockets': [sock]}, daemon=True,
-                                        name=f'fake-soap-inventory:{self._port}')
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                self._app, lifespan='off', log_level='warning', access_log=False, timeout_graceful_shutdown=1
+            )
+        )
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={'sockets': [sock]}, daemon=True, name=f'fake-soap-inventory:{self._port}'
+        )
         self._thread.start()
         deadline = time.monotonic() + 5
         while not self._server.started:
@@ -107,17 +112,25 @@ class FakeSoapInventory:
         items = ''.join(
             f'<tns:item><tns:sku>{escape(sku)}</tns:sku><tns:quantity>{self.stock[(branch, sku)]}</tns:quantity>'
             '</tns:item>'
-            for sku in (element.text or '' for element in call.findall(f'{{{NS}}}sku')) if (branch, sku) in self.stock)
-        return Response(f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{SOAP_ENV}" '
-                        f'xmlns:tns="{NS}"><soap:Body><tns:GetStockResponse>{items}</tns:GetStockResponse>'
-                        '</soap:Body></soap:Envelope>', media_type='text/xml')
+            for sku in (element.text or '' for element in call.findall(f'{{{NS}}}sku'))
+            if (branch, sku) in self.stock
+        )
+        return Response(
+            f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{SOAP_ENV}" '
+            f'xmlns:tns="{NS}"><soap:Body><tns:GetStockResponse>{items}</tns:GetStockResponse>'
+            '</soap:Body></soap:Envelope>',
+            media_type='text/xml',
+        )
 
 
 def _fault(code: str, text: str) -> Response:
-    return Response(f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{SOAP_ENV}" '
-                    f'xmlns:wsse="{WSSE}"><soap:Body><soap:Fault><faultcode>{code}</faultcode>'
-                    f'<faultstring>{escape(text)}</faultstring></soap:Fault></soap:Body></soap:Envelope>',
-                    status_code=500, media_type='text/xml')
+    return Response(
+        f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{SOAP_ENV}" '
+        f'xmlns:wsse="{WSSE}"><soap:Body><soap:Fault><faultcode>{code}</faultcode>'
+        f'<faultstring>{escape(text)}</faultstring></soap:Fault></soap:Body></soap:Envelope>',
+        status_code=500,
+        media_type='text/xml',
+    )
 
 
 @pytest.fixture

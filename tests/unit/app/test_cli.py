@@ -44,8 +44,19 @@ def test_duplicate_branch_is_a_clear_error(run_cli) -> None:
 
 def test_users_add_with_branch_and_list(run_cli) -> None:
     run_cli('branches', 'add', 'SUC4', 'La Plata')
-    run_cli('users', 'add', 'Lucas', '--role', 'agent', '--branch', 'suc4', '--name', 'Lucas Pérez',
-            '--password', 'lucas-password-1')
+    run_cli(
+        'users',
+        'add',
+        'Lucas',
+        '--role',
+        'agent',
+        '--branch',
+        'suc4',
+        '--name',
+        'Lucas Pérez',
+        '--password',
+        'lucas-password-1',
+    )
     generated = run_cli('users', 'add', 'root', '--role', 'admin')
 
     assert generated.splitlines()[-1].startswith('password: ')
@@ -69,8 +80,18 @@ def test_unknown_branch_is_refused(run_cli) -> None:
 def test_numbers_add_normalises_the_display_number_and_lists_it(run_cli) -> None:
     run_cli('branches', 'add', 'SUC4', 'La Plata')
 
-    run_cli('numbers', 'add', '--branch', 'SUC4', '--channel', 'cloud', '--phone-number-id', '106540352242922',
-            '--display', '+54 9 221 555-0101')
+    run_cli(
+        'numbers',
+        'add',
+        '--branch',
+        'SUC4',
+        '--channel',
+        'cloud',
+        '--phone-number-id',
+        '106540352242922',
+        '--display',
+        '+54 9 221 555-0101',
+    )
 
     assert run_cli('numbers', 'list').split() == ['+5492215550101', '106540352242922', 'cloud', 'SUC4']
 
@@ -102,10 +123,17 @@ def test_webhooks_replay_stores_a_dead_letter_once_its_number_exists(run_cli, da
 
     async def journal_unroutable() -> None:
         db = Database.from_url(database_url)
-        await journal_once(db, json.dumps(build.envelope(
-            phone_number_id='777000777', display_phone_number='5492615550101',
-            contacts=[build.contact(wa_id='5491133334444', name='Martín')],
-            messages=[build.text_message(from_='5491133334444', body='hola Mendoza')])))
+        await journal_once(
+            db,
+            json.dumps(
+                build.envelope(
+                    phone_number_id='777000777',
+                    display_phone_number='5492615550101',
+                    contacts=[build.contact(wa_id='5491133334444', name='Martín')],
+                    messages=[build.text_message(from_='5491133334444', body='hola Mendoza')],
+                )
+            ),
+        )
         await db.dispose()
 
     run_cli('branches', 'add', 'SUC4', 'Mendoza')
@@ -114,8 +142,18 @@ def test_webhooks_replay_stores_a_dead_letter_once_its_number_exists(run_cli, da
     assert '1 still unroutable' in first
     assert run_cli('webhooks', 'dead-letters').split()[2] == '777000777'
 
-    run_cli('numbers', 'add', '--branch', 'SUC4', '--channel', 'cloud', '--phone-number-id', '777000777',
-            '--display', '+54 9 261 555-0101')
+    run_cli(
+        'numbers',
+        'add',
+        '--branch',
+        'SUC4',
+        '--channel',
+        'cloud',
+        '--phone-number-id',
+        '777000777',
+        '--display',
+        '+54 9 261 555-0101',
+    )
     second = run_cli('webhooks', 'replay', '--unroutable')
 
     assert 'replayed 1 deliveries: 1 messages stored' in second
@@ -124,13 +162,32 @@ def test_webhooks_replay_stores_a_dead_letter_once_its_number_exists(run_cli, da
 
 def test_templates_are_registered_per_number_with_their_variables(run_cli) -> None:
     run_cli('branches', 'add', 'SUC4', 'Mendoza')
-    run_cli('numbers', 'add', '--branch', 'SUC4', '--channel', 'cloud', '--phone-number-id', '777000777',
-            '--display', '+54 9 261 555-0101')
+    run_cli(
+        'numbers',
+        'add',
+        '--branch',
+        'SUC4',
+        '--channel',
+        'cloud',
+        '--phone-number-id',
+        '777000777',
+        '--display',
+        '+54 9 261 555-0101',
+    )
 
-    run_cli('templates', 'add', '--phone-number-id', '777000777', '--name', 'presupuesto_listo',
-            '--body', 'Hola {{1}}, tu presupuesto {{2}} está listo.')
-    refused = run_cli('templates', 'add', '--phone-number-id', '777000777', '--name', 'mal',
-                      '--body', 'Hola {{2}}', expect_exit=1)
+    run_cli(
+        'templates',
+        'add',
+        '--phone-number-id',
+        '777000777',
+        '--name',
+        'presupuesto_listo',
+        '--body',
+        'Hola {{1}}, tu presupuesto {{2}} está listo.',
+    )
+    refused = run_cli(
+        'templates', 'add', '--phone-number-id', '777000777', '--name', 'mal', '--body', 'Hola {{2}}', expect_exit=1
+    )
 
     assert run_cli('templates', 'list').split() == ['777000777', 'presupuesto_listo', 'es_AR', 'APPROVED', '2']
     assert 'without gaps' in refused

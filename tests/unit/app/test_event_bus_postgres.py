@@ -118,21 +118,25 @@ async def test_a_longest_whatsapp_text_crosses_whole(make_bus: MakeBus) -> None:
     text = ('¿Pastillas para el Gol? ñandú 🚗🔧🚗🔧 ' * 200)[:4096]
     assert len(Event(MESSAGE_CREATED, 1, 1, {'text': text}).wire_json()) > NOTIFY_PAYLOAD_LIMIT
 
-    await worker.publish([Event(MESSAGE_CREATED, CASA_CENTRAL, 3, {'text': 'antes'}),
-                          Event(MESSAGE_CREATED, CASA_CENTRAL, 3, {'text': text}),
-                          Event(MESSAGE_CREATED, CASA_CENTRAL, 3, {'text': 'después'})])
+    await worker.publish(
+        [
+            Event(MESSAGE_CREATED, CASA_CENTRAL, 3, {'text': 'antes'}),
+            Event(MESSAGE_CREATED, CASA_CENTRAL, 3, {'text': text}),
+            Event(MESSAGE_CREATED, CASA_CENTRAL, 3, {'text': 'después'}),
+        ]
+    )
 
     await eventually(lambda: len(received) == 3)
     assert [event.data['text'] for event in received] == ['antes', text, 'después']
 
 
-async def test_a_process_that_lost_its_connection_says_so_and_hears_again(make_bus: MakeBus,
-                                                                         server_url: str) -> None:
+async def test_a_process_that_lost_its_connection_says_so_and_hears_again(make_bus: MakeBus, server_url: str) -> None:
     web, worker = await make_bus(), await make_bus()
     gaps: list[str] = []
     seen: list[int] = []
-    web.subscribe(lambda event: seen.append(event.conversation_id or 0), branch_ids=None,
-                  on_gap=lambda: gaps.append('re-read'))
+    web.subscribe(
+        lambda event: seen.append(event.conversation_id or 0), branch_ids=None, on_gap=lambda: gaps.append('re-read')
+    )
 
     # The database drops the web process's listening connection (a failover, a restart, a network cut).
     await terminate(server_url, web.listener_pid)
@@ -143,8 +147,9 @@ async def test_a_process_that_lost_its_connection_says_so_and_hears_again(make_b
     await eventually(lambda: seen == [9])
 
 
-async def test_events_published_while_the_sender_is_cut_off_are_sent_once_it_is_back(make_bus: MakeBus,
-                                                                                    server_url: str) -> None:
+async def test_events_published_while_the_sender_is_cut_off_are_sent_once_it_is_back(
+    make_bus: MakeBus, server_url: str
+) -> None:
     web, worker = await make_bus(), await make_bus()
     seen: list[int] = []
     web.subscribe(lambda event: seen.append(event.conversation_id or 0), branch_ids=None)
@@ -172,8 +177,11 @@ async def test_own_events_are_told_by_the_bus_not_by_the_connection(make_bus: Ma
     # Another process's event, sent from whatever backend, is delivered; the web's own two were delivered once.
     raw = await asyncpg.connect(server_url.replace('postgresql+asyncpg://', 'postgresql://'))
     try:
-        await raw.execute('SELECT pg_notify($1, $2)', web.channel,
-                          f'{worker.sender_id} [{Event(MESSAGE_CREATED, CASA_CENTRAL, 3).wire_json()}]')
+        await raw.execute(
+            'SELECT pg_notify($1, $2)',
+            web.channel,
+            f'{worker.sender_id} [{Event(MESSAGE_CREATED, CASA_CENTRAL, 3).wire_json()}]',
+        )
     finally:
         await raw.close()
     await eventually(lambda: 3 in web_seen)
@@ -232,8 +240,9 @@ async def test_a_sender_whose_connection_went_silent_sends_on_a_new_one(make_bus
     real = make_url(server_url)
     proxy = FreezingProxy(real.port or 5432)
     proxied = real.set(port=await proxy.start()).render_as_string(hide_password=False)
-    worker = PostgresEventBus.from_sqlalchemy_url(proxied, channel=web.channel, keepalive_seconds=0.5,
-                                                  send_timeout_seconds=0.5)
+    worker = PostgresEventBus.from_sqlalchemy_url(
+        proxied, channel=web.channel, keepalive_seconds=0.5, send_timeout_seconds=0.5
+    )
     await worker.start(wait_seconds=10)
     seen: list[int] = []
     web.subscribe(lambda event: seen.append(event.conversation_id or 0), branch_ids=None)
@@ -303,8 +312,9 @@ async def test_a_process_that_starts_late_learns_who_is_online_at_once(make_bus:
     await eventually(lambda: board_worker.online_user_ids() == {11}, seconds=3)
 
 
-async def test_a_viewer_who_left_while_a_process_was_deaf_is_not_shown_for_good(make_bus: MakeBus,
-                                                                                 server_url: str) -> None:
+async def test_a_viewer_who_left_while_a_process_was_deaf_is_not_shown_for_good(
+    make_bus: MakeBus, server_url: str
+) -> None:
     web_a, web_b = await make_bus(), await make_bus()
     board_a = PresenceBoard(web_a, origin='web-a', heartbeat_seconds=60)
     board_b = PresenceBoard(web_b, origin='web-b', heartbeat_seconds=60)

@@ -48,9 +48,12 @@ async def test_migrations_match_the_models_exactly(empty_database: Database) -> 
     await upgrade_to_head(empty_database)
 
     async with empty_database.engine.connect() as connection:
-        differences = await connection.run_sync(lambda sync: compare_metadata(
-            MigrationContext.configure(sync, opts={'compare_type': True, 'include_name': include_name}),
-            SQLModel.metadata))
+        differences = await connection.run_sync(
+            lambda sync: compare_metadata(
+                MigrationContext.configure(sync, opts={'compare_type': True, 'include_name': include_name}),
+                SQLModel.metadata,
+            )
+        )
 
     assert differences == []
 

@@ -37,6 +37,7 @@ def run_cli(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 def run_on(database_url: str, work):
     """Run `work(db)` in its own event loop with its own engine (the CLI's loop is not the fixtures' loop)."""
+
     async def main():
         db = Database.from_url(database_url)
         try:
@@ -51,12 +52,22 @@ def run_on(database_url: str, work):
 def a_quote(database_url: str, world: World) -> str:
     async def make(db: Database) -> str:
         async with db.session() as session:
-            product = Product(sku='FRE-1001', title='Pastillas de freno delanteras Bosch', category='Frenos',
-                              brand='Bosch', price=Decimal('24350.00'))
+            product = Product(
+                sku='FRE-1001',
+                title='Pastillas de freno delanteras Bosch',
+                category='Frenos',
+                brand='Bosch',
+                price=Decimal('24350.00'),
+            )
             session.add(product)
             await session.commit()
-        quote = await quotes.create_quote(db, viewer=None, branch_id=world.central.id, lines=[
-            LineDraft(product_id=product.id, quantity=2)], notes='Retira en mostrador')
+        quote = await quotes.create_quote(
+            db,
+            viewer=None,
+            branch_id=world.central.id,
+            lines=[LineDraft(product_id=product.id, quantity=2)],
+            notes='Retira en mostrador',
+        )
         return quote.code
 
     return run_on(database_url, make)
@@ -74,8 +85,7 @@ def test_quotes_pdf_writes_the_customers_document(run_cli, a_quote: str, tmp_pat
 
 
 def test_quotes_pdf_errors_are_one_clear_line(run_cli, a_quote: str, tmp_path: Path) -> None:
-    assert 'no quote SUC1-000099' in run_cli('quotes', 'pdf', 'SUC1-000099', str(tmp_path / 'x.pdf'),
-                                             expect_exit=1)
+    assert 'no quote SUC1-000099' in run_cli('quotes', 'pdf', 'SUC1-000099', str(tmp_path / 'x.pdf'), expect_exit=1)
     assert 'not a quote number' in run_cli('quotes', 'pdf', 'presupuesto', str(tmp_path / 'x.pdf'), expect_exit=1)
     assert not (tmp_path / 'x.pdf').exists()
 
@@ -100,14 +110,28 @@ def test_register_templates_once(run_cli, world: World) -> None:
 def sales_on_30_november(database_url: str, world: World) -> None:
     async def make(db: Database) -> None:
         async with db.session() as session:
-            session.add_all([
-                Sale(branch_id=world.central.id or 0, agent_id=world.ana.id, ticket_number=1,
-                     net_total=Decimal('1000.00'), iva_total=Decimal('210.00'), total=Decimal('1210.00'),
-                     sold_at=datetime(2026, 11, 30, 15, 0, tzinfo=UTC)),
-                Sale(branch_id=world.rosario.id or 0, agent_id=world.bruno.id, ticket_number=1,
-                     net_total=Decimal('800.00'), iva_total=Decimal('168.00'), total=Decimal('968.00'),
-                     sold_at=datetime(2026, 11, 30, 16, 0, tzinfo=UTC)),
-            ])
+            session.add_all(
+                [
+                    Sale(
+                        branch_id=world.central.id or 0,
+                        agent_id=world.ana.id,
+                        ticket_number=1,
+                        net_total=Decimal('1000.00'),
+                        iva_total=Decimal('210.00'),
+                        total=Decimal('1210.00'),
+                        sold_at=datetime(2026, 11, 30, 15, 0, tzinfo=UTC),
+                    ),
+                    Sale(
+                        branch_id=world.rosario.id or 0,
+                        agent_id=world.bruno.id,
+                        ticket_number=1,
+                        net_total=Decimal('800.00'),
+                        iva_total=Decimal('168.00'),
+                        total=Decimal('968.00'),
+                        sold_at=datetime(2026, 11, 30, 16, 0, tzinfo=UTC),
+                    ),
+                ]
+            )
             await session.commit()
 
     run_on(database_url, make)
@@ -116,12 +140,15 @@ def sales_on_30_november(database_url: str, world: World) -> None:
 def test_sales_report_is_csv_on_stdout(run_cli, sales_on_30_november: None) -> None:
     # The sales were written straight into the table, as an import would: rebuild the report's daily totals.
     assert 'daily rows rebuilt' in run_cli('sales', 'rebuild-totals', '--from', '2026-11-29', '--until', '2026-12-01')
-    one_branch = list(csv.DictReader(io.StringIO(run_cli('sales', 'report', '--date', '2026-11-30',
-                                                         '--branch', 'suc1'))))
+    one_branch = list(
+        csv.DictReader(io.StringIO(run_cli('sales', 'report', '--date', '2026-11-30', '--branch', 'suc1')))
+    )
     every_branch = list(csv.DictReader(io.StringIO(run_cli('sales', 'report', '--date', '2026-11-30'))))
 
     assert [(row['date'], row['branch'], row['agent'], row['total']) for row in one_branch] == [
-        ('2026-11-30', 'SUC1', 'Ana Gómez', '1210.00'), ('TOTAL', '', '', '1210.00')]
+        ('2026-11-30', 'SUC1', 'Ana Gómez', '1210.00'),
+        ('TOTAL', '', '', '1210.00'),
+    ]
     assert [row['branch'] for row in every_branch] == ['SUC1', 'SUC2', '']
     assert every_branch[-1]['total'] == '2178.00'
 

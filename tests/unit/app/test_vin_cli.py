@@ -38,8 +38,12 @@ def test_one_tab_separated_line_per_image(run_cli, tmp_path: Path) -> None:
 
     sample_line, blank_line = out.splitlines()
     file, vin, status, vehicle, seconds = sample_line.split('\t')
-    assert (file, vin, status, vehicle) == (str(SAMPLE), '9BWAB45U5FP012345', 'unverified',
-                                            'Volkswagen Gol / Voyage / Saveiro 2015')
+    assert (file, vin, status, vehicle) == (
+        str(SAMPLE),
+        '9BWAB45U5FP012345',
+        'unverified',
+        'Volkswagen Gol / Voyage / Saveiro 2015',
+    )
     assert float(seconds) > 0
     assert blank_line.split('\t')[1:4] == ['-', 'none', '-']
 
@@ -49,8 +53,11 @@ def test_json_lines_with_file_vin_status_vehicle_seconds(run_cli) -> None:
 
     line = json.loads(out)
     assert set(line) == {'file', 'vin', 'status', 'vehicle', 'seconds'}
-    assert (line['vin'], line['status'], line['vehicle']) == ('9BWAB45U5FP012345', 'unverified',
-                                                              'Volkswagen Gol / Voyage / Saveiro 2015')
+    assert (line['vin'], line['status'], line['vehicle']) == (
+        '9BWAB45U5FP012345',
+        'unverified',
+        'Volkswagen Gol / Voyage / Saveiro 2015',
+    )
 
 
 def test_missing_and_non_image_files_are_errors_and_the_others_are_still_read(run_cli, tmp_path: Path) -> None:

@@ -36,8 +36,12 @@ STARTUP_SECONDS = 60  # a child process imports the app; the test machine is oft
 
 @pytest.fixture
 def worker_settings(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    for name, value in {'LEADMASTER_DATABASE_URL': database_url, 'LEADMASTER_VAR_DIR': str(tmp_path / 'var'),
-                        'LEADMASTER_WHATSAPP_APP_SECRET': APP_SECRET, 'LEADMASTER_ASSISTANT_ENABLED': 'false'}.items():
+    for name, value in {
+        'LEADMASTER_DATABASE_URL': database_url,
+        'LEADMASTER_VAR_DIR': str(tmp_path / 'var'),
+        'LEADMASTER_WHATSAPP_APP_SECRET': APP_SECRET,
+        'LEADMASTER_ASSISTANT_ENABLED': 'false',
+    }.items():
         monkeypatch.setenv(name, value)
     return Settings()
 
@@ -51,15 +55,25 @@ class WebSide:
         self.worker_hellos: asyncio.Queue[Event] = asyncio.Queue()
         bus.subscribe(self.created.put_nowait, branch_ids=None, kinds=[MESSAGE_CREATED])
         # A starting worker asks who is online: that is how we know it listens.
-        bus.subscribe(lambda event: self.worker_hellos.put_nowait(event) if event.data.get('ask') else None,
-                      branch_ids=None, kinds=[PRESENCE_ONLINE])
+        bus.subscribe(
+            lambda event: self.worker_hellos.put_nowait(event) if event.data.get('ask') else None,
+            branch_ids=None,
+            kinds=[PRESENCE_ONLINE],
+        )
 
     async def customer_writes(self, db: Database, world: World, text: str, wamid: str) -> Event:
         """A webhook as the web process journals it, then the bus's wake-up; the worker stores it."""
-        await journal_once(db, json.dumps(build.envelope(
-            phone_number_id=world.central_number.phone_number_id, display_phone_number='5491150000101',
-            contacts=[build.contact(wa_id='5491155550101', name='José')],
-            messages=[build.text_message(from_='5491155550101', body=text, wa_message_id=wamid)])))
+        await journal_once(
+            db,
+            json.dumps(
+                build.envelope(
+                    phone_number_id=world.central_number.phone_number_id,
+                    display_phone_number='5491150000101',
+                    contacts=[build.contact(wa_id='5491155550101', name='José')],
+                    messages=[build.text_message(from_='5491155550101', body=text, wa_message_id=wamid)],
+                )
+            ),
+        )
         await self.bus.publish([journaled_event()])
         return await asyncio.wait_for(self.created.get(), timeout=20)
 
@@ -74,7 +88,8 @@ async def web_side(database_url: str) -> AsyncIterator[WebSide]:
 
 @ON_POSTGRESQL
 async def test_the_worker_process_stores_what_the_web_process_journals_and_is_restarted_when_killed(
-        worker_settings: Settings, web_side: WebSide, db: Database, world: World) -> None:
+    worker_settings: Settings, web_side: WebSide, db: Database, world: World
+) -> None:
     workers = WorkerProcess(worker_settings, restart_delay_seconds=0.2)
     workers.start()
     try:
@@ -99,14 +114,20 @@ async def test_the_worker_process_stores_what_the_web_process_journals_and_is_re
 def test_a_worker_whose_web_process_is_gone_stops(worker_settings: Settings) -> None:
     # Started as if by a web process that no longer exists (its pid is not our parent): it stops by itself.
     env = {**os.environ, PARENT_PID_VARIABLE: str(os.getpid() + 1_000_000)}
-    result = subprocess.run([sys.executable, '-m', 'app.cli', 'worker'], check=False, cwd=REPO_ROOT,
-                            env=env, capture_output=True, text=True, timeout=STARTUP_SECONDS)
+    result = subprocess.run(
+        [sys.executable, '-m', 'app.cli', 'worker'],
+        check=False,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_SECONDS,
+    )
     assert result.returncode == 0, result.stderr
     assert 'web process' in result.stderr and 'is gone' in result.stderr
 
 
-def test_the_worker_command_refuses_sqlite_with_a_clear_reason(tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_worker_command_refuses_sqlite_with_a_clear_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv('LEADMASTER_DATABASE_URL', f'sqlite+aiosqlite:///{tmp_path / "x.sqlite3"}')
     result = CliRunner().invoke(cli, ['worker'])
     assert result.exit_code == 2
@@ -114,7 +135,8 @@ def test_the_worker_command_refuses_sqlite_with_a_clear_reason(tmp_path: Path,
 
 
 async def test_a_crash_loop_is_retried_ever_more_slowly_but_a_worker_that_ran_fine_is_restarted_soon(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A worker that cannot start (here: refused on SQLite, exit 2) dies at once, again and again.
     monkeypatch.setenv('LEADMASTER_DATABASE_URL', f'sqlite+aiosqlite:///{tmp_path / "x.sqlite3"}')
     monkeypatch.setenv('LEADMASTER_VAR_DIR', str(tmp_path / 'var'))

@@ -118,8 +118,9 @@ async def test_logout_revokes_the_session(db: Database, world: World) -> None:
 
 
 async def test_expired_session_is_not_accepted(db: Database, world: World) -> None:
-    result = await auth.login(db, username='ana', password=world.password,
-                              policy=LoginPolicy(session_lifetime=timedelta(seconds=-1)))
+    result = await auth.login(
+        db, username='ana', password=world.password, policy=LoginPolicy(session_lifetime=timedelta(seconds=-1))
+    )
 
     assert await auth.viewer_for_session(db, result.session_token) is None
     assert await auth.viewer_for_session(db, 'made-up-token') is None
@@ -136,9 +137,13 @@ async def test_admin_sees_every_branch_and_manager_only_theirs(db: Database, wor
 
 async def _latest_attempt(db: Database, username: str):
     async with db.session() as session:
-        return (await session.exec(
-            select(LoginAttempt.attempted_at).where(LoginAttempt.username == username)
-            .order_by(col(LoginAttempt.attempted_at).desc()))).first()
+        return (
+            await session.exec(
+                select(LoginAttempt.attempted_at)
+                .where(LoginAttempt.username == username)
+                .order_by(col(LoginAttempt.attempted_at).desc())
+            )
+        ).first()
 
 
 async def _age_attempts(db: Database, username: str, *, by: timedelta) -> None:

@@ -8,13 +8,16 @@ from services.errors import InvalidInput
 from services.phones import is_mobile, normalize_phone, wa_digits
 
 
-@pytest.mark.parametrize('written', [
-    '+54 9 11 5555-0101',  # international mobile form
-    '+54 11 5555-0101',  # international without the mobile 9
-    '5491155550101',  # WhatsApp wa_id
-    '011 15 5555-0101',  # national with trunk 0 and the local mobile 15
-    '11 15 5555 0101',
-])
+@pytest.mark.parametrize(
+    'written',
+    [
+        '+54 9 11 5555-0101',  # international mobile form
+        '+54 11 5555-0101',  # international without the mobile 9
+        '5491155550101',  # WhatsApp wa_id
+        '011 15 5555-0101',  # national with trunk 0 and the local mobile 15
+        '11 15 5555 0101',
+    ],
+)
 def test_argentine_mobile_written_any_way_is_one_number(written: str) -> None:
     assert normalize_phone(written) == '+5491155550101'
 

@@ -18,10 +18,17 @@ from tests.unit.app.pages.test_login import sign_in, table_rows
 
 
 async def test_admin_replays_a_dead_letter_after_adding_the_number(user: User, world: World, db: Database) -> None:
-    await journal_once(db, json.dumps(build.envelope(
-        phone_number_id='777000777', display_phone_number='5492615550101',
-        contacts=[build.contact(wa_id='5491133334444', name='Martín')],
-        messages=[build.text_message(from_='5491133334444', body='hola Mendoza')])))
+    await journal_once(
+        db,
+        json.dumps(
+            build.envelope(
+                phone_number_id='777000777',
+                display_phone_number='5492615550101',
+                contacts=[build.contact(wa_id='5491133334444', name='Martín')],
+                messages=[build.text_message(from_='5491133334444', body='hola Mendoza')],
+            )
+        ),
+    )
     await runtime().ingest.drain()
     await sign_in(user, 'jorge', world.password)
     await user.should_see('Jorge Pereyra')
@@ -29,8 +36,9 @@ async def test_admin_replays_a_dead_letter_after_adding_the_number(user: User, w
     await user.open('/admin/webhooks')
     assert [row['phone_number_id'] for row in table_rows(user, 'unroutable-table')] == ['777000777']
 
-    await branches.add_number(db, branch_code='SUC2', channel=ChannelKind.CLOUD, phone_number_id='777000777',
-                              display_phone='+5492615550101')
+    await branches.add_number(
+        db, branch_code='SUC2', channel=ChannelKind.CLOUD, phone_number_id='777000777', display_phone='+5492615550101'
+    )
     runtime().ingest.directory.forget()
     user.find(marker='replay-webhooks').click()
     await user.should_see('1 webhooks reprocesándose.')

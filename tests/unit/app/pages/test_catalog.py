@@ -27,9 +27,15 @@ class Events:
 
 async def martin(db: Database, world: World, *, hours_ago: float = 0.5) -> int:
     return await conversation_with_message(
-        db, number_id=world.central_number.id or 0, branch_id=world.central.id or 0, phone='+5491133334444',
-        name='Martín Ruiz', text='Necesito pastillas de freno para un Gol Trend 2015', wa_message_id='wamid.C1',
-        hours_ago=hours_ago)
+        db,
+        number_id=world.central_number.id or 0,
+        branch_id=world.central.id or 0,
+        phone='+5491133334444',
+        name='Martín Ruiz',
+        text='Necesito pastillas de freno para un Gol Trend 2015',
+        wa_message_id='wamid.C1',
+        hours_ago=hours_ago,
+    )
 
 
 def texts(user: User, marker: str) -> list[str]:
@@ -37,8 +43,7 @@ def texts(user: User, marker: str) -> list[str]:
 
 
 @pytest.mark.usefixtures('catalog')
-async def test_an_agent_finds_products_despite_typos_and_sees_price_stock_and_photo(
-        user: User, world: World) -> None:
+async def test_an_agent_finds_products_despite_typos_and_sees_price_stock_and_photo(user: User, world: World) -> None:
     await sign_in(user, 'ana', world.password)
     await user.open('/catalog')
 
@@ -65,15 +70,24 @@ async def test_sending_a_product_queues_its_text_as_the_agent(user: User, world:
 
     user.find(marker='catalog-query').type('kit distribucion')
     await user.should_see(marker='catalog-title')
-    first_sku = next(marker.removeprefix('catalog-hit-') for element in user.find(marker='catalog-results').elements
-                     for child in element.descendants() for marker in child._markers
-                     if marker.startswith('catalog-hit-'))
+    first_sku = next(
+        marker.removeprefix('catalog-hit-')
+        for element in user.find(marker='catalog-results').elements
+        for child in element.descendants()
+        for marker in child._markers
+        if marker.startswith('catalog-hit-')
+    )
     user.find(marker=f'catalog-send-{first_sku}').click()
     await user.should_see('Producto enviado a la conversación.')
 
     async with db.session() as session:
-        sent = (await session.exec(select(Message).where(Message.conversation_id == conversation_id,
-                                                          Message.sender_kind == SenderKind.AGENT))).one()
+        sent = (
+            await session.exec(
+                select(Message).where(
+                    Message.conversation_id == conversation_id, Message.sender_kind == SenderKind.AGENT
+                )
+            )
+        ).one()
     assert sent.status == MessageStatus.QUEUED and sent.sent_by_user_id == world.ana.id
     assert f'SKU {first_sku}' in sent.text and '(IVA incluido)' in sent.text
 
@@ -86,9 +100,13 @@ async def test_outside_the_24h_window_nothing_is_sent(user: User, world: World, 
 
     user.find(marker='catalog-query').type('bujia')
     await user.should_see(marker='catalog-title')
-    send_marker = next(marker for element in user.find(marker='catalog-results').elements
-                       for child in element.descendants() for marker in child._markers
-                       if marker.startswith('catalog-send-'))
+    send_marker = next(
+        marker
+        for element in user.find(marker='catalog-results').elements
+        for child in element.descendants()
+        for marker in child._markers
+        if marker.startswith('catalog-send-')
+    )
     user.find(marker=send_marker).click()
     await user.should_see('solo se pueden enviar plantillas')
 
@@ -98,9 +116,15 @@ async def test_outside_the_24h_window_nothing_is_sent(user: User, world: World, 
 
 @pytest.mark.usefixtures('catalog')
 async def test_another_branchs_conversation_is_not_offered(user: User, world: World, db: Database) -> None:
-    rosario = await conversation_with_message(db, number_id=world.rosario_number.id or 0,
-                                              branch_id=world.rosario.id or 0, phone='+5493416667777',
-                                              name='Gustavo Paz', text='hola', wa_message_id='wamid.C2')
+    rosario = await conversation_with_message(
+        db,
+        number_id=world.rosario_number.id or 0,
+        branch_id=world.rosario.id or 0,
+        phone='+5493416667777',
+        name='Gustavo Paz',
+        text='hola',
+        wa_message_id='wamid.C2',
+    )
     await sign_in(user, 'ana', world.password)
     await user.open(f'/catalog?c={rosario}')
 

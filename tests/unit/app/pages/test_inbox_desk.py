@@ -34,8 +34,14 @@ SLOW = 150  # sending renders a PDF and writes several rows: slow on a shared ma
 
 async def martin(db: Database, world: World) -> int:
     return await conversation_with_message(
-        db, number_id=world.central_number.id or 0, branch_id=world.central.id or 0, phone='+5491133334444',
-        name='Martín Ruiz', text='Hola, necesito pastillas de freno para un Gol Trend 2015', wa_message_id='wamid.D1')
+        db,
+        number_id=world.central_number.id or 0,
+        branch_id=world.central.id or 0,
+        phone='+5491133334444',
+        name='Martín Ruiz',
+        text='Hola, necesito pastillas de freno para un Gol Trend 2015',
+        wa_message_id='wamid.D1',
+    )
 
 
 async def open_in_inbox(user: User, world: World, conversation_id: int) -> None:
@@ -50,8 +56,14 @@ async def bot_answers(conversation_id: int, world: World) -> None:
     its pause, and the summary worker recomputes on the messages' events."""
     current = runtime()
     await asyncio.sleep(current.settings.assistant_reply_delay_seconds + 0.1)
-    current.assistant.on_event(Event(MESSAGE_CREATED, world.central.id or 0, conversation_id,
-                                     {'direction': Direction.INBOUND, 'sender_kind': SenderKind.CUSTOMER}))
+    current.assistant.on_event(
+        Event(
+            MESSAGE_CREATED,
+            world.central.id or 0,
+            conversation_id,
+            {'direction': Direction.INBOUND, 'sender_kind': SenderKind.CUSTOMER},
+        )
+    )
     assert await current.assistant.drain() == 1
     current.summaries.on_event(Event(MESSAGE_CREATED, world.central.id or 0, conversation_id))
     await current.summaries.drain()
@@ -74,8 +86,9 @@ async def test_the_summary_shows_the_vehicle_and_products_live(user: User, world
 
 
 @pytest.mark.usefixtures('catalog')
-async def test_an_agent_quotes_the_ai_products_sends_it_and_sees_the_sale(user: User, world: World,
-                                                                          db: Database) -> None:
+async def test_an_agent_quotes_the_ai_products_sends_it_and_sees_the_sale(
+    user: User, world: World, db: Database
+) -> None:
     conversation_id = await martin(db, world)
     await bot_answers(conversation_id, world)
     await open_in_inbox(user, world, conversation_id)
@@ -102,8 +115,13 @@ async def test_an_agent_quotes_the_ai_products_sends_it_and_sees_the_sale(user: 
     await user.should_see('Presupuesto enviado por WhatsApp.', retries=SLOW)
     await user.should_see(content='Enviado', marker='quote-status', retries=SLOW)
     async with db.session() as session:
-        lines = (await session.exec(select(QuoteLine.sku).join(Quote, col(Quote.id) == col(QuoteLine.quote_id))
-                                    .where(Quote.conversation_id == conversation_id))).all()
+        lines = (
+            await session.exec(
+                select(QuoteLine.sku)
+                .join(Quote, col(Quote.id) == col(QuoteLine.quote_id))
+                .where(Quote.conversation_id == conversation_id)
+            )
+        ).all()
         held = await session.get(Conversation, conversation_id)
     assert len(lines) == offered + 1 and found.hits[0].sku in lines
     assert held is not None and held.assigned_user_id == world.ana.id  # sending is answering: Ana took it
@@ -117,25 +135,45 @@ async def test_an_agent_quotes_the_ai_products_sends_it_and_sees_the_sale(user: 
 
 async def photo_being_read(db: Database, world: World) -> tuple[int, int]:
     conversation_id = await conversation_with_message(
-        db, number_id=world.central_number.id or 0, branch_id=world.central.id or 0, phone='+5491144445555',
-        name='Paula Ríos', text='Te mando la chapa', wa_message_id='wamid.V1')
+        db,
+        number_id=world.central_number.id or 0,
+        branch_id=world.central.id or 0,
+        phone='+5491144445555',
+        name='Paula Ríos',
+        text='Te mando la chapa',
+        wa_message_id='wamid.V1',
+    )
     async with db.session() as session:
-        media = Media(mime_type='image/jpeg', filename='chapa.jpg', sha256='a' * 64, storage_path='aa/chapa.jpg',
-                      status='stored')
+        media = Media(
+            mime_type='image/jpeg', filename='chapa.jpg', sha256='a' * 64, storage_path='aa/chapa.jpg', status='stored'
+        )
         session.add(media)
         await session.flush()
-        message = Message(conversation_id=conversation_id, direction=Direction.INBOUND,
-                          sender_kind=SenderKind.CUSTOMER, type='image', media_id=media.id)
+        message = Message(
+            conversation_id=conversation_id,
+            direction=Direction.INBOUND,
+            sender_kind=SenderKind.CUSTOMER,
+            type='image',
+            media_id=media.id,
+        )
         session.add(message)
         await session.flush()
-        session.add(VinReading(message_id=message.id or 0, conversation_id=conversation_id,
-                               branch_id=world.central.id or 0, media_id=media.id, state='processing'))
+        session.add(
+            VinReading(
+                message_id=message.id or 0,
+                conversation_id=conversation_id,
+                branch_id=world.central.id or 0,
+                media_id=media.id,
+                state='processing',
+            )
+        )
         await session.commit()
         return conversation_id, message.id or 0
 
 
-async def test_a_photos_vin_shows_under_it_live_and_an_agent_corrects_it(user: User, world: World,
-                                                                        db: Database) -> None:
+async def test_a_photos_vin_shows_under_it_live_and_an_agent_corrects_it(
+    user: User, world: World, db: Database
+) -> None:
     conversation_id, message_id = await photo_being_read(db, world)
     await open_in_inbox(user, world, conversation_id)
     with user.scope(marker=f'message-{message_id}'):
@@ -143,12 +181,30 @@ async def test_a_photos_vin_shows_under_it_live_and_an_agent_corrects_it(user: U
 
     # The worker finishes the reading and announces it.
     async with db.session() as session:
-        await session.exec(update(VinReading).where(col(VinReading.message_id) == message_id).values(
-            state='done', vin=GOL_VIN, machine_vin=GOL_VIN, status='unverified', source='barcode', confidence=0.9,
-            vehicle=decode_vehicle(GOL_VIN).to_dict()))  # type: ignore[union-attr]
+        await session.exec(
+            update(VinReading)
+            .where(col(VinReading.message_id) == message_id)
+            .values(
+                state='done',
+                vin=GOL_VIN,
+                machine_vin=GOL_VIN,
+                status='unverified',
+                source='barcode',
+                confidence=0.9,
+                vehicle=decode_vehicle(GOL_VIN).to_dict(),
+            )
+        )  # type: ignore[union-attr]
         await session.commit()
-    await runtime().bus.publish([Event(VIN_READ, world.central.id or 0, conversation_id, {
-        'message_id': message_id, 'vin': GOL_VIN, 'status': 'unverified', 'state': 'done'})])
+    await runtime().bus.publish(
+        [
+            Event(
+                VIN_READ,
+                world.central.id or 0,
+                conversation_id,
+                {'message_id': message_id, 'vin': GOL_VIN, 'status': 'unverified', 'state': 'done'},
+            )
+        ]
+    )
 
     with user.scope(marker=f'message-{message_id}'):
         await user.should_see(content=GOL_VIN, marker='vin-value', retries=PATIENCE)

@@ -34,19 +34,37 @@ async def chats(db: Database, world: World) -> dict[str, int]:
     """Casa Central: Martín (AI, nobody holds it) and Lucía (held by Ana)."""
     central = {'number_id': world.central_number.id or 0, 'branch_id': world.central.id or 0}
     return {
-        'martin': await conversation_with_message(db, **central, phone='+5491133334444', name='Martín Ruiz',
-                                                  text='Necesito pastillas de freno', wa_message_id='wamid.M1'),
-        'lucia': await conversation_with_message(db, **central, phone='+5491122223333', name='Lucía Herrera',
-                                                 text='¿Tienen kit de distribución?', wa_message_id='wamid.L1',
-                                                 assigned_user_id=world.ana.id, mode=ConversationMode.HUMAN),
+        'martin': await conversation_with_message(
+            db,
+            **central,
+            phone='+5491133334444',
+            name='Martín Ruiz',
+            text='Necesito pastillas de freno',
+            wa_message_id='wamid.M1',
+        ),
+        'lucia': await conversation_with_message(
+            db,
+            **central,
+            phone='+5491122223333',
+            name='Lucía Herrera',
+            text='¿Tienen kit de distribución?',
+            wa_message_id='wamid.L1',
+            assigned_user_id=world.ana.id,
+            mode=ConversationMode.HUMAN,
+        ),
     }
 
 
 @pytest.fixture
 async def carlos(db: Database, world: World) -> Person:
     async with db.session() as session:
-        person = Person(username='carlos', full_name='Carlos Ibáñez', role=Role.AGENT, branch_id=world.central.id,
-                        password_hash=hash_password(PASSWORD))
+        person = Person(
+            username='carlos',
+            full_name='Carlos Ibáñez',
+            role=Role.AGENT,
+            branch_id=world.central.id,
+            password_hash=hash_password(PASSWORD),
+        )
         session.add(person)
         await session.commit()
         return person
@@ -80,12 +98,16 @@ def text_of(user: User, marker: str) -> str:
 
 async def stored(db: Database, conversation_id: int) -> Conversation:
     async with db.session() as session:
-        return (await session.exec(select(Conversation).where(Conversation.id == conversation_id)
-                                   .execution_options(populate_existing=True))).one()
+        return (
+            await session.exec(
+                select(Conversation).where(Conversation.id == conversation_id).execution_options(populate_existing=True)
+            )
+        ).one()
 
 
 async def test_taking_shows_the_holder_and_a_countdown_in_list_header_and_panel(
-        user: User, world: World, db: Database, chats: dict[str, int]) -> None:
+    user: User, world: World, db: Database, chats: dict[str, int]
+) -> None:
     await open_conversation(user, world, 'ana', chats['martin'])
     await user.should_see(content='IA', marker='panel-state', retries=PATIENCE)
 
@@ -105,8 +127,9 @@ async def test_taking_shows_the_holder_and_a_countdown_in_list_header_and_panel(
     assert len([element for element in user.client.elements.values() if isinstance(element, ui.timer)]) == 1  # type: ignore[union-attr]
 
 
-async def test_the_loser_of_a_race_is_told_who_took_it(user: User, world: World, db: Database,
-                                                      chats: dict[str, int], carlos: Person) -> None:
+async def test_the_loser_of_a_race_is_told_who_took_it(
+    user: User, world: World, db: Database, chats: dict[str, int], carlos: Person
+) -> None:
     await open_conversation(user, world, 'carlos', chats['martin'])
     ana = await runtime_viewer(db, world.ana)
     # Ana took it a moment ago; Carlos's page has not heard yet (no event published).
@@ -120,8 +143,9 @@ async def test_the_loser_of_a_race_is_told_who_took_it(user: User, world: World,
 
 
 @pytest.mark.usefixtures('carlos')
-async def test_another_agent_sees_the_take_and_the_release_live(user: User, another_user: Callable[[], User],
-                                                               world: World, chats: dict[str, int]) -> None:
+async def test_another_agent_sees_the_take_and_the_release_live(
+    user: User, another_user: Callable[[], User], world: World, chats: dict[str, int]
+) -> None:
     await open_conversation(user, world, 'ana', chats['martin'])
     colleague = another_user()
     await open_conversation(colleague, world, 'carlos', chats['martin'])
@@ -155,8 +179,9 @@ async def test_release_and_the_ai_switch(user: User, world: World, db: Database,
     assert (await stored(db, chats['lucia'])).mode == ConversationMode.AI
 
 
-async def test_manager_reassigns_and_agents_have_no_such_button(user: User, world: World, db: Database,
-                                                               chats: dict[str, int]) -> None:
+async def test_manager_reassigns_and_agents_have_no_such_button(
+    user: User, world: World, db: Database, chats: dict[str, int]
+) -> None:
     await open_conversation(user, world, 'marta', chats['martin'])
 
     user.find(marker='reassign').click()
@@ -185,8 +210,9 @@ async def test_marking_a_faithful_customer(user: User, world: World, db: Databas
     assert (await stored(db, chats['martin'])).faithful_user_id == world.ana.id
 
 
-async def test_extend_appears_when_the_countdown_turns_amber(user: User, world: World, db: Database,
-                                                            chats: dict[str, int]) -> None:
+async def test_extend_appears_when_the_countdown_turns_amber(
+    user: User, world: World, db: Database, chats: dict[str, int]
+) -> None:
     await open_conversation(user, world, 'ana', chats['lucia'])  # hers; opening it renews the deadline
     await user.should_see(content='Se libera en 4:', marker='panel-countdown', retries=PATIENCE)
     await user.should_not_see(marker='extend')
@@ -195,8 +221,9 @@ async def test_extend_appears_when_the_countdown_turns_amber(user: User, world: 
         assert conversation is not None
         conversation.takeover_deadline = utcnow() + timedelta(seconds=40)
         await session.commit()
-    await runtime().bus.publish([Event(CONVERSATION_UPDATED, world.central.id or 0, chats['lucia'],
-                                       {'reason': 'deadline'})])
+    await runtime().bus.publish(
+        [Event(CONVERSATION_UPDATED, world.central.id or 0, chats['lucia'], {'reason': 'deadline'})]
+    )
 
     await user.should_see(marker='extend', retries=PATIENCE)
     await user.should_see(content='Se libera en 0:', marker='panel-countdown', retries=PATIENCE)
@@ -208,8 +235,9 @@ async def test_extend_appears_when_the_countdown_turns_amber(user: User, world: 
     assert deadline is not None and deadline - utcnow() > timedelta(minutes=4)
 
 
-async def test_replying_to_an_unattended_conversation_takes_it(user: User, world: World, db: Database,
-                                                              chats: dict[str, int]) -> None:
+async def test_replying_to_an_unattended_conversation_takes_it(
+    user: User, world: World, db: Database, chats: dict[str, int]
+) -> None:
     await open_conversation(user, world, 'ana', chats['martin'])
     await user.should_see(marker='composer', retries=PATIENCE)
 
@@ -219,8 +247,9 @@ async def test_replying_to_an_unattended_conversation_takes_it(user: User, world
     assert (await stored(db, chats['martin'])).assigned_user_id == world.ana.id
 
 
-async def test_an_agent_cannot_reply_in_a_colleagues_conversation(user: User, world: World, db: Database,
-                                                                 chats: dict[str, int], carlos: Person) -> None:
+async def test_an_agent_cannot_reply_in_a_colleagues_conversation(
+    user: User, world: World, db: Database, chats: dict[str, int], carlos: Person
+) -> None:
     await open_conversation(user, world, 'carlos', chats['lucia'])
     await user.should_see(marker='composer', retries=PATIENCE)
 
@@ -231,8 +260,9 @@ async def test_an_agent_cannot_reply_in_a_colleagues_conversation(user: User, wo
         assert (await session.exec(select(Message).where(Message.direction == 'out'))).all() == []
 
 
-async def test_agents_are_notified_of_handoffs_and_assignments(user: User, world: World, db: Database,
-                                                              chats: dict[str, int]) -> None:
+async def test_agents_are_notified_of_handoffs_and_assignments(
+    user: User, world: World, db: Database, chats: dict[str, int]
+) -> None:
     await sign_in(user, 'ana', world.password)
     await user.should_see(marker='conversation-name', retries=PATIENCE)
 

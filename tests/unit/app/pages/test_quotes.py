@@ -28,20 +28,42 @@ SLOW = 100
 @pytest.fixture
 async def shop(db: Database, world: World) -> dict[str, int]:
     async with db.session() as session:
-        pads = Product(sku='FRE-1001', title='Pastillas de freno delanteras Bosch', category='Frenos', brand='Bosch',
-                       price=Decimal('24350.00'))
-        oil_filter = Product(sku='FIL-2002', title='Filtro de aceite Mann W712', category='Filtros', brand='Mann',
-                             price=Decimal('8999.99'), iva_rate=Decimal('10.50'))
+        pads = Product(
+            sku='FRE-1001',
+            title='Pastillas de freno delanteras Bosch',
+            category='Frenos',
+            brand='Bosch',
+            price=Decimal('24350.00'),
+        )
+        oil_filter = Product(
+            sku='FIL-2002',
+            title='Filtro de aceite Mann W712',
+            category='Filtros',
+            brand='Mann',
+            price=Decimal('8999.99'),
+            iva_rate=Decimal('10.50'),
+        )
         session.add_all([pads, oil_filter])
         await session.flush()
-        session.add_all([ProductStock(product_id=pads.id or 0, branch_id=world.central.id or 0, quantity=12),
-                         ProductStock(product_id=oil_filter.id or 0, branch_id=world.central.id or 0, quantity=5)])
+        session.add_all(
+            [
+                ProductStock(product_id=pads.id or 0, branch_id=world.central.id or 0, quantity=12),
+                ProductStock(product_id=oil_filter.id or 0, branch_id=world.central.id or 0, quantity=5),
+            ]
+        )
         await session.commit()
-    chat = await conversation_with_message(db, number_id=world.central_number.id or 0,
-                                           branch_id=world.central.id or 0, phone='+5491155550101',
-                                           text='¿Tienen pastillas?', wa_message_id='wamid.page-1', name='José Núñez')
-    quote = await quotes.create_quote(db, viewer=None, conversation_id=chat, drafted_by_ai=True,
-                                      lines=[LineDraft(product_id=pads.id, quantity=1)])
+    chat = await conversation_with_message(
+        db,
+        number_id=world.central_number.id or 0,
+        branch_id=world.central.id or 0,
+        phone='+5491155550101',
+        text='¿Tienen pastillas?',
+        wa_message_id='wamid.page-1',
+        name='José Núñez',
+    )
+    quote = await quotes.create_quote(
+        db, viewer=None, conversation_id=chat, drafted_by_ai=True, lines=[LineDraft(product_id=pads.id, quantity=1)]
+    )
     return {'pads': pads.id or 0, 'filter': oil_filter.id or 0, 'chat': chat, 'quote': quote.id}
 
 
@@ -49,8 +71,9 @@ def number_input(user: User, marker: str) -> ui.number:
     return next(iter(user.find(marker=marker).elements))
 
 
-async def test_an_agent_edits_the_ai_draft_and_sees_totals_live(user: User, world: World, db: Database,
-                                                                shop: dict[str, int]) -> None:
+async def test_an_agent_edits_the_ai_draft_and_sees_totals_live(
+    user: User, world: World, db: Database, shop: dict[str, int]
+) -> None:
     await sign_in(user, 'ana', world.password)
     await user.should_see('Ana Gómez')
 
@@ -70,15 +93,21 @@ async def test_an_agent_edits_the_ai_draft_and_sees_totals_live(user: User, worl
     await user.should_see('Presupuesto guardado.', retries=SLOW)
 
     async with db.session() as session:
-        lines = (await session.exec(select(QuoteLine.sku, QuoteLine.quantity).where(
-            QuoteLine.quote_id == shop['quote']).order_by(col(QuoteLine.position)))).all()
+        lines = (
+            await session.exec(
+                select(QuoteLine.sku, QuoteLine.quantity)
+                .where(QuoteLine.quote_id == shop['quote'])
+                .order_by(col(QuoteLine.position))
+            )
+        ).all()
         stored = await session.get(Quote, shop['quote'])
     assert lines == [('FRE-1001', 2), ('FIL-2002', 1)]
     assert stored is not None and stored.total == Decimal('68871.99')
 
 
-async def test_a_discount_larger_than_the_line_is_shown_as_an_error(user: User, world: World,
-                                                                    shop: dict[str, int]) -> None:
+async def test_a_discount_larger_than_the_line_is_shown_as_an_error(
+    user: User, world: World, shop: dict[str, int]
+) -> None:
     await sign_in(user, 'ana', world.password)
     await user.should_see('Ana Gómez')
     await user.open(f'/presupuestos/{shop["quote"]}')
@@ -104,11 +133,21 @@ async def test_sending_then_closing_the_sale(user: User, world: World, db: Datab
     await user.should_see('Vendido · ticket SUC1-T-000001')
 
     async with db.session() as session:
-        kinds = (await session.exec(select(Message.type).where(
-            Message.conversation_id == shop['chat'], Message.direction == 'out').order_by(col(Message.id)))).all()
+        kinds = (
+            await session.exec(
+                select(Message.type)
+                .where(Message.conversation_id == shop['chat'], Message.direction == 'out')
+                .order_by(col(Message.id))
+            )
+        ).all()
         sale = (await session.exec(select(Sale))).one()
-        stock = (await session.exec(select(ProductStock.quantity).where(
-            ProductStock.product_id == shop['pads'], ProductStock.branch_id == world.central.id))).one()
+        stock = (
+            await session.exec(
+                select(ProductStock.quantity).where(
+                    ProductStock.product_id == shop['pads'], ProductStock.branch_id == world.central.id
+                )
+            )
+        ).one()
     assert kinds == ['text', 'document', 'text', 'document']
     assert (sale.agent_id, sale.total, stock) == (world.ana.id, Decimal('29463.50'), 11)
 
@@ -128,8 +167,9 @@ async def test_the_pdf_button_downloads_the_quote(user: User, world: World, shop
     assert 'Presupuesto N° SUC1-000001' in text and 'TOTAL $ 29.463,50' in text
 
 
-async def test_another_branch_sees_neither_the_quote_nor_its_row(user: User, world: World,
-                                                                 shop: dict[str, int]) -> None:
+async def test_another_branch_sees_neither_the_quote_nor_its_row(
+    user: User, world: World, shop: dict[str, int]
+) -> None:
     await sign_in(user, 'bruno', world.password)
     await user.should_see('Bruno Fernández')
 
@@ -142,8 +182,9 @@ async def test_another_branch_sees_neither_the_quote_nor_its_row(user: User, wor
     assert table_rows(user, 'quotes-table') == []
 
 
-async def test_the_list_shows_the_branch_quotes_and_my_commissions(user: User, world: World,
-                                                                   shop: dict[str, int]) -> None:
+async def test_the_list_shows_the_branch_quotes_and_my_commissions(
+    user: User, world: World, shop: dict[str, int]
+) -> None:
     await sign_in(user, 'ana', world.password)
     await user.should_see('Ana Gómez')
 
@@ -152,11 +193,16 @@ async def test_the_list_shows_the_branch_quotes_and_my_commissions(user: User, w
     await user.should_see('Mis comisiones de este mes')
     [row] = table_rows(user, 'quotes-table')
     assert (row['code'], row['customer'], row['status'], row['total']) == (
-        'SUC1-000001', 'José Núñez', 'Borrador', '$ 29.463,50')
+        'SUC1-000001',
+        'José Núñez',
+        'Borrador',
+        '$ 29.463,50',
+    )
 
 
-async def test_a_new_quote_from_a_conversation_and_products(user: User, world: World, db: Database,
-                                                            shop: dict[str, int]) -> None:
+async def test_a_new_quote_from_a_conversation_and_products(
+    user: User, world: World, db: Database, shop: dict[str, int]
+) -> None:
     await sign_in(user, 'ana', world.password)
     await user.should_see('Ana Gómez')
 
@@ -166,5 +212,4 @@ async def test_a_new_quote_from_a_conversation_and_products(user: User, world: W
     await user.should_see('$ 68.871,99')
     async with db.session() as session:
         quote = (await session.exec(select(Quote).where(Quote.number == 2))).one()
-    assert (quote.created_by_id, quote.status, quote.conversation_id) == (world.ana.id, QuoteStatus.DRAFT,
-                                                                          shop['chat'])
+    assert (quote.created_by_id, quote.status, quote.conversation_id) == (world.ana.id, QuoteStatus.DRAFT, shop['chat'])

@@ -25,18 +25,48 @@ from tests.unit.app.pages.test_login import sign_in, table_rows
 async def todays_sales(db: Database, world: World) -> None:
     now = utcnow()
     async with db.session() as session:
-        session.add_all([
-            Sale(branch_id=world.central.id or 0, agent_id=world.ana.id, ticket_number=1, net_total=Decimal('1000.00'),
-                 iva_total=Decimal('210.00'), total=Decimal('1210.00'), commission_amount=Decimal('25.00'),
-                 sold_at=now),
-            Sale(branch_id=world.central.id or 0, agent_id=world.ana.id, ticket_number=2, net_total=Decimal('500.00'),
-                 iva_total=Decimal('105.00'), total=Decimal('605.00'), commission_amount=Decimal('12.50'),
-                 sold_at=now),
-            Sale(branch_id=world.rosario.id or 0, agent_id=world.bruno.id, ticket_number=1,
-                 net_total=Decimal('800.00'), iva_total=Decimal('168.00'), total=Decimal('968.00'), sold_at=now),
-            Sale(branch_id=world.central.id or 0, agent_id=world.ana.id, ticket_number=3, net_total=Decimal('9.00'),
-                 iva_total=Decimal('1.89'), total=Decimal('10.89'), sold_at=datetime(2026, 1, 15, 15, tzinfo=UTC)),
-        ])
+        session.add_all(
+            [
+                Sale(
+                    branch_id=world.central.id or 0,
+                    agent_id=world.ana.id,
+                    ticket_number=1,
+                    net_total=Decimal('1000.00'),
+                    iva_total=Decimal('210.00'),
+                    total=Decimal('1210.00'),
+                    commission_amount=Decimal('25.00'),
+                    sold_at=now,
+                ),
+                Sale(
+                    branch_id=world.central.id or 0,
+                    agent_id=world.ana.id,
+                    ticket_number=2,
+                    net_total=Decimal('500.00'),
+                    iva_total=Decimal('105.00'),
+                    total=Decimal('605.00'),
+                    commission_amount=Decimal('12.50'),
+                    sold_at=now,
+                ),
+                Sale(
+                    branch_id=world.rosario.id or 0,
+                    agent_id=world.bruno.id,
+                    ticket_number=1,
+                    net_total=Decimal('800.00'),
+                    iva_total=Decimal('168.00'),
+                    total=Decimal('968.00'),
+                    sold_at=now,
+                ),
+                Sale(
+                    branch_id=world.central.id or 0,
+                    agent_id=world.ana.id,
+                    ticket_number=3,
+                    net_total=Decimal('9.00'),
+                    iva_total=Decimal('1.89'),
+                    total=Decimal('10.89'),
+                    sold_at=datetime(2026, 1, 15, 15, tzinfo=UTC),
+                ),
+            ]
+        )
         await session.commit()
     # Written straight into `sales`, as an import would: the report's daily totals are rebuilt from them.
     zone = ZoneInfo('America/Argentina/Buenos_Aires')
@@ -54,7 +84,12 @@ async def test_a_manager_sees_todays_sales_of_her_branch(user: User, world: Worl
     await user.should_see(marker='chart-by-agent')
     [row] = table_rows(user, 'report-table')
     assert (row['branch'], row['agent'], row['sales'], row['total'], row['average']) == (
-        'SUC1', 'Ana Gómez', 2, '$ 1.815,00', '$ 907,50')
+        'SUC1',
+        'Ana Gómez',
+        2,
+        '$ 1.815,00',
+        '$ 907,50',
+    )
     [commission] = table_rows(user, 'commissions-table')
     assert (commission['agent'], commission['commission']) == ('Ana Gómez', '$ 37,50')
     await user.should_see('$ 1.815,00')
@@ -73,7 +108,9 @@ async def test_the_csv_download_has_the_same_figures(user: User, world: World, t
 
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert [(row['branch'], row['agent'], row['sales'], row['total']) for row in rows] == [
-        ('SUC1', 'Ana Gómez', '2', '1815.00'), ('', '', '2', '1815.00')]
+        ('SUC1', 'Ana Gómez', '2', '1815.00'),
+        ('', '', '2', '1815.00'),
+    ]
 
 
 async def test_an_admin_sees_every_branch_over_a_chosen_range(user: User, world: World, todays_sales: None) -> None:

@@ -25,8 +25,7 @@ async def customer_writes(user: User, text: str) -> None:
     await user.should_see(marker='ticks', content='✓✓')  # the app acknowledged the webhook
 
 
-async def test_customer_message_goes_through_the_webhook_and_is_stored(user: User, world: World,
-                                                                       db: Database) -> None:
+async def test_customer_message_goes_through_the_webhook_and_is_stored(user: User, world: World, db: Database) -> None:
     await open_simulator(user)
 
     await customer_writes(user, 'Hola, ¿tienen pastillas para Gol Trend?')
@@ -39,28 +38,30 @@ async def test_customer_message_goes_through_the_webhook_and_is_stored(user: Use
     assert (contact.phone_e164, contact.profile_name) == ('+5491133334444', 'Cliente Demo')
 
 
-async def test_reply_through_outbox_and_fake_graph_reaches_the_phone_with_ticks(user: User, world: World,
-                                                                                db: Database) -> None:
+async def test_reply_through_outbox_and_fake_graph_reaches_the_phone_with_ticks(
+    user: User, world: World, db: Database
+) -> None:
     await open_simulator(user)
     await customer_writes(user, '¿Precio del filtro?')
     await runtime().ingest.drain()
     async with db.session() as session:
         conversation_id = (await session.exec(select(Message.conversation_id))).one()
 
-    reply = await outbox.queue_text(runtime().db, conversation_id=conversation_id, text='$ 12.500 con IVA',
-                                    publisher=runtime().bus)
+    reply = await outbox.queue_text(
+        runtime().db, conversation_id=conversation_id, text='$ 12.500 con IVA', publisher=runtime().bus
+    )
     await runtime().outbox.drain()
 
     await user.should_see(marker='bubble-text', content='$ 12.500 con IVA')
     async with db.session() as session:
         sent = await session.get(Message, reply.id)
-        phone_side = (await session.exec(select(SimulatorMessage).where(
-            SimulatorMessage.from_customer == False))).one()  # noqa: E712
+        phone_side = (await session.exec(select(SimulatorMessage).where(SimulatorMessage.from_customer == False))).one()  # noqa: E712
     assert sent is not None and sent.status == MessageStatus.SENT and sent.wa_message_id == phone_side.wa_message_id
 
 
-async def test_the_sample_vin_photo_is_sent_as_an_image_and_downloaded_by_the_app(user: User, world: World,
-                                                                                  db: Database) -> None:
+async def test_the_sample_vin_photo_is_sent_as_an_image_and_downloaded_by_the_app(
+    user: User, world: World, db: Database
+) -> None:
     await open_simulator(user)
 
     user.find(marker='simulator-sample-vin').click()

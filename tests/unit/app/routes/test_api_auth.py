@@ -70,8 +70,9 @@ async def test_health_reports_the_database_and_pages_carry_security_headers(user
     assert login.headers['X-Content-Type-Options'] == 'nosniff'
 
 
-async def test_health_says_degraded_while_the_worker_process_is_down(user: User, world: World,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_health_says_degraded_while_the_worker_process_is_down(
+    user: User, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A worker process between a crash and its restart: webhooks are still journaled (200), but not stored yet.
     current = runtime()
     monkeypatch.setattr(current, 'worker_process', WorkerProcess(current.settings))

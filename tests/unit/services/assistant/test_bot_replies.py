@@ -41,31 +41,56 @@ class HandoffRecorder:
 
 async def bot_messages(db: Database, conversation_id: int) -> list[Message]:
     async with db.session() as session:
-        return list((await session.exec(select(Message).where(
-            Message.conversation_id == conversation_id, Message.sender_kind == SenderKind.AI)
-            .order_by(col(Message.id)))).all())
+        return list(
+            (
+                await session.exec(
+                    select(Message)
+                    .where(Message.conversation_id == conversation_id, Message.sender_kind == SenderKind.AI)
+                    .order_by(col(Message.id))
+                )
+            ).all()
+        )
 
 
-async def customer_writes(db: Database, world: World, text: str, *,
-                          mode: ConversationMode = ConversationMode.AI) -> int:
-    return await conversation_with_message(db, number_id=world.central_number.id or 0,
-                                           branch_id=world.central.id or 0, phone='+5491133334444',
-                                           name='Martín Ruiz', text=text, wa_message_id='wamid.BOT1', mode=mode)
+async def customer_writes(
+    db: Database, world: World, text: str, *, mode: ConversationMode = ConversationMode.AI
+) -> int:
+    return await conversation_with_message(
+        db,
+        number_id=world.central_number.id or 0,
+        branch_id=world.central.id or 0,
+        phone='+5491133334444',
+        name='Martín Ruiz',
+        text=text,
+        wa_message_id='wamid.BOT1',
+        mode=mode,
+    )
 
 
-def worker_for(db: Database, *, delay: float = 0.0, handoff: HandoffRecorder | None = None,
-               events: Events | None = None) -> AssistantWorker:
-    return AssistantWorker(db, engine=RuleEngine(AssistantTools(db)), publisher=events or Events(),
-                           handoff=handoff, reply_delay_seconds=delay)
+def worker_for(
+    db: Database, *, delay: float = 0.0, handoff: HandoffRecorder | None = None, events: Events | None = None
+) -> AssistantWorker:
+    return AssistantWorker(
+        db,
+        engine=RuleEngine(AssistantTools(db)),
+        publisher=events or Events(),
+        handoff=handoff,
+        reply_delay_seconds=delay,
+    )
 
 
 def inbound_event(world: World, conversation_id: int) -> Event:
-    return Event(MESSAGE_CREATED, world.central.id or 0, conversation_id,
-                 {'direction': Direction.INBOUND, 'sender_kind': SenderKind.CUSTOMER})
+    return Event(
+        MESSAGE_CREATED,
+        world.central.id or 0,
+        conversation_id,
+        {'direction': Direction.INBOUND, 'sender_kind': SenderKind.CUSTOMER},
+    )
 
 
-async def test_in_ai_mode_the_bot_answers_through_the_outbox_as_ai(db: Database, world: World,
-                                                                   catalog: list[CatalogProduct]) -> None:
+async def test_in_ai_mode_the_bot_answers_through_the_outbox_as_ai(
+    db: Database, world: World, catalog: list[CatalogProduct]
+) -> None:
     conversation_id = await customer_writes(db, world, 'Hola, necesito pastillas de freno para un Gol Trend 2015')
     events = Events()
     worker = worker_for(db, events=events)
@@ -79,12 +104,17 @@ async def test_in_ai_mode_the_bot_answers_through_the_outbox_as_ai(db: Database,
     assert any(e.kind == MESSAGE_CREATED and e.data['message_id'] == reply.id for e in events.published)
     async with db.session() as session:
         turn = (await session.exec(select(AssistantTurn))).one()
-    assert (turn.status, turn.engine, turn.intent, turn.reply_message_id) == ('replied', 'rules', 'part_request',
-                                                                             reply.id)
+    assert (turn.status, turn.engine, turn.intent, turn.reply_message_id) == (
+        'replied',
+        'rules',
+        'part_request',
+        reply.id,
+    )
 
 
-async def test_one_customer_message_never_gets_two_bot_replies(db: Database, world: World,
-                                                               catalog: list[CatalogProduct]) -> None:
+async def test_one_customer_message_never_gets_two_bot_replies(
+    db: Database, world: World, catalog: list[CatalogProduct]
+) -> None:
     conversation_id = await customer_writes(db, world, 'hola')
     first, second = worker_for(db), worker_for(db)  # e.g. two processes
 
@@ -123,8 +153,9 @@ async def test_in_human_mode_the_bot_stays_silent(db: Database, world: World, ca
         assert (await session.exec(select(AssistantTurn))).all() == []
 
 
-async def test_it_waits_like_a_person_before_answering(db: Database, world: World,
-                                                       catalog: list[CatalogProduct]) -> None:
+async def test_it_waits_like_a_person_before_answering(
+    db: Database, world: World, catalog: list[CatalogProduct]
+) -> None:
     conversation_id = await customer_writes(db, world, 'hola')
     worker = worker_for(db, delay=0.4)
 
@@ -135,8 +166,9 @@ async def test_it_waits_like_a_person_before_answering(db: Database, world: Worl
     assert await worker.drain() == 1
 
 
-async def test_a_human_taking_over_while_it_thinks_silences_it(db: Database, world: World,
-                                                              catalog: list[CatalogProduct]) -> None:
+async def test_a_human_taking_over_while_it_thinks_silences_it(
+    db: Database, world: World, catalog: list[CatalogProduct]
+) -> None:
     conversation_id = await customer_writes(db, world, 'hola')
 
     class TakenOverMidway:
@@ -144,8 +176,11 @@ async def test_a_human_taking_over_while_it_thinks_silences_it(db: Database, wor
 
         async def reply(self, turn: TurnContext) -> EngineReply:
             async with db.session() as session:
-                await session.exec(update(Conversation).where(col(Conversation.id) == conversation_id)
-                                   .values(mode=ConversationMode.HUMAN))
+                await session.exec(
+                    update(Conversation)
+                    .where(col(Conversation.id) == conversation_id)
+                    .values(mode=ConversationMode.HUMAN)
+                )
                 await session.commit()
             return EngineReply(text='¡Hola!', intent='greeting', engine='rules')
 
@@ -159,11 +194,13 @@ async def test_a_human_taking_over_while_it_thinks_silences_it(db: Database, wor
     assert turn.status == 'silent' and turn.detail['silent_because'] == 'human_mode'
 
 
-@pytest.mark.parametrize(('text', 'reason'), [('quiero hablar con una persona', 'customer_asked'),
-                                              ('me lo reservas? lo compro', 'purchase_intent')])
-async def test_handing_over_tells_the_customer_then_calls_the_hook(db: Database, world: World,
-                                                                   catalog: list[CatalogProduct], text: str,
-                                                                   reason: str) -> None:
+@pytest.mark.parametrize(
+    ('text', 'reason'),
+    [('quiero hablar con una persona', 'customer_asked'), ('me lo reservas? lo compro', 'purchase_intent')],
+)
+async def test_handing_over_tells_the_customer_then_calls_the_hook(
+    db: Database, world: World, catalog: list[CatalogProduct], text: str, reason: str
+) -> None:
     conversation_id = await customer_writes(db, world, text)
     handoff = HandoffRecorder()
     worker = worker_for(db, handoff=handoff)
@@ -181,8 +218,11 @@ async def test_old_messages_are_left_to_people(db: Database, world: World, catal
     async with db.session() as session:
         from services.models.types import utcnow
 
-        await session.exec(update(Message).where(col(Message.conversation_id) == conversation_id)
-                           .values(created_at=utcnow() - timedelta(hours=2)))
+        await session.exec(
+            update(Message)
+            .where(col(Message.conversation_id) == conversation_id)
+            .values(created_at=utcnow() - timedelta(hours=2))
+        )
         await session.commit()
     worker = worker_for(db)
 
@@ -191,14 +231,16 @@ async def test_old_messages_are_left_to_people(db: Database, world: World, catal
     assert await worker.drain() == 0
 
 
-async def test_the_periodic_sweep_finds_messages_whose_event_was_missed(db: Database, world: World,
-                                                                        catalog: list[CatalogProduct]) -> None:
+async def test_the_periodic_sweep_finds_messages_whose_event_was_missed(
+    db: Database, world: World, catalog: list[CatalogProduct]
+) -> None:
     conversation_id = await customer_writes(db, world, 'hola')
     async with db.session() as session:
         from services.models.types import utcnow
 
-        await session.exec(update(Conversation).where(col(Conversation.id) == conversation_id)
-                           .values(last_inbound_at=utcnow()))
+        await session.exec(
+            update(Conversation).where(col(Conversation.id) == conversation_id).values(last_inbound_at=utcnow())
+        )
         await session.commit()
     worker = worker_for(db)
 

@@ -25,8 +25,12 @@ TARGET = 0.90
 
 
 def customer_messages() -> list[tuple[str, dict[str, Any]]]:
-    return [(dialogue['id'], message) for dialogue in EVAL_SET for message in dialogue['messages']
-            if message.get('sender', 'customer') == 'customer']
+    return [
+        (dialogue['id'], message)
+        for dialogue in EVAL_SET
+        for message in dialogue['messages']
+        if message.get('sender', 'customer') == 'customer'
+    ]
 
 
 def expected_vehicle(label: dict[str, Any] | None) -> Vehicle | None:
@@ -52,8 +56,11 @@ def test_the_set_is_big_enough() -> None:
 
 def test_intent_accuracy(capsys: pytest.CaptureFixture[str]) -> None:
     messages = customer_messages()
-    wrong = [(dialogue, m['text'], m['intent'], understand(m['text']).intent) for dialogue, m in messages
-             if understand(m['text']).intent != m['intent']]
+    wrong = [
+        (dialogue, m['text'], m['intent'], understand(m['text']).intent)
+        for dialogue, m in messages
+        if understand(m['text']).intent != m['intent']
+    ]
     accuracy = 1 - len(wrong) / len(messages)
     with capsys.disabled():
         print(f'\nrule engine intent accuracy: {accuracy:.1%} on {len(messages)} messages; misses: {wrong}')
@@ -63,8 +70,11 @@ def test_intent_accuracy(capsys: pytest.CaptureFixture[str]) -> None:
 def test_vehicle_accuracy(capsys: pytest.CaptureFixture[str]) -> None:
     """Scored where a vehicle was expected or one was found, so the many vehicle-less messages cannot pad it."""
     scored = [(dialogue, m) for dialogue, m in customer_messages() if m['vehicle'] or found_vehicle(m['text'])]
-    wrong = [(dialogue, m['text'], m['vehicle'], found_vehicle(m['text'])) for dialogue, m in scored
-             if found_vehicle(m['text']) != expected_vehicle(m['vehicle'])]
+    wrong = [
+        (dialogue, m['text'], m['vehicle'], found_vehicle(m['text']))
+        for dialogue, m in scored
+        if found_vehicle(m['text']) != expected_vehicle(m['vehicle'])
+    ]
     accuracy = 1 - len(wrong) / len(scored)
     with capsys.disabled():
         print(f'\nrule engine vehicle accuracy: {accuracy:.1%} on {len(scored)} messages; misses: {wrong}')
@@ -74,8 +84,11 @@ def test_vehicle_accuracy(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_part_accuracy(capsys: pytest.CaptureFixture[str]) -> None:
     labelled = [(dialogue, m) for dialogue, m in customer_messages() if m['part']]
-    wrong = [(dialogue, m['text'], m['part'], understand(m['text']).part_words) for dialogue, m in labelled
-             if not singular(words(' '.join(m['part']))) <= singular(understand(m['text']).part_words)]
+    wrong = [
+        (dialogue, m['text'], m['part'], understand(m['text']).part_words)
+        for dialogue, m in labelled
+        if not singular(words(' '.join(m['part']))) <= singular(understand(m['text']).part_words)
+    ]
     accuracy = 1 - len(wrong) / len(labelled)
     with capsys.disabled():
         print(f'\nrule engine part accuracy: {accuracy:.1%} on {len(labelled)} messages; misses: {wrong}')
@@ -88,8 +101,10 @@ async def test_every_dialogue_leads_to_matching_products_in_the_demo_catalog(db:
     await import_products(db, generate_catalog(10_000, branch_codes=('SUC1', 'SUC2')))
     checked = 0
     for dialogue in (d for d in EVAL_SET if d.get('products')):
-        history = [HistoryMessage(message_id=i, sender_kind=m.get('sender', 'customer'), text=m['text'])
-                   for i, m in enumerate(dialogue['messages'])]
+        history = [
+            HistoryMessage(message_id=i, sender_kind=m.get('sender', 'customer'), text=m['text'])
+            for i, m in enumerate(dialogue['messages'])
+        ]
         state = read_state(history)
         vehicle = state.effective_vehicle
         assert vehicle is not None and vehicle.model, dialogue['id']
@@ -101,13 +116,21 @@ async def test_every_dialogue_leads_to_matching_products_in_the_demo_catalog(db:
         assert all(hit.category == expected['category'] for hit in result.hits), dialogue['id']
         assert result.hits[0].title.startswith(expected['title_prefix']), (dialogue['id'], result.hits[0].title)
         async with db.session() as session:
-            fitments = (await session.exec(
-                select(ProductFitment.product_id, ProductFitment.model, ProductFitment.year_from,
-                       ProductFitment.year_to)
-                .where(col(ProductFitment.product_id).in_([h.id for h in result.hits])))).all()
+            fitments = (
+                await session.exec(
+                    select(
+                        ProductFitment.product_id,
+                        ProductFitment.model,
+                        ProductFitment.year_from,
+                        ProductFitment.year_to,
+                    ).where(col(ProductFitment.product_id).in_([h.id for h in result.hits]))
+                )
+            ).all()
         for hit in result.hits:
             own = [f for f in fitments if f[0] == hit.id]
-            assert not own or any(vehicle.model in model and (vehicle.year is None or start <= vehicle.year <= end)
-                                  for _, model, start, end in own), (dialogue['id'], hit.title)
+            assert not own or any(
+                vehicle.model in model and (vehicle.year is None or start <= vehicle.year <= end)
+                for _, model, start, end in own
+            ), (dialogue['id'], hit.title)
         checked += 1
     assert checked >= 8

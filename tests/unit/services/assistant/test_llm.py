@@ -15,28 +15,45 @@ from tests.fakes.openai_server import DEFAULT_KEY, Delay, FakeOpenAI, Text, Tool
 
 
 def engine_for(db: Database, fake: FakeOpenAI, *, timeout: float = 5.0) -> LLMEngine:
-    return LLMEngine(AssistantTools(db), base_url=fake.base_url, api_key=DEFAULT_KEY, model='test/model',
-                     timeout_seconds=timeout)
+    return LLMEngine(
+        AssistantTools(db), base_url=fake.base_url, api_key=DEFAULT_KEY, model='test/model', timeout_seconds=timeout
+    )
 
 
 def customer_turn(world: World, text: str) -> TurnContext:
     message = HistoryMessage(message_id=1, sender_kind='customer', text=text)
-    return TurnContext(conversation_id=1, branch_id=world.central.id or 0, branch_name='Casa Central',
-                       customer_name='Martín', history=[message], new_messages=[message])
+    return TurnContext(
+        conversation_id=1,
+        branch_id=world.central.id or 0,
+        branch_name='Casa Central',
+        customer_name='Martín',
+        history=[message],
+        new_messages=[message],
+    )
 
 
 async def test_a_tool_call_round_trip_answers_with_real_catalog_products(
-        db: Database, world: World, catalog: list[CatalogProduct], fake_openai: FakeOpenAI) -> None:
+    db: Database, world: World, catalog: list[CatalogProduct], fake_openai: FakeOpenAI
+) -> None:
     def answer_from_the_tool_result(body: dict[str, Any]) -> Text:
         first = tool_results(body)[0]['products'][0]
-        return Text(f'Tengo {first["title"]} a $ {first["price_ars_with_iva"]}. SKU {first["sku"]}. '
-                    'También SKU INVENTADO-1.')
+        return Text(
+            f'Tengo {first["title"]} a $ {first["price_ars_with_iva"]}. SKU {first["sku"]}. También SKU INVENTADO-1.'
+        )
 
-    fake_openai.script([
-        ToolCalls([ToolCall('search_catalog', {'query': 'pastillas de freno', 'make': 'Volkswagen',
-                                               'model': 'Gol Trend', 'year': 2015})]),
-        answer_from_the_tool_result,
-    ])
+    fake_openai.script(
+        [
+            ToolCalls(
+                [
+                    ToolCall(
+                        'search_catalog',
+                        {'query': 'pastillas de freno', 'make': 'Volkswagen', 'model': 'Gol Trend', 'year': 2015},
+                    )
+                ]
+            ),
+            answer_from_the_tool_result,
+        ]
+    )
     engine = engine_for(db, fake_openai)
 
     reply = await engine.reply(customer_turn(world, 'pastillas de freno para gol trend 2015'))
@@ -46,21 +63,31 @@ async def test_a_tool_call_round_trip_answers_with_real_catalog_products(
     first_request, second_request = fake_openai.requests
     assert first_request['model'] == 'test/model'
     assert {tool['function']['name'] for tool in first_request['tools']} == {
-        'search_catalog', 'decode_vin', 'check_stock', 'hand_over_to_human'}
+        'search_catalog',
+        'decode_vin',
+        'check_stock',
+        'hand_over_to_human',
+    }
     assert first_request['messages'][-1] == {'role': 'user', 'content': 'pastillas de freno para gol trend 2015'}
     results = tool_results(second_request)[0]['products']
-    skus = {p.sku for p in catalog if p.title.startswith('Pastillas de freno')
-            and any(f.model == 'Gol Trend' and f.year_from <= 2015 <= f.year_to for f in p.fitments)}
+    skus = {
+        p.sku
+        for p in catalog
+        if p.title.startswith('Pastillas de freno')
+        and any(f.model == 'Gol Trend' and f.year_from <= 2015 <= f.year_to for f in p.fitments)
+    }
     assert results and {item['sku'] for item in results} <= skus
     # The model's text reaches the customer; only SKUs a tool returned count as proposed products.
     assert reply.products == [results[0]['sku']]
     assert reply.detail['tool_calls'][0]['name'] == 'search_catalog'
 
 
-async def test_the_model_handing_over_is_reported(db: Database, world: World, catalog: list[CatalogProduct],
-                                                 fake_openai: FakeOpenAI) -> None:
-    fake_openai.script([ToolCalls([ToolCall('hand_over_to_human', {'reason': 'customer_asked'})]),
-                        Text('Ya te paso con un vendedor.')])
+async def test_the_model_handing_over_is_reported(
+    db: Database, world: World, catalog: list[CatalogProduct], fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script(
+        [ToolCalls([ToolCall('hand_over_to_human', {'reason': 'customer_asked'})]), Text('Ya te paso con un vendedor.')]
+    )
 
     reply = await engine_for(db, fake_openai).reply(customer_turn(world, 'quiero hablar con alguien'))
 
@@ -68,9 +95,9 @@ async def test_the_model_handing_over_is_reported(db: Database, world: World, ca
     assert reply.text == 'Ya te paso con un vendedor.'
 
 
-async def test_a_server_error_falls_back_to_the_rule_engine(db: Database, world: World,
-                                                           catalog: list[CatalogProduct],
-                                                           fake_openai: FakeOpenAI) -> None:
+async def test_a_server_error_falls_back_to_the_rule_engine(
+    db: Database, world: World, catalog: list[CatalogProduct], fake_openai: FakeOpenAI
+) -> None:
     fake_openai.script([500])
 
     reply = await engine_for(db, fake_openai).reply(customer_turn(world, 'pastillas de freno gol trend 2015'))
@@ -82,7 +109,8 @@ async def test_a_server_error_falls_back_to_the_rule_engine(db: Database, world:
 
 
 async def test_a_timeout_falls_back_to_the_rule_engine_within_the_budget(
-        db: Database, world: World, catalog: list[CatalogProduct], fake_openai: FakeOpenAI) -> None:
+    db: Database, world: World, catalog: list[CatalogProduct], fake_openai: FakeOpenAI
+) -> None:
     fake_openai.script([Delay(10.0), Text('demasiado tarde')])
     started = time.monotonic()
 
@@ -93,18 +121,21 @@ async def test_a_timeout_falls_back_to_the_rule_engine_within_the_budget(
     assert reply.handoff == HANDOFF_CUSTOMER_ASKED
 
 
-async def test_a_wrong_api_key_falls_back(db: Database, world: World, catalog: list[CatalogProduct],
-                                         fake_openai: FakeOpenAI) -> None:
-    engine = LLMEngine(AssistantTools(db), base_url=fake_openai.base_url, api_key='sk-wrong', model='m',
-                       timeout_seconds=5)
+async def test_a_wrong_api_key_falls_back(
+    db: Database, world: World, catalog: list[CatalogProduct], fake_openai: FakeOpenAI
+) -> None:
+    engine = LLMEngine(
+        AssistantTools(db), base_url=fake_openai.base_url, api_key='sk-wrong', model='m', timeout_seconds=5
+    )
 
     reply = await engine.reply(customer_turn(world, 'hola'))
 
     assert reply.engine == 'rules' and 'AuthenticationError' in reply.detail['fallback']
 
 
-async def test_a_malformed_tool_call_falls_back(db: Database, world: World, catalog: list[CatalogProduct],
-                                               fake_openai: FakeOpenAI) -> None:
+async def test_a_malformed_tool_call_falls_back(
+    db: Database, world: World, catalog: list[CatalogProduct], fake_openai: FakeOpenAI
+) -> None:
     fake_openai.script([ToolCalls([ToolCall('format_disk', {})])])
 
     reply = await engine_for(db, fake_openai).reply(customer_turn(world, 'hola'))

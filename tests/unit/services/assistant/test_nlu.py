@@ -9,39 +9,45 @@ from services.assistant.vin import _decode_with_vininfo, decode_vin, find_vin
 from services.catalog.vehicles import Vehicle
 
 
-@pytest.mark.parametrize(('text', 'intent'), [
-    ('Hola, buenas tardes', 'greeting'),
-    ('necesito pastillas de freno', 'part_request'),
-    ('cuánto sale?', 'price'),
-    ('Cuanto salen las pastillas?', 'price'),
-    ('¿hay stock?', 'stock'),
-    ('Quiero hablar con una persona', 'human'),
-    ('pasame con un vendedor porfa', 'human'),
-    ('lo compro, ¿cómo te pago?', 'purchase'),
-    ('reservamelo que paso mañana', 'purchase'),
-    ('pasame un presupuesto', 'quote'),
-    ('sí', 'confirm'),
-    ('dale', 'confirm'),
-    ('confirmo', 'confirm'),
-    ('gracias!!', 'thanks'),
-    ('es un gol trend 2015', 'vehicle_info'),
-    ('mi vin es 9BWAB45U0FT012345', 'vin'),
-    ('asdfgh', 'unknown'),
-])
+@pytest.mark.parametrize(
+    ('text', 'intent'),
+    [
+        ('Hola, buenas tardes', 'greeting'),
+        ('necesito pastillas de freno', 'part_request'),
+        ('cuánto sale?', 'price'),
+        ('Cuanto salen las pastillas?', 'price'),
+        ('¿hay stock?', 'stock'),
+        ('Quiero hablar con una persona', 'human'),
+        ('pasame con un vendedor porfa', 'human'),
+        ('lo compro, ¿cómo te pago?', 'purchase'),
+        ('reservamelo que paso mañana', 'purchase'),
+        ('pasame un presupuesto', 'quote'),
+        ('sí', 'confirm'),
+        ('dale', 'confirm'),
+        ('confirmo', 'confirm'),
+        ('gracias!!', 'thanks'),
+        ('es un gol trend 2015', 'vehicle_info'),
+        ('mi vin es 9BWAB45U0FT012345', 'vin'),
+        ('asdfgh', 'unknown'),
+    ],
+)
 def test_intents(text: str, intent: str) -> None:
     assert understand(text).intent == intent
 
 
-@pytest.mark.parametrize(('text', 'vehicle'), [
-    ('pastillas para Gol Trend 2015', Vehicle('Volkswagen', 'Gol Trend', 2015)),
-    ('goltrend 2016', Vehicle('Volkswagen', 'Gol Trend', 2016)),
-    ('un corsa clasic del 2009', Vehicle('Chevrolet', 'Corsa Classic', 2009)),
-    ('tengo un gol 98', Vehicle('Volkswagen', 'Gol', 1998)),
-    ('peugeot 208 del 17', Vehicle('Peugeot', '208', 2017)),
-    ("etios '16", Vehicle('Toyota', 'Etios', 2016)),
-    ('vw amarock 2019', Vehicle('Volkswagen', 'Amarok', 2019)),
-    ('para la ecosport', Vehicle('Ford', 'EcoSport', None)),
-])
+@pytest.mark.parametrize(
+    ('text', 'vehicle'),
+    [
+        ('pastillas para Gol Trend 2015', Vehicle('Volkswagen', 'Gol Trend', 2015)),
+        ('goltrend 2016', Vehicle('Volkswagen', 'Gol Trend', 2016)),
+        ('un corsa clasic del 2009', Vehicle('Chevrolet', 'Corsa Classic', 2009)),
+        ('tengo un gol 98', Vehicle('Volkswagen', 'Gol', 1998)),
+        ('peugeot 208 del 17', Vehicle('Peugeot', '208', 2017)),
+        ("etios '16", Vehicle('Toyota', 'Etios', 2016)),
+        ('vw amarock 2019', Vehicle('Volkswagen', 'Amarok', 2019)),
+        ('para la ecosport', Vehicle('Ford', 'EcoSport', None)),
+    ],
+)
 def test_vehicles_with_typos_slang_and_short_years(text: str, vehicle: Vehicle) -> None:
     found = understand(text).vehicle
     assert found is not None

@@ -25,12 +25,20 @@ def turn(world: World, *lines: tuple[str, str], intents: list[str] | None = None
         if not message.from_customer:
             break
         new.insert(0, message)
-    return TurnContext(conversation_id=1, branch_id=world.central.id or 0, branch_name='Casa Central',
-                       customer_name='Martín Ruiz', history=history, new_messages=new, previous_intents=intents or [])
+    return TurnContext(
+        conversation_id=1,
+        branch_id=world.central.id or 0,
+        branch_name='Casa Central',
+        customer_name='Martín Ruiz',
+        history=history,
+        new_messages=new,
+        previous_intents=intents or [],
+    )
 
 
 async def test_gol_trend_2015_brake_pads_get_real_products_with_price_and_stock(
-        db: Database, world: World, catalog: list[CatalogProduct]) -> None:
+    db: Database, world: World, catalog: list[CatalogProduct]
+) -> None:
     engine = RuleEngine(AssistantTools(db))
 
     reply = await engine.reply(turn(world, ('customer', 'Hola, necesito pastillas de freno para un Gol Trend 2015')))
@@ -40,43 +48,55 @@ async def test_gol_trend_2015_brake_pads_get_real_products_with_price_and_stock(
     assert reply.products, reply.text
     products = await products_by_skus(db, skus=reply.products, branch_id=world.central.id)
     async with db.session() as session:
-        fitments = (await session.exec(select(ProductFitment).where(
-            col(ProductFitment.product_id).in_([p.id for p in products.values()])))).all()
+        fitments = (
+            await session.exec(
+                select(ProductFitment).where(col(ProductFitment.product_id).in_([p.id for p in products.values()]))
+            )
+        ).all()
     for sku, product in products.items():
         assert product.title.startswith('Pastillas de freno')
-        assert any(f.product_id == product.id and f.model == 'Gol Trend' and f.year_from <= 2015 <= f.year_to
-                   for f in fitments)
+        assert any(
+            f.product_id == product.id and f.model == 'Gol Trend' and f.year_from <= 2015 <= f.year_to for f in fitments
+        )
         line = next(line for line in reply.text.splitlines() if f'SKU {sku}' in line)
         assert format_ars(product.price_with_iva) in line
         assert ('sin stock' in line) == (not product.stock)
 
 
 async def test_a_part_without_a_vehicle_makes_it_ask_for_the_vehicle_or_vin(
-        db: Database, world: World, catalog: list[CatalogProduct]) -> None:
+    db: Database, world: World, catalog: list[CatalogProduct]
+) -> None:
     reply = await RuleEngine(AssistantTools(db)).reply(turn(world, ('customer', 'tenés pastilals de frneo?')))
 
     assert not reply.products
     assert 'vehículo' in reply.text and 'VIN' in reply.text
 
 
-async def test_the_vehicle_given_later_completes_the_request(db: Database, world: World,
-                                                             catalog: list[CatalogProduct]) -> None:
-    reply = await RuleEngine(AssistantTools(db)).reply(turn(
-        world, ('customer', 'necesito pastillas de freno'),
-        ('ai', '¿Para qué vehículo lo necesitás? Decime marca, modelo y año o el VIN.'),
-        ('customer', 'es un gol trend 2015')))
+async def test_the_vehicle_given_later_completes_the_request(
+    db: Database, world: World, catalog: list[CatalogProduct]
+) -> None:
+    reply = await RuleEngine(AssistantTools(db)).reply(
+        turn(
+            world,
+            ('customer', 'necesito pastillas de freno'),
+            ('ai', '¿Para qué vehículo lo necesitás? Decime marca, modelo y año o el VIN.'),
+            ('customer', 'es un gol trend 2015'),
+        )
+    )
 
     assert reply.intent == 'vehicle_info'
     assert reply.products and 'Para tu VW Gol Trend 2015 tengo:' in reply.text
 
 
 async def test_cuanto_sale_after_a_proposal_answers_for_the_offered_products(
-        db: Database, world: World, catalog: list[CatalogProduct]) -> None:
+    db: Database, world: World, catalog: list[CatalogProduct]
+) -> None:
     engine = RuleEngine(AssistantTools(db))
     first = await engine.reply(turn(world, ('customer', 'pastillas de freno gol trend 2015')))
 
-    second = await engine.reply(turn(world, ('customer', 'pastillas de freno gol trend 2015'), ('ai', first.text),
-                                     ('customer', 'cuánto sale?')))
+    second = await engine.reply(
+        turn(world, ('customer', 'pastillas de freno gol trend 2015'), ('ai', first.text), ('customer', 'cuánto sale?'))
+    )
 
     assert second.intent == 'price'
     assert second.products == first.products
@@ -90,27 +110,31 @@ async def test_asking_for_a_person_hands_over(db: Database, world: World, catalo
     assert 'vendedor' in reply.text
 
 
-async def test_buying_after_a_proposal_hands_over_for_the_sale(db: Database, world: World,
-                                                               catalog: list[CatalogProduct]) -> None:
+async def test_buying_after_a_proposal_hands_over_for_the_sale(
+    db: Database, world: World, catalog: list[CatalogProduct]
+) -> None:
     engine = RuleEngine(AssistantTools(db))
     first = await engine.reply(turn(world, ('customer', 'pastillas de freno gol trend 2015')))
 
-    reply = await engine.reply(turn(world, ('customer', 'pastillas de freno gol trend 2015'), ('ai', first.text),
-                                    ('customer', 'dale')))
+    reply = await engine.reply(
+        turn(world, ('customer', 'pastillas de freno gol trend 2015'), ('ai', first.text), ('customer', 'dale'))
+    )
 
     assert reply.intent == 'confirm' and reply.handoff == HANDOFF_PURCHASE_INTENT
 
 
-async def test_a_typed_vin_is_read_but_not_presented_as_certain(db: Database, world: World,
-                                                                 catalog: list[CatalogProduct]) -> None:
+async def test_a_typed_vin_is_read_but_not_presented_as_certain(
+    db: Database, world: World, catalog: list[CatalogProduct]
+) -> None:
     reply = await RuleEngine(AssistantTools(db)).reply(turn(world, ('customer', 'mi vin es 9BWAB45U0FT012345')))
 
     assert reply.intent == 'vin'
     assert '9BWAB45U0FT012345' in reply.text and 'Volkswagen 2015' in reply.text and 'confirmame' in reply.text
 
 
-async def test_a_part_code_in_the_text_is_looked_up_exactly(db: Database, world: World,
-                                                            catalog: list[CatalogProduct]) -> None:
+async def test_a_part_code_in_the_text_is_looked_up_exactly(
+    db: Database, world: World, catalog: list[CatalogProduct]
+) -> None:
     product = next(p for p in catalog if any(c.kind == 'oem' for c in p.codes))
     oem = next(c.code for c in product.codes if c.kind == 'oem')
 
@@ -123,15 +147,17 @@ async def test_not_understanding_twice_hands_over(db: Database, world: World, ca
     engine = RuleEngine(AssistantTools(db))
 
     first = await engine.reply(turn(world, ('customer', 'jajaja nada')))
-    second = await engine.reply(turn(world, ('customer', 'jajaja nada'), ('ai', first.text), ('customer', 'mmm'),
-                                     intents=['unknown']))
+    second = await engine.reply(
+        turn(world, ('customer', 'jajaja nada'), ('ai', first.text), ('customer', 'mmm'), intents=['unknown'])
+    )
 
     assert first.intent == 'unknown' and first.handoff is None
     assert second.handoff == HANDOFF_UNSURE
 
 
-async def test_nothing_in_the_catalog_hands_over_instead_of_inventing(db: Database, world: World,
-                                                                     catalog: list[CatalogProduct]) -> None:
+async def test_nothing_in_the_catalog_hands_over_instead_of_inventing(
+    db: Database, world: World, catalog: list[CatalogProduct]
+) -> None:
     reply = await RuleEngine(AssistantTools(db)).reply(turn(world, ('customer', 'catalizador para ford falcon 1980')))
 
     assert not reply.products

@@ -35,25 +35,45 @@ class Events:
 
 
 def viewer(world: World, branch_id: int) -> Viewer:
-    return Viewer(user_id=world.ana.id, username='ana', full_name='Ana', role=Role.AGENT, branch_id=branch_id,
-                  branch_ids=frozenset({branch_id}))
+    return Viewer(
+        user_id=world.ana.id,
+        username='ana',
+        full_name='Ana',
+        role=Role.AGENT,
+        branch_id=branch_id,
+        branch_ids=frozenset({branch_id}),
+    )
 
 
 async def offered_dialogue(db: Database, world: World) -> tuple[int, list[str]]:
     """Martín asks for brake pads for his Gol Trend 2015 and the bot proposes some."""
     conversation_id = await conversation_with_message(
-        db, number_id=world.central_number.id or 0, branch_id=world.central.id or 0, phone='+5491133334444',
-        name='Martín', text='Hola, necesito pastillas de freno para un Gol Trend 2015', wa_message_id='wamid.S1')
+        db,
+        number_id=world.central_number.id or 0,
+        branch_id=world.central.id or 0,
+        phone='+5491133334444',
+        name='Martín',
+        text='Hola, necesito pastillas de freno para un Gol Trend 2015',
+        wa_message_id='wamid.S1',
+    )
     history = [HistoryMessage(1, 'customer', 'Hola, necesito pastillas de freno para un Gol Trend 2015')]
-    reply = await RuleEngine(AssistantTools(db)).reply(TurnContext(
-        conversation_id=conversation_id, branch_id=world.central.id or 0, branch_name='Casa Central',
-        customer_name='Martín', history=history, new_messages=history))
+    reply = await RuleEngine(AssistantTools(db)).reply(
+        TurnContext(
+            conversation_id=conversation_id,
+            branch_id=world.central.id or 0,
+            branch_name='Casa Central',
+            customer_name='Martín',
+            history=history,
+            new_messages=history,
+        )
+    )
     await add_message(db, conversation_id, reply.text, sender=SenderKind.AI, seconds_ago=10)
     return conversation_id, reply.products
 
 
 async def test_the_summary_has_vehicle_need_products_with_price_and_stock_stage_and_intent(
-        db: Database, world: World, catalog: list[CatalogProduct]) -> None:
+    db: Database, world: World, catalog: list[CatalogProduct]
+) -> None:
     conversation_id, offered = await offered_dialogue(db, world)
     events = Events()
 
@@ -65,16 +85,19 @@ async def test_the_summary_has_vehicle_need_products_with_price_and_stock_stage_
     assert summary.needs == ['pastillas freno']
     current = await products_by_skus(db, skus=offered, branch_id=world.central.id)
     assert [(p.sku, p.price, p.stock) for p in summary.products] == [
-        (sku, current[sku].price_with_iva, current[sku].stock) for sku in offered]
+        (sku, current[sku].price_with_iva, current[sku].stock) for sku in offered
+    ]
     assert (summary.stage, summary.intent) == ('products', 'medium')
     assert 0 < summary.confidence <= 100
     assert 'Gol Trend 2015' in summary.gist
     assert [(e.kind, e.conversation_id, e.branch_id) for e in events.published] == [
-        (SUMMARY_UPDATED, conversation_id, world.central.id)]
+        (SUMMARY_UPDATED, conversation_id, world.central.id)
+    ]
 
 
-async def test_nothing_changed_means_no_new_version_and_no_event(db: Database, world: World,
-                                                                 catalog: list[CatalogProduct]) -> None:
+async def test_nothing_changed_means_no_new_version_and_no_event(
+    db: Database, world: World, catalog: list[CatalogProduct]
+) -> None:
     conversation_id, _ = await offered_dialogue(db, world)
     events = Events()
     await refresh_summary(db, conversation_id=conversation_id, publisher=events)
@@ -88,7 +111,8 @@ async def test_nothing_changed_means_no_new_version_and_no_event(db: Database, w
 
 
 async def test_a_purchase_signal_moves_it_to_closing_with_high_intent_as_a_new_version(
-        db: Database, world: World, catalog: list[CatalogProduct]) -> None:
+    db: Database, world: World, catalog: list[CatalogProduct]
+) -> None:
     conversation_id, _ = await offered_dialogue(db, world)
     await refresh_summary(db, conversation_id=conversation_id, publisher=Events())
     await add_message(db, conversation_id, 'dale, me lo reservás?', seconds_ago=1)
@@ -96,13 +120,13 @@ async def test_a_purchase_signal_moves_it_to_closing_with_high_intent_as_a_new_v
     summary = await refresh_summary(db, conversation_id=conversation_id, publisher=Events())
 
     assert summary is not None and (summary.version, summary.stage, summary.intent) == (2, 'closing', 'high')
-    versions = await summary_versions(db, viewer=viewer(world, world.central.id or 0),
-                                      conversation_id=conversation_id)
+    versions = await summary_versions(db, viewer=viewer(world, world.central.id or 0), conversation_id=conversation_id)
     assert [v.stage for v in versions] == ['products', 'closing']
 
 
-async def test_a_stock_change_is_picked_up_by_the_periodic_refresh(db: Database, world: World,
-                                                                   catalog: list[CatalogProduct]) -> None:
+async def test_a_stock_change_is_picked_up_by_the_periodic_refresh(
+    db: Database, world: World, catalog: list[CatalogProduct]
+) -> None:
     conversation_id, offered = await offered_dialogue(db, world)
     events = Events()
     worker = SummaryWorker(db, publisher=events, refresh_seconds=30)
@@ -110,9 +134,13 @@ async def test_a_stock_change_is_picked_up_by_the_periodic_refresh(db: Database,
     assert await worker.drain() == 1
     current = await products_by_skus(db, skus=offered[:1], branch_id=world.central.id)
     async with db.session() as session:
-        await session.exec(update(ProductStock).where(col(ProductStock.product_id) == current[offered[0]].id,
-                                                      col(ProductStock.branch_id) == world.central.id)
-                           .values(quantity=(current[offered[0]].stock or 0) + 40))
+        await session.exec(
+            update(ProductStock)
+            .where(
+                col(ProductStock.product_id) == current[offered[0]].id, col(ProductStock.branch_id) == world.central.id
+            )
+            .values(quantity=(current[offered[0]].stock or 0) + 40)
+        )
         await session.commit()
 
     await worker.run_round()  # the first round sweeps active conversations
@@ -133,8 +161,13 @@ async def test_another_branch_cannot_read_it(db: Database, world: World, catalog
 
 async def test_a_greeting_only_is_the_first_stage_with_low_intent(db: Database, world: World) -> None:
     conversation_id = await conversation_with_message(
-        db, number_id=world.central_number.id or 0, branch_id=world.central.id or 0, phone='+5491133334445',
-        text='hola buenas', wa_message_id='wamid.S2')
+        db,
+        number_id=world.central_number.id or 0,
+        branch_id=world.central.id or 0,
+        phone='+5491133334445',
+        text='hola buenas',
+        wa_message_id='wamid.S2',
+    )
 
     summary = await refresh_summary(db, conversation_id=conversation_id, publisher=Events())
 

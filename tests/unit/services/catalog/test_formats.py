@@ -33,15 +33,18 @@ def catalog() -> tuple[CatalogProduct, ...]:
     return tuple(generate_catalog())
 
 
-@pytest.mark.parametrize(('written', 'normalized'), [
-    ('0 986 4B2 345', '09864B2345'),
-    ('pd/580', 'PD580'),
-    ('W 712/75', 'W71275'),
-    ('4254.A7', '4254A7'),
-    ('8a6g-6a666-aa', '8A6G6A666AA'),
-    ('\u00a0HU 713/1 x ', 'HU7131X'),
-    ('5U0698151A', '5U0698151A'),
-])
+@pytest.mark.parametrize(
+    ('written', 'normalized'),
+    [
+        ('0 986 4B2 345', '09864B2345'),
+        ('pd/580', 'PD580'),
+        ('W 712/75', 'W71275'),
+        ('4254.A7', '4254A7'),
+        ('8a6g-6a666-aa', '8A6G6A666AA'),
+        ('\u00a0HU 713/1 x ', 'HU7131X'),
+        ('5U0698151A', '5U0698151A'),
+    ],
+)
 def test_normalize_code(written: str, normalized: str) -> None:
     assert normalize_code(written) == normalized
 
@@ -66,16 +69,25 @@ def test_csv_round_trip(tmp_path: Path) -> None:
     path = tmp_path / 'catalog.csv'
     write_csv(catalog(), path, branch_codes=BRANCHES)
     header = path.read_text(encoding='utf-8').splitlines()[0]
-    assert header == ('sku,title,category,brand,description,price,iva_rate,codes,fitments,image_urls,'
-                      'stock_SUC1,stock_SUC2,stock_SUC3')
+    assert header == (
+        'sku,title,category,brand,description,price,iva_rate,codes,fitments,image_urls,stock_SUC1,stock_SUC2,stock_SUC3'
+    )
     assert read_csv(path) == list(catalog())
 
 
 def test_csv_round_trip_of_edge_cases(tmp_path: Path) -> None:
     product = CatalogProduct(
-        sku='X-1', title='Lámpara "H7", 12V; 55W | repuesto', category='Iluminación', brand='Philips',
-        description='Línea 1\nLínea 2, con coma', price=Decimal('9.50'), iva_rate=Decimal('10.50'),
-        codes=(CatalogCode('12972PRC1', 'part'),), fitments=(), image_urls=(), stock={'SUC2': 4},
+        sku='X-1',
+        title='Lámpara "H7", 12V; 55W | repuesto',
+        category='Iluminación',
+        brand='Philips',
+        description='Línea 1\nLínea 2, con coma',
+        price=Decimal('9.50'),
+        iva_rate=Decimal('10.50'),
+        codes=(CatalogCode('12972PRC1', 'part'),),
+        fitments=(),
+        image_urls=(),
+        stock={'SUC2': 4},
     )
     universal = dataclasses.replace(product, sku='X-2', codes=(), stock={})
     path = tmp_path / 'edge.csv'
@@ -112,16 +124,19 @@ def test_product_from_dict_accepts_numbers_as_json_gives_them() -> None:
     assert product_from_dict(data).price == Decimal('12345.60')
 
 
-@pytest.mark.parametrize(('field', 'value', 'message'), [
-    ('sku', '', 'sku'),
-    ('title', None, 'title'),
-    ('codes', [{'kind': 'ean', 'code': '7791234567890'}], r'codes\[0\]\.code'),
-    ('codes', [{'kind': 'sku', 'code': 'X'}], r'codes\[0\]\.kind'),
-    ('fitments', [{'make': 'Fiat', 'model': 'Palio', 'year_from': 2010, 'year_to': 2004}], r'fitments\[0\]'),
-    ('image_urls', ['ftp://x/y.jpg'], r'image_urls\[0\]'),
-    ('image_urls', [f'https://x/{i}.jpg' for i in range(11)], 'image_urls'),
-    ('stock', {'SUC1': -1}, 'stock.SUC1'),
-])
+@pytest.mark.parametrize(
+    ('field', 'value', 'message'),
+    [
+        ('sku', '', 'sku'),
+        ('title', None, 'title'),
+        ('codes', [{'kind': 'ean', 'code': '7791234567890'}], r'codes\[0\]\.code'),
+        ('codes', [{'kind': 'sku', 'code': 'X'}], r'codes\[0\]\.kind'),
+        ('fitments', [{'make': 'Fiat', 'model': 'Palio', 'year_from': 2010, 'year_to': 2004}], r'fitments\[0\]'),
+        ('image_urls', ['ftp://x/y.jpg'], r'image_urls\[0\]'),
+        ('image_urls', [f'https://x/{i}.jpg' for i in range(11)], 'image_urls'),
+        ('stock', {'SUC1': -1}, 'stock.SUC1'),
+    ],
+)
 def test_product_from_dict_names_other_bad_fields(field: str, value: object, message: str) -> None:
     data = product_to_dict(catalog()[0])
     data[field] = value
@@ -137,5 +152,3 @@ def test_read_csv_reports_the_line(tmp_path: Path) -> None:
     path.write_text('\n'.join(lines) + '\n', encoding='utf-8')
     with pytest.raises(ValueError, match=r'line 3: .*iva_rate'):
         read_csv(path)
-
-

@@ -27,14 +27,19 @@ async def count(db: Database, model: type) -> int:
 
 async def stock_of(db: Database, sku: str, branch_id: int) -> int | None:
     async with db.session() as session:
-        return (await session.exec(
-            select(ProductStock.quantity).join(Product, Product.id == ProductStock.product_id)
-            .where(Product.sku == sku, ProductStock.branch_id == branch_id))).first()
+        return (
+            await session.exec(
+                select(ProductStock.quantity)
+                .join(Product, Product.id == ProductStock.product_id)
+                .where(Product.sku == sku, ProductStock.branch_id == branch_id)
+            )
+        ).first()
 
 
 @pytest.mark.parametrize('fmt', ['json', 'csv'])
 async def test_a_file_imports_products_codes_fitments_and_stock_with_progress(
-        db: Database, world: World, tmp_path: Path, fmt: str) -> None:
+    db: Database, world: World, tmp_path: Path, fmt: str
+) -> None:
     products = generate_catalog(2500, branch_codes=('SUC1', 'SUC2'))
     path = tmp_path / f'catalog.{fmt}'
     if fmt == 'json':
@@ -58,7 +63,8 @@ async def test_a_file_imports_products_codes_fitments_and_stock_with_progress(
 
 
 async def test_importing_again_updates_by_sku_and_keeps_stock_of_branches_the_file_omits(
-        db: Database, world: World) -> None:
+    db: Database, world: World
+) -> None:
     products = generate_catalog(50, branch_codes=('SUC1', 'SUC2'))
     await import_products(db, products)
     changed = dataclasses.replace(products[0], price=Decimal('99999.99'), stock={'SUC1': 7})
@@ -75,7 +81,8 @@ async def test_importing_again_updates_by_sku_and_keeps_stock_of_branches_the_fi
 
 
 async def test_a_bad_line_is_reported_with_its_position_and_nothing_is_imported(
-        db: Database, world: World, tmp_path: Path) -> None:
+    db: Database, world: World, tmp_path: Path
+) -> None:
     products = generate_catalog(30, branch_codes=('SUC1', 'SUC2'))
     path = tmp_path / 'catalog.csv'
     write_csv(products, path, branch_codes=('SUC1', 'SUC2'))
@@ -108,8 +115,7 @@ async def test_an_unknown_extension_is_a_clear_error(db: Database, world: World,
         await import_file(db, path)
 
 
-def test_cli_imports_a_file(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                            world: World) -> None:
+def test_cli_imports_a_file(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, world: World) -> None:
     monkeypatch.setenv('LEADMASTER_DATABASE_URL', database_url)
     monkeypatch.setenv('LEADMASTER_VAR_DIR', str(tmp_path / 'var'))
     path = tmp_path / 'catalog.json'
@@ -121,8 +127,9 @@ def test_cli_imports_a_file(database_url: str, tmp_path: Path, monkeypatch: pyte
     assert '120 products imported from catalog.json' in result.output and '120 new' in result.output
 
 
-def test_cli_reports_a_bad_file_and_fails(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                          world: World) -> None:
+def test_cli_reports_a_bad_file_and_fails(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, world: World
+) -> None:
     monkeypatch.setenv('LEADMASTER_DATABASE_URL', database_url)
     monkeypatch.setenv('LEADMASTER_VAR_DIR', str(tmp_path / 'var'))
     path = tmp_path / 'catalog.json'

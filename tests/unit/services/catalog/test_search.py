@@ -20,15 +20,29 @@ from tests.conftest import World
 
 
 def agent_of(world: World) -> Viewer:
-    return Viewer(user_id=world.ana.id, username='ana', full_name='Ana Gómez', role=Role.AGENT,
-                  branch_id=world.central.id, branch_ids=frozenset({world.central.id or 0}))
+    return Viewer(
+        user_id=world.ana.id,
+        username='ana',
+        full_name='Ana Gómez',
+        role=Role.AGENT,
+        branch_id=world.central.id,
+        branch_ids=frozenset({world.central.id or 0}),
+    )
 
 
 async def fitments_of(db: Database, product_ids: list[int]) -> dict[int, list[tuple[str, str, int, int]]]:
     async with db.session() as session:
-        rows = (await session.exec(select(ProductFitment.product_id, ProductFitment.make, ProductFitment.model,
-                                          ProductFitment.year_from, ProductFitment.year_to)
-                                   .where(col(ProductFitment.product_id).in_(product_ids)))).all()
+        rows = (
+            await session.exec(
+                select(
+                    ProductFitment.product_id,
+                    ProductFitment.make,
+                    ProductFitment.model,
+                    ProductFitment.year_from,
+                    ProductFitment.year_to,
+                ).where(col(ProductFitment.product_id).in_(product_ids))
+            )
+        ).all()
     out: dict[int, list[tuple[str, str, int, int]]] = {}
     for product_id, *fitment in rows:
         out.setdefault(product_id, []).append(tuple(fitment))  # type: ignore[arg-type]
@@ -51,7 +65,8 @@ async def test_accents_do_not_matter(db: Database, catalog: list[CatalogProduct]
 
 
 async def test_a_code_typed_with_spaces_or_dashes_is_an_exact_match_ranked_first(
-        db: Database, catalog: list[CatalogProduct]) -> None:
+    db: Database, catalog: list[CatalogProduct]
+) -> None:
     product = next(p for p in catalog if any(c.kind == 'part' and ' ' in c.code for c in p.codes))
     code = next(c.code for c in product.codes if c.kind == 'part' and ' ' in c.code)
     typed = code.replace(' ', '-').lower()
@@ -69,7 +84,7 @@ async def test_an_oem_code_finds_every_product_that_carries_it(db: Database, cat
 
     result = await search_products(db, query=oem)
 
-    assert {hit.sku for hit in result.hits[:len(carriers)]} == carriers
+    assert {hit.sku for hit in result.hits[: len(carriers)]} == carriers
 
 
 async def test_the_vehicle_in_the_query_filters_by_compatibility(db: Database, catalog: list[CatalogProduct]) -> None:
@@ -80,19 +95,24 @@ async def test_the_vehicle_in_the_query_filters_by_compatibility(db: Database, c
     fitments = await fitments_of(db, [hit.id for hit in result.hits])
     for hit in result.hits:
         assert hit.title.startswith('Pastillas de freno')
-        assert any(make == 'Volkswagen' and model == 'Gol Trend' and start <= 2015 <= end
-                   for make, model, start, end in fitments.get(hit.id, [])), hit.title
+        assert any(
+            make == 'Volkswagen' and model == 'Gol Trend' and start <= 2015 <= end
+            for make, model, start, end in fitments.get(hit.id, [])
+        ), hit.title
 
 
 async def test_a_bare_model_also_means_its_longer_versions(db: Database, catalog: list[CatalogProduct]) -> None:
     """Customers say "un Gol 2015" for a Gol Trend: the Gol was not sold in 2015, the Gol Trend was."""
-    result = await search_products(db, query='pastillas', vehicle=Vehicle(make='Volkswagen', model='Gol', year=2015),
-                                   limit=30)
+    result = await search_products(
+        db, query='pastillas', vehicle=Vehicle(make='Volkswagen', model='Gol', year=2015), limit=30
+    )
 
     fitments = await fitments_of(db, [hit.id for hit in result.hits])
     assert result.hits
-    assert all(any(model in {'Gol', 'Gol Trend'} and start <= 2015 <= end for _, model, start, end in fitments[h.id])
-               for h in result.hits)
+    assert all(
+        any(model in {'Gol', 'Gol Trend'} and start <= 2015 <= end for _, model, start, end in fitments[h.id])
+        for h in result.hits
+    )
 
 
 async def test_universal_products_pass_the_vehicle_filter(db: Database, catalog: list[CatalogProduct]) -> None:
@@ -101,10 +121,10 @@ async def test_universal_products_pass_the_vehicle_filter(db: Database, catalog:
     assert result.hits and all('H7' in hit.title for hit in result.hits)
 
 
-async def test_in_stock_only_keeps_products_the_branch_has(db: Database, world: World,
-                                                         catalog: list[CatalogProduct]) -> None:
-    result = await search_products(db, query='filtro aceite', branch_id=world.central.id, in_stock_only=True,
-                                   limit=50)
+async def test_in_stock_only_keeps_products_the_branch_has(
+    db: Database, world: World, catalog: list[CatalogProduct]
+) -> None:
+    result = await search_products(db, query='filtro aceite', branch_id=world.central.id, in_stock_only=True, limit=50)
 
     assert result.hits
     assert all(hit.stock is not None and hit.stock > 0 for hit in result.hits)
@@ -132,12 +152,18 @@ async def test_an_empty_query_finds_nothing(db: Database, catalog: list[CatalogP
 
 
 async def test_the_whatsapp_text_of_a_product_has_price_with_iva_stock_photo_and_sku(
-        db: Database, world: World, catalog: list[CatalogProduct]) -> None:
+    db: Database, world: World, catalog: list[CatalogProduct]
+) -> None:
     hit = (await search_products(db, query='kit distribucion', branch_id=world.central.id)).hits[0]
     async with db.session() as session:
         net = (await session.exec(select(Product.price).where(Product.sku == hit.sku))).one()
-        units = (await session.exec(select(ProductStock.quantity).where(
-            ProductStock.product_id == hit.id, ProductStock.branch_id == world.central.id))).one()
+        units = (
+            await session.exec(
+                select(ProductStock.quantity).where(
+                    ProductStock.product_id == hit.id, ProductStock.branch_id == world.central.id
+                )
+            )
+        ).one()
 
     text = product_message(hit, branch_name='Casa Central')
 
@@ -149,8 +175,9 @@ async def test_the_whatsapp_text_of_a_product_has_price_with_iva_stock_photo_and
 
 
 async def test_a_partly_typed_code_finds_its_product(db: Database, catalog: list[CatalogProduct]) -> None:
-    product, code = next((p, c.code) for p in catalog for c in p.codes
-                         if c.kind == 'part' and len(normalize_code(c.code)) >= 9)
+    product, code = next(
+        (p, c.code) for p in catalog for c in p.codes if c.kind == 'part' and len(normalize_code(c.code)) >= 9
+    )
     typed = normalize_code(code)[:-2]  # the last characters not typed yet
 
     result = await search_products(db, query=typed.lower())
@@ -161,7 +188,8 @@ async def test_a_partly_typed_code_finds_its_product(db: Database, catalog: list
 
 
 async def test_when_no_product_has_every_word_those_with_some_are_offered_as_partial(
-        db: Database, catalog: list[CatalogProduct]) -> None:
+    db: Database, catalog: list[CatalogProduct]
+) -> None:
     assert not any('Bujía' in p.title and 'Amortiguador' in p.title for p in catalog)
 
     result = await search_products(db, query='bujia amortiguador', limit=50)
@@ -173,14 +201,20 @@ async def test_when_no_product_has_every_word_those_with_some_are_offered_as_par
 
 
 async def test_a_search_answers_after_the_database_dropped_its_connections(
-        db: Database, catalog: list[CatalogProduct]) -> None:
+    db: Database, catalog: list[CatalogProduct]
+) -> None:
     """A database restart (or an idle timeout) closes the pooled connections; the next search still answers."""
     before = await search_products(db, query='amortiguador')
     if db.dialect == 'postgresql':
         async with db.engine.connect() as connection:
-            dropped = (await connection.execute(text(
-                'SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity '
-                'WHERE datname = current_database() AND pid <> pg_backend_pid()'))).scalar_one()
+            dropped = (
+                await connection.execute(
+                    text(
+                        'SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity '
+                        'WHERE datname = current_database() AND pid <> pg_backend_pid()'
+                    )
+                )
+            ).scalar_one()
         assert dropped >= 1  # the search's own connection was among them
     else:
         await db.engine.dispose()
@@ -191,7 +225,8 @@ async def test_a_search_answers_after_the_database_dropped_its_connections(
 
 
 async def test_an_import_by_another_process_is_searchable_once_the_vocabulary_is_checked_again(
-        db: Database, catalog: list[CatalogProduct], database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    db: Database, catalog: list[CatalogProduct], database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The vocabulary is kept in memory (not read per search); another process's import changes its one-row
     fingerprint, which each process checks every INDEX_TTL_SECONDS."""
     await search_products(db, query='amortiguador')  # this process has loaded the vocabulary

@@ -112,8 +112,12 @@ def test_realistic_sample() -> None:
     assert len(categories) >= 12
     assert {'Frenos', 'Filtros', 'Suspensión', 'Encendido', 'Lubricantes', 'Iluminación'} <= set(categories)
 
-    pads_for_gol = [p for p in products if p.title.startswith('Pastillas de freno')
-                    and any(f.make == 'Volkswagen' and f.model == 'Gol' for f in p.fitments)]
+    pads_for_gol = [
+        p
+        for p in products
+        if p.title.startswith('Pastillas de freno')
+        and any(f.make == 'Volkswagen' and f.model == 'Gol' for f in p.fitments)
+    ]
     assert len(pads_for_gol) >= 5
     assert all(Decimal(30_000) < p.price < Decimal(130_000) for p in pads_for_gol)
 
@@ -127,8 +131,12 @@ def test_realistic_sample() -> None:
     assert any(not p.fitments for p in products if p.category == 'Lubricantes')
     makes = {f.make for p in products for f in p.fitments}
     assert {'Volkswagen', 'Ford', 'Chevrolet', 'Fiat', 'Renault', 'Peugeot', 'Toyota', 'Citroën'} <= makes
-    oem_vw = [c.code for p in products for c in p.codes
-              if c.kind == 'oem' and p.fitments and p.fitments[0].make == 'Volkswagen']
+    oem_vw = [
+        c.code
+        for p in products
+        for c in p.codes
+        if c.kind == 'oem' and p.fitments and p.fitments[0].make == 'Volkswagen'
+    ]
     assert oem_vw and all(len(normalize_code(code)) in (9, 10, 11) for code in oem_vw)
 
 

@@ -63,5 +63,6 @@ async def test_catalog_prices_are_exact_to_the_cent_on_both_databases(db: Databa
 
     async with db.session() as session:
         prices = (await session.exec(select(Product.price))).all()
-    assert all(isinstance(price, Decimal) and price == price.quantize(Decimal('0.01')) and price > 0
-               for price in prices)
+    assert all(
+        isinstance(price, Decimal) and price == price.quantize(Decimal('0.01')) and price > 0 for price in prices
+    )

@@ -21,10 +21,16 @@ from tests.conftest import fresh_postgres_database
 
 JOSE, MARIA, LUCIA, GOMERIA = 'José Núñez', 'María', 'Lucía Álvarez', 'Gomería 50%'
 PEOPLE = {
-    JOSE: ('', '+5491155550101', ['Hola, ¿tienen la cámara de estacionamiento para el Cronos?',
-                                  'PASTILLAS DE FRENO delanteras, por favor']),
-    MARIA: ('Taller Peña', '+5493415550202', ['Precio del kit de distribución', 'Oferta 100% original',
-                                              'Repuesto código AB_12']),
+    JOSE: (
+        '',
+        '+5491155550101',
+        ['Hola, ¿tienen la cámara de estacionamiento para el Cronos?', 'PASTILLAS DE FRENO delanteras, por favor'],
+    ),
+    MARIA: (
+        'Taller Peña',
+        '+5493415550202',
+        ['Precio del kit de distribución', 'Oferta 100% original', 'Repuesto código AB_12'],
+    ),
     LUCIA: ('', '+5491144443333', ['Gracias!', 'Quiero 5 unidades (urgente) "ya"', 'Modelo ABX12']),
     GOMERIA: ('', '+5491122221111', ['Cubiertas rodado 14']),
 }
@@ -36,8 +42,9 @@ class Inbox:
     conversations: dict[str, int]  # profile name → conversation id
 
 
-async def add_person(db: Database, number: WhatsAppNumber, *, profile_name: str, display_name: str = '',
-                     phone: str, messages: list[str]) -> int:
+async def add_person(
+    db: Database, number: WhatsAppNumber, *, profile_name: str, display_name: str = '', phone: str, messages: list[str]
+) -> int:
     async with db.session() as session:
         contact = Contact(profile_name=profile_name, display_name=display_name, phone_e164=phone)
         session.add(contact)
@@ -45,8 +52,15 @@ async def add_person(db: Database, number: WhatsAppNumber, *, profile_name: str,
         conversation = Conversation(contact_id=contact.id or 0, number_id=number.id or 0, branch_id=number.branch_id)
         session.add(conversation)
         await session.flush()
-        session.add_all(Message(conversation_id=conversation.id or 0, direction=Direction.INBOUND,
-                                sender_kind=SenderKind.CUSTOMER, text=body) for body in messages)
+        session.add_all(
+            Message(
+                conversation_id=conversation.id or 0,
+                direction=Direction.INBOUND,
+                sender_kind=SenderKind.CUSTOMER,
+                text=body,
+            )
+            for body in messages
+        )
         await session.commit()
         return conversation.id or 0
 
@@ -56,8 +70,12 @@ async def add_number(db: Database) -> WhatsAppNumber:
         branch = Branch(code='SUC1', name='Casa Central')
         session.add(branch)
         await session.flush()
-        number = WhatsAppNumber(branch_id=branch.id or 0, channel=ChannelKind.SIMULATOR, phone_number_id='pn-1',
-                                display_phone='+5491150000101')
+        number = WhatsAppNumber(
+            branch_id=branch.id or 0,
+            channel=ChannelKind.SIMULATOR,
+            phone_number_id='pn-1',
+            display_phone='+5491150000101',
+        )
         session.add(number)
         await session.commit()
         return number
@@ -68,16 +86,20 @@ async def inbox(db: Database) -> Inbox:
     number = await add_number(db)
     conversations = {}
     for name, (display_name, phone, messages) in PEOPLE.items():
-        conversations[name] = await add_person(db, number, profile_name=name, display_name=display_name,
-                                               phone=phone, messages=messages)
+        conversations[name] = await add_person(
+            db, number, profile_name=name, display_name=display_name, phone=phone, messages=messages
+        )
     return Inbox(number=number, conversations=conversations)
 
 
 def inbox_query(dialect: str, term: str):
     # The shape the inbox uses: conversations joined with their contact, filtered by the search.
-    return (select(Contact.profile_name).select_from(Conversation)
-            .join(Contact, col(Contact.id) == col(Conversation.contact_id))
-            .where(conversation_matches(dialect, term)))
+    return (
+        select(Contact.profile_name)
+        .select_from(Conversation)
+        .join(Contact, col(Contact.id) == col(Conversation.contact_id))
+        .where(conversation_matches(dialect, term))
+    )
 
 
 async def search(db: Database, term: str) -> set[str]:
@@ -86,6 +108,7 @@ async def search(db: Database, term: str) -> set[str]:
 
 
 # What the user types --------------------------------------------------------------------------------
+
 
 def test_a_term_is_trimmed_collapsed_and_capped() -> None:
     assert normalize_term('  cámara   de \n freno\t') == 'cámara de freno'
@@ -114,6 +137,7 @@ def test_phone_digits_accept_the_ways_people_write_numbers() -> None:
 
 # Names and phones ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize('term', ['nunez', 'NÚÑEZ', 'núñez', 'jose nu', 'Jose'])
 async def test_a_name_is_found_with_or_without_accents_in_any_case(db: Database, inbox: Inbox, term: str) -> None:
     assert await search(db, term) == {JOSE}
@@ -125,8 +149,9 @@ async def test_display_and_profile_names_are_both_searched(db: Database, inbox: 
     assert await search(db, 'gomeria') == {GOMERIA}
 
 
-@pytest.mark.parametrize('term', ['5555 0101', '+54 9 11 5555', '011 15 5555-0101', '+54 11 5555-0101',
-                                  '(11) 5555-0101', '0101'])
+@pytest.mark.parametrize(
+    'term', ['5555 0101', '+54 9 11 5555', '011 15 5555-0101', '+54 11 5555-0101', '(11) 5555-0101', '0101']
+)
 async def test_a_phone_is_found_by_its_digits_in_any_format(db: Database, inbox: Inbox, term: str) -> None:
     assert await search(db, term) == {JOSE}
 
@@ -138,10 +163,13 @@ async def test_digits_inside_words_are_not_a_phone_search(db: Database, inbox: I
 
 # Message text -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize('term', ['camara', 'CÁMARA', 'Cámara De', 'cronos cámara', 'pastil fren', 'freno delant',
-                                  'ESTACIONAMIENTO'])
+
+@pytest.mark.parametrize(
+    'term', ['camara', 'CÁMARA', 'Cámara De', 'cronos cámara', 'pastil fren', 'freno delant', 'ESTACIONAMIENTO']
+)
 async def test_message_text_is_found_regardless_of_accents_case_and_word_endings(
-        db: Database, inbox: Inbox, term: str) -> None:
+    db: Database, inbox: Inbox, term: str
+) -> None:
     assert await search(db, term) == {JOSE}
 
 
@@ -158,39 +186,71 @@ async def test_an_empty_term_filters_nothing(db: Database, inbox: Inbox) -> None
 
 # Hostile or odd input -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize(('term', 'expected'), [
-    ('%', {GOMERIA}),  # a literal percent sign, in one name, not "anything"
-    ('50%', {GOMERIA}),
-    ('_', set()),  # no name has an underscore; unescaped it would match every name
-    ('100%', {MARIA}),
-    ('AB_12', {MARIA}),  # not 'ABX12'
-    ('unidades (urgente)', {LUCIA}),
-    ('urgente AND ya', set()),  # AND is a word to find, not an operator
-    ('urgente OR cubiertas', set()),
-    ('NEAR(urgente ya)', set()),
-    ('"ya"', set()),
-    ('*', set()),
-])
+
+@pytest.mark.parametrize(
+    ('term', 'expected'),
+    [
+        ('%', {GOMERIA}),  # a literal percent sign, in one name, not "anything"
+        ('50%', {GOMERIA}),
+        ('_', set()),  # no name has an underscore; unescaped it would match every name
+        ('100%', {MARIA}),
+        ('AB_12', {MARIA}),  # not 'ABX12'
+        ('unidades (urgente)', {LUCIA}),
+        ('urgente AND ya', set()),  # AND is a word to find, not an operator
+        ('urgente OR cubiertas', set()),
+        ('NEAR(urgente ya)', set()),
+        ('"ya"', set()),
+        ('*', set()),
+    ],
+)
 async def test_wildcards_and_operators_in_the_term_mean_themselves(
-        db: Database, inbox: Inbox, term: str, expected: set[str]) -> None:
+    db: Database, inbox: Inbox, term: str, expected: set[str]
+) -> None:
     assert await search(db, term) == expected
 
 
-@pytest.mark.parametrize('term', ['\\', '"', "'", 'a"b', '" OR 1=1 --', "'; DROP TABLE messages; --", '(', ')',
-                                  '^freno', '[a-z]', '?', 'text:freno', '-freno', '+freno', 'freno*', 'NOT freno',
-                                  '\x00freno', 'emoji 🚗 freno', 'x' * 500, 'ñ' * 100, '%_%_%'])
-async def test_any_input_runs_without_error_and_never_matches_everything(
-        db: Database, inbox: Inbox, term: str) -> None:
+@pytest.mark.parametrize(
+    'term',
+    [
+        '\\',
+        '"',
+        "'",
+        'a"b',
+        '" OR 1=1 --',
+        "'; DROP TABLE messages; --",
+        '(',
+        ')',
+        '^freno',
+        '[a-z]',
+        '?',
+        'text:freno',
+        '-freno',
+        '+freno',
+        'freno*',
+        'NOT freno',
+        '\x00freno',
+        'emoji 🚗 freno',
+        'x' * 500,
+        'ñ' * 100,
+        '%_%_%',
+    ],
+)
+async def test_any_input_runs_without_error_and_never_matches_everything(db: Database, inbox: Inbox, term: str) -> None:
     assert await search(db, term) != set(PEOPLE)
 
 
 # Keeping up with new messages ---------------------------------------------------------------------
 
+
 async def test_messages_written_after_the_migration_are_found(db: Database, inbox: Inbox) -> None:
     lucia = inbox.conversations[LUCIA]
     async with db.session() as session:
-        message = Message(conversation_id=lucia, direction=Direction.INBOUND, sender_kind=SenderKind.CUSTOMER,
-                          text='¿Tenés un turbocompresor Garrett?')
+        message = Message(
+            conversation_id=lucia,
+            direction=Direction.INBOUND,
+            sender_kind=SenderKind.CUSTOMER,
+            text='¿Tenés un turbocompresor Garrett?',
+        )
         session.add(message)
         await session.commit()
     assert await search(db, 'turbocompresor') == {LUCIA}
@@ -217,16 +277,23 @@ async def test_the_message_search_reads_its_index(db: Database, inbox: Inbox) ->
     """With 20,000 messages the text is searched through the index, not by reading every message."""
     jose = inbox.conversations[JOSE]
     # Copies of one ORM-made message with a varying text, so every column keeps the model's defaults.
-    columns = ', '.join(column.name for column in Message.__table__.columns
-                        if column.name not in {'id', 'wa_message_id', 'text'})
-    numbers = ('SELECT generate_series(1, 20000) AS n' if db.dialect == 'postgresql' else
-               'WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 20000) SELECT n FROM s')
+    columns = ', '.join(
+        column.name for column in Message.__table__.columns if column.name not in {'id', 'wa_message_id', 'text'}
+    )
+    numbers = (
+        'SELECT generate_series(1, 20000) AS n'
+        if db.dialect == 'postgresql'
+        else 'WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 20000) SELECT n FROM s'
+    )
     async with db.engine.begin() as connection:
-        await connection.execute(text(
-            f"INSERT INTO messages ({columns}, text) "  # noqa: S608 - the model's own column names
-            f"SELECT {columns}, 'Consulta ' || numbers.n || ': pastillas de freno para Gol Trend' "
-            f"FROM ({numbers}) AS numbers, (SELECT * FROM messages WHERE conversation_id = :jose LIMIT 1) AS one"),
-            {'jose': jose})
+        await connection.execute(
+            text(
+                f'INSERT INTO messages ({columns}, text) '  # noqa: S608 - the model's own column names
+                f"SELECT {columns}, 'Consulta ' || numbers.n || ': pastillas de freno para Gol Trend' "
+                f'FROM ({numbers}) AS numbers, (SELECT * FROM messages WHERE conversation_id = :jose LIMIT 1) AS one'
+            ),
+            {'jose': jose},
+        )
         await connection.execute(text('ANALYZE'))
 
     query = inbox_query(db.dialect, 'turbocompresor')
@@ -243,6 +310,7 @@ async def test_the_message_search_reads_its_index(db: Database, inbox: Inbox) ->
 
 
 # The migration itself -----------------------------------------------------------------------------
+
 
 @pytest.fixture(params=['sqlite', 'postgresql'])
 def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
@@ -275,14 +343,21 @@ async def _search_objects(db: Database) -> set[str]:
         inspector = inspect(connection)
         names = {name for name in inspector.get_table_names() if name.startswith('messages_fts')}
         for table in ('messages', 'contacts'):
-            names |= {index['name'] for index in inspector.get_indexes(table)
-                      if (index['name'] or '').startswith('ix_search_')}
+            names |= {
+                index['name']
+                for index in inspector.get_indexes(table)
+                if (index['name'] or '').startswith('ix_search_')
+            }
         if connection.dialect.name == 'postgresql':
-            names |= set(connection.execute(text(
-                "SELECT proname FROM pg_proc WHERE proname = 'leadmaster_unaccent'")).scalars())
+            names |= set(
+                connection.execute(text("SELECT proname FROM pg_proc WHERE proname = 'leadmaster_unaccent'")).scalars()
+            )
         else:
-            names |= set(connection.execute(text(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'messages_fts%'")).scalars())
+            names |= set(
+                connection.execute(
+                    text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'messages_fts%'")
+                ).scalars()
+            )
         return names
 
     async with db.engine.connect() as connection:
@@ -300,8 +375,15 @@ async def _insert_as_at_0002(db: Database, row: SQLModel) -> int:
     async with db.engine.begin() as connection:
         existing = await connection.run_sync(_columns)
         # A copy without the models' defaults: those of the newer columns would be written too.
-        then = Table(table.name, MetaData(), *[Column(column.name, column.type, primary_key=column.primary_key)
-                                               for column in table.columns if column.name in existing])
+        then = Table(
+            table.name,
+            MetaData(),
+            *[
+                Column(column.name, column.type, primary_key=column.primary_key)
+                for column in table.columns
+                if column.name in existing
+            ],
+        )
         values = {name: value for name, value in row.model_dump().items() if name in existing and name != 'id'}
         result = await connection.execute(insert(then).values(**values).returning(then.c.id))
         return result.scalar_one()
@@ -310,13 +392,25 @@ async def _insert_as_at_0002(db: Database, row: SQLModel) -> int:
 async def test_the_migration_indexes_existing_messages_and_downgrades_cleanly(database_at_0002: Database) -> None:
     db = database_at_0002
     branch_id = await _insert_as_at_0002(db, Branch(code='SUC1', name='Casa Central'))
-    number_id = await _insert_as_at_0002(db, WhatsAppNumber(branch_id=branch_id, channel=ChannelKind.SIMULATOR,
-                                                            phone_number_id='pn-1', display_phone='+5491150000101'))
+    number_id = await _insert_as_at_0002(
+        db,
+        WhatsAppNumber(
+            branch_id=branch_id, channel=ChannelKind.SIMULATOR, phone_number_id='pn-1', display_phone='+5491150000101'
+        ),
+    )
     contact_id = await _insert_as_at_0002(db, Contact(profile_name=JOSE, phone_e164='+5491155550101'))
-    conversation_id = await _insert_as_at_0002(db, Conversation(contact_id=contact_id, number_id=number_id,
-                                                                branch_id=branch_id))
-    await _insert_as_at_0002(db, Message(conversation_id=conversation_id, direction=Direction.INBOUND,
-                                         sender_kind=SenderKind.CUSTOMER, text='La cámara trasera'))
+    conversation_id = await _insert_as_at_0002(
+        db, Conversation(contact_id=contact_id, number_id=number_id, branch_id=branch_id)
+    )
+    await _insert_as_at_0002(
+        db,
+        Message(
+            conversation_id=conversation_id,
+            direction=Direction.INBOUND,
+            sender_kind=SenderKind.CUSTOMER,
+            text='La cámara trasera',
+        ),
+    )
 
     await upgrade_to_head(db)
     assert await search(db, 'camara') == {JOSE}  # written before the migration

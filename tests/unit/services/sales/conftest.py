@@ -43,19 +43,37 @@ class Catalog:
 @pytest.fixture
 async def catalog(db: Database, world: World) -> Catalog:
     async with db.session() as session:
-        pads = Product(sku='FRE-1001', title='Pastillas de freno delanteras Bosch', category='Frenos', brand='Bosch',
-                       price=Decimal('24350.00'))
-        oil_filter = Product(sku='FIL-2002', title='Filtro de aceite Mann W712', category='Filtros', brand='Mann',
-                             price=Decimal('8999.99'), iva_rate=Decimal('10.50'))
-        battery = Product(sku='BAT-3003', title='Batería 12V 65Ah Moura', category='Eléctrico', brand='Moura',
-                          price=Decimal('152000.00'))
+        pads = Product(
+            sku='FRE-1001',
+            title='Pastillas de freno delanteras Bosch',
+            category='Frenos',
+            brand='Bosch',
+            price=Decimal('24350.00'),
+        )
+        oil_filter = Product(
+            sku='FIL-2002',
+            title='Filtro de aceite Mann W712',
+            category='Filtros',
+            brand='Mann',
+            price=Decimal('8999.99'),
+            iva_rate=Decimal('10.50'),
+        )
+        battery = Product(
+            sku='BAT-3003',
+            title='Batería 12V 65Ah Moura',
+            category='Eléctrico',
+            brand='Moura',
+            price=Decimal('152000.00'),
+        )
         session.add_all([pads, oil_filter, battery])
         await session.flush()
-        session.add_all([
-            ProductStock(product_id=pads.id or 0, branch_id=world.central.id or 0, quantity=12),
-            ProductStock(product_id=pads.id or 0, branch_id=world.rosario.id or 0, quantity=3),
-            ProductStock(product_id=oil_filter.id or 0, branch_id=world.central.id or 0, quantity=5),
-        ])
+        session.add_all(
+            [
+                ProductStock(product_id=pads.id or 0, branch_id=world.central.id or 0, quantity=12),
+                ProductStock(product_id=pads.id or 0, branch_id=world.rosario.id or 0, quantity=3),
+                ProductStock(product_id=oil_filter.id or 0, branch_id=world.central.id or 0, quantity=5),
+            ]
+        )
         await session.commit()
     return Catalog(pads=pads, filter=oil_filter, battery=battery)
 
@@ -100,7 +118,12 @@ async def jorge(db: Database, world: World) -> Viewer:
 @pytest.fixture
 async def chat(db: Database, world: World) -> int:
     """José Núñez wrote to Casa Central half an hour ago (the 24 h window is open)."""
-    return await conversation_with_message(db, number_id=world.central_number.id or 0,
-                                           branch_id=world.central.id or 0, phone='+5491155550101',
-                                           text='Hola, ¿tienen pastillas de freno?', wa_message_id='wamid.in-1',
-                                           name='José Núñez')
+    return await conversation_with_message(
+        db,
+        number_id=world.central_number.id or 0,
+        branch_id=world.central.id or 0,
+        phone='+5491155550101',
+        text='Hola, ¿tienen pastillas de freno?',
+        wa_message_id='wamid.in-1',
+        name='José Núñez',
+    )

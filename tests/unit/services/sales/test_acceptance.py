@@ -34,27 +34,41 @@ CUSTOMER = '5491155550101'  # José Núñez of the `chat` fixture
 
 async def customer_says(db: Database, world: World, text: str, *, publisher: EventPublisher) -> int:
     """Through the journal and ingest, as a real webhook; returns the stored message's id."""
-    await journal_once(db, json.dumps(build.envelope(
-        phone_number_id=world.central_number.phone_number_id, display_phone_number='5491150000101',
-        contacts=[build.contact(wa_id=CUSTOMER, name='José')],
-        messages=[build.text_message(from_=CUSTOMER, body=text)])))
+    await journal_once(
+        db,
+        json.dumps(
+            build.envelope(
+                phone_number_id=world.central_number.phone_number_id,
+                display_phone_number='5491150000101',
+                contacts=[build.contact(wa_id=CUSTOMER, name='José')],
+                messages=[build.text_message(from_=CUSTOMER, body=text)],
+            )
+        ),
+    )
     await IngestWorker(db, publisher=publisher).drain()
     async with db.session() as session:
-        return (await session.exec(select(Message.id).where(Message.direction == Direction.INBOUND)
-                                   .order_by(col(Message.id).desc()))).first() or 0
+        return (
+            await session.exec(
+                select(Message.id).where(Message.direction == Direction.INBOUND).order_by(col(Message.id).desc())
+            )
+        ).first() or 0
 
 
 async def sent_quote(desk: SalesDesk, ana: Viewer, chat: int, catalog: Catalog) -> int:
-    quote = await quotes.create_quote(desk.db, viewer=ana, conversation_id=chat,
-                                      lines=[LineDraft(product_id=catalog.pads.id, quantity=2)])
+    quote = await quotes.create_quote(
+        desk.db, viewer=ana, conversation_id=chat, lines=[LineDraft(product_id=catalog.pads.id, quantity=2)]
+    )
     await send_quote(desk, viewer=ana, quote_id=quote.id)
     return quote.id
 
 
 async def set_mode(db: Database, conversation_id: int, mode: ConversationMode, holder: int | None = None) -> None:
     async with db.session() as session:
-        await session.exec(update(Conversation).where(col(Conversation.id) == conversation_id)
-                           .values(mode=mode, assigned_user_id=holder))
+        await session.exec(
+            update(Conversation)
+            .where(col(Conversation.id) == conversation_id)
+            .values(mode=mode, assigned_user_id=holder)
+        )
         await session.commit()
 
 
@@ -65,22 +79,39 @@ async def sale_count(db: Database) -> int:
 
 async def ai_messages(db: Database, conversation_id: int) -> list[str]:
     async with db.session() as session:
-        return list((await session.exec(select(Message.text).where(
-            Message.conversation_id == conversation_id, Message.sender_kind == SenderKind.AI))).all())
+        return list(
+            (
+                await session.exec(
+                    select(Message.text).where(
+                        Message.conversation_id == conversation_id, Message.sender_kind == SenderKind.AI
+                    )
+                )
+            ).all()
+        )
 
 
 def bot(db: Database, acceptances: QuoteAcceptanceWorker) -> AssistantWorker:
-    return AssistantWorker(db, engine=RuleEngine(AssistantTools(db)), publisher=NullPublisher(),
-                           claims=[acceptances.answered], reply_delay_seconds=0)
+    return AssistantWorker(
+        db,
+        engine=RuleEngine(AssistantTools(db)),
+        publisher=NullPublisher(),
+        claims=[acceptances.answered],
+        reply_delay_seconds=0,
+    )
 
 
 def inbound(world: World, conversation_id: int) -> Event:
-    return Event(MESSAGE_CREATED, world.central.id or 0, conversation_id,
-                 {'direction': Direction.INBOUND, 'sender_kind': SenderKind.CUSTOMER})
+    return Event(
+        MESSAGE_CREATED,
+        world.central.id or 0,
+        conversation_id,
+        {'direction': Direction.INBOUND, 'sender_kind': SenderKind.CUSTOMER},
+    )
 
 
-async def test_in_human_mode_the_customers_si_closes_the_sale(*, db: Database, world: World, desk: SalesDesk,
-                                                              catalog: Catalog, ana: Viewer, chat: int) -> None:
+async def test_in_human_mode_the_customers_si_closes_the_sale(
+    *, db: Database, world: World, desk: SalesDesk, catalog: Catalog, ana: Viewer, chat: int
+) -> None:
     await set_mode(db, chat, ConversationMode.HUMAN, holder=world.ana.id)  # Ana holds it: the bot is silent
     quote_id = await sent_quote(desk, ana, chat, catalog)
     bus = InProcessEventBus()
@@ -95,8 +126,9 @@ async def test_in_human_mode_the_customers_si_closes_the_sale(*, db: Database, w
     assert quote.status == QuoteStatus.ACCEPTED and quote.ticket_code is not None
 
 
-async def test_only_a_yes_is_checked_against_the_quotes(*, db: Database, world: World, desk: SalesDesk,
-                                                        catalog: Catalog, ana: Viewer, chat: int) -> None:
+async def test_only_a_yes_is_checked_against_the_quotes(
+    *, db: Database, world: World, desk: SalesDesk, catalog: Catalog, ana: Viewer, chat: int
+) -> None:
     # Every customer message goes past this subscriber; only a "sí" may cost a database read (ingest bursts).
     await set_mode(db, chat, ConversationMode.HUMAN, holder=world.ana.id)
     await sent_quote(desk, ana, chat, catalog)
@@ -120,8 +152,9 @@ async def test_only_a_yes_is_checked_against_the_quotes(*, db: Database, world: 
     assert await sale_count(db) == 1 and yes
 
 
-async def test_a_si_whose_event_was_missed_is_found_by_the_sweep(*, db: Database, world: World, desk: SalesDesk,
-                                                                 catalog: Catalog, ana: Viewer, chat: int) -> None:
+async def test_a_si_whose_event_was_missed_is_found_by_the_sweep(
+    *, db: Database, world: World, desk: SalesDesk, catalog: Catalog, ana: Viewer, chat: int
+) -> None:
     await set_mode(db, chat, ConversationMode.HUMAN, holder=world.ana.id)
     quote_id = await sent_quote(desk, ana, chat, catalog)
     await customer_says(db, world, '¿Lo tienen en rojo?', publisher=NullPublisher())
@@ -137,8 +170,8 @@ async def test_a_si_whose_event_was_missed_is_found_by_the_sweep(*, db: Database
 
 @pytest.mark.parametrize('order', ['acceptance_first', 'bot_first', 'together'])
 async def test_in_ai_mode_the_bot_does_not_answer_the_si_that_accepted(
-        *, db: Database, world: World, desk: SalesDesk, catalog: Catalog, ana: Viewer, chat: int,
-        order: str) -> None:
+    *, db: Database, world: World, desk: SalesDesk, catalog: Catalog, ana: Viewer, chat: int, order: str
+) -> None:
     await sent_quote(desk, ana, chat, catalog)  # the conversation stays in AI mode
     acceptances = QuoteAcceptanceWorker(desk)
     worker = bot(db, acceptances)
@@ -162,7 +195,8 @@ async def test_in_ai_mode_the_bot_does_not_answer_the_si_that_accepted(
 
 
 async def test_in_ai_mode_a_question_after_the_quote_is_still_answered(
-        *, db: Database, world: World, desk: SalesDesk, catalog: Catalog, ana: Viewer, chat: int) -> None:
+    *, db: Database, world: World, desk: SalesDesk, catalog: Catalog, ana: Viewer, chat: int
+) -> None:
     quote_id = await sent_quote(desk, ana, chat, catalog)
     acceptances = QuoteAcceptanceWorker(desk)
     worker = bot(db, acceptances)

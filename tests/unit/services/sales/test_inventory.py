@@ -41,26 +41,38 @@ class Clock:
 @pytest.fixture
 async def soap(fake_soap_inventory: FakeSoapInventory) -> SoapInventory:
     fake_soap_inventory.stock.update({('SUC1', 'FRE-1001'): 7, ('SUC2', 'FRE-1001'): 1, ('SUC1', 'FIL-2002'): 0})
-    provider = SoapInventory(wsdl=fake_soap_inventory.wsdl_url, username=USERNAME, password=PASSWORD,
-                             timeout_seconds=5.0, cache_seconds=30.0, down_seconds=15.0, clock=Clock())
+    provider = SoapInventory(
+        wsdl=fake_soap_inventory.wsdl_url,
+        username=USERNAME,
+        password=PASSWORD,
+        timeout_seconds=5.0,
+        cache_seconds=30.0,
+        down_seconds=15.0,
+        clock=Clock(),
+    )
     provider.warm_up()
     yield provider
     await provider.aclose()
 
 
-async def test_soap_answers_per_branch_and_unknown_skus_are_zero(*, soap: SoapInventory,
-                                                                    fake_soap_inventory: FakeSoapInventory) -> None:
+async def test_soap_answers_per_branch_and_unknown_skus_are_zero(
+    *, soap: SoapInventory, fake_soap_inventory: FakeSoapInventory
+) -> None:
     central = await soap.stock(branch_id=1, branch_code='SUC1', items=[PADS, FILTER, StockItem(3, 'NADA-1')])
     rosario = await soap.stock(branch_id=2, branch_code='SUC2', items=[PADS])
 
-    assert central == {1: StockLevel(1, 7, True, 'soap'), 2: StockLevel(2, 0, True, 'soap'),
-                       3: StockLevel(3, 0, True, 'soap')}
+    assert central == {
+        1: StockLevel(1, 7, True, 'soap'),
+        2: StockLevel(2, 0, True, 'soap'),
+        3: StockLevel(3, 0, True, 'soap'),
+    }
     assert rosario[1].quantity == 1
     assert fake_soap_inventory.requests == 2
 
 
-async def test_soap_answers_are_cached_for_a_while(*, soap: SoapInventory,
-                                                      fake_soap_inventory: FakeSoapInventory) -> None:
+async def test_soap_answers_are_cached_for_a_while(
+    *, soap: SoapInventory, fake_soap_inventory: FakeSoapInventory
+) -> None:
     clock: Clock = soap.clock  # type: ignore[assignment]
     await soap.stock(branch_id=1, branch_code='SUC1', items=[PADS])
     fake_soap_inventory.stock[('SUC1', 'FRE-1001')] = 2
@@ -73,8 +85,9 @@ async def test_soap_answers_are_cached_for_a_while(*, soap: SoapInventory,
     assert fake_soap_inventory.requests == 2
 
 
-async def test_a_slow_service_times_out_and_stock_is_unconfirmed(*, soap: SoapInventory,
-                                                                    fake_soap_inventory: FakeSoapInventory) -> None:
+async def test_a_slow_service_times_out_and_stock_is_unconfirmed(
+    *, soap: SoapInventory, fake_soap_inventory: FakeSoapInventory
+) -> None:
     await soap.stock(branch_id=1, branch_code='SUC1', items=[PADS])  # known: 7
     clock: Clock = soap.clock  # type: ignore[assignment]
     clock.now += 31
@@ -100,8 +113,9 @@ async def test_a_slow_service_times_out_and_stock_is_unconfirmed(*, soap: SoapIn
 
 
 async def test_a_down_server_means_unconfirmed_not_an_error(*, fake_soap_inventory: FakeSoapInventory) -> None:
-    provider = SoapInventory(wsdl=fake_soap_inventory.wsdl_url, username=USERNAME, password=PASSWORD,
-                             timeout_seconds=5.0)
+    provider = SoapInventory(
+        wsdl=fake_soap_inventory.wsdl_url, username=USERNAME, password=PASSWORD, timeout_seconds=5.0
+    )
     fake_soap_inventory.stop()
 
     levels = await provider.stock(branch_id=1, branch_code='SUC1', items=[PADS])
@@ -111,8 +125,9 @@ async def test_a_down_server_means_unconfirmed_not_an_error(*, fake_soap_invento
     await provider.aclose()
 
 
-async def test_the_service_going_down_after_answering(*, soap: SoapInventory,
-                                                         fake_soap_inventory: FakeSoapInventory) -> None:
+async def test_the_service_going_down_after_answering(
+    *, soap: SoapInventory, fake_soap_inventory: FakeSoapInventory
+) -> None:
     await soap.stock(branch_id=1, branch_code='SUC1', items=[PADS])
     fake_soap_inventory.stop()
     clock: Clock = soap.clock  # type: ignore[assignment]
@@ -133,12 +148,14 @@ async def test_wrong_credentials_are_a_fault_and_stock_unconfirmed(*, fake_soap_
 
 
 async def test_the_first_check_during_the_wsdl_load_does_not_wait_past_the_timeout(
-        *, fake_soap_inventory: FakeSoapInventory) -> None:
+    *, fake_soap_inventory: FakeSoapInventory
+) -> None:
     """zeep and the WSDL load in a thread; a check that cannot wait for them says "unconfirmed" in time and the
     load goes on, so a later check is answered."""
     fake_soap_inventory.stock[('SUC1', 'FRE-1001')] = 7
-    provider = SoapInventory(wsdl=fake_soap_inventory.wsdl_url, username=USERNAME, password=PASSWORD,
-                             timeout_seconds=0.001)
+    provider = SoapInventory(
+        wsdl=fake_soap_inventory.wsdl_url, username=USERNAME, password=PASSWORD, timeout_seconds=0.001
+    )
 
     first = await provider.stock(branch_id=1, branch_code='SUC1', items=[PADS])
     provider.timeout_seconds = 5.0

@@ -37,39 +37,77 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZONE).astimezone(UTC)
 
 
-async def add_sale(db: Database, *, branch_id: int, agent_id: int | None, net: str, sold_at: datetime,
-                   ticket: int, commission: str = '0') -> None:
+async def add_sale(
+    db: Database,
+    *,
+    branch_id: int,
+    agent_id: int | None,
+    net: str,
+    sold_at: datetime,
+    ticket: int,
+    commission: str = '0',
+) -> None:
     net_amount = D(net)
     iva = (net_amount * D('0.21')).quantize(D('0.01'))
     async with db.session() as session:
-        session.add(Sale(branch_id=branch_id, agent_id=agent_id, ticket_number=ticket, net_total=net_amount,
-                         iva_total=iva, total=net_amount + iva, commission_amount=D(commission), sold_at=sold_at))
+        session.add(
+            Sale(
+                branch_id=branch_id,
+                agent_id=agent_id,
+                ticket_number=ticket,
+                net_total=net_amount,
+                iva_total=iva,
+                total=net_amount + iva,
+                commission_amount=D(commission),
+                sold_at=sold_at,
+            )
+        )
         await session.commit()
 
 
-async def add_sent_quote(db: Database, *, branch_id: int, agent_id: int, sent_at: datetime, number: int,
-                         accepted: bool = False) -> None:
+async def add_sent_quote(
+    db: Database, *, branch_id: int, agent_id: int, sent_at: datetime, number: int, accepted: bool = False
+) -> None:
     async with db.session() as session:
-        session.add(Quote(branch_id=branch_id, number=number, created_by_id=agent_id, sent_by_id=agent_id,
-                          status=QuoteStatus.ACCEPTED if accepted else QuoteStatus.SENT, valid_until=DAY,
-                          sent_at=sent_at))
+        session.add(
+            Quote(
+                branch_id=branch_id,
+                number=number,
+                created_by_id=agent_id,
+                sent_by_id=agent_id,
+                status=QuoteStatus.ACCEPTED if accepted else QuoteStatus.SENT,
+                valid_until=DAY,
+                sent_at=sent_at,
+            )
+        )
         await session.commit()
 
 
 @pytest.fixture
 async def november(db: Database, world: World) -> None:
     central, rosario = world.central.id or 0, world.rosario.id or 0
-    await add_sale(db, branch_id=central, agent_id=world.ana.id, net='1000.00', sold_at=at(DAY, 10), ticket=1,
-                   commission='30.00')
-    await add_sale(db, branch_id=central, agent_id=world.ana.id, net='500.00', sold_at=at(DAY, 23, 30), ticket=2,
-                   commission='15.00')  # 02:30 UTC on 1 December: still 30 November in Buenos Aires
-    await add_sale(db, branch_id=central, agent_id=None, net='200.00', sold_at=at(DAY + timedelta(days=1), 0, 30),
-                   ticket=3)  # the AI alone, 1 December
-    await add_sale(db, branch_id=rosario, agent_id=world.bruno.id, net='800.00', sold_at=at(DAY, 12), ticket=1,
-                   commission='16.00')
+    await add_sale(
+        db, branch_id=central, agent_id=world.ana.id, net='1000.00', sold_at=at(DAY, 10), ticket=1, commission='30.00'
+    )
+    await add_sale(
+        db,
+        branch_id=central,
+        agent_id=world.ana.id,
+        net='500.00',
+        sold_at=at(DAY, 23, 30),
+        ticket=2,
+        commission='15.00',
+    )  # 02:30 UTC on 1 December: still 30 November in Buenos Aires
+    await add_sale(
+        db, branch_id=central, agent_id=None, net='200.00', sold_at=at(DAY + timedelta(days=1), 0, 30), ticket=3
+    )  # the AI alone, 1 December
+    await add_sale(
+        db, branch_id=rosario, agent_id=world.bruno.id, net='800.00', sold_at=at(DAY, 12), ticket=1, commission='16.00'
+    )
     for number in range(1, 5):
-        await add_sent_quote(db, branch_id=central, agent_id=world.ana.id or 0, sent_at=at(DAY, 9), number=number,
-                             accepted=number == 1)
+        await add_sent_quote(
+            db, branch_id=central, agent_id=world.ana.id or 0, sent_at=at(DAY, 9), number=number, accepted=number == 1
+        )
     # Rows written straight into the tables, as an import would: the daily totals are rebuilt from them.
     await rebuild_day_totals(db, start=DAY - timedelta(days=3), end=DAY + timedelta(days=3), zone=ZONE)
 
@@ -80,7 +118,12 @@ async def test_figures_per_day_branch_and_agent(*, db: Database, world: World, n
     rows = {(row.day, row.branch_code, row.agent_name): row.figures for row in report.rows}
     ana = rows[(DAY, 'SUC1', 'Ana Gómez')]
     assert (ana.sales, ana.net, ana.iva, ana.total, ana.commission) == (
-        2, D('1500.00'), D('315.00'), D('1815.00'), D('45.00'))
+        2,
+        D('1500.00'),
+        D('315.00'),
+        D('1815.00'),
+        D('45.00'),
+    )
     assert ana.average_ticket == D('907.50')
     assert (ana.quotes_sent, ana.quotes_accepted, ana.conversion_percent) == (4, 1, D('25.0'))
     assert rows[(DAY + timedelta(days=1), 'SUC1', '')].sales == 1
@@ -90,8 +133,9 @@ async def test_figures_per_day_branch_and_agent(*, db: Database, world: World, n
     assert [name for name, _ in report.by_branch] == ['SUC1', 'SUC2']
 
 
-async def test_managers_see_their_branch_agents_none(*, db: Database, world: World, november: None, marta: Viewer,
-                                                        ana: Viewer, jorge: Viewer) -> None:
+async def test_managers_see_their_branch_agents_none(
+    *, db: Database, world: World, november: None, marta: Viewer, ana: Viewer, jorge: Viewer
+) -> None:
     mine = await daily_report(db, viewer=marta, start=DAY, end=DAY)
     narrowed = await daily_report(db, viewer=jorge, start=DAY, end=DAY, branch_id=world.rosario.id)
     elsewhere = await daily_report(db, viewer=marta, start=DAY, end=DAY, branch_id=world.rosario.id)
@@ -103,8 +147,9 @@ async def test_managers_see_their_branch_agents_none(*, db: Database, world: Wor
         await daily_report(db, viewer=ana, start=DAY, end=DAY)
 
 
-async def test_a_day_with_nothing_shows_zeros_and_no_conversion(*, db: Database, world: World, november: None,
-                                                                   jorge: Viewer) -> None:
+async def test_a_day_with_nothing_shows_zeros_and_no_conversion(
+    *, db: Database, world: World, november: None, jorge: Viewer
+) -> None:
     report = await daily_report(db, viewer=jorge, start=DAY - timedelta(days=2), end=DAY - timedelta(days=1))
 
     assert report.rows == ()
@@ -112,16 +157,28 @@ async def test_a_day_with_nothing_shows_zeros_and_no_conversion(*, db: Database,
     assert report.totals.conversion_percent is None and report.totals.average_ticket == D('0.00')
 
 
-async def test_csv_has_a_row_per_day_branch_agent_and_a_total(*, db: Database, world: World, november: None,
-                                                                 marta: Viewer) -> None:
+async def test_csv_has_a_row_per_day_branch_agent_and_a_total(
+    *, db: Database, world: World, november: None, marta: Viewer
+) -> None:
     report = await daily_report(db, viewer=marta, start=DAY, end=DAY)
 
     rows = list(csv.DictReader(io.StringIO(report_csv(report))))
 
     assert tuple(rows[0]) == CSV_COLUMNS
-    assert rows[0] == {'date': '2026-11-30', 'branch': 'SUC1', 'agent': 'Ana Gómez', 'sales': '2', 'net': '1500.00',
-                       'iva': '315.00', 'total': '1815.00', 'average_ticket': '907.50', 'quotes_sent': '4',
-                       'quotes_accepted': '1', 'conversion_percent': '25.0', 'commission': '45.00'}
+    assert rows[0] == {
+        'date': '2026-11-30',
+        'branch': 'SUC1',
+        'agent': 'Ana Gómez',
+        'sales': '2',
+        'net': '1500.00',
+        'iva': '315.00',
+        'total': '1815.00',
+        'average_ticket': '907.50',
+        'quotes_sent': '4',
+        'quotes_accepted': '1',
+        'conversion_percent': '25.0',
+        'commission': '45.00',
+    }
     assert rows[-1]['date'] == 'TOTAL' and rows[-1]['total'] == '1815.00'
 
 
@@ -132,9 +189,9 @@ async def test_bad_ranges_are_refused(*, db: Database, world: World, jorge: View
         await daily_report(db, viewer=jorge, start=DAY - timedelta(days=400), end=DAY)
 
 
-async def test_commissions_agents_see_their_own_managers_their_branch(*, db: Database, world: World, november: None,
-                                                                         ana: Viewer, bruno: Viewer, marta: Viewer,
-                                                                         jorge: Viewer) -> None:
+async def test_commissions_agents_see_their_own_managers_their_branch(
+    *, db: Database, world: World, november: None, ana: Viewer, bruno: Viewer, marta: Viewer, jorge: Viewer
+) -> None:
     span = {'start': DAY, 'end': DAY + timedelta(days=1)}
 
     own = await commissions(db, viewer=ana, **span)
@@ -143,18 +200,20 @@ async def test_commissions_agents_see_their_own_managers_their_branch(*, db: Dat
     ana_elsewhere = await commissions(db, viewer=ana, branch_id=world.rosario.id, **span)
 
     assert [(row.agent_name, row.sales, row.net_total, row.commission) for row in own] == [
-        ('Ana Gómez', 2, D('1500.00'), D('45.00'))]
+        ('Ana Gómez', 2, D('1500.00'), D('45.00'))
+    ]
     assert [row.agent_name for row in branch] == ['Ana Gómez']
     assert [row.agent_name for row in everyone] == ['Ana Gómez', 'Bruno Fernández']
     assert ana_elsewhere == []
     assert [row.agent_name for row in await commissions(db, viewer=bruno, **span)] == ['Bruno Fernández']
 
 
-async def test_a_sale_made_today_appears_in_todays_report(*, db: Database, world: World, desk: SalesDesk,
-                                                             catalog: Catalog, ana: Viewer, marta: Viewer,
-                                                             chat: int) -> None:
-    quote = await quotes.create_quote(db, viewer=ana, conversation_id=chat,
-                                      lines=[LineDraft(product_id=catalog.pads.id)])
+async def test_a_sale_made_today_appears_in_todays_report(
+    *, db: Database, world: World, desk: SalesDesk, catalog: Catalog, ana: Viewer, marta: Viewer, chat: int
+) -> None:
+    quote = await quotes.create_quote(
+        db, viewer=ana, conversation_id=chat, lines=[LineDraft(product_id=catalog.pads.id)]
+    )
     await send_quote(desk, viewer=ana, quote_id=quote.id)
     await accept_quote(desk, quote_id=quote.id, viewer=None, source='customer_text')
 
@@ -169,12 +228,15 @@ async def test_a_sale_made_today_appears_in_todays_report(*, db: Database, world
     assert (await daily_report(db, viewer=marta, start=today, end=today)).rows == report.rows
 
 
-async def test_running_totals_match_a_rebuild_after_a_busy_day(*, db: Database, world: World, desk: SalesDesk,
-                                                               catalog: Catalog, ana: Viewer, marta: Viewer,
-                                                               chat: int) -> None:
-    made = [await quotes.create_quote(db, viewer=ana, conversation_id=chat,
-                                      lines=[LineDraft(product_id=catalog.pads.id, quantity=index + 1)])
-            for index in range(4)]
+async def test_running_totals_match_a_rebuild_after_a_busy_day(
+    *, db: Database, world: World, desk: SalesDesk, catalog: Catalog, ana: Viewer, marta: Viewer, chat: int
+) -> None:
+    made = [
+        await quotes.create_quote(
+            db, viewer=ana, conversation_id=chat, lines=[LineDraft(product_id=catalog.pads.id, quantity=index + 1)]
+        )
+        for index in range(4)
+    ]
     for quote in made[:3]:
         await send_quote(desk, viewer=ana, quote_id=quote.id)
     await send_quote(desk, viewer=ana, quote_id=made[0].id)  # a resend is not another quote sent
@@ -191,6 +253,9 @@ async def test_running_totals_match_a_rebuild_after_a_busy_day(*, db: Database, 
     assert live.rows == rebuilt.rows
     figures = {row.agent_name: row.figures for row in live.rows}
     assert (figures['Ana Gómez'].sales, figures['Ana Gómez'].quotes_sent, figures['Ana Gómez'].quotes_accepted) == (
-        2, 3, 2)
+        2,
+        3,
+        2,
+    )
     assert (figures['Marta Sosa'].sales, figures['Marta Sosa'].quotes_sent) == (1, 0)
     assert live.totals.total == sum((quote.totals.total for quote in made[:2] + made[3:]), D('0'))

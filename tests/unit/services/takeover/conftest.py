@@ -17,6 +17,7 @@ from services.models import AssignmentEvent, AssignmentRule, Branch, Conversatio
 from services.models.types import utcnow
 from tests.builders import conversation_with_message
 from tests.conftest import World
+from tests.fakes.graph_api import fake_graph  # noqa: F401 - a fixture
 
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=utcnow().tzinfo)
 
@@ -48,8 +49,17 @@ async def viewer_of(db: Database, user: User) -> Viewer:
 
 async def add_agents(db: Database, branch: Branch, names: Sequence[str], *, capacity: int = 8) -> list[User]:
     async with db.session() as session:
-        users = [User(username=name.lower().replace(' ', '.'), full_name=name, role=Role.AGENT,
-                      branch_id=branch.id, capacity=capacity, password_hash='x') for name in names]
+        users = [
+            User(
+                username=name.lower().replace(' ', '.'),
+                full_name=name,
+                role=Role.AGENT,
+                branch_id=branch.id,
+                capacity=capacity,
+                password_hash='x',
+            )
+            for name in names
+        ]
         session.add_all(users)
         await session.commit()
         return users
@@ -64,26 +74,42 @@ async def set_rule(db: Database, branch: Branch, rule: AssignmentRule, *, timeou
         await session.commit()
 
 
-async def conversation(db: Database, world: World, phone: str = '+5491133334444', *, name: str = 'Martín Ruiz',
-                       minutes_ago: float = 5) -> int:
-    return await conversation_with_message(db, number_id=world.central_number.id or 0,
-                                           branch_id=world.central.id or 0, phone=phone, name=name,
-                                           text='Hola, ¿tienen pastillas de freno?',
-                                           wa_message_id=f'wamid.{phone}.{minutes_ago}', hours_ago=minutes_ago / 60)
+async def conversation(
+    db: Database, world: World, phone: str = '+5491133334444', *, name: str = 'Martín Ruiz', minutes_ago: float = 5
+) -> int:
+    return await conversation_with_message(
+        db,
+        number_id=world.central_number.id or 0,
+        branch_id=world.central.id or 0,
+        phone=phone,
+        name=name,
+        text='Hola, ¿tienen pastillas de freno?',
+        wa_message_id=f'wamid.{phone}.{minutes_ago}',
+        hours_ago=minutes_ago / 60,
+    )
 
 
 async def load(db: Database, conversation_id: int) -> Conversation:
     async with db.session() as session:
-        found = (await session.exec(select(Conversation).where(Conversation.id == conversation_id)
-                                    .execution_options(populate_existing=True))).one()
+        found = (
+            await session.exec(
+                select(Conversation).where(Conversation.id == conversation_id).execution_options(populate_existing=True)
+            )
+        ).one()
         return found
 
 
 async def history(db: Database, conversation_id: int) -> list[AssignmentEvent]:
     async with db.session() as session:
-        return list((await session.exec(select(AssignmentEvent)
-                                        .where(AssignmentEvent.conversation_id == conversation_id)
-                                        .order_by(col(AssignmentEvent.id)))).all())
+        return list(
+            (
+                await session.exec(
+                    select(AssignmentEvent)
+                    .where(AssignmentEvent.conversation_id == conversation_id)
+                    .order_by(col(AssignmentEvent.id))
+                )
+            ).all()
+        )
 
 
 @pytest.fixture

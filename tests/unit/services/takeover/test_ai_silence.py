@@ -16,22 +16,24 @@ from services.whatsapp import outbox
 from services.whatsapp.graph_client import GraphClient
 from services.whatsapp.workers import OutboxWorker
 from tests.conftest import World
-from tests.fakes.graph_api import FakeGraphApi, fake_graph  # noqa: F401
+from tests.fakes.graph_api import FakeGraphApi
 
 from .conftest import NOW, Recorder, later, viewer_of
 
 
 @pytest.fixture
-async def worker(db: Database, fake_graph: FakeGraphApi, tmp_path: Path) -> AsyncIterator[OutboxWorker]:  # noqa: F811
+async def worker(db: Database, fake_graph: FakeGraphApi, tmp_path: Path) -> AsyncIterator[OutboxWorker]:
     client = GraphClient(base_url=fake_graph.base_url, token=fake_graph.token, timeout=2.0)
-    yield OutboxWorker(db, client=client, publisher=Recorder(), store=MediaStore(tmp_path / 'media'),
-                       delay=lambda attempt, after: 0.0)
+    yield OutboxWorker(
+        db, client=client, publisher=Recorder(), store=MediaStore(tmp_path / 'media'), delay=lambda attempt, after: 0.0
+    )
     await client.aclose()
 
 
 async def ai_says(db: Database, conversation_id: int, text: str) -> int:
-    queued = await outbox.queue_text(db, conversation_id=conversation_id, text=text, publisher=Recorder(),
-                                     sender_kind=SenderKind.AI)
+    queued = await outbox.queue_text(
+        db, conversation_id=conversation_id, text=text, publisher=Recorder(), sender_kind=SenderKind.AI
+    )
     return queued.id or 0
 
 
@@ -47,12 +49,14 @@ def bodies(fake: FakeGraphApi) -> list[str]:
 
 
 async def test_an_ai_reply_queued_just_before_a_take_is_never_sent(
-        db: Database, world: World, martin: int, worker: OutboxWorker, fake_graph: FakeGraphApi) -> None:  # noqa: F811
+    db: Database, world: World, martin: int, worker: OutboxWorker, fake_graph: FakeGraphApi
+) -> None:
     ana = await viewer_of(db, world.ana)
     reply = await ai_says(db, martin, 'Soy el asistente: ¿me pasás el VIN?')
     await take(db, viewer=ana, conversation_id=martin, publisher=Recorder())
-    mine = await outbox.queue_text(db, conversation_id=martin, text='Hola Martín, soy Ana', publisher=Recorder(),
-                                   viewer=ana)
+    mine = await outbox.queue_text(
+        db, conversation_id=martin, text='Hola Martín, soy Ana', publisher=Recorder(), viewer=ana
+    )
 
     await worker.drain()
 
@@ -62,7 +66,8 @@ async def test_an_ai_reply_queued_just_before_a_take_is_never_sent(
 
 
 async def test_after_a_release_or_a_timeout_the_ai_answers_again(
-        db: Database, world: World, martin: int, worker: OutboxWorker, fake_graph: FakeGraphApi) -> None:  # noqa: F811
+    db: Database, world: World, martin: int, worker: OutboxWorker, fake_graph: FakeGraphApi
+) -> None:
     ana = await viewer_of(db, world.ana)
     await take(db, viewer=ana, conversation_id=martin, publisher=Recorder(), now=NOW)
     await release(db, viewer=ana, conversation_id=martin, publisher=Recorder(), now=later(10))
@@ -79,12 +84,12 @@ async def test_after_a_release_or_a_timeout_the_ai_answers_again(
 
 
 async def test_a_paused_ai_is_silent_but_its_own_handoff_message_goes_out(
-        db: Database, world: World, martin: int, worker: OutboxWorker, fake_graph: FakeGraphApi) -> None:  # noqa: F811
+    db: Database, world: World, martin: int, worker: OutboxWorker, fake_graph: FakeGraphApi
+) -> None:
     handoff = await ai_says(db, martin, 'Te paso con un vendedor')
     await request_human(db, conversation_id=martin, reason='pidió una persona', publisher=Recorder())
     await worker.drain()
-    await set_ai(db, viewer=await viewer_of(db, world.ana), conversation_id=martin, enabled=False,
-                 publisher=Recorder())
+    await set_ai(db, viewer=await viewer_of(db, world.ana), conversation_id=martin, enabled=False, publisher=Recorder())
     paused = await ai_says(db, martin, 'Esto no debería salir')
     await worker.drain()
 

@@ -32,7 +32,8 @@ def sweeper(db: Database, recorder: Recorder) -> TakeoverSweeper:
 
 
 async def test_the_deadline_is_the_branch_timeout_and_passes_into_a_release_to_the_ai(
-        db: Database, world: World, martin: int, recorder: Recorder) -> None:
+    db: Database, world: World, martin: int, recorder: Recorder
+) -> None:
     await set_rule(db, world.central, AssignmentRule.MANUAL, timeout_seconds=120)
     taken = await take(db, viewer=await viewer_of(db, world.ana), conversation_id=martin, publisher=recorder, now=NOW)
     assert taken.takeover_deadline == later(120)
@@ -43,31 +44,44 @@ async def test_the_deadline_is_the_branch_timeout_and_passes_into_a_release_to_t
     stored = await load(db, martin)
     assert report.timed_out == [martin]
     assert (stored.assigned_user_id, stored.mode, stored.takeover_deadline) == (None, ConversationMode.AI, None)
-    assert phase_of(status=stored.status, mode=stored.mode, assigned_user_id=None,
-                    human_requested_at=stored.human_requested_at) == Phase.WAITING  # "Espera humano"
+    assert (
+        phase_of(
+            status=stored.status, mode=stored.mode, assigned_user_id=None, human_requested_at=stored.human_requested_at
+        )
+        == Phase.WAITING
+    )  # "Espera humano"
     assert [(row.action, row.user_id, row.actor_user_id, row.reason) for row in await history(db, martin)][-1] == (
-        'timeout', world.ana.id, None, 'inactivity')
+        'timeout',
+        world.ana.id,
+        None,
+        'inactivity',
+    )
     event = recorder.events[-1].data
     assert (event['reason'], event['available'], event['exclude_user_id']) == ('timeout', True, world.ana.id)
 
 
-async def test_activity_renews_the_deadline_and_the_last_second_renewal_wins(db: Database, world: World,
-                                                                            martin: int, recorder: Recorder) -> None:
+async def test_activity_renews_the_deadline_and_the_last_second_renewal_wins(
+    db: Database, world: World, martin: int, recorder: Recorder
+) -> None:
     await take(db, viewer=await viewer_of(db, world.ana), conversation_id=martin, publisher=recorder, now=NOW)
 
-    assert await renew(db, user_id=world.ana.id or 0, conversation_id=martin, publisher=recorder,
-                       now=later(5)) is None  # within 10 s of the last renewal: nothing written
-    assert await renew(db, user_id=world.marta.id or 0, conversation_id=martin, publisher=recorder,
-                       now=later(200)) is None  # not the holder: her activity does not count
-    assert await renew(db, user_id=world.ana.id or 0, conversation_id=martin, publisher=recorder,
-                       now=later(299)) == later(599)
+    assert (
+        await renew(db, user_id=world.ana.id or 0, conversation_id=martin, publisher=recorder, now=later(5)) is None
+    )  # within 10 s of the last renewal: nothing written
+    assert (
+        await renew(db, user_id=world.marta.id or 0, conversation_id=martin, publisher=recorder, now=later(200)) is None
+    )  # not the holder: her activity does not count
+    assert await renew(
+        db, user_id=world.ana.id or 0, conversation_id=martin, publisher=recorder, now=later(299)
+    ) == later(599)
 
     assert (await release_expired(db, publisher=recorder, now=later(301))) == []
     assert (await release_expired(db, publisher=recorder, now=later(599))) == [(martin, world.ana.id)]
 
 
-async def test_an_agent_message_renews_her_hold_whatever_sent_it(db: Database, world: World, martin: int,
-                                                                recorder: Recorder) -> None:
+async def test_an_agent_message_renews_her_hold_whatever_sent_it(
+    db: Database, world: World, martin: int, recorder: Recorder
+) -> None:
     ana = await viewer_of(db, world.ana)
     taken = await take(db, viewer=ana, conversation_id=martin, publisher=recorder, now=utcnow() - timedelta(minutes=4))
     handler = renew_on_agent_messages(db, recorder)
@@ -83,8 +97,9 @@ async def test_an_agent_message_renews_her_hold_whatever_sent_it(db: Database, w
     assert renewed - taken.takeover_deadline >= timedelta(minutes=3, seconds=59)
 
 
-async def test_a_deadline_set_before_a_restart_is_released_by_the_next_process(database_url: str, world: World,
-                                                                              martin: int) -> None:
+async def test_a_deadline_set_before_a_restart_is_released_by_the_next_process(
+    database_url: str, world: World, martin: int
+) -> None:
     first = Database.from_url(database_url)
     await take(first, viewer=await viewer_of(first, world.ana), conversation_id=martin, publisher=Recorder(), now=NOW)
     await first.dispose()  # the process dies; nothing of it survives but the database
@@ -112,10 +127,14 @@ async def test_two_processes_sweeping_at_once_release_once(database_url: str, wo
 
 
 async def test_a_held_conversation_without_deadline_gets_one_and_cannot_stay_held_for_ever(
-        db: Database, world: World, martin: int, recorder: Recorder) -> None:
+    db: Database, world: World, martin: int, recorder: Recorder
+) -> None:
     async with db.session() as session:  # e.g. the demo seed, or rows from before takeover existed
-        await session.exec(update(Conversation).where(col(Conversation.id) == martin)
-                           .values(assigned_user_id=world.ana.id, mode=ConversationMode.HUMAN))
+        await session.exec(
+            update(Conversation)
+            .where(col(Conversation.id) == martin)
+            .values(assigned_user_id=world.ana.id, mode=ConversationMode.HUMAN)
+        )
         await session.commit()
 
     assert (await sweeper(db, recorder).sweep(now=NOW)).deadlines_set == 1
@@ -123,10 +142,16 @@ async def test_a_held_conversation_without_deadline_gets_one_and_cannot_stay_hel
     assert (await sweeper(db, recorder).sweep(now=later(300))).timed_out == [martin]
 
 
-async def test_the_scheduled_sweeper_releases_without_being_called(db: Database, world: World, martin: int,
-                                                                  recorder: Recorder) -> None:
-    await take(db, viewer=await viewer_of(db, world.ana), conversation_id=martin, publisher=recorder,
-               now=utcnow() - timedelta(minutes=10))
+async def test_the_scheduled_sweeper_releases_without_being_called(
+    db: Database, world: World, martin: int, recorder: Recorder
+) -> None:
+    await take(
+        db,
+        viewer=await viewer_of(db, world.ana),
+        conversation_id=martin,
+        publisher=recorder,
+        now=utcnow() - timedelta(minutes=10),
+    )
     scheduled = TakeoverSweeper(db, publisher=recorder, online=set, offer_seconds=120, interval_seconds=0.05)
     scheduled.start()
     try:

@@ -13,8 +13,9 @@ from tests.conftest import World
 from .conftest import NOW, Recorder, add_agents, history, load, set_rule, viewer_of
 
 
-async def test_twenty_agents_take_at_once_one_wins_nineteen_are_told_who(db: Database, world: World, martin: int,
-                                                                        recorder: Recorder) -> None:
+async def test_twenty_agents_take_at_once_one_wins_nineteen_are_told_who(
+    db: Database, world: World, martin: int, recorder: Recorder
+) -> None:
     agents = await add_agents(db, world.central, [f'Vendedor {n:02d}' for n in range(20)])
     viewers = [await viewer_of(db, agent) for agent in agents]
     start = asyncio.Event()
@@ -43,8 +44,9 @@ async def test_twenty_agents_take_at_once_one_wins_nineteen_are_told_who(db: Dat
     assert recorder.reasons() == ['take']
 
 
-async def test_a_take_racing_the_round_robin_rule_leaves_exactly_one_holder(db: Database, world: World,
-                                                                           martin: int, recorder: Recorder) -> None:
+async def test_a_take_racing_the_round_robin_rule_leaves_exactly_one_holder(
+    db: Database, world: World, martin: int, recorder: Recorder
+) -> None:
     await set_rule(db, world.central, AssignmentRule.ROUND_ROBIN)
     (carlos,) = await add_agents(db, world.central, ['Carlos Ibáñez'])
     ana = await viewer_of(db, world.ana)
@@ -55,8 +57,10 @@ async def test_a_take_racing_the_round_robin_rule_leaves_exactly_one_holder(db: 
         except AlreadyTaken as refusal:
             return refusal
 
-    manual, ruled = await asyncio.gather(by_hand(), apply_rule(
-        db, conversation_id=martin, online={carlos.id or 0}, publisher=recorder, offer_seconds=0, now=NOW))
+    manual, ruled = await asyncio.gather(
+        by_hand(),
+        apply_rule(db, conversation_id=martin, online={carlos.id or 0}, publisher=recorder, offer_seconds=0, now=NOW),
+    )
 
     stored = await load(db, martin)
     rows = await history(db, martin)

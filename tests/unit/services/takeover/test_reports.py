@@ -27,10 +27,11 @@ async def test_counts_per_branch_and_agent_since_a_moment(db: Database, world: W
     assert central.actions == {'take': 4, 'release': 1, 'timeout': 2, 'handoff': 1}
     by_name = {agent.name: agent for agent in counts.agents}
     assert set(by_name) == {'Ana Gómez', 'Marta Sosa'}
-    assert (by_name['Ana Gómez'].holding, by_name['Ana Gómez'].actions) == (1, {'take': 3, 'release': 1,
-                                                                                 'timeout': 1})
+    assert (by_name['Ana Gómez'].holding, by_name['Ana Gómez'].actions) == (1, {'take': 3, 'release': 1, 'timeout': 1})
     assert by_name['Marta Sosa'].actions == {'take': 1, 'timeout': 1}
-    assert (await assignment_counts(db, viewer=marta, since=later(401))).branches[0].actions == {'handoff': 1,
-                                                                                               'take': 1}
+    assert (await assignment_counts(db, viewer=marta, since=later(401))).branches[0].actions == {
+        'handoff': 1,
+        'take': 1,
+    }
     everything = await assignment_counts(db, viewer=await viewer_of(db, world.jorge), since=NOW)
     assert [branch.branch_code for branch in everything.branches] == ['SUC1', 'SUC2']

@@ -26,27 +26,31 @@ PHONES = [f'+54911333300{n:02d}' for n in range(12)]
 
 
 async def place(db: Database, conversation_id: int, online: set[int], recorder: Recorder) -> RuleDecision:
-    return await apply_rule(db, conversation_id=conversation_id, online=online, publisher=recorder,
-                            offer_seconds=120, now=NOW)
+    return await apply_rule(
+        db, conversation_id=conversation_id, online=online, publisher=recorder, offer_seconds=120, now=NOW
+    )
 
 
-async def test_round_robin_takes_turns_among_online_agents_only(db: Database, world: World,
-                                                               recorder: Recorder) -> None:
+async def test_round_robin_takes_turns_among_online_agents_only(db: Database, world: World, recorder: Recorder) -> None:
     await set_rule(db, world.central, AssignmentRule.ROUND_ROBIN)
     carlos, dora, ernesto = await add_agents(db, world.central, ['Carlos', 'Dora', 'Ernesto'])
     online = {carlos.id or 0, ernesto.id or 0}  # Dora has no inbox open
     chats = [await conversation(db, world, phone) for phone in PHONES[:5]]
 
-    got = [(await load(db, chat)).assigned_user_id for chat in chats
-           if (await place(db, chat, online, recorder)).kind == 'assigned']
+    got = [
+        (await load(db, chat)).assigned_user_id
+        for chat in chats
+        if (await place(db, chat, online, recorder)).kind == 'assigned'
+    ]
 
     assert got == [carlos.id, ernesto.id, carlos.id, ernesto.id, carlos.id]
     assert dora.id not in got and world.marta.id not in got  # managers are not in the rotation
     assert [row.reason for chat in chats for row in await history(db, chat)] == ['round_robin'] * 5
 
 
-async def test_least_busy_picks_the_fewest_held_and_respects_capacity(db: Database, world: World,
-                                                                     recorder: Recorder) -> None:
+async def test_least_busy_picks_the_fewest_held_and_respects_capacity(
+    db: Database, world: World, recorder: Recorder
+) -> None:
     await set_rule(db, world.central, AssignmentRule.LEAST_BUSY)
     (carlos,) = await add_agents(db, world.central, ['Carlos'], capacity=1)
     (dora,) = await add_agents(db, world.central, ['Dora'], capacity=3)
@@ -65,8 +69,9 @@ async def test_least_busy_picks_the_fewest_held_and_respects_capacity(db: Databa
     assert all(decision.kind == 'assigned' for decision in decisions)
 
 
-async def test_least_busy_with_everyone_full_leaves_it_with_the_ai(db: Database, world: World,
-                                                                  recorder: Recorder) -> None:
+async def test_least_busy_with_everyone_full_leaves_it_with_the_ai(
+    db: Database, world: World, recorder: Recorder
+) -> None:
     await set_rule(db, world.central, AssignmentRule.LEAST_BUSY)
     (carlos,) = await add_agents(db, world.central, ['Carlos'], capacity=1)
     await place(db, await conversation(db, world, PHONES[0]), {carlos.id or 0}, recorder)
@@ -78,8 +83,9 @@ async def test_least_busy_with_everyone_full_leaves_it_with_the_ai(db: Database,
     assert (await load(db, second)).assigned_user_id is None and await history(db, second) == []
 
 
-async def test_nobody_online_or_a_manual_branch_assigns_nobody(db: Database, world: World, martin: int,
-                                                              recorder: Recorder) -> None:
+async def test_nobody_online_or_a_manual_branch_assigns_nobody(
+    db: Database, world: World, martin: int, recorder: Recorder
+) -> None:
     await set_rule(db, world.central, AssignmentRule.ROUND_ROBIN)
     assert (await place(db, martin, set(), recorder)).kind == 'none'
     await set_rule(db, world.central, AssignmentRule.MANUAL)
@@ -88,7 +94,8 @@ async def test_nobody_online_or_a_manual_branch_assigns_nobody(db: Database, wor
 
 
 async def test_a_faithful_client_is_offered_to_their_agent_first_then_the_rule_decides(
-        db: Database, world: World, martin: int, recorder: Recorder) -> None:
+    db: Database, world: World, martin: int, recorder: Recorder
+) -> None:
     await set_rule(db, world.central, AssignmentRule.ROUND_ROBIN)
     (carlos,) = await add_agents(db, world.central, ['Carlos'])
     ana = await viewer_of(db, world.ana)
@@ -105,16 +112,18 @@ async def test_a_faithful_client_is_offered_to_their_agent_first_then_the_rule_d
     except OfferedToAnother as refusal:
         assert (refusal.holder, refusal.until) == ('Ana Gómez', later(120))
 
-    report = await TakeoverSweeper(db, publisher=recorder, online=lambda: online, offer_seconds=120,
-                                   interval_seconds=5).sweep(now=later(121))
+    report = await TakeoverSweeper(
+        db, publisher=recorder, online=lambda: online, offer_seconds=120, interval_seconds=5
+    ).sweep(now=later(121))
 
     assert report.offers_expired == [martin] and report.assigned == [martin]
     assert (await load(db, martin)).assigned_user_id == carlos.id  # the rule, without Ana who let it pass
     assert [row.action for row in await history(db, martin)] == ['faithful', 'offer', 'offer_expired', 'rule']
 
 
-async def test_the_faithful_agent_accepts_the_offer_by_taking_it(db: Database, world: World, martin: int,
-                                                                recorder: Recorder) -> None:
+async def test_the_faithful_agent_accepts_the_offer_by_taking_it(
+    db: Database, world: World, martin: int, recorder: Recorder
+) -> None:
     ana = await viewer_of(db, world.ana)
     await set_faithful(db, viewer=ana, conversation_id=martin, user_id=world.ana.id, publisher=recorder)
     await place(db, martin, {world.ana.id or 0}, recorder)
@@ -125,8 +134,9 @@ async def test_the_faithful_agent_accepts_the_offer_by_taking_it(db: Database, w
     assert (stored.assigned_user_id, stored.offered_user_id, stored.offer_expires_at) == (world.ana.id, None, None)
 
 
-async def test_a_returning_customer_whose_agent_is_offline_goes_to_the_rule(db: Database, world: World,
-                                                                           martin: int, recorder: Recorder) -> None:
+async def test_a_returning_customer_whose_agent_is_offline_goes_to_the_rule(
+    db: Database, world: World, martin: int, recorder: Recorder
+) -> None:
     await set_rule(db, world.central, AssignmentRule.ROUND_ROBIN)
     (carlos,) = await add_agents(db, world.central, ['Carlos'])
     ana = await viewer_of(db, world.ana)
@@ -148,7 +158,8 @@ async def test_a_returning_customer_whose_agent_is_offline_goes_to_the_rule(db: 
 
 
 async def test_the_dispatcher_places_new_conversations_and_handoffs_when_events_arrive(
-        db: Database, world: World, martin: int, recorder: Recorder) -> None:
+    db: Database, world: World, martin: int, recorder: Recorder
+) -> None:
     await set_rule(db, world.central, AssignmentRule.ROUND_ROBIN)
     (carlos,) = await add_agents(db, world.central, ['Carlos'])
     online = {carlos.id or 0}
@@ -169,9 +180,9 @@ async def test_the_dispatcher_places_new_conversations_and_handoffs_when_events_
     assert (await load(db, martin)).assigned_user_id == carlos.id
 
 
-async def test_the_dispatcher_ignores_manual_branches_without_faithful_clients(db: Database, world: World,
-                                                                              martin: int,
-                                                                              recorder: Recorder) -> None:
+async def test_the_dispatcher_ignores_manual_branches_without_faithful_clients(
+    db: Database, world: World, martin: int, recorder: Recorder
+) -> None:
     dispatcher = AssignmentWorker(db, publisher=recorder, online=lambda: {world.ana.id or 0}, offer_seconds=120)
     dispatcher.on_event(Event(CONVERSATION_UPDATED, world.central.id or 0, martin, {'reason': 'inbound'}))
     dispatcher.on_event(Event(CONVERSATION_UPDATED, world.central.id or 0, martin, {'reason': 'labels'}))
@@ -181,7 +192,8 @@ async def test_the_dispatcher_ignores_manual_branches_without_faithful_clients(d
 
 
 async def test_the_sweeper_places_waiting_conversations_when_an_agent_comes_online(
-        db: Database, world: World, martin: int, recorder: Recorder) -> None:
+    db: Database, world: World, martin: int, recorder: Recorder
+) -> None:
     await set_rule(db, world.central, AssignmentRule.LEAST_BUSY)
     await request_human(db, conversation_id=martin, reason='pidió una persona', publisher=recorder, now=NOW)
     online: set[int] = set()

@@ -38,8 +38,9 @@ def test_every_move_starts_from_somewhere_and_only_open_conversations_can_be_hel
     assert MOVES['reopen'].sources == {Phase.CLOSED}
 
 
-async def test_take_then_release_returns_the_conversation_to_the_ai(db: Database, world: World, martin: int,
-                                                                   recorder: Recorder) -> None:
+async def test_take_then_release_returns_the_conversation_to_the_ai(
+    db: Database, world: World, martin: int, recorder: Recorder
+) -> None:
     ana = await viewer_of(db, world.ana)
 
     taken = await take(db, viewer=ana, conversation_id=martin, publisher=recorder, now=NOW)
@@ -50,13 +51,16 @@ async def test_take_then_release_returns_the_conversation_to_the_ai(db: Database
     assert released.phase == Phase.AI
     assert (stored.mode, stored.assigned_user_id, stored.takeover_deadline) == (ConversationMode.AI, None, None)
     assert [(row.action, row.user_id, row.actor_user_id, row.reason) for row in await history(db, martin)] == [
-        ('take', world.ana.id, world.ana.id, ''), ('release', world.ana.id, world.ana.id, 'to_ai')]
+        ('take', world.ana.id, world.ana.id, ''),
+        ('release', world.ana.id, world.ana.id, 'to_ai'),
+    ]
     assert recorder.reasons() == ['take', 'release']
     assert recorder.events[1].data['available'] is True
 
 
 async def test_release_to_the_queue_keeps_the_ai_silent_and_asks_the_rule_for_someone_else(
-        db: Database, world: World, martin: int, recorder: Recorder) -> None:
+    db: Database, world: World, martin: int, recorder: Recorder
+) -> None:
     ana = await viewer_of(db, world.ana)
     await take(db, viewer=ana, conversation_id=martin, publisher=recorder, now=NOW)
 
@@ -70,7 +74,8 @@ async def test_release_to_the_queue_keeps_the_ai_silent_and_asks_the_rule_for_so
 
 
 async def test_an_agent_cannot_release_a_colleagues_conversation_but_the_manager_can(
-        db: Database, world: World, martin: int, recorder: Recorder) -> None:
+    db: Database, world: World, martin: int, recorder: Recorder
+) -> None:
     ana, marta = await viewer_of(db, world.ana), await viewer_of(db, world.marta)
     await take(db, viewer=ana, conversation_id=martin, publisher=recorder, now=NOW)
     (carlos,) = await add_agents(db, world.central, ['Carlos Ibáñez'])
@@ -85,17 +90,18 @@ async def test_an_agent_cannot_release_a_colleagues_conversation_but_the_manager
     assert (rows[-1].action, rows[-1].user_id, rows[-1].actor_user_id) == ('release', world.ana.id, world.marta.id)
 
 
-async def test_releasing_what_nobody_holds_is_refused_with_the_phase(db: Database, world: World, martin: int,
-                                                                    recorder: Recorder) -> None:
+async def test_releasing_what_nobody_holds_is_refused_with_the_phase(
+    db: Database, world: World, martin: int, recorder: Recorder
+) -> None:
     with pytest.raises(NotAllowedNow) as refused:
         await release(db, viewer=await viewer_of(db, world.ana), conversation_id=martin, publisher=recorder)
     assert refused.value.phase == Phase.AI
     assert await history(db, martin) == [] and recorder.events == []
 
 
-async def test_pausing_the_ai_puts_it_in_the_queue_and_activating_it_hands_back(db: Database, world: World,
-                                                                               martin: int,
-                                                                               recorder: Recorder) -> None:
+async def test_pausing_the_ai_puts_it_in_the_queue_and_activating_it_hands_back(
+    db: Database, world: World, martin: int, recorder: Recorder
+) -> None:
     ana = await viewer_of(db, world.ana)
 
     paused = await set_ai(db, viewer=ana, conversation_id=martin, enabled=False, publisher=recorder, now=NOW)
@@ -111,8 +117,9 @@ async def test_pausing_the_ai_puts_it_in_the_queue_and_activating_it_hands_back(
         await set_ai(db, viewer=ana, conversation_id=martin, enabled=True, publisher=recorder)
 
 
-async def test_manager_reassigns_to_an_agent_of_the_branch_only(db: Database, world: World, martin: int,
-                                                               recorder: Recorder) -> None:
+async def test_manager_reassigns_to_an_agent_of_the_branch_only(
+    db: Database, world: World, martin: int, recorder: Recorder
+) -> None:
     ana, marta = await viewer_of(db, world.ana), await viewer_of(db, world.marta)
     await take(db, viewer=marta, conversation_id=martin, publisher=recorder, now=NOW)
 
@@ -120,13 +127,18 @@ async def test_manager_reassigns_to_an_agent_of_the_branch_only(db: Database, wo
         await reassign(db, viewer=marta, conversation_id=martin, user_id=world.bruno.id or 0, publisher=recorder)
     with pytest.raises(PermissionDenied):
         await reassign(db, viewer=ana, conversation_id=martin, user_id=world.ana.id or 0, publisher=recorder)
-    outcome = await reassign(db, viewer=marta, conversation_id=martin, user_id=world.ana.id or 0, publisher=recorder,
-                             now=later(30))
+    outcome = await reassign(
+        db, viewer=marta, conversation_id=martin, user_id=world.ana.id or 0, publisher=recorder, now=later(30)
+    )
 
     assert (outcome.assigned_user_id, outcome.takeover_deadline) == (world.ana.id, later(330))
     event = recorder.events[-1].data
     assert (event['reason'], event['user_id'], event['actor_user_id'], event['previous_user_id']) == (
-        'reassign', world.ana.id, world.marta.id, world.marta.id)
+        'reassign',
+        world.ana.id,
+        world.marta.id,
+        world.marta.id,
+    )
 
 
 async def test_close_and_reopen(db: Database, world: World, martin: int, recorder: Recorder) -> None:
@@ -146,7 +158,8 @@ async def test_close_and_reopen(db: Database, world: World, martin: int, recorde
 
 
 async def test_reopening_is_refused_while_the_customer_has_another_open_conversation(
-        db: Database, world: World, martin: int, recorder: Recorder) -> None:
+    db: Database, world: World, martin: int, recorder: Recorder
+) -> None:
     ana = await viewer_of(db, world.ana)
     await close(db, viewer=ana, conversation_id=martin, publisher=recorder)
     async with db.session() as session:  # the customer wrote again: ingest opened a new conversation
@@ -160,16 +173,18 @@ async def test_reopening_is_refused_while_the_customer_has_another_open_conversa
     assert (await load(db, martin)).status == ConversationStatus.CLOSED
 
 
-async def test_another_branch_cannot_see_or_take_it(db: Database, world: World, martin: int,
-                                                   recorder: Recorder) -> None:
+async def test_another_branch_cannot_see_or_take_it(
+    db: Database, world: World, martin: int, recorder: Recorder
+) -> None:
     bruno = await viewer_of(db, world.bruno)
     with pytest.raises(NotFound):
         await take(db, viewer=bruno, conversation_id=martin, publisher=recorder)
     assert (await load(db, martin)).assigned_user_id is None
 
 
-async def test_handoff_flags_the_wait_once_and_keeps_the_ai_mode(db: Database, world: World, martin: int,
-                                                                recorder: Recorder) -> None:
+async def test_handoff_flags_the_wait_once_and_keeps_the_ai_mode(
+    db: Database, world: World, martin: int, recorder: Recorder
+) -> None:
     asked = 'El cliente pidió hablar con una persona'
     first = await request_human(db, conversation_id=martin, reason=asked, publisher=recorder, now=NOW)
     again = await request_human(db, conversation_id=martin, reason='otra vez', publisher=recorder, now=later(5))
@@ -188,7 +203,8 @@ async def test_handoff_flags_the_wait_once_and_keeps_the_ai_mode(db: Database, w
 
 
 async def test_faithful_mark_covers_every_conversation_of_the_customer_in_the_branch(
-        db: Database, world: World, martin: int, recorder: Recorder) -> None:
+    db: Database, world: World, martin: int, recorder: Recorder
+) -> None:
     ana, marta = await viewer_of(db, world.ana), await viewer_of(db, world.marta)
     await set_faithful(db, viewer=ana, conversation_id=martin, user_id=world.ana.id, publisher=recorder)
     assert (await load(db, martin)).faithful_user_id == world.ana.id
@@ -198,7 +214,9 @@ async def test_faithful_mark_covers_every_conversation_of_the_customer_in_the_br
     await set_faithful(db, viewer=marta, conversation_id=martin, user_id=None, publisher=recorder)
     assert (await load(db, martin)).faithful_user_id is None
     assert [(row.action, row.user_id, row.reason) for row in await history(db, martin)] == [
-        ('faithful', world.ana.id, 'set'), ('faithful', None, 'cleared')]
+        ('faithful', world.ana.id, 'set'),
+        ('faithful', None, 'cleared'),
+    ]
 
 
 class CommittedCheck:

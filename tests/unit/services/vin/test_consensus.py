@@ -161,8 +161,11 @@ def test_a_barcode_settles_and_page_reads_only_back_a_check_digit() -> None:
     assert decide([barcode]).source == 'barcode'
 
     # Whole-page reads (lower resolution, no character confidences) never settle a VIN without check digit…
-    page_only = [Reading(BR_VIN, 'page-otsu', 'page'), Reading(BR_VIN, 'page-gray', 'page'),
-                 Reading(BR_VIN, 'page-local', 'page')]
+    page_only = [
+        Reading(BR_VIN, 'page-otsu', 'page'),
+        Reading(BR_VIN, 'page-gray', 'page'),
+        Reading(BR_VIN, 'page-local', 'page'),
+    ]
     assert decide(page_only).vin is None
     assert [candidate['vin'] for candidate in decide(page_only).candidates] == [BR_VIN]  # kept for the agent
     # …but two of them and a North-American check digit do; one does not.
@@ -197,8 +200,10 @@ def test_the_two_recognizers_lone_glyph_reads_disagreeing_leave_the_choice_to_th
     lines = [line(vin), line(vin), line(vin, TWO), line(vin, TWO)]
 
     assert decide([*lines, chars(x_as_4), chars(x_as_4)]).vin is None  # one model's lone glyphs: a real doubt
-    assert decide([*lines, chars(x_as_4), chars(x_as_4), chars(vin, SECOND_CHARS_KIND),
-                   chars(vin, SECOND_CHARS_KIND)]).vin == vin
+    assert (
+        decide([*lines, chars(x_as_4), chars(x_as_4), chars(vin, SECOND_CHARS_KIND), chars(vin, SECOND_CHARS_KIND)]).vin
+        == vin
+    )
 
 
 def test_silenced_lone_glyph_reads_still_need_two_line_recognizers_in_agreement() -> None:

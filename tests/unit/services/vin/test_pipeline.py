@@ -29,12 +29,16 @@ def test_a_sample_of_the_synthetic_set_is_read_without_a_wrong_vin(synthetic_set
     results = [read_vin(item.image, barcodes=False, time_budget=120) for item in sample]
 
     exact = [item.file for item, result in zip(sample, results, strict=True) if result.vin == item.vin]
-    wrong = [(item.file, item.vin, result.vin) for item, result in zip(sample, results, strict=True)
-             if result.vin is not None and result.vin != item.vin]
+    wrong = [
+        (item.file, item.vin, result.vin)
+        for item, result in zip(sample, results, strict=True)
+        if result.vin is not None and result.vin != item.vin
+    ]
     assert wrong == []
     assert len(exact) >= 9, f'only {exact} read right'
-    north_american = [result for item, result in zip(sample, results, strict=True)
-                      if item.north_american and result.vin == item.vin]
+    north_american = [
+        result for item, result in zip(sample, results, strict=True) if item.north_american and result.vin == item.vin
+    ]
     assert north_american
     assert all(result.status == VinStatus.VERIFIED for result in north_american)
 

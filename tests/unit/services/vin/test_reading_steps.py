@@ -49,8 +49,14 @@ def test_a_vin_with_gaps_between_characters_is_cut_into_17() -> None:
     crop = line_crop(photo, box, threshold='otsu', text_height=44)
 
     assert len(character_boxes(crop)) == 17
-    assert character_boxes(line_crop(photo, (box[0], box[1], box[0] + (box[2] - box[0]) // 2, box[3]),
-                                     threshold='otsu', text_height=44)) == []  # half a VIN is no VIN
+    assert (
+        character_boxes(
+            line_crop(
+                photo, (box[0], box[1], box[0] + (box[2] - box[0]) // 2, box[3]), threshold='otsu', text_height=44
+            )
+        )
+        == []
+    )  # half a VIN is no VIN
 
 
 def engines() -> list[TesseractEngine]:
@@ -120,13 +126,20 @@ def test_the_skew_of_a_small_turned_label_under_glare_is_found() -> None:
     font = ImageFont.truetype(FONT, 26)
     label_image = Image.new('L', (700, 260), 240)
     draw = ImageDraw.Draw(label_image)
-    for row, text in enumerate(['VOLKSWAGEN ARGENTINA S.A.', 'VIN 8AWZZZ5UZFA123456', 'PESO BRUTO 1542 kg',
-                                'MOTOR CFZ 1.6', 'FABRICADO EN 03/2015']):
+    for row, text in enumerate(
+        [
+            'VOLKSWAGEN ARGENTINA S.A.',
+            'VIN 8AWZZZ5UZFA123456',
+            'PESO BRUTO 1542 kg',
+            'MOTOR CFZ 1.6',
+            'FABRICADO EN 03/2015',
+        ]
+    ):
         draw.text((20, 15 + 48 * row), text, font=font, fill=30)
     turned = label_image.rotate(10, expand=True, resample=Image.Resampling.BICUBIC, fillcolor=70)
     width, height = 1600, 1100
     yy, xx = np.mgrid[0:height, 0:width]
-    light = 70 + 0.05 * xx + 120 * np.exp(-((yy - 250) ** 2 + (xx - 1200) ** 2) / (2 * 350 ** 2))
+    light = 70 + 0.05 * xx + 120 * np.exp(-((yy - 250) ** 2 + (xx - 1200) ** 2) / (2 * 350**2))
     photo = Image.fromarray(np.clip(light, 0, 255).astype(np.uint8))
     photo.paste(turned, (850, 150))
 

@@ -40,7 +40,7 @@ class FakeEngine:
     def read_characters(self, images: list[Image.Image], *, seconds_left: float) -> list[tuple[str, float]] | None:
         if self.characters is None:
             return None
-        return [(char, 0.99) for char in self.characters[:len(images)]]
+        return [(char, 0.99) for char in self.characters[: len(images)]]
 
 
 def photo_of(text: str) -> tuple[Image.Image, tuple[int, int, int, int]]:
@@ -76,8 +76,7 @@ def test_the_second_recognizer_is_asked_until_the_photo_is_settled_and_no_furthe
     assert first.line_reads == 5
     assert second.line_reads == 1  # one agreeing read of another recognizer settles it
     assert run.settled and run.decision is not None and run.decision.vin == BR_VIN
-    assert [reading.source for reading in run.readings if reading.kind == SECOND_LINE_KIND] == [
-        'line1-spa-gray60-vin']
+    assert [reading.source for reading in run.readings if reading.kind == SECOND_LINE_KIND] == ['line1-spa-gray60-vin']
     assert 'second' in run.timings
 
 
@@ -129,8 +128,7 @@ def test_the_default_second_recognizer_is_tesseract_s_spanish_model_and_reads_a_
     assert second_recognizer('rapidocr').language == 'eng'  # type: ignore[union-attr]
     photo, box = photo_of(BR_VIN)
 
-    lines = engine.read_line(line_crop(photo, box, threshold='gray', text_height=60), seconds_left=30,
-                             alphabet='vin')
+    lines = engine.read_line(line_crop(photo, box, threshold='gray', text_height=60), seconds_left=30, alphabet='vin')
 
     assert [reading.text for line in lines for reading in readings_of_line(line, source='t', kind='t')] == [BR_VIN]
 

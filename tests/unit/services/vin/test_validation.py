@@ -16,12 +16,15 @@ from services.vin.validation import (
 )
 
 
-@pytest.mark.parametrize(('vin', 'digit'), [
-    ('1HGCM82633A004352', '3'),  # the 49 CFR 565 worked example family (Honda Accord 2003)
-    ('5YJ3E1EA2KF317000', '2'),  # Tesla Model 3 2019
-    ('11111111111111111', '1'),
-    ('1M8GDM9AXKP042788', 'X'),  # remainder 10 is written X
-])
+@pytest.mark.parametrize(
+    ('vin', 'digit'),
+    [
+        ('1HGCM82633A004352', '3'),  # the 49 CFR 565 worked example family (Honda Accord 2003)
+        ('5YJ3E1EA2KF317000', '2'),  # Tesla Model 3 2019
+        ('11111111111111111', '1'),
+        ('1M8GDM9AXKP042788', 'X'),  # remainder 10 is written X
+    ],
+)
 def test_check_digit_of_known_vins(vin: str, digit: str) -> None:
     assert check_digit(vin) == digit
 
@@ -54,13 +57,16 @@ def test_a_non_north_american_vin_is_valid_but_unverifiable_whatever_its_check_d
     assert validate_vin(with_check_digit('9BWAB45U0FP012345')).status == VinStatus.UNVERIFIED
 
 
-@pytest.mark.parametrize(('vin', 'reason'), [
-    ('1HGCM82633A00435', '16 characters'),
-    ('1HGCM82633A0043521', '18 characters'),
-    ('1HGCM8263IA004352', 'alphabet'),  # I is never in a VIN
-    ('9BWAB45U5FP01234A', 'serial'),  # ISO 3779: the last four are digits
-    ('12345678901234567', 'letter'),
-])
+@pytest.mark.parametrize(
+    ('vin', 'reason'),
+    [
+        ('1HGCM82633A00435', '16 characters'),
+        ('1HGCM82633A0043521', '18 characters'),
+        ('1HGCM8263IA004352', 'alphabet'),  # I is never in a VIN
+        ('9BWAB45U5FP01234A', 'serial'),  # ISO 3779: the last four are digits
+        ('12345678901234567', 'letter'),
+    ],
+)
 def test_structure_errors_are_rejected_with_a_reason(vin: str, reason: str) -> None:
     check = validate_vin(vin)
 

@@ -55,10 +55,12 @@ async def _send_error(client: GraphClient) -> GraphError:
 
 
 async def test_send_text_returns_the_wamid_and_posts_the_exact_cloud_api_json(
-    fake: FakeGraphApi, client: GraphClient,
+    fake: FakeGraphApi,
+    client: GraphClient,
 ) -> None:
-    wamid = await client.send_text(PHONE_ID, to='+' + CUSTOMER, body='Hola Ana, sí: tenemos stock.',
-                                   callback_data='outbox-41')
+    wamid = await client.send_text(
+        PHONE_ID, to='+' + CUSTOMER, body='Hola Ana, sí: tenemos stock.', callback_data='outbox-41'
+    )
 
     assert wamid.startswith('wamid.')
     [request] = fake.requests
@@ -76,10 +78,12 @@ async def test_send_text_returns_the_wamid_and_posts_the_exact_cloud_api_json(
 
 
 async def test_a_reply_quotes_the_customer_message_and_can_preview_links(
-    fake: FakeGraphApi, client: GraphClient,
+    fake: FakeGraphApi,
+    client: GraphClient,
 ) -> None:
-    await client.send_text(PHONE_ID, to=CUSTOMER, body='Mirá: https://example.com/p/1', reply_to=INBOUND_WAMID,
-                           preview_url=True)
+    await client.send_text(
+        PHONE_ID, to=CUSTOMER, body='Mirá: https://example.com/p/1', reply_to=INBOUND_WAMID, preview_url=True
+    )
 
     [sent] = fake.sent_messages
     assert sent['context'] == {'message_id': INBOUND_WAMID}
@@ -96,8 +100,14 @@ async def test_text_over_4096_characters_is_refused_before_any_http(fake: FakeGr
 
 
 async def test_template_payload_has_language_and_body_parameters(fake: FakeGraphApi, client: GraphClient) -> None:
-    wamid = await client.send_template(PHONE_ID, to=CUSTOMER, name='presupuesto_listo', language='es_AR',
-                                       body_parameters=['Ana', 'P-1042'], callback_data='outbox-7')
+    wamid = await client.send_template(
+        PHONE_ID,
+        to=CUSTOMER,
+        name='presupuesto_listo',
+        language='es_AR',
+        body_parameters=['Ana', 'P-1042'],
+        callback_data='outbox-7',
+    )
     await client.send_template(PHONE_ID, to=CUSTOMER, name='hola', language='es', body_parameters=[])
 
     assert wamid.startswith('wamid.')
@@ -110,29 +120,43 @@ async def test_template_payload_has_language_and_body_parameters(fake: FakeGraph
         'template': {
             'name': 'presupuesto_listo',
             'language': {'code': 'es_AR'},
-            'components': [{'type': 'body', 'parameters': [{'type': 'text', 'text': 'Ana'},
-                                                           {'type': 'text', 'text': 'P-1042'}]}],
+            'components': [
+                {'type': 'body', 'parameters': [{'type': 'text', 'text': 'Ana'}, {'type': 'text', 'text': 'P-1042'}]}
+            ],
         },
         'biz_opaque_callback_data': 'outbox-7',
     }
     assert without_parameters['template'] == {'name': 'hola', 'language': {'code': 'es'}}
 
 
-@pytest.mark.parametrize(('kind', 'options', 'expected'), [
-    ('image', {'caption': 'Pastillas Ferodo'}, {'id': 'M1', 'caption': 'Pastillas Ferodo'}),
-    ('document', {'caption': 'Tu presupuesto', 'filename': 'P-1042.pdf'},
-     {'id': 'M1', 'caption': 'Tu presupuesto', 'filename': 'P-1042.pdf'}),
-    ('video', {}, {'id': 'M1'}),
-    ('audio', {}, {'id': 'M1'}),
-    ('sticker', {}, {'id': 'M1'}),
-])
-async def test_media_send_shapes(fake: FakeGraphApi, client: GraphClient, kind: str, options: dict[str, str],
-                                 expected: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ('kind', 'options', 'expected'),
+    [
+        ('image', {'caption': 'Pastillas Ferodo'}, {'id': 'M1', 'caption': 'Pastillas Ferodo'}),
+        (
+            'document',
+            {'caption': 'Tu presupuesto', 'filename': 'P-1042.pdf'},
+            {'id': 'M1', 'caption': 'Tu presupuesto', 'filename': 'P-1042.pdf'},
+        ),
+        ('video', {}, {'id': 'M1'}),
+        ('audio', {}, {'id': 'M1'}),
+        ('sticker', {}, {'id': 'M1'}),
+    ],
+)
+async def test_media_send_shapes(
+    fake: FakeGraphApi, client: GraphClient, kind: str, options: dict[str, str], expected: dict[str, Any]
+) -> None:
     await client.send_media(PHONE_ID, to=CUSTOMER, kind=kind, media_id='M1', callback_data='outbox-9', **options)
 
     [sent] = fake.sent_messages
-    assert sent == {'messaging_product': 'whatsapp', 'recipient_type': 'individual', 'to': CUSTOMER, 'type': kind,
-                    kind: expected, 'biz_opaque_callback_data': 'outbox-9'}
+    assert sent == {
+        'messaging_product': 'whatsapp',
+        'recipient_type': 'individual',
+        'to': CUSTOMER,
+        'type': kind,
+        kind: expected,
+        'biz_opaque_callback_data': 'outbox-9',
+    }
 
 
 async def test_unknown_media_kind_fails_before_http(fake: FakeGraphApi, client: GraphClient) -> None:
@@ -164,7 +188,8 @@ async def test_send_answered_2xx_without_message_id_is_permanent(fake: FakeGraph
 
 
 async def test_upload_is_multipart_with_messaging_product_type_and_file(
-    fake: FakeGraphApi, client: GraphClient,
+    fake: FakeGraphApi,
+    client: GraphClient,
 ) -> None:
     pdf = b'%PDF-1.4 presupuesto P-1042'
 
@@ -208,7 +233,8 @@ async def test_download_refuses_a_declared_size_over_the_limit(fake: FakeGraphAp
 
 
 async def test_download_without_length_stops_as_soon_as_the_limit_is_passed(
-    fake: FakeGraphApi, client: GraphClient,
+    fake: FakeGraphApi,
+    client: GraphClient,
 ) -> None:
     # Chunked and paced: reading all 64 chunks would take over a second, and the fake counts what it served.
     content = b'a' * (64 * 16 * 1024)
@@ -328,8 +354,9 @@ async def test_graph_client_accepts_a_custom_transport() -> None:
         seen.append(request)
         return httpx.Response(200, json={'messages': [{'id': 'wamid.X'}]})
 
-    async with GraphClient(base_url='https://graph.facebook.com/v23.0/', token='t',
-                           transport=httpx.MockTransport(answer)) as graph:
+    async with GraphClient(
+        base_url='https://graph.facebook.com/v23.0/', token='t', transport=httpx.MockTransport(answer)
+    ) as graph:
         assert await graph.send_text(PHONE_ID, to=CUSTOMER, body='hola') == 'wamid.X'
 
     assert str(seen[0].url) == f'https://graph.facebook.com/v23.0/{PHONE_ID}/messages'
@@ -339,9 +366,16 @@ async def test_graph_client_accepts_a_custom_transport() -> None:
 
 
 def _meta_error(code: int, **extra: Any) -> dict[str, Any]:
-    return {'error': {'message': f'(#{code}) something', 'type': 'OAuthException', 'code': code,
-                      'error_data': {'messaging_product': 'whatsapp', 'details': f'details of {code}'},
-                      'fbtrace_id': 'Az8or2yhqkZfEZ', **extra}}
+    return {
+        'error': {
+            'message': f'(#{code}) something',
+            'type': 'OAuthException',
+            'code': code,
+            'error_data': {'messaging_product': 'whatsapp', 'details': f'details of {code}'},
+            'fbtrace_id': 'Az8or2yhqkZfEZ',
+            **extra,
+        }
+    }
 
 
 @pytest.mark.parametrize('code', [1, 2, 4, 17, 32, 613, 80007, 130429, 131000, 131016, 131056, 133004])
@@ -352,8 +386,9 @@ def test_transient_codes_are_retryable(code: int) -> None:
     assert (error.code, error.details) == (code, f'details of {code}')
 
 
-@pytest.mark.parametrize('code', [131047, 131026, 131049, 131051, 131052, 131053, 100, 190, 132000, 132001, 132015,
-                                  368])
+@pytest.mark.parametrize(
+    'code', [131047, 131026, 131049, 131051, 131052, 131053, 100, 190, 132000, 132001, 132015, 368]
+)
 def test_other_codes_are_permanent(code: int) -> None:
     error = classify_error(400, _meta_error(code))
 

@@ -17,7 +17,7 @@ from services.models import Contact, Conversation, Direction, Media, Message, Se
 from services.whatsapp.graph_client import GraphClient
 from services.whatsapp.workers import MediaWorker
 from tests.conftest import World
-from tests.fakes.graph_api import FakeGraphApi, fake_graph  # noqa: F401
+from tests.fakes.graph_api import FakeGraphApi
 
 
 def jpeg(width: int = 1200, height: int = 800) -> bytes:
@@ -26,28 +26,38 @@ def jpeg(width: int = 1200, height: int = 800) -> bytes:
     return buffer.getvalue()
 
 
-async def pending_media(db: Database, world: World, *, wa_media_id: str, sha256: str | None,
-                        mime_type: str = 'image/jpeg') -> int:
+async def pending_media(
+    db: Database, world: World, *, wa_media_id: str, sha256: str | None, mime_type: str = 'image/jpeg'
+) -> int:
     async with db.session() as session:
         contact = Contact(phone_e164='+5491133334444', wa_id='5491133334444')
         session.add(contact)
         await session.flush()
-        conversation = Conversation(contact_id=contact.id or 0, number_id=world.central_number.id or 0,
-                                    branch_id=world.central.id or 0)
+        conversation = Conversation(
+            contact_id=contact.id or 0, number_id=world.central_number.id or 0, branch_id=world.central.id or 0
+        )
         media = Media(wa_media_id=wa_media_id, mime_type=mime_type, sha256=sha256)
         session.add_all([conversation, media])
         await session.flush()
-        session.add(Message(conversation_id=conversation.id or 0, direction=Direction.INBOUND,
-                            sender_kind=SenderKind.CUSTOMER, type='image', media_id=media.id))
+        session.add(
+            Message(
+                conversation_id=conversation.id or 0,
+                direction=Direction.INBOUND,
+                sender_kind=SenderKind.CUSTOMER,
+                type='image',
+                media_id=media.id,
+            )
+        )
         await session.commit()
         return media.id or 0
 
 
 @pytest.fixture
-async def downloader(db: Database, fake_graph: FakeGraphApi, tmp_path: Path):  # noqa: F811
+async def downloader(db: Database, fake_graph: FakeGraphApi, tmp_path: Path):
     async with GraphClient(base_url=fake_graph.base_url, token=fake_graph.token) as client:
-        yield MediaWorker(db, client=client, store=MediaStore(tmp_path / 'media'), publisher=NullPublisher(),
-                              max_bytes=1_000_000)
+        yield MediaWorker(
+            db, client=client, store=MediaStore(tmp_path / 'media'), publisher=NullPublisher(), max_bytes=1_000_000
+        )
 
 
 async def stored(db: Database, media_id: int) -> Media:
@@ -58,26 +68,33 @@ async def stored(db: Database, media_id: int) -> Media:
 
 
 async def test_photo_is_downloaded_verified_stored_by_hash_with_a_thumbnail(
-        db: Database, world: World, fake_graph: FakeGraphApi, downloader: MediaWorker) -> None:  # noqa: F811
+    db: Database, world: World, fake_graph: FakeGraphApi, downloader: MediaWorker
+) -> None:
     content = jpeg()
     wa_media_id = fake_graph.add_media(content, 'image/jpeg')
-    media_id = await pending_media(db, world, wa_media_id=wa_media_id,
-                                   sha256=base64.b64encode(hashlib.sha256(content).digest()).decode())
+    media_id = await pending_media(
+        db, world, wa_media_id=wa_media_id, sha256=base64.b64encode(hashlib.sha256(content).digest()).decode()
+    )
 
     await downloader.drain()
 
     media = await stored(db, media_id)
-    assert (media.status, media.sha256, media.size_bytes) == ('stored', hashlib.sha256(content).hexdigest(),
-                                                              len(content))
+    assert (media.status, media.sha256, media.size_bytes) == (
+        'stored',
+        hashlib.sha256(content).hexdigest(),
+        len(content),
+    )
     assert downloader.store.path_of(media.storage_path or '').read_bytes() == content
     with Image.open(downloader.store.path_of(media.thumbnail_path or '')) as thumbnail:
         assert max(thumbnail.size) == 320
 
 
 async def test_file_over_the_limit_is_refused_without_reading_it_all(
-        db: Database, world: World, fake_graph: FakeGraphApi, downloader: MediaWorker) -> None:  # noqa: F811
-    wa_media_id = fake_graph.add_media(b'x' * 3_000_000, 'video/mp4', declare_length=False, chunk_size=64 * 1024,
-                                       chunk_delay=0.01)
+    db: Database, world: World, fake_graph: FakeGraphApi, downloader: MediaWorker
+) -> None:
+    wa_media_id = fake_graph.add_media(
+        b'x' * 3_000_000, 'video/mp4', declare_length=False, chunk_size=64 * 1024, chunk_delay=0.01
+    )
     media_id = await pending_media(db, world, wa_media_id=wa_media_id, sha256=None, mime_type='video/mp4')
 
     await downloader.drain()
@@ -86,8 +103,12 @@ async def test_file_over_the_limit_is_refused_without_reading_it_all(
     assert fake_graph.media_bytes_served(wa_media_id) < 3_000_000
 
 
-async def test_hash_mismatch_is_not_stored(db: Database, world: World, fake_graph: FakeGraphApi,  # noqa: F811
-                                           downloader: MediaWorker) -> None:
+async def test_hash_mismatch_is_not_stored(
+    db: Database,
+    world: World,
+    fake_graph: FakeGraphApi,
+    downloader: MediaWorker,
+) -> None:
     wa_media_id = fake_graph.add_media(jpeg(), 'image/jpeg')
     media_id = await pending_media(db, world, wa_media_id=wa_media_id, sha256='0' * 64)
 
@@ -98,7 +119,8 @@ async def test_hash_mismatch_is_not_stored(db: Database, world: World, fake_grap
 
 
 async def test_a_broken_image_is_stored_without_thumbnail_and_does_not_block_others(
-        db: Database, world: World, fake_graph: FakeGraphApi, downloader: MediaWorker) -> None:  # noqa: F811
+    db: Database, world: World, fake_graph: FakeGraphApi, downloader: MediaWorker
+) -> None:
     broken = fake_graph.add_media(b'\xff\xd8 not really a jpeg', 'image/jpeg')
     media_id = await pending_media(db, world, wa_media_id=broken, sha256=None)
 

@@ -36,7 +36,7 @@ from services.whatsapp.journal import journal_once
 from services.whatsapp.outbox import OutsideWindow
 from services.whatsapp.workers import IngestWorker, OutboxWorker
 from tests.conftest import REPO_ROOT, World
-from tests.fakes.graph_api import FakeGraphApi, Reply, fake_graph  # noqa: F401
+from tests.fakes.graph_api import FakeGraphApi, Reply
 
 CUSTOMER = '5491133334444'
 
@@ -56,22 +56,34 @@ async def conversation_id(db: Database, world: World) -> int:
         contact = Contact(phone_e164='+5491133334444', wa_id=CUSTOMER, profile_name='Martín Ruiz')
         session.add(contact)
         await session.flush()
-        conversation = Conversation(contact_id=contact.id or 0, number_id=world.central_number.id or 0,
-                                    branch_id=world.central.id or 0, last_inbound_at=utcnow() - timedelta(minutes=10),
-                                    waiting_since=utcnow() - timedelta(minutes=10), unread_count=1)
+        conversation = Conversation(
+            contact_id=contact.id or 0,
+            number_id=world.central_number.id or 0,
+            branch_id=world.central.id or 0,
+            last_inbound_at=utcnow() - timedelta(minutes=10),
+            waiting_since=utcnow() - timedelta(minutes=10),
+            unread_count=1,
+        )
         session.add(conversation)
-        session.add(MessageTemplate(number_id=world.central_number.id or 0, name='retomar_conversacion',
-                                    body='Hola {{1}}, te escribimos de {{2}}.', variable_count=2))
+        session.add(
+            MessageTemplate(
+                number_id=world.central_number.id or 0,
+                name='retomar_conversacion',
+                body='Hola {{1}}, te escribimos de {{2}}.',
+                variable_count=2,
+            )
+        )
         await session.commit()
         return conversation.id or 0
 
 
 @pytest.fixture
-async def worker(db: Database, fake_graph: FakeGraphApi, tmp_path: Path) -> AsyncIterator[OutboxWorker]:  # noqa: F811
+async def worker(db: Database, fake_graph: FakeGraphApi, tmp_path: Path) -> AsyncIterator[OutboxWorker]:
     client = GraphClient(base_url=fake_graph.base_url, token=fake_graph.token, timeout=2.0)
     # No waiting between retries in tests: the schedule itself is asserted where it matters.
-    yield OutboxWorker(db, client=client, publisher=Recorder(), store=MediaStore(tmp_path / 'media'),
-                       delay=lambda attempt, after: 0.0)
+    yield OutboxWorker(
+        db, client=client, publisher=Recorder(), store=MediaStore(tmp_path / 'media'), delay=lambda attempt, after: 0.0
+    )
     await client.aclose()
 
 
@@ -82,8 +94,9 @@ async def message(db: Database, message_id: int) -> Message:
         return found
 
 
-async def test_text_reply_is_stored_first_then_sent_once(db: Database, conversation_id: int,
-                                                         worker: OutboxWorker, fake_graph: FakeGraphApi) -> None:  # noqa: F811
+async def test_text_reply_is_stored_first_then_sent_once(
+    db: Database, conversation_id: int, worker: OutboxWorker, fake_graph: FakeGraphApi
+) -> None:
     queued = await outbox.queue_text(db, conversation_id=conversation_id, text='Tenemos stock', publisher=Recorder())
     assert (await message(db, queued.id or 0)).status == MessageStatus.QUEUED
 
@@ -105,9 +118,9 @@ async def test_agent_reply_clears_the_waiting_state(db: Database, conversation_i
     assert conversation.last_message_preview == 'Hola Martín'
 
 
-async def test_server_error_then_success_sends_exactly_one_message(db: Database, conversation_id: int,
-                                                                  worker: OutboxWorker,
-                                                                  fake_graph: FakeGraphApi) -> None:  # noqa: F811
+async def test_server_error_then_success_sends_exactly_one_message(
+    db: Database, conversation_id: int, worker: OutboxWorker, fake_graph: FakeGraphApi
+) -> None:
     fake_graph.script_send([500, 200])
     queued = await outbox.queue_text(db, conversation_id=conversation_id, text='¿Te sirve?', publisher=Recorder())
 
@@ -120,9 +133,9 @@ async def test_server_error_then_success_sends_exactly_one_message(db: Database,
     assert [r.status for r in fake_graph.requests if r.path.endswith('/messages')] == [500, 200]
 
 
-async def test_window_error_131047_fails_at_once_without_retry(db: Database, conversation_id: int,
-                                                               worker: OutboxWorker,
-                                                               fake_graph: FakeGraphApi) -> None:  # noqa: F811
+async def test_window_error_131047_fails_at_once_without_retry(
+    db: Database, conversation_id: int, worker: OutboxWorker, fake_graph: FakeGraphApi
+) -> None:
     fake_graph.script_send([(400, 131047)])
     queued = await outbox.queue_text(db, conversation_id=conversation_id, text='hola', publisher=Recorder())
 
@@ -136,8 +149,9 @@ async def test_window_error_131047_fails_at_once_without_retry(db: Database, con
     assert any(e.kind == MESSAGE_STATUS and e.data['status'] == 'failed' for e in worker.publisher.events)
 
 
-async def test_throughput_error_130429_is_retried_later(db: Database, conversation_id: int,
-                                                        fake_graph: FakeGraphApi, tmp_path: Path) -> None:  # noqa: F811
+async def test_throughput_error_130429_is_retried_later(
+    db: Database, conversation_id: int, fake_graph: FakeGraphApi, tmp_path: Path
+) -> None:
     fake_graph.script_send([Reply(status=400, code=130429)])
     async with GraphClient(base_url=fake_graph.base_url, token=fake_graph.token) as client:
         worker = OutboxWorker(db, client=client, publisher=Recorder(), store=MediaStore(tmp_path))
@@ -151,8 +165,11 @@ async def test_throughput_error_130429_is_retried_later(db: Database, conversati
         assert len(fake_graph.sent_messages) == 1  # not due yet: nothing sent
 
         async with db.session() as session:  # time passes
-            await session.exec(update(Message).where(col(Message.id) == queued.id)
-                               .values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+            await session.exec(
+                update(Message)
+                .where(col(Message.id) == queued.id)
+                .values(next_attempt_at=utcnow() - timedelta(seconds=1))
+            )
             await session.commit()
         await worker.drain()
 
@@ -160,8 +177,9 @@ async def test_throughput_error_130429_is_retried_later(db: Database, conversati
     assert len(fake_graph.sent_messages) == 2
 
 
-async def test_gives_up_after_the_maximum_attempts(db: Database, conversation_id: int, worker: OutboxWorker,
-                                                   fake_graph: FakeGraphApi) -> None:  # noqa: F811
+async def test_gives_up_after_the_maximum_attempts(
+    db: Database, conversation_id: int, worker: OutboxWorker, fake_graph: FakeGraphApi
+) -> None:
     worker.max_attempts = 3
     fake_graph.script_send([503, 503, 503, 200])
     queued = await outbox.queue_text(db, conversation_id=conversation_id, text='hola', publisher=Recorder())
@@ -181,10 +199,12 @@ def test_backoff_grows_exponentially_with_jitter_and_respects_retry_after() -> N
     assert outbox.retry_delay(1, retry_after=30.0) == 30.0
 
 
-async def test_agent_replies_go_before_bulk_messages(db: Database, conversation_id: int, worker: OutboxWorker,
-                                                     fake_graph: FakeGraphApi) -> None:  # noqa: F811
-    bulk = await outbox.queue_text(db, conversation_id=conversation_id, text='promo', publisher=Recorder(),
-                                   priority=MessagePriority.BULK)
+async def test_agent_replies_go_before_bulk_messages(
+    db: Database, conversation_id: int, worker: OutboxWorker, fake_graph: FakeGraphApi
+) -> None:
+    bulk = await outbox.queue_text(
+        db, conversation_id=conversation_id, text='promo', publisher=Recorder(), priority=MessagePriority.BULK
+    )
     agent = await outbox.queue_text(db, conversation_id=conversation_id, text='respuesta', publisher=Recorder())
 
     claimed = await worker._claim(limit=1)
@@ -194,17 +214,25 @@ async def test_agent_replies_go_before_bulk_messages(db: Database, conversation_
 
 
 async def test_free_text_outside_the_24h_window_is_refused_but_a_template_goes(
-        db: Database, conversation_id: int, worker: OutboxWorker, fake_graph: FakeGraphApi) -> None:  # noqa: F811
+    db: Database, conversation_id: int, worker: OutboxWorker, fake_graph: FakeGraphApi
+) -> None:
     async with db.session() as session:
-        await session.exec(update(Conversation).where(col(Conversation.id) == conversation_id)
-                           .values(last_inbound_at=utcnow() - timedelta(hours=25)))
+        await session.exec(
+            update(Conversation)
+            .where(col(Conversation.id) == conversation_id)
+            .values(last_inbound_at=utcnow() - timedelta(hours=25))
+        )
         await session.commit()
 
     with pytest.raises(OutsideWindow):
         await outbox.queue_text(db, conversation_id=conversation_id, text='hola', publisher=Recorder())
-    template = await outbox.queue_template(db, conversation_id=conversation_id, publisher=Recorder(),
-                                           template_name='retomar_conversacion',
-                                           variables=['Martín', 'Casa Central'])
+    template = await outbox.queue_template(
+        db,
+        conversation_id=conversation_id,
+        publisher=Recorder(),
+        template_name='retomar_conversacion',
+        variables=['Martín', 'Casa Central'],
+    )
     await worker.drain()
 
     assert template.text == 'Hola Martín, te escribimos de Casa Central.'
@@ -217,8 +245,13 @@ async def test_template_with_wrong_variables_is_refused(db: Database, conversati
     from services.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match='needs 2'):
-        await outbox.queue_template(db, conversation_id=conversation_id, publisher=Recorder(),
-                                    template_name='retomar_conversacion', variables=['Martín'])
+        await outbox.queue_template(
+            db,
+            conversation_id=conversation_id,
+            publisher=Recorder(),
+            template_name='retomar_conversacion',
+            variables=['Martín'],
+        )
 
 
 async def test_text_over_4096_characters_is_refused_before_queueing(db: Database, conversation_id: int) -> None:
@@ -228,8 +261,9 @@ async def test_text_over_4096_characters_is_refused_before_queueing(db: Database
         await outbox.queue_text(db, conversation_id=conversation_id, text='x' * 4097, publisher=Recorder())
 
 
-async def test_another_branch_cannot_send_into_the_conversation(db: Database, world: World,
-                                                                conversation_id: int) -> None:
+async def test_another_branch_cannot_send_into_the_conversation(
+    db: Database, world: World, conversation_id: int
+) -> None:
     from services import auth
     from services.errors import NotFound
 
@@ -240,12 +274,15 @@ async def test_another_branch_cannot_send_into_the_conversation(db: Database, wo
 
 
 async def test_ai_reply_is_cancelled_when_a_human_holds_the_conversation(
-        db: Database, conversation_id: int, worker: OutboxWorker, fake_graph: FakeGraphApi) -> None:  # noqa: F811
-    queued = await outbox.queue_text(db, conversation_id=conversation_id, text='Soy el bot', publisher=Recorder(),
-                                     sender_kind=SenderKind.AI)
+    db: Database, conversation_id: int, worker: OutboxWorker, fake_graph: FakeGraphApi
+) -> None:
+    queued = await outbox.queue_text(
+        db, conversation_id=conversation_id, text='Soy el bot', publisher=Recorder(), sender_kind=SenderKind.AI
+    )
     async with db.session() as session:  # an agent takes over before the worker runs
-        await session.exec(update(Conversation).where(col(Conversation.id) == conversation_id)
-                           .values(mode=ConversationMode.HUMAN))
+        await session.exec(
+            update(Conversation).where(col(Conversation.id) == conversation_id).values(mode=ConversationMode.HUMAN)
+        )
         await session.commit()
 
     await worker.drain()
@@ -254,25 +291,34 @@ async def test_ai_reply_is_cancelled_when_a_human_holds_the_conversation(
     assert fake_graph.sent_messages == []
 
 
-async def test_image_is_uploaded_then_sent_by_media_id(db: Database, conversation_id: int, worker: OutboxWorker,
-                                                      fake_graph: FakeGraphApi, tmp_path: Path) -> None:  # noqa: F811
-    png = bytes.fromhex('89504e470d0a1a0a0000000d4948445200000001000000010806000000'
-                        '1f15c4890000000d49444154789c63f8cfc0f01f0005000201a5fd3c6f0000000049454e44ae426082')
-    queued = await outbox.queue_media(db, conversation_id=conversation_id, store=worker.store, content=png,
-                                      mime_type='image/png', filename='repuesto.png', caption='Este es',
-                                      publisher=Recorder())
+async def test_image_is_uploaded_then_sent_by_media_id(
+    db: Database, conversation_id: int, worker: OutboxWorker, fake_graph: FakeGraphApi, tmp_path: Path
+) -> None:
+    png = bytes.fromhex(
+        '89504e470d0a1a0a0000000d4948445200000001000000010806000000'
+        '1f15c4890000000d49444154789c63f8cfc0f01f0005000201a5fd3c6f0000000049454e44ae426082'
+    )
+    queued = await outbox.queue_media(
+        db,
+        conversation_id=conversation_id,
+        store=worker.store,
+        content=png,
+        mime_type='image/png',
+        filename='repuesto.png',
+        caption='Este es',
+        publisher=Recorder(),
+    )
 
     await worker.drain()
 
     upload = next(r for r in fake_graph.requests if r.path.endswith('/media'))
-    assert upload.files['file'].content == png and upload.form == {'messaging_product': 'whatsapp',
-                                                                   'type': 'image/png'}
+    assert upload.files['file'].content == png and upload.form == {'messaging_product': 'whatsapp', 'type': 'image/png'}
     (request,) = fake_graph.sent_messages
     assert request['type'] == 'image' and request['image']['caption'] == 'Este es' and request['image']['id']
     assert (await message(db, queued.id or 0)).status == MessageStatus.SENT
 
 
-WORKER_CHILD = '''
+WORKER_CHILD = """
 import asyncio, sys
 from pathlib import Path
 from services.database import Database
@@ -287,18 +333,23 @@ async def main(url, base, token):
         await OutboxWorker(db, client=client, publisher=NullPublisher(), store=MediaStore(Path('/tmp'))).drain()
 
 asyncio.run(main(*sys.argv[1:]))
-'''
+"""
 
 
-async def test_worker_killed_mid_send_never_sends_twice(db: Database, database_url: str, conversation_id: int,
-                                                        fake_graph: FakeGraphApi, tmp_path: Path) -> None:  # noqa: F811
+async def test_worker_killed_mid_send_never_sends_twice(
+    db: Database, database_url: str, conversation_id: int, fake_graph: FakeGraphApi, tmp_path: Path
+) -> None:
     """kill -9 while Meta is answering: after restart the message is 'unconfirmed', not resent; Meta's
     later status webhook (matched by our callback id) then settles it."""
     fake_graph.script_send([Reply(status=200, delay=30.0)])
-    queued = await outbox.queue_text(db, conversation_id=conversation_id, text='Tu pedido está listo',
-                                     publisher=Recorder())
-    child = subprocess.Popen([sys.executable, '-c', WORKER_CHILD, database_url, fake_graph.base_url,
-                              fake_graph.token], cwd=REPO_ROOT, env={**os.environ, 'PYTHONPATH': str(REPO_ROOT)})
+    queued = await outbox.queue_text(
+        db, conversation_id=conversation_id, text='Tu pedido está listo', publisher=Recorder()
+    )
+    child = subprocess.Popen(
+        [sys.executable, '-c', WORKER_CHILD, database_url, fake_graph.base_url, fake_graph.token],
+        cwd=REPO_ROOT,
+        env={**os.environ, 'PYTHONPATH': str(REPO_ROOT)},
+    )
     try:
         await fake_graph.wait_for_sends(1, seconds=20)
         assert (await message(db, queued.id or 0)).status == MessageStatus.SENDING
@@ -307,8 +358,9 @@ async def test_worker_killed_mid_send_never_sends_twice(db: Database, database_u
         child.wait(timeout=10)
 
     async with GraphClient(base_url=fake_graph.base_url, token=fake_graph.token) as client:
-        restarted = OutboxWorker(db, client=client, publisher=Recorder(), store=MediaStore(tmp_path),
-                                 stale_sending_after=timedelta(0))
+        restarted = OutboxWorker(
+            db, client=client, publisher=Recorder(), store=MediaStore(tmp_path), stale_sending_after=timedelta(0)
+        )
         assert await restarted.reconcile_stale_sends() == 1
         await restarted.drain()
 
@@ -317,25 +369,51 @@ async def test_worker_killed_mid_send_never_sends_twice(db: Database, database_u
     assert len(fake_graph.sent_messages) == 1  # never sent twice
 
     # Meta did deliver it: its status webhook carries our id in biz_opaque_callback_data.
-    await journal_once(db, __import__('json').dumps(build.envelope(
-        phone_number_id='pn-central', display_phone_number='5491150000101',
-        statuses=[build.status(wa_message_id='wamid.LATE', status='delivered', recipient_id=CUSTOMER,
-                               biz_opaque_callback_data=f'lm:{queued.id}')])))
+    await journal_once(
+        db,
+        __import__('json').dumps(
+            build.envelope(
+                phone_number_id='pn-central',
+                display_phone_number='5491150000101',
+                statuses=[
+                    build.status(
+                        wa_message_id='wamid.LATE',
+                        status='delivered',
+                        recipient_id=CUSTOMER,
+                        biz_opaque_callback_data=f'lm:{queued.id}',
+                    )
+                ],
+            )
+        ),
+    )
     await IngestWorker(db, publisher=Recorder()).drain()
 
     settled = await message(db, queued.id or 0)
     assert (settled.status, settled.wa_message_id) == (MessageStatus.DELIVERED, 'wamid.LATE')
 
 
-async def test_status_webhook_before_the_send_response_is_not_lost(db: Database, conversation_id: int,
-                                                                   worker: OutboxWorker,
-                                                                   fake_graph: FakeGraphApi) -> None:  # noqa: F811
+async def test_status_webhook_before_the_send_response_is_not_lost(
+    db: Database, conversation_id: int, worker: OutboxWorker, fake_graph: FakeGraphApi
+) -> None:
     """Meta's 'delivered' can arrive before we stored the wamid from the send response."""
     queued = await outbox.queue_text(db, conversation_id=conversation_id, text='hola', publisher=Recorder())
-    await journal_once(db, __import__('json').dumps(build.envelope(
-        phone_number_id='pn-central', display_phone_number='5491150000101',
-        statuses=[build.status(wa_message_id='wamid.EARLY', status='delivered', recipient_id=CUSTOMER,
-                               biz_opaque_callback_data=f'lm:{queued.id}')])))
+    await journal_once(
+        db,
+        __import__('json').dumps(
+            build.envelope(
+                phone_number_id='pn-central',
+                display_phone_number='5491150000101',
+                statuses=[
+                    build.status(
+                        wa_message_id='wamid.EARLY',
+                        status='delivered',
+                        recipient_id=CUSTOMER,
+                        biz_opaque_callback_data=f'lm:{queued.id}',
+                    )
+                ],
+            )
+        ),
+    )
     async with db.session() as session:  # as if the worker had marked it sending
         await session.exec(update(Message).where(col(Message.id) == queued.id).values(status=MessageStatus.SENDING))
         await session.commit()
@@ -346,13 +424,16 @@ async def test_status_webhook_before_the_send_response_is_not_lost(db: Database,
     assert (final.status, final.wa_message_id) == (MessageStatus.DELIVERED, 'wamid.EARLY')
 
 
-async def test_concurrent_workers_send_each_message_once(db: Database, conversation_id: int,
-                                                         fake_graph: FakeGraphApi, tmp_path: Path) -> None:  # noqa: F811
+async def test_concurrent_workers_send_each_message_once(
+    db: Database, conversation_id: int, fake_graph: FakeGraphApi, tmp_path: Path
+) -> None:
     for index in range(12):
         await outbox.queue_text(db, conversation_id=conversation_id, text=f'mensaje {index}', publisher=Recorder())
     async with GraphClient(base_url=fake_graph.base_url, token=fake_graph.token) as client:
-        workers = [OutboxWorker(db, client=client, publisher=Recorder(), store=MediaStore(tmp_path),
-                                recipient_burst=100) for _ in range(3)]
+        workers = [
+            OutboxWorker(db, client=client, publisher=Recorder(), store=MediaStore(tmp_path), recipient_burst=100)
+            for _ in range(3)
+        ]
         await asyncio.gather(*(w.drain() for w in workers))
 
     bodies = sorted(m['text']['body'] for m in fake_graph.sent_messages)
@@ -363,7 +444,8 @@ async def test_concurrent_workers_send_each_message_once(db: Database, conversat
 
 
 async def test_lost_answer_waits_for_metas_status_instead_of_sending_twice(
-        db: Database, conversation_id: int, fake_graph: FakeGraphApi, tmp_path: Path) -> None:  # noqa: F811
+    db: Database, conversation_id: int, fake_graph: FakeGraphApi, tmp_path: Path
+) -> None:
     """The request reached Meta but the answer never came back (read timeout): no quick resend."""
     fake_graph.script_send([Reply(status=200, delay=3.0)])
     queued = await outbox.queue_text(db, conversation_id=conversation_id, text='hola', publisher=Recorder())
@@ -377,14 +459,30 @@ async def test_lost_answer_waits_for_metas_status_instead_of_sending_twice(
         assert waiting.next_attempt_at - utcnow() > timedelta(seconds=50)  # waits for Meta's status webhook
 
         # Meta's 'sent' arrives with our id, then the retry time comes: nothing is sent again.
-        await journal_once(db, __import__('json').dumps(build.envelope(
-            phone_number_id='pn-central', display_phone_number='5491150000101',
-            statuses=[build.status(wa_message_id='wamid.ARRIVED', status='sent', recipient_id=CUSTOMER,
-                                   biz_opaque_callback_data=f'lm:{queued.id}')])))
+        await journal_once(
+            db,
+            __import__('json').dumps(
+                build.envelope(
+                    phone_number_id='pn-central',
+                    display_phone_number='5491150000101',
+                    statuses=[
+                        build.status(
+                            wa_message_id='wamid.ARRIVED',
+                            status='sent',
+                            recipient_id=CUSTOMER,
+                            biz_opaque_callback_data=f'lm:{queued.id}',
+                        )
+                    ],
+                )
+            ),
+        )
         await IngestWorker(db, publisher=Recorder()).drain()
         async with db.session() as session:
-            await session.exec(update(Message).where(col(Message.id) == queued.id)
-                               .values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+            await session.exec(
+                update(Message)
+                .where(col(Message.id) == queued.id)
+                .values(next_attempt_at=utcnow() - timedelta(seconds=1))
+            )
             await session.commit()
         await worker.drain()
 
@@ -394,7 +492,8 @@ async def test_lost_answer_waits_for_metas_status_instead_of_sending_twice(
 
 
 async def test_expired_token_pauses_sending_instead_of_failing_the_queue(
-        db: Database, conversation_id: int, worker: OutboxWorker, fake_graph: FakeGraphApi) -> None:  # noqa: F811
+    db: Database, conversation_id: int, worker: OutboxWorker, fake_graph: FakeGraphApi
+) -> None:
     fake_graph.script_send([(401, 190)])
     queued = await outbox.queue_text(db, conversation_id=conversation_id, text='hola', publisher=Recorder())
 
@@ -406,11 +505,17 @@ async def test_expired_token_pauses_sending_instead_of_failing_the_queue(
 
 
 async def test_only_as_many_messages_are_claimed_as_there_are_send_slots(
-        db: Database, conversation_id: int, fake_graph: FakeGraphApi, tmp_path: Path) -> None:  # noqa: F811
+    db: Database, conversation_id: int, fake_graph: FakeGraphApi, tmp_path: Path
+) -> None:
     fake_graph.script_send([Reply(status=200, delay=0.5)] * 2)
     for index in range(5):
-        await outbox.queue_text(db, conversation_id=conversation_id, text=f'promo {index}', publisher=Recorder(),
-                                priority=MessagePriority.BULK)
+        await outbox.queue_text(
+            db,
+            conversation_id=conversation_id,
+            text=f'promo {index}',
+            publisher=Recorder(),
+            priority=MessagePriority.BULK,
+        )
     async with GraphClient(base_url=fake_graph.base_url, token=fake_graph.token) as client:
         worker = OutboxWorker(db, client=client, publisher=Recorder(), store=MediaStore(tmp_path), concurrency=2)
 

@@ -46,8 +46,10 @@ def _value(messages: list[dict[str, Any]] | None = None, **extra: Any) -> dict[s
     if messages is not None:
         value['messages'] = messages
     value.update(extra)
-    return {'object': 'whatsapp_business_account',
-            'entry': [{'id': WABA_ID, 'changes': [{'value': value, 'field': 'messages'}]}]}
+    return {
+        'object': 'whatsapp_business_account',
+        'entry': [{'id': WABA_ID, 'changes': [{'value': value, 'field': 'messages'}]}],
+    }
 
 
 # --- Meta's reference examples, verbatim ----------------------------------------------------------------
@@ -503,6 +505,7 @@ USERNAME_USER_EXAMPLE = json.loads("""
 
 # --- every type ------------------------------------------------------------------------------------------
 
+
 def test_text_message_from_the_reference() -> None:
     message = _one_message(TEXT_EXAMPLE)
     assert message.phone_number_id == PHONE_NUMBER_ID
@@ -555,27 +558,57 @@ def test_interactive_button_reply_is_a_reply_to_our_message() -> None:
 
 
 def test_interactive_list_reply() -> None:
-    message = _one_message(_value([{
-        'context': {'from': DISPLAY_NUMBER, 'id': 'wamid.HBgLMTQxMjU1NTA4MjkVAgASGBQzQUNCNjk5RDUwNUZGMUZEM0VBRAA='},
-        'from': SHEENA,
-        'id': 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA=',
-        'timestamp': '1749854575',
-        'type': 'interactive',
-        'interactive': {'type': 'list_reply', 'list_reply': {
-            'id': 'priority_express', 'title': 'Priority Mail Express', 'description': 'Next Day to 2 Days'}},
-    }]))
+    message = _one_message(
+        _value(
+            [
+                {
+                    'context': {
+                        'from': DISPLAY_NUMBER,
+                        'id': 'wamid.HBgLMTQxMjU1NTA4MjkVAgASGBQzQUNCNjk5RDUwNUZGMUZEM0VBRAA=',
+                    },
+                    'from': SHEENA,
+                    'id': 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA=',
+                    'timestamp': '1749854575',
+                    'type': 'interactive',
+                    'interactive': {
+                        'type': 'list_reply',
+                        'list_reply': {
+                            'id': 'priority_express',
+                            'title': 'Priority Mail Express',
+                            'description': 'Next Day to 2 Days',
+                        },
+                    },
+                }
+            ]
+        )
+    )
     assert message.text == 'Priority Mail Express'
-    assert message.fields == {'reply_type': 'list_reply', 'id': 'priority_express',
-                              'title': 'Priority Mail Express', 'description': 'Next Day to 2 Days'}
+    assert message.fields == {
+        'reply_type': 'list_reply',
+        'id': 'priority_express',
+        'title': 'Priority Mail Express',
+        'description': 'Next Day to 2 Days',
+    }
     assert message.reply_to_wa_message_id == 'wamid.HBgLMTQxMjU1NTA4MjkVAgASGBQzQUNCNjk5RDUwNUZGMUZEM0VBRAA='
 
 
 def test_interactive_flow_reply_keeps_the_answers() -> None:
-    message = _one_message(_value([{
-        'from': SHEENA, 'id': 'wamid.FLOW', 'timestamp': '1749854575', 'type': 'interactive',
-        'interactive': {'type': 'nfm_reply', 'nfm_reply': {
-            'name': 'flow', 'body': 'Sent', 'response_json': '{"flow_token": "order-7781"}'}},
-    }]))
+    message = _one_message(
+        _value(
+            [
+                {
+                    'from': SHEENA,
+                    'id': 'wamid.FLOW',
+                    'timestamp': '1749854575',
+                    'type': 'interactive',
+                    'interactive': {
+                        'type': 'nfm_reply',
+                        'nfm_reply': {'name': 'flow', 'body': 'Sent', 'response_json': '{"flow_token": "order-7781"}'},
+                    },
+                }
+            ]
+        )
+    )
     assert message.fields['reply_type'] == 'nfm_reply'
     assert json.loads(message.fields['response_json']) == {'flow_token': 'order-7781'}
     assert message.text == 'Sent'
@@ -584,14 +617,30 @@ def test_interactive_flow_reply_keeps_the_answers() -> None:
 def test_location_with_numeric_coordinates() -> None:
     message = _one_message(LOCATION_EXAMPLE)
     assert message.type == 'location'
-    assert message.fields == {'latitude': 37.44221496582, 'longitude': -122.16165924072, 'name': 'Philz Coffee',
-                              'address': '101 Forest Ave, Palo Alto, CA 94301', 'url': 'https://philzcoffee.com/'}
+    assert message.fields == {
+        'latitude': 37.44221496582,
+        'longitude': -122.16165924072,
+        'name': 'Philz Coffee',
+        'address': '101 Forest Ave, Palo Alto, CA 94301',
+        'url': 'https://philzcoffee.com/',
+    }
     assert message.text == 'Philz Coffee, 101 Forest Ave, Palo Alto, CA 94301'
 
 
 def test_location_pin_without_name_shows_coordinates_and_accepts_strings() -> None:
-    message = _one_message(_value([{'from': SHEENA, 'id': 'wamid.PIN', 'timestamp': '1744344496', 'type': 'location',
-                                     'location': {'latitude': '-34.6037', 'longitude': '-58.3816'}}]))
+    message = _one_message(
+        _value(
+            [
+                {
+                    'from': SHEENA,
+                    'id': 'wamid.PIN',
+                    'timestamp': '1744344496',
+                    'type': 'location',
+                    'location': {'latitude': '-34.6037', 'longitude': '-58.3816'},
+                }
+            ]
+        )
+    )
     assert message.fields['latitude'] == -34.6037
     assert message.text == '-34.6037,-58.3816'
 
@@ -600,74 +649,132 @@ def test_reaction_and_removed_reaction() -> None:
     message = _one_message(REACTION_EXAMPLE)
     assert message.type == 'reaction'
     assert message.text == '👍'
-    assert message.fields == {'message_id': 'wamid.HBgLMTQxMjU1NTA4MjkVAgASGBQzQUNCNjk5RDUwNUZGMUZEM0VBRAA=',
-                              'emoji': '👍'}
+    assert message.fields == {
+        'message_id': 'wamid.HBgLMTQxMjU1NTA4MjkVAgASGBQzQUNCNjk5RDUwNUZGMUZEM0VBRAA=',
+        'emoji': '👍',
+    }
     removed = copy.deepcopy(REACTION_EXAMPLE)
     del removed['entry'][0]['changes'][0]['value']['messages'][0]['reaction']['emoji']
     assert _one_message(removed).fields['emoji'] == ''
 
 
 def test_contacts_message_keeps_the_cards() -> None:
-    cards = [{
-        'name': {'first_name': 'Barbara', 'last_name': 'Johnson', 'formatted_name': 'Barbara J. Johnson'},
-        'org': {'company': 'Social Tsunami'},
-        'phones': [{'phone': '+1 (415) 555-0829', 'wa_id': '14125550829', 'type': 'MOBILE'}],
-    }]
-    message = _one_message(_value([{'from': SHEENA, 'id': 'wamid.CARD', 'timestamp': '1744344496',
-                                     'type': 'contacts', 'contacts': cards}]))
+    cards = [
+        {
+            'name': {'first_name': 'Barbara', 'last_name': 'Johnson', 'formatted_name': 'Barbara J. Johnson'},
+            'org': {'company': 'Social Tsunami'},
+            'phones': [{'phone': '+1 (415) 555-0829', 'wa_id': '14125550829', 'type': 'MOBILE'}],
+        }
+    ]
+    message = _one_message(
+        _value([{'from': SHEENA, 'id': 'wamid.CARD', 'timestamp': '1744344496', 'type': 'contacts', 'contacts': cards}])
+    )
     assert message.fields == {'contacts': cards}
     assert message.text == 'Barbara J. Johnson'
 
 
 def test_template_quick_reply_button() -> None:
-    message = _one_message(_value([{
-        'context': {'from': DISPLAY_NUMBER, 'id': 'wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJDQzBFNjA4ODRBQkY4RjA2QTMA'},
-        'from': SHEENA, 'id': 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=',
-        'timestamp': '1744344496', 'type': 'button', 'button': {'payload': 'Unsubscribe', 'text': 'Unsubscribe'},
-    }]))
+    message = _one_message(
+        _value(
+            [
+                {
+                    'context': {
+                        'from': DISPLAY_NUMBER,
+                        'id': 'wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJDQzBFNjA4ODRBQkY4RjA2QTMA',
+                    },
+                    'from': SHEENA,
+                    'id': 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=',
+                    'timestamp': '1744344496',
+                    'type': 'button',
+                    'button': {'payload': 'Unsubscribe', 'text': 'Unsubscribe'},
+                }
+            ]
+        )
+    )
     assert message.type == 'button'
     assert message.fields == {'payload': 'Unsubscribe', 'text': 'Unsubscribe'}
     assert message.text == 'Unsubscribe'
     assert message.reply_to_wa_message_id == 'wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJDQzBFNjA4ODRBQkY4RjA2QTMA'
 
 
-@pytest.mark.parametrize(('builder', 'expected'), [
-    (lambda: pb.document_message(from_=SHEENA, media_id='1003383421387256', filename='receipt.pdf',
-                                 caption='my receipt'),
-     MediaRef('1003383421387256', 'application/pdf', pb._fake_sha256('1003383421387256'), 'receipt.pdf',
-              'my receipt')),
-    (lambda: pb.audio_message(from_=SHEENA, media_id='1908647269898587', sha256='fbzXtA2M5Ay7XULRf7ZbrHzGUzk='),
-     MediaRef('1908647269898587', 'audio/ogg; codecs=opus', 'fbzXtA2M5Ay7XULRf7ZbrHzGUzk=', voice=True)),
-    (lambda: pb.video_message(from_=SHEENA, media_id='731675419373506', caption='Timelapse of growth'),
-     MediaRef('731675419373506', 'video/mp4', pb._fake_sha256('731675419373506'), caption='Timelapse of growth')),
-    (lambda: pb.sticker_message(from_=SHEENA, media_id='1908647269898587', animated=True,
-                                sha256='wvqXMe6n7n1W0zphvLPoLj+s/NtKqmr3zZ7YzTP7xFI='),
-     MediaRef('1908647269898587', 'image/webp', 'wvqXMe6n7n1W0zphvLPoLj+s/NtKqmr3zZ7YzTP7xFI=', animated=True)),
-])
+@pytest.mark.parametrize(
+    ('builder', 'expected'),
+    [
+        (
+            lambda: pb.document_message(
+                from_=SHEENA, media_id='1003383421387256', filename='receipt.pdf', caption='my receipt'
+            ),
+            MediaRef(
+                '1003383421387256', 'application/pdf', pb._fake_sha256('1003383421387256'), 'receipt.pdf', 'my receipt'
+            ),
+        ),
+        (
+            lambda: pb.audio_message(from_=SHEENA, media_id='1908647269898587', sha256='fbzXtA2M5Ay7XULRf7ZbrHzGUzk='),
+            MediaRef('1908647269898587', 'audio/ogg; codecs=opus', 'fbzXtA2M5Ay7XULRf7ZbrHzGUzk=', voice=True),
+        ),
+        (
+            lambda: pb.video_message(from_=SHEENA, media_id='731675419373506', caption='Timelapse of growth'),
+            MediaRef('731675419373506', 'video/mp4', pb._fake_sha256('731675419373506'), caption='Timelapse of growth'),
+        ),
+        (
+            lambda: pb.sticker_message(
+                from_=SHEENA,
+                media_id='1908647269898587',
+                animated=True,
+                sha256='wvqXMe6n7n1W0zphvLPoLj+s/NtKqmr3zZ7YzTP7xFI=',
+            ),
+            MediaRef('1908647269898587', 'image/webp', 'wvqXMe6n7n1W0zphvLPoLj+s/NtKqmr3zZ7YzTP7xFI=', animated=True),
+        ),
+    ],
+)
 def test_other_media_types(builder: Any, expected: MediaRef) -> None:
     raw = builder()
-    message = _one_message(pb.envelope(phone_number_id=PHONE_NUMBER_ID, display_phone_number=DISPLAY_NUMBER,
-                                       messages=[raw]))
+    message = _one_message(
+        pb.envelope(phone_number_id=PHONE_NUMBER_ID, display_phone_number=DISPLAY_NUMBER, messages=[raw])
+    )
     assert message.type == raw['type']
     assert message.media == expected
     assert message.text == expected.caption
 
 
 def test_media_without_id_is_kept_and_flagged() -> None:
-    parsed = parse_webhook(_value([{'from': SHEENA, 'id': 'wamid.NOID', 'timestamp': '1744344496', 'type': 'image',
-                                    'image': {'caption': 'VIN', 'mime_type': 'image/jpeg'}}]))
+    parsed = parse_webhook(
+        _value(
+            [
+                {
+                    'from': SHEENA,
+                    'id': 'wamid.NOID',
+                    'timestamp': '1744344496',
+                    'type': 'image',
+                    'image': {'caption': 'VIN', 'mime_type': 'image/jpeg'},
+                }
+            ]
+        )
+    )
     assert [m.text for m in parsed.messages] == ['VIN']
     assert parsed.messages[0].media is None
     assert parsed.problems == ['entry[0].changes[0].value.messages[0] (wamid.NOID): image without media id']
 
 
 def test_system_order_and_request_welcome() -> None:
-    system = {'from': SHEENA, 'id': 'wamid.SYS', 'timestamp': '1744344496', 'type': 'system',
-              'system': {'body': 'User Sheena Nelson changed from 16505551234 to 12195555358',
-                         'wa_id': '12195555358', 'type': 'user_changed_number'}}
-    order = pb.order_message(from_=SHEENA, catalog_id='194836987003835', text='Love these!', timestamp=1744344497,
-                             product_items=[{'product_retailer_id': 'di9ozbzfi4', 'quantity': 2,
-                                             'item_price': 30, 'currency': 'USD'}])
+    system = {
+        'from': SHEENA,
+        'id': 'wamid.SYS',
+        'timestamp': '1744344496',
+        'type': 'system',
+        'system': {
+            'body': 'User Sheena Nelson changed from 16505551234 to 12195555358',
+            'wa_id': '12195555358',
+            'type': 'user_changed_number',
+        },
+    }
+    order = pb.order_message(
+        from_=SHEENA,
+        catalog_id='194836987003835',
+        text='Love these!',
+        timestamp=1744344497,
+        product_items=[{'product_retailer_id': 'di9ozbzfi4', 'quantity': 2, 'item_price': 30, 'currency': 'USD'}],
+    )
     welcome = pb.request_welcome_message(from_=SHEENA, timestamp=1744344498)
     body = _value([system, order, welcome])
     del body['entry'][0]['changes'][0]['value']['contacts']  # Meta sends system messages without contacts
@@ -686,13 +793,18 @@ def test_system_order_and_request_welcome() -> None:
 
 # --- context, identity, referral -------------------------------------------------------------------------
 
+
 def test_reply_context_versus_forwarded() -> None:
-    reply = pb.text_message(from_=SHEENA, body='sí, ese', reply_to='wamid.OURS', reply_to_from=DISPLAY_NUMBER,
-                            timestamp=1744344496)
+    reply = pb.text_message(
+        from_=SHEENA, body='sí, ese', reply_to='wamid.OURS', reply_to_from=DISPLAY_NUMBER, timestamp=1744344496
+    )
     forwarded = pb.text_message(from_=SHEENA, body='mirá esto', forwarded=True, timestamp=1744344497)
     viral = pb.text_message(from_=SHEENA, body='cadena', frequently_forwarded=True, timestamp=1744344498)
-    parsed = parse_webhook(pb.envelope(phone_number_id=PHONE_NUMBER_ID, display_phone_number=DISPLAY_NUMBER,
-                                       messages=[reply, forwarded, viral]))
+    parsed = parse_webhook(
+        pb.envelope(
+            phone_number_id=PHONE_NUMBER_ID, display_phone_number=DISPLAY_NUMBER, messages=[reply, forwarded, viral]
+        )
+    )
     assert reply['context'] == {'from': DISPLAY_NUMBER, 'id': 'wamid.OURS'}
     assert forwarded['context'] == {'forwarded': True}
     assert [(m.reply_to_wa_message_id, m.forwarded, m.frequently_forwarded) for m in parsed.messages] == [
@@ -703,15 +815,30 @@ def test_reply_context_versus_forwarded() -> None:
 
 
 def test_click_to_whatsapp_referral_and_product_inquiry_are_kept() -> None:
-    referral = {'source_url': 'https://fb.me/3cr4Wqqkv', 'source_id': '120226305854810726', 'source_type': 'ad',
-                'body': 'Summer Succulents are here!', 'headline': 'Chat with us', 'media_type': 'image',
-                'image_url': 'https://scontent.xx.fbcdn.net/v/t45.1...', 'ctwa_clid': 'Aff-n8ZTODiE79d22KtAwQKj9e',
-                'welcome_message': {'text': 'Hi there! Let us know how we can help!'}}
+    referral = {
+        'source_url': 'https://fb.me/3cr4Wqqkv',
+        'source_id': '120226305854810726',
+        'source_type': 'ad',
+        'body': 'Summer Succulents are here!',
+        'headline': 'Chat with us',
+        'media_type': 'image',
+        'image_url': 'https://scontent.xx.fbcdn.net/v/t45.1...',
+        'ctwa_clid': 'Aff-n8ZTODiE79d22KtAwQKj9e',
+        'welcome_message': {'text': 'Hi there! Let us know how we can help!'},
+    }
     ad = pb.text_message(from_=SHEENA, body='Can I get more info?', referral=referral, timestamp=1744344496)
-    inquiry = {'context': {'from': DISPLAY_NUMBER, 'id': 'wamid.HBgLMTY1MDM4Nzk0MzkVAgARGA9wcm9kdWN0X2lucXVpcnkA',
-                           'referred_product': {'catalog_id': '194836987003835', 'product_retailer_id': 'di9ozbzfi4'}},
-               'from': SHEENA, 'id': 'wamid.INQ', 'timestamp': '1744344497', 'type': 'text',
-               'text': {'body': 'Is this in stock?'}}
+    inquiry = {
+        'context': {
+            'from': DISPLAY_NUMBER,
+            'id': 'wamid.HBgLMTY1MDM4Nzk0MzkVAgARGA9wcm9kdWN0X2lucXVpcnkA',
+            'referred_product': {'catalog_id': '194836987003835', 'product_retailer_id': 'di9ozbzfi4'},
+        },
+        'from': SHEENA,
+        'id': 'wamid.INQ',
+        'timestamp': '1744344497',
+        'type': 'text',
+        'text': {'body': 'Is this in stock?'},
+    }
     parsed = parse_webhook(_value([ad, inquiry]))
     assert parsed.messages[0].fields == {'referral': referral}
     assert parsed.messages[1].fields['referred_product']['product_retailer_id'] == 'di9ozbzfi4'
@@ -726,37 +853,63 @@ def test_username_user_without_wa_id_is_known_by_user_id() -> None:
 
 def test_user_id_taken_from_contacts_and_wa_id_from_contacts() -> None:
     # Current payloads carry both; a message may name the sender one way and the contact the other.
-    body = _value([
-        {'from': SHEENA, 'id': 'wamid.A', 'timestamp': '1779372805', 'type': 'text', 'text': {'body': 'Hey'}},
-        {'from_user_id': 'AR.1410018717833190', 'id': 'wamid.B', 'timestamp': '1779372806', 'type': 'text',
-         'text': {'body': 'Hola'}},
-    ])
+    body = _value(
+        [
+            {'from': SHEENA, 'id': 'wamid.A', 'timestamp': '1779372805', 'type': 'text', 'text': {'body': 'Hey'}},
+            {
+                'from_user_id': 'AR.1410018717833190',
+                'id': 'wamid.B',
+                'timestamp': '1779372806',
+                'type': 'text',
+                'text': {'body': 'Hola'},
+            },
+        ]
+    )
     body['entry'][0]['changes'][0]['value']['contacts'] = [
-        {'profile': {'name': 'Sheena Nelson'}, 'wa_id': SHEENA, 'user_id': 'US.13491208655302741918',
-         'country_code': 'US'},
+        {
+            'profile': {'name': 'Sheena Nelson'},
+            'wa_id': SHEENA,
+            'user_id': 'US.13491208655302741918',
+            'country_code': 'US',
+        },
         {'profile': {'name': 'Lucía'}, 'wa_id': '5491155550101', 'user_id': 'AR.1410018717833190'},
     ]
     first, second = parse_webhook(body).messages
     assert (first.from_wa_id, first.from_user_id, first.profile_name) == (
-        SHEENA, 'US.13491208655302741918', 'Sheena Nelson')
+        SHEENA,
+        'US.13491208655302741918',
+        'Sheena Nelson',
+    )
     assert (second.from_wa_id, second.from_user_id, second.profile_name) == (
-        '5491155550101', 'AR.1410018717833190', 'Lucía')
+        '5491155550101',
+        'AR.1410018717833190',
+        'Lucía',
+    )
 
 
 def test_profile_names_are_matched_per_sender_in_a_batched_change() -> None:
     contacts = [pb.contact(wa_id='5491155550101', name='Lucía'), pb.contact(wa_id='5493515550102', name='Tomás')]
-    messages = [pb.text_message(from_='5493515550102', body='pastillas de freno', timestamp=1744344496),
-                pb.text_message(from_='5491155550101', body='filtro de aceite', timestamp=1744344497),
-                pb.text_message(from_='5492615550103', body='sin contacto', timestamp=1744344498)]
-    parsed = parse_webhook(pb.envelope(phone_number_id=PHONE_NUMBER_ID, display_phone_number=DISPLAY_NUMBER,
-                                       messages=messages, contacts=contacts))
+    messages = [
+        pb.text_message(from_='5493515550102', body='pastillas de freno', timestamp=1744344496),
+        pb.text_message(from_='5491155550101', body='filtro de aceite', timestamp=1744344497),
+        pb.text_message(from_='5492615550103', body='sin contacto', timestamp=1744344498),
+    ]
+    parsed = parse_webhook(
+        pb.envelope(
+            phone_number_id=PHONE_NUMBER_ID, display_phone_number=DISPLAY_NUMBER, messages=messages, contacts=contacts
+        )
+    )
     assert [(m.from_wa_id, m.profile_name) for m in parsed.messages] == [
-        ('5493515550102', 'Tomás'), ('5491155550101', 'Lucía'), ('5492615550103', '')]
+        ('5493515550102', 'Tomás'),
+        ('5491155550101', 'Lucía'),
+        ('5492615550103', ''),
+    ]
 
 
 def test_sender_digits_stay_strings() -> None:
-    body = _value([{'from': 5491155550101, 'id': 'wamid.NUM', 'timestamp': 1744344496, 'type': 'text',
-                    'text': {'body': 'x'}}])
+    body = _value(
+        [{'from': 5491155550101, 'id': 'wamid.NUM', 'timestamp': 1744344496, 'type': 'text', 'text': {'body': 'x'}}]
+    )
     message = parse_webhook(body).messages[0]
     assert message.from_wa_id == '5491155550101'
     assert message.timestamp == datetime.fromtimestamp(1744344496, UTC)
@@ -764,21 +917,30 @@ def test_sender_digits_stay_strings() -> None:
 
 # --- batches and order ------------------------------------------------------------------------------------
 
+
 def test_every_entry_change_message_and_status_is_parsed() -> None:
     branch_a = pb.envelope(
-        phone_number_id='1001', display_phone_number='5491140000001',
+        phone_number_id='1001',
+        display_phone_number='5491140000001',
         contacts=[pb.contact(wa_id='5491155550101', name='Lucía')],
         messages=[pb.text_message(from_='5491155550101', body=f'm{i}', timestamp=1744344400 + i) for i in range(3)],
     )
     branch_b = pb.envelope(
-        phone_number_id='1002', display_phone_number='5493510000002',
-        statuses=[pb.status(wa_message_id='wamid.OUT1', status='delivered', recipient_id='5493515550102',
-                            timestamp=1744344410)],
+        phone_number_id='1002',
+        display_phone_number='5493510000002',
+        statuses=[
+            pb.status(
+                wa_message_id='wamid.OUT1', status='delivered', recipient_id='5493515550102', timestamp=1744344410
+            )
+        ],
     )
     body = pb.merge_envelopes(branch_a, branch_b)
     # A second change inside the first entry, as Meta does when it batches.
-    extra_change = pb.envelope(phone_number_id='1003', display_phone_number='5492610000003', messages=[
-        pb.image_message(from_='5492615550103', media_id='777', timestamp=1744344401)])['entry'][0]['changes'][0]
+    extra_change = pb.envelope(
+        phone_number_id='1003',
+        display_phone_number='5492610000003',
+        messages=[pb.image_message(from_='5492615550103', media_id='777', timestamp=1744344401)],
+    )['entry'][0]['changes'][0]
     body['entry'][0]['changes'].append(extra_change)
 
     parsed = parse_webhook(body)
@@ -786,27 +948,41 @@ def test_every_entry_change_message_and_status_is_parsed() -> None:
     assert len(body['entry']) == 2
     assert parsed.phone_number_ids == {'1001', '1002', '1003'}
     assert [(m.phone_number_id, m.text) for m in parsed.messages] == [
-        ('1001', 'm0'), ('1001', 'm1'), ('1003', ''), ('1001', 'm2')]
+        ('1001', 'm0'),
+        ('1001', 'm1'),
+        ('1003', ''),
+        ('1001', 'm2'),
+    ]
     assert [(s.phone_number_id, s.wa_message_id, s.status) for s in parsed.statuses] == [
-        ('1002', 'wamid.OUT1', 'delivered')]
+        ('1002', 'wamid.OUT1', 'delivered')
+    ]
 
 
 def test_messages_come_back_sorted_by_timestamp_keeping_ties_in_arrival_order() -> None:
-    messages = [pb.text_message(from_=SHEENA, body=body, timestamp=ts, wa_message_id=f'wamid.{body}')
-                for body, ts in [('c', 300), ('a', 100), ('b1', 200), ('b2', 200), ('b3', 200)]]
-    parsed = parse_webhook(pb.envelope(phone_number_id=PHONE_NUMBER_ID, display_phone_number=DISPLAY_NUMBER,
-                                       messages=messages))
+    messages = [
+        pb.text_message(from_=SHEENA, body=body, timestamp=ts, wa_message_id=f'wamid.{body}')
+        for body, ts in [('c', 300), ('a', 100), ('b1', 200), ('b2', 200), ('b3', 200)]
+    ]
+    parsed = parse_webhook(
+        pb.envelope(phone_number_id=PHONE_NUMBER_ID, display_phone_number=DISPLAY_NUMBER, messages=messages)
+    )
     assert [m.text for m in parsed.messages] == ['a', 'b1', 'b2', 'b3', 'c']
 
 
 def test_statuses_out_of_order_come_back_sorted() -> None:
     wamid = 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA='
-    statuses = [pb.status(wa_message_id=wamid, status='read', recipient_id=SHEENA, timestamp=1750030090),
-                pb.status(wa_message_id=wamid, status='sent', recipient_id=SHEENA, timestamp=1750030073),
-                pb.status(wa_message_id=wamid, status='delivered', recipient_id=SHEENA, timestamp=1750030075)]
+    statuses = [
+        pb.status(wa_message_id=wamid, status='read', recipient_id=SHEENA, timestamp=1750030090),
+        pb.status(wa_message_id=wamid, status='sent', recipient_id=SHEENA, timestamp=1750030073),
+        pb.status(wa_message_id=wamid, status='delivered', recipient_id=SHEENA, timestamp=1750030075),
+    ]
     # Meta may also split them across entries of one POST.
-    body = pb.merge_envelopes(*(pb.envelope(phone_number_id=PHONE_NUMBER_ID, display_phone_number=DISPLAY_NUMBER,
-                                            statuses=[s]) for s in statuses))
+    body = pb.merge_envelopes(
+        *(
+            pb.envelope(phone_number_id=PHONE_NUMBER_ID, display_phone_number=DISPLAY_NUMBER, statuses=[s])
+            for s in statuses
+        )
+    )
     assert [s.status for s in parse_webhook(body).statuses] == ['sent', 'delivered', 'read']
 
 
@@ -821,8 +997,12 @@ def test_a_1000_message_batch_parses_completely() -> None:
     ]
     senders = [f'54911{5550000 + i}' for i in range(1000)]
     messages = [makers[i % len(makers)](i, wa) for i, wa in enumerate(senders)]
-    body = pb.envelope(phone_number_id=PHONE_NUMBER_ID, display_phone_number=DISPLAY_NUMBER, messages=messages,
-                       contacts=[pb.contact(wa_id=wa, name=f'Cliente {i}') for i, wa in enumerate(senders)])
+    body = pb.envelope(
+        phone_number_id=PHONE_NUMBER_ID,
+        display_phone_number=DISPLAY_NUMBER,
+        messages=messages,
+        contacts=[pb.contact(wa_id=wa, name=f'Cliente {i}') for i, wa in enumerate(senders)],
+    )
     parsed = parse_webhook(json.loads(json.dumps(body)))
     assert parsed.problems == []
     assert len(parsed.messages) == 1000
@@ -834,6 +1014,7 @@ def test_a_1000_message_batch_parses_completely() -> None:
 
 
 # --- statuses ---------------------------------------------------------------------------------------------
+
 
 def test_delivered_status_with_pricing_and_conversation() -> None:
     parsed = parse_webhook(STATUS_DELIVERED_EXAMPLE)
@@ -847,49 +1028,73 @@ def test_delivered_status_with_pricing_and_conversation() -> None:
     assert status.recipient_user_id is None
     assert status.biz_opaque_callback_data == '1744434060'
     assert status.errors == ()
-    assert status.raw['pricing'] == {'billable': True, 'pricing_model': 'PMP', 'type': 'regular',
-                                     'category': 'marketing'}
+    assert status.raw['pricing'] == {
+        'billable': True,
+        'pricing_model': 'PMP',
+        'type': 'regular',
+        'category': 'marketing',
+    }
     assert parsed.messages == []
 
 
 def test_failed_status_carries_code_title_and_details() -> None:
     [status] = parse_webhook(STATUS_FAILED_EXAMPLE).statuses
     assert status.status == 'failed'
-    assert status.errors == (ErrorDetail(
-        code=131049,
-        title='This message was not delivered to maintain healthy ecosystem engagement.',
-        message='This message was not delivered to maintain healthy ecosystem engagement.',
-        details='In order to maintain a healthy ecosystem engagement, the message failed to be delivered.',
-    ),)
+    assert status.errors == (
+        ErrorDetail(
+            code=131049,
+            title='This message was not delivered to maintain healthy ecosystem engagement.',
+            message='This message was not delivered to maintain healthy ecosystem engagement.',
+            details='In order to maintain a healthy ecosystem engagement, the message failed to be delivered.',
+        ),
+    )
 
 
 def test_status_strings_are_lowercased_and_unknown_ones_kept() -> None:
-    statuses = [pb.status(wa_message_id='wamid.A', status='DELIVERED', recipient_id=SHEENA, timestamp=1),
-                pb.status(wa_message_id='wamid.B', status='played', recipient_id=SHEENA, timestamp=2),
-                pb.status(wa_message_id='wamid.C', status='held_for_review', recipient_id=SHEENA, timestamp=3)]
-    parsed = parse_webhook(pb.envelope(phone_number_id=PHONE_NUMBER_ID, display_phone_number=DISPLAY_NUMBER,
-                                       statuses=statuses))
+    statuses = [
+        pb.status(wa_message_id='wamid.A', status='DELIVERED', recipient_id=SHEENA, timestamp=1),
+        pb.status(wa_message_id='wamid.B', status='played', recipient_id=SHEENA, timestamp=2),
+        pb.status(wa_message_id='wamid.C', status='held_for_review', recipient_id=SHEENA, timestamp=3),
+    ]
+    parsed = parse_webhook(
+        pb.envelope(phone_number_id=PHONE_NUMBER_ID, display_phone_number=DISPLAY_NUMBER, statuses=statuses)
+    )
     assert [s.status for s in parsed.statuses] == ['delivered', 'played', 'held_for_review']
 
 
 def test_status_sent_to_a_business_scoped_user_id_has_no_recipient_id() -> None:
-    item = pb.status(wa_message_id='wamid.A', status='read', recipient_id=None,
-                     recipient_user_id='US.13491208655302741918', timestamp=1750030090)
-    [status] = parse_webhook(pb.envelope(phone_number_id=PHONE_NUMBER_ID, display_phone_number=DISPLAY_NUMBER,
-                                         statuses=[item])).statuses
+    item = pb.status(
+        wa_message_id='wamid.A',
+        status='read',
+        recipient_id=None,
+        recipient_user_id='US.13491208655302741918',
+        timestamp=1750030090,
+    )
+    [status] = parse_webhook(
+        pb.envelope(phone_number_id=PHONE_NUMBER_ID, display_phone_number=DISPLAY_NUMBER, statuses=[item])
+    ).statuses
     assert (status.recipient_id, status.recipient_user_id) == (None, 'US.13491208655302741918')
 
 
 def test_account_level_errors() -> None:
-    body = pb.envelope(phone_number_id=PHONE_NUMBER_ID, display_phone_number=DISPLAY_NUMBER, errors=[
-        pb.error(code=130501, title='Unsupported message type', details='Message type is not currently supported')])
+    body = pb.envelope(
+        phone_number_id=PHONE_NUMBER_ID,
+        display_phone_number=DISPLAY_NUMBER,
+        errors=[
+            pb.error(code=130501, title='Unsupported message type', details='Message type is not currently supported')
+        ],
+    )
     parsed = parse_webhook(body)
-    assert parsed.account_errors == [ErrorDetail(130501, 'Unsupported message type', 'Unsupported message type',
-                                                 'Message type is not currently supported')]
+    assert parsed.account_errors == [
+        ErrorDetail(
+            130501, 'Unsupported message type', 'Unsupported message type', 'Message type is not currently supported'
+        )
+    ]
     assert parsed.problems == []
 
 
 # --- unsupported and unknown ------------------------------------------------------------------------------
+
 
 def test_meta_unsupported_message_is_stored_with_its_error() -> None:
     message = _one_message(UNSUPPORTED_EXAMPLE)
@@ -897,20 +1102,32 @@ def test_meta_unsupported_message_is_stored_with_its_error() -> None:
     assert message.text == ''
     assert message.fields == {
         'unsupported_type': 'edit',
-        'errors': [{'code': 131051, 'title': 'Message type unknown', 'message': 'Message type unknown',
-                    'details': 'Message type is currently not supported.'}],
+        'errors': [
+            {
+                'code': 131051,
+                'title': 'Message type unknown',
+                'message': 'Message type unknown',
+                'details': 'Message type is currently not supported.',
+            }
+        ],
     }
     assert message.errors[0].code == 131051
 
 
 def test_a_type_meta_adds_later_becomes_unsupported_with_raw_kept() -> None:
-    raw = pb.unknown_type_message(from_=SHEENA, type_name='poll_vote', body={'poll_id': 'p1', 'option': 2},
-                                  timestamp=1744344496)
+    raw = pb.unknown_type_message(
+        from_=SHEENA, type_name='poll_vote', body={'poll_id': 'p1', 'option': 2}, timestamp=1744344496
+    )
     message = _one_message(_value([raw]))
     assert message.type == 'unsupported'
     assert message.fields == {'original_type': 'poll_vote', 'errors': []}  # every unsupported has an errors list
-    assert message.raw == {'from': SHEENA, 'id': raw['id'], 'timestamp': '1744344496', 'type': 'poll_vote',
-                           'poll_vote': {'poll_id': 'p1', 'option': 2}}
+    assert message.raw == {
+        'from': SHEENA,
+        'id': raw['id'],
+        'timestamp': '1744344496',
+        'type': 'poll_vote',
+        'poll_vote': {'poll_id': 'p1', 'option': 2},
+    }
     assert message.profile_name == 'Sheena Nelson'
 
 
@@ -922,6 +1139,7 @@ def test_a_message_without_type_is_kept_as_unsupported_and_flagged() -> None:
 
 # --- odd shapes: problems, never exceptions ---------------------------------------------------------------
 
+
 def _with_message(message: Any) -> dict[str, Any]:
     return _value([message])
 
@@ -929,46 +1147,69 @@ def _with_message(message: Any) -> dict[str, Any]:
 GOOD = {'from': SHEENA, 'id': 'wamid.OK', 'timestamp': '1744344496', 'type': 'text', 'text': {'body': 'ok'}}
 
 
-@pytest.mark.parametrize(('payload', 'problem'), [
-    ([], 'payload is a list, not an object'),
-    ('x', 'payload is a str, not an object'),
-    (None, 'payload is a NoneType, not an object'),
-    (42, 'payload is a int, not an object'),
-    ({}, "object is None, not 'whatsapp_business_account'"),
-    ({'object': 'page', 'entry': []}, "object is 'page', not 'whatsapp_business_account'"),
-    ({'object': 'whatsapp_business_account'}, 'entry is missing or not a list'),
-    ({'object': 'whatsapp_business_account', 'entry': {'id': '1'}}, 'entry is missing or not a list'),
-    ({'object': 'whatsapp_business_account', 'entry': ['x']}, 'entry[0]: not an object'),
-    ({'object': 'whatsapp_business_account', 'entry': [{'id': '1'}]}, 'entry[0]: changes is missing or not a list'),
-    ({'object': 'whatsapp_business_account', 'entry': [{'changes': [7]}]}, 'entry[0].changes[0]: not an object'),
-    ({'object': 'whatsapp_business_account', 'entry': [{'changes': [{'field': 'messages'}]}]},
-     'entry[0].changes[0]: value is missing or not an object'),
-    ({'object': 'whatsapp_business_account', 'entry': [{'changes': [{'field': 'messages', 'value': {}}]}]},
-     'entry[0].changes[0].value: metadata is missing'),
-    (_value(), 'entry[0].changes[0].value: no messages, statuses or errors'),
-    (_value(messages={'id': 'x'}), 'entry[0].changes[0].value.messages: not a list'),
-    (_value(statuses='sent'), 'entry[0].changes[0].value.statuses: not a list'),
-    (_with_message('hello'), 'entry[0].changes[0].value.messages[0]: not an object'),
-    (_with_message({**GOOD, 'id': None}), 'entry[0].changes[0].value.messages[0]: missing id'),
-    (_with_message({**GOOD, 'id': ''}), 'entry[0].changes[0].value.messages[0]: missing id'),
-    (_with_message({k: v for k, v in GOOD.items() if k != 'timestamp'}),
-     'entry[0].changes[0].value.messages[0] (wamid.OK): missing or bad timestamp None'),
-    (_with_message({**GOOD, 'timestamp': 'yesterday'}),
-     "entry[0].changes[0].value.messages[0] (wamid.OK): missing or bad timestamp 'yesterday'"),
-    (_with_message({**GOOD, 'timestamp': '-5'}),
-     "entry[0].changes[0].value.messages[0] (wamid.OK): missing or bad timestamp '-5'"),
-    (_with_message({**GOOD, 'timestamp': '99999999999999999999'}),
-     "entry[0].changes[0].value.messages[0] (wamid.OK): missing or bad timestamp '99999999999999999999'"),
-    (_with_message({**GOOD, 'timestamp': ['1744344496']}),
-     "entry[0].changes[0].value.messages[0] (wamid.OK): missing or bad timestamp ['1744344496']"),
-    (_with_message({**GOOD, 'timestamp': True}),
-     'entry[0].changes[0].value.messages[0] (wamid.OK): missing or bad timestamp True'),
-    (_value(statuses=[{'status': 'sent', 'timestamp': '1'}]), 'entry[0].changes[0].value.statuses[0]: missing id'),
-    (_value(statuses=[{'id': 'wamid.S', 'timestamp': '1'}]),
-     'entry[0].changes[0].value.statuses[0] (wamid.S): missing status'),
-    (_value(statuses=[{'id': 'wamid.S', 'status': 'read', 'timestamp': 'soon'}]),
-     "entry[0].changes[0].value.statuses[0] (wamid.S): missing or bad timestamp 'soon'"),
-])
+@pytest.mark.parametrize(
+    ('payload', 'problem'),
+    [
+        ([], 'payload is a list, not an object'),
+        ('x', 'payload is a str, not an object'),
+        (None, 'payload is a NoneType, not an object'),
+        (42, 'payload is a int, not an object'),
+        ({}, "object is None, not 'whatsapp_business_account'"),
+        ({'object': 'page', 'entry': []}, "object is 'page', not 'whatsapp_business_account'"),
+        ({'object': 'whatsapp_business_account'}, 'entry is missing or not a list'),
+        ({'object': 'whatsapp_business_account', 'entry': {'id': '1'}}, 'entry is missing or not a list'),
+        ({'object': 'whatsapp_business_account', 'entry': ['x']}, 'entry[0]: not an object'),
+        ({'object': 'whatsapp_business_account', 'entry': [{'id': '1'}]}, 'entry[0]: changes is missing or not a list'),
+        ({'object': 'whatsapp_business_account', 'entry': [{'changes': [7]}]}, 'entry[0].changes[0]: not an object'),
+        (
+            {'object': 'whatsapp_business_account', 'entry': [{'changes': [{'field': 'messages'}]}]},
+            'entry[0].changes[0]: value is missing or not an object',
+        ),
+        (
+            {'object': 'whatsapp_business_account', 'entry': [{'changes': [{'field': 'messages', 'value': {}}]}]},
+            'entry[0].changes[0].value: metadata is missing',
+        ),
+        (_value(), 'entry[0].changes[0].value: no messages, statuses or errors'),
+        (_value(messages={'id': 'x'}), 'entry[0].changes[0].value.messages: not a list'),
+        (_value(statuses='sent'), 'entry[0].changes[0].value.statuses: not a list'),
+        (_with_message('hello'), 'entry[0].changes[0].value.messages[0]: not an object'),
+        (_with_message({**GOOD, 'id': None}), 'entry[0].changes[0].value.messages[0]: missing id'),
+        (_with_message({**GOOD, 'id': ''}), 'entry[0].changes[0].value.messages[0]: missing id'),
+        (
+            _with_message({k: v for k, v in GOOD.items() if k != 'timestamp'}),
+            'entry[0].changes[0].value.messages[0] (wamid.OK): missing or bad timestamp None',
+        ),
+        (
+            _with_message({**GOOD, 'timestamp': 'yesterday'}),
+            "entry[0].changes[0].value.messages[0] (wamid.OK): missing or bad timestamp 'yesterday'",
+        ),
+        (
+            _with_message({**GOOD, 'timestamp': '-5'}),
+            "entry[0].changes[0].value.messages[0] (wamid.OK): missing or bad timestamp '-5'",
+        ),
+        (
+            _with_message({**GOOD, 'timestamp': '99999999999999999999'}),
+            "entry[0].changes[0].value.messages[0] (wamid.OK): missing or bad timestamp '99999999999999999999'",
+        ),
+        (
+            _with_message({**GOOD, 'timestamp': ['1744344496']}),
+            "entry[0].changes[0].value.messages[0] (wamid.OK): missing or bad timestamp ['1744344496']",
+        ),
+        (
+            _with_message({**GOOD, 'timestamp': True}),
+            'entry[0].changes[0].value.messages[0] (wamid.OK): missing or bad timestamp True',
+        ),
+        (_value(statuses=[{'status': 'sent', 'timestamp': '1'}]), 'entry[0].changes[0].value.statuses[0]: missing id'),
+        (
+            _value(statuses=[{'id': 'wamid.S', 'timestamp': '1'}]),
+            'entry[0].changes[0].value.statuses[0] (wamid.S): missing status',
+        ),
+        (
+            _value(statuses=[{'id': 'wamid.S', 'status': 'read', 'timestamp': 'soon'}]),
+            "entry[0].changes[0].value.statuses[0] (wamid.S): missing or bad timestamp 'soon'",
+        ),
+    ],
+)
 def test_odd_shapes_become_problems_not_exceptions(payload: Any, problem: str) -> None:
     parsed = parse_webhook(payload)
     assert isinstance(parsed, ParsedWebhook)
@@ -989,17 +1230,22 @@ def test_bad_items_are_skipped_and_the_rest_of_the_batch_kept() -> None:
 
 def test_other_webhook_fields_are_noted_but_do_not_stop_messages() -> None:
     body = _value([GOOD])
-    body['entry'][0]['changes'].insert(0, {'field': 'account_update', 'value': {
-        'phone_number': DISPLAY_NUMBER, 'event': 'VERIFIED_ACCOUNT'}})
+    body['entry'][0]['changes'].insert(
+        0, {'field': 'account_update', 'value': {'phone_number': DISPLAY_NUMBER, 'event': 'VERIFIED_ACCOUNT'}}
+    )
     parsed = parse_webhook(body)
     assert [m.wa_message_id for m in parsed.messages] == ['wamid.OK']
     assert parsed.problems == ["entry[0].changes[0]: field 'account_update' ignored"]
 
 
 def test_timestamps_as_strings_or_numbers() -> None:
-    body = _value([{**GOOD, 'id': 'wamid.S', 'timestamp': '1744344496'},
-                   {**GOOD, 'id': 'wamid.I', 'timestamp': 1744344497},
-                   {**GOOD, 'id': 'wamid.F', 'timestamp': 1744344498.0}])
+    body = _value(
+        [
+            {**GOOD, 'id': 'wamid.S', 'timestamp': '1744344496'},
+            {**GOOD, 'id': 'wamid.I', 'timestamp': 1744344497},
+            {**GOOD, 'id': 'wamid.F', 'timestamp': 1744344498.0},
+        ]
+    )
     parsed = parse_webhook(body)
     assert parsed.problems == []
     assert [int(m.timestamp.timestamp()) for m in parsed.messages] == [1744344496, 1744344497, 1744344498]
@@ -1007,8 +1253,17 @@ def test_timestamps_as_strings_or_numbers() -> None:
 
 
 def test_randomly_damaged_payloads_never_raise() -> None:
-    seeds = [TEXT_EXAMPLE, IMAGE_EXAMPLE, BUTTON_REPLY_EXAMPLE, LOCATION_EXAMPLE, REACTION_EXAMPLE,
-             STATUS_DELIVERED_EXAMPLE, STATUS_FAILED_EXAMPLE, UNSUPPORTED_EXAMPLE, USERNAME_USER_EXAMPLE]
+    seeds = [
+        TEXT_EXAMPLE,
+        IMAGE_EXAMPLE,
+        BUTTON_REPLY_EXAMPLE,
+        LOCATION_EXAMPLE,
+        REACTION_EXAMPLE,
+        STATUS_DELIVERED_EXAMPLE,
+        STATUS_FAILED_EXAMPLE,
+        UNSUPPORTED_EXAMPLE,
+        USERNAME_USER_EXAMPLE,
+    ]
     junk: list[Any] = [None, True, 0, -1, 1.5, float('nan'), '', 'x', [], {}, [None], {'a': []}, 10**30]
     rng = random.Random(20260101)  # fixed: a failure must be reproducible
 
@@ -1031,6 +1286,7 @@ def test_randomly_damaged_payloads_never_raise() -> None:
 
 # --- builders --------------------------------------------------------------------------------------------
 
+
 def test_builders_reproduce_metas_reference_examples_exactly() -> None:
     wamid = 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA='
     sheena = [pb.contact(wa_id=SHEENA, name='Sheena Nelson')]
@@ -1038,53 +1294,174 @@ def test_builders_reproduce_metas_reference_examples_exactly() -> None:
     def wrap(**kwargs: Any) -> dict[str, Any]:
         return pb.envelope(phone_number_id=PHONE_NUMBER_ID, display_phone_number=DISPLAY_NUMBER, **kwargs)
 
-    assert wrap(contacts=sheena, messages=[pb.text_message(
-        from_=SHEENA, body='Does it come in another color?', wa_message_id=wamid, timestamp=1749416383,
-    )]) == TEXT_EXAMPLE
-    assert wrap(contacts=sheena, messages=[pb.image_message(
-        from_=SHEENA, media_id='1003383421387256', sha256='SfInY0gGKTsJlUWbwxC1k+FAD0FZHvzwfpvO0zX0GUI=',
-        caption='Taj Mahal', wa_message_id=wamid, timestamp=1744344496,
-        url='https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=133...',
-    )]) == IMAGE_EXAMPLE
-    assert wrap(contacts=sheena, messages=[pb.interactive_button_reply(
-        from_=SHEENA, id='cancel-button', title='Cancel',
-        reply_to='wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI3MEM2RUJFNkI0RENGQTVDRjUA', reply_to_from=DISPLAY_NUMBER,
-        wa_message_id='wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTZBQzg0MzQ4QjRCM0NGNkVGOAA=', timestamp=1750025136,
-    )]) == BUTTON_REPLY_EXAMPLE
+    assert (
+        wrap(
+            contacts=sheena,
+            messages=[
+                pb.text_message(
+                    from_=SHEENA,
+                    body='Does it come in another color?',
+                    wa_message_id=wamid,
+                    timestamp=1749416383,
+                )
+            ],
+        )
+        == TEXT_EXAMPLE
+    )
+    assert (
+        wrap(
+            contacts=sheena,
+            messages=[
+                pb.image_message(
+                    from_=SHEENA,
+                    media_id='1003383421387256',
+                    sha256='SfInY0gGKTsJlUWbwxC1k+FAD0FZHvzwfpvO0zX0GUI=',
+                    caption='Taj Mahal',
+                    wa_message_id=wamid,
+                    timestamp=1744344496,
+                    url='https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=133...',
+                )
+            ],
+        )
+        == IMAGE_EXAMPLE
+    )
+    assert (
+        wrap(
+            contacts=sheena,
+            messages=[
+                pb.interactive_button_reply(
+                    from_=SHEENA,
+                    id='cancel-button',
+                    title='Cancel',
+                    reply_to='wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI3MEM2RUJFNkI0RENGQTVDRjUA',
+                    reply_to_from=DISPLAY_NUMBER,
+                    wa_message_id='wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTZBQzg0MzQ4QjRCM0NGNkVGOAA=',
+                    timestamp=1750025136,
+                )
+            ],
+        )
+        == BUTTON_REPLY_EXAMPLE
+    )
     other = 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA='
-    assert wrap(contacts=sheena, messages=[pb.location_message(
-        from_=SHEENA, latitude=37.44221496582, longitude=-122.16165924072, name='Philz Coffee',
-        address='101 Forest Ave, Palo Alto, CA 94301', url='https://philzcoffee.com/', wa_message_id=other,
-        timestamp=1744344496,
-    )]) == LOCATION_EXAMPLE
-    assert wrap(contacts=sheena, messages=[pb.reaction_message(
-        from_=SHEENA, message_id='wamid.HBgLMTQxMjU1NTA4MjkVAgASGBQzQUNCNjk5RDUwNUZGMUZEM0VBRAA=', emoji='👍',
-        wa_message_id=other, timestamp=1749419544,
-    )]) == REACTION_EXAMPLE
-    assert wrap(contacts=sheena, messages=[pb.unsupported_message(
-        from_=SHEENA, unsupported_type='edit', wa_message_id=other, timestamp=1750090702,
-    )]) == UNSUPPORTED_EXAMPLE
-    assert wrap(statuses=[pb.status(
-        wa_message_id=other, status='sent', recipient_id=SHEENA, timestamp=1750030073, pricing=True,
-        conversation=True, pricing_category='marketing', pricing_type='regular',
-        conversation_id='72b14d6bd5407799e66f64d1b338e567', conversation_expiration=1750116480,
-    )]) == STATUS_SENT_EXAMPLE
-    assert wrap(statuses=[pb.status(
-        wa_message_id=other, status='delivered', recipient_id=SHEENA, timestamp=1750030075, pricing=True,
-        conversation=True, pricing_category='marketing', pricing_type='regular',
-        conversation_id='72b14d6bd5407799e66f64d1b338e567', biz_opaque_callback_data='1744434060',
-    )]) == STATUS_DELIVERED_EXAMPLE
-    assert wrap(statuses=[pb.failed_status(
-        wa_message_id='wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI0QUQ2MjA4NEYyRkExNjMyREUA', recipient_id=SHEENA,
-        code=131049, title='This message was not delivered to maintain healthy ecosystem engagement.',
-        details='In order to maintain a healthy ecosystem engagement, the message failed to be delivered.',
-        timestamp=1751142888,
-    )]) == STATUS_FAILED_EXAMPLE
-    assert wrap(contacts=[pb.contact(wa_id=None, name='Sheena Nelson', user_id='US.13491208655302741918',
-                                     username='realsheenanelson')],
-                messages=[pb.text_message(from_=None, from_user_id='US.13491208655302741918',
-                                          body='Does it come in another color?', wa_message_id=wamid,
-                                          timestamp=1749416383)]) == USERNAME_USER_EXAMPLE
+    assert (
+        wrap(
+            contacts=sheena,
+            messages=[
+                pb.location_message(
+                    from_=SHEENA,
+                    latitude=37.44221496582,
+                    longitude=-122.16165924072,
+                    name='Philz Coffee',
+                    address='101 Forest Ave, Palo Alto, CA 94301',
+                    url='https://philzcoffee.com/',
+                    wa_message_id=other,
+                    timestamp=1744344496,
+                )
+            ],
+        )
+        == LOCATION_EXAMPLE
+    )
+    assert (
+        wrap(
+            contacts=sheena,
+            messages=[
+                pb.reaction_message(
+                    from_=SHEENA,
+                    message_id='wamid.HBgLMTQxMjU1NTA4MjkVAgASGBQzQUNCNjk5RDUwNUZGMUZEM0VBRAA=',
+                    emoji='👍',
+                    wa_message_id=other,
+                    timestamp=1749419544,
+                )
+            ],
+        )
+        == REACTION_EXAMPLE
+    )
+    assert (
+        wrap(
+            contacts=sheena,
+            messages=[
+                pb.unsupported_message(
+                    from_=SHEENA,
+                    unsupported_type='edit',
+                    wa_message_id=other,
+                    timestamp=1750090702,
+                )
+            ],
+        )
+        == UNSUPPORTED_EXAMPLE
+    )
+    assert (
+        wrap(
+            statuses=[
+                pb.status(
+                    wa_message_id=other,
+                    status='sent',
+                    recipient_id=SHEENA,
+                    timestamp=1750030073,
+                    pricing=True,
+                    conversation=True,
+                    pricing_category='marketing',
+                    pricing_type='regular',
+                    conversation_id='72b14d6bd5407799e66f64d1b338e567',
+                    conversation_expiration=1750116480,
+                )
+            ]
+        )
+        == STATUS_SENT_EXAMPLE
+    )
+    assert (
+        wrap(
+            statuses=[
+                pb.status(
+                    wa_message_id=other,
+                    status='delivered',
+                    recipient_id=SHEENA,
+                    timestamp=1750030075,
+                    pricing=True,
+                    conversation=True,
+                    pricing_category='marketing',
+                    pricing_type='regular',
+                    conversation_id='72b14d6bd5407799e66f64d1b338e567',
+                    biz_opaque_callback_data='1744434060',
+                )
+            ]
+        )
+        == STATUS_DELIVERED_EXAMPLE
+    )
+    assert (
+        wrap(
+            statuses=[
+                pb.failed_status(
+                    wa_message_id='wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI0QUQ2MjA4NEYyRkExNjMyREUA',
+                    recipient_id=SHEENA,
+                    code=131049,
+                    title='This message was not delivered to maintain healthy ecosystem engagement.',
+                    details='In order to maintain a healthy ecosystem engagement, the message failed to be delivered.',
+                    timestamp=1751142888,
+                )
+            ]
+        )
+        == STATUS_FAILED_EXAMPLE
+    )
+    assert (
+        wrap(
+            contacts=[
+                pb.contact(
+                    wa_id=None, name='Sheena Nelson', user_id='US.13491208655302741918', username='realsheenanelson'
+                )
+            ],
+            messages=[
+                pb.text_message(
+                    from_=None,
+                    from_user_id='US.13491208655302741918',
+                    body='Does it come in another color?',
+                    wa_message_id=wamid,
+                    timestamp=1749416383,
+                )
+            ],
+        )
+        == USERNAME_USER_EXAMPLE
+    )
 
 
 def test_every_builder_round_trips_through_the_parser() -> None:
@@ -1096,10 +1473,12 @@ def test_every_builder_round_trips_through_the_parser() -> None:
         pb.audio_message(from_=SHEENA, media_id='m3', voice=False, mime_type='audio/mpeg', timestamp=ts),
         pb.video_message(from_=SHEENA, media_id='m4', timestamp=ts),
         pb.sticker_message(from_=SHEENA, media_id='m5', timestamp=ts),
-        pb.location_message(from_=SHEENA, latitude=-31.4201, longitude=-64.1888, name='Sucursal Córdoba',
-                            timestamp=ts),
-        pb.contacts_message(from_=SHEENA, contacts=[pb.contact_card(formatted_name='Taller Gómez', phone='+54 351 555',
-                                                                    wa_id='54351555')], timestamp=ts),
+        pb.location_message(from_=SHEENA, latitude=-31.4201, longitude=-64.1888, name='Sucursal Córdoba', timestamp=ts),
+        pb.contacts_message(
+            from_=SHEENA,
+            contacts=[pb.contact_card(formatted_name='Taller Gómez', phone='+54 351 555', wa_id='54351555')],
+            timestamp=ts,
+        ),
         pb.interactive_button_reply(from_=SHEENA, id='yes', title='Sí', timestamp=ts),
         pb.interactive_list_reply(from_=SHEENA, id='brake', title='Frenos', description='Pastillas', timestamp=ts),
         pb.button_message(from_=SHEENA, payload='STOP', text='No quiero más mensajes', timestamp=ts),
@@ -1110,16 +1489,33 @@ def test_every_builder_round_trips_through_the_parser() -> None:
         pb.unsupported_message(from_=SHEENA, unsupported_type='poll_creation', timestamp=ts),
         pb.unknown_type_message(from_=SHEENA, type_name='future_thing', timestamp=ts),
     ]
-    parsed = parse_webhook(pb.envelope(phone_number_id=PHONE_NUMBER_ID, display_phone_number=DISPLAY_NUMBER,
-                                       messages=built, contacts=[pb.contact(wa_id=SHEENA, name='Sheena')]))
+    parsed = parse_webhook(
+        pb.envelope(
+            phone_number_id=PHONE_NUMBER_ID,
+            display_phone_number=DISPLAY_NUMBER,
+            messages=built,
+            contacts=[pb.contact(wa_id=SHEENA, name='Sheena')],
+        )
+    )
     assert parsed.problems == []
     summary = [(m.type, m.text, m.media.wa_media_id if m.media else None) for m in parsed.messages]
     assert summary == [
-        ('text', 'hola', None), ('image', 'VIN', 'm1'), ('document', '', 'm2'), ('audio', '', 'm3'),
-        ('video', '', 'm4'), ('sticker', '', 'm5'), ('location', 'Sucursal Córdoba', None),
-        ('contacts', 'Taller Gómez', None), ('interactive', 'Sí', None), ('interactive', 'Frenos', None),
-        ('button', 'No quiero más mensajes', None), ('reaction', '', None), ('order', '', None),
-        ('system', 'changed', None), ('request_welcome', '', None), ('unsupported', '', None),
+        ('text', 'hola', None),
+        ('image', 'VIN', 'm1'),
+        ('document', '', 'm2'),
+        ('audio', '', 'm3'),
+        ('video', '', 'm4'),
+        ('sticker', '', 'm5'),
+        ('location', 'Sucursal Córdoba', None),
+        ('contacts', 'Taller Gómez', None),
+        ('interactive', 'Sí', None),
+        ('interactive', 'Frenos', None),
+        ('button', 'No quiero más mensajes', None),
+        ('reaction', '', None),
+        ('order', '', None),
+        ('system', 'changed', None),
+        ('request_welcome', '', None),
+        ('unsupported', '', None),
         ('unsupported', '', None),
     ]
     assert [m.wa_message_id for m in parsed.messages] == [b['id'] for b in built]
@@ -1133,11 +1529,17 @@ def test_every_builder_round_trips_through_the_parser() -> None:
 
 def test_failed_status_builder_defaults_to_the_24_hour_window_error() -> None:
     item = pb.failed_status(wa_message_id='wamid.OUT', recipient_id=SHEENA, timestamp=1751142888)
-    [status] = parse_webhook(pb.envelope(phone_number_id=PHONE_NUMBER_ID, display_phone_number=DISPLAY_NUMBER,
-                                         statuses=[item])).statuses
-    assert status.errors == (ErrorDetail(131047, 'Re-engagement message', 'Re-engagement message',
-                                         'More than 24 hours have passed since the recipient last replied to the '
-                                         'sender number.'),)
+    [status] = parse_webhook(
+        pb.envelope(phone_number_id=PHONE_NUMBER_ID, display_phone_number=DISPLAY_NUMBER, statuses=[item])
+    ).statuses
+    assert status.errors == (
+        ErrorDetail(
+            131047,
+            'Re-engagement message',
+            'Re-engagement message',
+            'More than 24 hours have passed since the recipient last replied to the sender number.',
+        ),
+    )
 
 
 def test_new_wamid_looks_like_metas_and_is_unique() -> None:
