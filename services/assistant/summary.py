@@ -47,7 +47,7 @@ from ..models.assistant import ConversationSummary
 from ..vin.readings import VinReadingPublic, latest_good_reading
 from .engine import HistoryMessage
 from .nlu import understand
-from .rules import read_state
+from .rules import ConversationState, read_state
 
 log = logging.getLogger(__name__)
 
@@ -107,44 +107,115 @@ class PhotoVehicle:
 
 
 @dataclass(frozen=True)
-class _Facts:
+class SummaryFacts:
+    """What the database knows beyond the thread: the conversation's quote statuses, a sale, a closed status."""
+
     quote_statuses: list[str] = field(default_factory=list)
     sold: bool = False
     closed: bool = False
 
 
-def compute_summary(  # noqa: PLR0912, PLR0915 - each rule is one line; split, they read worse
+@dataclass(frozen=True)
+class _CustomerSaid:
+    """What the customer's own messages say, each understood once (`nlu.understand`)."""
+
+    wrote: bool
+    signals: frozenset[str]  # every nlu signal of every customer message
+    models_named: frozenset[str]  # the different car models the messages name
+    purchase_after_offer: bool  # a purchase or quote signal, or a "sí", after a message that offered products
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """What the thread and the newest photo establish; the stage, intent and confidence rules read only this and
+    `SummaryFacts`."""
+
+    need: tuple[str, ...]
+    vehicle: Vehicle | None
+    vin: str  # a valid VIN: the one the customer typed, else the photo's; '' when there is none
+    typed_vin_invalid: bool  # the newest VIN the customer typed does not validate
+    products: list[SummaryProduct]
+    customer: _CustomerSaid
+
+    @property
+    def vehicle_known(self) -> bool:
+        return self.vehicle is not None and self.vehicle.known
+
+
+def compute_summary(
     conversation_id: int,
     history: Sequence[HistoryMessage],
     products: dict[str, ProductHit],
-    facts: _Facts,
+    facts: SummaryFacts,
     *,
     customer_codes: Sequence[str] = (),
     photo: PhotoVehicle | None = None,
 ) -> SummaryView:
     """The summary from what is known; pure, so it can be tested without a database. `photo` is what the
     newest photo's VIN reading found; what the customer wrote wins where it names the vehicle differently."""
+    evidence = _gather_evidence(history, products, customer_codes=customer_codes, photo=photo)
+    stage = _sale_stage(evidence, facts)
+    intent = _purchase_intent(evidence, facts)
+    confidence = _confidence(evidence)
+    return SummaryView(
+        conversation_id=conversation_id,
+        version=0,
+        vehicle=evidence.vehicle,
+        vin=evidence.vin,
+        needs=[' '.join(evidence.need)] if evidence.need else [],
+        products=evidence.products,
+        intent=intent,
+        stage=stage,
+        confidence=confidence,
+        gist=_gist(evidence.need, evidence.vehicle, evidence.products, intent, stage),
+    )
+
+
+def _gather_evidence(
+    history: Sequence[HistoryMessage],
+    products: dict[str, ProductHit],
+    *,
+    customer_codes: Sequence[str],
+    photo: PhotoVehicle | None,
+) -> _Evidence:
+    """The thread read as the rule engine reads it (`read_state`: need, vehicle, typed VIN), completed by the
+    photo, plus the products offered and what the customer's messages signal."""
     state = read_state(list(history))
+    return _Evidence(
+        need=state.need,
+        vehicle=_vehicle(state, photo),
+        vin=_valid_vin(state, photo),
+        typed_vin_invalid=state.vin is not None and not state.vin.valid,
+        products=_offered_products(history, products, customer_codes),
+        customer=_what_the_customer_said(history),
+    )
+
+
+def _vehicle(state: ConversationState, photo: PhotoVehicle | None) -> Vehicle | None:
+    """The vehicle the customer wrote (with what a valid typed VIN adds), completed by the photo's where the text
+    is silent; the text wins where the two name different vehicles."""
     vehicle = state.effective_vehicle
-    if photo is not None and photo.vehicle is not None:
-        vehicle = vehicle.merged_over(photo.vehicle) if vehicle is not None else photo.vehicle
-    vin = state.vin.vin if state.vin and state.vin.valid else (photo.vin if photo is not None else '')
-    customer = [m for m in history if m.from_customer]
-    signals: set[str] = set()
-    purchase_after_offer = False
-    offered_yet = False
-    for message in history:
-        if not message.from_customer:
-            offered_yet = offered_yet or bool(skus_in_text(message.text))
-            continue
-        understood = understand(message.text)
-        signals |= understood.signals
-        if offered_yet and (understood.purchase_signal or understood.intent == 'confirm'):
-            purchase_after_offer = True
-    skus = list(
-        dict.fromkeys([*customer_codes, *(sku for m in history if not m.from_customer for sku in skus_in_text(m.text))])
-    )[:MAX_PRODUCTS]
-    summary_products = [
+    if photo is None or photo.vehicle is None:
+        return vehicle
+    return vehicle.merged_over(photo.vehicle) if vehicle is not None else photo.vehicle
+
+
+def _valid_vin(state: ConversationState, photo: PhotoVehicle | None) -> str:
+    """The VIN the customer typed when it is valid, else the one the photo's reading found, else ''."""
+    if state.vin is not None and state.vin.valid:
+        return state.vin.vin
+    return photo.vin if photo is not None else ''
+
+
+def _offered_products(
+    history: Sequence[HistoryMessage], products: dict[str, ProductHit], customer_codes: Sequence[str]
+) -> list[SummaryProduct]:
+    """The catalog products of the codes the customer typed, then every SKU the bot or an agent offered, each
+    once, at most `MAX_PRODUCTS`, with today's price and stock (a product gone from the catalog keeps its SKU as
+    title and has no price)."""
+    offered = (sku for message in history if not message.from_customer for sku in skus_in_text(message.text))
+    skus = list(dict.fromkeys([*customer_codes, *offered]))[:MAX_PRODUCTS]
+    return [
         SummaryProduct(
             sku=sku,
             title=products[sku].title if sku in products else sku,
@@ -154,63 +225,92 @@ def compute_summary(  # noqa: PLR0912, PLR0915 - each rule is one line; split, t
         for sku in skus
     ]
 
-    stage = 'greeting'
-    if state.need:
-        stage = 'need'
-    if vehicle is not None and vehicle.known:
-        stage = 'vehicle'
-    if summary_products:
-        stage = 'products'
-    if any(status in {QuoteStatus.SENT, QuoteStatus.DRAFT} for status in facts.quote_statuses):
-        stage = 'quote'
-    if purchase_after_offer or QuoteStatus.ACCEPTED in facts.quote_statuses:
-        stage = 'closing'
-    if facts.sold or facts.closed:
-        stage = 'closed'
 
+def _what_the_customer_said(history: Sequence[HistoryMessage]) -> _CustomerSaid:
+    """Every customer message understood once: the signals, the models named, and whether a purchase or quote
+    signal or a "sí" came after the first bot or agent message that offered products (one with a SKU)."""
+    wrote = offered_yet = purchase_after_offer = False
+    signals: set[str] = set()
+    models: set[str] = set()
+    for message in history:
+        if not message.from_customer:
+            offered_yet = offered_yet or bool(skus_in_text(message.text))
+            continue
+        wrote = True
+        understood = understand(message.text)
+        signals |= understood.signals
+        if understood.vehicle is not None and understood.vehicle.model:
+            models.add(understood.vehicle.model)
+        if offered_yet and (understood.purchase_signal or understood.intent == 'confirm'):
+            purchase_after_offer = True
+    return _CustomerSaid(
+        wrote=wrote,
+        signals=frozenset(signals),
+        models_named=frozenset(models),
+        purchase_after_offer=purchase_after_offer,
+    )
+
+
+def _sale_stage(evidence: _Evidence, facts: SummaryFacts) -> str:
+    """The furthest stage the conversation reached (`STAGES`), whatever earlier ones lack: closed (a sale, or the
+    conversation closed) > closing (the customer wants to buy or said yes after an offer, or accepted a quote) >
+    quote (a draft or sent quote) > products (some offered) > vehicle (make or model known) > need (a part asked
+    for) > greeting."""
+    if facts.sold or facts.closed:
+        return 'closed'
+    if evidence.customer.purchase_after_offer or QuoteStatus.ACCEPTED in facts.quote_statuses:
+        return 'closing'
+    if any(status in {QuoteStatus.SENT, QuoteStatus.DRAFT} for status in facts.quote_statuses):
+        return 'quote'
+    if evidence.products:
+        return 'products'
+    if evidence.vehicle_known:
+        return 'vehicle'
+    if evidence.need:
+        return 'need'
+    return 'greeting'
+
+
+def _purchase_intent(evidence: _Evidence, facts: SummaryFacts) -> str:
+    """The purchase intent (`INTENT_LEVELS`). High: the customer asked to buy or for a quote at any point, said
+    yes after an offer, accepted a quote, or bought. Medium: asked the price or for stock, named both a part and
+    the vehicle, or was offered products. Low otherwise."""
+    customer = evidence.customer
     if (
-        purchase_after_offer
+        customer.purchase_after_offer
         or facts.sold
         or QuoteStatus.ACCEPTED in facts.quote_statuses
-        or signals & {'purchase', 'quote'}
+        or customer.signals & {'purchase', 'quote'}
     ):
-        intent = 'high'
-    elif signals & {'price', 'stock'} or (state.need and vehicle is not None and vehicle.known) or summary_products:
-        intent = 'medium'
-    else:
-        intent = 'low'
+        return 'high'
+    if customer.signals & {'price', 'stock'} or (evidence.need and evidence.vehicle_known) or evidence.products:
+        return 'medium'
+    return 'low'
 
+
+def _confidence(evidence: _Evidence) -> int:
+    """How far the agent can trust the summary, 0–100: 30, +15 with a need, +20 with the model, +10 with the
+    year, +15 with a valid VIN (typed or from a photo) or −10 when the typed one is not valid, +10 with products,
+    −20 when the customer named more than one model (the summary may mix cars). 0 before the customer wrote."""
+    if not evidence.customer.wrote:
+        return 0
+    vehicle = evidence.vehicle or Vehicle()
     confidence = 30
-    if state.need:
+    if evidence.need:
         confidence += 15
-    if vehicle is not None and vehicle.model:
+    if vehicle.model:
         confidence += 20
-    if vehicle is not None and vehicle.year:
+    if vehicle.year:
         confidence += 10
-    if vin:
+    if evidence.vin:
         confidence += 15
-    elif state.vin is not None:
+    elif evidence.typed_vin_invalid:
         confidence -= 10
-    if summary_products:
+    if evidence.products:
         confidence += 10
-    models_named = {m.vehicle.model for m in (understand(h.text) for h in customer) if m.vehicle and m.vehicle.model}
-    if len(models_named) > 1:
-        confidence -= 20  # the customer named different cars: the summary may mix them
-    confidence = max(0, min(100, confidence if customer else 0))
-
-    gist = _gist(state.need, vehicle, summary_products, intent, stage)
-    return SummaryView(
-        conversation_id=conversation_id,
-        version=0,
-        vehicle=vehicle,
-        vin=vin,
-        needs=[' '.join(state.need)] if state.need else [],
-        products=summary_products,
-        intent=intent,
-        stage=stage,
-        confidence=confidence,
-        gist=gist,
-    )
+    if len(evidence.customer.models_named) > 1:
+        confidence -= 20
+    return max(0, min(100, confidence))
 
 
 def _gist(need: Sequence[str], vehicle: Vehicle | None, products: list[SummaryProduct], intent: str, stage: str) -> str:
@@ -352,7 +452,7 @@ async def refresh_summary(db: Database, *, conversation_id: int, publisher: Even
         conversation_id,
         history,
         products,
-        _Facts(quote_statuses=list(quotes), sold=sold, closed=conversation.status == ConversationStatus.CLOSED),
+        SummaryFacts(quote_statuses=list(quotes), sold=sold, closed=conversation.status == ConversationStatus.CLOSED),
         customer_codes=customer_skus,
         photo=photo,
     )

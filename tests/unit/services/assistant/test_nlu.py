@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from services.assistant.nlu import understand
-from services.assistant.vin import _decode_with_vininfo, decode_vin, find_vin
+from services.assistant.vin import decode_vin, find_vin
 from services.catalog.vehicles import Vehicle
+from services.vin.candidates import parse_typed_vin
+from services.vin.validation import VinStatus
 
 
 @pytest.mark.parametrize(
@@ -103,8 +105,27 @@ def test_a_south_american_vin_is_valid_but_never_verified() -> None:
     assert (reading.make, reading.year) == ('Volkswagen', 2015)
 
 
-def test_the_vininfo_fallback_applies_the_same_rules() -> None:
-    assert _decode_with_vininfo('9BWAB45U0FT012345').make == 'Volkswagen'
-    assert _decode_with_vininfo('1HGCM82633A004352').verified
-    assert not _decode_with_vininfo('1HGCM82633A004353').valid
-    assert not _decode_with_vininfo('ZZZZZZZZZZZZZZZZZ').valid
+@pytest.mark.parametrize(
+    'typed', ['9BWAB45U0FT012345', '1hgcm-82633-a004352', '1HGCM82633A004353', '9BW ZZZ 377 VT 004251', 'Z' * 17]
+)
+def test_a_typed_vin_is_judged_by_the_photo_pipelines_rules(typed: str) -> None:
+    check = parse_typed_vin(typed)
+
+    reading = decode_vin(typed)
+
+    assert (reading.vin, reading.valid, reading.verified) == (
+        check.vin,
+        check.valid,
+        check.status == VinStatus.VERIFIED,
+    )
+
+
+def test_an_unverifiable_vin_needs_a_known_maker_code() -> None:
+    reading = decode_vin('FABR1CAD0EN112014')  # label words, not a maker: passes the structure, not the maker
+
+    assert not reading.valid and reading.problem == 'no reconozco el código de fabricante'
+
+
+@pytest.mark.parametrize(('vin', 'make'), [('VS7AB45U0FT012345', 'Citroën'), ('9BMAB45U0FT012345', 'Mercedes-Benz')])
+def test_the_make_is_spelt_as_the_catalog_spells_it(vin: str, make: str) -> None:
+    assert decode_vin(vin).make == make

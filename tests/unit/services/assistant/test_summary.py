@@ -13,13 +13,13 @@ from services.access import Viewer
 from services.assistant import SUMMARY_UPDATED, SummaryWorker, latest_summary, refresh_summary
 from services.assistant.engine import AssistantTools, HistoryMessage, TurnContext
 from services.assistant.rules import RuleEngine
-from services.assistant.summary import summary_versions
-from services.catalog import products_by_skus
+from services.assistant.summary import PhotoVehicle, SummaryFacts, compute_summary, summary_versions
+from services.catalog import Vehicle, products_by_skus
 from services.catalog.formats import CatalogProduct
 from services.database import Database
 from services.errors import NotFound
 from services.events import MESSAGE_CREATED, Event
-from services.models import ProductStock, Role, SenderKind
+from services.models import ProductStock, QuoteStatus, Role, SenderKind
 from services.models.assistant import ConversationSummary
 from tests.builders import conversation_with_message
 from tests.conftest import World
@@ -174,3 +174,86 @@ async def test_a_greeting_only_is_the_first_stage_with_low_intent(db: Database, 
     assert summary is not None
     assert (summary.stage, summary.intent, summary.vehicle, summary.products) == ('greeting', 'low', None, [])
     assert summary.stage_progress == 0.0
+
+
+# The summary's rules, one step each (pure: no database). The bot's offer is the rule engine's wording, whose
+# "SKU …" mark is what the summary reads back.
+OFFER = (
+    'Para tu Gol Trend 2015 tengo:\n'
+    '1. Pastillas de freno delanteras Frasle — $ 38.500 (IVA incl.), 6 en stock. SKU FR-PF-1234\n'
+    '¿Te reservo alguno o te paso el presupuesto?'
+)
+
+
+def thread(*messages: tuple[str, str]) -> list[HistoryMessage]:
+    return [HistoryMessage(number, sender, text) for number, (sender, text) in enumerate(messages, start=1)]
+
+
+def panel(
+    history: list[HistoryMessage], facts: SummaryFacts | None = None, photo: PhotoVehicle | None = None
+) -> tuple[str, str, int]:
+    """What the agent sees on the summary panel: stage, intent level, confidence."""
+    view = compute_summary(1, history, {}, facts or SummaryFacts(), photo=photo)
+    return view.stage, view.intent, view.confidence
+
+
+def test_the_stage_is_the_furthest_step_the_sale_reached() -> None:
+    greeting = [('customer', 'hola buenas, cómo va?')]
+    need = [*greeting, ('customer', 'necesito pastillas de freno')]
+    vehicle = [*need, ('customer', 'es para un Gol Trend 2015')]
+    products = [*vehicle, ('ai', OFFER)]
+    yes = [*products, ('customer', 'dale, me las reservás?')]
+
+    assert [panel(thread(*step))[0] for step in (greeting, need, vehicle, products)] == [
+        'greeting',
+        'need',
+        'vehicle',
+        'products',
+    ]
+    assert panel(thread(*products), SummaryFacts(quote_statuses=[QuoteStatus.DRAFT]))[0] == 'quote'
+    assert panel(thread(*products), SummaryFacts(quote_statuses=[QuoteStatus.ACCEPTED]))[0] == 'closing'
+    assert panel(thread(*yes), SummaryFacts(quote_statuses=[QuoteStatus.SENT]))[0] == 'closing'
+    assert panel(thread(*yes), SummaryFacts(sold=True))[0] == 'closed'
+    assert panel(thread(*greeting), SummaryFacts(closed=True))[0] == 'closed'
+
+
+def test_a_yes_before_any_offer_does_not_close_the_sale() -> None:
+    stage, intent, _ = panel(thread(('customer', 'hola'), ('customer', 'dale')))
+
+    assert (stage, intent) == ('greeting', 'low')
+
+
+def test_the_intent_rises_with_what_the_customer_asks() -> None:
+    just_hello = thread(('customer', 'hola, buen día'))
+    price = thread(('customer', 'hola'), ('customer', 'cuánto sale el filtro de aceite?'))
+    part_and_car = thread(('customer', 'tenés amortiguadores traseros para un Palio 2008?'))
+    quote = thread(('customer', 'pasame un presupuesto de embrague para el Corsa'))
+    buy = thread(('customer', 'pastillas para Gol Trend 2015'), ('ai', OFFER), ('customer', 'listo, me lo llevo'))
+
+    assert [panel(history)[1] for history in (just_hello, price, part_and_car, quote, buy)] == [
+        'low',
+        'medium',
+        'medium',
+        'high',
+        'high',
+    ]
+    assert panel(just_hello, SummaryFacts(sold=True))[1] == 'high'
+
+
+def test_the_confidence_adds_up_what_is_known_and_drops_when_cars_are_mixed() -> None:
+    asked = thread(('customer', 'necesito pastillas de freno para un Gol Trend 2015'))
+    offered = thread(('customer', 'necesito pastillas de freno para un Gol Trend 2015'), ('ai', OFFER))
+    two_cars = thread(
+        ('customer', 'necesito pastillas de freno para un Gol Trend 2015'),
+        ('customer', 'ah, y también para el Corsa 2009 de mi señora'),
+    )
+    wrong_vin = thread(('customer', 'hola, el chasis es 1HGCM82633A004353'))
+    photo = PhotoVehicle(vin='9BWAB45U0FT012345', vehicle=Vehicle(make='Volkswagen', year=2015))
+
+    assert panel(thread())[2] == 0  # nothing from the customer yet
+    assert panel(thread(('customer', 'hola')))[2] == 30
+    assert panel(asked)[2] == 30 + 15 + 20 + 10  # need, model, year
+    assert panel(offered)[2] == 30 + 15 + 20 + 10 + 10  # and products
+    assert panel(two_cars)[2] == 30 + 15 + 20 + 10 - 20  # the summary may mix the two cars
+    assert panel(wrong_vin)[2] == 30 - 10  # a VIN that does not validate
+    assert panel(wrong_vin, photo=photo)[2] == 30 + 10 + 15  # the photo's year and valid VIN
