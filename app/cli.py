@@ -41,7 +41,9 @@ templates_cli = typer.Typer(
     help='Approved WhatsApp templates per number (sendable outside 24 h).', no_args_is_help=True
 )
 cli.add_typer(templates_cli, name='templates')
-webhooks_cli = typer.Typer(help='The webhook journal: failed, flagged and unroutable deliveries.', no_args_is_help=True)
+webhooks_cli = typer.Typer(
+    help='The webhook journal: failed and flagged deliveries, dead letters.', no_args_is_help=True
+)
 cli.add_typer(webhooks_cli, name='webhooks')
 # Feature command groups live in app/commands/, one module each.
 cli.add_typer(catalog_commands.cli, name='catalog')
@@ -307,30 +309,33 @@ def webhooks_list(
 
 @webhooks_cli.command('dead-letters')
 def webhooks_dead_letters() -> None:
-    """Changes for phone_number_ids no branch owns: id, delivery, phone_number_id, messages, statuses."""
-    for change in run_job(lambda db: journal.list_unroutable(db, limit=500)):
+    """What was acknowledged but not stored: id, delivery, kind (unroutable: no branch owns the phone_number_id;
+    unstorable: storing it failed), phone_number_id, WhatsApp id, messages, statuses, error."""
+    for letter in run_job(lambda db: journal.list_dead_letters(db, limit=500)):
         typer.echo(
-            f'{change.id}\t{change.delivery_id}\t{change.phone_number_id}\t{change.message_count}\t'
-            f'{change.status_count}'
+            f'{letter.id}\t{letter.delivery_id}\t{letter.kind}\t{letter.phone_number_id}\t{letter.wa_message_id}\t'
+            f'{letter.message_count}\t{letter.status_count}\t{letter.error.splitlines()[0] if letter.error else ""}'
         )
 
 
 @webhooks_cli.command('replay')
 def webhooks_replay(
     delivery_id: Annotated[list[int] | None, typer.Option('--id', help='Replay these deliveries')] = None,
-    unroutable: Annotated[bool, typer.Option(help='Also replay dead letters (after adding their number)')] = False,
+    dead_letters: Annotated[
+        bool, typer.Option(help='Also replay dead letters (after adding their number or fixing the cause)')
+    ] = False,
 ) -> None:
     """Process failed (or the given) deliveries again. Safe to repeat: stored messages are not duplicated."""
 
     async def work(db: Database) -> tuple[int, IngestOutcome]:
-        requeued = await journal.requeue_for_replay(db, delivery_ids=delivery_id, include_unroutable=unroutable)
+        requeued = await journal.requeue_for_replay(db, delivery_ids=delivery_id, include_dead_letters=dead_letters)
         return requeued, await IngestWorker(db, publisher=NullPublisher()).drain()
 
     requeued, outcome = run_job(work)
     typer.echo(
         f'replayed {requeued} deliveries: {outcome.messages_stored} messages stored, '
         f'{outcome.duplicates} already stored, {outcome.statuses_applied} statuses applied, '
-        f'{outcome.unroutable} still unroutable, {outcome.failed} failed again'
+        f'{outcome.unroutable} still unroutable, {outcome.unstorable} dead letters, {outcome.failed} failed again'
     )
     if outcome.failed:
         raise typer.Exit(1)

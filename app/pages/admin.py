@@ -71,31 +71,36 @@ async def users_page(viewer: Viewer) -> None:
 
 @signed_in_page('/admin/webhooks', minimum_role=Role.ADMIN, title_key='nav.webhooks')
 async def webhooks_page(viewer: Viewer) -> None:
-    """Dead letters (numbers no branch owns) and deliveries that failed or looked odd (M1)."""
+    """Dead letters (for numbers no branch owns, or that could not be stored) and deliveries that failed or looked
+    odd (M1). Bodies are never shown: a dead letter's error says what went wrong, its raw JSON stays in the database."""
     db = runtime().db
-    ui.label(t('webhooks.unroutable')).classes('text-xl font-semibold')
-    ui.label(t('webhooks.unroutable_help')).classes('text-sm text-slate-500')
+    ui.label(t('webhooks.dead_letters')).classes('text-xl font-semibold')
+    ui.label(t('webhooks.dead_letters_help')).classes('text-sm text-slate-500')
     ui.table(
         columns=[
+            {'name': 'kind', 'label': t('webhooks.kind'), 'field': 'kind', 'align': 'left'},
             {'name': 'phone_number_id', 'label': 'phone_number_id', 'field': 'phone_number_id', 'align': 'left'},
             {'name': 'display', 'label': t('webhooks.display'), 'field': 'display', 'align': 'left'},
             {'name': 'messages', 'label': t('webhooks.messages'), 'field': 'messages'},
             {'name': 'statuses', 'label': t('webhooks.statuses'), 'field': 'statuses'},
+            {'name': 'error', 'label': t('webhooks.error'), 'field': 'error', 'align': 'left'},
             {'name': 'when', 'label': t('conversations.when'), 'field': 'when'},
         ],
         row_key='id',
         rows=[
             {
-                'id': change.id,
-                'phone_number_id': change.phone_number_id,
-                'display': change.display_phone_number,
-                'messages': change.message_count,
-                'statuses': change.status_count,
-                'when': local_time(change.created_at),
+                'id': letter.id,
+                'kind': t(f'webhooks.kind.{letter.kind}'),
+                'phone_number_id': letter.phone_number_id,
+                'display': letter.display_phone_number,
+                'messages': letter.message_count,
+                'statuses': letter.status_count,
+                'error': letter.error[:300],
+                'when': local_time(letter.created_at),
             }
-            for change in await journal.list_unroutable(db)
+            for letter in await journal.list_dead_letters(db)
         ],
-    ).classes('w-full').mark('unroutable-table')
+    ).classes('w-full').mark('dead-letters-table')
 
     ui.label(t('webhooks.problems')).classes('text-xl font-semibold mt-4')
     ui.table(
@@ -118,7 +123,7 @@ async def webhooks_page(viewer: Viewer) -> None:
     ).classes('w-full').mark('problem-deliveries-table')
 
     async def replay() -> None:
-        count = await journal.requeue_for_replay(db, include_unroutable=True, actor=viewer)
+        count = await journal.requeue_for_replay(db, include_dead_letters=True, actor=viewer)
         runtime().bus.publish_nowait([journal.journaled_event()])  # the ingest may run in a worker process
         ui.notify(t('webhooks.replayed', count=count), type='positive')
 

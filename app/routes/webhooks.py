@@ -108,8 +108,8 @@ async def _accept(scope: Scope, receive: Receive) -> tuple[int, dict[str, str]]:
     try:
         text = body.decode('utf-8')
         payload = json.loads(text)
-    except (UnicodeDecodeError, ValueError) as exc:
-        log.warning('malformed webhook body (%d bytes): %s', len(body), exc)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: nested thousands deep
+        log.warning('malformed webhook body (%d bytes): %s', len(body), type(exc).__name__)
         return 400, {'error': 'malformed JSON'}
 
     expected_shape = (

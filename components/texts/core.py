@@ -24,11 +24,18 @@ TEXTS: dict[str, dict[str, str]] = {
     'nav.users': {'es': 'Usuarios', 'en': 'Users'},
     'nav.webhooks': {'es': 'Webhooks', 'en': 'Webhooks'},
     'nav.simulator': {'es': 'Simulador', 'en': 'Simulator'},
-    'webhooks.unroutable': {'es': 'Mensajes sin sucursal', 'en': 'Messages without a branch'},
-    'webhooks.unroutable_help': {
-        'es': 'Llegaron a un phone_number_id que ninguna sucursal tiene. Agregá el número y reprocesá.',
-        'en': 'They arrived for a phone_number_id no branch owns. Add the number, then replay.',
+    'webhooks.dead_letters': {'es': 'Mensajes retenidos', 'en': 'Dead letters'},
+    'webhooks.dead_letters_help': {
+        'es': 'Llegaron y se le confirmaron a Meta, pero no se guardaron: son de un phone_number_id que ninguna '
+        'sucursal tiene (agregá el número) o falló su guardado (el detalle dice por qué). Cuando esté resuelto, '
+        'reprocesá: lo que ya estaba guardado no se duplica.',
+        'en': 'They arrived and Meta was told we have them, but they were not stored: they are for a phone_number_id '
+        'no branch owns (add the number) or storing them failed (the detail says why). Once that is solved, replay: '
+        'what was already stored is not duplicated.',
     },
+    'webhooks.kind': {'es': 'Motivo', 'en': 'Reason'},
+    'webhooks.kind.unroutable': {'es': 'Número sin sucursal', 'en': 'Number without a branch'},
+    'webhooks.kind.unstorable': {'es': 'No se pudo guardar', 'en': 'Could not be stored'},
     'webhooks.display': {'es': 'Número', 'en': 'Number'},
     'webhooks.messages': {'es': 'Mensajes', 'en': 'Messages'},
     'webhooks.statuses': {'es': 'Estados', 'en': 'Statuses'},

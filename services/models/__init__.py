@@ -42,7 +42,7 @@ from .organization import (
 from .people import ApiKey, AuditEntry, AuthSession, LoginAttempt, User, UserCreate, UserPublic
 from .sales import Quote, QuoteLine, Sale
 from .simulator import SimulatorMedia, SimulatorMessage
-from .webhooks import DeliveryStatus, UnroutableChange, WebhookDelivery
+from .webhooks import DeadLetter, DeadLetterKind, DeliveryStatus, WebhookDelivery
 
 __all__ = [
     'ApiKey',
@@ -65,6 +65,8 @@ __all__ = [
     'ConversationMode',
     'ConversationPublic',
     'ConversationStatus',
+    'DeadLetter',
+    'DeadLetterKind',
     'DeliveryStatus',
     'Direction',
     'LoginAttempt',
@@ -88,7 +90,6 @@ __all__ = [
     'SimulatorMedia',
     'SimulatorMessage',
     'TemplateStatus',
-    'UnroutableChange',
     'User',
     'UserCreate',
     'UserPublic',

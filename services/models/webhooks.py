@@ -37,18 +37,28 @@ class WebhookDelivery(SQLModel, table=True):
     status_count: int = 0
 
 
-class UnroutableChange(SQLModel, table=True):
-    """Dead letter: a change for a phone_number_id no branch owns. Admins see it and can replay it
-    once the number is configured."""
+class DeadLetterKind(StrEnum):
+    UNROUTABLE = 'unroutable'  # for a phone_number_id no branch owns: add the number, then replay
+    UNSTORABLE = 'unstorable'  # storing it failed (or it breaks a limit of ours); its neighbours were stored
 
-    __tablename__ = 'unroutable_changes'
+
+class DeadLetter(SQLModel, table=True):
+    """Part of an acknowledged webhook that could not be stored, kept with its raw JSON and why, so nothing Meta
+    was told we have is ever lost. Admins see the list (/admin/webhooks, `leadmaster webhooks dead-letters`) and
+    replay it: the delivery is processed again, and what was already stored is recognised by its WhatsApp id."""
+
+    __tablename__ = 'dead_letters'
 
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: int = Field(foreign_key='webhook_deliveries.id', index=True)
+    kind: DeadLetterKind = Field(default=DeadLetterKind.UNROUTABLE, sa_type=String(16))
     phone_number_id: str = Field(max_length=64, index=True)
     display_phone_number: str = Field(default='', max_length=32)
+    # The WhatsApp id of an unstorable message or status (cut to 128 characters: it may be the very problem).
+    wa_message_id: str = Field(default='', max_length=128)
     message_count: int = 0
     status_count: int = 0
+    error: str = Field(default='', sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sample: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))

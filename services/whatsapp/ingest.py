@@ -2,9 +2,16 @@
 
 Journaled deliveries are processed in batches, in one transaction per batch: messages, contacts and
 conversations set-wise (a few statements per batch, not per message); statuses one conditional UPDATE each,
-in timestamp order. Events are published after the commit. A batch that fails is retried
-delivery by delivery so one bad payload cannot hold back the others. Duplicates are stopped by the
-unique WhatsApp message id (`ON CONFLICT DO NOTHING`), which stays correct with several processes.
+in timestamp order. Events are published after the commit. Duplicates are stopped by the unique WhatsApp message
+id (`ON CONFLICT DO NOTHING`), which stays correct with several processes.
+
+Nothing acknowledged is lost to one bad message (issue 19, F1):
+- Text is made storable first (`services.storable`: NUL and lone surrogates become U+FFFD), and a message breaking
+  a limit of ours (an id longer than its column) goes to the dead letters without being tried.
+- A batch that fails anyway is retried delivery by delivery, and a delivery that fails is retried message by
+  message, each in its own transaction: what fails is kept as a dead letter (`DeadLetter`, kind unstorable) with
+  its error and raw JSON, visible to admins and replayable; its neighbours are stored. Replaying is safe: what
+  was stored is recognised by its WhatsApp id, statuses only move forward.
 """
 
 from __future__ import annotations
@@ -32,18 +39,20 @@ from ..models import (
     Contact,
     Conversation,
     ConversationStatus,
+    DeadLetter,
+    DeadLetterKind,
     DeliveryStatus,
     Direction,
     Media,
     Message,
     MessageStatus,
     SenderKind,
-    UnroutableChange,
     WebhookDelivery,
     WhatsAppNumber,
 )
 from ..models.types import UTCDateTime, utcnow
 from ..phones import normalize_phone
+from ..storable import json_text_may_be_unstorable, storable_json, storable_text
 from .payloads import InboundMessage, ParsedWebhook, StatusUpdate, parse_webhook
 
 log = logging.getLogger(__name__)
@@ -70,6 +79,10 @@ WEBHOOK_STATUSES = {
 }
 CALLBACK_PREFIX = 'lm:'  # biz_opaque_callback_data = 'lm:<our message id>' (see outbox)
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, OSError, TimeoutError)
+# Column limits of what identifies a message (services/models): a longer value cannot be stored, and cutting it
+# would make another message's id (or nobody's) of it.
+ID_LIMITS = {'WhatsApp message id': 128, 'sender wa_id': 32, 'sender user id': 64, 'media id': 128}
+INT32_MAX = 2**31 - 1
 
 
 def insert_ignoring_duplicates(dialect: str, table: Any) -> Any:
@@ -125,8 +138,25 @@ class IngestOutcome:
     statuses_applied: int = 0
     unroutable: int = 0
     unattributable: int = 0  # messages naming no sender at all (flagged on their delivery)
+    unstorable: int = 0  # messages and statuses kept as dead letters instead (their neighbours were stored)
     failed: int = 0
     events: list[Event] = field(default_factory=list)
+
+    def add(self, other: IngestOutcome, *, events: bool = True) -> None:
+        """Add another outcome's counts (and its events, unless `events` is False) to this one."""
+        for name in (
+            'deliveries',
+            'messages_stored',
+            'duplicates',
+            'statuses_applied',
+            'unroutable',
+            'unattributable',
+            'unstorable',
+            'failed',
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        if events:
+            self.events.extend(other.events)
 
 
 async def ingest_pending(
@@ -152,15 +182,7 @@ async def ingest_pending(
     if outcome is None:
         outcome = IngestOutcome()
         for delivery_id in ids:
-            single = await _ingest_one(db, delivery_id, directory)
-            outcome.deliveries += single.deliveries
-            outcome.messages_stored += single.messages_stored
-            outcome.duplicates += single.duplicates
-            outcome.statuses_applied += single.statuses_applied
-            outcome.unroutable += single.unroutable
-            outcome.unattributable += single.unattributable
-            outcome.failed += single.failed
-            outcome.events.extend(single.events)
+            outcome.add(await _ingest_one(db, delivery_id, directory))
     if outcome.events:
         await publisher.publish(outcome.events)
     return outcome
@@ -186,23 +208,26 @@ async def _claim(session: AsyncSession, dialect: str, *, limit: int, delivery_id
 
 
 async def _ingest_one(db: Database, delivery_id: int, directory: NumberDirectory) -> IngestOutcome:
-    async with db.session() as session:
-        deliveries = await _claim(session, db.dialect, limit=1, delivery_id=delivery_id)
-        if not deliveries:
-            return IngestOutcome()
-        try:
-            outcome = await _ingest(session, db.dialect, deliveries, directory)
-            await session.commit()
-            return outcome
-        except TRANSIENT_ERRORS:
-            # The database went away or a lock timed out: not this delivery's fault. It stays pending and
-            # the worker's next round (after a pause) tries again.
-            await session.rollback()
-            raise
-        except Exception as exc:  # recorded on the journal row, replayable later
-            log.exception('webhook delivery %s failed', delivery_id)
-            await session.rollback()
-            error = f'{type(exc).__name__}: {exc}'[:4000]
+    for isolate in (False, True):
+        async with db.session() as session:
+            deliveries = await _claim(session, db.dialect, limit=1, delivery_id=delivery_id)
+            if not deliveries:
+                return IngestOutcome()
+            try:
+                # The second time, each message and status is written in a transaction of its own (`db`): one
+                # that cannot be stored becomes a dead letter, and the others are kept.
+                outcome = await _ingest(session, db.dialect, deliveries, directory, each_alone=db if isolate else None)
+                await session.commit()
+                return outcome
+            except TRANSIENT_ERRORS:
+                # The database went away or a lock timed out: not this delivery's fault. It stays pending and
+                # the worker's next round (after a pause) tries again.
+                await session.rollback()
+                raise
+            except Exception as exc:  # recorded on the journal row, replayable later
+                log.exception('webhook delivery %s failed%s', delivery_id, ' message by message' if isolate else '')
+                await session.rollback()
+                error = storable_text(f'{type(exc).__name__}: {exc}'[:4000])
     async with db.session() as session:
         await session.exec(
             update(WebhookDelivery)
@@ -213,8 +238,19 @@ async def _ingest_one(db: Database, delivery_id: int, directory: NumberDirectory
     return IngestOutcome(deliveries=1, failed=1)
 
 
+def load_body(body: str) -> Any:
+    """A journaled body as JSON, its strings made storable when the text says some may not be."""
+    payload = json.loads(body)
+    return storable_json(payload) if json_text_may_be_unstorable(body) else payload
+
+
 async def _ingest(
-    session: AsyncSession, dialect: str, deliveries: Sequence[_Delivery], directory: NumberDirectory
+    session: AsyncSession,
+    dialect: str,
+    deliveries: Sequence[_Delivery],
+    directory: NumberDirectory,
+    *,
+    each_alone: Database | None = None,
 ) -> IngestOutcome:
     outcome = IngestOutcome(deliveries=len(deliveries))
     now = utcnow()
@@ -222,34 +258,28 @@ async def _ingest(
     results: list[dict[str, Any]] = []
     for delivery in deliveries:
         try:
-            parsed.append((delivery, parse_webhook(json.loads(delivery.body))))
-        except ValueError as exc:
+            parsed.append((delivery, parse_webhook(load_body(delivery.body))))
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
             results.append(_result(delivery, now, DeliveryStatus.FAILED, f'invalid JSON: {exc}'))
             outcome.failed += 1
 
     routes = await directory.lookup(session, {pid for _, p in parsed for pid in p.phone_number_ids})
     inbound: list[tuple[InboundMessage, Route]] = []
     statuses: list[StatusUpdate] = []
+    delivery_of: dict[int, _Delivery] = {}  # id() of a message or status → its delivery, for dead letters
     for delivery, webhook in parsed:
-        unroutable: dict[str, UnroutableChange] = {}
-        for message in webhook.messages:
-            if (route := routes.get(message.phone_number_id)) is not None:
-                inbound.append((message, route))
-            else:
-                _dead_letter(
-                    unroutable, delivery, message.phone_number_id, message.display_phone_number, message.raw
-                ).message_count += 1
-        for status in webhook.statuses:
-            if status.phone_number_id in routes:
-                statuses.append(status)
-            else:
-                _dead_letter(unroutable, delivery, status.phone_number_id, '', status.raw).status_count += 1
-        session.add_all(unroutable.values())
-        outcome.unroutable += sum(change.message_count + change.status_count for change in unroutable.values())
+        sorted_out = _sort_out(delivery, webhook, routes)
+        inbound += sorted_out.inbound
+        statuses += sorted_out.statuses
+        delivery_of.update(dict.fromkeys(map(id, [m for m, _ in sorted_out.inbound] + sorted_out.statuses), delivery))
+        session.add_all(sorted_out.letters)
+        outcome.unroutable += sorted_out.unroutable
+        outcome.unstorable += len(sorted_out.letters) - sorted_out.unroutable_letters
         # Account-level errors (e.g. a number's messages cannot be delivered) need a human: flag them.
         notes = [
             *webhook.problems,
             *(f'account error {e.code}: {e.title} {e.details}'.strip() for e in webhook.account_errors),
+            *sorted_out.notes,
         ]
         results.append(
             _result(
@@ -262,10 +292,21 @@ async def _ingest(
             )
         )
 
-    if inbound:
-        await _store_inbound(session, dialect, inbound, outcome)
-    if statuses:
-        await _apply_statuses(session, statuses, outcome)
+    if each_alone is None:
+        if inbound:
+            await _store_inbound(session, dialect, inbound, outcome)
+        if statuses:
+            await _apply_statuses(session, statuses, outcome)
+    else:
+        failed = await _store_each(each_alone, dialect, inbound, statuses, outcome)
+        letters = [_unstorable(delivery_of[id(item)], item, error) for item, error in failed]
+        session.add_all(letters)
+        outcome.unstorable += len(letters)
+        by_delivery = {result['delivery_id']: result for result in results}
+        for letter in letters:  # the delivery is flagged, and says which of its messages became dead letters
+            result = by_delivery[letter.delivery_id]
+            result['new_status'] = DeliveryStatus.FLAGGED
+            result['new_error'] = '\n'.join(filter(None, [result['new_error'], _note(letter)]))[:4000]
     table = WebhookDelivery.__table__
     await session.exec(
         update(table)
@@ -284,6 +325,48 @@ async def _ingest(
     return outcome
 
 
+@dataclass
+class _Sorted:
+    """One delivery's messages and statuses, sorted out: what to store, and the dead letters."""
+
+    inbound: list[tuple[InboundMessage, Route]] = field(default_factory=list)
+    statuses: list[StatusUpdate] = field(default_factory=list)
+    letters: list[DeadLetter] = field(default_factory=list)
+    unroutable: int = 0  # messages and statuses for numbers no branch owns
+    unroutable_letters: int = 0  # the dead letters holding them: one per unknown number
+    notes: list[str] = field(default_factory=list)
+
+
+def _sort_out(delivery: _Delivery, webhook: ParsedWebhook, routes: dict[str, Route]) -> _Sorted:
+    result = _Sorted()
+    unroutable: dict[str, DeadLetter] = {}
+    for message in webhook.messages:
+        if (route := routes.get(message.phone_number_id)) is None:
+            _unroutable(
+                unroutable, delivery, message.phone_number_id, message.display_phone_number, message.raw
+            ).message_count += 1
+        elif (reason := _unstorable_reason(message)) is not None:
+            result.letters.append(_unstorable(delivery, message, reason))
+        else:
+            result.inbound.append((message, route))
+    for status in webhook.statuses:
+        if status.phone_number_id not in routes:
+            _unroutable(unroutable, delivery, status.phone_number_id, '', status.raw).status_count += 1
+        elif len(status.wa_message_id) > ID_LIMITS['WhatsApp message id']:
+            result.letters.append(_unstorable(delivery, status, 'WhatsApp message id longer than 128 characters'))
+        else:
+            result.statuses.append(status)
+    result.notes = [_note(letter) for letter in result.letters]
+    result.letters += unroutable.values()
+    result.unroutable_letters = len(unroutable)
+    result.unroutable = sum(change.message_count + change.status_count for change in unroutable.values())
+    return result
+
+
+def _note(letter: DeadLetter) -> str:
+    return f'dead letter {letter.wa_message_id}: {letter.error}'
+
+
 def _result(
     delivery: _Delivery, now: datetime, status: DeliveryStatus, error: str, *, messages: int = 0, statuses: int = 0
 ) -> dict[str, Any]:
@@ -298,19 +381,89 @@ def _result(
     }
 
 
-def _dead_letter(
-    changes: dict[str, UnroutableChange],
+def _unroutable(
+    changes: dict[str, DeadLetter],
     delivery: _Delivery,
     phone_number_id: str,
     display: str,
     sample: dict[str, Any],
-) -> UnroutableChange:
+) -> DeadLetter:
     if phone_number_id not in changes:
-        log.warning('webhook for unknown phone_number_id %s kept as dead letter', phone_number_id)
-        changes[phone_number_id] = UnroutableChange(
-            delivery_id=delivery.id, phone_number_id=phone_number_id, display_phone_number=display[:32], sample=sample
+        log.warning('webhook for unknown phone_number_id %s kept as dead letter', phone_number_id[:64])
+        changes[phone_number_id] = DeadLetter(
+            delivery_id=delivery.id,
+            kind=DeadLetterKind.UNROUTABLE,
+            phone_number_id=phone_number_id[:64],
+            display_phone_number=display[:32],
+            error=f'no active number with phone_number_id {phone_number_id[:64]}',
+            sample=sample,
         )
     return changes[phone_number_id]
+
+
+def _unstorable_reason(message: InboundMessage) -> str | None:
+    """Why a message cannot be stored as it is, before trying; None when it can."""
+    values = {
+        'WhatsApp message id': message.wa_message_id,
+        'sender wa_id': message.from_wa_id,
+        'sender user id': message.from_user_id,
+        'media id': message.media.wa_media_id if message.media is not None else None,
+    }
+    for what, value in values.items():
+        if value is not None and len(value) > ID_LIMITS[what]:
+            return f'{what} longer than {ID_LIMITS[what]} characters'
+    return None
+
+
+def _unstorable(delivery: _Delivery, item: InboundMessage | StatusUpdate, error: str) -> DeadLetter:
+    is_message = isinstance(item, InboundMessage)
+    log.warning(
+        '%s %s of delivery %s kept as dead letter: %s',
+        'message' if is_message else 'status',
+        item.wa_message_id[:128],
+        delivery.id,
+        error,
+    )
+    return DeadLetter(
+        delivery_id=delivery.id,
+        kind=DeadLetterKind.UNSTORABLE,
+        phone_number_id=item.phone_number_id[:64],
+        display_phone_number=item.display_phone_number[:32] if is_message else '',
+        wa_message_id=item.wa_message_id[:128],
+        message_count=int(is_message),
+        status_count=int(not is_message),
+        error=storable_text(error[:4000]),
+        sample=item.raw,
+    )
+
+
+async def _store_each(
+    db: Database,
+    dialect: str,
+    inbound: list[tuple[InboundMessage, Route]],
+    statuses: list[StatusUpdate],
+    outcome: IngestOutcome,
+) -> list[tuple[InboundMessage | StatusUpdate, str]]:
+    """Each message and status in a transaction of its own, in timestamp order; returns those that failed, with
+    their error. A transient error (the database went away) is raised: the delivery then stays pending."""
+    failed: list[tuple[InboundMessage | StatusUpdate, str]] = []
+    items: list[tuple[InboundMessage, Route] | StatusUpdate] = [*inbound, *statuses]
+    for item in items:
+        single = IngestOutcome()
+        try:
+            async with db.session() as session:
+                if isinstance(item, StatusUpdate):
+                    await _apply_statuses(session, [item], single)
+                else:
+                    await _store_inbound(session, dialect, [item], single)
+                await session.commit()
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as exc:
+            failed.append((item if isinstance(item, StatusUpdate) else item[0], f'{type(exc).__name__}: {exc}'))
+            continue
+        outcome.add(single)
+    return failed
 
 
 def _contact_phone(message: InboundMessage) -> str | None:
@@ -506,7 +659,7 @@ async def _store_inbound(
                 'type': message.type,
                 'text': message.text,
                 'wa_message_id': message.wa_message_id,
-                'reply_to_wa_message_id': message.reply_to_wa_message_id,
+                'reply_to_wa_message_id': _fits(message.reply_to_wa_message_id, 128),
                 'payload': _stored_payload(message),
                 'status': MessageStatus.RECEIVED,
                 'error_code': None,
@@ -592,7 +745,7 @@ async def _create_media_rows(session: AsyncSession, items: list[tuple[int, Inbou
                 'wa_media_id': m.media.wa_media_id,
                 'mime_type': m.media.mime_type[:120],  # type: ignore[union-attr]
                 'filename': m.media.filename[:255],
-                'sha256': m.media.sha256 or None,  # type: ignore[union-attr]
+                'sha256': _fits(m.media.sha256, 64),  # type: ignore[union-attr]
                 'status': 'pending',
                 'error': '',
                 'created_at': now,
@@ -670,7 +823,7 @@ async def _apply_statuses(session: AsyncSession, statuses: list[StatusUpdate], o
         if status.status == MessageStatus.FAILED and status.errors:
             error = status.errors[0]
             values.update(
-                error_code=error.code,
+                error_code=error.code if error.code is None or abs(error.code) <= INT32_MAX else None,
                 error_title=error.title[:200],
                 error_details=(error.details or error.message)[:1000],
             )
@@ -702,6 +855,11 @@ async def _apply_statuses(session: AsyncSession, statuses: list[StatusUpdate], o
         if new_status == MessageStatus.FAILED:
             data['error_title'] = error_title
         outcome.events.append(Event(MESSAGE_STATUS, branches[conversation_id], conversation_id, data))
+
+
+def _fits(value: str | None, limit: int) -> str | None:
+    """A reference that fits its column, or None: cut, it would point at nothing (or at another row)."""
+    return value if value and len(value) <= limit else None
 
 
 def _callback_message_id(data: str | None) -> int | None:

@@ -23,7 +23,7 @@ from .. import audit
 from ..access import Viewer
 from ..database import Database
 from ..events import SYSTEM_BRANCH, WEBHOOK_JOURNALED, Event
-from ..models import DeliveryStatus, UnroutableChange, WebhookDelivery
+from ..models import DeadLetter, DeliveryStatus, WebhookDelivery
 from ..models.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -166,29 +166,30 @@ async def requeue_for_replay(
     db: Database,
     *,
     delivery_ids: Sequence[int] | None = None,
-    include_unroutable: bool = False,
+    include_dead_letters: bool = False,
     actor: Viewer | None = None,
 ) -> int:
-    """Mark failed deliveries (or the given ones) pending again so the ingest worker processes them.
-    Safe to repeat: messages already stored are recognised by their WhatsApp id and skipped."""
+    """Mark failed deliveries (or the given ones, and with `include_dead_letters` those holding unresolved dead
+    letters) pending again so the ingest worker processes them; their dead letters are marked resolved (one that
+    fails again becomes a new one). Safe to repeat: messages already stored are recognised by their WhatsApp id."""
     async with db.session() as session:
         if delivery_ids is not None:
             condition = col(WebhookDelivery.id).in_(list(delivery_ids))
         else:
             statuses = [DeliveryStatus.FAILED]
             condition = col(WebhookDelivery.status).in_(statuses)
-            if include_unroutable:
-                unresolved = select(UnroutableChange.delivery_id).where(col(UnroutableChange.resolved_at).is_(None))
+            if include_dead_letters:
+                unresolved = select(DeadLetter.delivery_id).where(col(DeadLetter.resolved_at).is_(None))
                 condition = condition | col(WebhookDelivery.id).in_(unresolved)
         result = await session.exec(
             update(WebhookDelivery).where(condition).values(status=DeliveryStatus.PENDING, error='')
         )
-        if include_unroutable or delivery_ids is not None:
+        if include_dead_letters or delivery_ids is not None:
             await session.exec(
-                update(UnroutableChange)
+                update(DeadLetter)
                 .where(
-                    col(UnroutableChange.resolved_at).is_(None),
-                    *([col(UnroutableChange.delivery_id).in_(list(delivery_ids))] if delivery_ids else []),
+                    col(DeadLetter.resolved_at).is_(None),
+                    *([col(DeadLetter.delivery_id).in_(list(delivery_ids))] if delivery_ids else []),
                 )
                 .values(resolved_at=utcnow())
             )
@@ -198,7 +199,7 @@ async def requeue_for_replay(
             actor=actor,
             target_type='webhook_delivery',
             count=result.rowcount or 0,
-            include_unroutable=include_unroutable,
+            include_dead_letters=include_dead_letters,
         )
         await session.commit()
         return result.rowcount or 0
@@ -221,15 +222,15 @@ async def list_deliveries(
         )
 
 
-async def list_unroutable(db: Database, *, limit: int = 100) -> list[UnroutableChange]:
-    """Dead letters not replayed yet, newest first."""
+async def list_dead_letters(db: Database, *, limit: int = 100) -> list[DeadLetter]:
+    """Dead letters not replayed yet, newest first: for the admin page and `leadmaster webhooks dead-letters`."""
     async with db.session() as session:
         return list(
             (
                 await session.exec(
-                    select(UnroutableChange)
-                    .where(col(UnroutableChange.resolved_at).is_(None))
-                    .order_by(col(UnroutableChange.id).desc())
+                    select(DeadLetter)
+                    .where(col(DeadLetter.resolved_at).is_(None))
+                    .order_by(col(DeadLetter.id).desc())
                     .limit(limit)
                 )
             ).all()

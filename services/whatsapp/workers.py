@@ -232,16 +232,7 @@ class IngestWorker(BackgroundWorker):
             )
             if outcome.deliveries == 0:
                 return total
-            for name in (
-                'deliveries',
-                'messages_stored',
-                'duplicates',
-                'statuses_applied',
-                'unroutable',
-                'unattributable',
-                'failed',
-            ):
-                setattr(total, name, getattr(total, name) + getattr(outcome, name))
+            total.add(outcome, events=False)  # the events were published; the totals are what callers read
 
 
 CONFIRMATION_WAIT_SECONDS = 60.0

@@ -6,12 +6,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import Connection, inspect, text
 from sqlmodel import SQLModel
 
-from app.database import pending_migrations, upgrade_to_head
+from app.database import alembic_config, pending_migrations, upgrade_to_head
 from app.migrations.search_objects import include_name
 from services.database import Database
 from tests.conftest import fresh_postgres_database
@@ -63,3 +64,46 @@ async def test_upgrading_twice_is_harmless(empty_database: Database) -> None:
     await upgrade_to_head(empty_database)
 
     assert not await pending_migrations(empty_database)
+
+
+async def _migrate(db: Database, revision: str, *, down: bool = False) -> None:
+    def run(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes['connection'] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+    async with db.engine.begin() as connection:
+        await connection.run_sync(run)
+
+
+async def test_unroutable_changes_become_dead_letters_and_go_back(empty_database: Database) -> None:
+    """0010 moves the dead letters of unknown numbers into `dead_letters` (kind unroutable) and back on downgrade."""
+    await _migrate(empty_database, '0009')
+    async with empty_database.engine.begin() as connection:
+        await connection.execute(
+            text(
+                'INSERT INTO webhook_deliveries (source, received_at, body, status, error, attempts, message_count, '
+                "status_count) VALUES ('cloud', CURRENT_TIMESTAMP, '{}', 'processed', '', 1, 1, 0)"
+            )
+        )
+        await connection.execute(
+            text(
+                'INSERT INTO unroutable_changes (delivery_id, phone_number_id, display_phone_number, message_count, '
+                "status_count, created_at, sample) VALUES (1, '999000111', '5491100000000', 3, 1, CURRENT_TIMESTAMP, "
+                '\'{"id": "wamid.X"}\')'
+            )
+        )
+
+    await upgrade_to_head(empty_database)
+    async with empty_database.engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                text('SELECT kind, phone_number_id, message_count, status_count, resolved_at FROM dead_letters')
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [('unroutable', '999000111', 3, 1, None)]
+
+    await _migrate(empty_database, '0009', down=True)
+    async with empty_database.engine.connect() as connection:
+        back = (await connection.execute(text('SELECT phone_number_id, message_count FROM unroutable_changes'))).all()
+    assert [tuple(row) for row in back] == [('999000111', 3)]

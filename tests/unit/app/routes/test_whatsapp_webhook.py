@@ -20,13 +20,13 @@ from services.models import (
     ChannelKind,
     Contact,
     Conversation,
+    DeadLetter,
     DeliveryStatus,
     Direction,
     Media,
     Message,
     MessageStatus,
     SenderKind,
-    UnroutableChange,
     WebhookDelivery,
 )
 from services.models.types import utcnow
@@ -557,7 +557,7 @@ async def test_unknown_number_is_acknowledged_and_kept_as_a_dead_letter(user: Us
 
     assert await count(db, Message) == 0
     async with db.session() as session:
-        dead = (await session.exec(select(UnroutableChange))).one()
+        dead = (await session.exec(select(DeadLetter))).one()
     assert (dead.phone_number_id, dead.message_count) == ('999000999', 1)
 
 
@@ -575,19 +575,19 @@ async def test_dead_letter_is_stored_after_the_number_is_added_and_replayed(
     )
     runtime().ingest.directory.forget()
 
-    assert await requeue_for_replay(db, include_unroutable=True) == 1
+    assert await requeue_for_replay(db, include_dead_letters=True) == 1
     await runtime().ingest.drain()
 
     (message,) = await messages_of(db)
     assert message.text == '¿hay alguien?'
-    assert await count(db, UnroutableChange, col(UnroutableChange.resolved_at).is_(None)) == 0
+    assert await count(db, DeadLetter, col(DeadLetter.resolved_at).is_(None)) == 0
 
 
-async def test_processing_failure_is_recorded_and_replay_stores_the_messages(
+async def test_a_failure_to_store_keeps_the_message_as_a_dead_letter_and_replay_stores_it(
     user: User, world: World, db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     real_store = ingest_module._store_inbound
-    failures = {'left': 2}  # the batch attempt and the one-by-one attempt
+    failures = {'left': 3}  # the batch, the delivery alone, the message alone
 
     async def flaky_store(*args: Any, **kwargs: Any) -> None:
         if failures['left']:
@@ -600,12 +600,14 @@ async def test_processing_failure_is_recorded_and_replay_stores_the_messages(
 
     async with db.session() as session:
         delivery = (await session.exec(select(WebhookDelivery))).one()
-    assert delivery.status == DeliveryStatus.FAILED and 'unexpected value' in delivery.error
+        letter = (await session.exec(select(DeadLetter))).one()
+    assert delivery.status == DeliveryStatus.FLAGGED and 'unexpected value' in delivery.error
+    assert letter.kind == 'unstorable' and 'unexpected value' in letter.error
     assert await count(db, Message) == 0
     assert 'webhook delivery 1 failed' in caplog.text
     caplog.clear()  # the logged failure was the point
 
-    await requeue_for_replay(db)
+    await requeue_for_replay(db, include_dead_letters=True)
     await runtime().ingest.drain()
 
     assert [m.text for m in await messages_of(db)] == ['hola']
