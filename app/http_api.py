@@ -26,7 +26,7 @@ def build_http_api(*, with_simulator: bool) -> FastAPI:
     http_api.include_router(api.router)
     http_api.include_router(webhooks.router)
     if with_simulator:
-        http_api.include_router(fake_graph.router)
+        http_api.mount(fake_graph.PREFIX, fake_graph.app)
     http_api.add_middleware(SecurityHeaders)
     return http_api
 

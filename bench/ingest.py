@@ -2,8 +2,8 @@
 
 Starts the real app (`leadmaster run`: the web process and, on PostgreSQL, its worker process; assistant,
 summaries, sales and takeover on) against a fresh PostgreSQL database, in Cloud API mode against a fake Meta
-Graph API running as a process of its own (tests/fakes/graph_api.py: it accepts the bot's replies and posts
-signed `sent` and `delivered` status webhooks back, as Meta does). Load comes from Debian's `wrk` replaying
+Graph API running as a process of its own (`python -m services.whatsapp.fake_graph`: it accepts the bot's replies
+and posts signed `sent` and `delivered` status webhooks back, as Meta does). Load comes from Debian's `wrk` replaying
 pre-signed, unique Cloud API bodies (a Python client tops out near 300–400 requests/s here and would measure
 itself). Measured in the same run:
 
@@ -47,6 +47,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from services.whatsapp import payload_builders as build  # noqa: E402
+from services.whatsapp.fake_graph import DEFAULT_TOKEN as FAKE_GRAPH_TOKEN  # noqa: E402
 from services.whatsapp.signatures import sign  # noqa: E402
 
 EXTRA_ENV: dict[str, str] = {}
@@ -307,13 +308,13 @@ async def wait_until_stored(url: str, expected: int, *, since: float, limit_seco
 
 
 def start_fake_meta(port: int, app_port: int, var_dir: Path) -> subprocess.Popen[bytes]:
-    """Meta's side of the wire, in its own process (tests/fakes/graph_api.py): accepts sends, posts statuses."""
+    """Meta's side of the wire, in its own process (services/whatsapp/fake_graph): accepts sends, posts statuses."""
     var_dir.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
         [
             sys.executable,
             '-m',
-            'tests.fakes.graph_api',
+            'services.whatsapp.fake_graph',
             '--port',
             str(port),
             '--app-secret',
@@ -337,7 +338,7 @@ def start_fake_meta(port: int, app_port: int, var_dir: Path) -> subprocess.Popen
 def cloud_api_env(fake_meta_port: int) -> dict[str, str]:
     """Cloud API mode (a token is set) against the fake Meta: what production runs, minus Meta."""
     return {
-        'LEADMASTER_WHATSAPP_TOKEN': 'fake-graph-token',
+        'LEADMASTER_WHATSAPP_TOKEN': FAKE_GRAPH_TOKEN,
         'LEADMASTER_GRAPH_API_BASE': f'http://127.0.0.1:{fake_meta_port}/v23.0',
     }
 

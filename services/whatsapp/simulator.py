@@ -1,8 +1,9 @@
 """The embedded WhatsApp simulator (M5): the customer's phone and Meta's side of the wire, offline.
 
 Customers' messages go to the app through the same signed webhook Meta uses; the app's replies arrive
-at a fake Graph API (served by the app itself, only in simulator mode), which stores them for the
-customer's page and then posts signed `sent` / `delivered` / `read` status webhooks back, as Meta does.
+at the fake Graph API (`services.whatsapp.fake_graph`, served by the app itself under `GRAPH_PATH`, only in
+simulator mode), whose backend the simulator is: it keeps them in its tables for the customer's page, and
+the fake posts signed `sent` / `delivered` / `read` status webhooks back, as Meta does.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ from ..errors import InvalidInput, NotFound
 from ..media_store import MediaStore
 from ..models import ChannelKind, SimulatorMedia, SimulatorMessage, WhatsAppNumber
 from . import payload_builders as build
-from .signatures import HEADER, sign
+from .fake_graph import AcceptedSend, FakeGraph, StatusWebhook, StoredMedia
 
 log = logging.getLogger(__name__)
 
+GRAPH_PATH = '/fake-graph'  # where the app serves `Simulator.graph`
 ChatKey = tuple[str, str]  # (phone_number_id, customer wa_id)
 Listener = Callable[[SimulatorMessage], None]
 
@@ -44,6 +46,8 @@ class SimulatorNumber:
 
 
 class Simulator:
+    """The customer's phone (for the simulator page) and the storage behind the app's fake Graph API (`graph`)."""
+
     def __init__(
         self,
         db: Database,
@@ -57,22 +61,20 @@ class Simulator:
         delivered_after: float = 0.3,
     ) -> None:
         self.db = db
-        self.app_secret = app_secret
-        self.webhook_url = webhook_url
-        self.token = token
         self.store = store
-        self.public_base_url = public_base_url.rstrip('/')
         self.delivered_after = delivered_after
-        self._http = httpx.AsyncClient(transport=transport, timeout=15.0)
+        self.graph = FakeGraph(
+            self,
+            token=token,
+            status_webhook=StatusWebhook(webhook_url, app_secret, sent_after=0.05, delivered_after=delivered_after),
+            public_url=public_base_url.rstrip('/') + GRAPH_PATH,
+            webhook_transport=transport,
+        )
         self._listeners: dict[ChatKey, list[Listener]] = {}
         self._open_chats: dict[ChatKey, int] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
 
     async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._http.aclose()
+        await self.graph.aclose()
 
     # --- the customer's phone ---------------------------------------------------------------------------
 
@@ -153,7 +155,7 @@ class Simulator:
         if len(content) > max_bytes:
             raise InvalidInput(f'file too large: {len(content)} bytes (limit {max_bytes})')
         number = await self._number(phone_number_id)
-        media_id = await self._keep_media(content, mime_type=mime_type, filename=filename)
+        media_id = await self.keep_media(content, mime_type=mime_type, filename=filename)
         digest = base64.b64encode(hashlib.sha256(content).digest()).decode()
         if mime_type.startswith('image/'):
             type_ = 'image'
@@ -205,99 +207,62 @@ class Simulator:
             contacts=[build.contact(wa_id=customer_wa_id, name=customer_name or customer_wa_id)],
             messages=[message],
         )
-        accepted = await self.post_webhook(body)
+        accepted = await self.graph.post_webhook(body)
         # Like WhatsApp: one tick when the server has it, two when the business's phone number received it.
-        await self._set_status(record.id or 0, 'delivered' if accepted else 'failed')
+        await self._set_status(record.wa_message_id, 'delivered' if accepted else 'failed')
         return record
 
-    async def post_webhook(self, body: dict[str, Any]) -> bool:
-        raw = json.dumps(body, ensure_ascii=False).encode()
-        try:
-            response = await self._http.post(
-                self.webhook_url,
-                content=raw,
-                headers={'Content-Type': 'application/json', HEADER: sign(raw, self.app_secret)},
-            )
-        except httpx.HTTPError as exc:
-            log.warning('simulator could not reach the webhook: %s', exc)
-            return False
-        if response.status_code != 200:
-            log.warning('simulator webhook answered %s: %s', response.status_code, response.text[:200])
-        return response.status_code == 200
+    # --- Meta's side: the backend of the fake Graph API (services.whatsapp.fake_graph) ---------------------
 
-    # --- Meta's side: the fake Graph API ---------------------------------------------------------------
+    async def display_phone(self, phone_number_id: str) -> str | None:
+        number = await self._simulator_number(phone_number_id)
+        return number.display_phone.lstrip('+') if number is not None else None
 
-    def token_is_valid(self, authorization: str | None) -> bool:
-        return authorization is not None and secrets.compare_digest(authorization, f'Bearer {self.token}')
-
-    async def accept_outbound(self, phone_number_id: str, request: dict[str, Any]) -> dict[str, Any]:
-        """POST /{phone_number_id}/messages from the app: store it for the customer, answer like Meta."""
-        number = await self._number(phone_number_id)
-        if request.get('status') == 'read':
-            await self._business_read(number.phone_number_id, str(request.get('message_id', '')))
-            return {'success': True}
-        to = str(request.get('to', ''))
-        type_ = str(request.get('type', 'text'))
-        if not to.isdigit():
-            raise InvalidInput("'to' must be the recipient's digits")
-        text, media_id = _outbound_text(type_, request)
-        wamid = build.new_wamid(wa_id=to)
+    async def keep_send(self, send: AcceptedSend) -> None:
+        """The app sent a message (POST /{phone_number_id}/messages): it reaches the customer's phone."""
+        type_ = str(send.payload.get('type', 'text'))
+        text, media_id = _outbound_text(type_, send.payload)
         record = SimulatorMessage(
-            phone_number_id=number.phone_number_id,
-            customer_wa_id=to,
+            phone_number_id=send.phone_number_id,
+            customer_wa_id=send.to,
             from_customer=False,
-            wa_message_id=wamid,
+            wa_message_id=send.wamid,
             type=type_,
             text=text,
             media_id=media_id,
             status='sent',
-            payload=request,
+            payload=send.payload,
         )
         async with self.db.session() as session:
             session.add(record)
             await session.commit()
         self._notify(record)
-        self._spawn(self._report_statuses(number, record, request.get('biz_opaque_callback_data')))
-        return {'messaging_product': 'whatsapp', 'contacts': [{'input': to, 'wa_id': to}], 'messages': [{'id': wamid}]}
 
-    async def upload(self, phone_number_id: str, *, content: bytes, mime_type: str, filename: str) -> str:
-        await self._number(phone_number_id)
-        return await self._keep_media(content, mime_type=mime_type, filename=filename)
+    async def after_delivered(self, send: AcceptedSend) -> None:
+        """Two ticks on the phone; blue ones (and Meta's `read` webhook) at once if the customer has the chat open."""
+        if self._open_chats.get((send.phone_number_id, send.to), 0) > 0:
+            await asyncio.sleep(self.delivered_after)
+            await self.graph.post_status(send, 'read')
+            await self._set_status(send.wamid, 'read')
+        else:
+            await self._set_status(send.wamid, 'delivered')
 
-    async def media_info(self, media_id: str) -> dict[str, Any]:
-        media = await self._media(media_id)
-        return {
-            'messaging_product': 'whatsapp',
-            'url': f'{self.public_base_url}/fake-graph/media/{media_id}',
-            'mime_type': media.mime_type,
-            'sha256': media.sha256,
-            'file_size': media.size_bytes,
-            'id': media_id,
-        }
-
-    async def media_content(self, media_id: str) -> tuple[bytes, str, str]:
-        media = await self._media(media_id)
-        return await self.store.read(media.storage_path), media.mime_type, media.filename
-
-    # --- internals --------------------------------------------------------------------------------------
-
-    async def _number(self, phone_number_id: str) -> WhatsAppNumber:
+    async def mark_read(self, phone_number_id: str, message_id: str) -> None:
+        """The app marked a customer's message as read: the customer sees blue ticks."""
         async with self.db.session() as session:
-            number = (
-                await session.exec(select(WhatsAppNumber).where(WhatsAppNumber.phone_number_id == phone_number_id))
+            record = (
+                await session.exec(
+                    select(SimulatorMessage).where(
+                        SimulatorMessage.wa_message_id == message_id,
+                        SimulatorMessage.phone_number_id == phone_number_id,
+                    )
+                )
             ).first()
-        if number is None or number.channel != ChannelKind.SIMULATOR:
-            raise NotFound(f'no simulator number {phone_number_id!r}')
-        return number
+        if record is not None:
+            await self._set_status(record.wa_message_id, 'read')
 
-    async def _media(self, media_id: str) -> SimulatorMedia:
-        async with self.db.session() as session:
-            media = (await session.exec(select(SimulatorMedia).where(SimulatorMedia.media_id == media_id))).first()
-        if media is None:
-            raise NotFound(f'no media {media_id!r}')
-        return media
-
-    async def _keep_media(self, content: bytes, *, mime_type: str, filename: str) -> str:
+    async def keep_media(self, content: bytes, *, mime_type: str, filename: str) -> str:
+        """A file uploaded by the app or sent by a customer; returns its media id."""
         stored = await self.store.save(content, mime_type=mime_type)
         media_id = f'{int(time.time() * 1000)}{secrets.randbelow(10**6):06d}'  # Meta's ids are long digit strings
         async with self.db.session() as session:
@@ -314,35 +279,46 @@ class Simulator:
             await session.commit()
         return media_id
 
-    async def _report_statuses(self, number: WhatsAppNumber, record: SimulatorMessage, callback: Any) -> None:
-        key = (record.phone_number_id, record.customer_wa_id)
-        for status_name, pause in (('sent', 0.05), ('delivered', self.delivered_after)):
-            await asyncio.sleep(pause)
-            await self._post_status(number, record, status_name, callback)
-        if self._open_chats.get(key, 0) > 0:
-            await asyncio.sleep(self.delivered_after)
-            await self._post_status(number, record, 'read', callback)
-            await self._set_status(record.id or 0, 'read')
-        else:
-            await self._set_status(record.id or 0, 'delivered')
+    async def find_media(self, media_id: str) -> StoredMedia | None:
+        media = await self._media(media_id)
+        if media is None:
+            return None
+        return StoredMedia(
+            media_id=media.media_id,
+            mime_type=media.mime_type,
+            sha256=media.sha256,
+            size=media.size_bytes,
+            filename=media.filename,
+        )
 
-    async def _post_status(
-        self, number: WhatsAppNumber, record: SimulatorMessage, status_name: str, callback: Any
-    ) -> None:
-        status = build.status(
-            wa_message_id=record.wa_message_id,
-            status=status_name,
-            recipient_id=record.customer_wa_id,
-            pricing=status_name == 'sent',
-            biz_opaque_callback_data=str(callback) if callback else None,
-        )
-        await self.post_webhook(
-            build.envelope(
-                phone_number_id=number.phone_number_id,
-                display_phone_number=number.display_phone.lstrip('+'),
-                statuses=[status],
-            )
-        )
+    async def read_media(self, media: StoredMedia) -> bytes | None:
+        kept = await self._media(media.media_id)
+        if kept is None:
+            return None
+        try:
+            return await self.store.read(kept.storage_path)
+        except OSError:
+            log.warning('simulator media %s is missing from the media folder', media.media_id)
+            return None
+
+    # --- internals --------------------------------------------------------------------------------------
+
+    async def _simulator_number(self, phone_number_id: str) -> WhatsAppNumber | None:
+        async with self.db.session() as session:
+            number = (
+                await session.exec(select(WhatsAppNumber).where(WhatsAppNumber.phone_number_id == phone_number_id))
+            ).first()
+        return number if number is not None and number.channel == ChannelKind.SIMULATOR else None
+
+    async def _number(self, phone_number_id: str) -> WhatsAppNumber:
+        number = await self._simulator_number(phone_number_id)
+        if number is None:
+            raise NotFound(f'no simulator number {phone_number_id!r}')
+        return number
+
+    async def _media(self, media_id: str) -> SimulatorMedia | None:
+        async with self.db.session() as session:
+            return (await session.exec(select(SimulatorMedia).where(SimulatorMedia.media_id == media_id))).first()
 
     async def _mark_business_messages_read(self, key: ChatKey) -> None:
         async with self.db.session() as session:
@@ -358,28 +334,19 @@ class Simulator:
             ).all()
         if not unread:
             return
-        number = await self._number(key[0])
+        display_phone = await self.display_phone(key[0]) or key[0]
         for record in unread:
-            await self._post_status(number, record, 'read', record.payload.get('biz_opaque_callback_data'))
-            await self._set_status(record.id or 0, 'read')
+            send = AcceptedSend(
+                record.phone_number_id, display_phone, record.wa_message_id, record.customer_wa_id, record.payload
+            )
+            await self.graph.post_status(send, 'read')
+            await self._set_status(record.wa_message_id, 'read')
 
-    async def _business_read(self, phone_number_id: str, wa_message_id: str) -> None:
-        """The app marked a customer's message as read: the customer sees blue ticks."""
+    async def _set_status(self, wa_message_id: str, status_name: str) -> None:
         async with self.db.session() as session:
             record = (
-                await session.exec(
-                    select(SimulatorMessage).where(
-                        SimulatorMessage.wa_message_id == wa_message_id,
-                        SimulatorMessage.phone_number_id == phone_number_id,
-                    )
-                )
+                await session.exec(select(SimulatorMessage).where(SimulatorMessage.wa_message_id == wa_message_id))
             ).first()
-        if record is not None:
-            await self._set_status(record.id or 0, 'read')
-
-    async def _set_status(self, record_id: int, status_name: str) -> None:
-        async with self.db.session() as session:
-            record = await session.get(SimulatorMessage, record_id)
             if record is None:
                 return
             record.status = status_name
@@ -393,11 +360,6 @@ class Simulator:
                 listener(record)
             except Exception:  # a closed page must not break the others
                 log.exception('simulator listener failed')
-
-    def _spawn(self, coroutine: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
 
 def _outbound_text(type_: str, request: dict[str, Any]) -> tuple[str, str | None]:

@@ -19,10 +19,10 @@ from services.sales import quotes
 from services.sales.desk import QUOTE_UPDATED, SalesDesk
 from services.sales.quotes import LineDraft
 from services.sales.sending import QUOTE_TEMPLATE, QUOTE_TEMPLATE_BODY, NoTemplate, send_quote
+from services.whatsapp.fake_graph import FakeGraphApi
 from services.whatsapp.graph_client import GraphClient
 from services.whatsapp.workers import OutboxWorker
 from tests.conftest import World
-from tests.fakes.graph_api import FakeGraphApi
 
 from .conftest import Catalog
 

@@ -1,5 +1,5 @@
 """T1 "while a human holds it the AI never sends", enforced in the outbox at send time, against the fake Graph
-API over real HTTP (tests/fakes/graph_api.py)."""
+API over real HTTP (services/whatsapp/fake_graph)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from services.media_store import MediaStore
 from services.models import Message, MessageStatus, SenderKind
 from services.takeover import release, release_expired, request_human, set_ai, take
 from services.whatsapp import outbox
+from services.whatsapp.fake_graph import FakeGraphApi
 from services.whatsapp.graph_client import GraphClient
 from services.whatsapp.workers import OutboxWorker
 from tests.conftest import World
-from tests.fakes.graph_api import FakeGraphApi
 
 from .conftest import NOW, Recorder, later, viewer_of
 

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from services.whatsapp.fake_graph import FakeGraphApi, Reply
 from services.whatsapp.graph_client import (
     GraphClient,
     GraphError,
@@ -19,7 +20,6 @@ from services.whatsapp.graph_client import (
     classify_error,
     parse_retry_after,
 )
-from tests.fakes.graph_api import FakeGraphApi, Reply
 
 PHONE_ID = '106540352242922'
 CUSTOMER = '5491155550101'

@@ -14,10 +14,10 @@ from services.database import Database
 from services.events import NullPublisher
 from services.media_store import MediaStore
 from services.models import Contact, Conversation, Direction, Media, Message, SenderKind
+from services.whatsapp.fake_graph import FakeGraphApi
 from services.whatsapp.graph_client import GraphClient
 from services.whatsapp.workers import MediaWorker
 from tests.conftest import World
-from tests.fakes.graph_api import FakeGraphApi
 
 
 def jpeg(width: int = 1200, height: int = 800) -> bytes:

@@ -31,12 +31,12 @@ from services.models import (
 from services.models.types import utcnow
 from services.whatsapp import outbox
 from services.whatsapp import payload_builders as build
+from services.whatsapp.fake_graph import FakeGraphApi, Reply
 from services.whatsapp.graph_client import GraphClient
 from services.whatsapp.journal import journal_once
 from services.whatsapp.outbox import OutsideWindow
 from services.whatsapp.workers import IngestWorker, OutboxWorker
 from tests.conftest import REPO_ROOT, World
-from tests.fakes.graph_api import FakeGraphApi, Reply
 
 CUSTOMER = '5491133334444'
 
