@@ -34,8 +34,11 @@ test-unit: install
 test-e2e: install system-deps
 	$(VENV)/bin/pytest tests/e2e
 
+# Lint = the linter, the formatter's check and the type checker (configured in pyproject.toml); CI runs it too.
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff format .
