@@ -1,75 +1,53 @@
 """The agents' console "HitlChat" (SPEC C1–C3, C5): conversation list, thread and client panel, live.
 
-One `InboxPage` per open browser tab. It subscribes to the event bus with the viewer's branches (the bus
-filters, B2), and on each event changes only what the event is about: one list row, one appended message,
-one tick, one photo's VIN reading. Rows and messages an event refers to are read once per process for all pages
-(SnapshotCache). The client panel's sections (takeover, AI summary, quote, contact, history) get the events of the
-open conversation (`summary.updated`, `quote.updated` included) and refresh themselves.
+One `InboxPage` per open browser tab: it lays the console out (filters, list, thread, client panel composed from
+`PANEL_SECTIONS`), runs the agent's actions (open, load, send, take when replying) and re-reads after a reconnect.
+What an event changes is the live path's (`components/inbox/live.py`, `InboxLive`), which the page subscribes to
+the event bus with the viewer's branches (the bus filters, B2).
 """
 
 from __future__ import annotations
 
-import json
 import time
-import unicodedata
 
 from fastapi.responses import FileResponse, Response
 from nicegui import Client, app, ui
 
 from app.pages.guard import current_viewer, signed_in_page
 from app.runtime import runtime
-from components.i18n import local_time, t
+from components.assistant.summary_section import SummarySection
+from components.i18n import t
 from components.inbox.chat_view import ChatView, photo_ids
 from components.inbox.client_panel import ClientPanel
+from components.inbox.contact_section import ContactSection
 from components.inbox.conversation_list import ConversationList
-from components.inbox.formatting import offer_running
-from components.inbox.panel_section import PanelContext
-from components.inbox.takeover_section import error_text
+from components.inbox.live import ALERT_SCRIPT, LIVE_KINDS, InboxFilters, InboxLive
+from components.inbox.takeover_section import HistorySection, TakeoverSection, error_text
 from components.page_frame import selected_branch_id
+from components.panel_section import PanelContext, PanelSection
+from components.sales.quote_section import QuoteSection
 from services import takeover
 from services.access import Viewer
-from services.assistant import SUMMARY_UPDATED
 from services.errors import NotFound, ServiceError
-from services.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_STATUS, Event
 from services.inbox import console, conversations
 from services.inbox.console import TemplateOption, ThreadMessage
 from services.inbox.conversations import ConversationRow
 from services.models import ConversationMode, ConversationStatus, Role
 from services.models.types import utcnow
-from services.presence import PRESENCE_CHANGED
-from services.sales.desk import QUOTE_UPDATED
-from services.vin.readings import VIN_READ, VinReadingPublic, correct_vin, reading_for_message, readings_for_messages
+from services.vin.readings import VinReadingPublic, correct_vin, readings_for_messages
 from services.whatsapp import outbox
 
 PAGE_SIZE = 50
 
-# One AudioContext per page, suspended between beeps: a context left running keeps an audio thread busy in the
-# browser, and a new one per alert (as before) piled up dozens of them over an agent's day — measured 6 % of a
-# core per page and Chromium's audio service at 17 % with 20 pages open (bench/live_latency.py).
-ALERT_SCRIPT = """
-<script>
-window.lmAlert = (title, body, sound) => {
-  if (sound) {
-    try {
-      const audio = window.lmAudio = window.lmAudio || new (window.AudioContext || window.webkitAudioContext)();
-      audio.resume();
-      const tone = audio.createOscillator(); const gain = audio.createGain();
-      tone.frequency.value = 880; gain.gain.value = 0.08; tone.connect(gain); gain.connect(audio.destination);
-      window.lmTones = (window.lmTones || 0) + 1;
-      tone.onended = () => {
-        tone.disconnect(); gain.disconnect();
-        window.lmTones -= 1;
-        if (window.lmTones === 0) audio.suspend();
-      };
-      tone.start(); tone.stop(audio.currentTime + 0.15);
-    } catch (e) {}
-  }
-  if (sound && 'Notification' in window && Notification.permission === 'granted' && document.hidden) {
-    new Notification(title, {body: body});  // the Notification API shows text, never HTML
-  }
-};
-</script>
-"""
+# What the client panel (right column) shows, top to bottom. A feature adds its section by writing a
+# `PanelSection` subclass in its own module (see `components/panel_section.py`) and adding ONE line here.
+PANEL_SECTIONS: list[type[PanelSection]] = [
+    TakeoverSection,
+    SummarySection,  # AI summary (issue 6), live on summary.updated
+    QuoteSection,  # quote editor + catalog search (issue 8), live on quote.updated
+    ContactSection,
+    HistorySection,
+]
 
 
 def _server_clock_script() -> str:
@@ -77,34 +55,32 @@ def _server_clock_script() -> str:
     return f'window.lmServerOffset = {time.time():.3f} - Date.now() / 1000;'
 
 
-def _folded(text: str) -> str:
-    """Lower case without accents, to match a search term against a row like the database does."""
-    return ''.join(c for c in unicodedata.normalize('NFD', text.lower()) if unicodedata.category(c) != 'Mn')
-
-
 class InboxPage:
     def __init__(self, viewer: Viewer, client: Client) -> None:
         current = runtime()
         self.viewer = viewer
         self.client = client
-        self._title: str | None = None  # what the browser tab shows now (C2: unread count)
         self.db = current.db
         self.bus = current.bus
         self.presence = current.presence
         self.cache = current.snapshots
-        self.branch_id = selected_branch_id()
-        self.status: str = 'open'
-        self.assignment: conversations.Assignment = 'all'
-        self.mode: str = 'any'
-        self.unread_only = False
-        self.label = ''
-        self.search = ''
+        self.filters = InboxFilters(branch_id=selected_branch_id())
         self.open_id: int | None = None
         self.open_branch: int | None = None
         self.has_older = False
         self.connected_once = False
         self.sound = bool(app.storage.user.get('inbox_sound', True))
         self.loads = 0
+        # What each event changes on this page (reads the widgets built below, and the state above, at each event).
+        self.live = InboxLive(
+            self,
+            viewer=viewer,
+            client=client,
+            db=self.db,
+            cache=self.cache,
+            publisher=self.bus,
+            presence=self.presence,
+        )
 
     # --- building ---
 
@@ -134,7 +110,7 @@ class InboxPage:
                         viewer=self.viewer,
                         db=self.db,
                         publisher=self.bus,
-                        notify=self._notify,
+                        notify=self.live.notify,
                         reload=self.reload_open,
                         services={
                             'presence': self.presence,
@@ -143,24 +119,14 @@ class InboxPage:
                             'sales': runtime().sales,
                             'hold_to_reply': self._hold_to_reply,
                         },
-                    )
+                    ),
+                    sections=PANEL_SECTIONS,
                 )
         ui.keyboard(on_key=self._key)
         # ONE timer per page for every countdown and waiting time (NiceGUI's memory grows with each timer).
         ui.timer(1.0, self._tick)
         self._subscription = self.bus.subscribe(
-            self.on_event,
-            branch_ids=self.viewer.branch_ids,
-            kinds=[
-                MESSAGE_CREATED,
-                MESSAGE_STATUS,
-                CONVERSATION_UPDATED,
-                PRESENCE_CHANGED,
-                SUMMARY_UPDATED,
-                QUOTE_UPDATED,
-                VIN_READ,
-            ],
-            on_gap=self.resync,
+            self.live.on_event, branch_ids=self.viewer.branch_ids, kinds=LIVE_KINDS, on_gap=self.resync
         )
         if self.viewer.user_id is not None:
             await self.presence.page_opened(self.viewer.user_id)
@@ -211,7 +177,8 @@ class InboxPage:
             ).mark('sound-switch')
 
     async def _set(self, name: str, value: object) -> None:
-        setattr(self, name, value)
+        """A filter changed (`name` is a field of `InboxFilters`): the list is read again."""
+        setattr(self.filters, name, value)
         await self.load()
 
     async def _sound_changed(self, event: object) -> None:
@@ -222,65 +189,38 @@ class InboxPage:
 
     # --- the list ---
 
-    def _query(self) -> dict[str, object]:
-        return {
-            'branch_id': self.branch_id,
-            'status': None if self.status == 'all' else ConversationStatus(self.status),
-            'assignment': self.assignment,
-            'mode': None if self.mode == 'any' else ConversationMode(self.mode),
-            'unread_only': self.unread_only,
-            'label': self.label or None,
-            'search': self.search,
-        }
+    async def _rows(self, *, before_id: int | None = None) -> list[ConversationRow]:
+        """One page (and one more row, to know whether there are more) of the list as filtered now."""
+        filters = self.filters
+        return await conversations.list_conversations(
+            self.db,
+            viewer=self.viewer,
+            branch_id=filters.branch_id,
+            status=None if filters.status == 'all' else ConversationStatus(filters.status),
+            assignment=filters.assignment,
+            mode=None if filters.mode == 'any' else ConversationMode(filters.mode),
+            unread_only=filters.unread_only,
+            label=filters.label or None,
+            search=filters.search,
+            limit=PAGE_SIZE + 1,
+            before_id=before_id,
+        )
 
     async def load(self) -> None:
         # Filters change faster than queries answer (typing in the search box): only the latest load is shown.
         self.loads += 1
         serial = self.loads
-        rows = await conversations.list_conversations(self.db, viewer=self.viewer, limit=PAGE_SIZE + 1, **self._query())  # type: ignore[arg-type]
+        rows = await self._rows()
         if serial != self.loads:
             return
         self.list.show(rows[:PAGE_SIZE], has_more=len(rows) > PAGE_SIZE)
         self.list.select(self.open_id)
-        self._update_title()
+        self.live.update_title()
 
     async def load_more(self) -> None:
         last = self.list.order[-1] if self.list.order else None
-        rows = await conversations.list_conversations(
-            self.db, viewer=self.viewer, limit=PAGE_SIZE + 1, before_id=last, **self._query()
-        )  # type: ignore[arg-type]
+        rows = await self._rows(before_id=last)
         self.list.show(rows[:PAGE_SIZE], has_more=len(rows) > PAGE_SIZE, append=True)
-
-    def belongs(self, row: ConversationRow) -> bool:
-        """Whether a row changed by an event belongs in this list as filtered (evaluated without a query)."""
-        if self.branch_id is not None and row.branch_id != self.branch_id:
-            return False
-        if self.status not in {'all', row.status}:
-            return False
-        if self.assignment == 'mine' and row.assigned_user_id != self.viewer.user_id:
-            return False
-        if self.assignment == 'unassigned' and row.assigned_user_id is not None:
-            return False
-        if self.mode not in {'any', row.mode}:
-            return False
-        if self.unread_only and row.unread_count == 0:
-            return False
-        if self.label:
-            return row.id in self.list.items  # labels are not on the row: keep what the query returned
-        if self.search:
-            haystack = _folded(' '.join(filter(None, [row.contact_name, row.contact_phone, row.last_message_preview])))
-            return _folded(self.search) in haystack or row.id in self.list.items
-        return True
-
-    def _update_title(self) -> None:
-        unread = self.list.total_unread()
-        title = f'{t("inbox.title")} · LeadMaster'
-        title = f'({unread}) {title}' if unread else title
-        if title == self._title:  # every row update asks; only a change goes to the browser
-            return
-        self._title = title
-        with self.client:
-            ui.page_title(title)
 
     # --- one conversation ---
 
@@ -320,7 +260,7 @@ class InboxPage:
                 user_id=self.viewer.user_id,
                 name=self.viewer.full_name,
             )
-        self._show_presence()
+        self.live.show_presence()
         await console.mark_read(self.db, viewer=self.viewer, conversation_id=conversation_id, publisher=self.bus)
         await self._activity()  # T2: opening her own conversation to reply renews the hold
 
@@ -449,135 +389,13 @@ class InboxPage:
         if self.open_id is not None and self.viewer.user_id is not None:
             await self.presence.stopped_typing(conversation_id=self.open_id, user_id=self.viewer.user_id)
 
-    # --- live events (already limited to the viewer's branches by the bus) ---
-
-    async def on_event(self, event: Event) -> None:
-        if self.client.id not in Client.instances:
-            return
-        if event.kind == CONVERSATION_UPDATED and event.conversation_id is not None:
-            await self._conversation_changed(event)
-        elif event.kind == MESSAGE_CREATED and event.conversation_id == self.open_id:
-            message = await console.live_message(
-                self.db, self.cache, viewer=self.viewer, message_id=event.data['message_id'], version=event.version
-            )
-            if message is not None:
-                self.chat.append(message)
-        elif event.kind == MESSAGE_STATUS and event.conversation_id == self.open_id:
-            if 'media_status' in event.data:
-                message = await console.live_message(
-                    self.db, self.cache, viewer=self.viewer, message_id=event.data['message_id'], version=event.version
-                )
-                if message is not None:
-                    self.chat.update_media(message)
-            else:
-                self.chat.set_status(event.data['message_id'], event.data['status'], event.data.get('error_title', ''))
-        elif event.kind == PRESENCE_CHANGED and event.conversation_id == self.open_id:
-            self._show_presence()
-        elif event.kind == VIN_READ and event.conversation_id == self.open_id:
-            await self._vin_read(event.data.get('message_id'))
-        if event.conversation_id == self.open_id and self.open_id is not None:
-            await self.panel.on_event(event)
-        if event.kind == MESSAGE_CREATED and event.data.get('direction') == 'in':
-            await self._alert_if_mine(event)
-
-    async def _vin_read(self, message_id: object) -> None:
-        """A photo of the open thread was read (or its VIN corrected, maybe on another page): show it."""
-        if isinstance(message_id, int):
-            self.chat.show_vin_reading(
-                message_id, await reading_for_message(self.db, viewer=self.viewer, message_id=message_id)
-            )
-
-    async def _conversation_changed(self, event: Event) -> None:
-        conversation_id = event.conversation_id or 0
-        row = await console.live_row(
-            self.db, self.cache, viewer=self.viewer, conversation_id=conversation_id, version=event.version
-        )
-        if row is None:
-            return
-        is_new = self.list.upsert(row, belongs=self.belongs(row))
-        self._update_title()
-        if is_new and row.assigned_user_id is None and event.data.get('reason') == 'inbound':
-            self._alert(t('inbox.new_conversation', name=row.contact_name), row.last_message_preview)
-        self._notify_takeover(event, row)
-        if conversation_id == self.open_id:
-            if event.data.get('reason') == 'inbound':
-                await console.mark_read(
-                    self.db, viewer=self.viewer, conversation_id=conversation_id, publisher=self.bus
-                )
-            detail = await console.conversation_detail(self.db, viewer=self.viewer, conversation_id=conversation_id)
-            templates = None
-            if not detail.window_open and self.chat.detail is not None and self.chat.detail.window_open:
-                templates = await console.approved_templates(
-                    self.db, viewer=self.viewer, conversation_id=conversation_id
-                )
-            self.chat.show_detail(detail, templates=templates)
-            await self.panel.show(detail)
-
-    def _notify_takeover(self, event: Event, row: ConversationRow) -> None:
-        """T4: tell this agent when a conversation is assigned or offered to her, taken from her, or becomes
-        available in her branch (not for her own actions)."""
-        me = self.viewer.user_id
-        data = event.data
-        if me is None or data.get('actor_user_id') == me or 'phase' not in data:
-            return
-        reason = data.get('reason')
-        if reason in {'rule', 'reassign'} and data.get('user_id') == me:
-            self._notify(t('takeover.notify.assigned', name=row.contact_name), 'info', alert=True)
-        elif reason == 'reassign' and data.get('previous_user_id') == me:
-            self._notify(t('takeover.notify.lost', name=row.contact_name), 'warning')
-        elif reason == 'timeout' and data.get('user_id') == me:
-            self._notify(t('takeover.notify.lost', name=row.contact_name), 'warning', alert=True)
-        elif reason == 'offer' and data.get('user_id') == me and offer_running(row):
-            self._notify(
-                t('takeover.notify.offered', name=row.contact_name, time=local_time(row.offer_expires_at, '%H:%M')),
-                'info',
-                alert=True,
-            )
-        elif data.get('available') and row.assigned_user_id is None and row.branch_id == self.viewer.branch_id:
-            key = 'takeover.notify.available' if row.phase == 'waiting' else 'takeover.notify.released'
-            self._notify(t(key, name=row.contact_name), 'info', alert=True)
-
-    def _notify(self, message: str, kind: str = 'info', *, alert: bool = False) -> None:
-        with self.client:
-            ui.notify(message, type=kind, position='top-right')  # type: ignore[arg-type]
-        if alert:
-            self._alert(message, '')
+    # --- the page's one timer ---
 
     def _tick(self) -> None:
         # Countdowns and waiting times tick in the browser (conversation_row.js, countdown.js); here only what the
         # server must decide: the "extend" button at amber, and spare rows for the list.
         self.panel.tick(utcnow())
         self.list.refill()  # new conversations took spare rows: make more, away from any message's path
-
-    async def _alert_if_mine(self, event: Event) -> None:
-        # The listed row knows who holds the conversation (its changes arrive as events too): no read per message,
-        # which would also hold up this page's next event, the list row's own update.
-        item = self.list.items.get(event.conversation_id or 0)
-        row = (
-            item.row
-            if item is not None
-            else await console.live_row(
-                self.db,
-                self.cache,
-                viewer=self.viewer,
-                conversation_id=event.conversation_id or 0,
-                version=event.version,
-            )
-        )
-        if row is not None and row.assigned_user_id == self.viewer.user_id and row.id != self.open_id:
-            self._alert(t('inbox.new_message', name=row.contact_name), event.data.get('text', ''))
-
-    def _alert(self, title: str, body: str) -> None:
-        with self.client:
-            ui.run_javascript(
-                f'window.lmAlert && window.lmAlert({json.dumps(title)}, {json.dumps(body[:200])}, '
-                f'{json.dumps(self.sound)})'
-            )
-
-    def _show_presence(self) -> None:
-        if self.open_id is not None:
-            now = self.presence.of(self.open_id, excluding=self.viewer.user_id)
-            self.chat.show_presence(now.viewing, now.typing)
 
     # --- keyboard, reconnects, closing ---
 

@@ -1,13 +1,13 @@
 """The AI summary as a section of the inbox's client panel (right column): shows the open conversation's
-newest summary and redraws when `summary.updated` arrives for it. To mount it, list `SummarySection` in
-`components/inbox/panel_sections.py` (instead of `slot('summary')`) and let the inbox page subscribe to
-`summary.updated` (docs/assistant.md, "Wiring")."""
+newest summary and redraws when `summary.updated` arrives for it. Mounted by its line in the inbox page's
+`PANEL_SECTIONS` (`app/pages/inbox.py`), whose live path passes it `summary.updated` (docs/assistant.md,
+"Wiring")."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from components.inbox.panel_section import PanelContext, PanelSection
+from components.panel_section import PanelContext, PanelSection
 from services.assistant.summary import SUMMARY_UPDATED, latest_summary
 from services.errors import NotFound
 from services.events import Event

@@ -170,7 +170,7 @@ class ChatView:
         *,
         on_send_text: SendText,
         on_send_template: SendTemplate,
-        on_typing: Callable[[], None],
+        on_typing: Callable[[], Awaitable[None]],
         on_load_older: Callable[[], Awaitable[None]],
         on_correct_vin: CorrectVin | None = None,
     ) -> None:

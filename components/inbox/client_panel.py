@@ -1,6 +1,6 @@
-"""Right column: the client panel, a stack of sections (takeover, AI summary, contact and labels, history…)
-listed in `components/inbox/panel_sections.py`. The panel only routes the page's calls to every section; one
-section failing is logged and does not blank the others."""
+"""Right column: the client panel, a stack of sections (takeover, AI summary, quote, contact and labels, history…)
+given by the page that composes it (`PANEL_SECTIONS` in `app/pages/inbox.py`). The panel only routes the page's
+calls to every section; one section failing is logged and does not blank the others."""
 
 from __future__ import annotations
 
@@ -14,18 +14,18 @@ from nicegui import ui
 from services.events import Event
 from services.inbox.console import ConversationDetail
 
-from .panel_section import PanelContext, PanelSection, SlotSection
-from .panel_sections import PANEL_SECTIONS
+from ..panel_section import PanelContext, PanelSection, SlotSection
 
 log = logging.getLogger(__name__)
 
 
 class ClientPanel:
-    def __init__(self, context: PanelContext, *, sections: Sequence[type[PanelSection]] | None = None) -> None:
+    def __init__(self, context: PanelContext, *, sections: Sequence[type[PanelSection]]) -> None:
+        """`sections`: the section classes, top to bottom; each gets its own column marked `panel-<key>`."""
         self.sections: list[PanelSection] = []
         self._columns: dict[str, ui.column] = {}
         with ui.column().classes('w-full h-full gap-3 p-3 overflow-y-auto').mark('client-panel') as self.root:
-            for factory in PANEL_SECTIONS if sections is None else sections:
+            for factory in sections:
                 with ui.column().classes('w-full gap-2').mark(f'panel-{factory.key}') as column:
                     section = factory(context)
                 self.sections.append(section)

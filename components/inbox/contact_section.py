@@ -9,7 +9,7 @@ from services.inbox import console
 from services.inbox.console import ConversationDetail
 
 from ..i18n import t
-from .panel_section import PanelContext, PanelSection
+from ..panel_section import PanelContext, PanelSection
 
 
 class ContactSection(PanelSection):

@@ -16,9 +16,9 @@ from services.models import Role
 from services.models.types import utcnow
 
 from ..i18n import local_time, t
+from ..panel_section import PanelContext, PanelSection
 from .countdown import Countdown
 from .formatting import AMBER_SECONDS, offer_running, state_colour, state_label
-from .panel_section import PanelContext, PanelSection
 
 REASON_CODES = {'timeout', 'released', 'ai_paused'}
 

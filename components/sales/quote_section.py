@@ -17,8 +17,8 @@ from nicegui import ui
 
 from components.assistant.catalog_search import CatalogSearch, send_to_customer
 from components.i18n import t
-from components.inbox.panel_section import PanelContext, PanelSection
 from components.notify import Notifier
+from components.panel_section import PanelContext, PanelSection
 from services.assistant.summary import latest_summary
 from services.catalog import ProductHit
 from services.catalog.search import products_by_skus

@@ -17,6 +17,7 @@ from services.models import Message, MessageStatus, SenderKind
 from tests.builders import conversation_with_message
 from tests.conftest import World
 from tests.unit.app.pages.test_login import sign_in
+from tests.unit.app.pages.waiting import eventually
 from tests.unit.services.catalog.conftest import catalog, demo_catalog  # noqa: F401 - fixture and its data
 
 
@@ -78,16 +79,19 @@ async def test_sending_a_product_queues_its_text_as_the_agent(user: User, world:
         if marker.startswith('catalog-hit-')
     )
     user.find(marker=f'catalog-send-{first_sku}').click()
-    await user.should_see('Producto enviado a la conversación.')
 
-    async with db.session() as session:
-        sent = (
-            await session.exec(
-                select(Message).where(
-                    Message.conversation_id == conversation_id, Message.sender_kind == SenderKind.AGENT
-                )
+    async def agent_messages() -> list[Message]:
+        async with db.session() as session:
+            query = select(Message).where(
+                Message.conversation_id == conversation_id, Message.sender_kind == SenderKind.AGENT
             )
-        ).one()
+            return list((await session.exec(query)).all())
+
+    async def queued() -> bool:  # what stays of "Producto enviado a la conversación.": the queued message
+        return bool(await agent_messages())
+
+    await eventually(queued)
+    [sent] = await agent_messages()
     assert sent.status == MessageStatus.QUEUED and sent.sent_by_user_id == world.ana.id
     assert f'SKU {first_sku}' in sent.text and '(IVA incluido)' in sent.text
 

@@ -137,8 +137,8 @@ async def test_the_loser_of_a_race_is_told_who_took_it(
 
     user.find(marker='take').click()
 
-    await user.should_see('Ya la tomó Ana Gómez.', retries=PATIENCE)
     await user.should_see(content='Ana Gómez', marker='panel-state', retries=PATIENCE)  # reloaded: who has it now
+    assert 'Ya la tomó Ana Gómez.' in user.notify.messages  # told before the reload
     assert (await stored(db, chats['martin'])).assigned_user_id == world.ana.id
 
 
@@ -267,8 +267,9 @@ async def test_agents_are_notified_of_handoffs_and_assignments(
     await user.should_see(marker='conversation-name', retries=PATIENCE)
 
     await request_human(db, conversation_id=chats['martin'], reason='pidió una persona', publisher=runtime().bus)
-    await user.should_see('Disponible: Martín Ruiz espera un vendedor.', retries=PATIENCE)
+    # The row's new state stays; the toast raised by the same event (after the row changed) is recorded.
     await user.should_see(content='Espera humano', marker=f'conversation-{chats["martin"]}', retries=PATIENCE)
+    assert 'Disponible: Martín Ruiz espera un vendedor.' in user.notify.messages
 
     async with db.session() as session:  # the branch switches to round robin; Ana is online (her inbox is open)
         branch = await session.get(Branch, world.central.id)
@@ -277,7 +278,8 @@ async def test_agents_are_notified_of_handoffs_and_assignments(
         await session.commit()
     await runtime().takeover_sweeper.sweep()
 
-    await user.should_see('Te asignaron la conversación con Martín Ruiz.', retries=PATIENCE)
+    await user.should_see(content='Ana Gómez', marker=f'conversation-{chats["martin"]}', retries=PATIENCE)
+    assert 'Te asignaron la conversación con Martín Ruiz.' in user.notify.messages
     assert (await stored(db, chats['martin'])).assigned_user_id == world.ana.id
 
 

@@ -1,5 +1,7 @@
-"""The client panel's extension point: a section is one block of the right column, written as a class in its
-own file and listed once in `components/inbox/panel_sections.py`.
+"""The client panel's extension point: a section is one block of the console's right column, written as a class in
+its own file (in its feature's folder: `components/inbox/`, `components/assistant/`, `components/sales/`…) and
+listed once in `PANEL_SECTIONS`, where the inbox page composes the panel (`app/pages/inbox.py`). This module sits
+at the top of `components/` so that features write sections without importing the console's own package.
 
 A section builds its elements in `__init__` (the panel has already entered the section's own column, so
 whatever it creates lands there) and then receives, from the page:
@@ -7,12 +9,13 @@ whatever it creates lands there) and then receives, from the page:
 - `show(detail)`: a conversation was opened, or the open one changed (new state, new message, new data);
 - `clear()`: no conversation is open any more;
 - `on_event(event)`: an event about the open conversation (message.created, message.status,
-  conversation.updated, presence.changed) for sections that refresh on their own schedule;
+  conversation.updated, presence.changed, summary.updated, quote.updated, vin.read) for sections that refresh
+  on their own schedule;
 - `tick(now)`: once a second from the page's single timer (countdowns); keep it cheap.
 
 Sections call services themselves with `context.db` and `context.viewer` (never opening sessions), publish
-through `context.publisher`, and tell the agent things with `context.notify`. Every method is optional; `show`
-and `on_event` may be coroutines.
+through `context.publisher`, and tell the agent things with `context.notify(message, kind)`. Every method is
+optional; `show` and `on_event` may be coroutines.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from nicegui import ui
 
@@ -29,13 +32,16 @@ from services.database import Database
 from services.events import Event, EventPublisher
 from services.inbox.console import ConversationDetail
 
+NotifyKind = Literal['positive', 'negative', 'info', 'warning']
+"""How a toast to the agent looks (`ui.notify`'s `type`)."""
+
 
 @dataclass
 class PanelContext:
     viewer: Viewer
     db: Database
     publisher: EventPublisher
-    notify: Callable[[str, str], None]  # (message, 'positive' | 'negative' | 'info' | 'warning')
+    notify: Callable[[str, NotifyKind], None]  # a toast to the agent: (message, kind)
     reload: Callable[[], Awaitable[None]]  # re-read the open conversation and show it again everywhere
     # Runtime objects a section may need (settings, presence board, media store…), by name.
     services: dict[str, Any] = field(default_factory=dict)
