@@ -7,11 +7,15 @@ webhooks (thousands per second, never a cookie) cost ~4 ms each and grew memory 
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.middleware import SecurityHeaders
 from app.routes import api, fake_graph, health, webhooks
+from services.storable import storable_json
 
 MACHINE_PREFIXES = ('/webhooks/', '/api/', '/fake-graph/', '/health', '/docs', '/openapi.json', '/redoc')
 
@@ -22,6 +26,7 @@ def build_http_api(*, with_simulator: bool) -> FastAPI:
         version='1',
         description='Conversations and messages for other systems; authenticate with X-API-Key.',
     )
+    http_api.add_exception_handler(RequestValidationError, _validation_error)
     http_api.include_router(health.router)
     http_api.include_router(api.router)
     http_api.include_router(webhooks.router)
@@ -29,6 +34,13 @@ def build_http_api(*, with_simulator: bool) -> FastAPI:
         http_api.mount(fake_graph.PREFIX, fake_graph.app)
     http_api.add_middleware(SecurityHeaders)
     return http_api
+
+
+async def _validation_error(_request: Request, exc: Exception) -> Response:
+    """FastAPI's 422, with the offending input made encodable: echoed as it came, a lone surrogate made the
+    response itself fail (a 500 instead of the 422)."""
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse(status_code=422, content={'detail': storable_json(jsonable_encoder(exc.errors()))})
 
 
 class MachineRoutes:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, HTTPException, Path, Query
+from pydantic import AfterValidator, BaseModel, Field
 
 from app.routes.dependencies import ApiViewer, DatabaseDep
 from app.runtime import runtime
@@ -16,9 +16,24 @@ from services.errors import InvalidInput, NotFound, PermissionDenied
 from services.inbox import conversations
 from services.inbox.conversations import ConversationRow
 from services.models import BranchPublic, ConversationStatus, Message
+from services.storable import has_unstorable
 from services.whatsapp import outbox
 
 router = APIRouter(prefix='/api/v1', tags=['api'])
+
+# Database ids are 32-bit integers: a bigger number is a 422, never a database error (a 500).
+ID_MAX = 2**31 - 1
+ConversationId = Annotated[int, Path(ge=1, le=ID_MAX, description='A conversation id')]
+
+
+def _storable(text: str) -> str:
+    if has_unstorable(text):
+        raise ValueError('contains a character that cannot be stored or sent (NUL or a lone surrogate)')
+    return text
+
+
+# Text from other systems is refused, not cleaned: the caller can correct it.
+StorableText = Annotated[str, AfterValidator(_storable)]
 
 
 class ConversationOut(ConversationRow):
@@ -42,14 +57,16 @@ class MessageOut(BaseModel):
 
 class SendText(BaseModel):
     type: Literal['text'] = 'text'
-    text: str = Field(min_length=1, max_length=4096)
+    text: StorableText = Field(min_length=1, max_length=4096)
 
 
 class SendTemplate(BaseModel):
     type: Literal['template']
-    template: str = Field(min_length=1, description='Approved template name of the conversation number')
-    language: str | None = None
-    variables: list[str] = Field(default_factory=list)
+    template: StorableText = Field(
+        min_length=1, max_length=512, description='Approved template name of the conversation number'
+    )
+    language: StorableText | None = Field(default=None, max_length=16)
+    variables: list[StorableText] = Field(default_factory=list, max_length=100)
 
 
 def _message_out(message: Message, contact_phone: str | None = None) -> MessageOut:
@@ -82,10 +99,10 @@ async def list_branches(viewer: ApiViewer, db: DatabaseDep) -> list[BranchPublic
 async def list_conversations(
     viewer: ApiViewer,
     db: DatabaseDep,
-    branch_id: int | None = None,
+    branch_id: Annotated[int | None, Query(ge=1, le=ID_MAX)] = None,
     status: Annotated[ConversationStatus | None, Query()] = ConversationStatus.OPEN,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before_id: Annotated[int | None, Query(description='Page on after this conversation id')] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=ID_MAX, description='Page on after this conversation id')] = None,
 ) -> list[ConversationOut]:
     rows = await conversations.list_conversations(
         db, viewer=viewer, branch_id=branch_id, status=status, limit=limit, before_id=before_id
@@ -103,11 +120,11 @@ def _conversation_out(row: ConversationRow) -> ConversationOut:
     summary="A conversation's messages, oldest first",
 )
 async def list_messages(
-    conversation_id: int,
+    conversation_id: ConversationId,
     viewer: ApiViewer,
     db: DatabaseDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before_id: Annotated[int | None, Query(description='Older than this message id')] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=ID_MAX, description='Older than this message id')] = None,
 ) -> list[MessageOut]:
     try:
         messages = await conversations.list_messages(
@@ -125,7 +142,7 @@ async def list_messages(
     summary='Queue a text (inside the 24 h window) or an approved template',
 )
 async def send_message(
-    conversation_id: int, body: SendText | SendTemplate, viewer: ApiViewer, db: DatabaseDep
+    conversation_id: ConversationId, body: SendText | SendTemplate, viewer: ApiViewer, db: DatabaseDep
 ) -> MessageOut:
     bus = runtime().bus
     try:
@@ -153,7 +170,9 @@ async def send_message(
 
 
 @router.get('/messages/{whatsapp_message_id}', response_model=MessageOut, summary='One message by its WhatsApp id')
-async def get_message(whatsapp_message_id: str, viewer: ApiViewer, db: DatabaseDep) -> MessageOut:
+async def get_message(
+    whatsapp_message_id: Annotated[StorableText, Path(max_length=128)], viewer: ApiViewer, db: DatabaseDep
+) -> MessageOut:
     try:
         row = await conversations.get_message_by_wa_id(db, viewer=viewer, wa_message_id=whatsapp_message_id)
     except NotFound as exc:

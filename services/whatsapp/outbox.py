@@ -43,6 +43,7 @@ from ..models import (
     WhatsAppNumber,
 )
 from ..models.types import utcnow
+from ..storable import has_unstorable
 from .graph_client import TEXT_BODY_LIMIT
 
 log = logging.getLogger(__name__)
@@ -178,6 +179,7 @@ async def queue_text(
     text = text.strip()
     if not text:
         raise InvalidInput('the message is empty')
+    _refuse_unstorable(text)
     if len(text) > TEXT_BODY_LIMIT:
         raise InvalidInput(f'WhatsApp text messages are limited to {TEXT_BODY_LIMIT} characters ({len(text)} given)')
     return await _queue(
@@ -207,6 +209,7 @@ async def queue_template(
     priority: MessagePriority | None = None,
 ) -> Message:
     """Queue an approved template of the conversation's number; allowed at any time (M4)."""
+    _refuse_unstorable(template_name, language or '', *map(str, variables))
     async with db.session() as session:
         conversation, number = await _sendable_conversation(session, conversation_id, viewer)
         query = select(MessageTemplate).where(
@@ -285,6 +288,12 @@ async def queue_media(
         priority=_default_priority(sender_kind),
         payload={'filename': filename},
     )
+
+
+def _refuse_unstorable(*texts: str) -> None:
+    """Our own users' text is refused, not cleaned (as a customer's is at ingest): they can correct it."""
+    if any(has_unstorable(text) for text in texts):
+        raise InvalidInput('the text contains a character that cannot be stored or sent (NUL or a broken emoji)')
 
 
 def render_template(body: str, values: Sequence[str]) -> str:
