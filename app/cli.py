@@ -6,7 +6,7 @@ import asyncio
 import logging
 import secrets
 import sys
-from typing import Annotated, TypeVar
+from typing import Annotated, TypedDict, TypeVar
 
 import typer
 from sqlalchemy.engine import make_url
@@ -73,6 +73,13 @@ def _print_logins(logins: list[DemoLogin], password: str) -> None:
         typer.echo(f'  {login.username:<10} {login.full_name:<18} {login.role:<8} {branch}')
 
 
+class _ServeOverrides(TypedDict, total=False):
+    """The `run` options given on the command line; they win over the environment."""
+
+    host: str
+    port: int
+
+
 async def _seed_if_empty(db: Database, settings: Settings) -> bool:
     if not await database_is_empty(db):
         return False
@@ -104,8 +111,12 @@ def run(
     port: Annotated[int | None, typer.Option(help='Port (LEADMASTER_PORT)')] = None,
 ) -> None:
     """Serve the web app (migrations are applied first)."""
-    overrides = {key: value for key, value in {'host': host, 'port': port}.items() if value is not None}
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    overrides: _ServeOverrides = {}
+    if host is not None:
+        overrides['host'] = host
+    if port is not None:
+        overrides['port'] = port
+    settings = Settings(**overrides)
     if demo:
         run_job(lambda db: _seed_if_empty(db, settings), settings=settings)
         _print_logins([DemoLogin(*person) for person in PEOPLE], demo_password(settings))

@@ -28,8 +28,9 @@ from services.events import PROCESS_ORIGIN, SYSTEM_BRANCH, Event
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Event], Awaitable[None] | None]
-GapHandler = Callable[[], Awaitable[None] | None]
+# What an async handler's awaitable returns is ignored (e.g. `takeover.renew`'s new deadline).
+Handler = Callable[[Event], Awaitable[object] | None]
+GapHandler = Callable[[], Awaitable[object] | None]
 # A subscriber this far behind is stuck (a page whose handler never returns); say so once per this many events.
 BACKLOG_WARNING = 1000
 
@@ -44,7 +45,7 @@ class Subscription:
     # Called when events may have been missed (a cross-process bus lost its connection): re-read what is shown.
     on_gap: GapHandler | None = None
     # What an async handler still has to run, in publish order; one task at a time (`draining`) runs it.
-    pending: deque[Awaitable[None]] = field(default_factory=deque)
+    pending: deque[Awaitable[object]] = field(default_factory=deque)
     draining: asyncio.Task[None] | None = None
     active: bool = True
 

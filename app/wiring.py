@@ -38,6 +38,7 @@ def build(settings: Settings) -> Runtime:
     # Machine paths bypass NiceGUI's middleware (see app/http_api.py). Starlette builds the middleware stack
     # on the first call; wrapping that builder puts the dispatcher outside everything NiceGUI adds later.
     build_stack = type(app).build_middleware_stack.__get__(app)
+    # mypy forbids assigning to a method; replacing it on this one instance is the point.
     app.build_middleware_stack = lambda: MachineRoutes(build_stack(), http_api)  # type: ignore[method-assign]
     app.add_middleware(SecurityHeaders)
     app.add_middleware(UploadLimit, max_bytes=settings.media_max_bytes)

@@ -19,9 +19,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
-from sqlalchemy import func, select
+from sqlmodel import col, func, select
+
+if TYPE_CHECKING:  # Playwright is imported where a bench drives a browser
+    from playwright.async_api import BrowserContext, Page
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -136,7 +140,7 @@ async def create_agents(url: str, *, agents: int, managers: int = 0, branch_code
     password_hash = hash_password(AGENT_PASSWORD)
     try:
         async with db.session() as session:
-            branch = (await session.exec(select(Branch).where(Branch.code == branch_code))).one()
+            branch = (await session.exec(select(Branch).where(col(Branch.code) == branch_code))).one()
             people = [(f'benchmgr{i:02d}', f'Gerente {i:02d}', Role.MANAGER) for i in range(managers)] + [
                 (f'benchagent{i:03d}', f'Agente {i:03d}', Role.AGENT) for i in range(agents)
             ]
@@ -146,7 +150,7 @@ async def create_agents(url: str, *, agents: int, managers: int = 0, branch_code
                         username=username,
                         full_name=name,
                         role=role,
-                        branch_id=branch[0].id,
+                        branch_id=branch.id,
                         password_hash=password_hash,
                     )
                     for username, name, role in people
@@ -201,7 +205,7 @@ async def wait_for_messages(url: str, expected: int, *, limit_seconds: float = 1
     try:
         while True:
             async with db.session() as session:
-                stored = (await session.exec(select(func.count()).select_from(Message))).one()[0]
+                stored = (await session.exec(select(func.count()).select_from(Message))).one()
             if stored >= expected:
                 return
             if time.monotonic() > deadline:
@@ -211,11 +215,11 @@ async def wait_for_messages(url: str, expected: int, *, limit_seconds: float = 1
         await db.dispose()
 
 
-async def login(context: object, base_url: str, username: str) -> object:
+async def login(context: BrowserContext, base_url: str, username: str) -> Page:
     """A Playwright page of `context`, signed in as `username` through the login form, on the inbox."""
     from playwright.async_api import expect
 
-    page = await context.new_page()  # type: ignore[attr-defined]
+    page = await context.new_page()
     await page.goto(base_url + '/login')
     await page.get_by_label('Usuario').fill(username)
     await page.get_by_label('Contraseña').fill(AGENT_PASSWORD)

@@ -58,8 +58,8 @@ from _common import (
     stop_app,
     wait_for_messages,
 )
-from playwright.async_api import Browser, Page, async_playwright
-from sqlmodel import select
+from playwright.async_api import Browser, Page, StorageState, async_playwright
+from sqlmodel import col, select
 
 from services.database import Database
 from services.models import Conversation
@@ -129,7 +129,9 @@ class LightPage:
         if 'Buscar nombre' not in response.text:
             raise SystemExit(f'{path} did not return the inbox (signed out?)')
         # The template prints the query as a Python dict literal.
-        query: dict[str, Any] = ast.literal_eval(QUERY.search(response.text).group(1))  # type: ignore[union-attr]
+        if (printed := QUERY.search(response.text)) is None:
+            raise SystemExit(f'{path}: no client query in the page')
+        query: dict[str, Any] = ast.literal_eval(printed.group(1))
         self.client_id = query['client_id']
         self.next_message_id = int(query['next_message_id'])
         query.update(
@@ -199,12 +201,13 @@ async def seed(db: BenchDatabase, base: str) -> list[int]:
     database = Database.from_url(db.url)
     try:
         async with database.session() as session:
-            return list((await session.exec(select(Conversation.id).order_by(Conversation.id))).all())
+            ids = (await session.exec(select(Conversation.id).order_by(col(Conversation.id)))).all()
+            return [conversation_id for conversation_id in ids if conversation_id is not None]
     finally:
         await database.dispose()
 
 
-async def sign_in(browser: Browser, base: str, usernames: list[str]) -> list[dict[str, Any]]:
+async def sign_in(browser: Browser, base: str, usernames: list[str]) -> list[StorageState]:
     """Each agent signs in once in Chromium; their storage states (session cookie) are reused after."""
     states = []
     for username in usernames:
@@ -215,7 +218,7 @@ async def sign_in(browser: Browser, base: str, usernames: list[str]) -> list[dic
     return states
 
 
-def cookies_of(state: dict[str, Any]) -> httpx.Cookies:
+def cookies_of(state: StorageState) -> httpx.Cookies:
     cookies = httpx.Cookies()
     for cookie in state['cookies']:
         cookies.set(cookie['name'], cookie['value'])
@@ -235,7 +238,7 @@ async def all_connected(http: httpx.AsyncClient, pages: list[LightPage], *, quie
 
 
 async def light_run(
-    base: str, pid: int, states: list[dict[str, Any]], ids: list[int], steps: list[int]
+    base: str, pid: int, states: list[StorageState], ids: list[int], steps: list[int]
 ) -> dict[int, float]:
     """RSS after the warm-up (0 pages) and with each number of light pages in `steps` open."""
     jars = [cookies_of(state) for state in states]
@@ -269,10 +272,10 @@ async def light_run(
 
 
 async def chromium_run(
-    browser: Browser, base: str, pid: int, *, states: list[dict[str, Any]], ids: list[int], count: int
+    browser: Browser, base: str, pid: int, *, states: list[StorageState], ids: list[int], count: int
 ) -> dict[int, float]:
     """RSS after a warm-up and with `count` Chromium inbox pages open (each in its agent's context)."""
-    contexts = [await browser.new_context(storage_state=state) for state in states]  # type: ignore[arg-type]
+    contexts = [await browser.new_context(storage_state=state) for state in states]
 
     async def open_page(n: int) -> Page:
         page = await contexts[n % len(contexts)].new_page()

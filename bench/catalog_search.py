@@ -38,10 +38,11 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -150,10 +151,10 @@ async def time_naive(db: Database, queries: list[tuple[str, str]]) -> list[float
     return latencies
 
 
-def summarize(figures: dict[str, object], latencies: dict[str, list[float]], size: str) -> None:
+def summarize(figures: dict[str, Any], latencies: dict[str, list[float]], size: str) -> None:
     figures[f'p50_ms_{size}'] = round(percentile(latencies['all'], 0.5), 2)
     figures[f'p95_ms_{size}'] = round(percentile(latencies['all'], 0.95), 2)
-    figures[f'by_class_{size}'] = {
+    figures[f'by_class_{size}'] = by_class = {
         kind: {
             'n': len(latencies[kind]),
             'p50': round(percentile(latencies[kind], 0.5), 2),
@@ -162,7 +163,7 @@ def summarize(figures: dict[str, object], latencies: dict[str, list[float]], siz
         for kind in CLASSES
         if latencies.get(kind)
     }
-    for kind, values in figures[f'by_class_{size}'].items():  # type: ignore[union-attr]
+    for kind, values in by_class.items():
         print(f'    {kind:18} n={values["n"]:4}  p50 {values["p50"]:7.2f} ms  p95 {values["p95"]:7.2f} ms')
 
 
@@ -264,10 +265,10 @@ def agent_of(branch_id: int) -> Viewer:
     )
 
 
-async def fresh_database(admin: asyncpg.Connection, server: object, name: str) -> Database:
+async def fresh_database(admin: asyncpg.Connection, server: URL, name: str) -> Database:
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin.execute(f'CREATE DATABASE "{name}"')
-    return Database.from_url(server.set(database=name).render_as_string(hide_password=False))  # type: ignore[attr-defined]
+    return Database.from_url(server.set(database=name).render_as_string(hide_password=False))
 
 
 async def main() -> None:  # noqa: PLR0915 - the run, step by step
@@ -287,7 +288,7 @@ async def main() -> None:  # noqa: PLR0915 - the run, step by step
     server = make_url(args.server)
     name = 'leadmaster_bench_catalog_kept' if args.keep else f'leadmaster_bench_catalog_{os.getpid()}'
     admin = await asyncpg.connect(server.set(drivername='postgresql').render_as_string(hide_password=False))
-    figures: dict[str, object] = {
+    figures: dict[str, Any] = {  # the JSON report
         'bench': 'catalog_search',
         'queries': args.queries,
         'load_average_start': [round(x, 2) for x in os.getloadavg()],
@@ -362,11 +363,11 @@ async def main() -> None:  # noqa: PLR0915 - the run, step by step
                 f'p95 {figures["naive_p95_ms_1m"]} ms'
             )
         figures['targets_met'] = bool(
-            figures['p95_ms_10k'] < 10  # type: ignore[operator]
-            and figures.get('import_10k_s_postgresql', 0) < 10  # type: ignore[operator]
-            and figures.get('import_10k_s_sqlite', 0) < 10  # type: ignore[operator]
+            figures['p95_ms_10k'] < 10
+            and figures.get('import_10k_s_postgresql', 0) < 10
+            and figures.get('import_10k_s_sqlite', 0) < 10
             and (args.skip_million or figures['p95_ms_1m'] < 50)
-        )  # type: ignore[operator]
+        )
     finally:
         if db is not None:
             await db.dispose()

@@ -88,7 +88,8 @@ async def lengthen_threads(url: str, ids: list[int]) -> None:
 async def prepare_samples(db: Database, ids: list[int]) -> Viewer:
     """The sample conversations inside the 24 h window with a preview, and an agent of branch 1."""
     async with db.session() as session:
-        await session.exec(
+        # Plain SQL runs on the session's connection (in its transaction): `session.exec` is typed for ORM statements.
+        await (await session.connection()).execute(
             text("""
             UPDATE conversations SET last_inbound_at = now() - interval '10 minutes',
                    last_message_at = now() - interval '1 minute', unread_count = 1,

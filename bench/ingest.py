@@ -193,12 +193,12 @@ def run_wrk(url: str, bodies: Path, script: Path, *, seconds: int, connections: 
         text=True,
         check=True,
     ).stdout
-    requests = int(re.search(r'(\d+) requests in', output).group(1))
+    requests = int(_found(re.search(r'(\d+) requests in', output)).group(1))
     latency = {p: _ms(v) for p, v in re.findall(r'^\s+(50|75|90|99)%\s+(\S+)', output, re.MULTILINE)}
     errors = re.search(r'Non-2xx or 3xx responses: (\d+)', output)
     return {
         'requests': requests,
-        'rps': float(re.search(r'Requests/sec:\s+([\d.]+)', output).group(1)),
+        'rps': float(_found(re.search(r'Requests/sec:\s+([\d.]+)', output)).group(1)),
         'p50_ms': latency.get('50'),
         'p99_ms': latency.get('99'),
         'non_2xx': int(errors.group(1)) if errors else 0,
@@ -207,8 +207,15 @@ def run_wrk(url: str, bodies: Path, script: Path, *, seconds: int, connections: 
 
 
 def _ms(value: str) -> float:
-    number = float(re.match(r'[\d.]+', value).group(0))
-    return number * {'us': 0.001, 'ms': 1.0, 's': 1000.0}[re.search(r'[a-z]+$', value).group(0)]
+    number = float(_found(re.match(r'[\d.]+', value)).group(0))
+    return number * {'us': 0.001, 'ms': 1.0, 's': 1000.0}[_found(re.search(r'[a-z]+$', value)).group(0)]
+
+
+def _found(match: re.Match[str] | None) -> re.Match[str]:
+    """A match wrk's output always has; a clear error if its format ever changes."""
+    if match is None:
+        raise ValueError('unexpected wrk output')
+    return match
 
 
 class _Connection:
@@ -502,8 +509,10 @@ async def run_loads(
     print(f'warm-up digested after {await wait_until_quiet(url):.1f} s')
     steady_file = work / 'steady.txt'
     write_bodies(steady_file, count=200 * options.steady_seconds, per_body=1, start=9_000_000)
-    bodies = [tuple(line.split('\t', 1)) for line in steady_file.read_text().splitlines()]
-    steady = await constant_rate(webhook, bodies, rate=200, seconds=options.steady_seconds)  # type: ignore[arg-type]
+    bodies = [
+        (signature, body) for signature, body in (line.split('\t', 1) for line in steady_file.read_text().splitlines())
+    ]
+    steady = await constant_rate(webhook, bodies, rate=200, seconds=options.steady_seconds)
     print(
         f'constant 200 msg/s for {options.steady_seconds} s: p50 {steady["p50_ms"]:.1f} ms, '
         f'p99 {steady["p99_ms"]:.1f} ms, failures {steady["failures"]}'

@@ -26,6 +26,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -43,7 +44,7 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] if ordered else 0.0
 
 
-def _score(samples: list[Sample], results: list[VinResult]) -> dict[str, object]:
+def _score(samples: list[Sample], results: list[VinResult]) -> dict[str, Any]:  # a JSON object
     exact = wrong_verified = wrong_unverified = missed = 0
     failures = []
     for sample, result in zip(samples, results, strict=True):
@@ -121,7 +122,7 @@ def main() -> None:
         f'{sum(1 for s in samples if s.north_american)} North-American, {sum(1 for s in samples if s.barcode)} '
         f'with a barcode ({time.perf_counter() - started:.1f} s to generate)'
     )
-    figures: dict[str, dict[str, object]] = {}
+    figures: dict[str, dict[str, Any]] = {}
     for engine in [name.strip() for name in args.engines.split(',') if name.strip()]:
         if engine == 'rapidocr' and not rapidocr_available():
             print('rapidocr: not installed (the `rapidocr` extra); skipped')
@@ -145,7 +146,7 @@ def main() -> None:
                 f'  [{time.perf_counter() - began:.0f} s]'
             )
             if args.show_failures:
-                for failure in score['failures']:  # type: ignore[union-attr]
+                for failure in score['failures']:
                     print('    ', failure)
     summary = {
         name: {key: value for key, value in score.items() if key != 'failures'} for name, score in figures.items()

@@ -23,6 +23,7 @@ import json
 import random
 import sys
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -148,13 +149,25 @@ def make_vin(rng: random.Random, *, north_american: bool) -> str:
     return vin[:8] + rng.choice('0123456789Z') + vin[9:]
 
 
+def _scaled(value: int, factor: float) -> int:
+    """One channel value scaled by `factor` (a colour tint), kept within 0–255."""
+    return min(255, int(value * factor))
+
+
 def _font(rng: random.Random, size: int, names: tuple[str, ...] = FONT_FILES) -> ImageFont.FreeTypeFont:
     available = [FONT_DIR / name for name in names if (FONT_DIR / name).exists()]
     if not available:
-        return ImageFont.load_default(size=size)  # Pillow's bundled font: the set still renders anywhere
+        return _bundled_font(size)  # the set still renders anywhere
     if rng.random() < 0.12:
-        return ImageFont.load_default(size=size)
+        return _bundled_font(size)
     return ImageFont.truetype(str(rng.choice(available)), size)
+
+
+def _bundled_font(size: int) -> ImageFont.FreeTypeFont:
+    font = ImageFont.load_default(size=size)
+    # Pillow's bundled font; a bitmap font only if Pillow was built without FreeType (every wheel has it).
+    assert isinstance(font, ImageFont.FreeTypeFont)
+    return font
 
 
 def _barcode(vin: str, kind: str, height: int) -> Image.Image:
@@ -297,7 +310,7 @@ def _photograph(rng: random.Random, label: Image.Image, traits: list[str]) -> Im
     if scale != 1.0:
         photo = photo.resize((int(photo.width * scale), int(photo.height * scale)), Image.Resampling.BICUBIC)
     tint = rng.choice([(1.0, 1.0, 1.0), (1.05, 1.0, 0.92), (0.95, 1.0, 1.06)])
-    rgb = Image.merge('RGB', [Image.eval(photo, lambda value, k=k: min(255, int(value * k))) for k in tint])
+    rgb = Image.merge('RGB', [Image.eval(photo, partial(_scaled, factor=k)) for k in tint])
     return rgb
 
 

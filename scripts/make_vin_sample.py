@@ -49,9 +49,12 @@ def main() -> None:
     photo = photo.filter(ImageFilter.GaussianBlur(0.8))
     noise = random.Random(7)
     pixels = photo.load()
+    assert pixels is not None  # None only for an image without pixel data
     for _ in range(60_000):
         x, y = noise.randrange(photo.width), noise.randrange(photo.height)
-        r, g, b = pixels[x, y]
+        pixel = pixels[x, y]
+        assert isinstance(pixel, tuple)  # an RGB image's pixel
+        r, g, b = pixel
         delta = noise.randint(-18, 18)
         pixels[x, y] = (max(0, min(255, r + delta)), max(0, min(255, g + delta)), max(0, min(255, b + delta)))
     OUT.parent.mkdir(parents=True, exist_ok=True)

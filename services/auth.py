@@ -121,6 +121,7 @@ async def login(
             user.password_hash = await asyncio.to_thread(hash_password, password)
         user.last_login_at = utcnow()
         token = secrets.token_urlsafe(32)
+        assert user.id is not None  # read from the database
         session.add(
             AuthSession(
                 token_hash=token_hash(token),
@@ -160,7 +161,7 @@ async def logout(db: Database, *, token: str) -> None:
             update(AuthSession)
             .where(col(AuthSession.token_hash) == token_hash(token), col(AuthSession.revoked_at).is_(None))
             .values(revoked_at=utcnow())
-            .returning(AuthSession.user_id)
+            .returning(col(AuthSession.user_id))
         )
         user_id = result.scalar_one_or_none()
         if user_id is not None:

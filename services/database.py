@@ -18,8 +18,18 @@ from sqlalchemy.exc import DisconnectionError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
 
 from .errors import Conflict
+
+
+def select_columns(*columns: Any) -> Select[*tuple[Any, ...]]:
+    """`sqlmodel.select` of any number of columns, for `session.exec`: rows come back as `tuple[Any, ...]`.
+
+    SQLModel's `select` is typed for at most four columns (mypy finds no overload beyond); at runtime it builds
+    exactly this `Select` for two or more. `columns` is `Any` because SQLModel types a model's columns as their
+    Python values (`Sale.branch_id` is an `int` to mypy)."""
+    return Select(*columns)
 
 
 async def add_unique(session: AsyncSession, row: SQLModel, *, conflict: str) -> None:

@@ -21,8 +21,9 @@ class BackgroundWorker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    async def run_round(self) -> None:
-        """Do all the work there is now."""
+    async def run_round(self) -> object:
+        """Do all the work there is now. The loop ignores what a round returns; a subclass may return a summary
+        for its direct callers (tests, `drain`)."""
         raise NotImplementedError
 
     async def on_start(self) -> None:

@@ -208,7 +208,14 @@ async def world(db: Database) -> World:
         session.add_all([central_number, rosario_number, *people.values()])
         await session.commit()
     return World(
-        central=central, rosario=rosario, central_number=central_number, rosario_number=rosario_number, **people
+        central=central,
+        rosario=rosario,
+        central_number=central_number,
+        rosario_number=rosario_number,
+        ana=people['ana'],
+        bruno=people['bruno'],
+        marta=people['marta'],
+        jorge=people['jorge'],
     )
 
 

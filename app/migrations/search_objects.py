@@ -8,8 +8,7 @@ share this predicate so both ignore exactly these objects and nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from alembic.runtime.environment import NameFilterParentNames
 
 # Every hand-made search index is named with this prefix; keep to it when adding one.
 SEARCH_INDEX_PREFIX = 'ix_search_'
@@ -28,6 +27,6 @@ def is_search_object(name: str | None, type_: str) -> bool:
     return False
 
 
-def include_name(name: str | None, type_: str, parent_names: Mapping[str, Any]) -> bool:
+def include_name(name: str | None, type_: str, parent_names: NameFilterParentNames) -> bool:
     """Alembic's `include_name` hook: skip the search objects before they are even reflected."""
     return not is_search_object(name, type_)

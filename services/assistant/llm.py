@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import openai
 from openai import AsyncOpenAI
+from openai.types.chat import (
+    ChatCompletionMessageFunctionToolCall,
+    ChatCompletionMessageParam,
+    ChatCompletionToolUnionParam,
+)
 
 from ..catalog.search import skus_in_text
 from ..catalog.vehicles import Vehicle
@@ -30,12 +35,15 @@ from .engine import (
 from .nlu import understand
 from .rules import RuleEngine
 
+if TYPE_CHECKING:
+    import httpx2
+
 log = logging.getLogger(__name__)
 
 MAX_TOOL_ROUNDS = 4
 HISTORY_MESSAGES = 20
 
-TOOLS: list[dict[str, Any]] = [
+TOOLS: list[ChatCompletionToolUnionParam] = [
     {
         'type': 'function',
         'function': {
@@ -113,7 +121,7 @@ class LLMEngine:
         model: str,
         timeout_seconds: float,
         fallback: RuleEngine | None = None,
-        http_client: httpx.AsyncClient | None = None,
+        http_client: httpx2.AsyncClient | None = None,  # the SDK's HTTP library
     ) -> None:
         self.tools = tools
         self.model = model
@@ -143,10 +151,12 @@ class LLMEngine:
             )
 
     async def _converse(self, turn: TurnContext) -> EngineReply:
-        messages: list[dict[str, Any]] = [{'role': 'system', 'content': system_prompt(turn)}]
-        for message in turn.history[-HISTORY_MESSAGES:]:
-            if message.text:
-                messages.append({'role': 'user' if message.from_customer else 'assistant', 'content': message.text})
+        messages: list[ChatCompletionMessageParam] = [{'role': 'system', 'content': system_prompt(turn)}]
+        for earlier in turn.history[-HISTORY_MESSAGES:]:
+            if earlier.text and earlier.from_customer:
+                messages.append({'role': 'user', 'content': earlier.text})
+            elif earlier.text:
+                messages.append({'role': 'assistant', 'content': earlier.text})
         offered: dict[str, dict[str, Any]] = {}
         handoff: str | None = None
         calls: list[dict[str, Any]] = []
@@ -170,6 +180,11 @@ class LLMEngine:
                     products=products,
                     detail={'tool_calls': calls, 'model': completion.model or self.model},
                 )
+            tool_calls: list[ChatCompletionMessageFunctionToolCall] = []
+            for call in message.tool_calls:
+                if not isinstance(call, ChatCompletionMessageFunctionToolCall):  # only function tools are offered
+                    raise ValueError(f'the model made a {call.type!r} tool call')
+                tool_calls.append(call)
             messages.append(
                 {
                     'role': 'assistant',
@@ -180,11 +195,11 @@ class LLMEngine:
                             'type': 'function',
                             'function': {'name': call.function.name, 'arguments': call.function.arguments},
                         }
-                        for call in message.tool_calls
+                        for call in tool_calls
                     ],
                 }
             )
-            for call in message.tool_calls:
+            for call in tool_calls:
                 arguments = json.loads(call.function.arguments or '{}')
                 if not isinstance(arguments, dict):
                     raise ValueError(f'tool {call.function.name} got non-object arguments')

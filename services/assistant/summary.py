@@ -438,7 +438,7 @@ async def refresh_summary(db: Database, *, conversation_id: int, publisher: Even
             )
         ).first()
         inbound_text = ' '.join(row[2] or '' for row in rows if row[3] == Direction.INBOUND)
-    history = [HistoryMessage(message_id=row[0], sender_kind=row[1], text=row[2] or '') for row in reversed(rows)]
+    history = [HistoryMessage(message_id=row[0] or 0, sender_kind=row[1], text=row[2] or '') for row in reversed(rows)]
     codes = understand(inbound_text).codes if inbound_text else ()
     customer_skus = await _skus_for_codes(db, codes)
     skus = [

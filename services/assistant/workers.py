@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import ColumnElement, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -80,10 +80,11 @@ class HandoffHook(Protocol):
 ClaimHook = Callable[[int], Awaitable[bool]]
 
 
-def _is_photo() -> object:  # a SQL expression over Message outer-joined with Media
+def _is_photo() -> ColumnElement[bool]:  # over Message outer-joined with Media
     # The VIN reader's messages: images, and documents that are images (as `services.vin.readings` reads them).
     return or_(
-        Message.type == 'image', (Message.type == 'document') & func.coalesce(Media.mime_type, '').startswith('image/')
+        col(Message.type) == 'image',
+        (col(Message.type) == 'document') & func.coalesce(Media.mime_type, '').startswith('image/'),
     )
 
 
@@ -188,17 +189,16 @@ class AssistantWorker(BackgroundWorker):
     async def _recent_ai_conversations(self) -> list[int]:
         since = utcnow() - self.max_age
         async with self.db.session() as session:
-            return list(
-                (
-                    await session.exec(
-                        select(Conversation.id).where(
-                            Conversation.status == ConversationStatus.OPEN,
-                            Conversation.mode == ConversationMode.AI,
-                            col(Conversation.last_inbound_at) >= since,
-                        )
+            rows = (
+                await session.exec(
+                    select(Conversation.id).where(
+                        Conversation.status == ConversationStatus.OPEN,
+                        Conversation.mode == ConversationMode.AI,
+                        col(Conversation.last_inbound_at) >= since,
                     )
-                ).all()
-            )
+                )
+            ).all()
+        return [conversation_id for conversation_id in rows if conversation_id is not None]  # a primary key
 
     async def _recent_untold_photos(self) -> list[int]:
         """Photos read recently in AI-mode conversations that got no answer (the `vin.read` event went to another
@@ -244,7 +244,7 @@ class AssistantWorker(BackgroundWorker):
                         Message.direction == Direction.INBOUND,
                         Message.sender_kind == SenderKind.CUSTOMER,
                         ~_is_photo(),
-                    )  # type: ignore[operator]
+                    )
                     .order_by(col(Message.id).desc())
                     .limit(1)
                 )
@@ -347,7 +347,7 @@ class AssistantWorker(BackgroundWorker):
         photo = await latest_good_reading(self.db, conversation_id=conversation.id or 0)
         history = [
             HistoryMessage(
-                message_id=row[0],
+                message_id=row[0] or 0,  # a primary key: never None
                 sender_kind=row[1],
                 text=with_reading(row[2] or '', photo if photo and photo.message_id == row[0] else None),
             )
@@ -500,15 +500,12 @@ class SummaryWorker(BackgroundWorker):
     async def _active_conversations(self) -> list[int]:
         since = utcnow() - self.active_window
         async with self.db.session() as session:
-            return list(
-                (
-                    await session.exec(
-                        select(Conversation.id)
-                        .where(
-                            Conversation.status == ConversationStatus.OPEN, col(Conversation.last_message_at) >= since
-                        )
-                        .order_by(col(Conversation.last_message_at).desc())
-                        .limit(self.sweep_limit)
-                    )
-                ).all()
-            )
+            rows = (
+                await session.exec(
+                    select(Conversation.id)
+                    .where(Conversation.status == ConversationStatus.OPEN, col(Conversation.last_message_at) >= since)
+                    .order_by(col(Conversation.last_message_at).desc())
+                    .limit(self.sweep_limit)
+                )
+            ).all()
+        return [conversation_id for conversation_id in rows if conversation_id is not None]  # a primary key

@@ -255,10 +255,10 @@ def product_from_dict(data: Mapping[str, Any]) -> CatalogProduct:
         raw_stock = data.get('stock') or {}
         if not isinstance(raw_stock, Mapping):
             raise ValueError(f'stock: must be an object of branch code -> units, got {raw_stock!r}')
-        stock = {}
+        stock: dict[str, int] = {}
         for branch, units in raw_stock.items():
-            code = _text(branch, 'stock', max_length=40)
-            stock[code] = _integer(units, f'stock.{code}', minimum=0, maximum=10_000_000)
+            branch_code = _text(branch, 'stock', max_length=40)
+            stock[branch_code] = _integer(units, f'stock.{branch_code}', minimum=0, maximum=10_000_000)
     except ValueError as exc:
         raise ValueError(f'product {sku!r}: {exc}') from None
     return CatalogProduct(

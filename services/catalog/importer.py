@@ -30,7 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ..access import Viewer
 from ..database import Database
 from ..errors import InvalidInput
-from ..models import Branch, Product, ProductCode, ProductFitment, ProductStock, Role
+from ..models import Branch, Product, ProductCode, ProductFitment, ProductStock, Role, table_of
 from ..models.catalog import CatalogTerm
 from ..models.types import utcnow
 from .formats import CatalogProduct, normalize_code, read_csv, read_json
@@ -116,11 +116,12 @@ async def import_into_session(
     if duplicates:
         raise InvalidInput(f'SKU(s) repeated in the file: {", ".join(sorted(duplicates)[:10])}')
     branch_codes = sorted({code for p in products for code in p.stock})
-    branches = (
-        dict((await session.exec(select(Branch.code, Branch.id).where(col(Branch.code).in_(branch_codes)))).all())
+    found = (
+        (await session.exec(select(Branch.code, Branch.id).where(col(Branch.code).in_(branch_codes)))).all()
         if branch_codes
-        else {}
+        else []
     )
+    branches = {code: branch_id for code, branch_id in found if branch_id is not None}  # a primary key: never None
     unknown = [code for code in branch_codes if code not in branches]
     if unknown:
         raise InvalidInput(
@@ -179,9 +180,9 @@ async def _write_chunk(
 ) -> tuple[int, int]:
     # Core executemany on the session's connection: the ORM's bulk path costs more than the database here.
     connection = await session.connection()
-    products = Product.__table__
+    products = table_of(Product)
     skus = [p.sku for p in chunk]
-    existing = dict(
+    existing: dict[str, int] = dict(
         (await connection.execute(select(products.c.sku, products.c.id).where(products.c.sku.in_(skus)))).all()
     )
     fresh = [p for p in chunk if p.sku not in existing]
@@ -221,12 +222,12 @@ async def _write_chunk(
             rows.append({'product_id': existing[p.sku], **{f'new_{name}': row[name] for name in columns}})
         await connection.execute(statement, rows)
         known_ids = [existing[p.sku] for p in known]
-        codes_table, fitments_table = ProductCode.__table__, ProductFitment.__table__
+        codes_table, fitments_table = table_of(ProductCode), table_of(ProductFitment)
         await connection.execute(delete(codes_table).where(codes_table.c.product_id.in_(known_ids)))
         await connection.execute(delete(fitments_table).where(fitments_table.c.product_id.in_(known_ids)))
-        stock_table = ProductStock.__table__
-        for code, branch_id in branches.items():
-            with_stock = [existing[p.sku] for p in known if code in p.stock]
+        stock_table = table_of(ProductStock)
+        for branch_code, branch_id in branches.items():
+            with_stock = [existing[p.sku] for p in known if branch_code in p.stock]
             if with_stock:
                 await connection.execute(
                     delete(stock_table).where(
@@ -263,7 +264,7 @@ async def _write_chunk(
         )
     for model, rows in ((ProductCode, codes), (ProductFitment, fitments), (ProductStock, stock)):
         if rows:
-            await insert_rows(connection, model.__table__, rows)
+            await insert_rows(connection, table_of(model), rows)
     return len(fresh), len(known)
 
 
@@ -308,7 +309,7 @@ async def rebuild_terms(session: AsyncSession) -> None:
     await session.exec(delete(CatalogTerm))
     bind = await session.connection()
     if bind.dialect.name == 'postgresql':
-        await session.exec(
+        await bind.execute(
             text(
                 'INSERT INTO catalog_terms (term, product_count) '
                 "SELECT word, count(*) FROM products, unnest(string_to_array(search_text, ' ')) AS word "
@@ -325,4 +326,4 @@ async def rebuild_terms(session: AsyncSession) -> None:
         if len(term) <= 80 and term != UNIVERSAL_WORD
     ]
     if rows:
-        await bind.execute(insert(CatalogTerm.__table__), rows)
+        await bind.execute(insert(table_of(CatalogTerm)), rows)

@@ -49,8 +49,9 @@ from sqlmodel import col, select
 
 from ..access import Viewer
 from ..database import Database
-from ..models import Branch, Product, ProductFitment
+from ..models import Branch, Product, ProductFitment, table_of
 from ..models.catalog import CatalogTerm
+from ..models.types import ScaledDecimal
 from .formats import normalize_code
 from .text import UNIVERSAL_WORD, Corrector, word_variants, words
 from .vehicles import Vehicle, VehicleVocabulary, tokens
@@ -330,7 +331,7 @@ async def _reading(db: Database) -> AsyncIterator[AsyncConnection]:
         yield connection
 
 
-async def _fetch(db: Database, statement: Any, params: dict[str, Any]) -> Sequence[Row[Any]]:
+async def _fetch(db: Database, statement: Any, params: dict[str, Any]) -> Sequence[Row[*tuple[Any, ...]]]:
     for attempt in range(2):
         try:
             async with _reading(db) as connection:
@@ -576,8 +577,15 @@ async def search_products(
     )
 
 
-_PRICE = Product.__table__.c.price.type
-_IVA_RATE = Product.__table__.c.iva_rate.type
+def _scaled_decimal(column: str) -> ScaledDecimal:
+    """The type of one of `products`' exact-decimal columns (Money(), Rate()), to read raw rows back with."""
+    column_type = table_of(Product).c[column].type
+    assert isinstance(column_type, ScaledDecimal)
+    return column_type
+
+
+_PRICE = _scaled_decimal('price')
+_IVA_RATE = _scaled_decimal('iva_rate')
 
 
 def _hit(
@@ -591,14 +599,16 @@ def _hit(
 ) -> ProductHit:
     """A result row (id, sku, title, brand, category, price, iva_rate, image_url from position 3 on) as a hit;
     prices are exact decimals stored as integers, read back by the model's own column types."""
+    price, iva_rate = _PRICE.process_result_value(row[8], dialect), _IVA_RATE.process_result_value(row[9], dialect)
+    assert price is not None and iva_rate is not None  # NOT NULL columns
     return ProductHit(
         id=row[3],
         sku=row[4],
         title=row[5],
         brand=row[6],
         category=row[7],
-        price=_PRICE.process_result_value(row[8], dialect),
-        iva_rate=_IVA_RATE.process_result_value(row[9], dialect),
+        price=price,
+        iva_rate=iva_rate,
         image_url=row[10],
         stock=stock.get(branch_id) if branch_id is not None else None,
         stock_by_branch=stock,
@@ -786,7 +796,8 @@ async def branch_names(db: Database, branch_ids: Iterable[int]) -> dict[int, str
     if not wanted:
         return {}
     async with db.session() as session:
-        return dict((await session.exec(select(Branch.id, Branch.name).where(col(Branch.id).in_(wanted)))).all())
+        rows = (await session.exec(select(Branch.id, Branch.name).where(col(Branch.id).in_(wanted)))).all()
+    return {branch_id: name for branch_id, name in rows if branch_id is not None}  # a primary key: never None
 
 
 # --- formatting for WhatsApp -------------------------------------------------------------------------------------

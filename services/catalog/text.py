@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from functools import lru_cache
 
 from rapidfuzz.distance import OSA
@@ -110,7 +110,7 @@ def search_text(*, title: str, category: str, brand: str, vehicles: Iterable[str
     return ' '.join(seen)
 
 
-def word_variants(word: str, vocabulary: dict[str, int] | frozenset[str] | set[str]) -> list[str]:
+def word_variants(word: str, vocabulary: Container[str]) -> list[str]:
     """`word` plus its Spanish singular/plural and gender forms that exist in `vocabulary`
     (pastilla/pastillas, luz/luces, delantero/delantera/delanteros)."""
     candidates = [word, word + 's', word + 'es']

@@ -20,7 +20,7 @@ from sqlmodel import col, or_, select
 
 from .. import audit
 from ..access import Viewer, branch_scope
-from ..database import Database
+from ..database import Database, select_columns
 from ..errors import InvalidInput, NotFound
 from ..events import CONVERSATION_UPDATED, Event, EventPublisher
 from ..models import (
@@ -142,10 +142,10 @@ def _history_and_labels(conversation_id: int) -> Any:
     rows (action, user, actor, reason, at, is_label); a label row carries the label as its action. The history
     comes first so the union's columns take its types (timestamps come back aware on SQLite too)."""
     history = (
-        select(
+        select_columns(
             AssignmentEvent.action,
             User.full_name,
-            _actor.full_name,  # type: ignore[call-overload]
+            _actor.full_name,
             AssignmentEvent.reason,
             AssignmentEvent.at,
             literal(False).label('is_label'),
@@ -156,15 +156,15 @@ def _history_and_labels(conversation_id: int) -> Any:
         .order_by(col(AssignmentEvent.at).desc())
         .limit(HISTORY_LIMIT)
     ).subquery()
-    labels = select(
+    labels = select_columns(
         ConversationLabel.label,
         null(),
         null(),
         literal(''),
-        null(),  # type: ignore[call-overload]
+        null(),
         literal(True),
     ).where(ConversationLabel.conversation_id == conversation_id)
-    return union_all(select(*history.c), labels)  # type: ignore[call-overload]
+    return union_all(select(*history.c), labels)
 
 
 # A bubble's columns: not the Message entity (its raw payload, outbox bookkeeping and ORM state are not shown).
@@ -189,7 +189,7 @@ _MESSAGE_COLUMNS = (
     Media.size_bytes,
 )
 _MESSAGE_QUERY = (
-    select(*_MESSAGE_COLUMNS, Conversation.branch_id)  # type: ignore[call-overload]
+    select_columns(*_MESSAGE_COLUMNS, Conversation.branch_id)
     .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
     .join(User, col(User.id) == col(Message.sent_by_user_id), isouter=True)
     .join(Media, col(Media.id) == col(Message.media_id), isouter=True)
@@ -351,7 +351,7 @@ async def canned_responses(db: Database, *, viewer: Viewer, branch_id: int) -> l
     async with db.autocommit_session() as session:
         rows = (
             await session.exec(
-                select(CannedResponse.shortcut, CannedResponse.title, CannedResponse.body)  # type: ignore[call-overload]
+                select(CannedResponse.shortcut, CannedResponse.title, CannedResponse.body)
                 .where(or_(col(CannedResponse.branch_id).is_(None), CannedResponse.branch_id == branch_id))
                 .order_by(CannedResponse.shortcut)
             )

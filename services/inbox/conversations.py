@@ -16,7 +16,7 @@ from sqlmodel import and_, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..access import Viewer, branch_scope
-from ..database import Database
+from ..database import Database, select_columns
 from ..errors import NotFound
 from ..models import (
     Branch,
@@ -113,7 +113,7 @@ _ROW_COLUMNS = (
     _faithful.full_name,
 )
 _CONVERSATION_QUERY = (
-    select(*_ROW_COLUMNS)  # type: ignore[call-overload]
+    select_columns(*_ROW_COLUMNS)
     .join(Contact, col(Contact.id) == col(Conversation.contact_id))
     .join(Branch, col(Branch.id) == col(Conversation.branch_id))
     .join(_assignee, col(_assignee.id) == col(Conversation.assigned_user_id), isouter=True)

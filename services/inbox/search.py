@@ -20,7 +20,20 @@ import re
 import unicodedata
 from functools import cache
 
-from sqlalchemy import ColumnElement, String, and_, column, func, literal, or_, select, table, true, union_all
+from sqlalchemy import (
+    ColumnElement,
+    SQLColumnExpression,
+    String,
+    and_,
+    column,
+    func,
+    literal,
+    or_,
+    select,
+    table,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
@@ -80,14 +93,17 @@ def conversation_matches(dialect: str, term: str) -> ColumnElement[bool]:
     # from its estimates. Two IN subqueries joined by OR would stay per-row filters instead: a filter on
     # the joined contact row folds every contact's name, and an IN whose result outgrows work_mem is
     # re-read for every conversation (PostgreSQL planned exactly that for a term found in every message).
-    matching = (
-        select(_conversation.id)
-        .where(col(_conversation.contact_id).in_(select(_contact.id).where(or_(*contact_conditions)).correlate(None)))
+    by_contact = (
+        select(col(_conversation.id))
+        .where(
+            col(_conversation.contact_id).in_(select(col(_contact.id)).where(or_(*contact_conditions)).correlate(None))
+        )
         .correlate(None)
     )
-    if message_condition is not None:
-        matching = union_all(matching, select(Message.conversation_id).where(message_condition).correlate(None))
-    return col(Conversation.id).in_(matching)
+    if message_condition is None:
+        return col(Conversation.id).in_(by_contact)
+    by_message = select(col(Message.conversation_id)).where(message_condition).correlate(None)
+    return col(Conversation.id).in_(union_all(by_contact, by_message))
 
 
 def phone_digits(term: str) -> list[str]:
@@ -121,7 +137,7 @@ def _has_text_to_search(words: list[str]) -> bool:
 # PostgreSQL ---------------------------------------------------------------------------------------
 
 
-def _pg_fold(expression: ColumnElement[str]) -> ColumnElement[str]:
+def _pg_fold(expression: SQLColumnExpression[str]) -> ColumnElement[str]:
     # Exactly the indexed expression (migration 0003): unaccent first, then lower() in the "C" collation
     # has only ASCII left to fold (cheap, and the same in every database collation).
     return func.lower(func.leadmaster_unaccent(expression).collate('C'))
@@ -131,7 +147,7 @@ def _postgresql_conditions(term: str) -> tuple[list[ColumnElement[bool]], Column
     # Folding the bound pattern with the same SQL functions guarantees both sides agree; PostgreSQL
     # evaluates it once per query (the function is IMMUTABLE), and the indexes still apply.
     pattern = _contains_pattern(term)
-    names = [
+    names: list[ColumnElement[bool]] = [
         _pg_fold(col(_contact.display_name)).like(pattern, escape=LIKE_ESCAPE),
         _pg_fold(col(_contact.profile_name)).like(pattern, escape=LIKE_ESCAPE),
     ]
@@ -154,7 +170,7 @@ def _contains_pattern(text: str) -> ColumnElement[str]:
 
 def _sqlite_conditions(term: str) -> tuple[list[ColumnElement[bool]], ColumnElement[bool] | None]:
     pattern = literal(f'*{glob_pattern(term)}*', String)
-    names = [
+    names: list[ColumnElement[bool]] = [
         col(_contact.display_name).op('GLOB', is_comparison=True)(pattern),
         col(_contact.profile_name).op('GLOB', is_comparison=True)(pattern),
     ]

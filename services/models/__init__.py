@@ -17,6 +17,7 @@ from .base import (
     Role,
     SenderKind,
     TemplateStatus,
+    table_of,
 )
 from .catalog import Product, ProductCode, ProductFitment, ProductPublic, ProductStock
 from .contacts import Contact, ContactCreate, ContactPublic, ContactUpdate
@@ -97,4 +98,5 @@ __all__ = [
     'WhatsAppNumber',
     'WhatsAppNumberCreate',
     'WhatsAppNumberPublic',
+    'table_of',
 ]

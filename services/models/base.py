@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import cast
 
+from sqlalchemy import Table
 from sqlmodel import SQLModel
 
 # Deterministic names let Alembic compare and alter constraints identically on SQLite and PostgreSQL.
@@ -14,6 +16,14 @@ SQLModel.metadata.naming_convention = {
     'fk': 'fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s',
     'pk': 'pk_%(table_name)s',
 }
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core `Table` of a table model, for statements written against plain columns (`table.c.x`).
+
+    SQLModel sets `__table__` on every `table=True` class at class creation but does not declare it on the class,
+    so mypy cannot see it; this is the one place that tells it what the attribute is."""
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]  # set by SQLModel's metaclass, undeclared
 
 
 # Enumerations are stored as short strings, not database enum types: adding a value later must not need

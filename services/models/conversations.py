@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import Column, ColumnElement, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.ext.compiler import compiles
@@ -80,7 +80,9 @@ class _DescNullsLast(ColumnElement[Any]):
     puts NULLs last, and its planner uses a plain DESC index for `ORDER BY … DESC NULLS LAST`."""
 
     inherit_cache = True
-    _traverse_internals: ClassVar[list[tuple[str, InternalTraversal]]] = [
+    # SQLAlchemy declares `_traverse_internals` as an instance attribute (mypy rejects a ClassVar over it) and
+    # reads it from the class; it is never mutated.
+    _traverse_internals: list[tuple[str, InternalTraversal]] = [  # noqa: RUF012
         ('column', InternalTraversal.dp_clauseelement)
     ]
 
@@ -106,14 +108,14 @@ def _desc_sqlite(element: _DescNullsLast, compiler: Any, **kw: Any) -> str:
 # status, so they get their own index (PostgreSQL cannot merge one index's order across an IN list).
 Index(
     'ix_conversations_inbox_order',
-    Conversation.branch_id,
-    Conversation.status,
+    col(Conversation.branch_id),
+    col(Conversation.status),
     _DescNullsLast(Conversation.last_message_at),
     col(Conversation.id).desc(),
 )
 Index(
     'ix_conversations_inbox_order_all',
-    Conversation.status,
+    col(Conversation.status),
     _DescNullsLast(Conversation.last_message_at),
     col(Conversation.id).desc(),
 )

@@ -105,7 +105,7 @@ async def accept_quote(
         if viewer is not None:
             statement = statement.where(branch_scope(Quote.branch_id, viewer))
         result = await session.exec(
-            statement.values(  # type: ignore[call-overload]
+            statement.values(
                 status=QuoteStatus.ACCEPTED,
                 decided_at=now,
                 decision_source=source,
@@ -301,11 +301,7 @@ async def _send_ticket(desk: SalesDesk, *, sale_id: int, viewer: Viewer | None) 
         log.warning('ticket of sale %s not sent: %s', sale_id, exc)
         return False, str(exc)
     async with desk.db.session() as session:
-        await session.exec(
-            update(Sale)
-            .where(col(Sale.id) == sale_id)  # type: ignore[call-overload]
-            .values(ticket_sent_at=utcnow())
-        )
+        await session.exec(update(Sale).where(col(Sale.id) == sale_id).values(ticket_sent_at=utcnow()))
         await session.commit()
     return True, ''
 

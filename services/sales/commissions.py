@@ -12,12 +12,12 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func
-from sqlmodel import col, select
+from sqlmodel import col
 
 from ..access import Viewer, branch_scope
-from ..database import Database
+from ..database import Database, select_columns
 from ..errors import InvalidInput
-from ..models import Branch, Role, User
+from ..models import Branch, Role, User, table_of
 from ..models.sales import SalesDayTotal
 from .money import HUNDRED, ZERO, to_cents
 
@@ -48,9 +48,9 @@ async def commissions(
     """Per agent over the business days [start, end], from the daily totals. An agent gets only their own row."""
     if end < start:
         raise InvalidInput(f'the range ends ({end}) before it starts ({start})')
-    totals = SalesDayTotal.__table__
+    totals = table_of(SalesDayTotal)
     query = (
-        select(
+        select_columns(
             totals.c.agent_key,
             User.full_name,
             Branch.code,

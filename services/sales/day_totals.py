@@ -11,14 +11,14 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, delete, func, literal_column
+from sqlalchemy import ColumnClause, case, delete, func, literal_column
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ..database import Database
-from ..models import Quote, QuoteStatus, Sale
+from ..database import Database, select_columns
+from ..models import Quote, QuoteStatus, Sale, table_of
 from ..models.sales import SalesDayTotal
 from .money import ZERO
 
@@ -41,7 +41,7 @@ async def add_to_day(
 ) -> None:
     """Add to one (branch, day, agent) row in the caller's transaction; concurrent adds never lose one
     (`INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x` on both databases)."""
-    table = SalesDayTotal.__table__
+    table = table_of(SalesDayTotal)
     values = {
         'branch_id': branch_id,
         'day': day,
@@ -60,7 +60,7 @@ async def add_to_day(
         index_elements=['branch_id', 'day', 'agent_key'],
         set_={name: table.c[name] + statement.excluded[name] for name in _COUNTERS},
     )
-    await session.exec(statement)  # type: ignore[call-overload]
+    await session.exec(statement)
 
 
 def business_day(moment: datetime, zone: ZoneInfo) -> date:
@@ -83,9 +83,9 @@ async def rebuild_day_totals(db: Database, *, start: date, end: date, zone: Zone
     """Recompute [start, end] from the sales and quotes themselves; returns the rows written."""
     bounds = day_bounds(start, end, zone)
     since, until = bounds[0], bounds[-1]
-    positions = (literal_column('1'), literal_column('2'), literal_column('3'))
+    positions: tuple[ColumnClause[Any], ...] = (literal_column('1'), literal_column('2'), literal_column('3'))
     sales_query = (
-        select(
+        select_columns(
             _day_index(col(Sale.sold_at), bounds),
             Sale.branch_id,
             func.coalesce(Sale.agent_id, 0),
@@ -99,7 +99,7 @@ async def rebuild_day_totals(db: Database, *, start: date, end: date, zone: Zone
         .group_by(*positions)
     )  # by position: the CASE's bound parameters differ per clause
     quotes_query = (
-        select(
+        select_columns(
             _day_index(col(Quote.sent_at), bounds),
             Quote.branch_id,
             func.coalesce(Quote.sent_by_id, Quote.created_by_id, 0),
@@ -129,11 +129,7 @@ async def rebuild_day_totals(db: Database, *, start: date, end: date, zone: Zone
         )
 
     async with db.session() as session:
-        await session.exec(
-            delete(SalesDayTotal).where(  # type: ignore[call-overload]
-                col(SalesDayTotal.day) >= start, col(SalesDayTotal.day) <= end
-            )
-        )
+        await session.exec(delete(SalesDayTotal).where(col(SalesDayTotal.day) >= start, col(SalesDayTotal.day) <= end))
         for day, branch, agent, count, net, iva, total, commission in (await session.exec(sales_query)).all():
             row(day, branch, agent).update(
                 sales=count,

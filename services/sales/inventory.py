@@ -96,7 +96,7 @@ class DatabaseInventory:
             totals[product_id] = totals.get(product_id, 0) + quantity
         now = utcnow()
         for product_id, quantity in sorted(totals.items()):  # one order for all sales: no deadlocks
-            result = await session.exec(  # type: ignore[call-overload]
+            result = await session.exec(
                 update(ProductStock)
                 .where(col(ProductStock.product_id) == product_id, col(ProductStock.branch_id) == branch_id)
                 .values(quantity=col(ProductStock.quantity) - quantity, updated_at=now)

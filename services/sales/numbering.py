@@ -14,6 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..errors import InvalidInput
+from ..models import table_of
 from ..models.sales import DocumentCounter
 
 QUOTE = 'quote'
@@ -28,15 +29,15 @@ async def next_number(session: AsyncSession, *, branch_id: int, kind: str) -> in
     One UPDATE … RETURNING on a counter row: PostgreSQL holds the row lock until commit and SQLite the
     database write lock, so two concurrent creators never get the same number, and a rollback returns it.
     """
-    table = DocumentCounter.__table__
+    table = table_of(DocumentCounter)
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == 'postgresql' else sqlite_insert
     await session.exec(
         insert(table)
-        .values(branch_id=branch_id, kind=kind, last_value=0)  # type: ignore[call-overload]
+        .values(branch_id=branch_id, kind=kind, last_value=0)
         .on_conflict_do_nothing(index_elements=['branch_id', 'kind'])
     )
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(table)
         .where(table.c.branch_id == branch_id, table.c.kind == kind)
         .values(last_value=table.c.last_value + 1)

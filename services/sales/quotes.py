@@ -136,9 +136,10 @@ def _line_rows(drafts: Sequence[LineDraft], products: dict[int, Product]) -> lis
             sku, unit_price = product.sku, product.price
             iva_rate = product.iva_rate if draft.iva_rate is None else draft.iva_rate
         else:
-            if not (draft.description or '').strip() or draft.unit_price is None:
+            description = (draft.description or '').strip()
+            if not description or draft.unit_price is None:
                 raise InvalidInput(f'line {position}: a line without a product needs a description and a price')
-            description, sku, unit_price = draft.description.strip(), '', draft.unit_price
+            sku, unit_price = '', draft.unit_price
             iva_rate = DEFAULT_IVA_RATE if draft.iva_rate is None else draft.iva_rate
         if len(description) > 200:
             raise InvalidInput(f'line {position}: the description is longer than 200 characters')
@@ -290,9 +291,7 @@ async def update_quote(
         # Conditional on still being a draft, so an edit racing a send cannot change what the customer got.
         result = await session.exec(
             update(Quote)
-            .where(  # type: ignore[call-overload]
-                col(Quote.id) == quote_id, col(Quote.status) == QuoteStatus.DRAFT
-            )
+            .where(col(Quote.id) == quote_id, col(Quote.status) == QuoteStatus.DRAFT)
             .values(
                 discount_percent=discount_percent,
                 discount_amount=discount_amount,
@@ -364,9 +363,7 @@ async def reject_quote(
         quote = await _visible_quote(session, viewer, quote_id)
         result = await session.exec(
             update(Quote)
-            .where(  # type: ignore[call-overload]
-                col(Quote.id) == quote_id, col(Quote.status).in_(OPEN_STATUSES)
-            )
+            .where(col(Quote.id) == quote_id, col(Quote.status).in_(OPEN_STATUSES))
             .values(
                 status=QuoteStatus.REJECTED,
                 decided_at=utcnow(),
@@ -388,9 +385,7 @@ async def expire_due_quotes(db: Database, *, today: date | None = None, zone: Zo
     async with db.session() as session:
         result = await session.exec(
             update(Quote)
-            .where(  # type: ignore[call-overload]
-                col(Quote.status).in_(OPEN_STATUSES), col(Quote.valid_until) < today
-            )
+            .where(col(Quote.status).in_(OPEN_STATUSES), col(Quote.valid_until) < today)
             .values(status=QuoteStatus.EXPIRED, decided_at=utcnow(), decision_source='expiry', updated_at=utcnow())
         )
         await session.commit()

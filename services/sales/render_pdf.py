@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from fontTools.ttLib import TTFont
@@ -111,7 +112,8 @@ def _lines_table(pdf: _Document, quote: QuoteView) -> None:
         )
         wrapped = [cells[1]]
         if pdf.get_string_width(cells[1]) > description_width - 2:
-            wrapped = pdf.multi_cell(description_width, _ROW, cells[1], dry_run=True, output='LINES')
+            # fpdf2 types the result as every combination of `output` flags; output='LINES' alone is the lines.
+            wrapped = cast(list[str], pdf.multi_cell(description_width, _ROW, cells[1], dry_run=True, output='LINES'))
         height = _ROW * len(wrapped)
         if pdf.get_y() + height > pdf.page_break_trigger:
             pdf.add_page()

@@ -18,12 +18,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import col
 
 from ..access import Viewer, branch_scope
-from ..database import Database
+from ..database import Database, select_columns
 from ..errors import InvalidInput
-from ..models import Branch, Role, User
+from ..models import Branch, Role, User, table_of
 from ..models.sales import SalesDayTotal
 from .money import HUNDRED, ZERO, to_cents
 
@@ -110,11 +110,11 @@ async def daily_report(
         raise InvalidInput(f'the range ends ({end}) before it starts ({start})')
     if (end - start).days + 1 > MAX_REPORT_DAYS:
         raise InvalidInput(f'a report covers at most {MAX_REPORT_DAYS} days')
-    table = SalesDayTotal.__table__
+    table = table_of(SalesDayTotal)
     # Plain columns, not ORM objects, and the names joined in: one round trip, ~1,500 rows for a month of
     # every branch, where entity loading would dominate.
     query = (
-        select(
+        select_columns(
             table.c.day,
             table.c.branch_id,
             Branch.code,

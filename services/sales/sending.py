@@ -132,9 +132,7 @@ async def _mark(desk: SalesDesk, quote: QuoteView, *, sent_at: datetime, sent_by
         # Conditional: two agents pressing "send" at once send it once.
         result = await session.exec(
             update(Quote)
-            .where(  # type: ignore[call-overload]
-                col(Quote.id) == quote.id, col(Quote.status) == QuoteStatus.DRAFT
-            )
+            .where(col(Quote.id) == quote.id, col(Quote.status) == QuoteStatus.DRAFT)
             .values(status=QuoteStatus.SENT, sent_at=sent_at, sent_by_id=sent_by_id, updated_at=sent_at)
         )
         if result.rowcount == 0:
@@ -153,9 +151,7 @@ async def _unmark(desk: SalesDesk, quote: QuoteView, *, sent_at: datetime, sent_
     async with desk.db.session() as session:
         result = await session.exec(
             update(Quote)
-            .where(  # type: ignore[call-overload]
-                col(Quote.id) == quote.id, col(Quote.status) == QuoteStatus.SENT, col(Quote.sent_at) == sent_at
-            )
+            .where(col(Quote.id) == quote.id, col(Quote.status) == QuoteStatus.SENT, col(Quote.sent_at) == sent_at)
             .values(status=QuoteStatus.DRAFT, sent_at=None, sent_by_id=None)
         )
         if result.rowcount:

@@ -120,25 +120,24 @@ class QuoteAcceptanceWorker(BackgroundWorker):
         """Recent customer messages of conversations with a sent quote that was sent before them."""
         since = utcnow() - self.sweep_window
         async with self.desk.db.session() as session:
-            return list(
-                (
-                    await session.exec(
-                        select(Message.id)
-                        .join(Quote, col(Quote.conversation_id) == col(Message.conversation_id))
-                        .where(
-                            Message.direction == Direction.INBOUND,
-                            Message.sender_kind == SenderKind.CUSTOMER,
-                            col(Message.type).in_(sorted(CHECKED_TYPES)),
-                            col(Message.created_at) >= since,
-                            col(Quote.status) == QuoteStatus.SENT,
-                            col(Quote.sent_at) <= col(Message.created_at),
-                        )
-                        .distinct()
-                        .order_by(col(Message.id))
-                        .limit(self.sweep_limit)
+            rows = (
+                await session.exec(
+                    select(Message.id)
+                    .join(Quote, col(Quote.conversation_id) == col(Message.conversation_id))
+                    .where(
+                        Message.direction == Direction.INBOUND,
+                        Message.sender_kind == SenderKind.CUSTOMER,
+                        col(Message.type).in_(sorted(CHECKED_TYPES)),
+                        col(Message.created_at) >= since,
+                        col(Quote.status) == QuoteStatus.SENT,
+                        col(Quote.sent_at) <= col(Message.created_at),
                     )
-                ).all()
-            )
+                    .distinct()
+                    .order_by(col(Message.id))
+                    .limit(self.sweep_limit)
+                )
+            ).all()
+        return [message_id for message_id in rows if message_id is not None]  # never None: a primary key
 
     # --- the bot's claim hook ---
 

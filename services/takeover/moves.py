@@ -18,15 +18,15 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..events import CONVERSATION_UPDATED, Event
-from ..models import AssignmentEvent, Branch, Conversation, ConversationMode, User
+from ..models import AssignmentEvent, Branch, Conversation, ConversationMode, User, table_of
 from ..models.types import UTCDateTime
 from .states import Action, Move, Phase, phase_in, phase_of
 
 HANDOFF_REASON_LIMIT = 200
 
-TABLE = Conversation.__table__
-EVENTS = AssignmentEvent.__table__
-BRANCHES = Branch.__table__
+TABLE = table_of(Conversation)
+EVENTS = table_of(AssignmentEvent)
+BRANCHES = table_of(Branch)
 RETURNED = (
     TABLE.c.branch_id,
     TABLE.c.status,

@@ -7,11 +7,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func
+from sqlalchemy import ColumnElement, case, func
 from sqlmodel import col, select
 
 from ..access import Viewer, branch_scope
-from ..database import Database
+from ..database import Database, select_columns
 from ..models import AssignmentEvent, Branch, Conversation, ConversationStatus, Role, User
 from .states import Action, Phase, phase_in
 
@@ -43,8 +43,8 @@ class AssignmentCounts:
     agents: list[AgentCounts]
 
 
-def _count_if(condition: object) -> object:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)  # type: ignore[arg-type]
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 async def assignment_counts(
@@ -54,7 +54,7 @@ async def assignment_counts(
     async with db.session() as session:
         phases = (
             await session.exec(
-                select(
+                select_columns(
                     Branch.id,
                     Branch.code,
                     _count_if(phase_in(frozenset({Phase.AI}))),

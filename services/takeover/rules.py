@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import exists, func, or_, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..database import Database
 from ..events import EventPublisher
-from ..models import AssignmentEvent, AssignmentRule, Branch, Conversation, ConversationStatus, Role, User
+from ..models import AssignmentEvent, AssignmentRule, Branch, Conversation, ConversationStatus, Role, User, table_of
 from ..models.types import utcnow
 from .moves import TABLE, apply_move, assigned_values, record_move, transition_event, user_name
 from .states import MOVES, UNASSIGNED, Action, Phase, phase_in, phase_of
@@ -60,7 +60,7 @@ async def apply_rule(
         ).first()
         if branch_id is None:
             return RuleDecision(conversation_id, 'skipped')
-        branches = Branch.__table__
+        branches = table_of(Branch)
         await session.exec(
             update(branches)
             .where(branches.c.id == branch_id)
@@ -275,11 +275,11 @@ async def rule_candidates(
         return []
     earlier = aliased(Conversation)
     recently_decided = exists().where(
-        AssignmentEvent.conversation_id == Conversation.id, AssignmentEvent.at >= now - returning_after
+        col(AssignmentEvent.conversation_id) == col(Conversation.id), col(AssignmentEvent.at) >= now - returning_after
     )
     faithful_before = exists().where(
-        earlier.contact_id == Conversation.contact_id,
-        earlier.branch_id == Conversation.branch_id,
+        col(earlier.contact_id) == col(Conversation.contact_id),
+        col(earlier.branch_id) == col(Conversation.branch_id),
         col(earlier.faithful_user_id).is_not(None),
     )
     rows = await db_exec(
@@ -292,7 +292,7 @@ async def rule_candidates(
             or_(col(Conversation.offer_expires_at).is_(None), col(Conversation.offer_expires_at) <= now),
             or_(phase_in(frozenset({Phase.WAITING})), ~recently_decided),
             or_(
-                Branch.assignment_rule != AssignmentRule.MANUAL,
+                col(Branch.assignment_rule) != AssignmentRule.MANUAL,
                 col(Conversation.faithful_user_id).is_not(None),
                 faithful_before,
             ),

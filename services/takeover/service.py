@@ -16,13 +16,14 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Integer, Interval, String, func, insert, literal, or_, update
+from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from ..access import Viewer, branch_scope
-from ..database import Database
+from ..database import Database, select_columns
 from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from ..events import CONVERSATION_UPDATED, MESSAGE_CREATED, Event, EventPublisher
 from ..models import (
@@ -143,7 +144,7 @@ class _Context:
 
 _HOLDER, _OFFERED = aliased(User), aliased(User)
 _CONTEXT_QUERY = (
-    select(
+    select_columns(
         Conversation.branch_id,
         Conversation.contact_id,
         Conversation.status,
@@ -251,7 +252,7 @@ async def _decide(
     moved = statement.cte('moved')
     logged = insert(EVENTS).from_select(
         ['conversation_id', 'action', 'user_id', 'actor_user_id', 'reason', 'at'],
-        select(
+        core_select(
             moved.c.moved_id,
             literal(str(move.action), String()),
             literal(user_id, Integer()),
@@ -329,6 +330,7 @@ async def take(
         if context.phase not in UNASSIGNED:
             raise NotAllowedNow('take', context.phase)
         # Free again: someone took it and let it go between our statements. Try once more.
+    assert context is not None  # every attempt that did not return read it
     raise NotAllowedNow('take', context.phase)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_
 
-from ..models import Conversation, ConversationMode, ConversationStatus
+from ..models import Conversation, ConversationMode, ConversationStatus, table_of
 
 
 class Phase(StrEnum):
@@ -91,7 +91,7 @@ def phase_of(*, status: str, mode: str, assigned_user_id: int | None, human_requ
 
 
 def _phase_condition(phase: Phase) -> ColumnElement[bool]:
-    table = Conversation.__table__
+    table = table_of(Conversation)
     is_open = table.c.status == ConversationStatus.OPEN
     unassigned = table.c.assigned_user_id.is_(None)
     wants_person = or_(table.c.human_requested_at.is_not(None), table.c.mode == ConversationMode.HUMAN)

@@ -98,7 +98,7 @@ _LOOKALIKE_PAIRS = (
     'VY',
 )
 LOOKALIKES: dict[str, frozenset[str]] = {}
-for _first, _second in _LOOKALIKE_PAIRS:
+for _first, _second in map(tuple, _LOOKALIKE_PAIRS):
     LOOKALIKES[_first] = LOOKALIKES.get(_first, frozenset()) | {_second}
     LOOKALIKES[_second] = LOOKALIKES.get(_second, frozenset()) | {_first}
 
@@ -220,7 +220,7 @@ def _split_characters(cluster: Sequence[Reading]) -> set[tuple[int, int]]:
     for number, reading in enumerate(cluster):
         if reading.kind in GUESSING_KINDS:
             groups.setdefault((reading.crop, reading.kind), []).append((number, reading))
-    silenced = set()
+    silenced: set[tuple[int, int]] = set()
     for index in range(VIN_LENGTH):
         opinions: dict[str, list[tuple[list[tuple[int, Reading]], frozenset[str]]]] = {}
         for (crop, _), reads in groups.items():

@@ -118,7 +118,7 @@ def known_maker(vin_text: str) -> bool:
 
 def vpic_available() -> bool:
     try:
-        import vin  # noqa: F401  # type: ignore[import-not-found]
+        import vin  # noqa: F401
     except ImportError:
         return False
     return True
@@ -127,7 +127,7 @@ def vpic_available() -> bool:
 def _vpic(vin_text: str) -> tuple[str, str, int | None] | None:
     """(make, model, year) from NHTSA vPIC data, or None (not installed, not decodable)."""
     try:
-        from vin import VIN  # type: ignore[import-not-found]
+        from vin import VIN
     except ImportError:
         return None
     try:

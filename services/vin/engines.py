@@ -192,17 +192,24 @@ class TesseractEngine:
         if not completed:
             raise OcrTimeout('Tesseract stopped at its deadline')
         text = ''
-        confidences = []
+        char_confidences: list[float] = []
         for symbol in symbols:
             if symbol.starts_word and text:
                 text += ' '
             for char in symbol.text:
                 if not char.isspace():
                     text += char
-                    confidences.append(symbol.confidence)
+                    char_confidences.append(symbol.confidence)
         if not text:
             return []
-        return [OcrLine(text, sum(confidences) / len(confidences), (0, 0, gray.width, gray.height), tuple(confidences))]
+        return [
+            OcrLine(
+                text,
+                sum(char_confidences) / len(char_confidences),
+                (0, 0, gray.width, gray.height),
+                tuple(char_confidences),
+            )
+        ]
 
     def read_characters(self, images: list[Image.Image], *, seconds_left: float) -> list[tuple[str, float]] | None:
         """Each image holds one character, read on its own (psm 13, VIN alphabet): without neighbours, the

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -66,7 +66,7 @@ PAGE_SIZE = 1200  # px, long side of the page reads (they only need to find the 
 # alphabets err differently, which is what makes their agreement worth something (see engines.ALPHABETS).
 # Chosen by measured accuracy on the VIN crops of the synthetic set (exact reads, VIN alphabet: gray 60 px
 # 99 %, gray 52 px 98 %, Otsu 44 px 97 %; 24–36 px reads 75–94 % only added disagreements).
-LINE_PREPARATIONS = (
+LINE_PREPARATIONS: tuple[tuple[str, int, str], ...] = (
     ('gray', 60, 'vin'),
     ('gray', 52, 'vin'),
     ('otsu', 44, 'vin'),
@@ -78,7 +78,11 @@ CHARACTER_PREPARATIONS = (('gray', 60), ('otsu', 44))
 MAX_CROPS_PER_PAGE = 3
 # The second recognizer's reads of a crop the first did not settle, in this order, until settled (see
 # read_crop and engines.second_recognizer).
-SECOND_LINE_PREPARATIONS = (('gray', 60, 'vin'), ('otsu', 44, 'vin'), ('gray', 60, 'vin+ioq'))
+SECOND_LINE_PREPARATIONS: tuple[tuple[str, int, str], ...] = (
+    ('gray', 60, 'vin'),
+    ('otsu', 44, 'vin'),
+    ('gray', 60, 'vin+ioq'),
+)
 SECOND_CHARACTER_PREPARATIONS = (('gray', 60), ('otsu', 44))
 BARCODE_SIZE = 2400
 
@@ -155,10 +159,11 @@ def barcode_texts(image: Image.Image, *, binarizer: str | None = None) -> list[s
     if binarizer is not None:
         options['binarizer'] = getattr(zxingcpp.Binarizer, binarizer)
     try:
-        found = zxingcpp.read_barcodes(image, formats=formats, **options)
+        # zxing-cpp 3 converts the list to BarcodeFormats itself; its stub declares only BarcodeFormats.
+        found = zxingcpp.read_barcodes(image, formats=cast(zxingcpp.BarcodeFormats, formats), **options)
     except TypeError:  # zxing-cpp 2.x takes a BarcodeFormats flag set instead of a list
-        flags = formats[0]
-        for extra in formats[1:]:
+        flags = formats[0] | formats[1]
+        for extra in formats[2:]:
             flags |= extra
         found = zxingcpp.read_barcodes(image, formats=flags, **options)
     return [result.text for result in found if result.text]
@@ -510,10 +515,10 @@ class _Run:
         self.words_seen += sum(len(line.text.split()) for line in lines)
         spans = [box for line in lines for box in vin_spans(line)]
         self.vin_like_spans += len(spans)
-        self.lines(name, [tuple(round(value / scale) for value in box) for box in spans], crops_from)
+        self.lines(name, [_unscaled(box, scale) for box in spans], crops_from)
 
-    def lines(self, name: str, boxes: list[tuple[int, ...]], image: Image.Image) -> None:
-        def overlaps_done(box: tuple[int, ...]) -> bool:
+    def lines(self, name: str, boxes: list[tuple[int, int, int, int]], image: Image.Image) -> None:
+        def overlaps_done(box: tuple[int, int, int, int]) -> bool:
             slack = max(4, (box[3] - box[1]) // 2)
             return any(
                 min(box[3], done[3]) - max(box[1], done[1]) > 0.6 * (box[3] - box[1])
@@ -528,15 +533,15 @@ class _Run:
                 return
             if box[3] - box[1] < 4 or box[2] - box[0] < 20 or overlaps_done(box):
                 continue
-            self.cropped.append(box)  # type: ignore[arg-type]
+            self.cropped.append(box)
             crops += 1
             crop_name = f'line{len(self.cropped)}'
             prepared: dict[tuple[str, int], Image.Image] = {}
             with self.timed('lines'):
-                self.read_crop(self.engine, crop_name, image, box, prepared, second=False)  # type: ignore[arg-type]
+                self.read_crop(self.engine, crop_name, image, box, prepared, second=False)
             if self.second is not None and not self.settled:
                 with self.timed('second'):
-                    self.read_crop(self.second, crop_name, image, box, prepared, second=True)  # type: ignore[arg-type]
+                    self.read_crop(self.second, crop_name, image, box, prepared, second=True)
 
     def read_crop(
         self,
@@ -605,6 +610,12 @@ def _scaled(image: Image.Image, longest: int) -> tuple[Image.Image, float]:
     return resized, resized.width / image.width
 
 
+def _unscaled(box: tuple[int, int, int, int], scale: float) -> tuple[int, int, int, int]:
+    """A box found on an image resized by `scale`, in the pixels of the original."""
+    left, top, right, bottom = (round(value / scale) for value in box)
+    return left, top, right, bottom
+
+
 def _dark_on_light(image: Image.Image, *, flip: bool = False) -> Image.Image:
     return ImageOps.invert(image) if is_light_on_dark(image) != flip else image
 
@@ -623,10 +634,7 @@ def _ocr_passes(run: _Run, upright: Image.Image) -> Iterator[Callable[[], None]]
             )
             run.lines(
                 'rapid',
-                [
-                    longest_word(upright, tuple(round(value / scale) for value in box))  # type: ignore[arg-type]
-                    for box in shaped
-                ],
+                [longest_word(upright, _unscaled(box, scale)) for box in shaped],
                 upright,
             )
 

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import ColumnElement, delete, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 
 from .. import audit
 from ..access import Viewer, branch_scope
-from ..database import Database
+from ..database import Database, select_columns
 from ..errors import InvalidInput, NotFound
 from ..events import Event, EventPublisher
 from ..models import Conversation, Direction, Media, Message
@@ -99,7 +99,9 @@ class PendingImage:
 
 def _is_image_message() -> Any:  # a SQL expression
     # WhatsApp images, and documents that are images (customers send photos "as file" to keep quality).
-    return (Message.type == 'image') | ((Message.type == 'document') & col(Media.mime_type).startswith('image/'))
+    return (col(Message.type) == 'image') | (
+        (col(Message.type) == 'document') & col(Media.mime_type).startswith('image/')
+    )
 
 
 async def pending_images(db: Database, *, limit: int) -> list[PendingImage]:
@@ -108,7 +110,7 @@ async def pending_images(db: Database, *, limit: int) -> list[PendingImage]:
     async with db.session() as session:
         rows = (
             await session.exec(
-                select(
+                select_columns(
                     Message.id,
                     Message.conversation_id,
                     Conversation.branch_id,
@@ -146,7 +148,7 @@ async def claim(db: Database, image: PendingImage) -> bool:
     """Insert the message's reading as `processing`; False if another worker (or process) got there first."""
     async with db.session() as session:
         result = await session.exec(
-            _insert(db.dialect, VinReading).values(  # type: ignore[call-overload]
+            _insert(db.dialect, VinReading).values(
                 message_id=image.message_id,
                 conversation_id=image.conversation_id,
                 branch_id=image.branch_id,
@@ -170,8 +172,8 @@ async def release_stale_claims(db: Database, *, older_than: timedelta) -> int:
     """Claims left by a worker that died mid-reading are removed, so the image is read again."""
     async with db.session() as session:
         result = await session.exec(
-            delete(VinReading).where(  # type: ignore[call-overload]
-                VinReading.state == 'processing', col(VinReading.claimed_at) < utcnow() - older_than
+            delete(VinReading).where(
+                col(VinReading.state) == 'processing', col(VinReading.claimed_at) < utcnow() - older_than
             )
         )
         await session.commit()
@@ -195,7 +197,7 @@ async def save_scan(db: Database, *, sha256: str, result: VinResult) -> VinScan:
     """Store a pipeline result in the cache (a concurrent identical insert is harmless) and return the row."""
     async with db.session() as session:
         await session.exec(
-            _insert(db.dialect, VinScan).values(  # type: ignore[call-overload]
+            _insert(db.dialect, VinScan).values(
                 image_sha256=sha256,
                 engine=result.engine,
                 pipeline_version=result.version,
@@ -254,9 +256,7 @@ async def finish_reading(
     async with db.session() as session:
         await session.exec(
             update(VinReading)
-            .where(  # type: ignore[call-overload]
-                col(VinReading.message_id) == image.message_id, VinReading.state == 'processing'
-            )
+            .where(col(VinReading.message_id) == image.message_id, col(VinReading.state) == 'processing')
             .values(**values)
         )
         await session.commit()
@@ -307,10 +307,10 @@ async def latest_good_reading(
 ) -> VinReadingPublic | None:
     """The conversation's most recent reading that found a VIN (verified, unverified or typed by an agent) —
     the vehicle of the AI summary and the bot. `viewer=None` is the system (the assistant's own worker)."""
-    conditions = [
-        VinReading.conversation_id == conversation_id,
+    conditions: list[ColumnElement[bool]] = [
+        col(VinReading.conversation_id) == conversation_id,
         col(VinReading.vin).is_not(None),
-        VinReading.status != VinStatus.NONE,
+        col(VinReading.status) != VinStatus.NONE,
     ]
     if viewer is not None:
         conditions.append(branch_scope(VinReading.branch_id, viewer))

@@ -32,7 +32,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ..database import Database
+from ..database import Database, select_columns
 from ..errors import InvalidInput
 from ..events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_STATUS, Event, EventPublisher
 from ..models import (
@@ -49,11 +49,12 @@ from ..models import (
     SenderKind,
     WebhookDelivery,
     WhatsAppNumber,
+    table_of,
 )
 from ..models.types import UTCDateTime, utcnow
 from ..phones import normalize_phone
 from ..storable import json_text_may_be_unstorable, storable_json, storable_text
-from .payloads import InboundMessage, ParsedWebhook, StatusUpdate, parse_webhook
+from .payloads import InboundMessage, MediaRef, ParsedWebhook, StatusUpdate, parse_webhook
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +197,7 @@ class _Delivery:
 
 
 async def _claim(session: AsyncSession, dialect: str, *, limit: int, delivery_id: int | None = None) -> list[_Delivery]:
-    table = WebhookDelivery.__table__
+    table = table_of(WebhookDelivery)
     query = select(table.c.id, table.c.body, table.c.attempts).where(table.c.status == DeliveryStatus.PENDING)
     if delivery_id is not None:
         query = query.where(table.c.id == delivery_id)
@@ -271,7 +272,9 @@ async def _ingest(
         sorted_out = _sort_out(delivery, webhook, routes)
         inbound += sorted_out.inbound
         statuses += sorted_out.statuses
-        delivery_of.update(dict.fromkeys(map(id, [m for m, _ in sorted_out.inbound] + sorted_out.statuses), delivery))
+        delivery_of.update(
+            dict.fromkeys(map(id, [*(m for m, _ in sorted_out.inbound), *sorted_out.statuses]), delivery)
+        )
         session.add_all(sorted_out.letters)
         outcome.unroutable += sorted_out.unroutable
         outcome.unstorable += len(sorted_out.letters) - sorted_out.unroutable_letters
@@ -307,7 +310,7 @@ async def _ingest(
             result = by_delivery[letter.delivery_id]
             result['new_status'] = DeliveryStatus.FLAGGED
             result['new_error'] = '\n'.join(filter(None, [result['new_error'], _note(letter)]))[:4000]
-    table = WebhookDelivery.__table__
+    table = table_of(WebhookDelivery)
     await session.exec(
         update(table)
         .where(table.c.id == bindparam('delivery_id'))
@@ -428,7 +431,7 @@ def _unstorable(delivery: _Delivery, item: InboundMessage | StatusUpdate, error:
         delivery_id=delivery.id,
         kind=DeadLetterKind.UNSTORABLE,
         phone_number_id=item.phone_number_id[:64],
-        display_phone_number=item.display_phone_number[:32] if is_message else '',
+        display_phone_number=item.display_phone_number[:32] if isinstance(item, InboundMessage) else '',
         wa_message_id=item.wa_message_id[:128],
         message_count=int(is_message),
         status_count=int(not is_message),
@@ -495,7 +498,7 @@ async def _resolve_contacts(
     identities = [(_contact_phone(m), m.from_user_id) for m in messages]
     phones = {phone for phone, _ in identities if phone}
     user_ids = {user_id for _, user_id in identities if user_id}
-    table = Contact.__table__
+    table = table_of(Contact)
 
     async def load() -> tuple[dict[str, _ContactRow], dict[str, _ContactRow]]:
         conditions = []
@@ -509,7 +512,7 @@ async def _resolve_contacts(
             _ContactRow(*row)
             for row in (
                 await session.exec(
-                    select(
+                    select_columns(
                         table.c.id,
                         table.c.phone_e164,
                         table.c.wa_user_id,
@@ -607,7 +610,7 @@ async def _resolve_conversations(
     if missing:
         now = utcnow()
         await session.exec(
-            insert_ignoring_duplicates(dialect, Conversation.__table__),
+            insert_ignoring_duplicates(dialect, table_of(Conversation)),
             params=[
                 {
                     'contact_id': c,
@@ -672,10 +675,9 @@ async def _store_inbound(
             }
         )
     # executemany: compiled once and cached, sent as multi-row batches ("insertmanyvalues") by SQLAlchemy.
+    table = table_of(Message)
     result = await session.exec(
-        insert_ignoring_duplicates(dialect, Message.__table__).returning(
-            Message.__table__.c.id, Message.__table__.c.wa_message_id
-        ),
+        insert_ignoring_duplicates(dialect, table).returning(table.c.id, table.c.wa_message_id),
         params=rows,
     )
     inserted = {wa_id: message_id for message_id, wa_id in result.all()}
@@ -685,7 +687,7 @@ async def _store_inbound(
         return
 
     media_ids = await _create_media_rows(
-        session, [(inserted[wa], placed[wa][0]) for wa in inserted if placed[wa][0].media is not None]
+        session, [(inserted[wa], media) for wa in inserted if (media := placed[wa][0].media) is not None]
     )
     await _update_conversations(session, [(placed[wa][0], placed[wa][2]) for wa in inserted])
 
@@ -733,28 +735,30 @@ def _stored_payload(message: InboundMessage) -> dict[str, Any]:
     return payload
 
 
-async def _create_media_rows(session: AsyncSession, items: list[tuple[int, InboundMessage]]) -> dict[int, int]:
-    """Media rows (status pending) for newly stored media messages; the media worker downloads them."""
+async def _create_media_rows(session: AsyncSession, items: list[tuple[int, MediaRef]]) -> dict[int, int]:
+    """Media rows (status pending) for newly stored media messages (message id, its media); the media worker
+    downloads them."""
     if not items:
         return {}
     now = utcnow()
+    media_table = table_of(Media)
     result = await session.exec(
-        Media.__table__.insert().returning(Media.__table__.c.id, sort_by_parameter_order=True),
+        media_table.insert().returning(media_table.c.id, sort_by_parameter_order=True),
         params=[
             {
-                'wa_media_id': m.media.wa_media_id,
-                'mime_type': m.media.mime_type[:120],  # type: ignore[union-attr]
-                'filename': m.media.filename[:255],
-                'sha256': _fits(m.media.sha256, 64),  # type: ignore[union-attr]
+                'wa_media_id': media.wa_media_id,
+                'mime_type': media.mime_type[:120],
+                'filename': media.filename[:255],
+                'sha256': _fits(media.sha256, 64),
                 'status': 'pending',
                 'error': '',
                 'created_at': now,
             }
-            for _, m in items
+            for _, media in items
         ],
     )
     media_ids = dict(zip([message_id for message_id, _ in items], result.scalars(), strict=True))
-    table = Message.__table__
+    table = table_of(Message)
     await session.exec(
         update(table).where(table.c.id == bindparam('message_id')).values(media_id=bindparam('new_media_id')),
         params=[{'message_id': message_id, 'new_media_id': media_id} for message_id, media_id in media_ids.items()],
@@ -766,7 +770,7 @@ async def _update_conversations(session: AsyncSession, stored: list[tuple[Inboun
     per_conversation: dict[int, list[InboundMessage]] = defaultdict(list)
     for message, conversation_id in stored:
         per_conversation[conversation_id].append(message)
-    table = Conversation.__table__
+    table = table_of(Conversation)
     latest = bindparam('latest', type_=UTCDateTime())
     earliest = bindparam('earliest', type_=UTCDateTime())
     newer = or_(table.c.last_message_at.is_(None), table.c.last_message_at <= latest)
@@ -803,9 +807,9 @@ async def _update_conversations(session: AsyncSession, stored: list[tuple[Inboun
 
 
 async def _apply_statuses(session: AsyncSession, statuses: list[StatusUpdate], outcome: IngestOutcome) -> None:
-    table = Message.__table__
+    table = table_of(Message)
     rank = case(dict(STATUS_RANK), value=table.c.status, else_=0)
-    changed: list[tuple[int, int, str]] = []
+    changed: list[tuple[int, int, str, str]] = []
     for status in sorted(statuses, key=lambda s: s.timestamp):
         if status.status not in WEBHOOK_STATUSES:
             continue

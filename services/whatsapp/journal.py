@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import insert, update
+from sqlalchemy import ColumnElement, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 
@@ -103,7 +103,7 @@ class JournalWriter:
             return await self._write_postgresql(batch, now)
         async with self._db.session() as session:
             result = await session.exec(
-                insert(WebhookDelivery).returning(WebhookDelivery.id, sort_by_parameter_order=True),
+                insert(WebhookDelivery).returning(col(WebhookDelivery.id), sort_by_parameter_order=True),
                 params=[
                     {
                         'source': p.source,
@@ -129,6 +129,7 @@ class JournalWriter:
             self._connection = await self._db.engine.connect()
         try:
             raw = (await self._connection.get_raw_connection()).driver_connection
+            assert raw is not None  # None only once the pooled connection is invalidated; it was just checked out
             rows = await raw.fetch(
                 'INSERT INTO webhook_deliveries '
                 '(source, received_at, body, status, error, attempts, message_count, status_count) '
@@ -174,7 +175,7 @@ async def requeue_for_replay(
     fails again becomes a new one). Safe to repeat: messages already stored are recognised by their WhatsApp id."""
     async with db.session() as session:
         if delivery_ids is not None:
-            condition = col(WebhookDelivery.id).in_(list(delivery_ids))
+            condition: ColumnElement[bool] = col(WebhookDelivery.id).in_(list(delivery_ids))
         else:
             statuses = [DeliveryStatus.FAILED]
             condition = col(WebhookDelivery.status).in_(statuses)

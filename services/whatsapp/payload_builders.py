@@ -16,7 +16,7 @@ from typing import Any
 
 DEFAULT_WABA_ID = '102290129340398'  # the WABA id of Meta's own reference examples
 ERROR_CODES_HREF = '/documentation/business-messaging/whatsapp/support/error-codes'
-UNSUPPORTED_ERROR = {
+UNSUPPORTED_ERROR: dict[str, Any] = {
     'code': 131051,
     'title': 'Message type unknown',
     'message': 'Message type unknown',

@@ -28,6 +28,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from aiolimiter import AsyncLimiter
@@ -49,6 +50,7 @@ from ..models import (
     MessageStatus,
     SenderKind,
     WhatsAppNumber,
+    table_of,
 )
 from ..models.types import utcnow
 from ..phones import wa_digits
@@ -123,7 +125,7 @@ class MediaWorker(BackgroundWorker):
             for media in pending:
                 result = await session.exec(
                     update(Media)
-                    .where(col(Media.id) == media.id, Media.status == 'pending')
+                    .where(col(Media.id) == media.id, col(Media.status) == 'pending')
                     .values(status='downloading')
                 )
                 if result.rowcount:
@@ -318,10 +320,10 @@ class OutboxWorker(BackgroundWorker):
         for job in jobs:
             task = asyncio.get_running_loop().create_task(self._deliver(job))
             self._in_flight[job.message_id] = task
-            task.add_done_callback(lambda _, message_id=job.message_id: self._finished(message_id))
+            task.add_done_callback(partial(self._finished, job.message_id))
         return len(jobs)
 
-    def _finished(self, message_id: int) -> None:
+    def _finished(self, message_id: int, _task: asyncio.Task[None]) -> None:
         self._in_flight.pop(message_id, None)
         self.wake()  # a slot is free: claim the next due message
 
@@ -333,7 +335,7 @@ class OutboxWorker(BackgroundWorker):
 
     async def _claim(self, limit: int, *, exclude: Collection[int] = ()) -> list[_Job]:
         now = utcnow()
-        table = Message.__table__
+        table = table_of(Message)
         priority = case(dict(PRIORITY_ORDER), value=table.c.priority, else_=9)
         query = (
             select(table.c.id, table.c.attempts)
@@ -459,10 +461,10 @@ class OutboxWorker(BackgroundWorker):
     async def _mark_sending(self, message: Message) -> bool:
         """queued → sending, atomically; for an AI message only while the conversation is in AI mode (T1:
         checked in the same statement, so an agent taking over a moment earlier always wins)."""
-        table = Message.__table__
+        table = table_of(Message)
         conditions = [table.c.id == message.id, table.c.status == MessageStatus.QUEUED]
         if message.sender_kind == SenderKind.AI:
-            conversations = Conversation.__table__
+            conversations = table_of(Conversation)
             conditions.append(
                 ~exists().where(
                     conversations.c.id == table.c.conversation_id, conversations.c.mode == ConversationMode.HUMAN
@@ -559,7 +561,7 @@ class OutboxWorker(BackgroundWorker):
         error_title: str = '',
         error_details: str = '',
     ) -> None:
-        table = Message.__table__
+        table = table_of(Message)
         values: dict[str, Any] = {'leased_until': None, 'status_updated_at': utcnow()}
         if status == MessageStatus.SENT:
             # A status webhook may already have moved it further (matched by our callback id): never go back.
@@ -589,7 +591,7 @@ class OutboxWorker(BackgroundWorker):
     async def reconcile_stale_sends(self) -> int:
         """Rows left in `sending` by a dead worker become `unconfirmed` (never resent automatically)."""
         cutoff = utcnow() - self.stale_sending_after
-        table = Message.__table__
+        table = table_of(Message)
         async with self.db.session() as session:
             result = await session.exec(
                 update(table)

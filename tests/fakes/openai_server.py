@@ -143,6 +143,7 @@ class FakeOpenAI:
             break
         if isinstance(item, int):
             return _error(item, 'The server had an error while processing your request.', 'server_error', None)
+        assert isinstance(item, Text | ToolCalls)  # what is left of a script item (or a callable's answer)
         return JSONResponse(self._completion(body, item))
 
     def _completion(self, body: dict[str, Any], item: Text | ToolCalls) -> dict[str, Any]:

@@ -68,6 +68,8 @@ async def test_a_customers_si_reaches_the_sales_desk_in_human_mode(
 
 async def test_a_vin_reading_reaches_the_bot_and_the_summary(user: User, db: Database, world: World, chat: int) -> None:
     current = runtime()
+    vehicle = decode_vehicle(GOL_VIN)
+    assert vehicle is not None
     async with db.session() as session:
         message = Message(
             conversation_id=chat, direction=Direction.INBOUND, sender_kind=SenderKind.CUSTOMER, type='image'
@@ -84,9 +86,9 @@ async def test_a_vin_reading_reaches_the_bot_and_the_summary(user: User, db: Dat
                 status='unverified',
                 source='barcode',
                 confidence=0.9,
-                vehicle=decode_vehicle(GOL_VIN).to_dict(),
+                vehicle=vehicle.to_dict(),
             )
-        )  # type: ignore[union-attr]
+        )
         await session.commit()
         message_id = message.id or 0
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from app.cli import cli
@@ -30,7 +30,7 @@ async def stock_of(db: Database, sku: str, branch_id: int) -> int | None:
         return (
             await session.exec(
                 select(ProductStock.quantity)
-                .join(Product, Product.id == ProductStock.product_id)
+                .join(Product, col(Product.id) == col(ProductStock.product_id))
                 .where(Product.sku == sku, ProductStock.branch_id == branch_id)
             )
         ).first()
@@ -74,7 +74,7 @@ async def test_importing_again_updates_by_sku_and_keeps_stock_of_branches_the_fi
     assert (report.created, report.updated) == (0, 1)
     assert await count(db, Product) == 50
     async with db.session() as session:
-        price = (await session.exec(select(Product.price).where(Product.sku == changed.sku))).one()
+        price = (await session.exec(select(col(Product.price)).where(Product.sku == changed.sku))).one()
     assert price == Decimal('99999.99')
     assert await stock_of(db, changed.sku, world.central.id or 0) == 7
     assert await stock_of(db, changed.sku, world.rosario.id or 0) == products[0].stock['SUC2']

@@ -14,7 +14,7 @@ from services.catalog import Vehicle, import_products, product_message, search_p
 from services.catalog import search as search_module
 from services.catalog.formats import CatalogProduct, normalize_code
 from services.catalog.text import words
-from services.database import Database
+from services.database import Database, select_columns
 from services.models import Product, ProductFitment, ProductStock, Role
 from tests.conftest import World
 
@@ -34,7 +34,7 @@ async def fitments_of(db: Database, product_ids: list[int]) -> dict[int, list[tu
     async with db.session() as session:
         rows = (
             await session.exec(
-                select(
+                select_columns(
                     ProductFitment.product_id,
                     ProductFitment.make,
                     ProductFitment.model,
@@ -44,8 +44,8 @@ async def fitments_of(db: Database, product_ids: list[int]) -> dict[int, list[tu
             )
         ).all()
     out: dict[int, list[tuple[str, str, int, int]]] = {}
-    for product_id, *fitment in rows:
-        out.setdefault(product_id, []).append(tuple(fitment))  # type: ignore[arg-type]
+    for product_id, make, model, year_from, year_to in rows:
+        out.setdefault(product_id, []).append((make, model, year_from, year_to))
     return out
 
 
@@ -156,7 +156,7 @@ async def test_the_whatsapp_text_of_a_product_has_price_with_iva_stock_photo_and
 ) -> None:
     hit = (await search_products(db, query='kit distribucion', branch_id=world.central.id)).hits[0]
     async with db.session() as session:
-        net = (await session.exec(select(Product.price).where(Product.sku == hit.sku))).one()
+        net = (await session.exec(select(col(Product.price)).where(Product.sku == hit.sku))).one()
         units = (
             await session.exec(
                 select(ProductStock.quantity).where(

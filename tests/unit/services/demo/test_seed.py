@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from services import auth
 from services.database import Database
@@ -62,7 +62,7 @@ async def test_catalog_prices_are_exact_to_the_cent_on_both_databases(db: Databa
     await seed_demo(db, password='demo-pass-123', catalog_size=50)
 
     async with db.session() as session:
-        prices = (await session.exec(select(Product.price))).all()
+        prices = (await session.exec(select(col(Product.price)))).all()
     assert all(
         isinstance(price, Decimal) and price == price.quantize(Decimal('0.01')) and price > 0 for price in prices
     )

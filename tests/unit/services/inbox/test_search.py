@@ -15,7 +15,17 @@ from sqlmodel import SQLModel, col, select
 from app.database import alembic_config, upgrade_to_head
 from services.database import Database
 from services.inbox.search import conversation_matches, escape_like, fts5_query, normalize_term, phone_digits
-from services.models import Branch, Contact, Conversation, Direction, Message, MessageStatus, SenderKind, WhatsAppNumber
+from services.models import (
+    Branch,
+    Contact,
+    Conversation,
+    Direction,
+    Message,
+    MessageStatus,
+    SenderKind,
+    WhatsAppNumber,
+    table_of,
+)
 from services.models.base import ChannelKind
 from tests.conftest import fresh_postgres_database
 
@@ -278,7 +288,7 @@ async def test_the_message_search_reads_its_index(db: Database, inbox: Inbox) ->
     jose = inbox.conversations[JOSE]
     # Copies of one ORM-made message with a varying text, so every column keeps the model's defaults.
     columns = ', '.join(
-        column.name for column in Message.__table__.columns if column.name not in {'id', 'wa_message_id', 'text'}
+        column.name for column in table_of(Message).columns if column.name not in {'id', 'wa_message_id', 'text'}
     )
     numbers = (
         'SELECT generate_series(1, 20000) AS n'
@@ -344,9 +354,9 @@ async def _search_objects(db: Database) -> set[str]:
         names = {name for name in inspector.get_table_names() if name.startswith('messages_fts')}
         for table in ('messages', 'contacts'):
             names |= {
-                index['name']
+                name
                 for index in inspector.get_indexes(table)
-                if (index['name'] or '').startswith('ix_search_')
+                if (name := index['name']) is not None and name.startswith('ix_search_')
             }
         if connection.dialect.name == 'postgresql':
             names |= set(
@@ -367,7 +377,7 @@ async def _search_objects(db: Database) -> set[str]:
 async def _insert_as_at_0002(db: Database, row: SQLModel) -> int:
     """Write `row` with only the columns its table had at revision 0002: the models have grown since, and the
     ORM would also write the newer columns."""
-    table = type(row).__table__  # type: ignore[attr-defined]
+    table = table_of(type(row))
 
     def _columns(connection: Connection) -> set[str]:
         return {column['name'] for column in inspect(connection).get_columns(table.name)}

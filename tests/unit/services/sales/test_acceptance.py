@@ -127,7 +127,14 @@ async def test_in_human_mode_the_customers_si_closes_the_sale(
 
 
 async def test_only_a_yes_is_checked_against_the_quotes(
-    *, db: Database, world: World, desk: SalesDesk, catalog: Catalog, ana: Viewer, chat: int
+    *,
+    db: Database,
+    world: World,
+    desk: SalesDesk,
+    catalog: Catalog,
+    ana: Viewer,
+    chat: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Every customer message goes past this subscriber; only a "sí" may cost a database read (ingest bursts).
     await set_mode(db, chat, ConversationMode.HUMAN, holder=world.ana.id)
@@ -141,7 +148,7 @@ async def test_only_a_yes_is_checked_against_the_quotes(
         checked.append(message_id)
         return await original(message_id)
 
-    acceptances.check = counting  # type: ignore[method-assign]
+    monkeypatch.setattr(acceptances, 'check', counting)
     bus.subscribe(acceptances.on_event, branch_ids=None, kinds=[MESSAGE_CREATED])
 
     question = await customer_says(db, world, '¿Y en cuántas cuotas?', publisher=bus)

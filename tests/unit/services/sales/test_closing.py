@@ -23,7 +23,7 @@ from services.sales.quotes import LineDraft
 from services.sales.sending import send_quote
 from tests.conftest import World
 
-from .conftest import Catalog
+from .conftest import Catalog, Recorder
 
 
 async def sent_quote(desk: SalesDesk, viewer: Viewer | None, chat: int, catalog: Catalog) -> int:
@@ -76,7 +76,7 @@ async def sales_count(db: Database) -> int:
 
 
 async def test_an_agent_accepts_by_hand(
-    *, db: Database, world: World, desk: SalesDesk, catalog: Catalog, ana: Viewer, chat: int
+    *, db: Database, world: World, desk: SalesDesk, recorder: Recorder, catalog: Catalog, ana: Viewer, chat: int
 ) -> None:
     quote_id = await sent_quote(desk, ana, chat, catalog)
     async with db.session() as session:
@@ -89,9 +89,7 @@ async def test_an_agent_accepts_by_hand(
 
     sale = result.sale
     assert result.created and result.ticket_sent, result.ticket_note
-    [event] = [
-        event for event in desk.publisher.events if event.kind == QUOTE_UPDATED and event.data['status'] == 'accepted'
-    ]
+    [event] = [event for event in recorder.events if event.kind == QUOTE_UPDATED and event.data['status'] == 'accepted']
     assert (event.conversation_id, event.data['ticket']) == (chat, 'SUC1-T-000001')
     assert (sale.ticket_code, sale.agent_name, sale.contact_name) == ('SUC1-T-000001', 'Ana Gómez', 'José Núñez')
     assert (sale.net_total, sale.iva_total, sale.total) == (

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from services.access import Viewer
 from services.database import Database
@@ -84,9 +84,11 @@ async def customer_says(db: Database, world: World, message: dict) -> int:
     )
     await IngestWorker(db, publisher=NullPublisher()).drain()
     async with db.session() as session:
-        return (
-            await session.exec(select(Message.id).where(Message.direction == 'in').order_by(Message.id.desc()))
+        message_id = (
+            await session.exec(select(Message.id).where(Message.direction == 'in').order_by(col(Message.id).desc()))
         ).first()
+    assert message_id is not None
+    return message_id
 
 
 async def sent_quote(desk: SalesDesk, ana: Viewer, chat: int, catalog: Catalog) -> int:

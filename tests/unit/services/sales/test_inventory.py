@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -39,7 +40,7 @@ class Clock:
 
 
 @pytest.fixture
-async def soap(fake_soap_inventory: FakeSoapInventory) -> SoapInventory:
+async def soap(fake_soap_inventory: FakeSoapInventory) -> AsyncIterator[SoapInventory]:
     fake_soap_inventory.stock.update({('SUC1', 'FRE-1001'): 7, ('SUC2', 'FRE-1001'): 1, ('SUC1', 'FIL-2002'): 0})
     provider = SoapInventory(
         wsdl=fake_soap_inventory.wsdl_url,
@@ -73,7 +74,8 @@ async def test_soap_answers_per_branch_and_unknown_skus_are_zero(
 async def test_soap_answers_are_cached_for_a_while(
     *, soap: SoapInventory, fake_soap_inventory: FakeSoapInventory
 ) -> None:
-    clock: Clock = soap.clock  # type: ignore[assignment]
+    clock = soap.clock
+    assert isinstance(clock, Clock)
     await soap.stock(branch_id=1, branch_code='SUC1', items=[PADS])
     fake_soap_inventory.stock[('SUC1', 'FRE-1001')] = 2
 
@@ -89,7 +91,8 @@ async def test_a_slow_service_times_out_and_stock_is_unconfirmed(
     *, soap: SoapInventory, fake_soap_inventory: FakeSoapInventory
 ) -> None:
     await soap.stock(branch_id=1, branch_code='SUC1', items=[PADS])  # known: 7
-    clock: Clock = soap.clock  # type: ignore[assignment]
+    clock = soap.clock
+    assert isinstance(clock, Clock)
     clock.now += 31
     soap.timeout_seconds = 0.5
     fake_soap_inventory.delay_seconds = 3.0
@@ -130,7 +133,8 @@ async def test_the_service_going_down_after_answering(
 ) -> None:
     await soap.stock(branch_id=1, branch_code='SUC1', items=[PADS])
     fake_soap_inventory.stop()
-    clock: Clock = soap.clock  # type: ignore[assignment]
+    clock = soap.clock
+    assert isinstance(clock, Clock)
     clock.now += 31
 
     levels = await soap.stock(branch_id=1, branch_code='SUC1', items=[PADS])

@@ -192,12 +192,12 @@ async def test_bad_ranges_are_refused(*, db: Database, world: World, jorge: View
 async def test_commissions_agents_see_their_own_managers_their_branch(
     *, db: Database, world: World, november: None, ana: Viewer, bruno: Viewer, marta: Viewer, jorge: Viewer
 ) -> None:
-    span = {'start': DAY, 'end': DAY + timedelta(days=1)}
+    start, end = DAY, DAY + timedelta(days=1)
 
-    own = await commissions(db, viewer=ana, **span)
-    branch = await commissions(db, viewer=marta, **span)
-    everyone = await commissions(db, viewer=jorge, **span)
-    ana_elsewhere = await commissions(db, viewer=ana, branch_id=world.rosario.id, **span)
+    own = await commissions(db, viewer=ana, start=start, end=end)
+    branch = await commissions(db, viewer=marta, start=start, end=end)
+    everyone = await commissions(db, viewer=jorge, start=start, end=end)
+    ana_elsewhere = await commissions(db, viewer=ana, branch_id=world.rosario.id, start=start, end=end)
 
     assert [(row.agent_name, row.sales, row.net_total, row.commission) for row in own] == [
         ('Ana Gómez', 2, D('1500.00'), D('45.00'))
@@ -205,7 +205,7 @@ async def test_commissions_agents_see_their_own_managers_their_branch(
     assert [row.agent_name for row in branch] == ['Ana Gómez']
     assert [row.agent_name for row in everyone] == ['Ana Gómez', 'Bruno Fernández']
     assert ana_elsewhere == []
-    assert [row.agent_name for row in await commissions(db, viewer=bruno, **span)] == ['Bruno Fernández']
+    assert [row.agent_name for row in await commissions(db, viewer=bruno, start=start, end=end)] == ['Bruno Fernández']
 
 
 async def test_a_sale_made_today_appears_in_todays_report(

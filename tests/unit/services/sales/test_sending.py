@@ -24,7 +24,7 @@ from services.whatsapp.graph_client import GraphClient
 from services.whatsapp.workers import OutboxWorker
 from tests.conftest import World
 
-from .conftest import Catalog
+from .conftest import Catalog, Recorder
 
 
 async def _draft(db: Database, viewer: Viewer | None, chat: int, catalog: Catalog) -> int:
@@ -63,7 +63,7 @@ async def _close_window(db: Database, chat: int) -> None:
 
 
 async def test_inside_the_window_the_customer_gets_the_text_and_the_pdf(
-    *, db: Database, desk: SalesDesk, catalog: Catalog, ana: Viewer, chat: int
+    *, db: Database, desk: SalesDesk, recorder: Recorder, catalog: Catalog, ana: Viewer, chat: int
 ) -> None:
     quote_id = await _draft(db, ana, chat, catalog)
 
@@ -71,7 +71,7 @@ async def test_inside_the_window_the_customer_gets_the_text_and_the_pdf(
 
     assert result.quote.status == QuoteStatus.SENT and not result.via_template
     assert [
-        (event.data['quote_id'], event.data['status']) for event in desk.publisher.events if event.kind == QUOTE_UPDATED
+        (event.data['quote_id'], event.data['status']) for event in recorder.events if event.kind == QUOTE_UPDATED
     ] == [(quote_id, 'sent')]
     assert result.quote.sent_by_id == ana.user_id and result.quote.sent_at is not None
     text, document = await _outbound(db, chat)

@@ -24,12 +24,14 @@ def test_a_north_american_honda_decodes_its_maker_and_year() -> None:
 
 
 def test_argentinian_makers_are_named_by_their_brand() -> None:
-    assert decode_vehicle('8AGSC1950AR123456').make == 'Chevrolet'  # type: ignore[union-attr]
-    assert decode_vehicle('8AP17816RD1234567').make == 'Fiat'  # type: ignore[union-attr]
+    chevrolet, fiat = decode_vehicle('8AGSC1950AR123456'), decode_vehicle('8AP17816RD1234567')
+    assert chevrolet is not None and chevrolet.make == 'Chevrolet'
+    assert fiat is not None and fiat.make == 'Fiat'
 
 
 def test_a_model_is_never_guessed_from_a_vin_that_does_not_define_it() -> None:
-    assert decode_vehicle('8AP17816RD1234567').model == ''  # type: ignore[union-attr]
+    fiat = decode_vehicle('8AP17816RD1234567')
+    assert fiat is not None and fiat.model == ''
     assert decode_vehicle('too short') is None
 
 

@@ -25,7 +25,7 @@ def label(text: str = VIN, *, size: int = 40, caption: str = '') -> tuple[Image.
     if caption:
         draw.text((340, 330), caption, font=ImageFont.truetype(FONT, 18), fill=20)
     draw.text((340, top), text, font=font, fill=20)
-    left, box_top, right, bottom = draw.textbbox((340, top), text, font=font)
+    left, box_top, right, bottom = (round(value) for value in draw.textbbox((340, top), text, font=font))
     return photo, (left, 325 if caption else box_top, right, bottom)
 
 
@@ -105,6 +105,7 @@ def test_a_crop_never_cuts_a_character_in_two() -> None:
     draw.text((100, 120), 'VIN 8DDTF9HCXBK177565', font=font, fill=20)
     top, bottom = (round(value) for value in draw.textbbox((100, 120), '8', font=font)[1::2])
     columns = (np.asarray(photo)[top:bottom] < 128).any(axis=0)
+    assert isinstance(columns, np.ndarray)
     starts = [x for x in range(1, len(columns)) if columns[x] and not columns[x - 1]]
     ends = [x for x in range(1, len(columns)) if columns[x - 1] and not columns[x]]
     eight = (starts[3], ends[3])  # V, I, N, then the 8

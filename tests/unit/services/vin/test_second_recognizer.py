@@ -48,11 +48,12 @@ def photo_of(text: str) -> tuple[Image.Image, tuple[int, int, int, int]]:
     draw = ImageDraw.Draw(photo)
     font = ImageFont.truetype(FONT, 40)
     draw.text((100, 120), text, font=font, fill=20)
-    return photo, tuple(round(value) for value in draw.textbbox((100, 120), text, font=font))  # type: ignore[return-value]
+    left, top, right, bottom = (round(value) for value in draw.textbbox((100, 120), text, font=font))
+    return photo, (left, top, right, bottom)
 
 
 def run_with(first: FakeEngine, second: FakeEngine | None) -> _Run:
-    return _Run(engine=first, deadline=time.perf_counter() + 60, timings={}, second=second)  # type: ignore[arg-type]
+    return _Run(engine=first, deadline=time.perf_counter() + 60, timings={}, second=second)
 
 
 def test_one_recognizer_s_line_reads_alone_do_not_settle_a_vin_without_check_digit() -> None:
@@ -125,7 +126,8 @@ def test_the_default_second_recognizer_is_tesseract_s_spanish_model_and_reads_a_
         pytest.skip(f'the Spanish model is not loadable here: {unavailable_reason("spa")}')
     engine = second_recognizer('tesseract')
     assert isinstance(engine, TesseractEngine) and engine.language == 'spa'
-    assert second_recognizer('rapidocr').language == 'eng'  # type: ignore[union-attr]
+    for_rapidocr = second_recognizer('rapidocr')
+    assert for_rapidocr is not None and for_rapidocr.language == 'eng'
     photo, box = photo_of(BR_VIN)
 
     lines = engine.read_line(line_crop(photo, box, threshold='gray', text_height=60), seconds_left=30, alphabet='vin')
@@ -140,10 +142,11 @@ def test_a_whole_detected_line_is_narrowed_to_its_vin_for_the_reads() -> None:
     photo = Image.new('L', (1400, 300), 235)
     draw = ImageDraw.Draw(photo)
     draw.text((60, 120), 'CHASIS N° ' + BR_VIN, font=font, fill=20)
-    line_box = tuple(round(value) for value in draw.textbbox((60, 120), 'CHASIS N° ' + BR_VIN, font=font))
+    left, top, right, bottom = (round(value) for value in draw.textbbox((60, 120), 'CHASIS N° ' + BR_VIN, font=font))
+    line_box = (left, top, right, bottom)
     vin_left = round(60 + draw.textlength('CHASIS N° ', font=font))
 
-    left, _, right, _ = longest_word(photo, line_box)  # type: ignore[arg-type]
+    left, _, right, _ = longest_word(photo, line_box)
 
     assert vin_left - 5 <= left <= vin_left + 5
     assert right >= line_box[2] - 3

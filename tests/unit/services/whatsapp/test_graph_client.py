@@ -166,7 +166,7 @@ async def test_unknown_media_kind_fails_before_http(fake: FakeGraphApi, client: 
 
 
 async def test_mark_read(fake: FakeGraphApi, client: GraphClient) -> None:
-    assert await client.mark_read(PHONE_ID, INBOUND_WAMID) is None
+    await client.mark_read(PHONE_ID, INBOUND_WAMID)
 
     [request] = fake.requests
     assert request.path == f'/v23.0/{PHONE_ID}/messages'

@@ -146,6 +146,7 @@ async def test_window_error_131047_fails_at_once_without_retry(
     assert (failed.status, failed.error_code) == (MessageStatus.FAILED, 131047)
     assert failed.error_title == 'Pasaron más de 24 h desde el último mensaje del cliente'
     assert len(fake_graph.sent_messages) == 1
+    assert isinstance(worker.publisher, Recorder)
     assert any(e.kind == MESSAGE_STATUS and e.data['status'] == 'failed' for e in worker.publisher.events)
 
 

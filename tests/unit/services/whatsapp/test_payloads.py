@@ -36,8 +36,8 @@ def _one_message(payload: Any) -> InboundMessage:
     return parsed.messages[0]
 
 
-def _value(messages: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
-    """A Meta envelope around `messages`, for hand-written message objects."""
+def _value(messages: object = None, **extra: Any) -> dict[str, Any]:
+    """A Meta envelope around `messages`, for hand-written message objects (malformed on purpose, too)."""
     value: dict[str, Any] = {
         'messaging_product': 'whatsapp',
         'metadata': {'display_phone_number': DISPLAY_NUMBER, 'phone_number_id': PHONE_NUMBER_ID},
@@ -531,9 +531,10 @@ def test_records_are_frozen_and_complete() -> None:
     parsed = parse_webhook(pb.merge_envelopes(IMAGE_EXAMPLE, STATUS_FAILED_EXAMPLE))
     records = [parsed.messages[0], parsed.messages[0].media, parsed.statuses[0], parsed.statuses[0].errors[0]]
     for record in records:
-        assert all(hasattr(record, f.name) for f in dataclasses.fields(record))  # type: ignore[arg-type]
+        assert record is not None  # the image message has its media
+        assert all(hasattr(record, f.name) for f in dataclasses.fields(record))
         with pytest.raises(dataclasses.FrozenInstanceError):
-            setattr(record, dataclasses.fields(record)[0].name, 'changed')  # type: ignore[arg-type]
+            setattr(record, dataclasses.fields(record)[0].name, 'changed')
 
 
 def test_image_message_keeps_media_reference_and_caption() -> None:
@@ -1519,8 +1520,9 @@ def test_every_builder_round_trips_through_the_parser() -> None:
         ('unsupported', '', None),
     ]
     assert [m.wa_message_id for m in parsed.messages] == [b['id'] for b in built]
-    assert parsed.messages[2].media.filename == 'presupuesto.pdf'  # type: ignore[union-attr]
-    assert parsed.messages[3].media.voice is False  # type: ignore[union-attr]
+    document, audio = parsed.messages[2].media, parsed.messages[3].media
+    assert document is not None and document.filename == 'presupuesto.pdf'
+    assert audio is not None and audio.voice is False
     assert parsed.messages[9].fields['description'] == 'Pastillas'
     assert parsed.messages[15].fields['unsupported_type'] == 'poll_creation'
     assert parsed.messages[16].fields['original_type'] == 'future_thing'
