@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
+from nicegui.events import ValueChangeEventArguments
 
 from app.pages.guard import SESSION_KEY, current_viewer
 from app.runtime import runtime
@@ -32,6 +33,11 @@ def safe_next(target: str | None) -> str:
     if parts.scheme or parts.netloc or target.startswith('//'):
         return '/'
     return target
+
+
+def _change_locale(event: ValueChangeEventArguments) -> None:
+    app.storage.user.update(locale=event.value)
+    ui.navigate.reload()
 
 
 @ui.page('/login')
@@ -98,6 +104,6 @@ async def login_page(request: Request, next: str | None = None) -> RedirectRespo
         ui.select(
             {locale: locale.upper() for locale in LOCALES},
             value=current_locale(),
-            on_change=lambda e: (app.storage.user.update(locale=e.value), ui.navigate.reload()),
+            on_change=_change_locale,
         ).props('dense borderless').mark('locale-selector')
     return None

@@ -379,7 +379,7 @@ class QuoteEditor:
         try:
             if 'quantity' in changes:
                 value = changes['quantity']
-                row = replace(row, quantity=int(value) if value is not None else 0)
+                row = replace(row, quantity=int(value) if isinstance(value, (int, float, str)) else 0)
             if 'discount_percent' in changes:
                 row = replace(
                     row,

@@ -4,9 +4,12 @@ product into a conversation (as the agent, through the outbox), the AI summary a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import pytest
 from nicegui import ui
+from nicegui.elements.mixins.text_element import TextElement
+from nicegui.elements.mixins.value_element import ValueElement
 from nicegui.testing import User
 from sqlmodel import col, select
 
@@ -40,7 +43,7 @@ async def martin(db: Database, world: World, *, hours_ago: float = 0.5) -> int:
 
 
 def texts(user: User, marker: str) -> list[str]:
-    return [element.text for element in user.find(marker=marker).elements]
+    return [cast(TextElement, element).text for element in user.find(marker=marker).elements]
 
 
 @pytest.mark.usefixtures('catalog')
@@ -150,7 +153,7 @@ async def test_the_ai_summary_panel_shows_vehicle_stage_and_confidence(user: Use
     assert texts(user, 'summary-confidence') == [f'Confianza {summary.confidence} %']
     assert texts(user, 'summary-intent') == ['Intención de compra: Media']
     bar = user.find(marker='summary-stage-bar').elements.pop()
-    assert bar.value == summary.stage_progress
+    assert cast(ValueElement, bar).value == summary.stage_progress
 
 
 async def test_only_admins_see_the_import(user: User, world: World) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import cast
 
 import pytest
 from nicegui import ui
+from nicegui.elements.mixins.value_element import ValueElement
 from nicegui.testing import User
 from sqlmodel import select
 
@@ -18,9 +20,11 @@ from services.models import (
     Contact,
     Conversation,
     ConversationMode,
+    Direction,
     Message,
     MessageStatus,
     MessageTemplate,
+    SenderKind,
 )
 from services.whatsapp import payload_builders as build
 from services.whatsapp.signatures import sign
@@ -37,11 +41,12 @@ PATIENCE = 50  # retries of should_see (0.1 s each): the shared machine is often
 async def chats(db: Database, world: World) -> dict[str, int]:
     """Casa Central: Martín (AI, unassigned), Lucía (held by Ana), an old one outside the 24 h window;
     Rosario: Gustavo."""
-    central = {'number_id': world.central_number.id or 0, 'branch_id': world.central.id or 0}
+    central_number, central_branch = world.central_number.id or 0, world.central.id or 0
     return {
         'martin': await conversation_with_message(
             db,
-            **central,
+            number_id=central_number,
+            branch_id=central_branch,
             phone='+5491133334444',
             name='Martín Ruiz',
             text='Necesito pastillas de freno',
@@ -49,7 +54,8 @@ async def chats(db: Database, world: World) -> dict[str, int]:
         ),
         'lucia': await conversation_with_message(
             db,
-            **central,
+            number_id=central_number,
+            branch_id=central_branch,
             phone='+5491122223333',
             name='Lucía Herrera',
             text=XSS,
@@ -61,7 +67,8 @@ async def chats(db: Database, world: World) -> dict[str, int]:
         ),
         'old': await conversation_with_message(
             db,
-            **central,
+            number_id=central_number,
+            branch_id=central_branch,
             phone='+5491144445555',
             name='Raúl Viejo',
             text='¿Siguen abiertos?',
@@ -146,7 +153,7 @@ async def test_opening_a_conversation_shows_the_thread_as_text_and_marks_it_read
     await user.should_see(marker='message-text', retries=PATIENCE)
 
     texts = list(user.find(marker='message-text').elements)
-    assert [element.text for element in texts] == [XSS]
+    assert [cast(ui.label, element).text for element in texts] == [XSS]
     assert all(isinstance(element, ui.label) for element in texts)  # a label: shown as characters, not HTML
     user.find(marker=f'conversation-{chats["martin"]}').click()
     await user.should_see(content='Necesito pastillas de freno', marker='message-text', retries=PATIENCE)
@@ -228,7 +235,7 @@ async def test_canned_response_is_offered_after_a_slash(
     await user.should_see(marker='canned-option', retries=PATIENCE)
     user.find(marker='canned-option').click()
 
-    assert user.find(marker='composer').elements.pop().value == '¿Me pasás el VIN del auto?'
+    assert cast(ValueElement, user.find(marker='composer').elements.pop()).value == '¿Me pasás el VIN del auto?'
 
 
 async def test_inbound_message_appears_live_in_the_open_thread_and_a_new_customer_in_the_list(
@@ -271,8 +278,8 @@ async def test_a_failed_delivery_shows_its_reason_live_in_the_open_thread(
         session.add(
             Message(
                 conversation_id=chats['martin'],
-                direction='out',
-                sender_kind='agent',
+                direction=Direction.OUTBOUND,
+                sender_kind=SenderKind.AGENT,
                 sent_by_user_id=world.ana.id,
                 text='Te paso el precio',
                 wa_message_id='wamid.OUT1',

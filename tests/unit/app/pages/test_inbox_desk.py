@@ -6,9 +6,11 @@ photo's VIN reading appears under it live and can be corrected."""
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
 import pytest
 from nicegui import ui
+from nicegui.elements.mixins.text_element import TextElement
 from nicegui.testing import User
 from sqlalchemy import update
 from sqlmodel import col, select
@@ -79,7 +81,7 @@ async def test_the_summary_shows_the_vehicle_and_products_live(user: User, world
 
     await user.should_see(content='VW Gol Trend 2015', marker='summary-vehicle', retries=PATIENCE)
     await user.should_see(marker='summary-product', retries=PATIENCE)
-    products = [element.text for element in user.find(marker='summary-product').elements]
+    products = [cast(TextElement, element).text for element in user.find(marker='summary-product').elements]
     assert products and all('Pastillas de freno' in text and '$ ' in text for text in products)
     # Still one timer for the whole page (NiceGUI's memory grows with each).
     assert len([e for e in user.client.elements.values() if isinstance(e, ui.timer)]) == 1  # type: ignore[union-attr]
@@ -179,6 +181,8 @@ async def test_a_photos_vin_shows_under_it_live_and_an_agent_corrects_it(
         await user.should_see('Leyendo el VIN…', retries=PATIENCE)
 
     # The worker finishes the reading and announces it.
+    vehicle = decode_vehicle(GOL_VIN)
+    assert vehicle is not None
     async with db.session() as session:
         await session.exec(
             update(VinReading)
@@ -190,9 +194,9 @@ async def test_a_photos_vin_shows_under_it_live_and_an_agent_corrects_it(
                 status='unverified',
                 source='barcode',
                 confidence=0.9,
-                vehicle=decode_vehicle(GOL_VIN).to_dict(),
+                vehicle=vehicle.to_dict(),
             )
-        )  # type: ignore[union-attr]
+        )
         await session.commit()
     await runtime().bus.publish(
         [

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
+from typing import cast
 
 import httpx
 import pytest
 from nicegui import core, ui
+from nicegui.elements.mixins.text_element import TextElement
+from nicegui.elements.mixins.value_element import ValueElement
 from nicegui.testing import User
 from sqlmodel import select
 
@@ -32,11 +35,12 @@ PATIENCE = 50  # retries of should_see: the shared CI machine can be slow
 @pytest.fixture
 async def chats(db: Database, world: World) -> dict[str, int]:
     """Casa Central: Martín (AI, nobody holds it) and Lucía (held by Ana)."""
-    central = {'number_id': world.central_number.id or 0, 'branch_id': world.central.id or 0}
+    central_number, central_branch = world.central_number.id or 0, world.central.id or 0
     return {
         'martin': await conversation_with_message(
             db,
-            **central,
+            number_id=central_number,
+            branch_id=central_branch,
             phone='+5491133334444',
             name='Martín Ruiz',
             text='Necesito pastillas de freno',
@@ -44,7 +48,8 @@ async def chats(db: Database, world: World) -> dict[str, int]:
         ),
         'lucia': await conversation_with_message(
             db,
-            **central,
+            number_id=central_number,
+            branch_id=central_branch,
             phone='+5491122223333',
             name='Lucía Herrera',
             text='¿Tienen kit de distribución?',
@@ -93,7 +98,7 @@ async def open_conversation(user: User, world: World, username: str, conversatio
 
 
 def text_of(user: User, marker: str) -> str:
-    return ' '.join(element.text for element in user.find(marker=marker).elements if element.visible)
+    return ' '.join(cast(TextElement, e).text for e in user.find(marker=marker).elements if e.visible)
 
 
 async def stored(db: Database, conversation_id: int) -> Conversation:
@@ -186,7 +191,7 @@ async def test_manager_reassigns_and_agents_have_no_such_button(
 
     user.find(marker='reassign').click()
     await user.should_see(marker='reassign-to', retries=PATIENCE)
-    user.find(marker='reassign-to').elements.pop().value = world.ana.id
+    cast(ValueElement, user.find(marker='reassign-to').elements.pop()).value = world.ana.id
     user.find(marker='reassign-confirm').click()
 
     await user.should_see(content='Ana Gómez', marker='panel-state', retries=PATIENCE)

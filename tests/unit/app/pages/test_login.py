@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
+from nicegui import ui
 from nicegui.testing import User
 
 from tests.conftest import World
@@ -30,7 +32,7 @@ def _visible(user: User, marker: str) -> bool:
 
 
 def table_rows(user: User, marker: str) -> list[dict]:
-    return user.find(marker=marker).elements.pop().rows
+    return cast(ui.table, user.find(marker=marker).elements.pop()).rows
 
 
 async def test_signed_out_visitor_is_sent_to_login(user: User, world: World) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 from decimal import Decimal
+from typing import cast
 
 import pytest
 from nicegui import ui
@@ -69,7 +70,7 @@ async def shop(db: Database, world: World) -> dict[str, int]:
 
 
 def number_input(user: User, marker: str) -> ui.number:
-    return next(iter(user.find(marker=marker).elements))
+    return cast(ui.number, next(iter(user.find(marker=marker).elements)))
 
 
 async def test_an_agent_edits_the_ai_draft_and_sees_totals_live(
