@@ -236,6 +236,14 @@ def app_environment(database_url: str, tmp_path: Path, monkeypatch: pytest.Monke
     yield database_url
 
 
+# NiceGUI's simulated browser looks for an element three times, 0.1 s apart, unless told otherwise. A page answers a
+# click after a database round trip or an event, which on a busy CI machine (both cores taken) takes seconds: every
+# `should_see` / `should_not_see` keeps looking for up to 10 s. A test that passes returns at the first look.
+for _wait in (SimulatedUser.should_see, SimulatedUser.should_not_see):
+    assert _wait.__kwdefaults__ is not None and 'retries' in _wait.__kwdefaults__
+    _wait.__kwdefaults__['retries'] = 100
+
+
 @pytest.fixture
 async def user(app_environment: str, caplog: pytest.LogCaptureFixture) -> AsyncIterator[SimulatedUser]:
     """NiceGUI's simulated browser (no real browser) on the real app, against this test's database."""

@@ -48,9 +48,11 @@ class ClientPanel:
         return next(section for section in self.sections if section.key == key)
 
     async def show(self, detail: ConversationDetail) -> None:
-        self.root.set_visibility(True)
         for section in self.sections:
             await self._call(section, 'show', detail)
+        # Shown once every section has the conversation: an agent typing in a field the moment it appeared lost
+        # her text when that section's `show` (after slower ones) filled in the stored values.
+        self.root.set_visibility(True)
 
     async def clear(self) -> None:
         self.root.set_visibility(False)
