@@ -26,6 +26,9 @@ class LoginPolicy:
     max_failures: int = 5
     lockout: timedelta = timedelta(minutes=15)
     session_lifetime: timedelta = timedelta(days=7)
+    # Per client address, whatever the usernames: guessing across many accounts from one place is slowed too.
+    ip_max_failures: int = 20
+    ip_window: timedelta = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -56,35 +59,60 @@ async def viewer_for_user(session: AsyncSession, user: User) -> Viewer:
     )
 
 
-async def locked_until(session: AsyncSession, *, username: str, policy: LoginPolicy) -> datetime | None:
-    """When the account unlocks, if `max_failures` failures happened within the lockout window
-    since the last successful login; else None."""
+async def locked_until(
+    session: AsyncSession, *, username: str, policy: LoginPolicy, before_id: int | None = None
+) -> datetime | None:
+    """When the account unlocks, if `max_failures` failures happened within the lockout window since its last
+    successful login; else None. With `before_id`, only attempts recorded before that one count: attempts racing
+    each other are judged in the order of their ids, each by those before it."""
     now = utcnow()
-    window_start = now - policy.lockout
+    earlier = [LoginAttempt.username == username]
+    if before_id is not None:
+        earlier.append(col(LoginAttempt.id) < before_id)
     last_success = (
-        await session.exec(
-            select(func.max(LoginAttempt.attempted_at)).where(
-                LoginAttempt.username == username, col(LoginAttempt.succeeded).is_(True)
-            )
-        )
+        await session.exec(select(func.max(LoginAttempt.id)).where(*earlier, col(LoginAttempt.succeeded).is_(True)))
     ).one()
-    since = max(window_start, last_success) if last_success else window_start
     failures = (
         await session.exec(
             select(LoginAttempt.attempted_at)
             .where(
-                LoginAttempt.username == username,
+                *earlier,
                 col(LoginAttempt.succeeded).is_(False),
-                LoginAttempt.attempted_at > since,
+                col(LoginAttempt.id) > (last_success or 0),
+                LoginAttempt.attempted_at > now - policy.lockout,
             )
-            .order_by(col(LoginAttempt.attempted_at).desc())
+            .order_by(col(LoginAttempt.id).desc())
             .limit(policy.max_failures)
         )
     ).all()
     if len(failures) < policy.max_failures:
         return None
     # Locked for a full window after the most recent of those failures.
-    return failures[0] + policy.lockout
+    return max(failures) + policy.lockout
+
+
+async def _address_throttled_until(
+    session: AsyncSession, *, client_ip: str, policy: LoginPolicy, before_id: int
+) -> datetime | None:
+    """When this address may try again, if `ip_max_failures` failures came from it within `ip_window`."""
+    if not client_ip:
+        return None
+    failures = (
+        await session.exec(
+            select(LoginAttempt.attempted_at)
+            .where(
+                LoginAttempt.client_ip == client_ip,
+                col(LoginAttempt.succeeded).is_(False),
+                col(LoginAttempt.id) < before_id,
+                LoginAttempt.attempted_at > utcnow() - policy.ip_window,
+            )
+            .order_by(col(LoginAttempt.id).desc())
+            .limit(policy.ip_max_failures)
+        )
+    ).all()
+    if len(failures) < policy.ip_max_failures:
+        return None
+    return min(failures) + policy.ip_window  # when the oldest of them leaves the window
 
 
 async def login(
@@ -96,14 +124,29 @@ async def login(
     policy: LoginPolicy = LoginPolicy(),
 ) -> LoginResult:
     """Check credentials and open a session. Raises `LoginLocked` or `InvalidCredentials`;
-    the message never says whether the username exists."""
-    username = username.strip().lower()
+    the message never says whether the username exists.
+
+    The attempt is recorded (as a failure) and committed BEFORE the ~0.2 s password check, and judged by the
+    attempts recorded before it. Checking the lockout and recording the failure after the check let twelve
+    simultaneous tries all be evaluated (issue 19, F2); now at most `max_failures` passwords are ever checked per
+    lockout window, however many arrive at once."""
+    username = username.strip().lower()[:64]
+    client_ip = client_ip[:64]
     async with db.session() as session:
-        until = await locked_until(session, username=username, policy=policy)
+        attempt = LoginAttempt(username=username, succeeded=False, client_ip=client_ip)
+        session.add(attempt)
+        await session.commit()
+        assert attempt.id is not None
+        refusal = 'login.locked'
+        until = await locked_until(session, username=username, policy=policy, before_id=attempt.id)
+        if until is None:
+            refusal = 'login.throttled'
+            until = await _address_throttled_until(session, client_ip=client_ip, policy=policy, before_id=attempt.id)
         if until is not None:
-            # Not recorded as a failure: otherwise anyone could keep any account (an admin's) locked for ever
-            # by trying once every few minutes.
-            audit.record(session, action='login.locked', actor_label=username, client_ip=client_ip)
+            # A refused try is not kept as a failure: otherwise anyone could keep any account (an admin's) locked
+            # for ever by trying once every few minutes.
+            await session.delete(attempt)
+            audit.record(session, action=refusal, actor_label=username, client_ip=client_ip)
             await session.commit()
             raise LoginLocked(until)
 
@@ -111,17 +154,17 @@ async def login(
         # Argon2 costs ~0.2 s of CPU by design: in a thread, so every other page of the process keeps updating.
         verified = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
         ok = verified and user is not None and user.active
-        session.add(LoginAttempt(username=username, succeeded=ok, client_ip=client_ip))
         if not ok or user is None:
             audit.record(session, action='login.failed', actor_label=username, client_ip=client_ip)
             await session.commit()
             raise InvalidCredentials('wrong username or password')
 
+        attempt.succeeded = True
         if needs_rehash(user.password_hash):
             user.password_hash = await asyncio.to_thread(hash_password, password)
         user.last_login_at = utcnow()
         token = secrets.token_urlsafe(32)
-        assert user.id is not None  # read from the database
+        assert user.id is not None
         session.add(
             AuthSession(
                 token_hash=token_hash(token),

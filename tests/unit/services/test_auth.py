@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from services.auth import LoginPolicy
 from services.database import Database
 from services.errors import InvalidCredentials, LoginLocked
 from services.models import AuditEntry, AuthSession, LoginAttempt, Role, User
+from services.models.types import utcnow
 from tests.conftest import World
 
 
@@ -153,3 +155,65 @@ async def _age_attempts(db: Database, username: str, *, by: timedelta) -> None:
         for attempt in attempts:
             attempt.attempted_at -= by
         await session.commit()
+
+
+# --- simultaneous attempts and the per-address throttle (issue 19, F2) ---------------------------------------
+
+
+async def _burst(db: Database, passwords: list[str], *, client_ip: str = '') -> list[object]:
+    """Logins for ana all at once, as a script would send them; each one's result or exception."""
+    return await asyncio.gather(
+        *(auth.login(db, username='ana', password=password, client_ip=client_ip) for password in passwords),
+        return_exceptions=True,
+    )
+
+
+async def test_twelve_simultaneous_wrong_passwords_get_five_checks_and_then_the_lock(
+    db: Database, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked: list[str] = []
+    real_verify = auth.verify_password
+
+    def counting_verify(password_hash: str | None, password: str) -> bool:
+        checked.append(password)
+        return real_verify(password_hash, password)
+
+    monkeypatch.setattr(auth, 'verify_password', counting_verify)
+
+    results = await _burst(db, [f'guess-{n}' for n in range(12)])
+
+    assert len(checked) == 5  # at most `max_failures` guesses, however many arrive at once
+    assert sum(isinstance(r, InvalidCredentials) for r in results) == 5
+    assert sum(isinstance(r, LoginLocked) for r in results) == 7
+    with pytest.raises(LoginLocked):
+        await auth.login(db, username='ana', password=world.password)
+
+
+async def test_the_right_password_in_a_burst_gets_in_only_among_the_first_five(db: Database, world: World) -> None:
+    results = await _burst(db, ['wrong'] * 11 + [world.password])
+
+    async with db.session() as session:
+        attempts = (await session.exec(select(LoginAttempt).order_by(col(LoginAttempt.id)))).all()
+    got_in = [r for r in results if isinstance(r, auth.LoginResult)]
+    kept = [a for a in attempts if a.username == 'ana']  # refused tries are not kept
+    if got_in:
+        assert [a.succeeded for a in kept].index(True) < 5  # judged by the failures recorded before it
+    else:
+        assert len(kept) == 5 and not any(a.succeeded for a in kept)
+
+
+async def test_too_many_failures_from_one_address_slow_down_every_account_from_it(db: Database, world: World) -> None:
+    policy = LoginPolicy(ip_max_failures=3)
+    for username in ('ana', 'bruno', 'nobody'):
+        with pytest.raises(InvalidCredentials):
+            await auth.login(db, username=username, password='wrong', client_ip='10.0.0.9', policy=policy)
+
+    with pytest.raises(LoginLocked) as throttled:
+        await auth.login(db, username='carla', password=world.password, client_ip='10.0.0.9', policy=policy)
+    other_place = await auth.login(db, username='carla', password=world.password, client_ip='10.0.0.10', policy=policy)
+
+    assert throttled.value.until > utcnow()
+    assert other_place.viewer.username == 'carla'
+    async with db.session() as session:
+        actions = (await session.exec(select(AuditEntry.action))).all()
+    assert 'login.throttled' in actions
