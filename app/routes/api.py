@@ -3,10 +3,11 @@ its branch: another branch's conversation or message answers 404, exactly like o
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Header, HTTPException, Path, Query
 from pydantic import AfterValidator, BaseModel, Field
 
 from app.routes.dependencies import ApiViewer, DatabaseDep
@@ -140,15 +141,41 @@ async def list_messages(
     response_model=MessageOut,
     status_code=202,
     summary='Queue a text (inside the 24 h window) or an approved template',
+    responses={
+        404: {'description': 'No such conversation, or one of a branch this key may not see'},
+        409: {'description': 'Free text outside the 24 h window: send an approved template'},
+        422: {'description': 'Invalid body, or an Idempotency-Key already used for a different request'},
+    },
 )
 async def send_message(
-    conversation_id: ConversationId, body: SendText | SendTemplate, viewer: ApiViewer, db: DatabaseDep
+    conversation_id: ConversationId,
+    body: SendText | SendTemplate,
+    viewer: ApiViewer,
+    db: DatabaseDep,
+    idempotency_key: Annotated[
+        StorableText | None,
+        Header(
+            min_length=1,
+            max_length=255,
+            description='Any unique string per message (a UUID): a retry with the same key and body answers the '
+            'message the first request queued (kept 24 h), never a second one',
+        ),
+    ] = None,
 ) -> MessageOut:
     bus = runtime().bus
+    idempotency = None
+    if idempotency_key is not None:
+        asked = hashlib.sha256(f'{conversation_id}\n{body.model_dump_json()}'.encode()).hexdigest()
+        idempotency = outbox.Idempotency(scope=viewer.username, key=idempotency_key, request_hash=asked)
     try:
         if isinstance(body, SendText):
             message = await outbox.queue_text(
-                db, conversation_id=conversation_id, text=body.text, publisher=bus, viewer=viewer
+                db,
+                conversation_id=conversation_id,
+                text=body.text,
+                publisher=bus,
+                viewer=viewer,
+                idempotency=idempotency,
             )
         else:
             message = await outbox.queue_template(
@@ -159,12 +186,13 @@ async def send_message(
                 template_name=body.template,
                 language=body.language,
                 variables=body.variables,
+                idempotency=idempotency,
             )
     except NotFound as exc:
         raise _not_found(exc) from exc
     except outbox.OutsideWindow as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc
-    except (InvalidInput, PermissionDenied) as exc:
+    except (InvalidInput, PermissionDenied, outbox.IdempotencyConflict) as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
     return _message_out(message)
 

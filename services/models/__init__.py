@@ -30,7 +30,7 @@ from .conversations import (
     Message,
     MessagePublic,
 )
-from .messaging import CannedResponse, MessageTemplate
+from .messaging import CannedResponse, IdempotencyKey, MessageTemplate
 from .organization import (
     Branch,
     BranchCreate,
@@ -70,6 +70,7 @@ __all__ = [
     'DeadLetterKind',
     'DeliveryStatus',
     'Direction',
+    'IdempotencyKey',
     'LoginAttempt',
     'Media',
     'Message',

@@ -42,3 +42,18 @@ class CannedResponse(SQLModel, table=True):
     title: str = Field(max_length=120)
     body: str = Field(sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """A caller's `Idempotency-Key` for one send (issue 19, F4): a retried request with the same key gets the message
+    the first one queued, never a second one. Kept a day (`IDEMPOTENCY_HOURS` in services/whatsapp/outbox.py)."""
+
+    __tablename__ = 'idempotency_keys'
+    __table_args__ = (UniqueConstraint('scope', 'key'),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=80, description='Whose key it is: the API key (api:<prefix>) or the user')
+    key: str = Field(max_length=255)
+    request_hash: str = Field(max_length=64, description='SHA-256 of what was asked, to refuse a reused key')
+    message_id: int = Field(foreign_key='messages.id')
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

@@ -23,16 +23,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
 
 from ..access import Viewer
 from ..database import Database
-from ..errors import InvalidInput, NotFound, PermissionDenied, ServiceError
+from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied, ServiceError
 from ..events import CONVERSATION_UPDATED, MESSAGE_CREATED, Event, EventPublisher
 from ..media_store import MediaStore
 from ..models import (
     Conversation,
     Direction,
+    IdempotencyKey,
     Media,
     Message,
     MessagePriority,
@@ -49,6 +51,23 @@ from .graph_client import TEXT_BODY_LIMIT
 log = logging.getLogger(__name__)
 
 WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """A caller's key for one request (issue 19, F4): the same key and request give the same message, never a
+    second one. `scope` is whose key it is (an API key), so two callers' keys never meet."""
+
+    scope: str
+    key: str
+    request_hash: str
+
+
+class IdempotencyConflict(Conflict):
+    code = 'idempotency_conflict'
+
+
+IDEMPOTENCY_HOURS = 24  # how long a key is remembered (the retention job forgets older ones)
 
 
 class OutsideWindow(ServiceError):
@@ -111,6 +130,7 @@ async def _queue(
     payload: dict[str, Any],
     needs_window: bool,
     media_id: int | None = None,
+    idempotency: Idempotency | None = None,
 ) -> Message:
     now = utcnow()
     async with db.session() as session:
@@ -139,7 +159,27 @@ async def _queue(
         if sender_kind in {SenderKind.AGENT, SenderKind.AI}:
             # Someone answered: the customer is no longer waiting.
             conversation.waiting_since = None
-        await session.commit()
+        if idempotency is not None:
+            await session.flush()
+            session.add(
+                IdempotencyKey(
+                    scope=idempotency.scope,
+                    key=idempotency.key,
+                    request_hash=idempotency.request_hash,
+                    message_id=message.id or 0,
+                    created_at=now,
+                )
+            )
+        try:
+            await session.commit()
+        except IntegrityError:
+            if idempotency is None:
+                raise
+            # The same key raced this request and won (unique scope + key): its message is the answer.
+            await session.rollback()
+            if (earlier := await _earlier_answer(db, idempotency)) is not None:
+                return earlier
+            raise
         branch_id = conversation.branch_id
     await publisher.publish(
         [
@@ -174,8 +214,11 @@ async def queue_text(
     viewer: Viewer | None = None,
     sender_kind: SenderKind = SenderKind.AGENT,
     priority: MessagePriority | None = None,
+    idempotency: Idempotency | None = None,
 ) -> Message:
     """Queue a free-text reply. Refused outside the 24 h window (M4) and over 4096 characters."""
+    if idempotency is not None and (earlier := await _earlier_answer(db, idempotency)) is not None:
+        return earlier  # a retry: what the first request queued, checked for nothing else (not even the window)
     text = text.strip()
     if not text:
         raise InvalidInput('the message is empty')
@@ -193,6 +236,7 @@ async def queue_text(
         needs_window=True,
         payload={},
         priority=priority or _default_priority(sender_kind),
+        idempotency=idempotency,
     )
 
 
@@ -207,8 +251,11 @@ async def queue_template(
     language: str | None = None,
     sender_kind: SenderKind = SenderKind.AGENT,
     priority: MessagePriority | None = None,
+    idempotency: Idempotency | None = None,
 ) -> Message:
     """Queue an approved template of the conversation's number; allowed at any time (M4)."""
+    if idempotency is not None and (earlier := await _earlier_answer(db, idempotency)) is not None:
+        return earlier
     _refuse_unstorable(template_name, language or '', *map(str, variables))
     async with db.session() as session:
         conversation, number = await _sendable_conversation(session, conversation_id, viewer)
@@ -238,6 +285,7 @@ async def queue_template(
         needs_window=False,
         priority=priority or _default_priority(sender_kind),
         payload={'template': {'name': template.name, 'language': template.language, 'variables': values}},
+        idempotency=idempotency,
     )
 
 
@@ -288,6 +336,24 @@ async def queue_media(
         priority=_default_priority(sender_kind),
         payload={'filename': filename},
     )
+
+
+async def _earlier_answer(db: Database, idempotency: Idempotency) -> Message | None:
+    """The message an earlier request with this key queued; a key reused for another request is refused."""
+    async with db.session() as session:
+        row = (
+            await session.exec(
+                select(IdempotencyKey, Message)
+                .join(Message, col(Message.id) == col(IdempotencyKey.message_id))
+                .where(IdempotencyKey.scope == idempotency.scope, IdempotencyKey.key == idempotency.key)
+            )
+        ).first()
+    if row is None:
+        return None
+    stored, message = row
+    if stored.request_hash != idempotency.request_hash:
+        raise IdempotencyConflict('this Idempotency-Key was already used for a different request')
+    return message
 
 
 def _refuse_unstorable(*texts: str) -> None:
