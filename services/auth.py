@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import ColumnElement, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -66,7 +66,7 @@ async def locked_until(
     successful login; else None. With `before_id`, only attempts recorded before that one count: attempts racing
     each other are judged in the order of their ids, each by those before it."""
     now = utcnow()
-    earlier = [LoginAttempt.username == username]
+    earlier: list[ColumnElement[bool]] = [col(LoginAttempt.username) == username]
     if before_id is not None:
         earlier.append(col(LoginAttempt.id) < before_id)
     last_success = (

@@ -209,11 +209,11 @@ async def test_too_many_failures_from_one_address_slow_down_every_account_from_i
             await auth.login(db, username=username, password='wrong', client_ip='10.0.0.9', policy=policy)
 
     with pytest.raises(LoginLocked) as throttled:
-        await auth.login(db, username='carla', password=world.password, client_ip='10.0.0.9', policy=policy)
-    other_place = await auth.login(db, username='carla', password=world.password, client_ip='10.0.0.10', policy=policy)
+        await auth.login(db, username='marta', password=world.password, client_ip='10.0.0.9', policy=policy)
+    other_place = await auth.login(db, username='marta', password=world.password, client_ip='10.0.0.10', policy=policy)
 
     assert throttled.value.until > utcnow()
-    assert other_place.viewer.username == 'carla'
+    assert other_place.viewer.username == 'marta'
     async with db.session() as session:
         actions = (await session.exec(select(AuditEntry.action))).all()
     assert 'login.throttled' in actions
