@@ -25,7 +25,9 @@ def alembic_config() -> Config:
 
 
 def database_from(settings: Settings) -> Database:
-    return Database.from_url(settings.effective_database_url)
+    if settings.effective_database_url.startswith('sqlite'):
+        return Database.from_url(settings.effective_database_url)
+    return Database.from_url(settings.effective_database_url, command_timeout=settings.database_command_timeout_seconds)
 
 
 async def upgrade_to_head(db: Database) -> None:

@@ -31,6 +31,16 @@ class Settings(BaseSettings):
     default_locale: Locale = 'es'
     display_timezone: str = 'America/Argentina/Buenos_Aires'
     migrate_on_start: bool = True
+    # PostgreSQL: a statement that has not answered in this long is abandoned by the client (a stalled server or
+    # network). Generous: migrations build indexes through the same engine.
+    database_command_timeout_seconds: float = Field(default=300.0, gt=0)
+    # The time a client may take between two pieces of a request body before it is answered 408 and the
+    # connection closed: a body that declares 1,000 bytes and sends 3 must not hold a connection (F7).
+    request_body_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Served over HTTPS (directly or behind a proxy): the session cookie gets `Secure`, so it never travels in clear.
+    https: bool = False
+    # Origins (scheme://host[:port]) besides the page's own that may open the live socket; empty = only our own.
+    allowed_origins: list[str] = Field(default_factory=list)
 
     # WhatsApp Cloud API (M1). With no token the embedded simulator is the channel (M5).
     whatsapp_app_secret: SecretStr | None = None
@@ -38,6 +48,9 @@ class Settings(BaseSettings):
     whatsapp_token: SecretStr | None = None
     graph_api_base: str = 'https://graph.facebook.com/v23.0'
     webhook_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # A webhook whose body cannot be journaled within this long is answered 503 (Meta retries): a stalled
+    # database must not hold Meta's connections, nor make it give up on us (F7).
+    webhook_journal_timeout_seconds: float = Field(default=2.0, gt=0)
     media_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     # Outbox (M3): Cloud API default throughput per number, and retries before a message is given up.
     outbox_rate_per_number: float = Field(default=80.0, gt=0)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import httpx
-from nicegui import app, helpers, ui
+from nicegui import app, core, helpers, ui
 from nicegui.storage import Storage
 
 from app.background import build_workers
 from app.database import database_from, upgrade_to_head
 from app.event_bus import build_event_bus
 from app.http_api import MachineRoutes, build_http_api
-from app.middleware import SecurityHeaders, UploadLimit
+from app.middleware import PAGE_CSP, RequestBodyTimeout, SecurityHeaders, UploadLimit
 from app.pages import register_pages
 from app.runtime import Runtime, install, runtime
 from app.settings import REPO_ROOT, Settings
@@ -39,13 +41,34 @@ def build(settings: Settings) -> Runtime:
     # on the first call; wrapping that builder puts the dispatcher outside everything NiceGUI adds later.
     build_stack = type(app).build_middleware_stack.__get__(app)
     # mypy forbids assigning to a method; replacing it on this one instance is the point.
-    app.build_middleware_stack = lambda: MachineRoutes(build_stack(), http_api)  # type: ignore[method-assign]
-    app.add_middleware(SecurityHeaders)
+    app.build_middleware_stack = lambda: RequestBodyTimeout(  # type: ignore[method-assign]
+        MachineRoutes(build_stack(), http_api), seconds=settings.request_body_timeout_seconds
+    )
+    app.add_middleware(SecurityHeaders, content_security_policy=PAGE_CSP)
+    # The live socket (socket.io) answers only pages of our own origin, and those an operator lists (F7).
+    core.sio.eio.cors_allowed_origins = _origin_check(settings.allowed_origins) if settings.allowed_origins else None
     app.add_middleware(UploadLimit, max_bytes=settings.media_max_bytes)
     app.add_static_files('/static', str(REPO_ROOT / 'app' / 'static'))
     app.on_startup(_startup)
     app.on_shutdown(_shutdown)
     return runtime_
+
+
+def _origin_check(extra: list[str]) -> Callable[[str | None, dict[str, Any]], bool]:
+    """Our own origin (as engineio computes it, proxies' X-Forwarded-* included) or one of `extra`."""
+    allowed = {origin.rstrip('/') for origin in extra}
+
+    def check(origin: str | None, environ: dict[str, Any]) -> bool:
+        if origin is None:
+            return True  # not a browser's cross-origin request
+        host = environ.get('HTTP_X_FORWARDED_HOST', environ.get('HTTP_HOST', '')).split(',')[0].strip()
+        scheme = environ.get('HTTP_X_FORWARDED_PROTO', environ.get('wsgi.url_scheme', 'http')).split(',')[0].strip()
+        return origin in allowed or origin in {
+            f'{scheme}://{host}',
+            f'{environ.get("wsgi.url_scheme")}://{environ.get("HTTP_HOST")}',
+        }
+
+    return check
 
 
 def _assemble(settings: Settings) -> Runtime:
@@ -148,4 +171,6 @@ def serve(settings: Settings) -> None:
         # deletes the page after this long: with the default 3 s any event-loop stall of 2 s (a burst of webhooks
         # on a busy 2-core box) reloaded every agent's page, which rebuilt them all and stalled the loop again.
         reconnect_timeout=15.0,
+        # The session cookie travels only over HTTPS when the app is served over it (F7).
+        session_middleware_kwargs={'https_only': settings.https, 'same_site': 'lax'},
     )

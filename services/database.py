@@ -46,7 +46,7 @@ class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached; callers show a clear error instead of a stack trace."""
 
 
-def create_engine_for(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine_for(url: str, *, command_timeout: float | None = None, **kwargs: Any) -> AsyncEngine:
     # Errors would otherwise quote bound parameters (message text, phone numbers) into logs and the
     # webhook journal's error column (O3: no message bodies in logs).
     kwargs.setdefault('hide_parameters', True)
@@ -60,7 +60,12 @@ def create_engine_for(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault('pool_size', 10)
     kwargs.setdefault('max_overflow', 20)
-    engine = create_async_engine(url, **kwargs)
+    # A database that stalls (the network drops its packets) must not hang a connection attempt for the kernel's
+    # minutes: five seconds to connect; statements get `command_timeout` when the caller sets one.
+    connect_args = {'timeout': 5.0, **kwargs.pop('connect_args', {})}
+    if command_timeout is not None:
+        connect_args['command_timeout'] = command_timeout
+    engine = create_async_engine(url, connect_args=connect_args, **kwargs)
     if not kwargs.get('pool_pre_ping'):
         _ping_idle_connections(engine)
     return engine

@@ -9,6 +9,7 @@ rotation for it would turn a delay into lost acknowledgements. Monitoring alerts
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter
@@ -20,6 +21,7 @@ from app.runtime import runtime
 from services.database import DatabaseUnavailable
 
 router = APIRouter(tags=['operations'])
+PING_TIMEOUT_SECONDS = 2.0
 
 
 def _workers_and_bus() -> tuple[dict[str, Any], bool]:
@@ -46,7 +48,11 @@ def _workers_and_bus() -> tuple[dict[str, Any], bool]:
 async def health(db: DatabaseDep) -> JSONResponse:
     report, healthy = _workers_and_bus()
     try:
-        await db.ping()
+        # A stalled database (not a refused one) would hold this request, and the load balancer's, for minutes.
+        await asyncio.wait_for(db.ping(), timeout=PING_TIMEOUT_SECONDS)
+    except TimeoutError:
+        message = f'database did not answer within {PING_TIMEOUT_SECONDS:g} s'
+        return JSONResponse({'status': 'error', 'database': message, **report}, status_code=503)
     except DatabaseUnavailable as exc:
         return JSONResponse({'status': 'error', 'database': str(exc), **report}, status_code=503)
     return JSONResponse({'status': 'ok' if healthy else 'degraded', 'database': 'ok', **report})

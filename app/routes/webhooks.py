@@ -8,6 +8,7 @@ acknowledgement fast and an acknowledged body is never lost.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -118,12 +119,18 @@ async def _accept(scope: Scope, receive: Receive) -> tuple[int, dict[str, str]]:
         and isinstance(payload.get('entry'), list)
     )
     try:
-        delivery_id = await current.journal.append(
-            text,
-            source='cloud',
-            status=DeliveryStatus.PENDING if expected_shape else DeliveryStatus.FLAGGED,
-            error='' if expected_shape else 'unexpected payload shape (not a whatsapp_business_account entry list)',
+        delivery_id = await asyncio.wait_for(
+            current.journal.append(
+                text,
+                source='cloud',
+                status=DeliveryStatus.PENDING if expected_shape else DeliveryStatus.FLAGGED,
+                error='' if expected_shape else 'unexpected payload shape (not a whatsapp_business_account entry list)',
+            ),
+            timeout=current.settings.webhook_journal_timeout_seconds,
         )
+    except TimeoutError:  # a stalled database: Meta retries, which it does not when we keep it waiting
+        log.error('webhook not journaled within %s s; answered 503', current.settings.webhook_journal_timeout_seconds)
+        return 503, {'error': 'temporarily unavailable'}
     except Exception:  # not journaled means not acknowledged: Meta will redeliver
         log.exception('webhook could not be journaled')
         return 503, {'error': 'temporarily unavailable'}

@@ -83,6 +83,10 @@ class JournalWriter:
             batch = [await self._queue.get()]
             while len(batch) < self._max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            # A request that gave up waiting (answered 503: Meta will send it again) is not written now.
+            batch = [pending for pending in batch if not pending.done.cancelled()]
+            if not batch:
+                continue
             try:
                 ids = await self._write(batch)
             except Exception as exc:  # every waiting request must learn the write failed
