@@ -10,7 +10,7 @@ from components.i18n import local_time, t
 from services import branches, users
 from services.access import Viewer
 from services.models import DeliveryStatus, Role
-from services.whatsapp import journal
+from services.whatsapp import journal, outbox
 
 
 @signed_in_page('/admin/branches', minimum_role=Role.MANAGER, title_key='nav.branches')
@@ -128,3 +128,31 @@ async def webhooks_page(viewer: Viewer) -> None:
         ui.notify(t('webhooks.replayed', count=count), type='positive')
 
     ui.button(t('webhooks.replay'), icon='replay', on_click=replay).mark('replay-webhooks')
+
+    # F5: replies whose send was interrupted; an agent (or the admin) opens the conversation and sends again.
+    ui.label(t('webhooks.unconfirmed')).classes('text-xl font-semibold mt-4')
+    ui.label(t('webhooks.unconfirmed_help')).classes('text-sm text-slate-500')
+    names = {branch.id: branch.code for branch in await branches.list_branches(db, viewer=viewer)}
+    unconfirmed = (
+        ui.table(
+            columns=[
+                {'name': 'contact', 'label': t('webhooks.contact'), 'field': 'contact', 'align': 'left'},
+                {'name': 'branch', 'label': t('header.branch'), 'field': 'branch', 'align': 'left'},
+                {'name': 'since', 'label': t('conversations.when'), 'field': 'since'},
+            ],
+            row_key='id',
+            rows=[
+                {
+                    'id': send.message_id,
+                    'conversation_id': send.conversation_id,
+                    'contact': send.contact_name,
+                    'branch': names.get(send.branch_id, ''),
+                    'since': local_time(send.since),
+                }
+                for send in await outbox.list_unconfirmed(db, viewer=viewer)
+            ],
+        )
+        .classes('w-full cursor-pointer')
+        .mark('unconfirmed-table')
+    )
+    unconfirmed.on('rowClick', lambda e: ui.navigate.to(f'/?c={int(e.args[1]["conversation_id"])}'))

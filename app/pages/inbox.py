@@ -28,7 +28,7 @@ from components.panel_section import PanelContext, PanelSection
 from components.sales.quote_section import QuoteSection
 from services import takeover
 from services.access import Viewer
-from services.errors import NotFound, ServiceError
+from services.errors import Conflict, NotFound, ServiceError
 from services.inbox import console, conversations
 from services.inbox.console import TemplateOption, ThreadMessage
 from services.inbox.conversations import ConversationRow
@@ -102,6 +102,7 @@ class InboxPage:
                     on_typing=self.typing,
                     on_load_older=self.load_older,
                     on_correct_vin=self.correct_vin,
+                    on_resend=self.resend,
                 )
             # `max-lg:hidden`, not `hidden lg:flex`: Quasar's `.hidden` is `!important` and would hide it everywhere.
             with ui.column().classes('w-[350px] min-w-[350px] h-full border-l bg-white max-lg:hidden') as self.right:
@@ -298,6 +299,19 @@ class InboxPage:
         return await correct_vin(
             self.db, viewer=self.viewer, message_id=message_id, vin_text=vin_text, publisher=self.bus
         )
+
+    async def resend(self, message_id: int) -> bool:
+        """F5: queue an unconfirmed reply again (the service checks branch and state, and audits it)."""
+        try:
+            await outbox.resend_unconfirmed(self.db, viewer=self.viewer, message_id=message_id, publisher=self.bus)
+        except Conflict:
+            ui.notify(t('chat.resend_gone'), type='info')
+            return False
+        except ServiceError as exc:
+            ui.notify(str(exc), type='negative')
+            return False
+        ui.notify(t('chat.resent'), type='positive')
+        return True
 
     async def _leave(self) -> None:
         if self.open_id is not None and self.viewer.user_id is not None:

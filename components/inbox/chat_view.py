@@ -27,6 +27,8 @@ SendText = Callable[[str], Awaitable[bool]]
 SendTemplate = Callable[[TemplateOption, list[str]], Awaitable[bool]]
 # (photo message id, the VIN the agent typed) → the stored reading; raises the service's errors.
 CorrectVin = Callable[[int, str], Awaitable[VinReadingPublic]]
+# F5: send again a reply whose send was interrupted (status unconfirmed); True when it was queued again.
+Resend = Callable[[int], Awaitable[bool]]
 
 
 def is_customer_photo(message: ThreadMessage) -> bool:
@@ -49,9 +51,12 @@ class MessageBubble:
         *,
         reading: VinReadingPublic | None = None,
         on_correct_vin: CorrectVin | None = None,
+        on_resend: Resend | None = None,
     ) -> None:
         self.message = message
         self.on_correct_vin = on_correct_vin
+        self.on_resend = on_resend
+        self.resend: ui.button | None = None  # made the first time the reply is unconfirmed
         self.vin_view: VinReadingView | None = None
         outbound = message.direction == 'out'
         colour = {'ai': 'bg-purple-50', 'agent': 'bg-green-100', 'system': 'bg-slate-100'}.get(
@@ -76,7 +81,8 @@ class MessageBubble:
             with ui.row().classes('gap-1 self-end items-center'):
                 ui.label(local_time(message.sent_at, '%H:%M')).classes('text-[10px] text-slate-500')
                 self.ticks = ui.label().classes('text-[11px]').mark('ticks')
-            self.error = ui.label().classes('text-[11px] text-negative').mark('message-error')
+            with ui.row().classes('gap-2 items-center') as self.problem:
+                self.error = ui.label().classes('text-[11px] text-negative').mark('message-error')
         self.set_status(message.status, message.error_title)
 
     def _sender(self) -> str:
@@ -104,7 +110,30 @@ class MessageBubble:
         elif status == 'queued' and error_title:
             problem = t('chat.retrying', reason=error_title)
         self.error.text = problem
-        self.error.set_visibility(bool(problem))
+        self.problem.set_visibility(bool(problem))
+        self._offer_resend(status == 'unconfirmed')
+
+    def _offer_resend(self, wanted: bool) -> None:
+        """F5: an unconfirmed reply (its sender died mid-send: Meta may or may not have it) gets "Reenviar"; the
+        agent decides, since the customer may then get it twice. Made within the bubble (`with self.problem`):
+        a status arrives from the event bus, outside any page's context."""
+        if self.on_resend is None:
+            return
+        if wanted and self.resend is None:
+            with self.problem:
+                self.resend = (
+                    ui.button(t('chat.resend'), icon='refresh', on_click=self._resend)
+                    .props('flat dense size=sm color=negative')
+                    .mark('resend')
+                )
+        if self.resend is not None:
+            self.resend.set_visibility(wanted)
+
+    async def _resend(self) -> None:
+        if self.on_resend is not None and self.resend is not None:
+            self.resend.disable()
+            if not await self.on_resend(self.message.id):
+                self.resend.enable()
 
     def set_media(self, message: ThreadMessage) -> None:
         self.message = message
@@ -173,9 +202,11 @@ class ChatView:
         on_typing: Callable[[], Awaitable[None]],
         on_load_older: Callable[[], Awaitable[None]],
         on_correct_vin: CorrectVin | None = None,
+        on_resend: Resend | None = None,
     ) -> None:
         self.on_send_text = on_send_text
         self.on_correct_vin = on_correct_vin
+        self.on_resend = on_resend
         self.on_send_template = on_send_template
         self.on_typing = on_typing
         self.bubbles: dict[int, MessageBubble] = {}
@@ -268,7 +299,9 @@ class ChatView:
         if message.id in self.bubbles:
             return
         with self.thread:
-            self.bubbles[message.id] = MessageBubble(message, reading=reading, on_correct_vin=self.on_correct_vin)
+            self.bubbles[message.id] = MessageBubble(
+                message, reading=reading, on_correct_vin=self.on_correct_vin, on_resend=self.on_resend
+            )
         self.order.append(message.id)
         if scroll:
             self.area.scroll_to(percent=1.0)
@@ -280,7 +313,10 @@ class ChatView:
         for position, message in enumerate(new):
             with self.thread:
                 bubble = self.bubbles[message.id] = MessageBubble(
-                    message, reading=(readings or {}).get(message.id), on_correct_vin=self.on_correct_vin
+                    message,
+                    reading=(readings or {}).get(message.id),
+                    on_correct_vin=self.on_correct_vin,
+                    on_resend=self.on_resend,
                 )
             bubble.element.move(self.thread, target_index=position)
         self.order[:0] = [message.id for message in new]

@@ -34,6 +34,14 @@ TEXTS: dict[str, dict[str, str]] = {
         'what was already stored is not duplicated.',
     },
     'webhooks.kind': {'es': 'Motivo', 'en': 'Reason'},
+    'webhooks.unconfirmed': {'es': 'Envíos sin confirmar', 'en': 'Unconfirmed sends'},
+    'webhooks.unconfirmed_help': {
+        'es': 'Respuestas cuyo envío se cortó: WhatsApp puede tenerlas o no. Si WhatsApp confirma, salen solas de la '
+        'lista; si no, abrí la conversación y usá «Reenviar» (el cliente podría recibirla dos veces).',
+        'en': 'Replies whose send was cut off: WhatsApp may or may not have them. If WhatsApp confirms, they leave '
+        'this list; otherwise open the conversation and use "Send again" (the customer might get it twice).',
+    },
+    'webhooks.contact': {'es': 'Cliente', 'en': 'Customer'},
     'webhooks.kind.unroutable': {'es': 'Número sin sucursal', 'en': 'Number without a branch'},
     'webhooks.kind.unstorable': {'es': 'No se pudo guardar', 'en': 'Could not be stored'},
     'webhooks.display': {'es': 'Número', 'en': 'Number'},
@@ -158,6 +166,12 @@ TEXTS: dict[str, dict[str, str]] = {
     'chat.failed': {'es': 'No enviado: {reason}', 'en': 'Not sent: {reason}'},
     'chat.retrying': {'es': 'Reintentando: {reason}', 'en': 'Retrying: {reason}'},
     'chat.unconfirmed': {'es': 'Envío sin confirmar', 'en': 'Delivery not confirmed'},
+    'chat.resend': {'es': 'Reenviar', 'en': 'Send again'},
+    'chat.resent': {'es': 'Se reenvía el mensaje.', 'en': 'The message is being sent again.'},
+    'chat.resend_gone': {
+        'es': 'Ya no está sin confirmar: WhatsApp confirmó el envío.',
+        'en': 'No longer unconfirmed: WhatsApp confirmed the send.',
+    },
     'chat.open_file': {'es': 'Abrir archivo', 'en': 'Open file'},
     'chat.location': {'es': 'Ubicación', 'en': 'Location'},
     'chat.media_pending': {'es': 'Descargando archivo…', 'en': 'Downloading file…'},

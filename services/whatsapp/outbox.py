@@ -23,15 +23,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from ..access import Viewer
-from ..database import Database
+from .. import audit
+from ..access import Viewer, branch_scope
+from ..database import Database, select_columns
 from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied, ServiceError
-from ..events import CONVERSATION_UPDATED, MESSAGE_CREATED, Event, EventPublisher
+from ..events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_STATUS, Event, EventPublisher
 from ..media_store import MediaStore
 from ..models import (
+    Contact,
     Conversation,
     Direction,
     IdempotencyKey,
@@ -370,3 +373,99 @@ def render_template(body: str, values: Sequence[str]) -> str:
 
 def _default_priority(sender_kind: SenderKind) -> MessagePriority:
     return MessagePriority.AGENT if sender_kind == SenderKind.AGENT else MessagePriority.BOT
+
+
+async def resend_unconfirmed(db: Database, *, viewer: Viewer, message_id: int, publisher: EventPublisher) -> Message:
+    """F5: queue again a reply left `unconfirmed` (its sender died mid-request: Meta may or may not have it). A
+    person decides, since the customer may get it twice; it is never resent on its own. The same row goes back to
+    `queued`, so the thread shows one bubble; a late status for the first send no longer matches it (its WhatsApp
+    id will be the new send's). Refused (`Conflict`) once it is no longer unconfirmed: a status webhook settled it."""
+    now = utcnow()
+    async with db.session() as session:
+        found = (
+            await session.exec(
+                select(Message, Conversation)
+                .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+                .where(Message.id == message_id, Message.direction == Direction.OUTBOUND)
+            )
+        ).first()
+        if found is None or not viewer.can_see_branch(found[1].branch_id):
+            raise NotFound(f'no message {message_id}')  # another branch's message is "not found" (B2)
+        message, conversation = found
+        result = await session.exec(
+            update(Message)
+            .where(col(Message.id) == message_id, col(Message.status) == MessageStatus.UNCONFIRMED)
+            .values(
+                status=MessageStatus.QUEUED,
+                attempts=0,
+                next_attempt_at=None,
+                leased_until=None,
+                error_code=None,
+                error_title='',
+                error_details='',
+                status_updated_at=now,
+            )
+        )
+        if not result.rowcount:
+            raise Conflict(f'message {message_id} is {message.status}, no longer unconfirmed')
+        audit.record(session, action='message.resent', actor=viewer, target_type='message', target_id=message_id)
+        await session.commit()
+        await session.refresh(message)
+    await publisher.publish(
+        [
+            Event(
+                MESSAGE_STATUS,
+                conversation.branch_id,
+                conversation.id,
+                {'message_id': message_id, 'status': message.status},
+            )
+        ]
+    )
+    return message
+
+
+@dataclass(frozen=True)
+class UnconfirmedSend:
+    """A reply whose send was interrupted, for the admins' list (no text: they open the conversation)."""
+
+    message_id: int
+    conversation_id: int
+    branch_id: int
+    contact_name: str
+    since: datetime
+
+
+async def list_unconfirmed(db: Database, *, viewer: Viewer, limit: int = 100) -> list[UnconfirmedSend]:
+    """Unconfirmed replies of the branches the viewer may see, oldest first (they wait longest)."""
+    async with db.session() as session:
+        rows = (
+            await session.exec(
+                select_columns(
+                    Message.id,
+                    Message.conversation_id,
+                    Conversation.branch_id,
+                    Contact.display_name,
+                    Contact.profile_name,
+                    Contact.phone_e164,
+                    Message.status_updated_at,
+                    Message.created_at,
+                )
+                .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+                .join(Contact, col(Contact.id) == col(Conversation.contact_id))
+                .where(
+                    col(Message.status) == MessageStatus.UNCONFIRMED, branch_scope(col(Conversation.branch_id), viewer)
+                )
+                .order_by(col(Message.id))
+                .limit(limit)
+            )
+        ).all()
+    return [
+        UnconfirmedSend(
+            message_id=message_id,
+            conversation_id=conversation_id,
+            branch_id=branch_id,
+            contact_name=display or profile or phone or '',
+            since=updated or created,
+        )
+        for message_id, conversation_id, branch_id, display, profile, phone, updated, created in rows
+    ]
