@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, async_playwright, expect
 
 from tests.conftest import REPO_ROOT, fresh_postgres_database
 
@@ -29,6 +29,10 @@ CHROMIUM_ARGS = [
     '--disable-quic',
 ]
 DEMO_PASSWORD = 'demo-e2e-password'
+# Playwright's `expect` polls until the page shows what is expected, for 5 s by default. The app answers in well under
+# a second, but on a shared CI machine with both cores taken a webhook → worker process → event bus → page round
+# trip has taken longer: keep polling up to 20 s (a passing assertion still returns as soon as the page shows it).
+expect.set_options(timeout=20_000)
 
 
 @dataclass
