@@ -19,6 +19,7 @@ from services.database import Database
 from services.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_STATUS, WEBHOOK_JOURNALED
 from services.media_store import MediaStore
 from services.models import Direction, MessageStatus
+from services.retention import RetentionSweeper
 from services.sales.desk import SalesDesk, build_inventory
 from services.sales.inventory import SoapInventory
 from services.sales.workers import QuoteAcceptanceWorker, QuoteExpiryWorker
@@ -55,6 +56,8 @@ class Workers:
     sales: SalesDesk
     quote_acceptances: QuoteAcceptanceWorker
     quote_expiry: QuoteExpiryWorker
+    # O3: what customers wrote is anonymized after each branch's retention (APScheduler job).
+    retention: RetentionSweeper
 
     def subscribe(self, bus: InProcessEventBus) -> None:
         """Events wake the workers instead of polling: a journaled webhook the ingest, a queued reply the outbox,
@@ -101,6 +104,7 @@ class Workers:
         self.vin_worker.start()
         self.quote_acceptances.start()
         self.quote_expiry.start()
+        self.retention.start()
         if isinstance(self.sales.inventory, SoapInventory):
             self.sales.inventory.warm_up()  # zeep loads the WSDL in a thread; the first stock check is then quick
 
@@ -117,6 +121,7 @@ class Workers:
             self.vin_worker,
             self.quote_acceptances,
             self.quote_expiry,
+            self.retention,
         ):
             await worker.stop()
         await self.vin_reader.aclose()
@@ -213,6 +218,12 @@ def build_workers(
         vin_reader=vin_reader,
         vin_worker=VinWorker(db, reader=vin_reader, store=media, publisher=bus),
         sales=sales,
+        retention=RetentionSweeper(
+            db,
+            store=media,
+            journal_retention_days=settings.journal_retention_days,
+            interval_hours=settings.retention_sweep_hours,
+        ),
         quote_acceptances=acceptances,
         quote_expiry=QuoteExpiryWorker(db, zone=sales.zone),
     )

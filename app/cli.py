@@ -217,6 +217,22 @@ def branches_list() -> None:
         typer.echo(f'{branch.code}\t{branch.name}\t{branch.city}')
 
 
+@branches_cli.command('retention')
+def branches_retention(
+    code: Annotated[str, typer.Argument(help='Branch code, e.g. SUC1')],
+    days: Annotated[
+        int | None, typer.Option(help='Anonymize what customers wrote after this many days (30-3650)')
+    ] = None,
+    keep: Annotated[bool, typer.Option('--keep', help='Keep it (no retention)')] = False,
+) -> None:
+    """How long a branch keeps what customers wrote (O3, docs/privacy.md); the retention job anonymizes the rest."""
+    if (days is None) == (not keep):
+        raise typer.BadParameter('give --days N or --keep')
+    branch = run_job(lambda db: branches.set_retention(db, code=code, days=None if keep else days))
+    kept = 'kept' if branch.retention_days is None else f'anonymized after {branch.retention_days} days'
+    typer.echo(f'branch {branch.code}: what customers wrote is {kept}')
+
+
 @numbers_cli.command('add')
 def numbers_add(
     branch: Annotated[str, typer.Option(help='Branch code')],

@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     takeover_sweep_seconds: float = Field(default=5.0, gt=0)
     faithful_offer_seconds: int = Field(default=120, ge=0)
 
+    # O3: retention (each branch sets its own for messages: `leadmaster branches retention`); how often the job
+    # runs, and how long processed webhook bodies (they hold the customers' text too) keep their text.
+    retention_sweep_hours: float = Field(default=6.0, gt=0)
+    journal_retention_days: int | None = Field(default=30, ge=1)
+
     # OpenAI-compatible LLM (A2). With no key the built-in rule engine answers.
     llm_base_url: str = 'https://openrouter.ai/api/v1'
     llm_api_key: SecretStr | None = None

@@ -41,6 +41,24 @@ async def list_branches(db: Database, *, viewer: Viewer | None = None) -> list[B
         return list((await session.exec(query)).all())
 
 
+async def set_retention(db: Database, *, code: str, days: int | None, actor: Viewer | None = None) -> Branch:
+    """O3: how long the branch keeps what customers wrote (None: kept); the retention job anonymizes the rest."""
+    if actor is not None:
+        actor.require_role(Role.ADMIN)
+    if days is not None and not 30 <= days <= 3650:
+        raise InvalidInput(f'retention must be between 30 and 3650 days, got {days}')
+    async with db.session() as session:
+        branch = (await session.exec(select(Branch).where(Branch.code == code.strip().upper()))).first()
+        if branch is None:
+            raise NotFound(f'no branch with code {code!r}')
+        branch.retention_days = days
+        audit.record(
+            session, action='branch.retention', actor=actor, target_type='branch', target_id=branch.id or '', days=days
+        )
+        await session.commit()
+        return branch
+
+
 async def get_branch_by_code(db: Database, *, code: str) -> Branch:
     async with db.session() as session:
         branch = (await session.exec(select(Branch).where(Branch.code == code.strip().upper()))).first()

@@ -71,6 +71,8 @@ class MessageBubble:
             ui.label(self._sender()).classes('text-[11px] font-medium text-slate-500').mark('sender')
             if message.type != 'text' and not (kind := t(f'chat.kind.{message.type}')).startswith('chat.kind.'):
                 ui.label(kind).classes('text-xs text-slate-500')
+            if message.redacted:  # O3: what remains of a message past its branch's retention
+                ui.label(t('chat.redacted')).classes('text-xs italic text-slate-500').mark('message-redacted')
             with ui.column().classes('gap-1') as self.media_box:
                 self._render_media()
             self.vin_box = ui.column().classes('gap-1')
@@ -170,7 +172,7 @@ class MessageBubble:
     def _render_media(self) -> None:
         media = self.message.media
         fields = self.message.fields
-        if media is not None:
+        if media is not None and media.status != 'redacted':  # a removed file: the bubble already says so
             if media.status != 'stored':
                 ui.label(t('chat.media_failed') if media.status == 'failed' else t('chat.media_pending')).classes(
                     'text-xs text-slate-500 italic'

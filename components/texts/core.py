@@ -167,6 +167,10 @@ TEXTS: dict[str, dict[str, str]] = {
     'chat.retrying': {'es': 'Reintentando: {reason}', 'en': 'Retrying: {reason}'},
     'chat.unconfirmed': {'es': 'Envío sin confirmar', 'en': 'Delivery not confirmed'},
     'chat.resend': {'es': 'Reenviar', 'en': 'Send again'},
+    'chat.redacted': {
+        'es': 'Contenido eliminado por la política de conservación de datos',
+        'en': 'Content removed by the data retention policy',
+    },
     'chat.resent': {'es': 'Se reenvía el mensaje.', 'en': 'The message is being sent again.'},
     'chat.resend_gone': {
         'es': 'Ya no está sin confirmar: WhatsApp confirmó el envío.',

@@ -81,6 +81,7 @@ class ThreadMessage(BaseModel):
     sent_at: datetime
     media: MediaView | None
     fields: dict[str, Any]  # type-specific: location coordinates, interactive reply ids, reaction target…
+    redacted: bool = False  # its content was removed by the branch's retention (O3); the bubble says so
 
 
 class Attendance(BaseModel):
@@ -316,6 +317,7 @@ def _thread_message(row: Any) -> ThreadMessage:
         error_details=error_details,
         sent_at=sent_at,
         fields=payload.get('fields', {}) if payload else {},
+        redacted=bool(payload and payload.get('redacted')),
         media=MediaView(
             id=media_id,
             mime_type=mime_type,

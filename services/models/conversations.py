@@ -207,6 +207,8 @@ class Message(MessageBase, table=True):
     sent_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     status_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # O3: when retention emptied its content (text, raw JSON, files); the row keeps its figures.
+    redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Durable outbox (M3): outbound rows wait here until a worker sends them.
     priority: MessagePriority = Field(default=MessagePriority.AGENT, sa_type=String(8))
     attempts: int = 0

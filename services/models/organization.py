@@ -26,6 +26,9 @@ class BranchBase(SQLModel):
     quote_valid_days: int = Field(default=7, ge=1, le=365)
     # S3/A1: the AI drafts quotes; only when this is on may it send one without a human confirming it.
     ai_sends_quotes: bool = False
+    # O3: what customers wrote and sent is anonymized this many days after it was sent (None: kept). Ley 25.326
+    # asks that personal data be kept no longer than needed (docs/privacy.md).
+    retention_days: int | None = Field(default=None, ge=30, le=3650)
     active: bool = True
 
 
