@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import secrets
 import sys
 from typing import Annotated, TypedDict, TypeVar
@@ -16,6 +15,7 @@ from app.commands import quotes as quotes_commands
 from app.commands import run_job
 from app.commands import sales as sales_commands
 from app.commands import vin as vin_commands
+from app.logs import configure_logging
 from app.settings import Settings
 from services import api_keys, branches, users
 from services.database import Database
@@ -124,6 +124,7 @@ def run(
         run_job(lambda db: asyncio.sleep(0), settings=settings)
     typer.echo(f'LeadMaster on http://{settings.host}:{settings.port}  (database: {_describe(settings)})')
     sys.stdout.flush()
+    configure_logging(process='web', log_format=settings.log_format)
     from app.wiring import build, serve
 
     build(settings)
@@ -144,9 +145,7 @@ def worker() -> None:
         raise typer.Exit(2)
     from app.worker_process import serve_workers
 
-    # Like the web process: warnings and errors; plus the worker's own start and stop lines.
-    logging.basicConfig(level=logging.WARNING, format='%(asctime)s worker %(levelname)s %(name)s: %(message)s')
-    logging.getLogger('leadmaster.worker').setLevel(logging.INFO)
+    configure_logging(process='worker', log_format=settings.log_format)
     asyncio.run(serve_workers(settings))
 
 

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.log_context import log_ids
 
 log = logging.getLogger(__name__)
 
@@ -172,3 +175,26 @@ async def _answer(send: Send, status: int, body: bytes) -> None:
         }
     )
     await send({'type': 'http.response.body', 'body': body})
+
+
+class RequestIds:
+    """Every request gets an id (the caller's `X-Request-Id` when it sends a sane one), bound for the log lines its
+    handling writes and returned in `X-Request-Id`, so an operator can match a client's report to the logs (O4)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope['type'] != 'http':
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get('headers', [])).get(b'x-request-id', b'').decode('latin-1')
+        request_id = given if 0 < len(given) <= 64 and given.replace('-', '').isalnum() else uuid.uuid4().hex[:16]
+
+        async def send_with_id(message: Message) -> None:
+            if message['type'] == 'http.response.start':
+                message['headers'] = [*message.get('headers', []), (b'x-request-id', request_id.encode())]
+            await send(message)
+
+        with log_ids(request_id=request_id):
+            await self.app(scope, receive, send_with_id)

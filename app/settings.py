@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     default_locale: Locale = 'es'
     display_timezone: str = 'America/Argentina/Buenos_Aires'
     migrate_on_start: bool = True
+    # O4: `text` for a terminal, `json` (one object per line, with request / delivery / message ids) for a shipper.
+    log_format: Literal['text', 'json'] = 'text'
     # PostgreSQL: a statement that has not answered in this long is abandoned by the client (a stalled server or
     # network). Generous: migrations build indexes through the same engine.
     database_command_timeout_seconds: float = Field(default=300.0, gt=0)

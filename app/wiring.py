@@ -14,7 +14,7 @@ from app.background import build_workers
 from app.database import database_from, upgrade_to_head
 from app.event_bus import build_event_bus
 from app.http_api import MachineRoutes, build_http_api
-from app.middleware import PAGE_CSP, RequestBodyTimeout, SecurityHeaders, UploadLimit
+from app.middleware import PAGE_CSP, RequestBodyTimeout, RequestIds, SecurityHeaders, UploadLimit
 from app.pages import register_pages
 from app.runtime import Runtime, install, runtime
 from app.settings import REPO_ROOT, Settings
@@ -41,8 +41,8 @@ def build(settings: Settings) -> Runtime:
     # on the first call; wrapping that builder puts the dispatcher outside everything NiceGUI adds later.
     build_stack = type(app).build_middleware_stack.__get__(app)
     # mypy forbids assigning to a method; replacing it on this one instance is the point.
-    app.build_middleware_stack = lambda: RequestBodyTimeout(  # type: ignore[method-assign]
-        MachineRoutes(build_stack(), http_api), seconds=settings.request_body_timeout_seconds
+    app.build_middleware_stack = lambda: RequestIds(  # type: ignore[method-assign]
+        RequestBodyTimeout(MachineRoutes(build_stack(), http_api), seconds=settings.request_body_timeout_seconds)
     )
     app.add_middleware(SecurityHeaders, content_security_policy=PAGE_CSP)
     # The live socket (socket.io) answers only pages of our own origin, and those an operator lists (F7).

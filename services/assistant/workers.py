@@ -38,6 +38,7 @@ from ..access import Viewer
 from ..database import Database
 from ..errors import ServiceError
 from ..events import Event, EventPublisher
+from ..log_context import log_ids
 from ..models import (
     Branch,
     Contact,
@@ -179,9 +180,11 @@ class AssistantWorker(BackgroundWorker):
         return sum(1 for outcome in [*outcomes, *photo_outcomes] if outcome == 'replied')
 
     async def _guarded(self, turn: Callable[[int], Awaitable[str]], key: int) -> str:
+        ids = {'conversation_id': key} if turn.__name__ == 'answer' else {'message_id': key}
         async with self._semaphore:
             try:
-                return await turn(key)
+                with log_ids(**ids):
+                    return await turn(key)
             except Exception:  # one conversation's failure must not stop the others
                 log.exception('assistant turn %s(%s) failed', turn.__name__, key)
                 return 'failed'

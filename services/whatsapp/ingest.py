@@ -35,6 +35,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ..database import Database, select_columns
 from ..errors import InvalidInput
 from ..events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_STATUS, Event, EventPublisher
+from ..log_context import log_ids
 from ..models import (
     Contact,
     Conversation,
@@ -209,6 +210,11 @@ async def _claim(session: AsyncSession, dialect: str, *, limit: int, delivery_id
 
 
 async def _ingest_one(db: Database, delivery_id: int, directory: NumberDirectory) -> IngestOutcome:
+    with log_ids(delivery_id=delivery_id):
+        return await _ingest_one_bound(db, delivery_id, directory)
+
+
+async def _ingest_one_bound(db: Database, delivery_id: int, directory: NumberDirectory) -> IngestOutcome:
     for isolate in (False, True):
         async with db.session() as session:
             deliveries = await _claim(session, db.dialect, limit=1, delivery_id=delivery_id)

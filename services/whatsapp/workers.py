@@ -37,6 +37,7 @@ from sqlmodel import col, select
 
 from ..database import Database
 from ..events import MESSAGE_STATUS, Event, EventPublisher
+from ..log_context import log_ids
 from ..media_store import MediaStore
 from ..models import (
     ChannelKind,
@@ -364,7 +365,8 @@ class OutboxWorker(BackgroundWorker):
 
     async def _deliver(self, job: _Job) -> None:
         try:
-            await self._send(job)
+            with log_ids(message_id=job.message_id):
+                await self._send(job)
         except Exception:  # the lease expires and the row is retried later
             log.exception('outbox send of message %s crashed', job.message_id)
 
