@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query
 from pydantic import AfterValidator, BaseModel, Field
@@ -20,7 +20,27 @@ from services.models import BranchPublic, ConversationStatus, Message
 from services.storable import has_unstorable
 from services.whatsapp import outbox
 
-router = APIRouter(prefix='/api/v1', tags=['api'])
+
+class ErrorOut(BaseModel):
+    detail: str
+
+
+# What any operation may answer besides its own results (documented in the OpenAPI; schemathesis checks that every
+# status code the API returns is documented, tests/e2e/test_openapi_schema.py).
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {'model': ErrorOut, 'description': 'Missing or invalid X-API-Key'},
+    503: {
+        'model': ErrorOut,
+        'description': 'The database is unavailable or did not answer within 10 s: retry after Retry-After seconds',
+    },
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {'model': ErrorOut, 'description': 'No such object, or one of a branch this key may not see'}
+}
+# A request body is at most this long (a text is ≤ 4096 characters, a template's variables fill ≤ 1024): 413 beyond.
+MAX_BODY_BYTES = 256 * 1024
+
+router = APIRouter(prefix='/api/v1', tags=['api'], responses=COMMON_RESPONSES, max_body_size=MAX_BODY_BYTES)
 
 # Database ids are 32-bit integers: a bigger number is a 422, never a database error (a 500).
 ID_MAX = 2**31 - 1
@@ -67,7 +87,8 @@ class SendTemplate(BaseModel):
         min_length=1, max_length=512, description='Approved template name of the conversation number'
     )
     language: StorableText | None = Field(default=None, max_length=16)
-    variables: list[StorableText] = Field(default_factory=list, max_length=100)
+    # A template body is at most 1024 characters (Meta): no variable can be longer.
+    variables: list[Annotated[StorableText, Field(max_length=1024)]] = Field(default_factory=list, max_length=100)
 
 
 def _message_out(message: Message, contact_phone: str | None = None) -> MessageOut:
@@ -119,6 +140,7 @@ def _conversation_out(row: ConversationRow) -> ConversationOut:
     '/conversations/{conversation_id}/messages',
     response_model=list[MessageOut],
     summary="A conversation's messages, oldest first",
+    responses=NOT_FOUND,
 )
 async def list_messages(
     conversation_id: ConversationId,
@@ -142,8 +164,11 @@ async def list_messages(
     status_code=202,
     summary='Queue a text (inside the 24 h window) or an approved template',
     responses={
-        404: {'description': 'No such conversation, or one of a branch this key may not see'},
-        409: {'description': 'Free text outside the 24 h window: send an approved template'},
+        400: {'model': ErrorOut, 'description': 'The body is not JSON (or not UTF-8)'},
+        404: {'model': ErrorOut, 'description': 'No such conversation, or one of a branch this key may not see'},
+        408: {'description': 'The body stopped arriving (text/plain)'},
+        409: {'model': ErrorOut, 'description': 'Free text outside the 24 h window: send an approved template'},
+        413: {'model': ErrorOut, 'description': f'The body is longer than {MAX_BODY_BYTES} bytes'},
         422: {'description': 'Invalid body, or an Idempotency-Key already used for a different request'},
     },
 )
@@ -197,7 +222,12 @@ async def send_message(
     return _message_out(message)
 
 
-@router.get('/messages/{whatsapp_message_id}', response_model=MessageOut, summary='One message by its WhatsApp id')
+@router.get(
+    '/messages/{whatsapp_message_id}',
+    response_model=MessageOut,
+    summary='One message by its WhatsApp id',
+    responses=NOT_FOUND,
+)
 async def get_message(
     whatsapp_message_id: Annotated[StorableText, Path(max_length=128)], viewer: ApiViewer, db: DatabaseDep
 ) -> MessageOut:

@@ -44,7 +44,16 @@ def _workers_and_bus() -> tuple[dict[str, Any], bool]:
     return report, healthy
 
 
-@router.get('/health', summary='Liveness: database, workers, event bus, channel')
+@router.get(
+    '/health',
+    summary='Liveness: database, workers, event bus, channel',
+    responses={
+        503: {
+            'description': f'The database did not answer within {PING_TIMEOUT_SECONDS:g} s: take this process out '
+            'of rotation'
+        }
+    },
+)
 async def health(db: DatabaseDep) -> JSONResponse:
     report, healthy = _workers_and_bus()
     try:

@@ -71,15 +71,13 @@ def running_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         else fresh_postgres_database('leadmaster_e2e')
     )
     port = _free_port()
-    # Without PYTEST_CURRENT_TEST: NiceGUI would think it runs inside pytest and pick a test port.
-    env = {
-        **{k: v for k, v in os.environ.items() if k != 'PYTEST_CURRENT_TEST'},
-        'LEADMASTER_DATABASE_URL': database_url,
-        'LEADMASTER_PORT': str(port),
-        'LEADMASTER_VAR_DIR': str(workdir / 'var'),
-        'LEADMASTER_DEMO_PASSWORD': DEMO_PASSWORD,
-        'LEADMASTER_DEMO_CATALOG_SIZE': '500',
-    }
+    env = app_env(
+        database_url=database_url,
+        port=port,
+        workdir=workdir,
+        LEADMASTER_DEMO_PASSWORD=DEMO_PASSWORD,
+        LEADMASTER_DEMO_CATALOG_SIZE='500',
+    )
     output = workdir / 'app.log'
     with output.open('wb') as log:
         process = subprocess.Popen(
@@ -117,6 +115,76 @@ def _wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], output:
             pass
         time.sleep(0.2)
     pytest.fail(f'the app did not become healthy in {START_TIMEOUT_SECONDS} s:\n{output.read_text()}', pytrace=False)
+
+
+def app_env(*, database_url: str, port: int, workdir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a `leadmaster …` subprocess on `database_url` and `port` (plus `extra` settings)."""
+    return {
+        # Without PYTEST_CURRENT_TEST: NiceGUI would think it runs inside pytest and pick a test port.
+        **{k: v for k, v in os.environ.items() if k != 'PYTEST_CURRENT_TEST'},
+        'LEADMASTER_DATABASE_URL': database_url,
+        'LEADMASTER_PORT': str(port),
+        'LEADMASTER_VAR_DIR': str(workdir / 'var'),
+        **extra,
+    }
+
+
+class AppProcess:
+    """`leadmaster run` as a subprocess a test may kill -9 and start again, on the same port and database (fault
+    tests). Its output is appended to `log` across restarts."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.log = log
+        self.port = int(env['LEADMASTER_PORT'])
+        self.base_url = f'http://127.0.0.1:{self.port}'
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def cli(self, *args: str) -> str:
+        """Run `leadmaster …` against the same database and settings."""
+        result = subprocess.run(
+            [sys.executable, '-m', 'app.cli', *args],
+            cwd=REPO_ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if result.returncode != 0:
+            pytest.fail(f'leadmaster {" ".join(args)} failed:\n{result.stdout}\n{result.stderr}', pytrace=False)
+        return result.stdout
+
+    def start(self) -> None:
+        """Start the web process (which starts its worker process on PostgreSQL) and wait until it is healthy."""
+        with self.log.open('ab') as log:
+            self.process = subprocess.Popen(
+                [sys.executable, '-m', 'app.cli', 'run'], cwd=REPO_ROOT, env=self.env, stdout=log, stderr=log
+            )
+        try:
+            _wait_until_healthy(self.base_url, self.process, self.log)
+        except BaseException:  # pytest.fail included: no app left running behind a failed start
+            self.kill()
+            raise
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None and self.process.poll() is None else None
+
+    def kill(self) -> None:
+        """kill -9 of the web process (its worker process notices and stops by itself)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
 
 
 @pytest.fixture(scope='session')
