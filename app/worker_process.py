@@ -21,6 +21,7 @@ from app.background import build_workers
 from app.database import database_from, upgrade_to_head
 from app.event_bus import build_event_bus
 from app.settings import REPO_ROOT, Settings
+from services.database import Database, DatabaseUnavailable
 from services.media_store import MediaStore
 from services.presence import PresenceBoard
 from services.whatsapp.graph_client import GraphClient
@@ -36,7 +37,15 @@ STABLE_SECONDS = 60.0
 async def serve_workers(settings: Settings) -> None:
     """Run every background worker until SIGTERM/SIGINT (or until the parent web process is gone)."""
     db = database_from(settings)
-    await db.ping()  # fail fast with the driver's reason
+    if parent_pid := os.environ.get(PARENT_PID_VARIABLE):
+        # Started by `leadmaster run`: a database that is down now (an outage, a restart) will be back; waiting for it
+        # resumes the work the moment it is, where exiting made the supervisor back off for up to 30 s.
+        if not await _wait_for_database(db, parent_pid=int(parent_pid)):
+            log.warning('the web process %s is gone; stopping the workers', parent_pid)
+            await db.dispose()
+            return
+    else:
+        await db.ping()  # run by hand: fail fast with the driver's reason
     if settings.migrate_on_start:
         await upgrade_to_head(db)  # under an advisory lock: web processes may be migrating at the same time
     bus = build_event_bus(kind=settings.effective_event_bus, database_url=settings.effective_database_url)
@@ -69,6 +78,26 @@ async def serve_workers(settings: Settings) -> None:
         await graph.aclose()
         await db.dispose()
         log.info('LeadMaster workers stopped')
+
+
+async def _wait_for_database(
+    db: Database, *, parent_pid: int, every_seconds: float = 1.0, say_every_seconds: float = 30.0
+) -> bool:
+    """True once the database answers; False if the web process that started this one is gone meanwhile."""
+    loop = asyncio.get_running_loop()
+    said_at: float | None = None
+    while os.getppid() == parent_pid:
+        try:
+            await db.ping()
+            if said_at is not None:
+                log.warning('database reachable again; the workers start')
+            return True
+        except DatabaseUnavailable as exc:
+            if said_at is None or loop.time() - said_at >= say_every_seconds:
+                log.warning('waiting for the database before starting the workers: %s', exc)
+                said_at = loop.time()
+        await asyncio.sleep(every_seconds)
+    return False
 
 
 async def _stop_when_orphaned(parent_pid: int, stop: asyncio.Event) -> None:

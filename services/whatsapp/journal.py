@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,6 +52,9 @@ class JournalWriter:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._connection: AsyncConnection | None = None
+        self._failing_since: float | None = None  # monotonic time of the first failed write of an outage
+        self._last_said = 0.0
+        self._failed_batches = 0
 
     def start(self) -> None:
         if self._task is None:
@@ -90,16 +94,33 @@ class JournalWriter:
             try:
                 ids = await self._write(batch)
             except Exception as exc:  # every waiting request must learn the write failed
-                log.exception('journal write of %d webhook bodies failed', len(batch))
+                self._report_failure(len(batch))
                 for pending in batch:
                     if not pending.done.done():
                         pending.done.set_exception(exc)
                 continue
+            if self._failing_since is not None:
+                log.warning('webhook journal writes again after %d failed batches', self._failed_batches)
+                self._failing_since, self._failed_batches = None, 0
             for pending, delivery_id in zip(batch, ids, strict=True):
                 if not pending.done.done():
                     pending.done.set_result(delivery_id)
             if self._on_journaled is not None and any(p.status == DeliveryStatus.PENDING for p in batch):
                 self._on_journaled()
+
+    def _report_failure(self, bodies: int) -> None:
+        """The first failure with its traceback, then one line every 30 s while it lasts: during an outage every
+        batch fails, and a traceback per batch wrote megabytes of the same lines."""
+        now = time.monotonic()
+        self._failed_batches += 1
+        if self._failing_since is None:
+            self._failing_since = self._last_said = now
+            log.exception('journal write of %d webhook bodies failed (answered 503; Meta sends them again)', bodies)
+        elif now - self._last_said >= 30.0:
+            self._last_said = now
+            log.error(
+                'webhook journal still failing: %d batches in %.0f s', self._failed_batches, now - self._failing_since
+            )
 
     async def _write(self, batch: Sequence[_Pending]) -> list[int]:
         now = utcnow()

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import make_url
 from typer.testing import CliRunner
 
 from app.cli import cli
@@ -29,6 +30,7 @@ from services.presence import PRESENCE_ONLINE
 from services.whatsapp import payload_builders as build
 from services.whatsapp.journal import journal_once, journaled_event
 from tests.conftest import APP_SECRET, REPO_ROOT, World
+from tests.fakes.tcp_proxy import TcpProxy
 
 ON_POSTGRESQL = pytest.mark.parametrize('database_url', ['postgresql'], indirect=True)
 STARTUP_SECONDS = 60  # a child process imports the app; the test machine is often busy
@@ -163,3 +165,34 @@ async def test_a_crash_loop_is_retried_ever_more_slowly_but_a_worker_that_ran_fi
         assert steady.last_restart_delay == 0.05
     finally:
         await steady.stop()
+
+
+@ON_POSTGRESQL
+async def test_a_worker_started_while_the_database_is_unreachable_waits_for_it_instead_of_dying(
+    *, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, web_side: WebSide, db: Database, world: World
+) -> None:
+    """Restarted during an outage, a worker that exited at its first ping made `leadmaster run` back off for up to
+    30 s after the database came back; it now waits, and starts the moment the database answers."""
+    url = make_url(database_url)
+    with TcpProxy((url.host or '127.0.0.1', url.port or 5432)) as proxy:
+        proxy.stall()  # connections are accepted and held: the worker's ping cannot get through
+        for name, value in {
+            'LEADMASTER_DATABASE_URL': url.set(host='127.0.0.1', port=proxy.port).render_as_string(hide_password=False),
+            'LEADMASTER_VAR_DIR': str(tmp_path / 'var'),
+            'LEADMASTER_WHATSAPP_APP_SECRET': APP_SECRET,
+            'LEADMASTER_ASSISTANT_ENABLED': 'false',
+        }.items():
+            monkeypatch.setenv(name, value)
+        workers = WorkerProcess(Settings(), restart_delay_seconds=0.2)
+        workers.start()
+        try:
+            async with asyncio.timeout(STARTUP_SECONDS):
+                while proxy.counts.accepted == 0:  # noqa: ASYNC110 - the proxy's thread counts; nothing to await
+                    await asyncio.sleep(0.1)
+            proxy.resume()
+            await asyncio.wait_for(web_side.worker_hellos.get(), timeout=STARTUP_SECONDS)
+            stored = await web_side.customer_writes(db, world, 'hola después del corte', 'wamid.W9')
+        finally:
+            await workers.stop()
+    assert stored.data['text'] == 'hola después del corte'
+    assert workers.restarts == 0  # it waited; it did not die and get restarted
