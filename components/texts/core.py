@@ -37,9 +37,11 @@ TEXTS: dict[str, dict[str, str]] = {
     'webhooks.unconfirmed': {'es': 'Envíos sin confirmar', 'en': 'Unconfirmed sends'},
     'webhooks.unconfirmed_help': {
         'es': 'Respuestas cuyo envío se cortó: WhatsApp puede tenerlas o no. Si WhatsApp confirma, salen solas de la '
-        'lista; si no, abrí la conversación y usá «Reenviar» (el cliente podría recibirla dos veces).',
+        'lista; si no, tocá la fila para abrir la conversación y usá «Reenviar» (el cliente podría recibirla dos '
+        'veces).',
         'en': 'Replies whose send was cut off: WhatsApp may or may not have them. If WhatsApp confirms, they leave '
-        'this list; otherwise open the conversation and use "Send again" (the customer might get it twice).',
+        'this list; otherwise click the row to open the conversation and use "Send again" (the customer might get it '
+        'twice).',
     },
     'webhooks.contact': {'es': 'Cliente', 'en': 'Customer'},
     'webhooks.kind.unroutable': {'es': 'Número sin sucursal', 'en': 'Number without a branch'},
