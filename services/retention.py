@@ -21,9 +21,8 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import and_, exists, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -33,6 +32,7 @@ from .media_store import MediaStore
 from .models import Branch, Conversation, DeadLetter, DeliveryStatus, Media, Message, WebhookDelivery
 from .models.types import utcnow
 from .models.vin import VinReading, VinScan
+from .workers import ScheduledJob
 
 log = logging.getLogger(__name__)
 
@@ -203,51 +203,26 @@ async def _forget_journal_bodies(db: Database, *, cutoff: datetime) -> int:
     return result.rowcount or 0
 
 
-class RetentionSweeper:
-    """The retention job, every `interval_hours` (APScheduler), in the process that runs the workers."""
+class RetentionSweeper(ScheduledJob):
+    """The retention job, every `interval_hours`, in the process that runs the workers. Not at start: a process
+    that starts (or restarts) serves first; the first sweep comes a minute later."""
+
+    name = 'retention'
 
     def __init__(
         self, db: Database, *, store: MediaStore, journal_retention_days: int | None, interval_hours: float
     ) -> None:
+        super().__init__(interval=timedelta(hours=interval_hours), first_run_after=timedelta(minutes=1))
         self.db = db
         self.store = store
         self.journal_retention_days = journal_retention_days
-        self.interval_hours = interval_hours
-        self._scheduler: AsyncIOScheduler | None = None
         self.last_report: RetentionReport | None = None
 
-    def start(self) -> None:
-        if self._scheduler is not None:
-            return
-        self._scheduler = AsyncIOScheduler(timezone=UTC)
-        self._scheduler.add_job(
-            self._job,
-            'interval',
-            hours=self.interval_hours,
-            id='retention',
-            max_instances=1,
-            coalesce=True,
-            # Not at once: a process that starts (or restarts) must first serve; the first sweep comes a minute later.
-            next_run_time=datetime.now(UTC) + timedelta(minutes=1),
+    async def run_once(self) -> RetentionReport:
+        self.last_report = await apply_retention(
+            self.db, store=self.store, journal_retention_days=self.journal_retention_days
         )
-        self._scheduler.start()
-
-    async def stop(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
-
-    @property
-    def running(self) -> bool:
-        return self._scheduler is not None and self._scheduler.running
-
-    async def _job(self) -> None:
-        try:
-            self.last_report = await apply_retention(
-                self.db, store=self.store, journal_retention_days=self.journal_retention_days
-            )
-        except Exception:  # e.g. the database restarting: the next interval tries again
-            log.exception('retention sweep failed')
+        return self.last_report
 
 
 __all__ = ['RetentionReport', 'RetentionSweeper', 'apply_retention']

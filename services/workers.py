@@ -1,7 +1,9 @@
-"""Background workers: an asyncio task doing rounds of work when woken, and every few seconds anyway.
+"""Background work, in two shapes every feature's `workers.py` builds on:
 
-Woken by events for low latency; the periodic round is the safety net for work another process left,
-or that was pending when this one crashed.
+- `BackgroundWorker`: an asyncio task doing rounds of work when woken, and every few seconds anyway. Woken by events
+  for low latency; the periodic round is the safety net for work another process left, or that was pending when
+  this one crashed.
+- `ScheduledJob`: work on a fixed interval (APScheduler), such as the takeover and retention sweepers.
 """
 
 from __future__ import annotations
@@ -9,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger(__name__)
 
@@ -57,3 +62,49 @@ class BackgroundWorker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_seconds)
             self._wake.clear()
+
+
+class ScheduledJob:
+    """Work APScheduler runs every `interval` in this process (scheduled jobs are named `…Sweeper`): one run at a
+    time, runs missed while one was busy coalesced into one, a failure logged and retried at the next interval
+    (e.g. the database restarting). Subclasses write `run_once`."""
+
+    name = 'scheduled-job'
+
+    def __init__(self, *, interval: timedelta, first_run_after: timedelta = timedelta(0)) -> None:
+        self.interval = interval
+        self.first_run_after = first_run_after
+        self._scheduler: AsyncIOScheduler | None = None
+
+    async def run_once(self) -> object:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        if self._scheduler is not None:
+            return
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._scheduler.add_job(
+            self._job,
+            'interval',
+            seconds=self.interval.total_seconds(),
+            id=self.name,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC) + self.first_run_after,
+        )
+        self._scheduler.start()
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+
+    @property
+    def running(self) -> bool:
+        return self._scheduler is not None and self._scheduler.running
+
+    async def _job(self) -> None:
+        try:
+            await self.run_once()
+        except Exception:
+            log.exception('%s failed', self.name)

@@ -14,9 +14,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import update
 from sqlmodel import col, select
 
@@ -24,7 +23,7 @@ from ..database import Database
 from ..events import CONVERSATION_UPDATED, Event, EventPublisher
 from ..models import AssignmentRule, Branch, Conversation, ConversationMode, ConversationStatus
 from ..models.types import utcnow
-from ..workers import BackgroundWorker
+from ..workers import BackgroundWorker, ScheduledJob
 from .moves import TABLE, apply_move, record_move, transition_event, waiting_values
 from .rules import apply_rule, expire_offer, rule_candidates
 from .states import MOVES, Action, Phase, phase_in
@@ -134,9 +133,11 @@ async def set_missing_deadlines(db: Database, *, now: datetime | None = None, li
     return len(rows)
 
 
-class TakeoverSweeper:
+class TakeoverSweeper(ScheduledJob):
     """Every `interval_seconds`: release expired holds, end faithful offers that ran out, and let the branch
     rules place conversations still waiting for a person (an agent may have come online since)."""
+
+    name = 'takeover-sweep'
 
     def __init__(
         self,
@@ -147,43 +148,14 @@ class TakeoverSweeper:
         offer_seconds: int,
         interval_seconds: float,
     ) -> None:
+        super().__init__(interval=timedelta(seconds=interval_seconds))
         self.db = db
         self.publisher = publisher
         self.online = online
         self.offer_seconds = offer_seconds
-        self.interval_seconds = interval_seconds
-        self._scheduler: AsyncIOScheduler | None = None
 
-    def start(self) -> None:
-        if self._scheduler is not None:
-            return
-        self._scheduler = AsyncIOScheduler(timezone=UTC)
-        # coalesce + one instance: a slow sweep (database restarting) is not stacked up behind itself.
-        self._scheduler.add_job(
-            self._job,
-            'interval',
-            seconds=self.interval_seconds,
-            id='takeover-sweep',
-            max_instances=1,
-            coalesce=True,
-            next_run_time=datetime.now(UTC),
-        )
-        self._scheduler.start()
-
-    async def stop(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
-
-    @property
-    def running(self) -> bool:
-        return self._scheduler is not None and self._scheduler.running
-
-    async def _job(self) -> None:
-        try:
-            await self.sweep()
-        except Exception:  # e.g. the database restarting: the next interval tries again
-            log.exception('takeover sweep failed')
+    async def run_once(self) -> SweepReport:
+        return await self.sweep()
 
     async def sweep(self, *, now: datetime | None = None) -> SweepReport:
         now = now or utcnow()

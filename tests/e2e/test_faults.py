@@ -526,15 +526,13 @@ def assert_nothing_lost(counts: Counts) -> None:
     assert counts.acknowledged == counts.sent == counts.stored, counts.line()
 
 
-# --- the database refused and stalled ---------------------------------------------------------------------
-
-
-async def test_database_refused_for_30_seconds_is_503_fast_and_recovers_alone_with_nothing_lost(rig: Rig) -> None:
-    """SLOW (about a minute): the database goes away for 30 s — the proxy stops listening and cuts every open
-    connection — while webhooks keep coming at a steady rate."""
+async def _through_a_database_fault(
+    rig: Rig, name: str, *, fault: Callable[[], None], recover: Callable[[], None], seconds: float
+) -> tuple[MetaClient, Probe, Probe, float, float]:
+    """Webhooks at a steady rate, `/health` and the API probed, while the database suffers `fault` for `seconds`;
+    returns the client and probes (settled) and the monotonic times the fault began and ended."""
     await rig.ready()
-    started = time.monotonic()
-    client = MetaClient(rig.webhook_url, 'refused')
+    client = MetaClient(rig.webhook_url, name)
     health = Probe(f'{rig.app.base_url}/health')
     api = Probe(f'{rig.app.base_url}/api/v1/conversations?limit=1', headers={'X-API-Key': rig.api_key}, every=1.0)
     client.start()
@@ -542,15 +540,15 @@ async def test_database_refused_for_30_seconds_is_503_fast_and_recovers_alone_wi
     api.start()
     try:
         await until(lambda: _true(client.acknowledged >= 10), seconds=SETTLE_SECONDS, what='10 webhooks acknowledged')
-        rig.proxy.refuse()
-        down = time.monotonic()
-        await asyncio.sleep(OUTAGE_SECONDS)  # the fault itself lasts this long
-        rig.proxy.pass_through()
-        up = time.monotonic()
+        fault()
+        began = time.monotonic()
+        await asyncio.sleep(seconds)  # the fault itself lasts this long
+        recover()
+        ended = time.monotonic()
         await until(
-            lambda: _true(health.first_ok_after(up) is not None and client.acknowledged_since(up) >= 10),
+            lambda: _true(health.first_ok_after(ended) is not None and client.acknowledged_since(ended) >= 10),
             seconds=SETTLE_SECONDS,
-            what='/health 200 and webhooks acknowledged again after the outage',
+            what=f'/health 200 and webhooks acknowledged again after the database was {name}',
         )
         await client.stop_producing()
         await client.settle()
@@ -558,6 +556,19 @@ async def test_database_refused_for_30_seconds_is_503_fast_and_recovers_alone_wi
         await health.stop()
         await api.stop()
         await client.close()
+    return client, health, api, began, ended
+
+
+# --- the database refused and stalled ---------------------------------------------------------------------
+
+
+async def test_database_refused_for_30_seconds_is_503_fast_and_recovers_alone_with_nothing_lost(rig: Rig) -> None:
+    """SLOW (about a minute): the database goes away for 30 s — the proxy stops listening and cuts every open
+    connection — while webhooks keep coming at a steady rate."""
+    started = time.monotonic()
+    client, health, api, down, up = await _through_a_database_fault(
+        rig, 'refused', fault=rig.proxy.refuse, recover=rig.proxy.pass_through, seconds=OUTAGE_SECONDS
+    )
 
     while_down = [a for a in client.attempts if a.started >= down + 0.5 and a.ended <= up]
     health_down = health.between(down + 0.5, up)
@@ -585,32 +596,10 @@ async def test_database_refused_for_30_seconds_is_503_fast_and_recovers_alone_wi
 async def test_database_stalled_is_503_within_the_timeouts_and_flows_again_with_nothing_lost(rig: Rig) -> None:
     """SLOW (about 30 s): every byte to and from the database is held for 15 s — connections stay open, new ones
     are accepted and never answered — while webhooks keep coming."""
-    await rig.ready()
     started = time.monotonic()
-    client = MetaClient(rig.webhook_url, 'stalled')
-    health = Probe(f'{rig.app.base_url}/health')
-    api = Probe(f'{rig.app.base_url}/api/v1/conversations?limit=1', headers={'X-API-Key': rig.api_key}, every=1.0)
-    client.start()
-    health.start()
-    api.start()
-    try:
-        await until(lambda: _true(client.acknowledged >= 10), seconds=SETTLE_SECONDS, what='10 webhooks acknowledged')
-        rig.proxy.stall()
-        stalled = time.monotonic()
-        await asyncio.sleep(STALL_SECONDS)  # the fault itself lasts this long
-        rig.proxy.resume()
-        resumed = time.monotonic()
-        await until(
-            lambda: _true(health.first_ok_after(resumed) is not None and client.acknowledged_since(resumed) >= 10),
-            seconds=SETTLE_SECONDS,
-            what='/health 200 and webhooks acknowledged again after the stall',
-        )
-        await client.stop_producing()
-        await client.settle()
-    finally:
-        await health.stop()
-        await api.stop()
-        await client.close()
+    client, health, api, stalled, resumed = await _through_a_database_fault(
+        rig, 'stalled', fault=rig.proxy.stall, recover=rig.proxy.resume, seconds=STALL_SECONDS
+    )
 
     # Posted while the database was stalled, with time to answer before it resumed.
     during = [a for a in client.attempts if stalled + 0.5 <= a.started <= resumed - ANSWER_BOUND_SECONDS]
