@@ -173,15 +173,15 @@ async def _accept(scope: Scope, receive: Receive) -> tuple[int, dict[str, str]]:
         and isinstance(payload.get('entry'), list)
     )
     try:
-        delivery_id = await asyncio.wait_for(
-            current.journal.append(
+        # asyncio.timeout, not wait_for: no extra task per webhook. The cancelled wait cancels the journal entry's
+        # future, so the writer skips a body whose request already gave up (unless it is being written right now).
+        async with asyncio.timeout(current.settings.webhook_journal_timeout_seconds):
+            delivery_id = await current.journal.append(
                 text,
                 source='cloud',
                 status=DeliveryStatus.PENDING if expected_shape else DeliveryStatus.FLAGGED,
                 error='' if expected_shape else 'unexpected payload shape (not a whatsapp_business_account entry list)',
-            ),
-            timeout=current.settings.webhook_journal_timeout_seconds,
-        )
+            )
     except TimeoutError:  # a stalled database: Meta retries, which it does not when we keep it waiting
         log.error('webhook not journaled within %s s; answered 503', current.settings.webhook_journal_timeout_seconds)
         return 503, {'error': 'temporarily unavailable'}

@@ -273,14 +273,10 @@ async def _ingest(
     routes = await directory.lookup(session, {pid for _, p in parsed for pid in p.phone_number_ids})
     inbound: list[tuple[InboundMessage, Route]] = []
     statuses: list[StatusUpdate] = []
-    delivery_of: dict[int, _Delivery] = {}  # id() of a message or status → its delivery, for dead letters
     for delivery, webhook in parsed:
         sorted_out = _sort_out(delivery, webhook, routes)
         inbound += sorted_out.inbound
         statuses += sorted_out.statuses
-        delivery_of.update(
-            dict.fromkeys(map(id, [*(m for m, _ in sorted_out.inbound), *sorted_out.statuses]), delivery)
-        )
         session.add_all(sorted_out.letters)
         outcome.unroutable += sorted_out.unroutable
         outcome.unstorable += len(sorted_out.letters) - sorted_out.unroutable_letters
@@ -306,16 +302,17 @@ async def _ingest(
             await _store_inbound(session, dialect, inbound, outcome)
         if statuses:
             await _apply_statuses(session, statuses, outcome)
-    else:
-        failed = await _store_each(each_alone, dialect, inbound, statuses, outcome)
-        letters = [_unstorable(delivery_of[id(item)], item, error) for item, error in failed]
+    elif parsed:  # one delivery, retried message by message (`_ingest_one`)
+        [(delivery, _)], [result] = parsed, results
+        letters = [
+            _unstorable(delivery, item, error)
+            for item, error in await _store_each(each_alone, dialect, inbound, statuses, outcome)
+        ]
         session.add_all(letters)
         outcome.unstorable += len(letters)
-        by_delivery = {result['delivery_id']: result for result in results}
-        for letter in letters:  # the delivery is flagged, and says which of its messages became dead letters
-            result = by_delivery[letter.delivery_id]
+        if letters:  # the delivery is flagged, and says which of its messages became dead letters
             result['new_status'] = DeliveryStatus.FLAGGED
-            result['new_error'] = '\n'.join(filter(None, [result['new_error'], _note(letter)]))[:4000]
+            result['new_error'] = '\n'.join([result['new_error'], *map(_note, letters)]).strip()[:4000]
     table = table_of(WebhookDelivery)
     await session.exec(
         update(table)
