@@ -22,13 +22,13 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.middleware import SecurityHeaders
-from app.routes import api, fake_graph, health, webhooks
+from app.routes import api, fake_graph, health, metrics, webhooks
 from services.database import DatabaseUnavailable
 from services.storable import storable_json
 
 log = logging.getLogger(__name__)
 
-MACHINE_PREFIXES = ('/webhooks/', '/api/', '/fake-graph/', '/health', '/docs', '/openapi.json', '/redoc')
+MACHINE_PREFIXES = ('/webhooks/', '/api/', '/fake-graph/', '/health', '/metrics', '/docs', '/openapi.json', '/redoc')
 
 
 def build_http_api(*, with_simulator: bool) -> FastAPI:
@@ -42,6 +42,7 @@ def build_http_api(*, with_simulator: bool) -> FastAPI:
     for unreachable in (OSError, DBAPIError, DisconnectionError, PoolTimeout, DatabaseUnavailable):
         http_api.add_exception_handler(unreachable, _database_unavailable)
     http_api.include_router(health.router)
+    http_api.include_router(metrics.router)
     http_api.include_router(api.router)
     http_api.include_router(webhooks.router)
     if with_simulator:

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     migrate_on_start: bool = True
     # O4: `text` for a terminal, `json` (one object per line, with request / delivery / message ids) for a shipper.
     log_format: Literal['text', 'json'] = 'text'
+    # O4: `/metrics` wants this as a Bearer token; unset, it answers only requests from this machine.
+    metrics_token: SecretStr | None = None
     # PostgreSQL: a statement that has not answered in this long is abandoned by the client (a stalled server or
     # network). Generous: migrations build indexes through the same engine.
     database_command_timeout_seconds: float = Field(default=300.0, gt=0)

@@ -13,6 +13,7 @@ from nicegui.storage import Storage
 from app.background import build_workers
 from app.database import database_from, upgrade_to_head
 from app.event_bus import build_event_bus
+from app.gc_tuning import freeze_startup_objects
 from app.http_api import MachineRoutes, build_http_api
 from app.middleware import PAGE_CSP, RequestBodyTimeout, RequestIds, SecurityHeaders, UploadLimit
 from app.pages import register_pages
@@ -20,6 +21,7 @@ from app.runtime import Runtime, install, runtime
 from app.settings import REPO_ROOT, Settings
 from app.worker_process import WorkerProcess
 from components import i18n
+from services import metrics
 from services.inbox.console import SnapshotCache
 from services.media_store import MediaStore
 from services.presence import PresenceBoard
@@ -32,6 +34,11 @@ log = logging.getLogger('leadmaster')
 
 def build(settings: Settings) -> Runtime:
     """Wire everything once per process (and once per test that builds the app)."""
+    # O4: counted in files shared with the worker process; in memory in the simulated browser of the tests.
+    metrics_dir = None if helpers.is_user_simulation() else settings.var_dir / 'metrics'
+    if metrics_dir is not None:
+        metrics.forget_dead_processes(metrics_dir)
+    metrics.configure_metrics(directory=metrics_dir)
     runtime_ = _assemble(settings)
     install(runtime_)
     i18n.configure(default_locale=settings.default_locale, display_timezone=settings.display_timezone)
@@ -98,7 +105,11 @@ def _assemble(settings: Settings) -> Runtime:
     if not settings.workers_in_own_process:
         workers.subscribe(bus)
     # Wherever the ingest runs, a journaled webhook wakes it through the bus (one process or across processes).
-    journal = JournalWriter(db, on_journaled=lambda: bus.publish_nowait([journaled_event()]))
+    journal = JournalWriter(
+        db,
+        on_journaled=lambda: bus.publish_nowait([journaled_event()]),
+        deadline_seconds=settings.webhook_journal_timeout_seconds,
+    )
     worker_process = WorkerProcess(settings) if settings.workers_in_own_process and settings.run_workers else None
     return Runtime(
         settings=settings,
@@ -129,6 +140,7 @@ async def _startup() -> None:
         current.worker_process.start()
     elif current.settings.run_workers and current.workers_here:
         current.workers.start()
+    freeze_startup_objects()
     log.info(
         'LeadMaster ready on %s (database: %s, workers: %s)',
         current.settings.port,

@@ -20,7 +20,9 @@ import time
 from app.background import build_workers
 from app.database import database_from, upgrade_to_head
 from app.event_bus import build_event_bus
+from app.gc_tuning import freeze_startup_objects
 from app.settings import REPO_ROOT, Settings
+from services import metrics
 from services.database import Database, DatabaseUnavailable
 from services.media_store import MediaStore
 from services.presence import PresenceBoard
@@ -36,6 +38,7 @@ STABLE_SECONDS = 60.0
 
 async def serve_workers(settings: Settings) -> None:
     """Run every background worker until SIGTERM/SIGINT (or until the parent web process is gone)."""
+    metrics.configure_metrics(directory=settings.var_dir / 'metrics')  # beside the web process's (O4)
     db = database_from(settings)
     if parent_pid := os.environ.get(PARENT_PID_VARIABLE):
         # Started by `leadmaster run`: a database that is down now (an outage, a restart) will be back; waiting for it
@@ -66,6 +69,7 @@ async def serve_workers(settings: Settings) -> None:
     parent = os.environ.get(PARENT_PID_VARIABLE)
     watch = loop.create_task(_stop_when_orphaned(int(parent), stop)) if parent else None
     workers.start()
+    freeze_startup_objects()
     log.info('LeadMaster workers ready (pid %d, database: %s)', os.getpid(), db.dialect)
     try:
         await stop.wait()
@@ -149,6 +153,7 @@ class WorkerProcess:
             started = time.monotonic()
             log.info('worker process started (pid %d)', self.process.pid)
             code = await self.process.wait()
+            metrics.forget_process(self.process.pid)  # its live gauges stop counting; its counters stay
             if self._stopping:
                 return
             self.restarts += 1

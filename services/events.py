@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import secrets
+import time
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -38,6 +39,8 @@ class Event:
     # Distinguishes two events about the same conversation; pages use it to share one read per event.
     serial: int = field(default_factory=lambda: next(_serials))
     origin: str = PROCESS_ORIGIN
+    # When it was published (Unix seconds): how long it took to reach a page is a metric (O4).
+    at: float = field(default_factory=time.time)
 
     @property
     def version(self) -> Hashable:
@@ -53,6 +56,7 @@ class Event:
             'd': self.data,
             's': self.serial,
             'o': self.origin,
+            't': round(self.at, 3),
         }
 
     @classmethod
@@ -64,6 +68,7 @@ class Event:
             data=wire['d'],
             serial=wire['s'],
             origin=wire['o'],
+            at=wire.get('t', time.time()),
         )
 
     def wire_json(self) -> str:

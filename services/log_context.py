@@ -8,21 +8,26 @@ Ids only, never message text (O3).
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 _IDS: ContextVar[dict[str, int | str]] = ContextVar('leadmaster_log_ids', default={})  # noqa: B039 - never mutated
 
 
-@contextlib.contextmanager
-def log_ids(**ids: int | str | None) -> Iterator[None]:
-    """Bind ids (None ones are left out) for the log lines written inside the block, on top of the outer ones."""
-    token = _IDS.set({**_IDS.get(), **{key: value for key, value in ids.items() if value is not None}})
-    try:
-        yield
-    finally:
-        _IDS.reset(token)
+class log_ids:  # noqa: N801 - used as a function: `with log_ids(delivery_id=…):`
+    """Bind ids (None ones are left out) for the log lines written inside the block, on top of the outer ones.
+    A class rather than a generator context manager: it wraps every request, so its cost counts."""
+
+    __slots__ = ('_ids', '_token')
+    _token: Token[dict[str, int | str]]
+
+    def __init__(self, **ids: int | str | None) -> None:
+        self._ids = {key: value for key, value in ids.items() if value is not None}
+
+    def __enter__(self) -> None:
+        self._token = _IDS.set({**_IDS.get(), **self._ids})
+
+    def __exit__(self, *exc_info: object) -> None:
+        _IDS.reset(self._token)
 
 
 def current_ids() -> dict[str, int | str]:

@@ -26,7 +26,7 @@ from components.inbox.takeover_section import HistorySection, TakeoverSection, e
 from components.page_frame import selected_branch_id
 from components.panel_section import PanelContext, PanelSection
 from components.sales.quote_section import QuoteSection
-from services import takeover
+from services import metrics, takeover
 from services.access import Viewer
 from services.errors import Conflict, NotFound, ServiceError
 from services.inbox import console, conversations
@@ -131,6 +131,7 @@ class InboxPage:
         )
         if self.viewer.user_id is not None:
             await self.presence.page_opened(self.viewer.user_id)
+        metrics.page_opened()
         self.client.on_delete(self.closed)
         self.client.on_connect(self.reconnected)
         await self.load()
@@ -450,6 +451,7 @@ class InboxPage:
             self.chat.append_many(missed, readings=await self._readings(missed))
 
     async def closed(self) -> None:
+        metrics.page_closed()
         self._subscription.cancel()
         await self._leave()
         if self.viewer.user_id is not None:

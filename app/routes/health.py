@@ -35,6 +35,14 @@ def _workers_and_bus() -> tuple[dict[str, Any], bool]:
         healthy = process.pid is not None
     else:
         report['workers'] = {'where': 'this_process' if current.workers_here else 'elsewhere'}
+        if current.workers_here and current.settings.run_workers:
+            # The scheduled jobs (APScheduler) of this process: a stopped one means holds are never released.
+            scheduler = {
+                'takeover_sweep': current.workers.takeover_sweeper.running,
+                'retention': current.workers.retention.running,
+            }
+            report['scheduler'] = scheduler
+            healthy = healthy and all(scheduler.values())
     if isinstance(current.bus, PostgresEventBus):
         listening = current.bus.listening.is_set()
         report['event_bus'] = {'kind': 'postgres', 'listening': listening, 'reconnects': current.bus.reconnects}

@@ -16,6 +16,7 @@ page's `Database` and `Viewer`).
 from __future__ import annotations
 
 import json
+import time
 import unicodedata
 from collections.abc import Container
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from typing import Literal, Protocol
 
 from nicegui import Client, ui
 
+from services import metrics
 from services.access import Viewer
 from services.assistant import SUMMARY_UPDATED
 from services.database import Database
@@ -193,6 +195,7 @@ class InboxLive:
             await view.panel.on_event(event)
         if event.kind == MESSAGE_CREATED and event.data.get('direction') == 'in':
             await self._alert_if_mine(event)
+        metrics.record_live_event(time.time() - event.at)  # from its publication to this page (O4)
 
     def belongs(self, row: ConversationRow) -> bool:
         """Whether a row changed by an event belongs in this page's list as filtered now."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Protocol
@@ -34,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from .. import metrics
 from ..access import Viewer
 from ..database import Database
 from ..errors import ServiceError
@@ -182,12 +184,16 @@ class AssistantWorker(BackgroundWorker):
     async def _guarded(self, turn: Callable[[int], Awaitable[str]], key: int) -> str:
         ids = {'conversation_id': key} if turn.__name__ == 'answer' else {'message_id': key}
         async with self._semaphore:
+            started = time.monotonic()
             try:
                 with log_ids(**ids):
-                    return await turn(key)
+                    outcome = await turn(key)
             except Exception:  # one conversation's failure must not stop the others
                 log.exception('assistant turn %s(%s) failed', turn.__name__, key)
-                return 'failed'
+                outcome = 'failed'
+            if outcome != 'not_due':  # a turn that only found it was too early is no turn
+                metrics.record_assistant_turn(outcome, time.monotonic() - started)
+            return outcome
 
     async def _recent_ai_conversations(self) -> list[int]:
         since = utcnow() - self.max_age

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
+from .. import metrics
 from ..database import Database
 from ..events import MESSAGE_STATUS, Event, EventPublisher
 from ..media_store import MediaStore
@@ -96,6 +97,7 @@ class VinWorker(BackgroundWorker):
             if error not in {'timeout', 'ocr process crashed'}:
                 scan = await save_scan(self.db, sha256=image.sha256, result=result)
         codes = [match.code for match in await match_part_codes(self.db, texts=scan.text_lines)] if scan else []
+        metrics.record_vin_read(scan.status if scan is not None else (error or 'failed'))
         await finish_reading(
             self.db,
             image=image,

@@ -32,6 +32,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from .. import metrics
 from ..database import Database, select_columns
 from ..errors import InvalidInput
 from ..events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_STATUS, Event, EventPublisher
@@ -185,6 +186,13 @@ async def ingest_pending(
         outcome = IngestOutcome()
         for delivery_id in ids:
             outcome.add(await _ingest_one(db, delivery_id, directory))
+    metrics.record_ingest(
+        stored=outcome.messages_stored,
+        duplicates=outcome.duplicates,
+        dead_letters=outcome.unstorable,
+        unroutable=outcome.unroutable,
+        statuses=outcome.statuses_applied,
+    )
     if outcome.events:
         await publisher.publish(outcome.events)
     return outcome

@@ -35,6 +35,7 @@ from aiolimiter import AsyncLimiter
 from sqlalchemy import case, exists, func, update
 from sqlmodel import col, select
 
+from .. import metrics
 from ..database import Database
 from ..events import MESSAGE_STATUS, Event, EventPublisher
 from ..log_context import log_ids
@@ -407,9 +408,16 @@ class OutboxWorker(BackgroundWorker):
                     error_title='Cancelado: un agente tomó la conversación',
                 )
             return  # otherwise another worker got there first
+        started = time.monotonic()
         try:
             wa_message_id = await self._call_graph(message, number.phone_number_id, recipient, media)
         except GraphError as error:
+            will_retry = (error.retryable or error.code == 190) and job.attempts + 1 < self.max_attempts
+            metrics.record_send(
+                result='retry' if will_retry else 'failed',
+                code=error.code or error.status_code,
+                seconds=time.monotonic() - started,
+            )
             await self._failed_attempt(job, branch_id, message.conversation_id, error)
             return
         except ValueError as error:  # refused by the client before any HTTP call: it can never succeed
@@ -422,6 +430,7 @@ class OutboxWorker(BackgroundWorker):
                 error_details=str(error),
             )
             return
+        metrics.record_send(result='sent', code=None, seconds=time.monotonic() - started)
         await self._finish(
             job.message_id, branch_id, message.conversation_id, MessageStatus.SENT, wa_message_id=wa_message_id
         )
