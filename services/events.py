@@ -39,8 +39,9 @@ class Event:
     # Distinguishes two events about the same conversation; pages use it to share one read per event.
     serial: int = field(default_factory=lambda: next(_serials))
     origin: str = PROCESS_ORIGIN
-    # When it was published (Unix seconds): how long it took to reach a page is a metric (O4).
-    at: float = field(default_factory=time.time)
+    # When it was published (Unix seconds): how long it took to reach a page is a metric (O4). Not part of what
+    # the event is (it crosses processes rounded to the millisecond).
+    at: float = field(default_factory=time.time, compare=False)
 
     @property
     def version(self) -> Hashable:
