@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from app.event_bus import InProcessEventBus
 from app.settings import Settings
+from services.alerts import AlertSweeper, AlertThresholds
 from services.assistant import AssistantEngine, AssistantWorker, SummaryWorker, make_engine
 from services.database import Database
 from services.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_STATUS, WEBHOOK_JOURNALED
@@ -58,6 +60,8 @@ class Workers:
     quote_expiry: QuoteExpiryWorker
     # O3: what customers wrote is anonymized after each branch's retention (APScheduler job).
     retention: RetentionSweeper
+    # O4: tells admins when the journal falls behind or a branch's sends fail (APScheduler job).
+    alerts: AlertSweeper
 
     def subscribe(self, bus: InProcessEventBus) -> None:
         """Events wake the workers instead of polling: a journaled webhook the ingest, a queued reply the outbox,
@@ -88,7 +92,8 @@ class Workers:
         bus.subscribe(renew_on_agent_messages(self.db, bus), branch_ids=None, kinds=[MESSAGE_CREATED])
         # The customer's "sí" is checked for every inbound message in any mode (a person usually sent the quote).
         bus.subscribe(self.quote_acceptances.on_event, branch_ids=None, kinds=[MESSAGE_CREATED])
-        bus.subscribe(self.assistant.on_event, branch_ids=None, kinds=[MESSAGE_CREATED, VIN_READ])
+        # A conversation given back to the AI (released, a hold expired) has its pending question answered at once.
+        bus.subscribe(self.assistant.on_event, branch_ids=None, kinds=[MESSAGE_CREATED, VIN_READ, CONVERSATION_UPDATED])
         # A photo's VIN feeds the summary's vehicle: recompute when a reading (or an agent's correction) lands.
         bus.subscribe(self.summaries.on_event, branch_ids=None, kinds=[MESSAGE_CREATED, VIN_READ])
         bus.subscribe(self.vin_worker.on_event, branch_ids=None, kinds=[MESSAGE_STATUS])
@@ -105,6 +110,7 @@ class Workers:
         self.quote_acceptances.start()
         self.quote_expiry.start()
         self.retention.start()
+        self.alerts.start()
         if isinstance(self.sales.inventory, SoapInventory):
             self.sales.inventory.warm_up()  # zeep loads the WSDL in a thread; the first stock check is then quick
 
@@ -122,6 +128,7 @@ class Workers:
             self.quote_acceptances,
             self.quote_expiry,
             self.retention,
+            self.alerts,
         ):
             await worker.stop()
         await self.vin_reader.aclose()
@@ -198,6 +205,8 @@ def build_workers(
         claims=[acceptances.answered],
         reply_delay_seconds=settings.assistant_reply_delay_seconds,
         enabled=settings.assistant_enabled,
+        turn_lease=timedelta(seconds=settings.assistant_turn_lease_seconds),
+        unanswered_after=timedelta(seconds=settings.assistant_unanswered_seconds),
     )
     summaries = SummaryWorker(
         db, publisher=bus, refresh_seconds=settings.summary_refresh_seconds, pause_seconds=SUMMARY_PAUSE_SECONDS
@@ -226,4 +235,15 @@ def build_workers(
         ),
         quote_acceptances=acceptances,
         quote_expiry=QuoteExpiryWorker(db, zone=sales.zone),
+        alerts=AlertSweeper(
+            db,
+            publisher=bus,
+            thresholds=AlertThresholds(
+                journal_pending=settings.alert_journal_pending,
+                journal_oldest_seconds=settings.alert_journal_oldest_seconds,
+                send_failure_rate=settings.alert_send_failure_rate,
+                send_failure_minimum=settings.alert_send_failure_minimum,
+            ),
+            interval_seconds=settings.alert_check_seconds,
+        ),
     )

@@ -79,6 +79,15 @@ class Settings(BaseSettings):
     retention_sweep_hours: float = Field(default=6.0, gt=0)
     journal_retention_days: int | None = Field(default=30, ge=1)
 
+    # O4: alerts to admins (services/alerts.py): how often the conditions are checked, and when each becomes one —
+    # the journal's backlog (bodies waiting, or the oldest one's age) and a branch's failed sends over 15 minutes
+    # (a rate, counted from this many sends on).
+    alert_check_seconds: float = Field(default=60.0, gt=0)
+    alert_journal_pending: int = Field(default=1000, ge=1)
+    alert_journal_oldest_seconds: float = Field(default=120.0, gt=0)
+    alert_send_failure_rate: float = Field(default=0.2, gt=0, le=1)
+    alert_send_failure_minimum: int = Field(default=10, ge=1)
+
     # OpenAI-compatible LLM (A2). With no key the built-in rule engine answers.
     llm_base_url: str = 'https://openrouter.ai/api/v1'
     llm_api_key: SecretStr | None = None
@@ -87,6 +96,10 @@ class Settings(BaseSettings):
     # A1: the bot answers in AI mode after a short, human-like pause; the summary (C4) is refreshed at most this often.
     assistant_enabled: bool = True
     assistant_reply_delay_seconds: float = Field(default=1.5, ge=0)
+    # Issue 18: no customer left unanswered. A bot turn not finished within its lease was lost (expired); an AI-mode
+    # customer still waiting after this long is answered now or handed to a person by the assistant's watchdog.
+    assistant_turn_lease_seconds: float = Field(default=90.0, gt=0)
+    assistant_unanswered_seconds: float = Field(default=45.0, gt=0)
     summary_refresh_seconds: float = Field(default=30.0, gt=0)
 
     # VIN from photos (V1): which OCR engine(s), the per-image time limit, and the process pool size.

@@ -32,6 +32,12 @@ def local_time(moment: datetime | None, pattern: str = '%d/%m %H:%M') -> str:
     return moment.astimezone(_display_zone).strftime(pattern) if moment else ''
 
 
+def format_count(number: int) -> str:
+    """A whole number as the reader writes it: `1.234` in Spanish (es-AR), `1,234` in English."""
+    grouped = f'{number:,}'
+    return grouped.replace(',', '.') if current_locale() == 'es' else grouped
+
+
 def current_locale() -> str:
     """The locale chosen in this browser, else the default; outside a page (tests, CLI) the default."""
     try:

@@ -51,7 +51,9 @@ def page_frame(
     on_logout: Callable[[], Awaitable[None]],
     simulator_enabled: bool = False,
     full_height: bool = False,
+    header_tools: Callable[[], object] | None = None,
 ) -> Iterator[ui.column]:
+    """`header_tools` builds what goes next to the user's name (the admins' alerts bell)."""
     branch_names = {branch.id: f'{branch.code} · {branch.name}' for branch in branches}
     with ui.header().classes('items-center gap-4 px-4 py-2 bg-slate-800 text-white'):
         ui.label(t('app.name')).classes('text-lg font-bold')
@@ -74,6 +76,8 @@ def page_frame(
         ui.select(
             {locale: locale.upper() for locale in LOCALES}, value=current_locale(), on_change=_change_locale
         ).props('dense dark borderless').mark('locale-selector')
+        if header_tools is not None:
+            header_tools()
         with ui.column().classes('gap-0 items-end'):
             ui.label(viewer.full_name).classes('text-sm font-medium').mark('viewer-name')
             home_branch = branch_names.get(viewer.branch_id, '') if viewer.branch_id else ''

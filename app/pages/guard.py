@@ -16,11 +16,13 @@ from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 
 from app.runtime import runtime
+from components.alerts_bell import AlertsBell
 from components.i18n import t
 from components.page_frame import page_frame
 from services import auth, branches
 from services.access import Viewer
-from services.models import Role
+from services.alerts import ALERT_EVENTS, list_open_alerts
+from services.models import Branch, Role
 
 SESSION_KEY = 'session_token'
 
@@ -40,6 +42,7 @@ def signed_in_page(
                 return RedirectResponse(f'/login?next={quote(target)}', status_code=303)
             ui.page_title(f'{t(title_key)} · LeadMaster')
             visible_branches = await branches.list_branches(runtime().db, viewer=viewer)
+            bell = await _alerts_bell(viewer, visible_branches)
             with page_frame(
                 viewer,
                 active_path=path,
@@ -47,6 +50,7 @@ def signed_in_page(
                 on_logout=logout,
                 simulator_enabled=runtime().simulator is not None,
                 full_height=full_height,
+                header_tools=bell,
             ):
                 if not viewer.has_role(minimum_role):
                     ui.label(t('forbidden.title')).classes('text-2xl').mark('forbidden')
@@ -63,6 +67,24 @@ def signed_in_page(
         return ui.page(path)(page)
 
     return decorator
+
+
+async def _alerts_bell(viewer: Viewer, visible_branches: list[Branch]) -> Callable[[], object] | None:
+    """For admins: builds the header's alerts bell and subscribes it to the alerts of every branch and of the
+    deployment (they concern the whole system, so only admins get them)."""
+    if not viewer.has_role(Role.ADMIN):
+        return None
+    db = runtime().db
+    alerts = await list_open_alerts(db, viewer=viewer)
+    names = {branch.id: branch.name for branch in visible_branches if branch.id is not None}
+
+    def build() -> AlertsBell:
+        bell = AlertsBell(alerts, branch_names=names, reload=lambda: list_open_alerts(db, viewer=viewer))
+        subscription = runtime().bus.subscribe(bell.on_event, branch_ids=None, kinds=ALERT_EVENTS)
+        bell.client.on_delete(lambda: runtime().bus.unsubscribe(subscription))
+        return bell
+
+    return build
 
 
 async def current_viewer() -> Viewer | None:

@@ -40,6 +40,7 @@ def _workers_and_bus() -> tuple[dict[str, Any], bool]:
             scheduler = {
                 'takeover_sweep': current.workers.takeover_sweeper.running,
                 'retention': current.workers.retention.running,
+                'alerts': current.workers.alerts.running,
             }
             report['scheduler'] = scheduler
             healthy = healthy and all(scheduler.values())

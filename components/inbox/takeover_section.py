@@ -20,7 +20,16 @@ from ..panel_section import PanelContext, PanelSection
 from .countdown import Countdown
 from .formatting import AMBER_SECONDS, offer_running, state_colour, state_label
 
-REASON_CODES = {'timeout', 'released', 'ai_paused'}
+# Reason codes shown in the agent's words (never "Motivo: purchase_intent").
+REASON_CODES = {
+    'timeout',
+    'released',
+    'ai_paused',
+    'customer_asked',
+    'purchase_intent',
+    'engine_unsure',
+    'unanswered',
+}
 
 
 def error_text(error: ServiceError) -> str:

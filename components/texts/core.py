@@ -202,6 +202,23 @@ TEXTS: dict[str, dict[str, str]] = {
     'panel.labels': {'es': 'Etiquetas', 'en': 'Labels'},
     'panel.history': {'es': 'Quién la atendió', 'en': 'Who attended'},
     'panel.no_history': {'es': 'Nadie todavía.', 'en': 'Nobody yet.'},
+    'alert.title': {'es': 'Alertas', 'en': 'Alerts'},
+    'alert.none': {'es': 'Sin alertas abiertas.', 'en': 'No open alerts.'},
+    'alert.since': {'es': 'Desde {when}', 'en': 'Since {when}'},
+    'alert.resolved': {'es': 'Se resolvió una alerta.', 'en': 'An alert cleared.'},
+    'alert.no_reason': {'es': 'sin detalle', 'en': 'no detail'},
+    'alert.journal_backlog': {
+        'es': '{pending} webhooks esperan ser guardados (el más viejo hace {oldest_seconds} s): hay clientes que '
+        'escribieron y nadie lo ve todavía. Revisá el proceso de workers y la base de datos.',
+        'en': '{pending} webhooks are waiting to be stored (the oldest for {oldest_seconds} s): customers wrote and '
+        'nobody can see it yet. Check the worker process and the database.',
+    },
+    'alert.send_failures': {
+        'es': '{branch}: fallaron {failed} de {sent} envíos en los últimos {window_minutes} min ({failed_percent} %). '
+        'Motivo de Meta: {reason}.',
+        'en': '{branch}: {failed} of {sent} sends failed in the last {window_minutes} min ({failed_percent} %). '
+        "Meta's reason: {reason}.",
+    },
     'common.yes': {'es': 'Sí', 'en': 'Yes'},
     'common.no': {'es': 'No', 'en': 'No'},
     'common.none': {'es': '—', 'en': '—'},

@@ -19,6 +19,17 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     'takeover.reason.released': {'es': 'un vendedor la dejó en la cola', 'en': 'an agent left it in the queue'},
     'takeover.reason.ai_paused': {'es': 'IA pausada', 'en': 'AI paused'},
+    # Why the AI asked for a person (services/assistant: HANDOFF_REASONS, and the watchdog's `unanswered`).
+    'takeover.reason.customer_asked': {
+        'es': 'el cliente pidió hablar con una persona',
+        'en': 'the customer asked for a person',
+    },
+    'takeover.reason.purchase_intent': {'es': 'el cliente quiere comprar', 'en': 'the customer wants to buy'},
+    'takeover.reason.engine_unsure': {'es': 'la IA no supo qué responder', 'en': 'the AI did not know what to answer'},
+    'takeover.reason.unanswered': {
+        'es': 'la IA no pudo responder a tiempo',
+        'en': 'the AI could not answer in time',
+    },
     'takeover.offer': {
         'es': 'Cliente fiel: ofrecida a {name} hasta las {time}',
         'en': 'Faithful customer: offered to {name} until {time}',

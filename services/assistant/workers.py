@@ -8,8 +8,13 @@ The bot (`AssistantWorker`):
   messages gets one answer, to the newest, covering the others.
 - Idempotent in the database: a turn is claimed by inserting the `assistant_turns` row of the newest inbound
   message (unique). Whoever inserts it answers; a duplicate event, a second worker or a second process gets a
-  unique violation and stays silent. A crash after the claim leaves the turn `working`; it is never retried, so a
-  reply that may already be queued is never doubled (the customer's next message gets a fresh turn).
+  unique violation and stays silent. A claimed turn holds a lease (`turn_lease`); a crash after the claim leaves it
+  `working` until the lease ends, and it is never re-run (a reply that may already be queued is never doubled).
+- The watchdog (issue 18: every customer message in AI mode gets a reply or a visible handoff): every few seconds it
+  expires the `working` turns past their lease, then looks at the AI-mode conversations whose customer has waited
+  longer than `unanswered_after` with no one asked for: a message no turn took (a lost event, a restart, a release
+  back to the AI) is answered now; one the bot cannot answer (its turn was lost or stayed silent, the message is
+  too old, the assistant is off) is handed to a person (`unanswered`), which the branch's agents see at once.
 - Only in AI mode: checked before thinking and again before queueing; the outbox checks a third time at send time.
 - Handoff: the customer is told first, then the injected `handoff` hook runs (takeover's `request_human`).
 - Other desk features may answer a customer message themselves (a "sí" that accepted a quote is answered by the
@@ -27,10 +32,11 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, func, or_, update
+from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -39,9 +45,10 @@ from .. import metrics
 from ..access import Viewer
 from ..database import Database
 from ..errors import ServiceError
-from ..events import Event, EventPublisher
+from ..events import CONVERSATION_UPDATED, Event, EventPublisher
 from ..log_context import log_ids
 from ..models import (
+    AssignmentEvent,
     Branch,
     Contact,
     Conversation,
@@ -67,6 +74,10 @@ log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 30
 VIN_ENGINE = 'vin'  # `assistant_turns.engine` of a photo's answer; such turns do not count as text turns
+HANDOFF_UNANSWERED = 'unanswered'  # the watchdog's handoff: the bot could not answer in time
+# Moves that give a conversation back to the AI: a customer message from before them counts from the move, not
+# from when it was written (the agent let it go unanswered; the bot answers it).
+_BACK_TO_AI = ('release', 'timeout', 'ai_on')
 # The bot reads photos' readings of the conversations it answers, whatever the branch (it is the system).
 _SYSTEM = Viewer(
     user_id=None, username='assistant', full_name='assistant', role=Role.ADMIN, branch_id=None, branch_ids=None
@@ -108,6 +119,9 @@ class AssistantWorker(BackgroundWorker):
         concurrency: int = 4,
         idle_poll_seconds: float = 5.0,
         sweep_every_seconds: float = 30.0,
+        turn_lease: timedelta = timedelta(seconds=90),
+        unanswered_after: timedelta = timedelta(seconds=45),
+        watchdog_every_seconds: float = 10.0,
         clock: Callable[[], float] | None = None,
     ) -> None:
         super().__init__(idle_poll_seconds=idle_poll_seconds)
@@ -124,6 +138,10 @@ class AssistantWorker(BackgroundWorker):
         self._semaphore = asyncio.Semaphore(concurrency)
         self._sweep_every = sweep_every_seconds
         self._last_sweep = float('-inf')
+        self.turn_lease = turn_lease
+        self.unanswered_after = unanswered_after
+        self._watchdog_every = watchdog_every_seconds
+        self._last_watchdog = float('-inf')
         self._clock = clock or (lambda: asyncio.get_running_loop().time())
 
     # --- events ---
@@ -132,6 +150,12 @@ class AssistantWorker(BackgroundWorker):
         """Subscribe to `message.created` (a customer's message makes its conversation due after the delay) and
         to `vin.read` (a photo's reading is ready to be told)."""
         if not self.enabled or event.conversation_id is None:
+            return
+        if event.kind == CONVERSATION_UPDATED:
+            # Given back to the AI (released, a hold that expired, AI switched on): a pending question is answered.
+            if event.data.get('phase') == 'ai' and event.data.get('reason') in _BACK_TO_AI:
+                self._pending.add(event.conversation_id)
+                self.wake()
             return
         if event.kind == VIN_READ:
             # An agent's correction is not announced to the customer: the agent is talking to them already.
@@ -154,6 +178,10 @@ class AssistantWorker(BackgroundWorker):
     # --- rounds ---
 
     async def run_round(self) -> None:
+        # The watchdog runs with the assistant off too: then every AI-mode customer is handed to a person.
+        if self._clock() - self._last_watchdog >= self._watchdog_every:
+            self._last_watchdog = self._clock()
+            await self.watchdog()
         if not self.enabled:
             return
         if self._clock() - self._last_sweep >= self._sweep_every:
@@ -233,6 +261,108 @@ class AssistantWorker(BackgroundWorker):
                 ).all()
             )
 
+    # --- the watchdog ---
+
+    async def watchdog(self, now: datetime | None = None) -> WatchdogReport:
+        """Expire lost turns; answer or hand off every AI-mode customer left waiting past `unanswered_after`.
+        Safe in several processes: the expiry is one conditional UPDATE, a turn's claim is unique and a handoff of
+        a conversation already waiting for a person changes nothing."""
+        now = now or utcnow()
+        report = WatchdogReport()
+        async with self.db.session() as session:
+            expired = await session.exec(
+                update(AssistantTurn)
+                .where(
+                    col(AssistantTurn.status) == 'working',
+                    or_(
+                        col(AssistantTurn.lease_until) < now,
+                        # Claimed before leases existed: by age.
+                        and_(
+                            col(AssistantTurn.lease_until).is_(None),
+                            col(AssistantTurn.created_at) < now - self.turn_lease,
+                        ),
+                    ),
+                )
+                .values(status='expired', finished_at=now)
+            )
+            await session.commit()
+        report.expired_turns = expired.rowcount or 0
+        for conversation_id, message_id, created_at, turn_status in await self._unanswered(now):
+            if turn_status == 'working':
+                continue  # being answered right now, within its lease
+            if turn_status is None and self.enabled:
+                # No turn took it (an event lost, a restart, a release back to the AI): answer it now.
+                outcome = await self._guarded(self.answer, conversation_id)
+                if outcome == 'replied':
+                    report.answered += 1
+                    continue
+                if outcome in {'human_mode', 'closed', 'answered_elsewhere'}:
+                    continue  # a person has it now, or another desk feature answered it
+                if await self._turn_status(message_id) in {'working', 'replied'}:
+                    continue  # another process's turn took this very message meanwhile
+            log.warning(
+                'conversation %s: customer message %s (%s) unanswered since %s; handing off',
+                conversation_id,
+                message_id,
+                turn_status or 'no turn',
+                created_at,
+            )
+            if self.handoff is not None:
+                await self.handoff(
+                    self.db, conversation_id=conversation_id, reason=HANDOFF_UNANSWERED, publisher=self.publisher
+                )
+                report.handed_off += 1
+        if report.expired_turns or report.answered or report.handed_off:
+            log.info(
+                'assistant watchdog: %d lost turns expired, %d customers answered, %d handed to a person',
+                report.expired_turns,
+                report.answered,
+                report.handed_off,
+            )
+        return report
+
+    async def _turn_status(self, message_id: int) -> str | None:
+        async with self.db.session() as session:
+            return (
+                await session.exec(select(AssistantTurn.status).where(AssistantTurn.inbound_message_id == message_id))
+            ).first()
+
+    async def _unanswered(self, now: datetime) -> list[tuple[int, int, datetime, str | None]]:
+        """(conversation, its newest customer message, when it was written, the status of the turn that took it)
+        for AI-mode conversations waiting past `unanswered_after` with no person asked for yet."""
+        async with self.db.session() as session:
+            waiting = (
+                await session.exec(
+                    select(Conversation.id)
+                    .where(
+                        Conversation.status == ConversationStatus.OPEN,
+                        Conversation.mode == ConversationMode.AI,
+                        col(Conversation.human_requested_at).is_(None),
+                        col(Conversation.waiting_since) < now - self.unanswered_after,
+                    )
+                    .order_by(col(Conversation.waiting_since))
+                    .limit(100)
+                )
+            ).all()
+            found: list[tuple[int, int, datetime, str | None]] = []
+            for conversation_id in waiting:
+                newest = (
+                    await session.exec(
+                        select(Message.id, Message.created_at, AssistantTurn.status)
+                        .outerjoin(AssistantTurn, col(AssistantTurn.inbound_message_id) == col(Message.id))
+                        .where(
+                            Message.conversation_id == conversation_id,
+                            Message.direction == Direction.INBOUND,
+                            Message.sender_kind == SenderKind.CUSTOMER,
+                        )
+                        .order_by(col(Message.id).desc())
+                        .limit(1)
+                    )
+                ).first()
+                if newest is not None and conversation_id is not None and newest[0] is not None:
+                    found.append((conversation_id, newest[0], newest[1], newest[2]))
+        return found
+
     # --- one turn ---
 
     async def answer(self, conversation_id: int) -> str:
@@ -260,7 +390,9 @@ class AssistantWorker(BackgroundWorker):
             ).first()
             if newest is None or newest.id is None:
                 return 'nothing'
-            if newest.created_at < now - self.max_age:
+            if newest.created_at < now - self.max_age and not await _back_to_ai_since(
+                session, conversation_id, now - self.max_age
+            ):
                 return 'too_old'  # e.g. after downtime: a person answers old messages better than a late bot
             if newest.created_at > now - self.reply_delay:
                 return 'not_due'
@@ -274,7 +406,9 @@ class AssistantWorker(BackgroundWorker):
             if answered is not None and answered >= newest.id:
                 return 'answered'
             # The claim: only one inserter of this row, ever, answers this message.
-            turn_row = AssistantTurn(conversation_id=conversation_id, inbound_message_id=newest.id)
+            turn_row = AssistantTurn(
+                conversation_id=conversation_id, inbound_message_id=newest.id, lease_until=now + self.turn_lease
+            )
             session.add(turn_row)
             try:
                 await session.commit()
@@ -328,7 +462,11 @@ class AssistantWorker(BackgroundWorker):
                 return 'too_old'
             # Same claim as a text turn, keyed by the photo: a repeated event or another process stays silent.
             turn_row = AssistantTurn(
-                conversation_id=conversation.id or 0, inbound_message_id=message_id, engine=VIN_ENGINE, intent='vin'
+                conversation_id=conversation.id or 0,
+                inbound_message_id=message_id,
+                engine=VIN_ENGINE,
+                intent='vin',
+                lease_until=now + self.turn_lease,
             )
             session.add(turn_row)
             try:
@@ -431,6 +569,29 @@ class AssistantWorker(BackgroundWorker):
                 )
             )
             await session.commit()
+
+
+@dataclass
+class WatchdogReport:
+    expired_turns: int = 0
+    answered: int = 0
+    handed_off: int = 0
+
+
+async def _back_to_ai_since(session: AsyncSession, conversation_id: int, since: datetime) -> bool:
+    """Whether the conversation was given back to the AI (released, a hold expired, AI switched on) after `since`."""
+    moved = (
+        await session.exec(
+            select(AssignmentEvent.id)
+            .where(
+                AssignmentEvent.conversation_id == conversation_id,
+                col(AssignmentEvent.action).in_(_BACK_TO_AI),
+                col(AssignmentEvent.at) >= since,
+            )
+            .limit(1)
+        )
+    ).first()
+    return moved is not None
 
 
 def with_reading(text: str, reading: VinReadingPublic | None) -> str:

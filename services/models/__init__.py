@@ -5,6 +5,7 @@ classes from the module itself.
 """
 
 from . import assistant, vin  # noqa: F401 - registers their tables
+from .alerts import Alert, AlertKind, AlertPublic
 from .base import (
     AssignmentRule,
     ChannelKind,
@@ -46,6 +47,9 @@ from .simulator import SimulatorMedia, SimulatorMessage
 from .webhooks import DeadLetter, DeadLetterKind, DeliveryStatus, WebhookDelivery
 
 __all__ = [
+    'Alert',
+    'AlertKind',
+    'AlertPublic',
     'ApiKey',
     'AssignmentEvent',
     'AssignmentRule',

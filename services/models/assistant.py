@@ -25,7 +25,7 @@ class AssistantTurn(SQLModel, table=True):
     status: str = Field(
         default='working',
         sa_type=String(16),
-        description='working, replied, silent (nothing sent: human took over, window...), failed',
+        description='working, replied, silent (nothing sent: human took over, window...), failed, expired',
     )
     engine: str = Field(default='', max_length=16, description='rules or llm (llm turns that fell back say rules)')
     intent: str = Field(default='', max_length=24)
@@ -35,6 +35,9 @@ class AssistantTurn(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A `working` turn past this moment was lost (its worker died, the database failed under it): the watchdog
+    # marks it `expired` and hands the customer to a person. NULL on turns claimed before leases existed.
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ConversationSummary(SQLModel, table=True):

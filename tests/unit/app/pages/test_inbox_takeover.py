@@ -293,3 +293,12 @@ async def runtime_viewer(db: Database, person: Person) -> Viewer:
         found = await session.get(Person, person.id)
         assert found is not None
         return await viewer_for_user(session, found)
+
+
+async def test_the_reason_for_a_handoff_is_said_in_the_agents_words(
+    user: User, world: World, db: Database, chats: dict[str, int]
+) -> None:
+    # The assistant's watchdog could not get the bot to answer Martín: an agent reads why, not a code.
+    await request_human(db, conversation_id=chats['martin'], reason='unanswered', publisher=runtime().bus)
+    await open_conversation(user, world, 'ana', chats['martin'])
+    await user.should_see('Motivo: la IA no pudo responder a tiempo', retries=PATIENCE)
