@@ -8,6 +8,12 @@ RapidOCR hold the GIL long enough to stall NiceGUI's websockets. Processes are s
 The limit is enforced twice: the pipeline itself stops between passes and passes the time left to each
 Tesseract call (which pytesseract kills when it runs over); if a worker still overruns (a stuck native
 call), the pool is replaced, so one pathological image cannot hold the queue.
+
+The hard limit counts from when an image reaches a process, not from when it was asked for: no more images are
+handed to the pool than it has processes (issue 17: with the wait counted, the later photos of a batch were given
+up while queued, and replacing the pool killed the reads in progress). A replaced pool is abandoned without
+waiting: its processes are killed and its queue is not flushed at exit (a photo's bytes left in the pipe to a
+dead process made `leadmaster vin read` print its lines and never exit).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import asyncio
 import concurrent.futures
 import logging
 import multiprocessing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .engines import engine_named, limit_threads, second_recognizer
 from .pipeline import VinResult, read_vin
@@ -44,15 +50,31 @@ def _read(content: bytes, engine: str, time_budget: float) -> VinResult:
     return read_vin(content, engine=engine, time_budget=time_budget)
 
 
-class VinReader:
-    """`await reader.read(image_bytes)` → `VinResult`, never raising for a bad image or a timeout."""
+Pipeline = Callable[[bytes, str, float], VinResult]
 
-    def __init__(self, *, engine: str = 'tesseract', workers: int = 1, timeout_seconds: float = 20.0) -> None:
+
+class VinReader:
+    """`await reader.read(image_bytes)` → `VinResult`, never raising for a bad image or a timeout.
+
+    `pipeline` runs in the pool's processes (a module-level function, importable there); tests pass stand-ins."""
+
+    def __init__(
+        self,
+        *,
+        engine: str = 'tesseract',
+        workers: int = 1,
+        timeout_seconds: float = 20.0,
+        hard_limit_slack_seconds: float = HARD_LIMIT_SLACK_SECONDS,
+        pipeline: Pipeline = _read,
+    ) -> None:
         engine_named(engine)  # fail at start-up, not on the first photo, if the engine is not installed
         self.engine = engine
         self.workers = workers
         self.timeout_seconds = timeout_seconds
+        self.hard_limit_seconds = timeout_seconds + hard_limit_slack_seconds
+        self.pipeline = pipeline
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._slots = asyncio.Semaphore(workers)  # images in the pool at once: one per process
 
     def _executor(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._pool is None:
@@ -65,12 +87,16 @@ class VinReader:
         return self._pool
 
     async def read(self, content: bytes) -> VinResult:
+        async with self._slots:
+            return await self._read_now(content)
+
+    async def _read_now(self, content: bytes) -> VinResult:
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor(), _read, content, self.engine, self.timeout_seconds)
+        future = loop.run_in_executor(self._executor(), self.pipeline, content, self.engine, self.timeout_seconds)
         try:
-            return await asyncio.wait_for(future, timeout=self.timeout_seconds + HARD_LIMIT_SLACK_SECONDS)
+            return await asyncio.wait_for(future, timeout=self.hard_limit_seconds)
         except TimeoutError:
-            log.warning('VIN reading overran %.0f s; replacing the OCR process pool', self.timeout_seconds)
+            log.warning('VIN reading overran %g s; replacing the OCR process pool', self.hard_limit_seconds)
             self._replace_pool()
             return VinResult.failed(engine=self.engine, error='timeout', seconds=self.timeout_seconds)
         except concurrent.futures.process.BrokenProcessPool:
@@ -83,16 +109,8 @@ class VinReader:
 
     def _replace_pool(self) -> None:
         pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        # Python 3.14 has terminate_workers(); before that the processes are reached through the pool.
-        terminate = getattr(pool, 'terminate_workers', None)
-        if terminate is not None:
-            terminate()
-        else:
-            for process in list(getattr(pool, '_processes', {}).values()):
-                process.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
+        if pool is not None:
+            _abandon(pool)
 
     async def warm_up(self) -> None:
         """Start the pool's processes now (a spawn takes ~1 s), e.g. at application start."""
@@ -100,6 +118,31 @@ class VinReader:
         await loop.run_in_executor(self._executor(), limit_threads)
 
     async def aclose(self) -> None:
+        """Stop the pool: its processes finish what they hold within the hard limit, else they are killed."""
         pool, self._pool = self._pool, None
-        if pool is not None:
-            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+        if pool is None:
+            return
+        try:
+            await asyncio.wait_for(
+                asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True), timeout=self.hard_limit_seconds
+            )
+        except TimeoutError:
+            log.warning('the OCR processes did not stop within %g s; killing them', self.hard_limit_seconds)
+            _abandon(pool)
+
+
+def _abandon(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    """Kill a pool's processes and let this process exit without flushing the pool's queue to them."""
+    # concurrent.futures has no public way (Python 3.14 adds terminate_workers()): its private attributes, guarded.
+    call_queue = getattr(pool, '_call_queue', None)
+    if call_queue is not None:
+        # The feeder thread may be blocked writing a photo into the pipe of a dead process; at exit
+        # multiprocessing would join it forever.
+        call_queue.cancel_join_thread()
+    terminate = getattr(pool, 'terminate_workers', None)
+    if terminate is not None:
+        terminate()
+    else:
+        for process in list((getattr(pool, '_processes', None) or {}).values()):
+            process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
