@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .decoding import known_maker
-from .validation import VIN_LENGTH, VinCheck, VinStatus, validate_vin
+from .validation import VIN_LENGTH, VinCheck, VinStatus, check_digit, validate_vin
 
 DOUBT_CONFIDENCE = 0.6
 # A character read alone (kind 'chars') with less confidence than this is the engine's guess, not an
@@ -57,6 +57,8 @@ LINE_KIND = 'line'
 CHARS_KIND = 'chars'
 SECOND_LINE_KIND = 'second-line'
 SECOND_CHARS_KIND = 'second-chars'
+# RapidOCR's detector and recognizer over the whole photo (pipeline version 4): a third network, trained apart.
+DETECT_KIND = 'detect'
 GUESSING_KINDS = frozenset({CHARS_KIND, SECOND_CHARS_KIND})
 MAX_RESOLVED_BY_CHECK_DIGIT = 2
 MIN_AGREEING_READS = 3
@@ -411,6 +413,8 @@ def decide(readings: Iterable[Reading], *, confirming_kind: str | None = None) -
             for verdict in (_judge(cluster, confirming_kind) for cluster in _clusters(everything))
             if verdict.vin and verdict.check is not None and verdict.check.status == VinStatus.VERIFIED
         ]
+    # The detector's own verdicts: a VIN only it backs, or a rival to what the other recognizers settled.
+    chosen = chosen + _detected_only(readings)
     if len({verdict.vin for verdict in chosen}) > 1:
         return Decision(None, None, '', 'several different VINs read', 0.0, report)
     if chosen:
@@ -426,6 +430,24 @@ def decide(readings: Iterable[Reading], *, confirming_kind: str | None = None) -
         )
     reasons = [verdict.reason for verdict in verdicts if verdict.reason != 'no valid VIN']
     return Decision(None, None, '', reasons[0] if reasons else 'no valid VIN', 0.0, report)
+
+
+def _detected_only(readings: Sequence[Reading]) -> list[_Verdict]:
+    """A VIN outside North America that only the detector's reads back (pipeline version 4, issue 17): stamped
+    metal and windshield plates, where Tesseract reads nothing usable. Taken *unverified* — the customer is asked
+    to confirm it — and only when at least two of the detector's reads saw exactly the same 17 characters and its
+    check digit passes (optional outside North America, but most makers fill it in: a misread passes it 1 time in
+    11). Any other reading of a different VIN by the detector refuses it."""
+    verdicts = []
+    for cluster in _clusters([reading for reading in readings if reading.kind == DETECT_KIND]):
+        texts = Counter(reading.text for reading in cluster)
+        if len(texts) != 1:
+            continue  # the detector's own reads disagree
+        vin, reads = texts.most_common(1)[0]
+        check = validate_vin(vin)
+        if reads >= MIN_AGREEING_VERIFIED and check.status == VinStatus.UNVERIFIED and check_digit(vin) == vin[8]:
+            verdicts.append(_Verdict(vin, check, '', reads))
+    return verdicts
 
 
 def _report(readings: Sequence[Reading]) -> list[dict[str, Any]]:

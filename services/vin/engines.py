@@ -255,6 +255,16 @@ def _rapid_engine() -> Any:
     return _rapidocr
 
 
+def _sides(points: Any) -> tuple[float, float]:
+    """(width, height) of a four-cornered text box (top-left, top-right, bottom-right, bottom-left)."""
+    return float(np.linalg.norm(points[1] - points[0])), float(np.linalg.norm(points[3] - points[0]))
+
+
+def _aspect(points: Any) -> float:
+    width, height = _sides(points)
+    return width / height if height > 0 else 0.0
+
+
 def rapidocr_available() -> bool:
     try:
         import rapidocr_onnxruntime  # noqa: F401
@@ -285,6 +295,53 @@ class RapidOcrEngine:
             box = (int(points[:, 0].min()), int(points[:, 1].min()), int(points[:, 0].max()), int(points[:, 1].max()))
             text, score = (str(item[1]), float(item[2])) if mode == 'full' else ('', 0.0)
             lines.append(OcrLine(text, score, box))
+        return lines
+
+    def read_vin_shaped_lines(
+        self, image: Image.Image, *, seconds_left: float, limit: int = 6
+    ) -> list[tuple[OcrLine, Any]]:
+        """Detection over the whole image, then recognition of `limit` line boxes shaped like a VIN (5 to 28 times
+        as long as high: a VIN, perhaps with its caption or stars, not a sentence of the label; VIN-like first),
+        each cropped along its own tilt. Returns each line with its four corners (for `read_quads`). A label has
+        dozens of lines and recognising one costs ~0.05–0.3 s on one core (more the longer it is).
+
+        RapidOCR's steps are called one by one (its `__call__` recognises every box): `preprocess`,
+        `maybe_add_letterbox`, `auto_text_det`, `get_crop_img_list`, `text_rec` and `_get_origin_points`, as in
+        rapidocr-onnxruntime 1.4 (pinned by uv.lock; the pipeline's tests read images through this path)."""
+        if seconds_left <= 0.05:
+            raise OcrTimeout('no time left for OCR')
+        engine = _rapid_engine()
+        array = np.asarray(image.convert('RGB'))[:, :, ::-1]
+        raw_h, raw_w = array.shape[:2]
+        prepared, ratio_h, ratio_w = engine.preprocess(array)
+        record: dict[str, Any] = {'preprocess': {'ratio_h': ratio_h, 'ratio_w': ratio_w}}
+        prepared, record = engine.maybe_add_letterbox(prepared, record)
+        boxes, _ = engine.auto_text_det(prepared)
+        if boxes is None or len(boxes) == 0:
+            return []
+        shaped = [points for points in boxes if 5 <= _aspect(points) <= 28]
+        # A VIN alone is 8–16 times as long as high: those first, then the taller (nearer, larger) ones.
+        shaped = sorted(shaped, key=lambda points: (not 8 <= _aspect(points) <= 16, -_sides(points)[1]))[:limit]
+        if not shaped:
+            return []
+        originals = engine._get_origin_points(shaped, record, raw_h, raw_w)
+        return list(zip(self.read_quads(image, originals, seconds_left=seconds_left), originals, strict=True))
+
+    def read_quads(self, image: Image.Image, quads: Any, *, seconds_left: float) -> list[OcrLine]:
+        """Recognition of given four-cornered boxes of `image` (each cropped along its tilt), one line each."""
+        if seconds_left <= 0.05:
+            raise OcrTimeout('no time left for OCR')
+        if len(quads) == 0:
+            return []
+        engine = _rapid_engine()
+        array = np.asarray(image.convert('RGB'))[:, :, ::-1]
+        crops = engine.get_crop_img_list(array, [np.asarray(quad, dtype=np.float32) for quad in quads])
+        recognised, _ = engine.text_rec(crops, False)
+        lines = []
+        for quad, (text, score, *_) in zip(quads, recognised, strict=True):
+            points = np.asarray(quad)
+            box = (int(points[:, 0].min()), int(points[:, 1].min()), int(points[:, 0].max()), int(points[:, 1].max()))
+            lines.append(OcrLine(str(text), float(score), box))
         return lines
 
     def read_characters(self, images: list[Image.Image], *, seconds_left: float) -> list[tuple[str, float]] | None:

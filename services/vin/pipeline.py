@@ -33,6 +33,7 @@ from PIL import Image, ImageOps
 from .candidates import candidates_in_line, normalize_token
 from .consensus import (
     CHARS_KIND,
+    DETECT_KIND,
     LINE_KIND,
     SECOND_CHARS_KIND,
     SECOND_LINE_KIND,
@@ -42,7 +43,15 @@ from .consensus import (
     decide,
 )
 from .decoding import decode_vehicle
-from .engines import OcrEngine, OcrLine, OcrTimeout, engine_named, second_recognizer
+from .engines import (
+    OcrEngine,
+    OcrLine,
+    OcrTimeout,
+    RapidOcrEngine,
+    engine_named,
+    rapidocr_available,
+    second_recognizer,
+)
 from .imaging import (
     UnreadableImage,
     binarize,
@@ -59,9 +68,11 @@ from .imaging import (
 from .validation import VIN_LENGTH, VinStatus, validate_vin
 
 # Bumped whenever a change can alter results, so cached readings of older versions are recomputed.
-PIPELINE_VERSION = 3
+PIPELINE_VERSION = 4  # 4: RapidOCR's detector over the whole photo (issue 17)
 WORK_SIZE = 1600  # px, long side of the image the line crops come from
 PAGE_SIZE = 1200  # px, long side of the page reads (they only need to find the text)
+DETECT_SIZE = 1280  # px, long side of the image RapidOCR's detector reads first (its own limit: 960)
+STAR_MARKS = 'XKI*'  # how OCR reads the stars that frame a stamped VIN
 # Line preparations: (threshold, character height in px, alphabet). Reads at different sizes, thresholds and
 # alphabets err differently, which is what makes their agreement worth something (see engines.ALPHABETS).
 # Chosen by measured accuracy on the VIN crops of the synthetic set (exact reads, VIN alphabet: gray 60 px
@@ -482,6 +493,7 @@ class _Run:
     # their disagreement is what stops the line reads' context errors.
     confirming_kind: str | None = None
     second: OcrEngine | None = None
+    detector: RapidOcrEngine | None = None
 
     def left(self) -> float:
         return self.deadline - time.perf_counter()
@@ -616,8 +628,54 @@ def _unscaled(box: tuple[int, int, int, int], scale: float) -> tuple[int, int, i
     return left, top, right, bottom
 
 
+def _without_star_marks(text: str) -> str:
+    """Stamped VINs are framed by stars, which OCR reads as X, K, I or *: "XLMGKT1G89N1145941X" → the line with
+    the 17 characters inside added as a word of their own. Only a line that is one such run (18–19 characters)."""
+    run = ''.join(char for char in text if not char.isspace()).strip(_EDGE_MARKS)
+    inner = []
+    if len(run) == VIN_LENGTH + 2 and run[0] in STAR_MARKS and run[-1] in STAR_MARKS:
+        inner.append(run[1:-1])
+    elif len(run) == VIN_LENGTH + 1:
+        inner += [run[1:]] if run[0] in STAR_MARKS else []
+        inner += [run[:-1]] if run[-1] in STAR_MARKS else []
+    return ' '.join([text, *inner])
+
+
 def _dark_on_light(image: Image.Image, *, flip: bool = False) -> Image.Image:
     return ImageOps.invert(image) if is_light_on_dark(image) != flip else image
+
+
+def _detected_lines(run: _Run, detector: RapidOcrEngine, upright: Image.Image) -> None:
+    """RapidOCR's detector and recognizer on the VIN-shaped lines of the whole photo, then a second look at the
+    lines that held a VIN, recognised again from the full-size image: two reads by a third network. Stamped metal
+    and plates behind glass, where Tesseract reads nothing usable, are read here (issue 17); what it finds is also
+    cropped for Tesseract to confirm."""
+    page, scale = _scaled(upright, DETECT_SIZE)
+    with run.timed('detect'):
+        found = detector.read_vin_shaped_lines(page, seconds_left=run.left())
+    quads, boxes = [], []
+    for line, quad in found:
+        if line.text and line.text not in run.texts:
+            run.texts.append(line.text)
+        readings = _detected_readings(line, source='detect')
+        if any(validate_vin(reading.text).valid for reading in readings):
+            run.add(readings)
+            quads.append(quad / scale)
+            boxes.append(_unscaled(line.box, scale))
+    if not quads or run.settled:
+        return
+    with run.timed('detect'):
+        again = detector.read_quads(upright, quads, seconds_left=run.left())
+    for line in again:
+        run.add(_detected_readings(line, source='detect-full-size'))
+    if not run.settled:
+        run.lines('detect', boxes, upright)
+
+
+def _detected_readings(line: OcrLine, *, source: str) -> list[Reading]:
+    return readings_of_line(
+        OcrLine(_without_star_marks(line.text), line.confidence, line.box), source=source, kind=DETECT_KIND
+    )
 
 
 def _ocr_passes(run: _Run, upright: Image.Image) -> Iterator[Callable[[], None]]:
@@ -656,6 +714,12 @@ def _ocr_passes(run: _Run, upright: Image.Image) -> Iterator[Callable[[], None]]
         run.page('page-otsu', binarize(page), 'sparse', crops_from=upright, scale=scale)
 
     yield otsu_page
+
+    # Second, not first: Tesseract's first page settles most printed labels in ~0.4 s; the detector (up to ~1 s on
+    # a label dense with text) is for what it leaves, stamped metal and plates behind glass above all.
+    detector = run.detector
+    if detector is not None:
+        yield lambda: _detected_lines(run, detector, upright)
 
     def gray_page() -> None:
         page, scale = _scaled(_dark_on_light(upright), PAGE_SIZE)
@@ -710,7 +774,11 @@ def read_vin(
         return VinResult.failed(engine=engine, error=str(exc), seconds=elapsed(), timings=finish_timings())
     timings['load'] = elapsed()
     run = _Run(
-        engine=engine_named(engine), deadline=started + time_budget, timings=timings, second=second_recognizer(engine)
+        engine=engine_named(engine),
+        deadline=started + time_budget,
+        timings=timings,
+        second=second_recognizer(engine),
+        detector=RapidOcrEngine() if engine == 'tesseract' and rapidocr_available() else None,
     )
     error = ''
     try:

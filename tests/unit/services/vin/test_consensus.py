@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from services.vin.consensus import (
     CHARS_KIND,
+    DETECT_KIND,
     LINE_KIND,
     SECOND_CHARS_KIND,
     SECOND_LINE_KIND,
@@ -241,3 +242,40 @@ def test_the_check_digit_does_not_choose_a_north_american_vin_over_another_digit
     # S for 5 at position 1 (a look-alike *letter*: no maker) is still settled by the check digit.
     vin = '5FNNEP1L4TY901092'
     assert decide([line(vin), line('S' + vin[1:], TWO), line(vin, TWO)]).vin == vin
+
+
+# --- the detector's reads (pipeline version 4, issue 17): RapidOCR over the whole photo ---
+
+CN_VIN = 'LMGKT1G80N1145942'  # stamped on a chassis in China: no check digit required, but its maker fills it in
+CN_WRONG_CHECK = 'LMGKT1G81N1145942'  # the same with position 9 off: structurally valid, check digit fails
+
+
+def detected(text: str, size: int = 1280) -> Reading:
+    return Reading(text, f'detect{size}', DETECT_KIND)
+
+
+def test_two_detector_reads_of_a_foreign_vin_whose_check_digit_passes_give_it_unverified() -> None:
+    # Tesseract read nothing usable on the stamped metal; the detector read it twice, the same.
+    decision = decide([detected(CN_VIN), detected(CN_VIN, 960)])
+    assert (decision.vin, decision.check and decision.check.status) == (CN_VIN, VinStatus.UNVERIFIED)
+
+
+def test_one_detector_read_is_not_enough() -> None:
+    assert decide([detected(CN_VIN)]).vin is None
+
+
+def test_detector_reads_that_disagree_choose_nothing() -> None:
+    other = CN_VIN[:12] + '5' + CN_VIN[13:]
+    assert decide([detected(CN_VIN), detected(CN_VIN, 960), detected(other, 1600)]).vin is None
+
+
+def test_without_a_passing_check_digit_the_detector_alone_cannot_take_a_foreign_vin() -> None:
+    assert validate_vin(CN_WRONG_CHECK).status == VinStatus.UNVERIFIED
+    assert decide([detected(CN_WRONG_CHECK), detected(CN_WRONG_CHECK, 960)]).vin is None
+
+
+def test_another_recognizers_different_vin_still_refuses_the_photo() -> None:
+    other = '9BWAB45U5FP012345'
+    readings = [detected(CN_VIN), detected(CN_VIN, 960), line(other), line(other, TWO), chars(other)]
+    decision = decide(readings)
+    assert (decision.vin, decision.reason) == (None, 'several different VINs read')
