@@ -24,7 +24,7 @@ import logging
 import multiprocessing
 from collections.abc import Callable, Sequence
 
-from .engines import engine_named, limit_threads, second_recognizer
+from .engines import engine_named, limit_threads, rapidocr_available, second_recognizer
 from .pipeline import VinResult, read_vin
 
 log = logging.getLogger(__name__)
@@ -35,8 +35,9 @@ HARD_LIMIT_SLACK_SECONDS = 5.0
 
 def _initialize_worker(engine: str) -> None:
     limit_threads()  # before any OCR library starts its OpenMP threads
-    # Load the models once per process, not on the first customer's photo (the second recognizer's too).
-    if engine == 'rapidocr':
+    # Load the models once per process, not on the first customer's photo (the second recognizer's too, and
+    # RapidOCR's, which the Tesseract pipeline uses as its detector since version 4).
+    if rapidocr_available():
         from .engines import _rapid_engine
 
         _rapid_engine()
@@ -74,7 +75,9 @@ class VinReader:
         self.hard_limit_seconds = timeout_seconds + hard_limit_slack_seconds
         self.pipeline = pipeline
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
-        self._slots = asyncio.Semaphore(workers)  # images in the pool at once: one per process
+        # Images in the pool at once: one per process. One semaphore per event loop (a reader may outlive a loop:
+        # the CLI's asyncio.run, tests).
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     def _executor(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._pool is None:
@@ -87,7 +90,10 @@ class VinReader:
         return self._pool
 
     async def read(self, content: bytes) -> VinResult:
-        async with self._slots:
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(self.workers))
+        async with self._slots[1]:
             return await self._read_now(content)
 
     async def _read_now(self, content: bytes) -> VinResult:
