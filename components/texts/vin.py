@@ -5,7 +5,7 @@ from __future__ import annotations
 TEXTS: dict[str, dict[str, str]] = {
     'vin.reading': {'es': 'Leyendo el VIN…', 'en': 'Reading the VIN…'},
     'vin.status.verified': {'es': 'VIN verificado', 'en': 'Verified VIN'},
-    'vin.status.unverified': {'es': 'VIN no verificable', 'en': 'Unverifiable VIN'},
+    'vin.status.unverified': {'es': 'VIN sin verificar', 'en': 'Unverified VIN'},
     'vin.status.none': {'es': 'Sin VIN', 'en': 'No VIN'},
     'vin.status.manual': {'es': 'VIN cargado a mano', 'en': 'VIN entered by hand'},
     'vin.unverified_hint': {

@@ -19,9 +19,11 @@ America, a known maker otherwise). The group is settled only when exactly one co
   (the check digit *chooses* between characters the reads saw; it never supplies one: that would be the
   "repair" that manufactures wrong VINs) and at most `MAX_RESOLVED_BY_CHECK_DIGIT` positions were in doubt.
   J and 1 (also A), S and 2, or any characters of equal check value stay ambiguous: both combinations pass.
-- unverified (no check digit applies) → taken only when no position is in doubt between two characters that
-  both give a valid VIN, and at least `MIN_AGREEING_READS` reads from `MIN_AGREEING_KINDS` different kinds of
-  read agree at every position. A kind is a *recognizer* (`LINE_KIND`, `CHARS_KIND`, `SECOND_LINE_KIND`,
+- no check digit applies → taken only when no position is in doubt between two characters that both give a
+  valid VIN, and at least `MIN_AGREEING_READS` reads from `MIN_AGREEING_KINDS` different kinds of read agree at
+  every position; then it is *verified* too (independent recognizers agree, issue 17). A VIN only one
+  recognizer backs (a barcode alone, the detector alone: `_detected_only`) stays *unverified* ("sin verificar")
+  and the customer is asked to confirm it. A kind is a *recognizer* (`LINE_KIND`, `CHARS_KIND`, `SECOND_LINE_KIND`,
   `SECOND_CHARS_KIND`), not a preparation: gray and Otsu crops read by one network share its context errors.
 
 Character-by-character reads that contradict each other at a position (`_split_characters`) are no vote
@@ -37,7 +39,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .decoding import known_maker
@@ -348,7 +350,8 @@ def _judge(cluster: Sequence[Reading], confirming_kind: str | None) -> _Verdict:
         seen = positions[index].seen
         if seen and seen.most_common(1)[0][0] != vin[index]:
             return _Verdict(None, None, f'position {index + 1}: most reads saw another character')
-    return _Verdict(vin, check, '', support)
+    # Independent recognizers read it alike (issue 17's rule): verified, though no check digit applies to it.
+    return _Verdict(vin, replace(check, status=VinStatus.VERIFIED), '', support)
 
 
 def _support(cluster: Sequence[Reading], vin: str, confirming_kind: str | None) -> tuple[int, int, bool]:

@@ -1,7 +1,7 @@
 """What the bot says about a photo's VIN (V1), in the customer's language (Spanish of Argentina by default).
 
 These are messages to customers, not UI text, so they live with the service that decides them; the wording
-follows the rule of the feature: a VIN no check digit covers is given as "no verificable", and nothing
+follows the rule of the feature: a VIN nothing confirmed is given as "sin verificar", and nothing
 found means asking for a better photo or the typed VIN — never a guess.
 """
 
@@ -13,16 +13,14 @@ from .validation import VinStatus
 _TEXTS = {
     'es': {
         'verified': 'Tu vehículo: {vehicle} — VIN {vin}.',
-        'unverified': 'Tu vehículo: {vehicle} — VIN {vin} (no verificable: este VIN no tiene dígito de control, '
-        '¿me confirmás que está bien?).',
+        'unverified': 'Tu vehículo: {vehicle} — VIN {vin} (sin verificar: ¿me confirmás que está bien?).',
         'none': 'No pude leer el VIN en la foto. ¿Me mandás otra foto más clara y derecha de la etiqueta o chapa '
         '(sin reflejos), o el VIN escrito? Son 17 caracteres.',
         'unknown_vehicle': 'vehículo sin datos del fabricante',
     },
     'en': {
         'verified': 'Your vehicle: {vehicle} — VIN {vin}.',
-        'unverified': 'Your vehicle: {vehicle} — VIN {vin} (unverifiable: this VIN has no check digit, '
-        'could you confirm it is right?).',
+        'unverified': 'Your vehicle: {vehicle} — VIN {vin} (unverified: could you confirm it is right?).',
         'none': "I couldn't read the VIN in the photo. Could you send a clearer, straight photo of the label or "
         'plate (no glare), or type the VIN? It has 17 characters.',
         'unknown_vehicle': 'vehicle without maker data',

@@ -1,8 +1,9 @@
 """What makes 17 characters a VIN (ISO 3779, 49 CFR 565): alphabet, model-year code, North-American check digit.
 
 Validation decides what the rest of the product may say: a North-American VIN whose check digit matches is
-*verified*; any other VIN with a valid structure is *unverified* ("no verificable") — it may be right, but a
-misread character would go unnoticed, so it is never presented as certain.
+*verified*; any other VIN with a valid structure is *unverified* ("sin verificar") — it may be right, but a
+misread character would go unnoticed, so it is never presented as certain unless independent recognizers read it
+alike (consensus.py makes it verified then).
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ _VALUES = {
 
 
 class VinStatus(StrEnum):
-    VERIFIED = 'verified'  # North-American VIN, check digit matches
-    UNVERIFIED = 'unverified'  # valid structure, no check digit that applies ("no verificable")
+    # A North-American VIN whose check digit matches; or (consensus.py) any VIN independent recognizers read alike.
+    VERIFIED = 'verified'
+    UNVERIFIED = 'unverified'  # valid structure, not confirmed ("sin verificar": the customer is asked to confirm)
     NONE = 'none'  # nothing valid was found
 
 

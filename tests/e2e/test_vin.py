@@ -31,7 +31,7 @@ async def test_the_sample_photo_is_read_shown_and_answered(running_app: RunningA
     reading = ana.locator('.vin-reading')
     await expect(reading.get_by_text(SAMPLE_VIN)).to_be_visible(timeout=READING_PATIENCE)
     await expect(reading.get_by_text(VEHICLE)).to_be_visible()
-    await expect(reading.get_by_text('VIN no verificable')).to_be_visible()
+    await expect(reading.get_by_text('VIN sin verificar')).to_be_visible()
     # The AI summary took the vehicle from the photo.
     await expect(panel(ana).get_by_text(f'VIN {SAMPLE_VIN}')).to_be_visible(timeout=READING_PATIENCE)
     await expect(panel(ana).get_by_text('VW Gol / Voyage / Saveiro 2015', exact=True).first).to_be_visible()

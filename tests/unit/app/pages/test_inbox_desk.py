@@ -212,7 +212,7 @@ async def test_a_photos_vin_shows_under_it_live_and_an_agent_corrects_it(
     with user.scope(marker=f'message-{message_id}'):
         await user.should_see(content=GOL_VIN, marker='vin-value', retries=PATIENCE)
         await user.should_see('Volkswagen Gol / Voyage / Saveiro 2015', retries=PATIENCE)
-        await user.should_see('VIN no verificable', retries=PATIENCE)
+        await user.should_see('VIN sin verificar', retries=PATIENCE)
     assert text_of(user, 'vin-value') == GOL_VIN
 
     user.find(marker='vin-correct').click()

@@ -79,7 +79,7 @@ async def test_a_reading_is_shown_and_an_agent_corrects_it(user: User, db: Datab
 
     await user.open('/test-vin-reading')
     await user.should_see('9BWAB45U5FP012345')
-    await user.should_see('VIN no verificable')
+    await user.should_see('VIN sin verificar')
     await user.should_see('Volkswagen Gol / Voyage / Saveiro 2015')
     await user.should_see('Sin dígito de control: confirmalo con el cliente.')
 

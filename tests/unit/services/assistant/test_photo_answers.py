@@ -127,7 +127,7 @@ async def test_the_bot_tells_a_photos_vehicle_once(db: Database, world: World, c
 
     [reply] = await bot_texts(db, conversation_id)
     assert reply.startswith(f'Tu vehículo: Volkswagen Gol / Voyage / Saveiro 2015 — VIN {GOL_VIN}')
-    assert 'no verificable' in reply  # a Brazilian VIN has no check digit: never presented as certain
+    assert 'sin verificar' in reply  # read from its barcode alone: never presented as certain
 
 
 async def test_an_unreadable_photo_gets_a_request_for_a_better_one(

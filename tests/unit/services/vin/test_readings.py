@@ -168,8 +168,7 @@ async def test_latest_good_reading_feeds_the_summary_and_the_bot(
     assert (latest.vin, latest.vehicle_label) == (SAMPLE_VIN, 'Volkswagen Gol / Voyage / Saveiro 2015')
     assert vin_reply_text(latest) == (
         'Tu vehículo: Volkswagen Gol / Voyage / Saveiro 2015 — VIN 9BWAB45U5FP012345 '
-        '(no verificable: este VIN no tiene dígito de control, ¿me confirmás que está '
-        'bien?).'
+        '(sin verificar: ¿me confirmás que está bien?).'
     )
     bruno = viewer_of(world.bruno, branch_ids=frozenset({world.rosario.id or 0}))
     assert await latest_good_reading(db, conversation_id=conversation_id, viewer=bruno) is None
