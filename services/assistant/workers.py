@@ -390,6 +390,20 @@ class AssistantWorker(BackgroundWorker):
             ).first()
             if newest is None or newest.id is None:
                 return 'nothing'
+            replied_after = (
+                await session.exec(
+                    select(Message.id)
+                    .where(
+                        Message.conversation_id == conversation_id,
+                        Message.direction == Direction.OUTBOUND,
+                        col(Message.sender_kind).in_([SenderKind.AGENT, SenderKind.AI]),
+                        col(Message.id) > newest.id,
+                    )
+                    .limit(1)
+                )
+            ).first()
+            if replied_after is not None:
+                return 'answered'  # a person (or an earlier turn) already answered it, e.g. before giving it back
             if newest.created_at < now - self.max_age and not await _back_to_ai_since(
                 session, conversation_id, now - self.max_age
             ):

@@ -101,6 +101,13 @@ async def test_take_countdown_silent_ai_and_release_seen_live_by_a_colleague(
         assert await ai_messages_since(db, held.id or 0, taken_at) == []
         assert await ana.locator('.bg-purple-50').count() == ai_bubbles
 
+        # Ana answers it and gives the conversation back to the AI, which does not answer it again (a question
+        # left unanswered would be: the bot is woken by the release).
+        composer = ana.get_by_placeholder('Escribí una respuesta')
+        await composer.fill('Los dos traseros salen $ 98.000')
+        await composer.press('Enter')
+        await expect(phone.get_by_text('Los dos traseros salen $ 98.000')).to_be_visible()
+
         # Ana releases it back to the AI; Bruno's page shows it at once.
         await panel(ana).get_by_role('button', name='Liberar').click()
         await expect(panel(ana).locator('.q-badge', has_text=re.compile(r'^IA$'))).to_be_visible()
@@ -111,5 +118,7 @@ async def test_take_countdown_silent_ai_and_release_seen_live_by_a_colleague(
         await expect(row.locator('i.q-icon', has_text='timer')).to_have_count(0)
         released = await conversation_of(db, e164)
         assert (released.mode, released.assigned_user_id, released.takeover_deadline) == ('ai', None, None)
+        await asyncio.sleep(3)  # longer than the assistant's reply delay: a second answer would exist by now
+        assert await ai_messages_since(db, held.id or 0, taken_at) == []
     finally:
         await db.dispose()

@@ -22,6 +22,7 @@ from services.models.types import utcnow
 from services.takeover import request_human
 from tests.builders import conversation_with_message
 from tests.conftest import World
+from tests.unit.services.assistant.conftest import add_message
 
 PART_QUESTION = 'Hola, tienen pastillas de freno para un Gol Trend 2015?'
 
@@ -230,3 +231,17 @@ async def test_a_conversation_a_person_holds_is_not_the_bots(
     report = await watchdog_worker(db).watchdog()
 
     assert (report.answered, report.handed_off) == (0, 0)
+
+
+async def test_a_question_the_agent_answered_before_giving_it_back_is_not_answered_again(
+    db: Database, world: World, catalog: list[CatalogProduct]
+) -> None:
+    conversation_id = await customer_waiting(db, world, PART_QUESTION, written_seconds_ago=20)
+    await add_message(db, conversation_id, 'Sí, tenemos Ferodo a $ 45.000', sender=SenderKind.AGENT, seconds_ago=5)
+    worker = watchdog_worker(db)
+
+    worker.on_event(
+        Event(CONVERSATION_UPDATED, world.central.id or 0, conversation_id, {'phase': 'ai', 'reason': 'release'})
+    )
+    assert await worker.drain() == 0
+    assert await bot_replies(db, conversation_id) == []
