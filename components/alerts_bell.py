@@ -41,16 +41,21 @@ class AlertsBell:
         self.reload = reload
         self.notify = Notifier()
         self.client: Client = self.notify.client
-        with ui.button(icon='notifications').props('flat round color=white').mark('alerts-bell') as self.button:
+        # No tooltip: it covered the first line of the open list. The list has its title; screen readers the label.
+        with (
+            ui.button(icon='notifications')
+            .props(f'flat round color=white aria-label="{t("alert.title")}"')
+            .mark('alerts-bell') as self.button
+        ):
             self.badge = ui.badge(color='red').props('floating').mark('alerts-count')
-            with ui.menu().classes('max-w-[28rem]'), ui.column().classes('p-3 gap-2') as self.list:
-                pass
+            with ui.menu().classes('max-w-[28rem]'), ui.column().classes('p-3 gap-2'):
+                ui.label(t('alert.title')).classes('text-sm font-semibold')
+                self.list = ui.column().classes('gap-2')
         self.show(alerts)
 
     def show(self, alerts: list[AlertPublic]) -> None:
         self.badge.set_text(str(len(alerts)))
         self.badge.set_visibility(bool(alerts))
-        self.button.tooltip(t('alert.title'))
         self.list.clear()
         with self.list:
             if not alerts:
@@ -71,4 +76,5 @@ class AlertsBell:
         if event.kind == ALERT_RAISED and changed is not None:
             self.notify(alert_text(changed, self.branch_names), type='warning', timeout=0, close_button=True)
         elif event.kind != ALERT_RAISED:
-            self.notify(t('alert.resolved'), type='positive')
+            kind = event.data.get('kind')
+            self.notify(t('alert.resolved', name=t(f'alert.name.{kind}')), type='positive')

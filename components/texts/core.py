@@ -205,7 +205,9 @@ TEXTS: dict[str, dict[str, str]] = {
     'alert.title': {'es': 'Alertas', 'en': 'Alerts'},
     'alert.none': {'es': 'Sin alertas abiertas.', 'en': 'No open alerts.'},
     'alert.since': {'es': 'Desde {when}', 'en': 'Since {when}'},
-    'alert.resolved': {'es': 'Se resolvió una alerta.', 'en': 'An alert cleared.'},
+    'alert.resolved': {'es': 'Se resolvió la alerta: {name}.', 'en': 'Alert cleared: {name}.'},
+    'alert.name.journal_backlog': {'es': 'webhooks sin guardar', 'en': 'webhooks not stored'},
+    'alert.name.send_failures': {'es': 'envíos que fallan', 'en': 'failing sends'},
     'alert.no_reason': {'es': 'sin detalle', 'en': 'no detail'},
     'alert.journal_backlog': {
         'es': '{pending} webhooks esperan ser guardados (el más viejo hace {oldest_seconds} s): hay clientes que '
@@ -214,10 +216,10 @@ TEXTS: dict[str, dict[str, str]] = {
         'nobody can see it yet. Check the worker process and the database.',
     },
     'alert.send_failures': {
-        'es': '{branch}: fallaron {failed} de {sent} envíos en los últimos {window_minutes} min ({failed_percent} %). '
-        'Motivo de Meta: {reason}.',
-        'en': '{branch}: {failed} of {sent} sends failed in the last {window_minutes} min ({failed_percent} %). '
-        "Meta's reason: {reason}.",
+        'es': '{branch}: fallaron {failed} de {sent} envíos en los últimos {window_minutes}\u00a0min '
+        '({failed_percent}\u00a0%). Motivo de Meta: {reason}.',
+        'en': '{branch}: {failed} of {sent} sends failed in the last {window_minutes}\u00a0min '
+        "({failed_percent}\u00a0%). Meta's reason: {reason}.",
     },
     'common.yes': {'es': 'Sí', 'en': 'Yes'},
     'common.no': {'es': 'No', 'en': 'No'},
