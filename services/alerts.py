@@ -35,14 +35,13 @@ from .models import (
     AlertKind,
     AlertPublic,
     Conversation,
-    DeliveryStatus,
     Direction,
     Message,
     MessageStatus,
     Role,
-    WebhookDelivery,
 )
 from .models.types import utcnow
+from .whatsapp.journal import journal_backlog
 from .workers import ScheduledJob
 
 log = logging.getLogger(__name__)
@@ -128,14 +127,7 @@ async def list_open_alerts(db: Database, *, viewer: Viewer) -> list[AlertPublic]
 
 
 async def _journal_backlog(db: Database, thresholds: AlertThresholds, now: datetime) -> list[_Condition]:
-    async with db.autocommit_session() as session:
-        pending, oldest = (
-            await session.exec(
-                select(func.count(), func.min(WebhookDelivery.received_at)).where(
-                    col(WebhookDelivery.status) == DeliveryStatus.PENDING
-                )
-            )
-        ).one()
+    pending, oldest = await journal_backlog(db)
     oldest_seconds = round((now - oldest).total_seconds()) if oldest is not None else 0
     if pending < thresholds.journal_pending and oldest_seconds < thresholds.journal_oldest_seconds:
         return []

@@ -22,8 +22,9 @@ from app.routes.dependencies import DatabaseDep
 from app.runtime import runtime
 from services import metrics
 from services.database import Database
-from services.models import DeadLetter, DeliveryStatus, Direction, Message, MessageStatus, WebhookDelivery
+from services.models import DeadLetter, Direction, Message, MessageStatus
 from services.models.types import utcnow
+from services.whatsapp.journal import journal_backlog
 
 router = APIRouter(tags=['operations'])
 LOCAL = frozenset({'127.0.0.1', '::1', 'localhost'})
@@ -51,14 +52,8 @@ async def prometheus_metrics(
 
 async def _database_gauges(db: Database) -> CollectorRegistry:
     """One query each, at scrape time: backlogs are facts of the database, not of a process."""
+    pending, oldest = await journal_backlog(db)
     async with db.autocommit_session() as session:
-        pending, oldest = (
-            await session.exec(
-                select(func.count(), func.min(WebhookDelivery.received_at)).where(
-                    col(WebhookDelivery.status) == DeliveryStatus.PENDING
-                )
-            )
-        ).one()
         outbound = dict(
             (
                 await session.exec(

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, insert, update
+from sqlalchemy import ColumnElement, func, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 
@@ -211,6 +211,20 @@ class JournalWriter:
             raise
         # Serial ids follow insertion order, which follows `position`.
         return sorted(row['id'] for row in rows)
+
+
+async def journal_backlog(db: Database) -> tuple[int, datetime | None]:
+    """(webhook bodies journaled and not yet ingested, when the oldest of them arrived): for `/metrics` and the
+    admins' alerts."""
+    async with db.autocommit_session() as session:
+        pending, oldest = (
+            await session.exec(
+                select(func.count(), func.min(WebhookDelivery.received_at)).where(
+                    col(WebhookDelivery.status) == DeliveryStatus.PENDING
+                )
+            )
+        ).one()
+    return pending, oldest
 
 
 async def journal_once(
