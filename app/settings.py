@@ -98,7 +98,8 @@ class Settings(BaseSettings):
     assistant_reply_delay_seconds: float = Field(default=1.5, ge=0)
     # Issue 18: no customer left unanswered. A bot turn not finished within its lease was lost (expired); an AI-mode
     # customer still waiting after this long is answered now or handed to a person by the assistant's watchdog.
-    assistant_turn_lease_seconds: float = Field(default=90.0, gt=0)
+    # Longer than the LLM engine's worst turn (tool rounds × its timeout); a reply after it is dropped.
+    assistant_turn_lease_seconds: float = Field(default=150.0, gt=0)
     assistant_unanswered_seconds: float = Field(default=45.0, gt=0)
     summary_refresh_seconds: float = Field(default=30.0, gt=0)
 

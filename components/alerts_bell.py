@@ -65,6 +65,14 @@ class AlertsBell:
                     ui.label(alert_text(alert, self.branch_names)).classes('text-sm')
                     ui.label(t('alert.since', when=local_time(alert.opened_at))).classes('text-xs text-slate-500')
 
+    async def resync(self) -> None:
+        """Re-read the open alerts (after events may have been lost), without a notification."""
+        if self.client.id not in Client.instances:
+            return
+        alerts = await self.reload()
+        with self.client.layout:
+            self.show(alerts)
+
     async def on_event(self, event: Event) -> None:
         """An alert opened or cleared, in any process: re-read the list (it is short) and tell the admin."""
         if self.client.id not in Client.instances:

@@ -80,7 +80,8 @@ async def _alerts_bell(viewer: Viewer, visible_branches: list[Branch]) -> Callab
 
     def build() -> AlertsBell:
         bell = AlertsBell(alerts, branch_names=names, reload=lambda: list_open_alerts(db, viewer=viewer))
-        subscription = runtime().bus.subscribe(bell.on_event, branch_ids=None, kinds=ALERT_EVENTS)
+        # A gap in a cross-process bus (a reconnect) may have lost alert events: the bell re-reads the list.
+        subscription = runtime().bus.subscribe(bell.on_event, branch_ids=None, kinds=ALERT_EVENTS, on_gap=bell.resync)
         bell.client.on_delete(lambda: runtime().bus.unsubscribe(subscription))
         return bell
 

@@ -31,7 +31,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -75,9 +75,10 @@ log = logging.getLogger(__name__)
 HISTORY_LIMIT = 30
 VIN_ENGINE = 'vin'  # `assistant_turns.engine` of a photo's answer; such turns do not count as text turns
 HANDOFF_UNANSWERED = 'unanswered'  # the watchdog's handoff: the bot could not answer in time
+WATCHDOG_ANSWERS_PER_ROUND = 10
 # Moves that give a conversation back to the AI: a customer message from before them counts from the move, not
-# from when it was written (the agent let it go unanswered; the bot answers it).
-_BACK_TO_AI = ('release', 'timeout', 'ai_on')
+# from when it was written (the agent let it go unanswered; the bot answers it). A release to the queue is not one.
+_BACK_TO_AI_REASONS = {'release': 'to_ai', 'ai_on': None}
 # The bot reads photos' readings of the conversations it answers, whatever the branch (it is the system).
 _SYSTEM = Viewer(
     user_id=None, username='assistant', full_name='assistant', role=Role.ADMIN, branch_id=None, branch_ids=None
@@ -119,7 +120,7 @@ class AssistantWorker(BackgroundWorker):
         concurrency: int = 4,
         idle_poll_seconds: float = 5.0,
         sweep_every_seconds: float = 30.0,
-        turn_lease: timedelta = timedelta(seconds=90),
+        turn_lease: timedelta = timedelta(seconds=150),
         unanswered_after: timedelta = timedelta(seconds=45),
         watchdog_every_seconds: float = 10.0,
         clock: Callable[[], float] | None = None,
@@ -152,8 +153,8 @@ class AssistantWorker(BackgroundWorker):
         if not self.enabled or event.conversation_id is None:
             return
         if event.kind == CONVERSATION_UPDATED:
-            # Given back to the AI (released, a hold that expired, AI switched on): a pending question is answered.
-            if event.data.get('phase') == 'ai' and event.data.get('reason') in _BACK_TO_AI:
+            # Given back to the AI (released to it, AI switched on): a pending question is answered.
+            if event.data.get('phase') == 'ai' and event.data.get('reason') in _BACK_TO_AI_REASONS:
                 self._pending.add(event.conversation_id)
                 self.wake()
             return
@@ -273,7 +274,7 @@ class AssistantWorker(BackgroundWorker):
             expired = await session.exec(
                 update(AssistantTurn)
                 .where(
-                    col(AssistantTurn.status) == 'working',
+                    col(AssistantTurn.status).in_(['working', 'sending']),
                     or_(
                         col(AssistantTurn.lease_until) < now,
                         # Claimed before leases existed: by age.
@@ -287,30 +288,48 @@ class AssistantWorker(BackgroundWorker):
             )
             await session.commit()
         report.expired_turns = expired.rowcount or 0
-        for conversation_id, message_id, created_at, turn_status in await self._unanswered(now):
-            if turn_status == 'working':
-                continue  # being answered right now, within its lease
-            if turn_status is None and self.enabled:
-                # No turn took it (an event lost, a restart, a release back to the AI): answer it now.
-                outcome = await self._guarded(self.answer, conversation_id)
+        answers_left = WATCHDOG_ANSWERS_PER_ROUND
+        for waiting in await self._unanswered(now):
+            if waiting.turn_status in {'working', 'sending'} or waiting.answered_elsewhere:
+                continue  # being answered right now, within its lease; or another desk feature answered it
+            if (
+                waiting.is_photo
+                and waiting.turn_status is None
+                and waiting.created_at > now - 3 * self.unanswered_after
+            ):
+                continue  # its VIN reading is still coming (the photo's answer waits for it)
+            if waiting.turn_status is None and self.enabled and not waiting.is_photo and answers_left > 0:
+                # No turn took it (an event lost, a restart, a release back to the AI): answer it now. A few per
+                # round: the rest next round, so the customers writing now are not kept waiting behind them.
+                answers_left -= 1
+                outcome = await self._guarded(self.answer, waiting.conversation_id)
                 if outcome == 'replied':
                     report.answered += 1
                     continue
-                if outcome in {'human_mode', 'closed', 'answered_elsewhere'}:
-                    continue  # a person has it now, or another desk feature answered it
-                if await self._turn_status(message_id) in {'working', 'replied'}:
+                if outcome in {'human_mode', 'closed', 'answered_elsewhere', 'answered'}:
+                    continue  # a person has it or answered it, or another desk feature did
+                if await self._turn_status(waiting.message_id) in {'working', 'sending', 'replied'}:
                     continue  # another process's turn took this very message meanwhile
+            elif waiting.turn_status is None and self.enabled and not waiting.is_photo:
+                continue  # its turn to be answered comes next round
             log.warning(
                 'conversation %s: customer message %s (%s) unanswered since %s; handing off',
-                conversation_id,
-                message_id,
-                turn_status or 'no turn',
-                created_at,
+                waiting.conversation_id,
+                waiting.message_id,
+                waiting.turn_status or 'no turn',
+                waiting.created_at,
             )
             if self.handoff is not None:
-                await self.handoff(
-                    self.db, conversation_id=conversation_id, reason=HANDOFF_UNANSWERED, publisher=self.publisher
-                )
+                try:
+                    await self.handoff(
+                        self.db,
+                        conversation_id=waiting.conversation_id,
+                        reason=HANDOFF_UNANSWERED,
+                        publisher=self.publisher,
+                    )
+                except Exception:  # one conversation's failure must not stop the others, nor the bot's round
+                    log.exception('handoff of unanswered conversation %s failed', waiting.conversation_id)
+                    continue
                 report.handed_off += 1
         if report.expired_turns or report.answered or report.handed_off:
             log.info(
@@ -327,9 +346,9 @@ class AssistantWorker(BackgroundWorker):
                 await session.exec(select(AssistantTurn.status).where(AssistantTurn.inbound_message_id == message_id))
             ).first()
 
-    async def _unanswered(self, now: datetime) -> list[tuple[int, int, datetime, str | None]]:
-        """(conversation, its newest customer message, when it was written, the status of the turn that took it)
-        for AI-mode conversations waiting past `unanswered_after` with no person asked for yet."""
+    async def _unanswered(self, now: datetime) -> list[_Waiting]:
+        """The AI-mode conversations waiting past `unanswered_after` with no person asked for yet, each with its
+        newest customer message and the turn that took it (if any)."""
         async with self.db.session() as session:
             waiting = (
                 await session.exec(
@@ -344,11 +363,12 @@ class AssistantWorker(BackgroundWorker):
                     .limit(100)
                 )
             ).all()
-            found: list[tuple[int, int, datetime, str | None]] = []
+            found: list[_Waiting] = []
             for conversation_id in waiting:
                 newest = (
                     await session.exec(
-                        select(Message.id, Message.created_at, AssistantTurn.status)
+                        select(Message.id, Message.created_at, _is_photo(), AssistantTurn.status)
+                        .outerjoin(Media, col(Media.id) == col(Message.media_id))
                         .outerjoin(AssistantTurn, col(AssistantTurn.inbound_message_id) == col(Message.id))
                         .where(
                             Message.conversation_id == conversation_id,
@@ -359,8 +379,26 @@ class AssistantWorker(BackgroundWorker):
                         .limit(1)
                     )
                 ).first()
-                if newest is not None and conversation_id is not None and newest[0] is not None:
-                    found.append((conversation_id, newest[0], newest[1], newest[2]))
+                if newest is None or conversation_id is None or newest[0] is None:
+                    continue
+                message_id, created_at, is_photo, turn_status = newest
+                detail: Mapping[str, object] = {}
+                if turn_status == 'silent':
+                    detail = (
+                        await session.exec(
+                            select(AssistantTurn.detail).where(AssistantTurn.inbound_message_id == message_id)
+                        )
+                    ).first() or {}
+                found.append(
+                    _Waiting(
+                        conversation_id=conversation_id,
+                        message_id=message_id,
+                        created_at=created_at,
+                        is_photo=bool(is_photo),
+                        turn_status=turn_status,
+                        answered_elsewhere=detail.get('silent_because') == 'answered_elsewhere',
+                    )
+                )
         return found
 
     # --- one turn ---
@@ -396,14 +434,16 @@ class AssistantWorker(BackgroundWorker):
                     .where(
                         Message.conversation_id == conversation_id,
                         Message.direction == Direction.OUTBOUND,
-                        col(Message.sender_kind).in_([SenderKind.AGENT, SenderKind.AI]),
+                        # A person's reply only: the bot's own replies are its turns (a reply to an earlier message
+                        # queued after this one arrived does not answer it).
+                        Message.sender_kind == SenderKind.AGENT,
                         col(Message.id) > newest.id,
                     )
                     .limit(1)
                 )
             ).first()
             if replied_after is not None:
-                return 'answered'  # a person (or an earlier turn) already answered it, e.g. before giving it back
+                return 'answered'  # a person already answered it, e.g. before giving the conversation back
             if newest.created_at < now - self.max_age and not await _back_to_ai_since(
                 session, conversation_id, now - self.max_age
             ):
@@ -542,6 +582,18 @@ class AssistantWorker(BackgroundWorker):
         if mode != ConversationMode.AI:
             await self._finish(turn_id, 'silent', reply, None, {**detail, 'silent_because': 'human_mode'})
             return 'human_mode'
+        # The turn must still be this worker's: past its lease the watchdog expired it and asked for a person, and
+        # a late reply would then answer a customer a person is about to answer.
+        async with self.db.session() as session:
+            held = await session.exec(
+                update(AssistantTurn)
+                .where(col(AssistantTurn.id) == turn_id, col(AssistantTurn.status) == 'working')
+                .values(status='sending')
+            )
+            await session.commit()
+        if not held.rowcount:
+            log.warning('assistant turn %s expired before its reply was queued; reply dropped', turn_id)
+            return 'expired'
         try:
             message = await queue_text(
                 self.db,
@@ -585,6 +637,16 @@ class AssistantWorker(BackgroundWorker):
             await session.commit()
 
 
+@dataclass(frozen=True)
+class _Waiting:
+    conversation_id: int
+    message_id: int
+    created_at: datetime
+    is_photo: bool
+    turn_status: str | None
+    answered_elsewhere: bool
+
+
 @dataclass
 class WatchdogReport:
     expired_turns: int = 0
@@ -593,13 +655,16 @@ class WatchdogReport:
 
 
 async def _back_to_ai_since(session: AsyncSession, conversation_id: int, since: datetime) -> bool:
-    """Whether the conversation was given back to the AI (released, a hold expired, AI switched on) after `since`."""
+    """Whether the conversation was given back to the AI (released to it, AI switched on) after `since`."""
     moved = (
         await session.exec(
             select(AssignmentEvent.id)
             .where(
                 AssignmentEvent.conversation_id == conversation_id,
-                col(AssignmentEvent.action).in_(_BACK_TO_AI),
+                or_(
+                    and_(col(AssignmentEvent.action) == 'release', col(AssignmentEvent.reason) == 'to_ai'),
+                    col(AssignmentEvent.action) == 'ai_on',
+                ),
                 col(AssignmentEvent.at) >= since,
             )
             .limit(1)

@@ -25,7 +25,7 @@ class AssistantTurn(SQLModel, table=True):
     status: str = Field(
         default='working',
         sa_type=String(16),
-        description='working, replied, silent (nothing sent: human took over, window...), failed, expired',
+        description='working, sending, replied, silent (nothing sent: human took over, window...), failed, expired',
     )
     engine: str = Field(default='', max_length=16, description='rules or llm (llm turns that fell back say rules)')
     intent: str = Field(default='', max_length=24)

@@ -414,7 +414,12 @@ def decide(readings: Iterable[Reading], *, confirming_kind: str | None = None) -
         chosen = [
             verdict
             for verdict in (_judge(cluster, confirming_kind) for cluster in _clusters(everything))
-            if verdict.vin and verdict.check is not None and verdict.check.status == VinStatus.VERIFIED
+            # North-American only: page reads are one network's, and only a check digit may back them (the
+            # agreement of kinds that makes other VINs verified does not count page reads as a kind).
+            if verdict.vin
+            and verdict.check is not None
+            and verdict.check.north_american
+            and verdict.check.status == VinStatus.VERIFIED
         ]
     # The detector's own verdicts: a VIN only it backs, or a rival to what the other recognizers settled.
     chosen = chosen + _detected_only(readings)
@@ -440,14 +445,24 @@ def _detected_only(readings: Sequence[Reading]) -> list[_Verdict]:
     metal and windshield plates, where Tesseract reads nothing usable. Taken *unverified* — the customer is asked
     to confirm it — and only when at least two of the detector's reads saw exactly the same 17 characters and its
     check digit passes (optional outside North America, but most makers fill it in: a misread passes it 1 time in
-    11). Any other reading of a different VIN by the detector refuses it."""
+    11). Any reading of another valid VIN at that place (by the detector or any other recognizer) refuses it."""
     verdicts = []
     for cluster in _clusters([reading for reading in readings if reading.kind == DETECT_KIND]):
         texts = Counter(reading.text for reading in cluster)
         if len(texts) != 1:
             continue  # the detector's own reads disagree
         vin, reads = texts.most_common(1)[0]
-        check = validate_vin(vin)
+        check = ocr_check(vin)
+        rivals = [
+            reading
+            for reading in readings
+            if reading.kind != DETECT_KIND
+            and reading.text != vin
+            and _distance(reading.text, vin) <= SAME_VIN_DISTANCE
+            and validate_vin(reading.text).valid
+        ]
+        if rivals:
+            continue  # another recognizer read another valid VIN there: a real doubt
         if reads >= MIN_AGREEING_VERIFIED and check.status == VinStatus.UNVERIFIED and check_digit(vin) == vin[8]:
             verdicts.append(_Verdict(vin, check, '', reads))
     return verdicts

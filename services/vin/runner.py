@@ -98,25 +98,27 @@ class VinReader:
 
     async def _read_now(self, content: bytes) -> VinResult:
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor(), self.pipeline, content, self.engine, self.timeout_seconds)
+        pool = self._executor()
+        future = loop.run_in_executor(pool, self.pipeline, content, self.engine, self.timeout_seconds)
         try:
             return await asyncio.wait_for(future, timeout=self.hard_limit_seconds)
         except TimeoutError:
             log.warning('VIN reading overran %g s; replacing the OCR process pool', self.hard_limit_seconds)
-            self._replace_pool()
+            self._replace_pool(pool)
             return VinResult.failed(engine=self.engine, error='timeout', seconds=self.timeout_seconds)
         except concurrent.futures.process.BrokenProcessPool:
             log.exception('VIN OCR process died; starting a new pool')
-            self._replace_pool()
+            self._replace_pool(pool)
             return VinResult.failed(engine=self.engine, error='ocr process crashed', seconds=0.0)
 
     async def read_many(self, contents: Sequence[bytes]) -> list[VinResult]:
         return list(await asyncio.gather(*(self.read(content) for content in contents)))
 
-    def _replace_pool(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            _abandon(pool)
+    def _replace_pool(self, failed: concurrent.futures.ProcessPoolExecutor) -> None:
+        """Abandon the pool a read failed in — unless another read replaced it already (never the new one)."""
+        if self._pool is failed:
+            self._pool = None
+            _abandon(failed)
 
     async def warm_up(self) -> None:
         """Start the pool's processes now (a spawn takes ~1 s), e.g. at application start."""

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from services.assistant import AssistantWorker, RuleEngine
-from services.assistant.engine import AssistantTools
+from services.assistant.engine import AssistantTools, EngineReply, TurnContext
 from services.assistant.workers import HANDOFF_UNANSWERED
 from services.catalog.formats import CatalogProduct
 from services.database import Database
@@ -245,3 +245,26 @@ async def test_a_question_the_agent_answered_before_giving_it_back_is_not_answer
     )
     assert await worker.drain() == 0
     assert await bot_replies(db, conversation_id) == []
+
+
+async def test_a_turn_that_outlived_its_lease_drops_its_reply(
+    db: Database, world: World, catalog: list[CatalogProduct]
+) -> None:
+    conversation_id = await customer_waiting(db, world, PART_QUESTION, written_seconds_ago=20)
+
+    class SlowerThanItsLease:
+        name = 'llm'
+
+        async def reply(self, turn: TurnContext) -> EngineReply:
+            # Meanwhile the watchdog expired the turn and asked for a person.
+            async with db.session() as session:
+                await session.exec(update(AssistantTurn).values(status='expired'))
+                await session.commit()
+            return EngineReply(text='¡Hola! Tenemos pastillas Ferodo.', intent='part_request', engine='llm')
+
+    worker = AssistantWorker(db, engine=SlowerThanItsLease(), publisher=Events(), reply_delay_seconds=0)
+    worker.on_event(
+        Event(CONVERSATION_UPDATED, world.central.id or 0, conversation_id, {'phase': 'ai', 'reason': 'release'})
+    )
+    assert await worker.drain() == 0
+    assert await bot_replies(db, conversation_id) == []  # a person is answering: no late bot reply

@@ -280,3 +280,15 @@ def test_another_recognizers_different_vin_still_refuses_the_photo() -> None:
     readings = [detected(CN_VIN), detected(CN_VIN, 960), line(other), line(other, TWO), chars(other)]
     decision = decide(readings)
     assert (decision.vin, decision.reason) == (None, 'several different VINs read')
+
+
+def test_page_reads_never_make_a_foreign_vin_verified() -> None:
+    # Page reads are one network's: with a line read they are three reads, but not of two independent kinds.
+    page = Reading(BR_VIN, 'page-otsu', 'page')
+    assert decide([page, Reading(BR_VIN, 'page-gray', 'page'), line(BR_VIN)]).vin is None
+
+
+def test_another_recognizers_valid_reading_at_the_same_place_refuses_the_detectors_vin() -> None:
+    rival = CN_VIN[:16] + ('3' if CN_VIN[16] != '3' else '4')  # the last digit read otherwise by Tesseract
+    assert validate_vin(rival).valid
+    assert decide([detected(CN_VIN), detected(CN_VIN, 960), line(rival)]).vin is None
