@@ -136,6 +136,9 @@ class _Evidence:
     typed_vin_invalid: bool  # the newest VIN the customer typed does not validate
     products: list[SummaryProduct]
     customer: _CustomerSaid
+    # The photo's decoded VIN and the text name different years or makes (issue 18): the VIN's wins, and the
+    # summary is less sure.
+    vehicle_conflict: bool = False
 
     @property
     def vehicle_known(self) -> bool:
@@ -152,7 +155,7 @@ def compute_summary(
     photo: PhotoVehicle | None = None,
 ) -> SummaryView:
     """The summary from what is known; pure, so it can be tested without a database. `photo` is what the
-    newest photo's VIN reading found; what the customer wrote wins where it names the vehicle differently."""
+    newest photo's VIN reading found; its decoded year (and make) outrank what the text says (`_vehicle`)."""
     evidence = _gather_evidence(history, products, customer_codes=customer_codes, photo=photo)
     stage = _sale_stage(evidence, facts)
     intent = _purchase_intent(evidence, facts)
@@ -181,9 +184,11 @@ def _gather_evidence(
     """The thread read as the rule engine reads it (`read_state`: need, vehicle, typed VIN), completed by the
     photo, plus the products offered and what the customer's messages signal."""
     state = read_state(list(history))
+    vehicle, conflict = _vehicle(state, photo)
     return _Evidence(
         need=state.need,
-        vehicle=_vehicle(state, photo),
+        vehicle=vehicle,
+        vehicle_conflict=conflict,
         vin=_valid_vin(state, photo),
         typed_vin_invalid=state.vin is not None and not state.vin.valid,
         products=_offered_products(history, products, customer_codes),
@@ -191,13 +196,26 @@ def _gather_evidence(
     )
 
 
-def _vehicle(state: ConversationState, photo: PhotoVehicle | None) -> Vehicle | None:
+def _vehicle(state: ConversationState, photo: PhotoVehicle | None) -> tuple[Vehicle | None, bool]:
     """The vehicle the customer wrote (with what a valid typed VIN adds), completed by the photo's where the text
-    is silent; the text wins where the two name different vehicles."""
+    is silent; and whether the two conflict. The year decoded from the photo's VIN outranks a year guessed from
+    the text (issue 18: "las de 61 mil" is not a 1961 car when the VIN says 2015); the text's model stays (it is
+    usually more precise than the VIN's model family). When the makes differ the customer named another car: the
+    text's vehicle, with the conflict lowering the confidence."""
     vehicle = state.effective_vehicle
     if photo is None or photo.vehicle is None:
-        return vehicle
-    return vehicle.merged_over(photo.vehicle) if vehicle is not None else photo.vehicle
+        return vehicle, False
+    if vehicle is None:
+        return photo.vehicle, False
+    decoded = photo.vehicle
+    makes_differ = bool(vehicle.make and decoded.make and vehicle.make != decoded.make)
+    years_differ = bool(vehicle.year and decoded.year and vehicle.year != decoded.year)
+    if makes_differ:
+        return vehicle, True  # another car named ("es para el Corsa de mi señora"): the text's, less sure
+    merged = vehicle.merged_over(decoded)
+    if decoded.year:
+        merged = Vehicle(make=merged.make, model=merged.model, year=decoded.year, engine=merged.engine)
+    return merged, years_differ
 
 
 def _valid_vin(state: ConversationState, photo: PhotoVehicle | None) -> str:
@@ -291,7 +309,8 @@ def _purchase_intent(evidence: _Evidence, facts: SummaryFacts) -> str:
 def _confidence(evidence: _Evidence) -> int:
     """How far the agent can trust the summary, 0–100: 30, +15 with a need, +20 with the model, +10 with the
     year, +15 with a valid VIN (typed or from a photo) or −10 when the typed one is not valid, +10 with products,
-    −20 when the customer named more than one model (the summary may mix cars). 0 before the customer wrote."""
+    −20 when the customer named more than one model (the summary may mix cars), −15 when the photo's VIN and the
+    text disagree on the vehicle. 0 before the customer wrote."""
     if not evidence.customer.wrote:
         return 0
     vehicle = evidence.vehicle or Vehicle()
@@ -310,6 +329,8 @@ def _confidence(evidence: _Evidence) -> int:
         confidence += 10
     if len(evidence.customer.models_named) > 1:
         confidence -= 20
+    if evidence.vehicle_conflict:
+        confidence -= 15
     return max(0, min(100, confidence))
 
 

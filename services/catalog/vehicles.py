@@ -261,6 +261,39 @@ _FUELS = frozenset({'nafta', 'diesel', 'diésel', 'gasoil', 'gnc'})
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9])?|'[0-9]{2}")
 _YEAR_WORDS = frozenset({'modelo', 'mod', 'ano', 'anio', 'año', 'del', 'de', 'version'})
 MIN_YEAR, MAX_YEAR = 1950, 2035
+# Issue 18: numbers that are prices, distances, engine sizes or quantities are not years ("Dale, las de 61 mil"
+# made a Gol Trend 1961). The word after such a number, or before it, says which it is.
+_NOT_YEAR_AFTER = frozenset(
+    {
+        'mil',
+        'k',
+        'lucas',
+        'luca',
+        'pesos',
+        'mangos',
+        'dolares',
+        'dólares',
+        'usd',
+        'km',
+        'kms',
+        'kilometros',
+        'kilómetros',
+        'cc',
+        'cm3',
+        'hp',
+        'cv',
+        'cuotas',
+        'unidades',
+        'u',
+        'x',
+        'por',
+        '%',
+        'rpm',
+        'mm',
+        'kg',
+    }
+)
+_NOT_YEAR_BEFORE = frozenset({'$', 'ars', 'usd', 'u$s', 'x', 'por', 'hasta', 'pago', 'pagué', 'cuesta', 'sale'})
 
 
 @dataclass(frozen=True)
@@ -429,6 +462,9 @@ class VehicleVocabulary:
             if position in used:
                 continue
             previous = words[position - 1] if position else ''
+            following = words[position + 1] if position + 1 < len(words) else ''
+            if following in _NOT_YEAR_AFTER or previous in _NOT_YEAR_BEFORE:
+                continue  # "las de 61 mil", "$ 2015", "2000 km", "2 x 1500": a price, a distance, a quantity
             value = _year_of(word, previous_is_model=position == model_end or previous in _YEAR_WORDS)
             if value is not None:
                 year = value

@@ -257,3 +257,32 @@ def test_the_confidence_adds_up_what_is_known_and_drops_when_cars_are_mixed() ->
     assert panel(two_cars)[2] == 30 + 15 + 20 + 10 - 20  # the summary may mix the two cars
     assert panel(wrong_vin)[2] == 30 - 10  # a VIN that does not validate
     assert panel(wrong_vin, photo=photo)[2] == 30 + 10 + 15  # the photo's year and valid VIN
+
+
+def test_numbers_that_are_prices_or_distances_are_not_the_cars_year() -> None:
+    # Issue 18: "Dale, las de 61 mil" made the vehicle a "VW Gol Trend 1961" with full confidence.
+    history = thread(
+        ('customer', 'Hola, necesito pastillas de freno para un Gol Trend'),
+        ('ai', OFFER),
+        ('customer', 'Dale, las de 61 mil'),
+        ('customer', 'y tiene 2000 km nomás'),
+    )
+    view = compute_summary(1, history, {}, SummaryFacts())
+    assert view.vehicle is not None and (view.vehicle.model, view.vehicle.year) == ('Gol Trend', None)
+
+
+def test_the_year_decoded_from_the_photos_vin_outranks_the_text_and_the_conflict_lowers_confidence() -> None:
+    history = thread(('customer', 'necesito pastillas de freno para un Gol Trend 2012'))
+    photo = PhotoVehicle(vin='9BWAB45U0FT012345', vehicle=Vehicle(make='Volkswagen', year=2015))
+
+    agreeing = compute_summary(
+        1, thread(('customer', 'pastillas de freno para un Gol Trend')), {}, SummaryFacts(), photo=photo
+    )
+    conflicting = compute_summary(1, history, {}, SummaryFacts(), photo=photo)
+
+    assert conflicting.vehicle is not None
+    assert (conflicting.vehicle.model, conflicting.vehicle.year) == (
+        'Gol Trend',
+        2015,
+    )  # the VIN's year, the text's model
+    assert conflicting.confidence == agreeing.confidence - 15
