@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from nicegui.testing import User
 
+from app.routes import health as health_route
 from app.runtime import runtime
 from app.worker_process import WorkerProcess
 from services import api_keys
@@ -76,6 +77,8 @@ async def test_health_says_degraded_while_the_worker_process_is_down(
     # A worker process between a crash and its restart: webhooks are still journaled (200), but not stored yet.
     current = runtime()
     monkeypatch.setattr(current, 'worker_process', WorkerProcess(current.settings))
+    # The route reads exactly this runtime (on a busy machine the app's start-up may still swap it in).
+    monkeypatch.setattr(health_route, 'runtime', lambda: current)
 
     health = await user.http_client.get('/health')
 
