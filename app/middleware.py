@@ -151,9 +151,12 @@ class RequestBodyTimeout:
             try:
                 message = await receive()
             except asyncio.CancelledError:
-                if task not in self._expired:
-                    raise
+                expired = task in self._expired
                 self._expired.discard(task)
+                # Only the watchdog's own cancellation becomes a 408; any other (the server shutting down, the
+                # event loop closing) is honoured, even when it came on top of ours.
+                if not expired or task.cancelling() > 1:
+                    raise
                 task.uncancel()
                 timed_out = True
                 if not response_started:
@@ -186,7 +189,7 @@ class RequestBodyTimeout:
             await asyncio.sleep(self.seconds / 4)
             late = loop.time() - self.seconds
             for task, since in list(self._waiting.items()):
-                if since < late and task not in self._expired:
+                if since < late and task not in self._expired and not task.done():
                     self._expired.add(task)
                     task.cancel()
 
