@@ -11,12 +11,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
+
+import httpx
 
 from app.event_bus import InProcessEventBus
 from app.settings import Settings
 from services.alerts import AlertSweeper, AlertThresholds
-from services.assistant import AssistantEngine, AssistantWorker, SummaryWorker, make_engine
+from services.assistant import AssistantEngine, AssistantWorker, QuoteDrafter, SummaryWorker, make_engine
 from services.database import Database
 from services.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_STATUS, WEBHOOK_JOURNALED
 from services.media_store import MediaStore
@@ -25,11 +28,15 @@ from services.retention import RetentionSweeper
 from services.sales.desk import SalesDesk, build_inventory
 from services.sales.inventory import SoapInventory
 from services.sales.workers import QuoteAcceptanceWorker, QuoteExpiryWorker
+from services.sessions.control import ProbePolicy, SessionControl
+from services.sessions.service import SESSION_STATE
+from services.sessions.workers import SessionProbeSweeper
 from services.takeover import AssignmentWorker, TakeoverSweeper, renew_on_agent_messages, request_human
 from services.vin.readings import VIN_READ
 from services.vin.runner import VinReader
 from services.vin.workers import VinWorker
 from services.whatsapp.graph_client import GraphClient
+from services.whatsapp.waha.client import WahaClient
 from services.whatsapp.workers import IngestWorker, MediaWorker, OutboxWorker
 
 log = logging.getLogger('leadmaster')
@@ -62,6 +69,10 @@ class Workers:
     retention: RetentionSweeper
     # O4: tells admins when the journal falls behind or a branch's sends fail (APScheduler job).
     alerts: AlertSweeper
+    # M6: the WAHA gateway (WhatsApp-Web sessions), its admin actions, and the probes (APScheduler job).
+    waha: WahaClient
+    sessions: SessionControl
+    session_probes: SessionProbeSweeper
 
     def subscribe(self, bus: InProcessEventBus) -> None:
         """Events wake the workers instead of polling: a journaled webhook the ingest, a queued reply the outbox,
@@ -97,6 +108,11 @@ class Workers:
         # A photo's VIN feeds the summary's vehicle: recompute when a reading (or an agent's correction) lands.
         bus.subscribe(self.summaries.on_event, branch_ids=None, kinds=[MESSAGE_CREATED, VIN_READ])
         bus.subscribe(self.vin_worker.on_event, branch_ids=None, kinds=[MESSAGE_STATUS])
+        # M6: a session that needs a QR (a webhook said so) reaches the admins' bell now, not at the next check.
+        bus.subscribe(self._check_alerts, branch_ids=None, kinds=[SESSION_STATE])
+
+    async def _check_alerts(self, _event: object) -> None:
+        await self.alerts.run_once()
 
     def start(self) -> None:
         self.ingest.start()
@@ -111,6 +127,7 @@ class Workers:
         self.quote_expiry.start()
         self.retention.start()
         self.alerts.start()
+        self.session_probes.start()
         if isinstance(self.sales.inventory, SoapInventory):
             self.sales.inventory.warm_up()  # zeep loads the WSDL in a thread; the first stock check is then quick
 
@@ -129,8 +146,10 @@ class Workers:
             self.quote_expiry,
             self.retention,
             self.alerts,
+            self.session_probes,
         ):
             await worker.stop()
+        await self.waha.aclose()
         await self.vin_reader.aclose()
         if isinstance(self.sales.inventory, SoapInventory):
             await self.sales.inventory.aclose()
@@ -147,8 +166,16 @@ def build_workers(
     media: MediaStore,
     graph: GraphClient,
     online: Callable[[], set[int]],
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> Workers:
-    """Every worker, not yet subscribed nor started. `online`: the users with an inbox page open (T4)."""
+    """Every worker, not yet subscribed nor started. `online`: the users with an inbox page open (T4).
+    `transport`: how to reach this app's own simulated WAHA gateway in the tests' simulated browser."""
+    waha = WahaClient(
+        base_url=settings.effective_waha_base_url,
+        api_key=settings.effective_waha_api_key,
+        timeout=15.0,
+        transport=transport if settings.uses_simulated_waha else None,
+    )
     outbox = OutboxWorker(
         db,
         client=graph,
@@ -156,8 +183,12 @@ def build_workers(
         store=media,
         rate_per_number=settings.outbox_rate_per_number,
         max_attempts=settings.outbox_max_attempts,
+        waha=waha,
+        waha_messages_per_minute=settings.waha_messages_per_minute,
     )
-    downloader = MediaWorker(db, client=graph, store=media, publisher=bus, max_bytes=settings.media_max_bytes)
+    downloader = MediaWorker(
+        db, client=graph, store=media, publisher=bus, max_bytes=settings.media_max_bytes, waha=waha
+    )
     assignment = AssignmentWorker(db, publisher=bus, online=online, offer_seconds=settings.faithful_offer_seconds)
     sweeper = TakeoverSweeper(
         db,
@@ -203,6 +234,7 @@ def build_workers(
         publisher=bus,
         handoff=request_human,
         claims=[acceptances.answered],
+        quotes=QuoteDrafter(sales),  # S3: drafts (or, where the branch allows, sends) the AI's quotes
         reply_delay_seconds=settings.assistant_reply_delay_seconds,
         enabled=settings.assistant_enabled,
         turn_lease=timedelta(seconds=settings.assistant_turn_lease_seconds),
@@ -213,6 +245,37 @@ def build_workers(
     )
     vin_reader = VinReader(
         engine=settings.vin_ocr_engine, workers=settings.vin_workers, timeout_seconds=settings.vin_timeout_seconds
+    )
+    alerts = AlertSweeper(
+        db,
+        publisher=bus,
+        thresholds=AlertThresholds(
+            journal_pending=settings.alert_journal_pending,
+            journal_oldest_seconds=settings.alert_journal_oldest_seconds,
+            send_failure_rate=settings.alert_send_failure_rate,
+            send_failure_minimum=settings.alert_send_failure_minimum,
+        ),
+        interval_seconds=settings.alert_check_seconds,
+    )
+
+    async def check_alerts_now(_changes: Any) -> None:
+        await alerts.run_once()  # a session needing a QR reaches the admins' bell now, not at the next check
+
+    hmac_key = settings.effective_waha_webhook_hmac_key
+    sessions = SessionControl(
+        db,
+        client=waha,
+        publisher=bus,
+        webhook_url=settings.effective_waha_webhook_url,
+        webhook_hmac_key=hmac_key,
+        policy=ProbePolicy(
+            restart_base_seconds=settings.waha_restart_base_seconds,
+            restart_cap_seconds=settings.waha_restart_cap_seconds,
+            silence=timedelta(minutes=settings.waha_silence_minutes),
+            business_hours=settings.waha_business_hours,
+            timezone=settings.display_timezone,
+        ),
+        on_change=check_alerts_now,
     )
     return Workers(
         db=db,
@@ -235,15 +298,8 @@ def build_workers(
         ),
         quote_acceptances=acceptances,
         quote_expiry=QuoteExpiryWorker(db, zone=sales.zone),
-        alerts=AlertSweeper(
-            db,
-            publisher=bus,
-            thresholds=AlertThresholds(
-                journal_pending=settings.alert_journal_pending,
-                journal_oldest_seconds=settings.alert_journal_oldest_seconds,
-                send_failure_rate=settings.alert_send_failure_rate,
-                send_failure_minimum=settings.alert_send_failure_minimum,
-            ),
-            interval_seconds=settings.alert_check_seconds,
-        ),
+        alerts=alerts,
+        waha=waha,
+        sessions=sessions,
+        session_probes=SessionProbeSweeper(sessions, interval_seconds=settings.waha_probe_seconds),
     )

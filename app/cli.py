@@ -10,10 +10,12 @@ from typing import Annotated, TypedDict, TypeVar
 import typer
 from sqlalchemy.engine import make_url
 
+from app.commands import assistant as assistant_commands
 from app.commands import catalog as catalog_commands
 from app.commands import quotes as quotes_commands
 from app.commands import run_job
 from app.commands import sales as sales_commands
+from app.commands import sessions as sessions_commands
 from app.commands import vin as vin_commands
 from app.logs import configure_logging
 from app.settings import Settings
@@ -50,6 +52,8 @@ cli.add_typer(catalog_commands.cli, name='catalog')
 cli.add_typer(vin_commands.cli, name='vin')
 cli.add_typer(quotes_commands.cli, name='quotes')
 cli.add_typer(sales_commands.cli, name='sales')
+cli.add_typer(assistant_commands.cli, name='assistant')
+cli.add_typer(sessions_commands.cli, name='sessions')
 
 
 def demo_password(settings: Settings) -> str:

@@ -22,16 +22,26 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.middleware import SecurityHeaders
-from app.routes import api, fake_graph, health, metrics, webhooks
+from app.routes import api, fake_graph, fake_waha, health, metrics, sessions, webhooks
 from services.database import DatabaseUnavailable
 from services.storable import storable_json
 
 log = logging.getLogger(__name__)
 
-MACHINE_PREFIXES = ('/webhooks/', '/api/', '/fake-graph/', '/health', '/metrics', '/docs', '/openapi.json', '/redoc')
+MACHINE_PREFIXES = (
+    '/webhooks/',
+    '/api/',
+    '/fake-graph/',
+    '/fake-waha/',
+    '/health',
+    '/metrics',
+    '/docs',
+    '/openapi.json',
+    '/redoc',
+)
 
 
-def build_http_api(*, with_simulator: bool) -> FastAPI:
+def build_http_api(*, with_simulator: bool, with_simulated_waha: bool = False) -> FastAPI:
     http_api = FastAPI(
         title='LeadMaster API',
         version='1',
@@ -44,9 +54,12 @@ def build_http_api(*, with_simulator: bool) -> FastAPI:
     http_api.include_router(health.router)
     http_api.include_router(metrics.router)
     http_api.include_router(api.router)
+    http_api.include_router(sessions.router)
     http_api.include_router(webhooks.router)
     if with_simulator:
         http_api.mount(fake_graph.PREFIX, fake_graph.app)
+    if with_simulated_waha:
+        http_api.mount(fake_waha.PREFIX, fake_waha.app)
     http_api.add_middleware(ApiDeadline, seconds=API_DEADLINE_SECONDS)
     http_api.add_middleware(SecurityHeaders)
     return http_api

@@ -27,6 +27,7 @@ from services.vin.workers import VinWorker
 from services.whatsapp.graph_client import GraphClient
 from services.whatsapp.journal import JournalWriter
 from services.whatsapp.simulator import Simulator
+from services.whatsapp.waha.fake_server import FakeWaha
 from services.whatsapp.workers import IngestWorker, MediaWorker, OutboxWorker
 
 
@@ -45,6 +46,8 @@ class Runtime:
     workers: Workers
     # The child `leadmaster worker` this web process supervises, when the workers run in their own process.
     worker_process: WorkerProcess | None = None
+    # M6: the simulated WAHA gateway served under /fake-waha, when no real one is configured (the offline demo).
+    simulated_waha: FakeWaha | None = None
 
     @property
     def workers_here(self) -> bool:

@@ -69,6 +69,22 @@ class Settings(BaseSettings):
     # How events travel: within one process, or between every process sharing PostgreSQL (LISTEN/NOTIFY).
     event_bus: Literal['auto', 'in_process', 'postgres'] = 'auto'
 
+    # WhatsApp Web through a WAHA gateway (M6, docs/channels.md). No base URL: a simulated gateway served by this
+    # app under /fake-waha (the offline demo). The HMAC key signs the gateway's webhooks (HMAC-SHA512).
+    waha_base_url: str | None = None
+    waha_api_key: SecretStr | None = None
+    waha_webhook_hmac_key: SecretStr | None = None
+    # Where the gateway posts its webhooks (it runs beside us, so usually not the public URL); default: this app.
+    waha_webhook_url: str | None = None
+    waha_probe_seconds: float = Field(default=30.0, gt=0)
+    # A READY session with no event for this long in business hours is flagged and asked who it is.
+    waha_silence_minutes: float = Field(default=30.0, gt=0)
+    waha_business_hours: tuple[int, int] = (9, 20)
+    waha_restart_base_seconds: float = Field(default=30.0, gt=0)
+    waha_restart_cap_seconds: float = Field(default=900.0, gt=0)
+    # Seed 001: a WA-Web number that sends like a bot is banned; when an admin allows sending, this pace holds.
+    waha_messages_per_minute: float = Field(default=20.0, gt=0)
+
     # Takeover (T2, T4): how often the sweeper looks for expired deadlines; how long a faithful client's
     # conversation is offered to their agent before the branch rule decides.
     takeover_sweep_seconds: float = Field(default=5.0, gt=0)
@@ -133,6 +149,8 @@ class Settings(BaseSettings):
         'llm_api_key',
         'demo_password',
         'inventory_soap_password',
+        'waha_api_key',
+        'waha_webhook_hmac_key',
         mode='before',
     )
     @classmethod
@@ -213,6 +231,36 @@ class Settings(BaseSettings):
         if self.uses_simulator:
             return f'http://127.0.0.1:{self.port}/fake-graph/v23.0'
         return self.graph_api_base.rstrip('/')
+
+    @property
+    def uses_simulated_waha(self) -> bool:
+        """No WAHA gateway configured: this app serves a simulated one (the offline demo, M6)."""
+        return not self.waha_base_url
+
+    @property
+    def effective_waha_base_url(self) -> str:
+        if self.waha_base_url:
+            return self.waha_base_url.rstrip('/')
+        return f'http://127.0.0.1:{self.port}/fake-waha'
+
+    @cached_property
+    def effective_waha_api_key(self) -> str | None:
+        """The gateway's X-Api-Key; the simulated gateway gets one generated into var/."""
+        if self.waha_api_key is None and not self.uses_simulated_waha:
+            return None  # a gateway run without a key (WAHA allows it on a private network)
+        return self._configured_or_generated(self.waha_api_key, 'simulated_waha_api_key')
+
+    @cached_property
+    def effective_waha_webhook_hmac_key(self) -> str | None:
+        """The key the gateway signs webhooks with; None refuses every WAHA webhook (403). The simulated gateway
+        gets one generated into var/."""
+        if self.waha_webhook_hmac_key is None and not self.uses_simulated_waha:
+            return None
+        return self._configured_or_generated(self.waha_webhook_hmac_key, 'simulated_waha_hmac_key')
+
+    @property
+    def effective_waha_webhook_url(self) -> str:
+        return self.waha_webhook_url or f'http://127.0.0.1:{self.port}/webhooks/waha'
 
     def _configured_or_generated(self, configured: SecretStr | None, filename: str) -> str:
         if configured is not None:

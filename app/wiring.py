@@ -28,6 +28,7 @@ from services.presence import PresenceBoard
 from services.whatsapp.graph_client import GraphClient
 from services.whatsapp.journal import JournalWriter, journaled_event
 from services.whatsapp.simulator import Simulator
+from services.whatsapp.waha.fake_server import FakeWaha, MemoryBackend
 
 log = logging.getLogger('leadmaster')
 
@@ -43,7 +44,9 @@ def build(settings: Settings) -> Runtime:
     install(runtime_)
     i18n.configure(default_locale=settings.default_locale, display_timezone=settings.display_timezone)
     register_pages()
-    http_api = build_http_api(with_simulator=runtime_.simulator is not None)
+    http_api = build_http_api(
+        with_simulator=runtime_.simulator is not None, with_simulated_waha=settings.uses_simulated_waha
+    )
     # Machine paths bypass NiceGUI's middleware (see app/http_api.py). Starlette builds the middleware stack
     # on the first call; wrapping that builder puts the dispatcher outside everything NiceGUI adds later.
     build_stack = type(app).build_middleware_stack.__get__(app)
@@ -99,9 +102,21 @@ def _assemble(settings: Settings) -> Runtime:
             public_base_url=own_url,
             transport=transport,
         )
+    simulated_waha = None
+    if settings.uses_simulated_waha:
+        # Offline demo (M6): a WhatsApp-Web gateway of our own, posting its signed webhooks back to this app.
+        simulated_waha = FakeWaha(
+            MemoryBackend(keep_sends=False),
+            api_key=settings.effective_waha_api_key,
+            public_url=f'http://127.0.0.1:{settings.port}/fake-waha',
+            start_delay=1.0,  # STARTING is seen, as with a real gateway
+            webhook_transport=transport,
+        )
     presence = PresenceBoard(bus)
     presence.listen(bus.subscribe)  # the other processes' viewers and typists; a no-op within one process
-    workers = build_workers(settings, db=db, bus=bus, media=media, graph=graph, online=presence.online_user_ids)
+    workers = build_workers(
+        settings, db=db, bus=bus, media=media, graph=graph, online=presence.online_user_ids, transport=transport
+    )
     if not settings.workers_in_own_process:
         workers.subscribe(bus)
     # Wherever the ingest runs, a journaled webhook wakes it through the bus (one process or across processes).
@@ -123,6 +138,7 @@ def _assemble(settings: Settings) -> Runtime:
         snapshots=SnapshotCache(),
         workers=workers,
         worker_process=worker_process,
+        simulated_waha=simulated_waha,
     )
 
 
@@ -159,6 +175,8 @@ async def _shutdown() -> None:
     await current.bus.stop()
     if current.simulator is not None:
         await current.simulator.aclose()
+    if current.simulated_waha is not None:
+        await current.simulated_waha.aclose()
     await current.graph.aclose()
     await current.db.dispose()
 

@@ -26,6 +26,11 @@ def alert_text(alert: AlertPublic, branch_names: dict[int, str]) -> str:
             details[name] = format_count(details[name])
     details['branch'] = branch_names.get(alert.branch_id, '') if alert.branch_id is not None else ''
     details['reason'] = details.get('error_title') or t('alert.no_reason')
+    if alert.kind == 'session_down':
+        details['state'] = t(f'sessions.state.{details.get("state", "")}')
+        details['action_text'] = t(
+            f'sessions.action.{details.get("recommended_action", "wait")}', failures=details.get('failures')
+        )
     return t(f'alert.{alert.kind}', **details)
 
 

@@ -38,6 +38,11 @@ def format_count(number: int) -> str:
     return grouped.replace(',', '.') if current_locale() == 'es' else grouped
 
 
+def default_locale() -> str:
+    """The locale of users who chose none (`LEADMASTER_DEFAULT_LOCALE`)."""
+    return _default_locale
+
+
 def current_locale() -> str:
     """The locale chosen in this browser, else the default; outside a page (tests, CLI) the default."""
     try:

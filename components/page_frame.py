@@ -7,12 +7,13 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import nicegui
 from nicegui import app, ui
 
 from services.access import Viewer
 from services.models import Branch, Role
 
-from .i18n import LOCALES, current_locale, t
+from .i18n import LOCALES, current_locale, default_locale, t
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ NAV_ITEMS = [
     NavItem('/admin/branches', 'nav.branches', 'store', Role.MANAGER),
     NavItem('/admin/users', 'nav.users', 'group', Role.MANAGER),
     NavItem('/admin/webhooks', 'nav.webhooks', 'report', Role.ADMIN),
+    NavItem('/admin/sessions', 'nav.sessions', 'qr_code_2', Role.ADMIN),
     NavItem('/simulador', 'nav.simulator', 'smartphone', Role.AGENT, needs_simulator=True),
 ]
 
@@ -55,16 +57,31 @@ def page_frame(
 ) -> Iterator[ui.column]:
     """`header_tools` builds what goes next to the user's name (the admins' alerts bell)."""
     branch_names = {branch.id: f'{branch.code} · {branch.name}' for branch in branches}
-    with ui.header().classes('items-center gap-4 px-4 py-2 bg-slate-800 text-white'):
-        ui.label(t('app.name')).classes('text-lg font-bold')
-        with ui.row().classes('gap-1'):
-            for item in NAV_ITEMS:
-                if viewer.has_role(item.minimum_role) and (simulator_enabled or not item.needs_simulator):
-                    button = ui.button(
-                        t(item.label_key), icon=item.icon, on_click=lambda path=item.path: ui.navigate.to(path)
-                    ).props('flat no-caps')
-                    button.classes('text-white' + (' bg-slate-600' if item.path == active_path else ''))
-                    button.mark(f'nav-{item.path}')
+    _quasar_language()
+    items = [
+        item
+        for item in NAV_ITEMS
+        if viewer.has_role(item.minimum_role) and (simulator_enabled or not item.needs_simulator)
+    ]
+    # ONE line of header at any width (a second line pushed the console's composer off the screen): the pages'
+    # names show when there is room for all of them, else their icons (the name in a tooltip); the page the user
+    # is on always keeps its name.
+    names_hidden_below = NAMES_HIDDEN_FEW if len(items) <= FEW_ITEMS else NAMES_HIDDEN_MANY
+    with ui.header().classes('items-center no-wrap gap-2 px-3 py-1 bg-slate-800 text-white').mark('app-header'):
+        ui.label(t('app.name')).classes('text-lg font-bold max-md:hidden')
+        with ui.row().classes('gap-0 no-wrap min-w-0'):
+            for item in items:
+                active = item.path == active_path
+                with ui.button(icon=item.icon, on_click=lambda path=item.path: ui.navigate.to(path)).props(
+                    'flat no-caps'
+                ) as button:
+                    # (`max-…:hidden`, not `hidden lg:inline`: Quasar's `.hidden` is `!important`)
+                    ui.label(t(item.label_key)).classes('ml-2' if active else f'ml-2 {names_hidden_below}')
+                button.classes('text-white px-2' + (' bg-slate-600' if active else ''))
+                button.props['aria-label'] = t(item.label_key)
+                if not active:
+                    button.tooltip(t(item.label_key))
+                button.mark(f'nav-{item.path}')
         ui.space()
         if viewer.has_role(Role.MANAGER) and len(branches) > 1:
             options: dict[int | None, str] = {None: t('header.all_branches'), **branch_names}
@@ -72,13 +89,13 @@ def page_frame(
                 options,
                 value=selected_branch_id() if selected_branch_id() in options else None,
                 on_change=_change_branch,
-            ).props('dense dark outlined options-dense').classes('w-56').mark('branch-selector')
+            ).props('dense dark outlined options-dense').classes('w-48 max-lg:w-36').mark('branch-selector')
         ui.select(
             {locale: locale.upper() for locale in LOCALES}, value=current_locale(), on_change=_change_locale
         ).props('dense dark borderless').mark('locale-selector')
         if header_tools is not None:
             header_tools()
-        with ui.column().classes('gap-0 items-end'):
+        with ui.column().classes('gap-0 items-end max-lg:hidden'):
             ui.label(viewer.full_name).classes('text-sm font-medium').mark('viewer-name')
             home_branch = branch_names.get(viewer.branch_id, '') if viewer.branch_id else ''
             ui.label(' · '.join(filter(None, [t(f'role.{viewer.role}'), home_branch]))).classes(
@@ -87,10 +104,51 @@ def page_frame(
         ui.button(icon='logout', on_click=on_logout).props('flat round color=white').tooltip(t('nav.logout')).mark(
             'logout'
         )
+    if full_height:
+        _fit_to_window()
     # Full height: the inbox's three columns scroll on their own instead of the page.
-    classes = 'w-full p-0 gap-0 h-[calc(100vh-56px)]' if full_height else 'w-full p-4 gap-4'
+    classes = 'w-full h-full min-h-0 p-0 gap-0 no-wrap' if full_height else 'w-full p-4 gap-4'
     with ui.column().classes(classes) as content:
         yield content
+
+
+# Below which width the header shows the pages' icons only: an agent's few pages fit with their names from 1024 px,
+# an admin's eight from 1600 px.
+FEW_ITEMS = 5
+NAMES_HIDDEN_FEW = 'max-lg:hidden'
+NAMES_HIDDEN_MANY = 'max-[1599px]:hidden'
+# Quasar's language pack for each UI locale (its tables' "Rows per page", its date pickers' months).
+QUASAR_LANGUAGES = {'es': 'es', 'en': 'en-US'}
+# Quasar passes a page's style function the header's height as `offset`; its default sets only a MIN height, so a
+# page whose content was taller grew past the window (and the console's composer fell below the fold).
+PAGE_STYLE_FN = "(offset, height) => ({ height: (height - offset) + 'px' })"
+
+
+def _fit_to_window() -> None:
+    """The page exactly as tall as the window below the header, whatever the header's height."""
+    client = ui.context.client
+    slot = client.content.parent_slot
+    if slot is not None:
+        slot.parent.props[':style-fn'] = PAGE_STYLE_FN
+    client.content.style('padding: 0; gap: 0; height: 100%')
+
+
+def _quasar_language() -> None:
+    """Quasar's own words in the user's language: the app loads the default locale's pack; a user who chose the
+    other locale gets hers loaded and set in her page."""
+    wanted = QUASAR_LANGUAGES[current_locale()]
+    if wanted == QUASAR_LANGUAGES[default_locale()]:
+        return
+    source = f'/_nicegui/{nicegui.__version__}/static/lang/{wanted}.umd.prod.js'
+    name = wanted.replace('-', '')
+    ui.run_javascript(
+        '(() => {'
+        f' const set = () => Quasar.lang.set(Quasar.lang.{name});'
+        f' if (Quasar.lang.{name}) {{ set(); return; }}'
+        f' const script = document.createElement("script"); script.src = "{source}"; script.onload = set;'
+        ' document.head.appendChild(script);'
+        '})()'
+    )
 
 
 def _change_branch(event: object) -> None:

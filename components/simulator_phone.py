@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from pathlib import Path
+from urllib.parse import quote
 
 from nicegui import Client, events, ui
 
@@ -15,6 +16,11 @@ from services.phones import normalize_phone, wa_digits
 from services.whatsapp.simulator import ChatKey, Simulator, SimulatorNumber
 
 from .i18n import TEXTS, local_time, t
+from .thread_follow import ThreadFollower
+from .whatsapp_text import render as render_text
+
+# Where the phone opens a file of its chat (app/pages/simulator.py serves it).
+FILE_PATH = '/simulador/archivo'
 
 TICKS = {'sending': '🕓', 'sent': '✓', 'delivered': '✓✓', 'read': '✓✓', 'failed': '⚠'}
 
@@ -36,6 +42,8 @@ class SimulatorPhone:
         # message id → its tick label; None for the business's messages, which show no ticks here.
         self.rendered: dict[int, ui.label | None] = {}
         self._stop_listening = lambda: None
+        # One chat switch at a time: a send waits for the switch its phone field asked for.
+        self._switching = asyncio.Lock()
         client.on_delete(self._closed)
         self._build(numbers)
 
@@ -63,7 +71,10 @@ class SimulatorPhone:
                 self.phone.on('blur', self.open_chat)
             self.phone_error = ui.label(t('simulator.bad_phone')).classes('text-negative text-sm')
             self.phone_error.set_visibility(False)
-            self.chat = ui.scroll_area().classes('w-full h-[55vh] bg-[#efe7dd] rounded').mark('simulator-chat')
+            with ui.scroll_area().classes('w-full h-[55vh] bg-[#efe7dd] rounded').mark('simulator-chat'):
+                self.chat = ui.column().classes('w-full gap-1')
+                # The phone follows its newest message in the browser, once laid out (photos load later).
+                self.follower = ThreadFollower()
             with ui.row().classes('w-full items-center no-wrap gap-1'):
                 self.composer = (
                     ui.input(placeholder=t('simulator.write'))
@@ -74,7 +85,9 @@ class SimulatorPhone:
                 self.composer.on('keydown.enter', self.send_text)
                 ui.button(icon='send', on_click=self.send_text).props('round color=green').mark('simulator-send')
             with ui.row().classes('w-full items-center gap-2'):
-                # The size limit here is only a hint to the browser; customer_sends_media enforces it.
+                # The size limit here is only a hint to the browser; customer_sends_media enforces it. The uploader
+                # itself stays hidden: its header shows "0.0B / 0.00%" before any file, which means nothing to a
+                # customer. A plain button opens its file picker.
                 self.upload = (
                     ui.upload(
                         on_upload=self._uploaded,
@@ -82,49 +95,70 @@ class SimulatorPhone:
                         label=t('simulator.photo'),
                         max_file_size=self.max_bytes,
                     )
-                    .props('accept="image/*,application/pdf" flat bordered')
-                    .classes('w-56')
+                    .props('accept="image/*,application/pdf"')
+                    .classes('hidden')
                     .mark('simulator-upload')
                 )
+                ui.button(
+                    t('simulator.photo'), icon='attach_file', on_click=lambda: self.upload.run_method('pickFiles')
+                ).props('outline').mark('simulator-attach')
                 ui.button(t('simulator.sample_vin'), icon='photo_camera', on_click=self.send_sample).props(
                     'outline'
                 ).mark('simulator-sample-vin')
 
-    async def open_chat(self) -> None:
+    def _wanted_key(self) -> ChatKey | None:
+        """The chat the fields name now (None: the phone is not valid)."""
         try:
             customer = wa_digits(normalize_phone(self.phone.value or ''))
         except InvalidInput:
-            self.phone_error.set_visibility(True)
-            return
-        self.phone_error.set_visibility(False)
-        self._closed()
-        self.key = (self.number.value, customer)
-        self.chat.clear()
-        self.rendered.clear()
-        for record in await self.simulator.history(*self.key):
-            self._show(record)
-        self._stop_listening = self.simulator.listen(self.key, self._show)
-        await self.simulator.chat_opened(self.key)
+            return None
+        return (self.number.value, customer)
+
+    async def open_chat(self) -> None:
+        async with self._switching:
+            key = self._wanted_key()
+            self.phone_error.set_visibility(key is None)
+            if key is None or key == self.key:
+                return
+            self._closed()
+            self.key = key
+            self.chat.clear()
+            self.rendered.clear()
+            for record in await self.simulator.history(*key):
+                self._show(record)
+            self.follower.to_bottom()
+            self._stop_listening = self.simulator.listen(key, self._show)
+            await self.simulator.chat_opened(key)
+
+    async def _chat_for_sending(self) -> ChatKey | None:
+        """What is sent goes to the phone in the field now: a photo picked right after typing a new phone (its
+        blur still on the way, or its chat still loading) belongs to the new customer, not the previous one."""
+        await self.open_chat()
+        return self.key if self.key is not None and self.key == self._wanted_key() else None
 
     async def send_text(self) -> None:
         text = (self.composer.value or '').strip()
-        if self.key is None or not text:
+        if not text:
+            return
+        key = await self._chat_for_sending()
+        if key is None:
             return
         self.composer.value = ''
         try:
             await self.simulator.customer_sends_text(
-                phone_number_id=self.key[0], customer_wa_id=self.key[1], customer_name=self.name.value or '', text=text
+                phone_number_id=key[0], customer_wa_id=key[1], customer_name=self.name.value or '', text=text
             )
         except ServiceError as exc:
             ui.notify(str(exc), type='negative')
 
     async def send_file(self, content: bytes, mime_type: str, filename: str) -> None:
-        if self.key is None:
+        key = await self._chat_for_sending()
+        if key is None:
             return
         try:
             await self.simulator.customer_sends_media(
-                phone_number_id=self.key[0],
-                customer_wa_id=self.key[1],
+                phone_number_id=key[0],
+                customer_wa_id=key[1],
                 customer_name=self.name.value or '',
                 content=content,
                 mime_type=mime_type,
@@ -158,18 +192,35 @@ class SimulatorPhone:
         mine = record.from_customer
         # Entering the chat column first: this also runs from simulator callbacks, outside any page context.
         side = 'justify-end' if mine else 'justify-start'
-        bubble = 'gap-0 px-3 py-2 rounded-lg max-w-[80%] shadow-sm ' + ('bg-green-100' if mine else 'bg-white')
-        with self.chat, ui.row().classes(f'w-full {side}'), ui.column().classes(bubble).mark('bubble'):
+        bubble = 'gap-0 px-3 py-2 rounded-lg max-w-[80%] min-w-0 shadow-sm ' + ('bg-green-100' if mine else 'bg-white')
+        with self.chat, ui.row().classes(f'w-full no-wrap {side}'), ui.column().classes(bubble).mark('bubble'):
             if record.type != 'text':
                 kind = f'simulator.kind.{record.type}'
                 ui.label(t(kind) if kind in TEXTS else f'[{record.type}]').classes('text-xs text-slate-500')
+            self._render_file(record)
             if record.text:
-                # ui.label renders text, never HTML: nothing the business sends can inject markup here.
-                ui.label(record.text).classes('whitespace-pre-wrap break-words').mark('bubble-text')
+                # Text elements only, never HTML: nothing the business sends can inject markup here; WhatsApp's
+                # *negrita* / _cursiva_ / ~tachado~ / ```mono``` show as styles, like on a real phone.
+                render_text(record.text, marker='bubble-text')
             with ui.row().classes('gap-1 self-end items-center'):
                 ui.label(local_time(record.created_at, '%H:%M')).classes('text-[10px] text-slate-500')
                 self.rendered[record.id or 0] = ui.label().mark('ticks') if mine else None
-        self.chat.scroll_to(percent=1.0)
+        if mine:
+            self.follower.to_bottom()  # what the customer sends is always shown
+
+    @staticmethod
+    def _render_file(record: SimulatorMessage) -> None:
+        """The file a message carries (the business's quote PDF, the customer's photo), to open from the phone."""
+        if not record.media_id:
+            return
+        url = f'{FILE_PATH}/{quote(record.media_id)}'
+        body = record.payload.get(record.type) if isinstance(record.payload, dict) else None
+        filename = str(body.get('filename', '')) if isinstance(body, dict) else ''
+        if record.type in {'image', 'sticker'}:
+            with ui.link(target=url, new_tab=True):
+                ui.image(url).classes('w-48 rounded').mark('bubble-image')
+            return
+        ui.link(filename or t('simulator.open_file'), url, new_tab=True).classes('text-sm').mark('bubble-file')
 
     def _closed(self) -> None:
         self._stop_listening()

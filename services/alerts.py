@@ -5,7 +5,8 @@
 - **Send failures**: a branch whose replies fail at Meta above a rate over the last minutes (an expired token, a
   number blocked, a payment method missing): its customers are not being answered.
 
-(A WhatsApp-Web session down is the third alert the issue names; it comes with the sessions, issue 14.)
+- **A WhatsApp-Web session down** (issue 14): a session that needs a QR (or a passkey) confirmed on the phone, or
+  whose automatic restarts keep failing. Its customers write and nobody hears them.
 
 A check opens an alert when its condition starts, keeps its figures current while it lasts and resolves it when it
 clears; each opening and resolution is an audit entry (`alert.opened`, `alert.resolved`, by `system`) and a live
@@ -41,6 +42,8 @@ from .models import (
     Role,
 )
 from .models.types import utcnow
+from .sessions.queries import sessions_needing_people
+from .sessions.states import advice_for
 from .whatsapp.journal import journal_backlog
 from .workers import ScheduledJob
 
@@ -64,6 +67,8 @@ class AlertThresholds:
     # Fewer sends than this in the window say nothing about a rate (two failures of three is not an outage).
     send_failure_minimum: int = 10
     send_window: timedelta = timedelta(minutes=15)
+    # Failed restarts in a row after which a FAILED session needs a person (the probes keep trying meanwhile).
+    session_failures: int = 3
 
 
 @dataclass
@@ -77,10 +82,12 @@ class _Condition:
     kind: AlertKind
     branch_id: int | None
     details: dict[str, Any]
+    scope: str | None = None  # narrower than the branch (a session's name)
 
     @property
     def open_key(self) -> str:
-        return f'{self.kind}:{self.branch_id if self.branch_id is not None else "all"}'
+        key = f'{self.kind}:{self.branch_id if self.branch_id is not None else "all"}'
+        return f'{key}:{self.scope}'[:64] if self.scope else key
 
 
 async def check_alerts(
@@ -90,7 +97,11 @@ async def check_alerts(
     now = now or utcnow()
     conditions = {
         c.open_key: c
-        for c in [*await _journal_backlog(db, thresholds, now), *await _send_failures(db, thresholds, now)]
+        for c in [
+            *await _journal_backlog(db, thresholds, now),
+            *await _send_failures(db, thresholds, now),
+            *await _sessions_down(db, thresholds),
+        ]
     }
     async with db.session() as session:
         open_alerts = (await session.exec(select(Alert).where(col(Alert.resolved_at).is_(None)))).all()
@@ -183,6 +194,21 @@ async def _send_failures(db: Database, thresholds: AlertThresholds, now: datetim
                 'error_title': title,
             }
             conditions.append(_Condition(AlertKind.SEND_FAILURES, branch_id, details))
+    return conditions
+
+
+async def _sessions_down(db: Database, thresholds: AlertThresholds) -> list[_Condition]:
+    conditions = []
+    for row, branch_id in await sessions_needing_people(db, alert_after_failures=thresholds.session_failures):
+        advice = advice_for(row.state, row.gateway_status)
+        details = {
+            'session_name': row.name,
+            'state': str(row.state),
+            'gateway_status': row.gateway_status,
+            'failures': row.failures,
+            'recommended_action': advice.recommended_action,
+        }
+        conditions.append(_Condition(AlertKind.SESSION_DOWN, branch_id, details, scope=row.name))
     return conditions
 
 

@@ -17,7 +17,7 @@ from app.pages.guard import current_viewer, signed_in_page
 from app.runtime import runtime
 from components.assistant.summary_section import SummarySection
 from components.i18n import t
-from components.inbox.chat_view import ChatView, photo_ids
+from components.inbox.chat_view import ChatView, NotesAccess, photo_ids
 from components.inbox.client_panel import ClientPanel
 from components.inbox.contact_section import ContactSection
 from components.inbox.conversation_list import ConversationList
@@ -32,6 +32,7 @@ from services.errors import Conflict, NotFound, ServiceError
 from services.inbox import console, conversations
 from services.inbox.console import TemplateOption, ThreadMessage
 from services.inbox.conversations import ConversationRow
+from services.inbox.labels import labels_of
 from services.models import ConversationMode, ConversationStatus, Role
 from services.models.types import utcnow
 from services.vin.readings import VinReadingPublic, correct_vin, readings_for_messages
@@ -47,6 +48,46 @@ PANEL_SECTIONS: list[type[PanelSection]] = [
     QuoteSection,  # quote editor + catalog search (issue 8), live on quote.updated
     ContactSection,
     HistorySection,
+]
+
+
+# The console's layout (SPEC C1, C5). From 1280 px: three columns. Below: the client panel is a drawer over the thread,
+# opened from the bar above it (and closed with its ✕ or Esc), so a tablet keeps take over, pause AI, quote and the
+# summary. `lm-panel-open` / `lm-panel-closed` on the console override 'auto' (the page's `panel_state`).
+PANEL_BREAKPOINT_PX = 1280
+CONSOLE_CSS = f"""
+.lm-console .lm-panel-bar {{ display: none; }}
+@media (max-width: {PANEL_BREAKPOINT_PX - 0.02}px) {{
+  .lm-console:not(.lm-panel-open) > .lm-panel {{ display: none !important; }}
+  .lm-console.lm-panel-open > .lm-panel {{
+    position: absolute; top: 0; right: 0; bottom: 0; z-index: 40; box-shadow: -8px 0 24px rgba(15, 23, 42, .25);
+  }}
+  .lm-console:not(.lm-panel-open) .lm-panel-bar {{ display: flex; }}
+}}
+@media (min-width: {PANEL_BREAKPOINT_PX}px) {{
+  .lm-console.lm-panel-closed > .lm-panel {{ display: none !important; }}
+  .lm-console.lm-panel-closed .lm-panel-bar {{ display: flex; }}
+}}
+"""
+
+# Quasar closes an open menu or dialog on the same Esc (it is still in the page while this listener runs).
+ESCAPE_SCRIPT = """
+<script>
+document.addEventListener('keydown', (event) => {
+  if (event.key !== 'Escape' || document.querySelector('.q-dialog, .q-menu')) return;
+  emitEvent('lm_escape');
+});
+</script>
+"""
+
+# The console's keys (also in docs/console.md and the "?" dialog). Not while typing in a field.
+KEYMAP: list[tuple[str, str]] = [
+    ('↑ / ↓', 'console.keys.neighbour'),
+    ('T', 'console.keys.take'),
+    ('L', 'console.keys.release'),
+    ('P', 'console.keys.panel'),
+    ('Esc', 'console.keys.close'),
+    ('?', 'console.keys.help'),
 ]
 
 
@@ -89,41 +130,86 @@ class InboxPage:
         # The browser counts the countdowns down itself: from the server's clock, not a wrong PC clock. A first
         # estimate here; the exact one on every (re)connect (`reconnected`): this page takes a while to build.
         ui.add_head_html(f'<script>{_server_clock_script()}</script>')
-        with ui.row().classes('w-full h-full no-wrap gap-0'):
+        ui.add_css(CONSOLE_CSS)
+        # The panel's state: 'auto' (a column from 1280 px, a closed drawer below), 'open' or 'closed' (CONSOLE_CSS).
+        self.panel_state = 'auto'
+        with ui.row().classes('lm-console w-full h-full no-wrap gap-0 relative').mark('console') as self.console:
             with ui.column().classes('w-[300px] min-w-[260px] h-full no-wrap gap-1 border-r bg-white p-2'):
                 self._filters()
                 self.list = ConversationList(
                     on_select=self.open, on_more=self.load_more, show_branch=self.viewer.has_role(Role.MANAGER)
                 )
-            with ui.column().classes('flex-1 h-full min-w-0 gap-0'):
-                self.chat = ChatView(
-                    on_send_text=self.send_text,
-                    on_send_template=self.send_template,
-                    on_typing=self.typing,
-                    on_load_older=self.load_older,
-                    on_correct_vin=self.correct_vin,
-                    on_resend=self.resend,
-                )
-            # `max-lg:hidden`, not `hidden lg:flex`: Quasar's `.hidden` is `!important` and would hide it everywhere.
-            with ui.column().classes('w-[350px] min-w-[350px] h-full border-l bg-white max-lg:hidden') as self.right:
-                self.panel = ClientPanel(
-                    PanelContext(
-                        viewer=self.viewer,
-                        db=self.db,
-                        publisher=self.bus,
-                        notify=self.live.notify,
-                        reload=self.reload_open,
-                        services={
-                            'presence': self.presence,
-                            'settings': runtime().settings,
-                            'cache': self.cache,
-                            'sales': runtime().sales,
-                            'hold_to_reply': self._hold_to_reply,
-                        },
-                    ),
-                    sections=PANEL_SECTIONS,
-                )
-        ui.keyboard(on_key=self._key)
+            with ui.column().classes('flex-1 h-full min-w-0 min-h-0 no-wrap gap-0'):
+                # Shown whenever the panel is not (a tablet, or closed): its way back, and take/release at hand.
+                with ui.row().classes(
+                    'lm-panel-bar w-full items-center justify-end gap-1 px-2 py-1 border-b bg-white no-wrap'
+                ) as self.panel_bar:
+                    self.bar_take = (
+                        ui.button(t('takeover.take'), icon='front_hand', on_click=self.take)
+                        .props('dense no-caps size=sm color=primary')
+                        .mark('bar-take')
+                        .tooltip(t('console.key_hint', shortcut='T'))
+                    )
+                    self.bar_release = (
+                        ui.button(t('takeover.release'), icon='logout', on_click=self.release)
+                        .props('dense no-caps size=sm outline')
+                        .mark('bar-release')
+                        .tooltip(t('console.key_hint', shortcut='L'))
+                    )
+                    self._keymap_button()
+                    ui.button(t('console.panel.show'), icon='view_sidebar', on_click=self.show_panel).props(
+                        'dense no-caps size=sm flat color=grey-9'
+                    ).mark('panel-toggle').tooltip(t('console.key_hint', shortcut='P'))
+                self.panel_bar.set_visibility(False)  # until a conversation is open
+                # `min-h-0` down the chain: the thread scrolls inside, the composer stays at the bottom on screen.
+                with ui.column().classes('w-full flex-1 min-h-0 no-wrap gap-0'):
+                    self.chat = ChatView(
+                        on_send_text=self.send_text,
+                        on_send_template=self.send_template,
+                        on_typing=self.typing,
+                        on_load_older=self.load_older,
+                        on_correct_vin=self.correct_vin,
+                        on_resend=self.resend,
+                        notes=NotesAccess(db=self.db, viewer=self.viewer, publisher=self.bus),  # C1 private notes
+                    )
+            with ui.column().classes(
+                'lm-panel w-[350px] min-w-[350px] h-full no-wrap gap-0 border-l bg-white'
+            ) as self.right:
+                with ui.row().classes(
+                    'lm-panel-head w-full items-center no-wrap gap-1 px-3 py-1 border-b text-slate-600'
+                ):
+                    ui.label(t('console.panel.title')).classes('text-xs font-semibold uppercase flex-1')
+                    self._keymap_button()
+                    close = ui.button(icon='close', on_click=self.hide_panel).props('flat round dense size=sm')
+                    close.props['aria-label'] = t('console.panel.close')
+                    close.mark('panel-close').tooltip(t('console.panel.close'))
+                with ui.column().classes('w-full flex-1 min-h-0 no-wrap gap-0'):
+                    self.panel = ClientPanel(
+                        PanelContext(
+                            viewer=self.viewer,
+                            db=self.db,
+                            publisher=self.bus,
+                            notify=self.live.notify,
+                            reload=self.reload_open,
+                            services={
+                                'presence': self.presence,
+                                'settings': runtime().settings,
+                                'cache': self.cache,
+                                'sales': runtime().sales,
+                                'hold_to_reply': self._hold_to_reply,
+                            },
+                        ),
+                        sections=PANEL_SECTIONS,
+                    )
+        takeover_section = self.takeover
+        # The bar's take/release mirror the panel's buttons (shown for the same conversations, to the same people).
+        self.bar_take.bind_visibility_from(takeover_section.take_button, 'visible')
+        self.bar_release.bind_visibility_from(takeover_section.release_button, 'visible')
+        # Not ignored on buttons: after a click on one (the panel's toggle), the keys must still work.
+        ui.keyboard(on_key=self._key, ignore=['input', 'select', 'textarea'])
+        # Esc closes the panel from anywhere, a field in it included, unless it closes a menu or a dialog first.
+        ui.add_head_html(ESCAPE_SCRIPT)
+        ui.on('lm_escape', self.hide_panel)
         # ONE timer per page for every countdown and waiting time (NiceGUI's memory grows with each timer).
         ui.timer(1.0, self._tick)
         self._subscription = self.bus.subscribe(
@@ -137,6 +223,63 @@ class InboxPage:
         await self.load()
         if open_conversation is not None:
             await self.open(open_conversation)
+
+    @property
+    def takeover(self) -> TakeoverSection:
+        section = self.panel.section('takeover')
+        assert isinstance(section, TakeoverSection)
+        return section
+
+    # --- the client panel: a column, or a drawer on a tablet ---
+
+    def _set_panel(self, state: str) -> None:
+        self.panel_state = state
+        self.console.classes(
+            remove='lm-panel-open lm-panel-closed',
+            add={'open': 'lm-panel-open', 'closed': 'lm-panel-closed'}.get(state),
+        )
+
+    def show_panel(self) -> None:
+        self._set_panel('open')
+
+    def hide_panel(self) -> None:
+        self._set_panel('closed')
+
+    async def toggle_panel(self) -> None:
+        """The P key: whether the panel shows now depends on the window's width, which the browser knows."""
+        shown = await ui.run_javascript(
+            f'(() => {{ const panel = document.getElementById("c{self.right.id}");'
+            ' return !!panel && panel.offsetParent !== null; })()'
+        )
+        self._set_panel('closed' if shown else 'open')
+
+    def _keymap_button(self) -> None:
+        keys = ui.button(icon='keyboard', on_click=self._show_keymap).props('flat round dense size=sm color=grey-8')
+        keys.props['aria-label'] = t('console.keys.button')
+        keys.tooltip(t('console.keys.button'))
+
+    def _show_keymap(self) -> None:
+        with ui.dialog() as dialog, ui.card().classes('min-w-[300px]').mark('keymap'):
+            ui.label(t('console.keys.title')).classes('text-base font-semibold')
+            for keys, text_key in KEYMAP:
+                with ui.row().classes('w-full no-wrap items-center gap-3'):
+                    ui.label(keys).classes(
+                        'font-mono text-sm min-w-[56px] px-2 py-0.5 rounded bg-slate-100 text-center'
+                    )
+                    ui.label(t(text_key)).classes('text-sm')
+            ui.button(t('console.keys.ok'), on_click=dialog.close).props('flat').classes('self-end')
+        dialog.on('hide', dialog.delete)
+        dialog.open()
+
+    # --- take / release from the bar and the keyboard (the panel's buttons do the same) ---
+
+    async def take(self) -> None:
+        if self.open_id is not None and self.takeover.take_button.visible:
+            await self.takeover.take()
+
+    async def release(self) -> None:
+        if self.open_id is not None and self.takeover.release_button.visible:
+            await self.takeover.release('ai')
 
     def _filters(self) -> None:
         search = (
@@ -213,16 +356,18 @@ class InboxPage:
         self.loads += 1
         serial = self.loads
         rows = await self._rows()
+        labels = await labels_of(self.db, viewer=self.viewer, conversation_ids=[row.id for row in rows[:PAGE_SIZE]])
         if serial != self.loads:
             return
-        self.list.show(rows[:PAGE_SIZE], has_more=len(rows) > PAGE_SIZE)
+        self.list.show(rows[:PAGE_SIZE], has_more=len(rows) > PAGE_SIZE, labels=labels)
         self.list.select(self.open_id)
         self.live.update_title()
 
     async def load_more(self) -> None:
         last = self.list.order[-1] if self.list.order else None
         rows = await self._rows(before_id=last)
-        self.list.show(rows[:PAGE_SIZE], has_more=len(rows) > PAGE_SIZE, append=True)
+        labels = await labels_of(self.db, viewer=self.viewer, conversation_ids=[row.id for row in rows[:PAGE_SIZE]])
+        self.list.show(rows[:PAGE_SIZE], has_more=len(rows) > PAGE_SIZE, append=True, labels=labels)
 
     # --- one conversation ---
 
@@ -254,7 +399,11 @@ class InboxPage:
             readings=await self._readings(shown),
         )
         await self.panel.show(detail)
+        self.panel_bar.set_visibility(True)
         self.list.select(conversation_id)
+        self.list.set_labels(conversation_id, list(detail.labels))
+        # In the address: a reload (switching the language reloads the page) opens it again.
+        ui.navigate.history.replace(f'/?c={conversation_id}')
         if self.viewer.user_id is not None:
             await self.presence.viewing(
                 conversation_id=conversation_id,
@@ -423,8 +572,19 @@ class InboxPage:
             target = self.list.neighbour(-1 if key.arrow_up else 1)
             if target is not None:
                 await self.open(target)
-        elif key.escape:
-            self.right.set_visibility(not self.right.visible)
+            return
+        modifiers = getattr(event, 'modifiers', None)
+        if modifiers is not None and (modifiers.ctrl or modifiers.alt or modifiers.meta):
+            return  # the browser's and the system's own shortcuts
+        name = str(getattr(key, 'name', '')).lower()
+        if name == 't':
+            await self.take()
+        elif name == 'l':
+            await self.release()
+        elif name == 'p':
+            await self.toggle_panel()
+        elif name == '?':
+            self._show_keymap()
 
     async def reconnected(self) -> None:
         """After a dropped websocket: add whatever arrived meanwhile (nothing is assumed replayed)."""

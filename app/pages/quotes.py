@@ -3,6 +3,7 @@ draft from a conversation and products, and the full-page quote editor."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from nicegui import ui
@@ -19,6 +20,7 @@ from services.sales import quotes
 from services.sales.commissions import commissions
 from services.sales.desk import SalesDesk
 from services.sales.money import format_ars
+from services.sales.quotes import QuoteView
 
 
 def sales_desk() -> SalesDesk:
@@ -119,23 +121,27 @@ def _parse_items(text: str | None) -> list[tuple[int, int]]:
 
 @signed_in_page('/presupuestos/nuevo', title_key='sales.nav.quotes')
 async def new_quote_page(viewer: Viewer, conversacion: int | None = None, productos: str | None = None) -> None:
+    """A new quote on screen: nothing is written, and no number taken, until the agent saves it (or sends,
+    accepts or prints it, which save it first). Then the address becomes the quote's own."""
     desk = sales_desk()
-    try:
-        quote = await quotes.create_quote(
-            desk.db,
-            viewer=viewer,
-            conversation_id=conversacion,
-            branch_id=None if conversacion else viewer.branch_id,
-            lines=[
-                quotes.LineDraft(product_id=product_id, quantity=quantity)
-                for product_id, quantity in _parse_items(productos)
-            ],
-            zone=desk.zone,
-        )
-    except ServiceError as exc:
-        ui.label(t('sales.editor.error', reason=str(exc))).classes('text-red-7').mark('quote-error')
-        return
-    ui.navigate.to(f'/presupuestos/{quote.id}')
+    ui.link(t('sales.quotes.back'), '/presupuestos').classes('text-sm')
+
+    client = ui.context.client  # the button that saved is redrawn meanwhile: its slot is no context then
+
+    async def saved(quote: QuoteView) -> None:
+        if quote.id:
+            client.run_javascript(f'history.replaceState(null, "", {json.dumps(f"/presupuestos/{quote.id}")})')
+
+    with ui.column().classes('w-full max-w-4xl'):
+        editor = QuoteEditor(desk=desk, viewer=viewer, on_changed=saved)
+        try:
+            await editor.begin(
+                conversation_id=conversacion,
+                branch_id=None if conversacion else viewer.branch_id,
+                items=_parse_items(productos),
+            )
+        except ServiceError as exc:
+            ui.label(t('sales.editor.error', reason=str(exc))).classes('text-red-7').mark('quote-error')
 
 
 @signed_in_page('/presupuestos/{quote_id}', title_key='sales.nav.quotes')

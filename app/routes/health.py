@@ -1,5 +1,5 @@
-"""`/health` for load balancers and operators (O4): the database, the background workers, the event bus and the
-WhatsApp channel.
+"""`/health` for load balancers and operators (O4): the database, the background workers, the event bus, the
+WhatsApp channel and the WhatsApp-Web sessions.
 
 503 only when the database does not answer: then nothing can be journaled and this process should leave the load
 balancer's rotation. A worker process being restarted or an event bus reconnecting is `degraded` with 200:
@@ -19,6 +19,8 @@ from app.event_bus import PostgresEventBus
 from app.routes.dependencies import DatabaseDep
 from app.runtime import runtime
 from services.database import DatabaseUnavailable
+from services.models import SessionState
+from services.sessions.service import list_sessions
 
 router = APIRouter(tags=['operations'])
 PING_TIMEOUT_SECONDS = 2.0
@@ -41,6 +43,7 @@ def _workers_and_bus() -> tuple[dict[str, Any], bool]:
                 'takeover_sweep': current.workers.takeover_sweeper.running,
                 'retention': current.workers.retention.running,
                 'alerts': current.workers.alerts.running,
+                'session_probes': current.workers.session_probes.running,
             }
             report['scheduler'] = scheduler
             healthy = healthy and all(scheduler.values())
@@ -73,4 +76,11 @@ async def health(db: DatabaseDep) -> JSONResponse:
         return JSONResponse({'status': 'error', 'database': message, **report}, status_code=503)
     except DatabaseUnavailable as exc:
         return JSONResponse({'status': 'error', 'database': str(exc), **report}, status_code=503)
+    sessions = await list_sessions(db, viewer=None)
+    if sessions:
+        # M6: a WhatsApp-Web session that is not READY is a number whose customers nobody hears: degraded (still 200,
+        # this process is fine), so monitoring that alerts on `status != "ok"` tells someone.
+        down = {s.name: str(s.state) for s in sessions if s.state != SessionState.READY}
+        report['sessions'] = {'total': len(sessions), 'ready': len(sessions) - len(down), 'not_ready': down}
+        healthy = healthy and not down
     return JSONResponse({'status': 'ok' if healthy else 'degraded', 'database': 'ok', **report})

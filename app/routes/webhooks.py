@@ -23,6 +23,7 @@ from app.runtime import runtime
 from services import metrics
 from services.models import DeliveryStatus
 from services.whatsapp.signatures import HEADER, signature_is_valid
+from services.whatsapp.waha.events import verify_hmac
 
 log = logging.getLogger(__name__)
 
@@ -210,4 +211,104 @@ async def _accept(scope: Scope, receive: Receive) -> tuple[int, dict[str, str]]:
         return 503, {'error': 'temporarily unavailable'}
     if not expected_shape:
         log.warning('webhook %s journaled and flagged: unexpected shape', delivery_id)
+    return 200, {'status': 'ok'}
+
+
+# --- WhatsApp Web through a WAHA gateway (M6) -------------------------------------------------------------------
+
+WAHA_WEBHOOK_PATH = '/webhooks/waha'
+WAHA_HMAC_HEADER = 'X-Webhook-Hmac'
+WAHA_ALGORITHM_HEADER = 'X-Webhook-Hmac-Algorithm'
+# The events ingest knows; any other kind is journaled and flagged for a person, never dropped.
+WAHA_KNOWN_EVENTS = frozenset({'message', 'message.any', 'message.ack', 'session.status'})
+
+
+@router.post(
+    WAHA_WEBHOOK_PATH,
+    summary="The WAHA gateway's signed webhook: WhatsApp-Web messages, acks and session states",
+    response_model=WebhookAnswer,
+    responses={
+        400: {'model': WebhookRefusal, 'description': 'The body is not a JSON object (or not UTF-8)'},
+        401: {'model': WebhookRefusal, 'description': f'No {WAHA_HMAC_HEADER} header'},
+        403: {'model': WebhookRefusal, 'description': 'Wrong HMAC, not SHA-512, or no HMAC key configured'},
+        408: {'description': 'The body stopped arriving (text/plain)'},
+        413: {'model': WebhookRefusal, 'description': 'The body is longer than LEADMASTER_WEBHOOK_MAX_BYTES'},
+        503: {'model': WebhookRefusal, 'description': 'Not journaled (the database is unavailable): WAHA retries'},
+    },
+    openapi_extra={
+        'parameters': [
+            {
+                'name': WAHA_HMAC_HEADER,
+                'in': 'header',
+                'required': True,
+                'schema': {'type': 'string'},
+                'description': 'hex HMAC-SHA512 of the raw body, keyed with LEADMASTER_WAHA_WEBHOOK_HMAC_KEY',
+            },
+            {
+                'name': WAHA_ALGORITHM_HEADER,
+                'in': 'header',
+                'required': False,
+                'schema': {'type': 'string', 'enum': ['sha512']},
+            },
+        ],
+        'requestBody': {
+            'required': True,
+            'content': {'application/json': {'schema': {'type': 'object'}}},
+            'description': 'A WAHA event envelope (`event`, `session`, `payload`, …)',
+        },
+    },
+)
+async def receive_waha_webhook(request: Request) -> Response:
+    """Journaled before the 200 exactly like the Cloud API's webhook: the ingest worker turns it into messages,
+    ticks and session states after the answer."""
+    started = time.perf_counter()
+    status, body = await _accept_waha(request.scope, request.receive)
+    metrics.record_webhook(status, time.perf_counter() - started)
+    return JSONResponse(body, status_code=status)
+
+
+async def _accept_waha(scope: Scope, receive: Receive) -> tuple[int, dict[str, str]]:
+    current = runtime()
+    try:
+        body = await _read_limited(scope, receive, current.settings.webhook_max_bytes)
+    except _TooLarge:
+        return 413, {'error': 'payload too large'}
+    headers = dict(scope['headers'])
+    signature = headers.get(WAHA_HMAC_HEADER.lower().encode())
+    if not signature:
+        return 401, {'error': f'missing {WAHA_HMAC_HEADER}'}
+    key = current.settings.effective_waha_webhook_hmac_key
+    if key is None:
+        log.error('WAHA webhook refused: LEADMASTER_WAHA_WEBHOOK_HMAC_KEY is not set')
+        return 403, {'error': 'webhook HMAC key not configured'}
+    algorithm = headers.get(WAHA_ALGORITHM_HEADER.lower().encode())
+    if not verify_hmac(
+        body,
+        key=key,
+        signature=signature.decode('latin-1'),
+        algorithm=algorithm.decode('latin-1') if algorithm is not None else None,
+    ):
+        return 403, {'error': 'invalid signature'}
+    try:
+        text = body.decode('utf-8')
+        payload = json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        log.warning('malformed WAHA webhook body (%d bytes): %s', len(body), type(exc).__name__)
+        return 400, {'error': 'malformed JSON'}
+    if not isinstance(payload, dict):
+        return 400, {'error': 'the body is not a JSON object'}
+    event = payload.get('event')
+    known = isinstance(event, str) and event in WAHA_KNOWN_EVENTS and isinstance(payload.get('session'), str)
+    try:
+        delivery_id = await current.journal.append(
+            text,
+            source='waha',
+            status=DeliveryStatus.PENDING if known else DeliveryStatus.FLAGGED,
+            error='' if known else f'WAHA event {str(event)[:60]!r} is not one LeadMaster processes',
+        )
+    except Exception as exc:
+        _unjournaled.say(f'WAHA webhook could not be journaled ({type(exc).__name__}: {str(exc)[:200]}); answered 503')
+        return 503, {'error': 'temporarily unavailable'}
+    if not known:
+        log.info('WAHA webhook %s journaled and flagged: event %r', delivery_id, str(event)[:60])
     return 200, {'status': 'ok'}

@@ -63,11 +63,13 @@ class CatalogSearch:
         self.on_add = on_add
         self.limit = limit
         with ui.column().classes('w-full gap-2').mark('catalog-search'):
-            with ui.row().classes('w-full items-center gap-3 no-wrap'):
+            # Wraps: in the console's 350 px panel the "in stock" box goes under a full-width search field (side by
+            # side it left the field 50 px wide); on the catalog page they share a line.
+            with ui.row().classes('w-full items-center gap-x-3 gap-y-0'):
                 self.query = (
                     ui.input(t('catalog.search'), placeholder=t('catalog.search_hint'))
                     .props('outlined dense clearable debounce=300' + (' autofocus' if autofocus else ''))
-                    .classes('flex-1')
+                    .classes('flex-1 min-w-[14rem]')
                     .mark('catalog-query')
                 )
                 self.in_stock = ui.checkbox(t('catalog.in_stock_only')).mark('catalog-in-stock')
@@ -118,8 +120,8 @@ class CatalogSearch:
             ui.card().classes('w-full p-2').props('flat bordered').mark(f'catalog-hit-{hit.sku}'),
             ui.row().classes('w-full items-center gap-3 no-wrap'),
         ):
-            with ui.column().classes('flex-1 gap-0'):
-                ui.label(hit.title).classes('font-medium').mark('catalog-title')
+            with ui.column().classes('flex-1 min-w-0 gap-0'):
+                ui.label(hit.title).classes('font-medium break-words').mark('catalog-title')
                 with ui.row().classes('gap-2 text-xs text-slate-500'):
                     ui.label(f'{hit.sku} · {hit.brand} · {hit.category}')
                     if hit.matched_code:

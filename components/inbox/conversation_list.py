@@ -9,6 +9,7 @@ from datetime import datetime
 from nicegui import ui
 
 from services.inbox.conversations import ConversationRow
+from services.whatsapp.outbox import window_state_at
 
 from ..i18n import t
 from .conversation_row import ConversationRowElement
@@ -25,6 +26,13 @@ from .formatting import (
 SPARE_ROWS = 12
 REFILL_BELOW = 4
 
+# Quasar sizes a scroll area's content to what it holds (for sideways scrolling): a long preview made the whole
+# list wider than its 300 px column, pushing the time and the unread badge out of sight. Rows cut their text instead.
+LIST_CSS = """
+.lm-list .q-scrollarea__content { width: 100%; max-width: 100%; }
+.lm-list .q-scrollarea__container { overflow-x: hidden !important; }
+"""
+
 
 class ConversationItem:
     """One row of the list: a `ConversationRowElement` (one Vue component), showing a conversation or, hidden,
@@ -32,17 +40,20 @@ class ConversationItem:
 
     def __init__(self, *, on_click: Callable[[int], Awaitable[None]], show_branch: bool) -> None:
         self.row: ConversationRow | None = None
+        self.labels: list[str] = []
         self.show_branch = show_branch
         self.element = ConversationRowElement(on_click=lambda: on_click(self.row.id) if self.row else None)
 
-    def assign(self, row: ConversationRow, *, rank: int) -> None:
+    def assign(self, row: ConversationRow, *, rank: int, labels: list[str] | None = None) -> None:
         # `conversation-name` too: the row shows the name (the simulated user finds rows by it).
         self.element.mark(f'conversation-{row.id} conversation-name')
+        self.labels = list(labels or [])
         self.update(row, rank=rank, hidden=False)
 
     def release(self) -> None:
         """Back to the pool: hidden, and found by nobody."""
         self.row = None
+        self.labels = []
         self.element.mark('')
         self.element.show(hidden=True, selected=False)
 
@@ -62,8 +73,16 @@ class ConversationItem:
             deadline=_epoch(row.takeover_deadline),
             waiting_since=_epoch(row.waiting_since),
             waiting_text=t('inbox.waiting', minutes='{minutes}'),
+            window_closes=_epoch(window_state_at(row.last_inbound_at).closes_at),
+            # C3: a closed conversation says "Cerrada"; that its window has expired too is no news.
+            expired_text=t('chat.state.expired') if row.phase != 'closed' else '',
+            labels=self.labels,
             **values,
         )
+
+    def set_labels(self, labels: list[str]) -> None:
+        self.labels = list(labels)
+        self.element.show(labels=self.labels)
 
     def set_selected(self, selected: bool) -> None:
         self.element.show(selected=selected)
@@ -86,7 +105,9 @@ class ConversationList:
         # CSS order of the first and the last row: a row moving to the top takes a smaller one (see the row).
         self._top_rank = 0
         self._bottom_rank = 0
-        with ui.scroll_area().classes('w-full flex-1') as self.area:
+        # `lm-list`: the scroll area's content is as wide as the column (LIST_CSS), never as wide as a long preview.
+        ui.add_css(LIST_CSS)
+        with ui.scroll_area().classes('lm-list w-full flex-1 min-h-0') as self.area:
             # A flex column, so each row's CSS `order` places it; separators are the rows' own borders (Quasar's
             # follow the DOM order, which no longer is the visible one).
             self.container = ui.list().classes('w-full flex flex-col flex-nowrap').mark('conversation-list')
@@ -95,7 +116,15 @@ class ConversationList:
                 ui.button(t('inbox.more'), on_click=on_more).props('flat dense').classes('w-full').mark('load-more')
             )
 
-    def show(self, rows: list[ConversationRow], *, has_more: bool, append: bool = False) -> None:
+    def show(
+        self,
+        rows: list[ConversationRow],
+        *,
+        has_more: bool,
+        append: bool = False,
+        labels: dict[int, list[str]] | None = None,
+    ) -> None:
+        """`labels`: the rows' labels (`services.inbox.labels.labels_of`)."""
         if not append:
             self.container.clear()
             self.items.clear()
@@ -106,7 +135,7 @@ class ConversationList:
             if row.id not in self.items:
                 with self.container:
                     item = self.items[row.id] = ConversationItem(on_click=self.on_select, show_branch=self.show_branch)
-                item.assign(row, rank=self._bottom_rank)
+                item.assign(row, rank=self._bottom_rank, labels=(labels or {}).get(row.id))
                 self._bottom_rank += 1
                 self.order.append(row.id)
         self.refill()
@@ -172,6 +201,11 @@ class ConversationList:
             return self.order[0]
         index = self.order.index(self.selected) + step
         return self.order[index] if 0 <= index < len(self.order) else None
+
+    def set_labels(self, conversation_id: int, labels: list[str]) -> None:
+        """A conversation's labels changed (this agent's panel or a colleague's): its row shows them."""
+        if (item := self.items.get(conversation_id)) is not None and item.labels != labels:
+            item.set_labels(labels)
 
     def total_unread(self) -> int:
         return sum(item.row.unread_count for item in self.items.values() if item.row is not None)

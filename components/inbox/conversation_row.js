@@ -19,24 +19,27 @@ import { clock, minutesSeconds, secondsLeft } from "lm_clock"; // one clock a se
 window.lmRowSet = (id, values) => getElement(id)?.set(values);
 
 const FIELDS = ["contact", "time", "preview", "unread", "branch", "state", "colour", "deadline", "waiting_since",
-  "waiting_text", "selected", "rank", "hidden", "version"];
+  "waiting_text", "window_closes", "expired_text", "labels", "selected", "rank", "hidden", "version"];
 
 export default {
+  // The row never gets wider than its column: the name and the preview are cut with an ellipsis (flex-1 min-w-0
+  // truncate), the time and the unread badge keep their place on the right (flex-none), and the chips line wraps.
   template: `
-    <q-item v-show="!v.hidden" clickable class="w-full px-3 py-2 cursor-pointer border-b border-slate-100"
+    <q-item v-show="!v.hidden" clickable class="w-full min-w-0 max-w-full px-3 py-2 cursor-pointer border-b border-slate-100"
             :class="v.selected ? 'bg-slate-200' : ''"
             :style="{ order: v.rank }">
-      <div class="w-full flex flex-col flex-nowrap">
-        <div class="w-full flex flex-nowrap items-center gap-1">
+      <div class="w-full min-w-0 flex flex-col flex-nowrap gap-0.5">
+        <div class="w-full min-w-0 flex flex-nowrap items-center gap-2">
           <div class="font-medium truncate flex-1 min-w-0">{{ v.contact }}</div>
-          <div class="text-xs text-slate-500">{{ v.time }}</div>
+          <div class="text-xs text-slate-500 flex-none" data-row="time">{{ v.time }}</div>
         </div>
-        <div class="w-full flex flex-nowrap items-center gap-1">
-          <div class="text-sm text-slate-600 truncate flex-1 min-w-0">{{ v.preview }}</div>
-          <q-badge v-if="v.unread > 0" color="green" rounded>{{ v.unread }}</q-badge>
+        <div class="w-full min-w-0 flex flex-nowrap items-center gap-2">
+          <div class="text-sm text-slate-600 truncate flex-1 min-w-0" data-row="preview">{{ v.preview }}</div>
+          <q-badge v-if="v.unread > 0" color="green" rounded class="flex-none" data-row="unread">{{ v.unread }}</q-badge>
         </div>
-        <div class="w-full flex items-center gap-1">
+        <div class="w-full min-w-0 flex flex-wrap items-center gap-1">
           <q-badge outline class="text-[10px]" :color="v.colour">{{ v.state }}</q-badge>
+          <q-badge v-if="expired" outline color="red-8" class="text-[10px]" data-row="expired">{{ v.expired_text }}</q-badge>
           <span v-if="countdown !== null" class="flex flex-nowrap items-center">
             <q-icon name="timer" size="12px" class="text-slate-500"></q-icon>
             <span :class="countdown <= amber ? 'text-[10px] text-amber-600 font-semibold' : 'text-[10px] text-slate-500'">
@@ -45,6 +48,8 @@ export default {
           </span>
           <span class="text-[10px] text-slate-400">{{ v.branch }}</span>
           <span class="text-[10px] text-orange-600">{{ waiting }}</span>
+          <q-badge v-for="label in v.labels || []" :key="label" color="blue-grey-1" text-color="blue-grey-9"
+                   class="text-[10px] max-w-full truncate" data-row="label">{{ label }}</q-badge>
         </div>
       </div>
     </q-item>
@@ -60,6 +65,9 @@ export default {
     deadline: Number, // epoch seconds of the takeover deadline (T2), or null
     waiting_since: Number, // epoch seconds since a customer waits for a person, or null
     waiting_text: String, // "espera {minutes} min"
+    window_closes: Number, // epoch seconds when the 24 h window closes (null: no customer message, closed)
+    expired_text: String, // "Ventana de 24 h vencida"; empty when the row must not show it (a closed conversation)
+    labels: Array, // the conversation's labels (agents' words, shown as text)
     selected: Boolean,
     rank: Number,
     hidden: Boolean, // a spare row in the list's pool, waiting for a new conversation
@@ -78,6 +86,11 @@ export default {
     },
     countdown() {
       return secondsLeft(this.v.deadline);
+    },
+    expired() {
+      // C3: the 24 h window closing is a state of its own; it turns without any event, so the clock decides.
+      if (!this.v.expired_text) return false;
+      return this.v.window_closes == null || clock.now >= this.v.window_closes;
     },
     waiting() {
       if (this.v.waiting_since == null) return "";

@@ -25,9 +25,9 @@ from .formatting import AMBER_SECONDS, clock, remaining_seconds
 
 
 class ConversationRowElement(Element, component='conversation_row.js', dependencies=['lm_clock.js']):
-    """Props: contact, time, preview, unread, branch, state, colour, deadline / waiting_since (epoch seconds or
-    None), waiting_text ("espera {minutes} min"), selected, rank (CSS order in the list), hidden (a spare row),
-    version."""
+    """Props: contact, time, preview, unread, branch, state, colour, deadline / waiting_since / window_closes (epoch
+    seconds or None), waiting_text ("espera {minutes} min"), expired_text (shown once the 24 h window has closed;
+    empty: never), labels, selected, rank (CSS order in the list), hidden (a spare row), version."""
 
     def __init__(self, *, on_click: Callable[[], Any]) -> None:
         super().__init__()
@@ -42,6 +42,9 @@ class ConversationRowElement(Element, component='conversation_row.js', dependenc
             deadline=None,
             waiting_since=None,
             waiting_text='',
+            window_closes=None,
+            expired_text='',
+            labels=[],
             selected=False,
             rank=0,
             hidden=False,
@@ -78,6 +81,13 @@ class ConversationRowElement(Element, component='conversation_row.js', dependenc
         minutes = max(0, int(((now or utcnow()).timestamp() - since) // 60))
         return self._props['waiting_text'].replace('{minutes}', str(minutes))
 
+    def expired(self, now: datetime | None = None) -> bool:
+        """C3: whether the row shows the 24 h window as expired (the browser decides it by itself, on its clock)."""
+        if not self._props['expired_text']:
+            return False
+        closes = self._props['window_closes']
+        return closes is None or (now or utcnow()).timestamp() >= closes
+
     def _displayed_contents(self, *, only_visible: bool) -> list[Any]:
         # What the row shows as text, for ElementFilter / the simulated user (props are not text otherwise).
         props = self._props
@@ -92,4 +102,6 @@ class ConversationRowElement(Element, component='conversation_row.js', dependenc
             self.countdown_text(),
             props['branch'],
             self.waiting_text(),
+            props['expired_text'] if self.expired() else '',
+            *props['labels'],
         ]

@@ -22,7 +22,9 @@ from collections.abc import Container
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from fastapi import Request
 from nicegui import Client, ui
+from nicegui import storage as nicegui_storage
 
 from services import metrics
 from services.access import Viewer
@@ -32,6 +34,8 @@ from services.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_STATU
 from services.inbox import console
 from services.inbox.console import SnapshotCache
 from services.inbox.conversations import Assignment, ConversationRow
+from services.inbox.labels import labels_of
+from services.inbox.notes import NOTE_CREATED
 from services.presence import PRESENCE_CHANGED, PresenceBoard
 from services.sales.desk import QUOTE_UPDATED
 from services.vin.readings import VIN_READ, reading_for_message
@@ -52,6 +56,7 @@ LIVE_KINDS: tuple[str, ...] = (
     SUMMARY_UPDATED,
     QUOTE_UPDATED,
     VIN_READ,
+    NOTE_CREATED,
 )
 
 # `window.lmAlert(title, body, sound)`, which `InboxLive.alert` calls; the page adds it to its head.
@@ -162,12 +167,25 @@ class InboxLive:
         self.publisher = publisher
         self.presence = presence
         self._title: str | None = None  # what the browser tab shows now (C2: unread count)
+        try:
+            self._request: Request | None = client.request  # the page's own request: its user's storage
+        except RuntimeError:  # a client without one (never a page's)
+            self._request = None
 
     # --- routing (events already limited to the viewer's branches by the bus) ---
 
     async def on_event(self, event: Event) -> None:
         if self.client.id not in Client.instances:
             return
+        # The bus runs this in a task copied from the publisher's: another user's request (her language, her
+        # storage), or none at all (the default language). What this page shows is in ITS user's language.
+        token = nicegui_storage.request_contextvar.set(self._request)
+        try:
+            await self._route(event)
+        finally:
+            nicegui_storage.request_contextvar.reset(token)
+
+    async def _route(self, event: Event) -> None:
         view = self.view
         open_id = view.open_id
         if event.kind == CONVERSATION_UPDATED and event.conversation_id is not None:
@@ -192,6 +210,7 @@ class InboxLive:
         elif event.kind == VIN_READ and event.conversation_id == open_id:
             await self._vin_read(event.data.get('message_id'))
         if event.conversation_id == view.open_id and view.open_id is not None:
+            await view.chat.on_event(event)  # private notes (C1)
             await view.panel.on_event(event)
         if event.kind == MESSAGE_CREATED and event.data.get('direction') == 'in':
             await self._alert_if_mine(event)
@@ -210,6 +229,10 @@ class InboxLive:
         if row is None:
             return
         is_new = view.list.upsert(row, belongs=self.belongs(row))
+        if event.data.get('reason') == 'labels' and conversation_id != view.open_id:
+            # (the open conversation's labels come with its detail, below)
+            found = await labels_of(self.db, viewer=self.viewer, conversation_ids=[conversation_id])
+            view.list.set_labels(conversation_id, found.get(conversation_id, []))
         self.update_title()
         if is_new and row.assigned_user_id is None and event.data.get('reason') == 'inbound':
             self.alert(t('inbox.new_conversation', name=row.contact_name), row.last_message_preview)
@@ -226,6 +249,7 @@ class InboxLive:
                     self.db, viewer=self.viewer, conversation_id=conversation_id
                 )
             view.chat.show_detail(detail, templates=templates)
+            view.list.set_labels(conversation_id, list(detail.labels))
             await view.panel.show(detail)
 
     def _notify_takeover(self, event: Event, row: ConversationRow) -> None:

@@ -14,22 +14,19 @@ from services.errors import ServiceError
 from services.inbox.console import Attendance, ConversationDetail
 from services.models import Role
 from services.models.types import utcnow
+from services.whatsapp.outbox import window_state_at
 
 from ..i18n import local_time, t
 from ..panel_section import PanelContext, PanelSection
+from ..texts import TEXTS
 from .countdown import Countdown
 from .formatting import AMBER_SECONDS, offer_running, state_colour, state_label
 
-# Reason codes shown in the agent's words (never "Motivo: purchase_intent").
-REASON_CODES = {
-    'timeout',
-    'released',
-    'ai_paused',
-    'customer_asked',
-    'purchase_intent',
-    'engine_unsure',
-    'unanswered',
-}
+# Reason codes shown in the agent's words (never "Motivo: purchase_intent"): every code with a phrase in the texts.
+# The services store these: the takeover's own ('timeout', 'released', 'ai_paused') and the assistant's handoffs
+# (services.assistant HANDOFF_REASONS and the watchdog's 'unanswered'); a test checks each one has its phrase.
+REASON_PREFIX = 'takeover.reason.'
+REASON_CODES = frozenset(key.removeprefix(REASON_PREFIX) for key in TEXTS if key.startswith(REASON_PREFIX))
 
 
 def error_text(error: ServiceError) -> str:
@@ -45,7 +42,11 @@ def error_text(error: ServiceError) -> str:
 
 
 def reason_text(reason: str) -> str:
-    return t(f'takeover.reason.{reason}') if reason in REASON_CODES else reason
+    """A reason in the agent's words. A code this version does not know (a newer engine's) is never shown raw:
+    free text (a person's words, with spaces) is shown as written, a bare code as "another reason"."""
+    if reason in REASON_CODES:
+        return t(f'{REASON_PREFIX}{reason}')
+    return reason if ' ' in reason.strip() else t('console.reason_other')
 
 
 class TakeoverSection(PanelSection):
@@ -56,6 +57,13 @@ class TakeoverSection(PanelSection):
         self.detail: ConversationDetail | None = None
         with ui.row().classes('w-full items-center gap-2 no-wrap'):
             self.state = ui.badge().props('outline').classes('text-sm').mark('panel-state')
+            # C3: the 24 h window closed (only templates may be sent) is a state agents must see.
+            self.expired = (
+                ui.badge(t('chat.state.expired'), color='red-8')
+                .props('outline')
+                .classes('text-xs')
+                .mark('panel-expired')
+            )
             self.countdown = Countdown().classes('text-sm font-medium').mark('panel-countdown')
             self.extend_button = (
                 ui.button(t('takeover.extend'), icon='more_time', on_click=self._extend)
@@ -66,9 +74,11 @@ class TakeoverSection(PanelSection):
         self.offer = ui.label().classes('text-xs text-orange-700').mark('offer')
         self.faithful = ui.label().classes('text-xs text-teal-700').mark('faithful')
         with ui.row().classes('w-full gap-1'):
-            self.take_button = self._button('take', 'front_hand', self._take, 'color=primary')
-            self.release_button = self._button('release', 'logout', lambda: self._release('ai'), 'outline')
-            self.queue_button = self._button('release_queue', 'group', lambda: self._release('queue'), 'flat')
+            self.take_button = self._button('take', 'front_hand', self.take, 'color=primary')
+            self.take_button.tooltip(t('console.key_hint', shortcut='T'))
+            self.release_button = self._button('release', 'logout', lambda: self.release('ai'), 'outline')
+            self.release_button.tooltip(t('console.key_hint', shortcut='L'))
+            self.queue_button = self._button('release_queue', 'group', lambda: self.release('queue'), 'flat')
             self.ai_on_button = self._button('ai_on', 'smart_toy', lambda: self._set_ai(True), 'outline color=purple')
             self.ai_off_button = self._button('ai_off', 'pause', lambda: self._set_ai(False), 'outline color=purple')
         with ui.row().classes('w-full gap-1'):
@@ -97,6 +107,7 @@ class TakeoverSection(PanelSection):
         mine = row.assigned_user_id is not None and row.assigned_user_id == me
         self.state.text = state_label(row)
         self.state.props(f'color={state_colour(row)}')
+        self.expired.set_visibility(row.phase != 'closed' and not window_state_at(row.last_inbound_at).open)
         self.waiting.text = (
             (
                 t('takeover.waiting_since', time=local_time(row.human_requested_at, '%H:%M'))
@@ -178,10 +189,10 @@ class TakeoverSection(PanelSection):
             return False
         return True
 
-    async def _take(self) -> None:
+    async def take(self) -> None:
         await self._run(takeover.take)
 
-    async def _release(self, to: str) -> None:
+    async def release(self, to: str) -> None:
         await self._run(takeover.release, to=to)
 
     async def _set_ai(self, enabled: bool) -> None:

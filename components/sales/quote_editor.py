@@ -145,6 +145,26 @@ class QuoteEditor:
         self.set_quote(quote)
         return quote
 
+    async def begin(
+        self, *, conversation_id: int | None = None, branch_id: int | None = None, items: Sequence[tuple[int, int]] = ()
+    ) -> QuoteView:
+        """A new quote on screen only: it takes its number (and exists) when the agent saves, sends, accepts or
+        prints it. Opening "Nuevo presupuesto" and leaving costs nothing and leaves no gap in the numbering."""
+        quote = await quotes.new_quote_preview(
+            self.desk.db,
+            viewer=self.viewer,
+            conversation_id=conversation_id,
+            branch_id=branch_id,
+            zone=self.desk.zone,
+            lines=[LineDraft(product_id=product_id, quantity=quantity) for product_id, quantity in items],
+        )
+        self.set_quote(quote)
+        return quote
+
+    @property
+    def unsaved(self) -> bool:
+        return self.quote is not None and self.quote.id == 0
+
     def clear(self) -> None:
         """Show no quote (the console with no open quote in the conversation)."""
         self.quote = None
@@ -182,7 +202,8 @@ class QuoteEditor:
             return
         with self.root:
             with ui.row().classes('w-full items-center gap-2'):
-                ui.label(t('sales.editor.title', code=quote.code)).classes('text-lg font-semibold').mark('quote-code')
+                title = t('sales.editor.title', code=quote.code) if quote.id else t('sales.editor.new_title')
+                ui.label(title).classes('text-lg font-semibold').mark('quote-code')
                 status_chip(quote.status)
                 if quote.ticket_code:
                     ui.label(t('sales.editor.sold', ticket=quote.ticket_code)).classes('text-sm text-green-8').mark(
@@ -230,7 +251,7 @@ class QuoteEditor:
                 if row.sku:
                     ui.label(row.sku)
                 ui.label(f'{format_ars(row.unit_price)} + IVA {format_rate(row.iva_rate)}')
-                if row.product_id is not None:
+                if row.product_id is not None and self._shows_stock():
                     self._stock_labels[row.product_id] = ui.label(
                         stock_text(self.stock.get(row.product_id)) or t('sales.editor.stock_checking')
                     ).mark(f'stock-{number}')
@@ -321,10 +342,11 @@ class QuoteEditor:
                 ui.button(t('sales.editor.save'), icon='save', on_click=self._save).props('outline dense').mark(
                     'save-quote'
                 )
-            if quote.status in {QuoteStatus.DRAFT, QuoteStatus.SENT}:
+            if quote.status in {QuoteStatus.DRAFT, QuoteStatus.SENT} and quote.id:
                 ui.button(t('sales.editor.reject'), icon='thumb_down', on_click=self._reject).props(
                     'flat dense color=red-7'
                 ).mark('reject-quote')
+            if quote.status in {QuoteStatus.DRAFT, QuoteStatus.SENT}:
                 ui.button(t('sales.editor.accept'), icon='point_of_sale', on_click=self._confirm_accept).props(
                     'outline dense color=green-8'
                 ).mark('accept-quote')
@@ -475,9 +497,15 @@ class QuoteEditor:
 
     # --- stock, in the background ---
 
+    def _shows_stock(self) -> bool:
+        """Stock matters while the quote is open (a draft, or sent and waiting for the customer's answer); an
+        accepted, rejected or expired quote shows none. Whatever shows "consultando stock…" is always asked for."""
+        return self.quote is not None and self.quote.status in {QuoteStatus.DRAFT, QuoteStatus.SENT}
+
     def _check_stock(self) -> None:
-        if self.quote is None or not self.quote.editable:
+        if not self._shows_stock():
             return
+        assert self.quote is not None
         items = [
             StockItem(row.product_id, row.sku)
             for row in self.rows
@@ -491,7 +519,12 @@ class QuoteEditor:
         )
 
     async def _fetch_stock(self, branch_id: int, branch_code: str, items: list[StockItem]) -> None:
-        levels = await self.desk.inventory.stock(branch_id=branch_id, branch_code=branch_code, items=items)
+        try:
+            levels = await self.desk.inventory.stock(branch_id=branch_id, branch_code=branch_code, items=items)
+        except Exception:  # never "consultando…" forever: an answer that did not come is an unconfirmed stock
+            levels = {}
+        for item in items:  # one the provider did not answer for is unconfirmed too
+            levels.setdefault(item.product_id, StockLevel(item.product_id, None, confirmed=False, source='none'))
         self.stock.update(levels)
         for product_id, level in levels.items():
             label = self._stock_labels.get(product_id)
@@ -523,6 +556,20 @@ class QuoteEditor:
     async def save(self) -> bool:
         quote = self.quote
         assert quote is not None
+        if quote.id == 0:  # a new quote: it is created, and numbered, now
+            return await self._run(
+                lambda: quotes.create_quote(
+                    self.desk.db,
+                    viewer=self.viewer,
+                    conversation_id=quote.conversation_id,
+                    branch_id=None if quote.conversation_id else quote.branch_id,
+                    lines=[row.draft() for row in self.rows],
+                    discount_percent=self.discount_percent,
+                    discount_amount=self.discount_amount,
+                    notes=self.notes,
+                    zone=self.desk.zone,
+                )
+            )
         return await self._run(
             lambda: quotes.update_quote(
                 self.desk.db,
@@ -545,8 +592,11 @@ class QuoteEditor:
         assert quote is not None
         if self.before_send is not None and not await self.before_send():
             return
-        if quote.status == QuoteStatus.DRAFT and not await self.save():
-            return
+        if quote.status == QuoteStatus.DRAFT:
+            if not await self.save():
+                return
+            quote = self.quote  # saved: a new quote has its id and number now
+            assert quote is not None
         via_template = False
 
         async def send() -> QuoteView:
@@ -570,7 +620,7 @@ class QuoteEditor:
         quote = self.quote
         assert quote is not None
         with ui.dialog() as dialog, ui.card().mark('accept-dialog'):
-            ui.label(t('sales.editor.accept_confirm', code=quote.code))
+            ui.label(t('sales.editor.accept_confirm', code=quote.code or t('sales.editor.new_title')))
             with ui.row().classes('w-full justify-end'):
                 ui.button(t('sales.editor.cancel'), on_click=dialog.close).props('flat')
                 ui.button(t('sales.editor.confirm'), on_click=lambda: self._accept(dialog)).mark('confirm-accept')
@@ -580,8 +630,11 @@ class QuoteEditor:
         dialog.close()
         quote = self.quote
         assert quote is not None
-        if quote.status == QuoteStatus.DRAFT and not await self.save():
-            return
+        if quote.status == QuoteStatus.DRAFT:
+            if not await self.save():
+                return
+            quote = self.quote  # saved: a new quote has its id and number now
+            assert quote is not None
         try:
             result = await accept_quote(self.desk, quote_id=quote.id, viewer=self.viewer)
         except ServiceError as exc:
@@ -599,7 +652,8 @@ class QuoteEditor:
         quote = self.quote
         assert quote is not None
         if quote.editable:
-            await self.save()
+            if not await self.save():
+                return
             quote = self.quote
             assert quote is not None
         content = await asyncio.to_thread(quote_pdf, quote)

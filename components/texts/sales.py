@@ -29,12 +29,16 @@ TEXTS: dict[str, dict[str, str]] = {
     'sales.quotes.back': {'es': 'Volver a presupuestos', 'en': 'Back to quotes'},
     'sales.quotes.my_commissions': {'es': 'Mis comisiones de este mes', 'en': 'My commissions this month'},
     'sales.quotes.commission_line': {
-        'es': '{sales} ventas · neto {net} · comisión {commission}',
-        'en': '{sales} sales · net {net} · commission {commission}',
+        'es': 'Ventas: {sales} · neto {net} · comisión {commission}',
+        'en': 'Sales: {sales} · net {net} · commission {commission}',
     },
     'sales.quotes.no_commission': {'es': 'Sin ventas este mes.', 'en': 'No sales this month.'},
     # the editor
     'sales.editor.title': {'es': 'Presupuesto {code}', 'en': 'Quote {code}'},
+    'sales.editor.new_title': {
+        'es': 'Presupuesto nuevo (se numera al guardarlo)',
+        'en': 'New quote (numbered when saved)',
+    },
     'sales.editor.customer': {'es': 'Cliente: {name}', 'en': 'Customer: {name}'},
     'sales.editor.valid_until': {'es': 'Válido hasta el {date}', 'en': 'Valid until {date}'},
     'sales.editor.ai_draft': {

@@ -66,8 +66,8 @@ TEXTS: dict[str, dict[str, str]] = {
         'en': 'The customer already has another open conversation on this number.',
     },
     'takeover.error.send_held': {
-        'es': 'La atiende {name}: tomala o pedí que te la reasignen para responder.',
-        'en': '{name} is handling it: take it or have it reassigned to you to reply.',
+        'es': 'La atiende {name}: para responder, pedile que la libere o a un encargado que te la reasigne.',
+        'en': '{name} is handling it: to reply, ask them to release it or a manager to reassign it to you.',
     },
     'takeover.notify.assigned': {
         'es': 'Te asignaron la conversación con {name}.',

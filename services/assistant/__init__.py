@@ -16,6 +16,7 @@ from .engine import (
     TurnContext,
 )
 from .llm import LLMEngine
+from .quotes import QuoteDrafter
 from .rules import RuleEngine
 from .summary import SUMMARY_UPDATED, SummaryView, latest_summary, refresh_summary
 from .workers import AssistantWorker, HandoffHook, SummaryWorker
@@ -52,6 +53,7 @@ __all__ = [
     'HandoffHook',
     'HistoryMessage',
     'LLMEngine',
+    'QuoteDrafter',
     'RuleEngine',
     'SummaryView',
     'SummaryWorker',

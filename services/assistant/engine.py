@@ -12,10 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sqlalchemy import case
+from sqlmodel import col, or_, select
+
 from ..catalog.search import ProductHit, SearchResult, format_ars, product_by_sku, search_products
 from ..catalog.vehicles import Vehicle
 from ..database import Database
-from ..models import SenderKind
+from ..models import Branch, CannedResponse, SenderKind
 from .vin import VinReading, decode_vin
 
 # Why the bot hands a conversation to a person (passed to the takeover hook as `reason`).
@@ -23,6 +26,11 @@ HANDOFF_CUSTOMER_ASKED = 'customer_asked'
 HANDOFF_PURCHASE_INTENT = 'purchase_intent'
 HANDOFF_UNSURE = 'engine_unsure'
 HANDOFF_REASONS = (HANDOFF_CUSTOMER_ASKED, HANDOFF_PURCHASE_INTENT, HANDOFF_UNSURE)
+
+
+# The agents' quick replies (`/horario`, `/envio`, `/direccion`) the assistant answers store questions with: the
+# store's own words, kept where the agents already keep them.
+STORE_ANSWER_SHORTCUTS = {'hours': 'horario', 'shipping': 'envio', 'address': 'direccion'}
 
 
 @dataclass(frozen=True)
@@ -95,13 +103,44 @@ class AssistantTools:
     def decode_vin(vin: str) -> VinReading:
         return decode_vin(vin)
 
+    async def store_answer(self, *, topic: str, branch_id: int) -> str | None:
+        """What the store says about `topic` ('hours', 'shipping', 'address'): the branch's quick reply of that
+        shortcut (`STORE_ANSWER_SHORTCUTS`), else the one for every branch; for the address, else the branch's
+        address. None when the store has not written it down: then a person answers."""
+        shortcut = STORE_ANSWER_SHORTCUTS.get(topic)
+        if shortcut is None:
+            return None
+        async with self.db.session() as session:
+            body = (
+                await session.exec(
+                    select(CannedResponse.body)
+                    .where(
+                        CannedResponse.shortcut == shortcut,
+                        or_(col(CannedResponse.branch_id) == branch_id, col(CannedResponse.branch_id).is_(None)),
+                    )
+                    .order_by(case((col(CannedResponse.branch_id).is_(None), 1), else_=0))
+                    .limit(1)
+                )
+            ).first()
+            if body:
+                return body.strip()
+            if topic == 'address':
+                branch = await session.get(Branch, branch_id)
+                if branch is not None and branch.address:
+                    place = ', '.join(part for part in (branch.address, branch.city) if part)
+                    return f'Estamos en {place}.'
+        return None
+
 
 def stock_phrase(hit: ProductHit) -> str:
     if hit.stock is None:
         return 'consultar stock'
     if hit.stock <= 0:
         return 'sin stock en la sucursal'
-    return 'hay stock' if hit.stock > 3 else f'últimas {hit.stock} u.'
+    if hit.stock > 3:
+        return 'hay stock'
+    # Not 'u.': the proposal line puts a period after the phrase ('últimas 2 u..').
+    return 'última unidad' if hit.stock == 1 else f'últimas {hit.stock} unidades'
 
 
 def product_line(number: int, hit: ProductHit) -> str:

@@ -24,7 +24,7 @@ from .engine import (
     TurnContext,
     product_line,
 )
-from .nlu import Understanding, understand
+from .nlu import Understanding, is_part_noun, understand
 from .vin import VinReading
 
 # Parts that fit by specification, not by vehicle: proposed without asking for the car first.
@@ -86,6 +86,18 @@ class RuleEngine:
         understood = understand(turn.new_text, vehicles=vehicles)
         state = read_state(turn.history, vehicles)
         reply = await self._decide(turn, understood, state)
+        if 'info' in understood.signals and understood.intent not in {'info', 'human'}:
+            # "bomba de agua para el Siena, ¿hacen envío a Rosario?": the part leads, the store's answer follows.
+            answers = await self._store_answers(turn, understood)
+            if answers:
+                reply = EngineReply(
+                    text=reply.text + '\n' + ' '.join(answers),
+                    intent=reply.intent,
+                    engine=reply.engine,
+                    handoff=reply.handoff,
+                    products=reply.products,
+                    detail=reply.detail,
+                )
         greeting = ''
         if 'greeting' in understood.signals and not state.bot_spoke and understood.intent != 'greeting':
             name = first_name(turn.customer_name)
@@ -133,6 +145,8 @@ class RuleEngine:
                 intent,
                 handoff=HANDOFF_PURCHASE_INTENT,
             )
+        if intent == 'info':
+            return await self._about_the_store(turn, understood)
         if intent == 'thanks':
             return _reply('¡De nada! Cualquier otra cosa, escribime por acá.', intent)
         if intent == 'greeting':
@@ -208,6 +222,17 @@ class RuleEngine:
             limit=MAX_PROPOSALS,
         )
         hits = [] if result.partial else result.hits
+        nouns = [word for word in state.need if is_part_noun(word)]
+        if not hits and nouns and len(nouns) < len(state.need):
+            # "me cobraron 35000 por las pastillas, ¿tenés más baratas?": the words around the part made the search
+            # find nothing; the part alone, for the same vehicle, still answers.
+            result = await self.tools.search(
+                query=' '.join(nouns),
+                branch_id=turn.branch_id,
+                vehicle=vehicle if vehicle and vehicle.known else None,
+                limit=MAX_PROPOSALS,
+            )
+            hits = [] if result.partial else result.hits
         if not hits:
             what = f'{need} para {vehicle.label()}' if vehicle and vehicle.known else need
             return _reply(
@@ -226,6 +251,31 @@ class RuleEngine:
                 products=reply.products,
             )
         return reply
+
+    async def _store_answers(self, turn: TurnContext, understood: Understanding) -> list[str]:
+        return [
+            answer
+            for topic in understood.info_topics
+            if (answer := await self.tools.store_answer(topic=topic, branch_id=turn.branch_id))
+        ]
+
+    async def _about_the_store(self, turn: TurnContext, understood: Understanding) -> EngineReply:
+        """Hours, shipping, where the store is: the store's own answer; what it has not written down, a person's."""
+        answers = await self._store_answers(turn, understood)
+        seller = f'un vendedor de {turn.branch_name}' if turn.branch_name else 'un vendedor'
+        if not answers:
+            return _reply(
+                f'Eso te lo confirma {seller}: ya le aviso y te escribe por acá.', 'info', handoff=HANDOFF_UNSURE
+            )
+        if len(answers) < len(understood.info_topics):
+            return _reply(
+                ' '.join(answers) + f' Lo demás te lo confirma {seller}; ya le aviso.', 'info', handoff=HANDOFF_UNSURE
+            )
+        if 'price' in understood.signals:  # "¿cuánto sale el envío a Quilmes?": the cost is a person's to quote
+            return _reply(
+                ' '.join(answers) + f' El costo te lo confirma {seller}; ya le aviso.', 'info', handoff=HANDOFF_UNSURE
+            )
+        return _reply(' '.join(answers) + ' ¿Te ayudo con algún repuesto?', 'info')
 
     async def _about_offered(self, turn: TurnContext, state: ConversationState, intent: str) -> EngineReply:
         hits = [

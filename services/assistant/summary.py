@@ -460,21 +460,16 @@ async def refresh_summary(db: Database, *, conversation_id: int, publisher: Even
         ).first()
         inbound_text = ' '.join(row[2] or '' for row in rows if row[3] == Direction.INBOUND)
     history = [HistoryMessage(message_id=row[0] or 0, sender_kind=row[1], text=row[2] or '') for row in reversed(rows)]
-    codes = understand(inbound_text).codes if inbound_text else ()
-    customer_skus = await _skus_for_codes(db, codes)
-    skus = [
-        *customer_skus,
-        *(sku for m in history if m.sender_kind != SenderKind.CUSTOMER for sku in skus_in_text(m.text)),
-    ]
-    products = await products_by_skus(db, skus=skus, branch_id=conversation.branch_id)
-    await catalog_index(db)  # warm: the first summary after start must not pay for it twice
     photo = PhotoVehicle.of(await latest_good_reading(db, conversation_id=conversation_id))
-    view = compute_summary(
-        conversation_id,
-        history,
-        products,
-        SummaryFacts(quote_statuses=list(quotes), sold=sold, closed=conversation.status == ConversationStatus.CLOSED),
-        customer_codes=customer_skus,
+    view = await summarize_thread(
+        db,
+        conversation_id=conversation_id,
+        branch_id=conversation.branch_id,
+        history=history,
+        facts=SummaryFacts(
+            quote_statuses=list(quotes), sold=sold, closed=conversation.status == ConversationStatus.CLOSED
+        ),
+        customer_text=inbound_text,
         photo=photo,
     )
     values = _as_row_values(view)
@@ -506,6 +501,32 @@ async def refresh_summary(db: Database, *, conversation_id: int, publisher: Even
         ]
     )
     return _view_of(row)
+
+
+async def summarize_thread(
+    db: Database,
+    *,
+    conversation_id: int,
+    branch_id: int,
+    history: Sequence[HistoryMessage],
+    facts: SummaryFacts,
+    customer_text: str | None = None,
+    photo: PhotoVehicle | None = None,
+) -> SummaryView:
+    """The summary of a thread with today's catalog prices and the branch's stock, written nowhere: what
+    `refresh_summary` stores, and what `leadmaster assistant replay` prints for a thread that exists only in
+    memory. `customer_text` is the customer's words (default: the customer messages of `history`)."""
+    if customer_text is None:
+        customer_text = ' '.join(m.text for m in history if m.from_customer)
+    codes = understand(customer_text).codes if customer_text else ()
+    customer_skus = await _skus_for_codes(db, codes)
+    skus = [
+        *customer_skus,
+        *(sku for m in history if m.sender_kind != SenderKind.CUSTOMER for sku in skus_in_text(m.text)),
+    ]
+    products = await products_by_skus(db, skus=skus, branch_id=branch_id)
+    await catalog_index(db)  # warm: the first summary after start must not pay for it twice
+    return compute_summary(conversation_id, list(history), products, facts, customer_codes=customer_skus, photo=photo)
 
 
 async def _skus_for_codes(db: Database, codes: Sequence[str]) -> list[str]:

@@ -62,7 +62,8 @@ def _catalog_make(make: str) -> str:
 def find_vin(text: str) -> VinReading | None:
     """The VIN in a message, if one is there: 17 characters in one piece or split by spaces/dashes
     ("9BW ZZZ 377 VT 004251"). A split VIN's pieces each hold a digit or are written in capitals, and a VIN
-    ends in digits (the serial number), so ordinary words and phone numbers are never taken for one."""
+    ends in digits (the serial number), so ordinary words and phone numbers are never taken for one; a split one
+    that takes a word of four letters or more counts only when it is a valid VIN (a message in capitals)."""
     pieces = list(_PIECE.finditer(text))
     for start in range(len(pieces)):
         joined = ''
@@ -78,5 +79,11 @@ def find_vin(text: str) -> VinReading | None:
                 candidate = joined.upper()
                 digits = sum(ch.isdigit() for ch in candidate)
                 if digits >= 5 and len(candidate) - digits >= 2 and candidate[-4:].isdigit():
-                    return replace(decode_vin(candidate), span=(pieces[start].start(), piece.end()))
+                    reading = decode_vin(candidate)
+                    words = [p.group() for p in pieces[start : start + count] if p.group().isalpha()]
+                    if count > 1 and not reading.valid and any(len(word) >= 4 for word in words):
+                        # Capitals are words too ("LÁMPARAS H4 PARA EL VENTO 2010" joins into 17 characters): a
+                        # split VIN with a whole word in it must be a real one, or it is just a shouted sentence.
+                        continue
+                    return replace(reading, span=(pieces[start].start(), piece.end()))
     return None

@@ -67,7 +67,8 @@ from ..vin.readings import VIN_READ, VinReadingPublic, latest_good_reading, read
 from ..vin.replies import vin_reply_text
 from ..whatsapp.outbox import queue_text
 from ..workers import BackgroundWorker
-from .engine import AssistantEngine, EngineReply, HistoryMessage, TurnContext
+from .engine import HANDOFF_PURCHASE_INTENT, AssistantEngine, EngineReply, HistoryMessage, TurnContext
+from .quotes import QuoteDrafter
 from .summary import refresh_summary
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,7 @@ class AssistantWorker(BackgroundWorker):
         publisher: EventPublisher,
         handoff: HandoffHook | None = None,
         claims: Sequence[ClaimHook] = (),
+        quotes: QuoteDrafter | None = None,
         reply_delay_seconds: float = 1.5,
         max_age: timedelta = timedelta(minutes=10),
         enabled: bool = True,
@@ -131,6 +133,7 @@ class AssistantWorker(BackgroundWorker):
         self.publisher = publisher
         self.handoff = handoff
         self.claims = list(claims)
+        self.quotes = quotes
         self.reply_delay = timedelta(seconds=reply_delay_seconds)
         self.max_age = max_age
         self.enabled = enabled
@@ -475,7 +478,16 @@ class AssistantWorker(BackgroundWorker):
             await self._finish_silent(turn_id, {'silent_because': 'answered_elsewhere', 'message_id': claimed_by})
             return 'answered_elsewhere'
         reply = await self.engine.reply(context)
-        return await self._deliver(turn_id, conversation_id, reply)
+        send_quote_id = None
+        if self.quotes is not None:
+            try:
+                prepared = await self.quotes.prepare(
+                    conversation_id=conversation_id, history=context.history, reply=reply
+                )
+                reply, send_quote_id = prepared.reply, prepared.send_quote_id
+            except Exception:  # the customer is answered all the same; the agent quotes by hand
+                log.exception('the AI quote of conversation %s failed', conversation_id)
+        return await self._deliver(turn_id, conversation_id, reply, send_quote_id=send_quote_id)
 
     async def _claimed_elsewhere(self, context: TurnContext) -> int | None:
         """The first of this turn's customer messages another feature answered (e.g. a "sí" that accepted a
@@ -575,7 +587,11 @@ class AssistantWorker(BackgroundWorker):
             previous_intents=list(reversed(previous)),
         )
 
-    async def _deliver(self, turn_id: int, conversation_id: int, reply: EngineReply) -> str:
+    async def _deliver(
+        self, turn_id: int, conversation_id: int, reply: EngineReply, *, send_quote_id: int | None = None
+    ) -> str:
+        """Queue the reply (still in AI mode, still this worker's turn), then send the AI's quote when the branch
+        lets it (after the reply that announces it), then hand off when the reply says so."""
         detail = {**reply.detail, 'products': reply.products}
         async with self.db.session() as session:
             mode = (await session.exec(select(Conversation.mode).where(Conversation.id == conversation_id))).first()
@@ -608,13 +624,18 @@ class AssistantWorker(BackgroundWorker):
             )
             return exc.code
         await self._finish(turn_id, 'replied', reply, message.id, detail)
-        if reply.handoff and self.handoff is not None:
+        handoff = reply.handoff
+        if send_quote_id is not None and self.quotes is not None:
             try:
-                await self.handoff(
-                    self.db, conversation_id=conversation_id, reason=reply.handoff, publisher=self.publisher
-                )
+                await self.quotes.send(send_quote_id)
+            except Exception:  # the reply promised it: a person sends it instead
+                log.exception('the AI could not send quote %s of conversation %s', send_quote_id, conversation_id)
+                handoff = handoff or HANDOFF_PURCHASE_INTENT
+        if handoff and self.handoff is not None:
+            try:
+                await self.handoff(self.db, conversation_id=conversation_id, reason=handoff, publisher=self.publisher)
             except Exception:  # the reply is out; a failed flag must not undo it, and the log tells the lead
-                log.exception('handoff of conversation %s (%s) failed', conversation_id, reply.handoff)
+                log.exception('handoff of conversation %s (%s) failed', conversation_id, handoff)
         return 'replied'
 
     async def _finish(

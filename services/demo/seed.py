@@ -27,6 +27,8 @@ from ..models import (
     Role,
     SenderKind,
     User,
+    WaSession,
+    WaSessionTransition,
     WhatsAppNumber,
 )
 from ..models.types import utcnow
@@ -43,6 +45,8 @@ class DemoLogin:
     role: Role
     branch_code: str | None
 
+
+DEMO_SESSION = 'central-celular'  # the demo's WhatsApp-Web session (M6)
 
 BRANCHES = [
     # code, name, city, address, two simulator numbers (phone_number_id, display)
@@ -204,6 +208,25 @@ async def seed_demo(db: Database, *, password: str, catalog_size: int = 10_000) 
                             number_id=number.id or 0, name=template_name, body=body, variable_count=variables
                         )
                     )
+
+        # M6: Casa Central's counter phone, an ordinary WhatsApp account through the (simulated) WAHA gateway. Not on
+        # the gateway yet: an admin starts it in /admin/sessions and "scans" its QR from /simulador.
+        web_number = WhatsAppNumber(
+            branch_id=branches['SUC1'].id or 0,
+            channel=ChannelKind.WAHA,
+            phone_number_id=DEMO_SESSION,
+            display_phone='',
+            label='Celular del local (WhatsApp Web)',
+            sending_enabled=False,  # seed 001: listen-only until an admin allows sending
+        )
+        session.add(web_number)
+        await session.flush()
+        web_session = WaSession(number_id=web_number.id or 0, name=DEMO_SESSION, reason='creada; esperando al gateway')
+        session.add(web_session)
+        await session.flush()
+        session.add(
+            WaSessionTransition(session_id=web_session.id or 0, to_state=web_session.state, reason=web_session.reason)
+        )
 
         # One hash for everyone: Argon2 is deliberately slow and the demo shares one password.
         password_hash = hash_password(password)

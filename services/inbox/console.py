@@ -26,6 +26,7 @@ from ..events import CONVERSATION_UPDATED, Event, EventPublisher
 from ..models import (
     AssignmentEvent,
     CannedResponse,
+    ChannelKind,
     Contact,
     Conversation,
     ConversationLabel,
@@ -38,7 +39,7 @@ from ..models import (
     WhatsAppNumber,
 )
 from ..models.types import utcnow
-from ..whatsapp.outbox import window_state_at
+from ..whatsapp.outbox import WindowState, window_state_at
 from .conversations import (
     ROW_WIDTH,
     ConversationRow,
@@ -100,6 +101,8 @@ class ConversationDetail(BaseModel):
     row: ConversationRow
     number_display: str
     number_label: str
+    # cloud, simulator or waha: a WhatsApp-Web conversation gets a badge, and has no 24 h window (only Meta has it).
+    number_channel: str
     contact_display_name: str
     contact_profile_name: str
     contact_email: str
@@ -133,7 +136,7 @@ class TemplateOption(BaseModel):
 _actor = aliased(User, name='actor')
 # The detail's one query: the list row plus what the header and the client panel add to it.
 _DETAIL_QUERY = conversation_select(
-    Contact.email, Contact.notes, WhatsAppNumber.display_phone, WhatsAppNumber.label
+    Contact.email, Contact.notes, WhatsAppNumber.display_phone, WhatsAppNumber.label, WhatsAppNumber.channel
 ).join(WhatsAppNumber, col(WhatsAppNumber.id) == col(Conversation.number_id), isouter=True)
 HISTORY_LIMIT = 50
 
@@ -213,13 +216,16 @@ async def conversation_detail(db: Database, *, viewer: Viewer, conversation_id: 
         reverse=True,
     )
     row = row_from(found)
-    email, notes, number_display, number_label = found[ROW_WIDTH:]
+    email, notes, number_display, number_label, number_channel = found[ROW_WIDTH:]
     display_name, profile_name = found[4], found[5]
     window = window_state_at(row.last_inbound_at)
+    if number_channel == ChannelKind.WAHA:
+        window = WindowState(open=True, closes_at=None)
     return ConversationDetail(
         row=row,
         number_display=number_display or '',
         number_label=number_label or '',
+        number_channel=number_channel or '',
         contact_display_name=display_name,
         contact_profile_name=profile_name,
         contact_email=email,

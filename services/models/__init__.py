@@ -31,7 +31,7 @@ from .conversations import (
     Message,
     MessagePublic,
 )
-from .messaging import CannedResponse, IdempotencyKey, MessageTemplate
+from .messaging import CannedResponse, ConversationNote, IdempotencyKey, MessageTemplate
 from .organization import (
     Branch,
     BranchCreate,
@@ -43,6 +43,7 @@ from .organization import (
 )
 from .people import ApiKey, AuditEntry, AuthSession, LoginAttempt, User, UserCreate, UserPublic
 from .sales import Quote, QuoteLine, Sale
+from .sessions import SessionState, WaSession, WaSessionPublic, WaSessionTransition, WaSessionTransitionPublic
 from .simulator import SimulatorMedia, SimulatorMessage
 from .webhooks import DeadLetter, DeadLetterKind, DeliveryStatus, WebhookDelivery
 
@@ -68,6 +69,7 @@ __all__ = [
     'Conversation',
     'ConversationLabel',
     'ConversationMode',
+    'ConversationNote',
     'ConversationPublic',
     'ConversationStatus',
     'DeadLetter',
@@ -93,12 +95,17 @@ __all__ = [
     'Role',
     'Sale',
     'SenderKind',
+    'SessionState',
     'SimulatorMedia',
     'SimulatorMessage',
     'TemplateStatus',
     'User',
     'UserCreate',
     'UserPublic',
+    'WaSession',
+    'WaSessionPublic',
+    'WaSessionTransition',
+    'WaSessionTransitionPublic',
     'WebhookDelivery',
     'WhatsAppNumber',
     'WhatsAppNumberCreate',

@@ -16,6 +16,7 @@ from .types import JSONType, UTCDateTime, utcnow
 class AlertKind(StrEnum):
     JOURNAL_BACKLOG = 'journal_backlog'  # acknowledged webhooks waiting to be stored: customers not seen yet
     SEND_FAILURES = 'send_failures'  # a branch's replies failing at Meta: customers not answered
+    SESSION_DOWN = 'session_down'  # a WhatsApp-Web session needs a QR scanned, or keeps failing: customers unheard
 
 
 class AlertPublic(SQLModel):

@@ -155,6 +155,9 @@ class Media(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     wa_media_id: str | None = Field(default=None, max_length=128, index=True)
+    # WA-Web (WAHA) media: the gateway's download URL, fetched with its API key; Cloud API media have none (they
+    # are looked up by `wa_media_id` at Meta, whose URLs expire within minutes).
+    download_url: str | None = Field(default=None, sa_type=Text)
     mime_type: str = Field(default='', max_length=120)
     filename: str = Field(default='', max_length=255)
     sha256: str | None = Field(default=None, max_length=64, index=True)

@@ -1,11 +1,12 @@
-"""What agents and campaigns send from: approved WhatsApp templates and canned responses."""
+"""What agents and campaigns send from: approved WhatsApp templates and canned responses; and what agents write
+only to each other: private notes in a conversation."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, String, Text, UniqueConstraint
+from sqlalchemy import Column, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from .base import TemplateStatus
@@ -57,3 +58,22 @@ class IdempotencyKey(SQLModel, table=True):
     request_hash: str = Field(max_length=64, description='SHA-256 of what was asked, to refuse a reused key')
     message_id: int = Field(foreign_key='messages.id')
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class ConversationNote(SQLModel, table=True):
+    """C1: a private note in a conversation's thread, for the branch's agents and managers; never sent.
+
+    A table of its own, not a `messages` row of some internal kind: everything that reads `messages` (the outbox,
+    the assistant's and the summary's history, the watchdog's "last message", status webhooks, search, the API)
+    would have to remember to leave such a row out, and one that forgot would send a note to the customer or
+    count it as an answer. Here none of them can see it.
+    """
+
+    __tablename__ = 'conversation_notes'
+    __table_args__ = (Index('ix_conversation_notes_thread', 'conversation_id', 'created_at'),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key='conversations.id')
+    author_id: int | None = Field(default=None, foreign_key='users.id')
+    text: str = Field(sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -45,6 +45,11 @@ class Quote(SQLModel, table=True):
     decided_by_id: int | None = Field(default=None, foreign_key='users.id')
     # How it was decided: customer_text, customer_button, agent, expiry.
     decision_source: str = Field(default='', max_length=16)
+    # The customer as the quote was issued (created, then again when sent): a document keeps its facts, whatever
+    # name the customer's WhatsApp profile shows later. Drafts read the contact itself.
+    customer_name: str = Field(default='', max_length=120)
+    customer_phone: str = Field(default='', max_length=32)
+    customer_email: str = Field(default='', max_length=200)
 
 
 class QuoteLine(SQLModel, table=True):
@@ -86,6 +91,10 @@ class Sale(SQLModel, table=True):
     commission_amount: Decimal = Field(default=Decimal('0'), sa_type=Money())
     sold_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     ticket_sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The customer as the sale was made: the ticket and the reports keep it (see `Quote.customer_name`).
+    customer_name: str = Field(default='', max_length=120)
+    customer_phone: str = Field(default='', max_length=32)
+    customer_email: str = Field(default='', max_length=200)
 
 
 class DocumentCounter(SQLModel, table=True):

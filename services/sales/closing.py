@@ -30,6 +30,7 @@ from ..models import (
     QuoteLine,
     QuoteStatus,
     Sale,
+    SenderKind,
     TemplateStatus,
     User,
 )
@@ -40,7 +41,7 @@ from .day_totals import add_to_day, business_day
 from .desk import SalesDesk
 from .money import format_ars
 from .numbering import TICKET, next_number, quote_code, ticket_code
-from .quotes import effective_status, get_quote
+from .quotes import customer_snapshot, effective_status, get_quote
 from .render_pdf import ticket_pdf
 from .render_text import TicketView, ticket_messages
 
@@ -118,6 +119,11 @@ async def accept_quote(
             return await _not_accepted(desk, quote_id=quote_id, viewer=viewer)
         quote = await session.get(Quote, quote_id)
         assert quote is not None
+        if quote.sent_at is None or not quote.customer_name:
+            # A draft accepted by hand is issued now: it keeps the customer as they are at this moment.
+            contact = await session.get(Contact, quote.contact_id) if quote.contact_id else None
+            for field_name, value in customer_snapshot(contact).items():
+                setattr(quote, field_name, value)
         branch = await session.get(Branch, quote.branch_id)
         assert branch is not None
         lines = (await session.exec(select(QuoteLine).where(QuoteLine.quote_id == quote_id))).all()
@@ -135,6 +141,9 @@ async def accept_quote(
             agent_id=agent_id,
             contact_id=quote.contact_id,
             conversation_id=quote.conversation_id,
+            customer_name=quote.customer_name,
+            customer_phone=quote.customer_phone,
+            customer_email=quote.customer_email,
             ticket_number=await next_number(session, branch_id=quote.branch_id, kind=TICKET),
             net_total=quote.net_total,
             iva_total=quote.iva_total,
@@ -262,10 +271,18 @@ async def _send_ticket(desk: SalesDesk, *, sale_id: int, viewer: Viewer | None) 
                     )
                 ).first()
             )
+        # Who sends it: the agent closing the sale by hand, else the system (the customer's own "sí" closed it).
+        # Never the default: a ticket without its sender read as the customer's own message in the thread.
+        sender = SenderKind.AGENT if viewer is not None else SenderKind.SYSTEM
         if window_open:
             for text in ticket_messages(ticket, zone=desk.zone):
                 await outbox.queue_text(
-                    desk.db, conversation_id=conversation_id, text=text, publisher=desk.publisher, viewer=viewer
+                    desk.db,
+                    conversation_id=conversation_id,
+                    text=text,
+                    publisher=desk.publisher,
+                    viewer=viewer,
+                    sender_kind=sender,
                 )
             content = await asyncio.to_thread(ticket_pdf, ticket, zone=desk.zone)
             await outbox.queue_media(
@@ -278,6 +295,7 @@ async def _send_ticket(desk: SalesDesk, *, sale_id: int, viewer: Viewer | None) 
                 caption=f'Ticket {ticket.ticket_code}',
                 publisher=desk.publisher,
                 viewer=viewer,
+                sender_kind=sender,
                 max_bytes=desk.max_media_bytes,
             )
         elif template is not None:
@@ -294,6 +312,7 @@ async def _send_ticket(desk: SalesDesk, *, sale_id: int, viewer: Viewer | None) 
                 ],
                 publisher=desk.publisher,
                 viewer=viewer,
+                sender_kind=sender,
             )
         else:
             return False, f'fuera de la ventana de 24 h y sin plantilla aprobada {TICKET_TEMPLATE!r}'
@@ -333,7 +352,7 @@ async def get_sale(desk: SalesDesk, *, sale_id: int, viewer: Viewer | None) -> S
         quote_code=quote_code(branch.code, quote.number) if quote else '',
         agent_id=sale.agent_id,
         agent_name=agent.full_name if agent else '',
-        contact_name=contact.name if contact else '',
+        contact_name=sale.customer_name or (contact.name if contact else ''),
         net_total=sale.net_total,
         iva_total=sale.iva_total,
         total=sale.total,

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
@@ -192,7 +193,110 @@ def _check_notes(notes: str) -> str:
     return notes
 
 
+class CustomerColumns(TypedDict):
+    customer_name: str
+    customer_phone: str
+    customer_email: str
+
+
+def customer_snapshot(contact: Contact | None) -> CustomerColumns:
+    """The customer's facts as a document records them when issued (`Quote.customer_*`, `Sale.customer_*`)."""
+    if contact is None:
+        return {'customer_name': '', 'customer_phone': '', 'customer_email': ''}
+    return {
+        'customer_name': contact.name[:120] if contact.name != '?' else '',
+        'customer_phone': contact.phone_e164 or '',
+        'customer_email': contact.email or '',
+    }
+
+
+def customer_name(quote: Quote, contact: Contact | None) -> str:
+    """An issued quote shows the customer it was issued to; a draft, the contact as it is now (it may still be
+    corrected before sending)."""
+    if quote.status != QuoteStatus.DRAFT and quote.customer_name:
+        return quote.customer_name
+    return contact.name if contact else quote.customer_name
+
+
 # --- commands ---------------------------------------------------------------------------------------------
+
+
+async def _quoting_for(
+    session: AsyncSession, viewer: Viewer | None, *, conversation_id: int | None, branch_id: int | None
+) -> tuple[Branch, Contact | None]:
+    """The branch and customer a new quote is for: a conversation's (the viewer must see it) or a branch's."""
+    contact_id = None
+    if conversation_id is not None:
+        conversation = await session.get(Conversation, conversation_id)
+        if conversation is None or (viewer is not None and not viewer.can_see_branch(conversation.branch_id)):
+            raise NotFound(f'no conversation {conversation_id}')
+        if branch_id is not None and branch_id != conversation.branch_id:
+            raise InvalidInput('the conversation belongs to another branch')
+        branch_id, contact_id = conversation.branch_id, conversation.contact_id
+    if branch_id is None:
+        raise InvalidInput('a quote needs a conversation or a branch')
+    branch = await session.get(Branch, branch_id)
+    if branch is None or (viewer is not None and not viewer.can_see_branch(branch_id)):
+        raise NotFound(f'no branch {branch_id}')
+    contact = await session.get(Contact, contact_id) if contact_id else None
+    return branch, contact
+
+
+async def new_quote_preview(
+    db: Database,
+    *,
+    viewer: Viewer | None,
+    lines: Sequence[LineDraft] = (),
+    conversation_id: int | None = None,
+    branch_id: int | None = None,
+    zone: ZoneInfo = DEFAULT_ZONE,
+) -> QuoteView:
+    """What a new quote would be, written nowhere: no number is taken until it is saved (`create_quote`). Its
+    `id` and `number` are 0 and its `code` empty."""
+    today = today_in(zone)
+    async with db.session() as session:
+        branch, contact = await _quoting_for(session, viewer, conversation_id=conversation_id, branch_id=branch_id)
+        products = await _products_for(session, lines)
+    rows = _line_rows(lines, products)
+    totals = _totals_of(rows, ZERO, ZERO)
+    return QuoteView(
+        id=0,
+        code='',
+        number=0,
+        branch_id=branch.id or 0,
+        branch_code=branch.code,
+        branch_name=branch.name,
+        branch_address=branch.address,
+        branch_city=branch.city,
+        conversation_id=conversation_id,
+        contact_id=contact.id if contact else None,
+        contact_name=contact.name if contact else '',
+        status=QuoteStatus.DRAFT,
+        valid_until=today + timedelta(days=branch.quote_valid_days),
+        notes='',
+        discount_percent=ZERO,
+        discount_amount=ZERO,
+        lines=tuple(
+            QuoteLineView(
+                position=index,
+                product_id=row.product_id,
+                sku=row.sku,
+                description=row.description,
+                quantity=row.quantity,
+                unit_price=row.unit_price,
+                discount_percent=row.discount_percent,
+                discount_amount=row.discount_amount,
+                iva_rate=row.iva_rate,
+                amounts=amounts,
+            )
+            for index, (row, amounts) in enumerate(zip(rows, totals.lines, strict=True), start=1)
+        ),
+        totals=totals,
+        created_at=utcnow(),
+        created_by_id=viewer.user_id if viewer else None,
+        created_by_name=viewer.full_name if viewer else '',
+        drafted_by_ai=False,
+    )
 
 
 async def create_quote(
@@ -217,19 +321,9 @@ async def create_quote(
     notes = _check_notes(notes)
     # Validate before the write transaction: that one must start by taking its number (see numbering.py).
     async with db.session() as session:
-        contact_id = None
-        if conversation_id is not None:
-            conversation = await session.get(Conversation, conversation_id)
-            if conversation is None or (viewer is not None and not viewer.can_see_branch(conversation.branch_id)):
-                raise NotFound(f'no conversation {conversation_id}')
-            if branch_id is not None and branch_id != conversation.branch_id:
-                raise InvalidInput('the conversation belongs to another branch')
-            branch_id, contact_id = conversation.branch_id, conversation.contact_id
-        if branch_id is None:
-            raise InvalidInput('a quote needs a conversation or a branch')
-        branch = await session.get(Branch, branch_id)
-        if branch is None or (viewer is not None and not viewer.can_see_branch(branch_id)):
-            raise NotFound(f'no branch {branch_id}')
+        branch, contact = await _quoting_for(session, viewer, conversation_id=conversation_id, branch_id=branch_id)
+        branch_id, contact_id = branch.id or 0, contact.id if contact else None
+        customer = customer_snapshot(contact)
         rows = _line_rows(lines, await _products_for(session, lines))
         totals = _totals_of(rows, discount_percent, discount_amount)
     async with db.session() as session:
@@ -239,6 +333,7 @@ async def create_quote(
             number=number,
             conversation_id=conversation_id,
             contact_id=contact_id,
+            **customer,
             created_by_id=viewer.user_id if viewer else None,
             drafted_by_ai=drafted_by_ai,
             valid_until=today_in(zone, now=now) + timedelta(days=branch.quote_valid_days),
@@ -472,7 +567,7 @@ async def load_view(session: AsyncSession, quote: Quote, *, today: date) -> Quot
         branch_city=branch.city,
         conversation_id=quote.conversation_id,
         contact_id=quote.contact_id,
-        contact_name=contact.name if contact else '',
+        contact_name=customer_name(quote, contact),
         status=effective_status(quote.status, quote.valid_until, today),
         valid_until=quote.valid_until,
         notes=quote.notes,
@@ -523,7 +618,7 @@ async def list_quotes(
             code=quote_code(branch.code, quote.number),
             branch_id=branch.id or 0,
             branch_code=branch.code,
-            contact_name=contact.name if contact else '',
+            contact_name=customer_name(quote, contact),
             status=effective_status(quote.status, quote.valid_until, today),
             total=quote.total,
             valid_until=quote.valid_until,

@@ -17,13 +17,13 @@ from sqlmodel import col, select
 from .. import audit
 from ..access import Viewer
 from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from ..models import Branch, Conversation, MessageTemplate, Quote, QuoteStatus, SenderKind, TemplateStatus
+from ..models import Branch, Contact, Conversation, MessageTemplate, Quote, QuoteStatus, SenderKind, TemplateStatus
 from ..models.types import utcnow
 from ..whatsapp import outbox
 from .day_totals import add_to_day, business_day
 from .desk import SalesDesk
 from .money import format_ars
-from .quotes import QuoteView, get_quote
+from .quotes import QuoteView, customer_snapshot, get_quote
 from .render_pdf import quote_pdf
 from .render_text import quote_messages
 
@@ -128,12 +128,17 @@ async def send_quote(desk: SalesDesk, *, viewer: Viewer | None, quote_id: int, a
 
 
 async def _mark(desk: SalesDesk, quote: QuoteView, *, sent_at: datetime, sent_by_id: int | None) -> None:
+    # Issued now: the quote keeps the customer as they are at this moment (read before the write transaction,
+    # whose first statement must be its write on SQLite).
+    async with desk.db.session() as session:
+        contact = await session.get(Contact, quote.contact_id) if quote.contact_id else None
+        customer = customer_snapshot(contact)
     async with desk.db.session() as session:
         # Conditional: two agents pressing "send" at once send it once.
         result = await session.exec(
             update(Quote)
             .where(col(Quote.id) == quote.id, col(Quote.status) == QuoteStatus.DRAFT)
-            .values(status=QuoteStatus.SENT, sent_at=sent_at, sent_by_id=sent_by_id, updated_at=sent_at)
+            .values(status=QuoteStatus.SENT, sent_at=sent_at, sent_by_id=sent_by_id, updated_at=sent_at, **customer)
         )
         if result.rowcount == 0:
             raise Conflict('the quote was sent or changed meanwhile; reload it')

@@ -55,8 +55,11 @@ from ..models import (
 )
 from ..models.types import UTCDateTime, utcnow
 from ..phones import normalize_phone
+from ..sessions.service import note_events, record_gateway_status
+from ..sessions.states import reason_for
 from ..storable import json_text_may_be_unstorable, storable_json, storable_text
 from .payloads import InboundMessage, MediaRef, ParsedWebhook, StatusUpdate, parse_webhook
+from .waha_ingest import SessionReport, WahaDelivery, parse_waha_body
 
 log = logging.getLogger(__name__)
 
@@ -203,11 +206,14 @@ class _Delivery:
     id: int
     body: str
     attempts: int
+    source: str = 'cloud'  # cloud and simulator: Meta's shape; waha: a WAHA event (waha_ingest.py)
 
 
 async def _claim(session: AsyncSession, dialect: str, *, limit: int, delivery_id: int | None = None) -> list[_Delivery]:
     table = table_of(WebhookDelivery)
-    query = select(table.c.id, table.c.body, table.c.attempts).where(table.c.status == DeliveryStatus.PENDING)
+    query = select(table.c.id, table.c.body, table.c.attempts, table.c.source).where(
+        table.c.status == DeliveryStatus.PENDING
+    )
     if delivery_id is not None:
         query = query.where(table.c.id == delivery_id)
     query = query.order_by(table.c.id).limit(limit)
@@ -271,12 +277,20 @@ async def _ingest(
     now = utcnow()
     parsed: list[tuple[_Delivery, ParsedWebhook]] = []
     results: list[dict[str, Any]] = []
+    gateway = _GatewayNews()
     for delivery in deliveries:
         try:
-            parsed.append((delivery, parse_webhook(load_body(delivery.body))))
+            body = load_body(delivery.body)
         except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
             results.append(_result(delivery, now, DeliveryStatus.FAILED, f'invalid JSON: {exc}'))
             outcome.failed += 1
+            continue
+        if delivery.source == 'waha':
+            waha = parse_waha_body(body)
+            gateway.add(waha)
+            parsed.append((delivery, waha.webhook))
+        else:
+            parsed.append((delivery, parse_webhook(body)))
 
     routes = await directory.lookup(session, {pid for _, p in parsed for pid in p.phone_number_ids})
     inbound: list[tuple[InboundMessage, Route]] = []
@@ -305,6 +319,7 @@ async def _ingest(
             )
         )
 
+    await gateway.record(session, now, outcome)
     if each_alone is None:
         if inbound:
             await _store_inbound(session, dialect, inbound, outcome)
@@ -601,6 +616,15 @@ async def _resolve_contacts(
     return contact_ids
 
 
+async def open_conversation_id(
+    session: AsyncSession, dialect: str, *, contact_id: int, number_id: int, branch_id: int
+) -> int:
+    """The open conversation of a customer on a number, opened if there is none (the same rule as ingest: one
+    open conversation per customer and number, safe when two requests race)."""
+    found = await _resolve_conversations(session, dialect, {(contact_id, number_id, branch_id)})
+    return found[(contact_id, number_id)]
+
+
 async def _resolve_conversations(
     session: AsyncSession, dialect: str, keys: set[tuple[int, int, int]]
 ) -> dict[tuple[int, int], int]:
@@ -649,6 +673,11 @@ async def _store_inbound(
     for message, route in sorted(inbound, key=lambda item: item[0].timestamp):
         unique.setdefault(message.wa_message_id, (message, route))
     outcome.duplicates += len(inbound) - len(unique)
+    if any(message.from_me for message, _ in unique.values()):
+        for wa_id in await _attach_own_echoes(session, [item for item in unique.values() if item[0].from_me], outcome):
+            del unique[wa_id]
+        if not unique:
+            return
     resolved = zip(
         await _resolve_contacts(session, dialect, [m for m, _ in unique.values()]), unique.values(), strict=True
     )
@@ -668,14 +697,14 @@ async def _store_inbound(
         rows.append(
             {
                 'conversation_id': conversation_id,
-                'direction': Direction.INBOUND,
-                'sender_kind': SenderKind.CUSTOMER,
+                'direction': _direction(message),
+                'sender_kind': _sender_kind(message),
                 'type': message.type,
                 'text': message.text,
                 'wa_message_id': message.wa_message_id,
                 'reply_to_wa_message_id': _fits(message.reply_to_wa_message_id, 128),
                 'payload': _stored_payload(message),
-                'status': MessageStatus.RECEIVED,
+                'status': MessageStatus.SENT if message.from_me else MessageStatus.RECEIVED,
                 'error_code': None,
                 'error_title': '',
                 'error_details': '',
@@ -700,7 +729,12 @@ async def _store_inbound(
     media_ids = await _create_media_rows(
         session, [(inserted[wa], media) for wa in inserted if (media := placed[wa][0].media) is not None]
     )
-    await _update_conversations(session, [(placed[wa][0], placed[wa][2]) for wa in inserted])
+    await _update_conversations(
+        session, [(placed[wa][0], placed[wa][2]) for wa in inserted if not placed[wa][0].from_me]
+    )
+    await _update_conversations_from_phone(
+        session, [(placed[wa][0], placed[wa][2]) for wa in inserted if placed[wa][0].from_me]
+    )
 
     for wa_id, message_id in inserted.items():
         message, route, conversation_id = placed[wa_id]
@@ -712,18 +746,147 @@ async def _store_inbound(
                 {
                     'message_id': message_id,
                     'wa_message_id': wa_id,
-                    'direction': Direction.INBOUND,
-                    'sender_kind': SenderKind.CUSTOMER,
+                    'direction': _direction(message),
+                    'sender_kind': _sender_kind(message),
                     'type': message.type,
                     'text': message.text,
                     'sent_at': message.timestamp.isoformat(),
                     'media_id': media_ids.get(message_id),
-                    'status': MessageStatus.RECEIVED,
+                    'status': MessageStatus.SENT if message.from_me else MessageStatus.RECEIVED,
                 },
             )
         )
     for conversation_id, branch_id in {(placed[wa][2], placed[wa][1].branch_id) for wa in inserted}:
         outcome.events.append(Event(CONVERSATION_UPDATED, branch_id, conversation_id, {'reason': 'inbound'}))
+
+
+async def _attach_own_echoes(
+    session: AsyncSession, echoes: list[tuple[InboundMessage, Route]], outcome: IngestOutcome
+) -> list[str]:
+    """WA-Web repeats our own sends as `fromMe` messages. One that matches an outbound message of ours still
+    without its WhatsApp id (its send answer lost: a worker killed mid-send, a timeout) gives that row its id and
+    moves it to sent, instead of appearing as a second message typed on the phone: delivered once, shown once.
+    Returns the WhatsApp ids so matched."""
+    matched: list[str] = []
+    table = table_of(Message)
+    conversations = table_of(Conversation)
+    for message, route in echoes:
+        row = (
+            await session.exec(
+                select_columns(table.c.id, table.c.conversation_id)
+                .join(conversations, conversations.c.id == table.c.conversation_id)
+                .where(
+                    conversations.c.number_id == route.number_id,
+                    table.c.direction == Direction.OUTBOUND,
+                    table.c.wa_message_id.is_(None),
+                    # Queued again after a send whose answer never came (it waits for this very echo).
+                    or_(
+                        table.c.status.in_([MessageStatus.SENDING, MessageStatus.UNCONFIRMED]),
+                        and_(table.c.status == MessageStatus.QUEUED, table.c.attempts > 0),
+                    ),
+                    table.c.text == message.text,
+                )
+                .order_by(table.c.id.desc())
+                .limit(1)
+            )
+        ).first()
+        if row is None:
+            if message.raw.get('source') == 'api':  # sent through the gateway by someone else: not a phone message
+                matched.append(message.wa_message_id)
+            continue
+        message_id, conversation_id = row
+        await session.exec(
+            update(table)
+            .where(table.c.id == message_id)
+            .values(
+                wa_message_id=message.wa_message_id,
+                status=MessageStatus.SENT,
+                error_code=None,
+                error_title='',
+                error_details='',
+                next_attempt_at=None,
+                leased_until=None,
+                status_updated_at=utcnow(),
+            )
+        )
+        matched.append(message.wa_message_id)
+        outcome.events.append(
+            Event(
+                MESSAGE_STATUS,
+                route.branch_id,
+                conversation_id,
+                {'message_id': message_id, 'status': MessageStatus.SENT},
+            )
+        )
+    outcome.duplicates += len(matched)
+    return matched
+
+
+def _direction(message: InboundMessage) -> Direction:
+    return Direction.OUTBOUND if message.from_me else Direction.INBOUND
+
+
+def _sender_kind(message: InboundMessage) -> SenderKind:
+    # Typed on the business's phone: a person of the business answered (it counts as an agent's reply; the
+    # payload's `from_phone` says where it was typed, and the thread shows "desde el teléfono").
+    return SenderKind.AGENT if message.from_me else SenderKind.CUSTOMER
+
+
+async def _update_conversations_from_phone(session: AsyncSession, stored: list[tuple[InboundMessage, int]]) -> None:
+    """Messages typed on the business's phone move the conversation's preview and time, not its unread count nor
+    the customer's waiting time."""
+    latest_of: dict[int, InboundMessage] = {}
+    for message, conversation_id in stored:
+        if conversation_id not in latest_of or latest_of[conversation_id].timestamp < message.timestamp:
+            latest_of[conversation_id] = message
+    if not latest_of:
+        return
+    table = table_of(Conversation)
+    latest = bindparam('latest', type_=UTCDateTime())
+    newer = or_(table.c.last_message_at.is_(None), table.c.last_message_at <= latest)
+    await session.exec(
+        update(table)
+        .where(table.c.id == bindparam('conversation_id'))
+        .values(
+            last_message_preview=case((newer, bindparam('preview')), else_=table.c.last_message_preview),
+            last_message_at=case((newer, latest), else_=table.c.last_message_at),
+            updated_at=bindparam('now', type_=UTCDateTime()),
+        ),
+        params=[
+            {'conversation_id': cid, 'latest': m.timestamp, 'preview': preview_of(m), 'now': utcnow()}
+            for cid, m in latest_of.items()
+        ],
+    )
+
+
+@dataclass
+class _GatewayNews:
+    """What WAHA deliveries of a batch said about their sessions: states to record, sessions heard from."""
+
+    reports: list[SessionReport] = field(default_factory=list)
+    heard: set[str] = field(default_factory=set)
+
+    def add(self, delivery: WahaDelivery) -> None:
+        self.reports += delivery.session_statuses
+        self.heard |= delivery.sessions_heard
+
+    async def record(self, session: AsyncSession, now: datetime, outcome: IngestOutcome) -> None:
+        if not self.heard:
+            return
+        await note_events(session, names=self.heard, now=now)
+        for report in self.reports:
+            change = await record_gateway_status(
+                session,
+                name=report.session,
+                gateway_status=report.status,
+                reason=reason_for(report.status),
+                now=now,
+                me_id=report.me_id,
+                me_name=report.me_name,
+                observed_at=report.observed_at,
+            )
+            if change is not None:
+                outcome.events.append(change.event())
 
 
 def _stored_payload(message: InboundMessage) -> dict[str, Any]:
@@ -758,6 +921,7 @@ async def _create_media_rows(session: AsyncSession, items: list[tuple[int, Media
         params=[
             {
                 'wa_media_id': media.wa_media_id,
+                'download_url': media.download_url,
                 'mime_type': media.mime_type[:120],
                 'filename': media.filename[:255],
                 'sha256': _fits(media.sha256, 64),
@@ -778,6 +942,8 @@ async def _create_media_rows(session: AsyncSession, items: list[tuple[int, Media
 
 
 async def _update_conversations(session: AsyncSession, stored: list[tuple[InboundMessage, int]]) -> None:
+    if not stored:
+        return
     per_conversation: dict[int, list[InboundMessage]] = defaultdict(list)
     for message, conversation_id in stored:
         per_conversation[conversation_id].append(message)

@@ -34,6 +34,7 @@ from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied, Service
 from ..events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_STATUS, Event, EventPublisher
 from ..media_store import MediaStore
 from ..models import (
+    ChannelKind,
     Contact,
     Conversation,
     Direction,
@@ -137,8 +138,9 @@ async def _queue(
 ) -> Message:
     now = utcnow()
     async with db.session() as session:
-        conversation, _ = await _sendable_conversation(session, conversation_id, viewer)
-        if needs_window and not window_state(conversation, now=now).open:
+        conversation, number = await _sendable_conversation(session, conversation_id, viewer)
+        # The 24 h window is the Cloud API's rule; a WhatsApp-Web session has none (seed 001 keeps it listen-only).
+        if needs_window and number.channel != ChannelKind.WAHA and not window_state(conversation, now=now).open:
             raise OutsideWindow('more than 24 h since the customer last wrote: send an approved template')
         message = Message(
             conversation_id=conversation_id,

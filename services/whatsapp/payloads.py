@@ -55,6 +55,8 @@ class MediaRef:
     voice: bool = False
     animated: bool = False
     url: str | None = None
+    # WA-Web (WAHA) only: where the gateway serves the file (with its API key); Meta's media are fetched by id.
+    download_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,8 @@ class InboundMessage:
     fields: dict[str, Any]
     errors: tuple[ErrorDetail, ...]
     raw: dict[str, Any]  # the message object exactly as received
+    # WA-Web only: typed on the business's own phone (WAHA `fromMe`); stored as outbound "desde el teléfono".
+    from_me: bool = False
 
 
 @dataclass(frozen=True)

@@ -301,6 +301,19 @@ class Simulator:
             log.warning('simulator media %s is missing from the media folder', media.media_id)
             return None
 
+    async def chat_file(self, media_id: str) -> tuple[StoredMedia, bytes] | None:
+        """A file of a simulated chat (the quote PDF the app sent, a customer's photo) for the phone to open.
+        Only files a chat message carries: the rest of the fake Graph API's uploads stay behind its token."""
+        async with self.db.session() as session:
+            shown = (
+                await session.exec(select(SimulatorMessage.id).where(SimulatorMessage.media_id == media_id).limit(1))
+            ).first()
+        media = await self.find_media(media_id) if shown is not None else None
+        if media is None:
+            return None
+        content = await self.read_media(media)
+        return (media, content) if content is not None else None
+
     # --- internals --------------------------------------------------------------------------------------
 
     async def _simulator_number(self, phone_number_id: str) -> WhatsAppNumber | None:

@@ -51,6 +51,8 @@ from ..models import (
     MessagePriority,
     MessageStatus,
     SenderKind,
+    SessionState,
+    WaSession,
     WhatsAppNumber,
     table_of,
 )
@@ -60,6 +62,8 @@ from ..workers import BackgroundWorker
 from .graph_client import GraphClient, GraphError
 from .ingest import CALLBACK_PREFIX, STATUS_RANK, IngestOutcome, NumberDirectory, ingest_pending
 from .outbox import retry_delay
+from .waha.client import WahaClient, WahaError, WahaUnreachable
+from .waha.ids import LID_SUFFIX, chat_id_for_phone
 
 log = logging.getLogger(__name__)
 
@@ -85,10 +89,12 @@ class MediaWorker(BackgroundWorker):
         max_bytes: int,
         attempts: int = 3,
         idle_poll_seconds: float = 5.0,
+        waha: WahaClient | None = None,
     ) -> None:
         super().__init__(idle_poll_seconds=idle_poll_seconds)
         self.db = db
         self.client = client
+        self.waha = waha  # WA-Web media come from the gateway's URL (with its key), not from Meta
         self.store = store
         self.publisher = publisher
         self.max_bytes = max_bytes
@@ -143,6 +149,9 @@ class MediaWorker(BackgroundWorker):
             await self._record(media.id or 0, status='failed', error=f'{type(exc).__name__}'[:500])
 
     async def _fetch_and_store(self, media: Media) -> None:
+        if media.download_url:
+            await self._fetch_from_gateway(media)
+            return
         error = ''
         for attempt in range(1, self.attempts + 1):
             try:
@@ -170,6 +179,34 @@ class MediaWorker(BackgroundWorker):
             )
             return
         log.warning('media %s (%s) not downloaded: %s', media.id, media.wa_media_id, error)
+        await self._record(media.id or 0, status='failed', error=error[:500])
+
+    async def _fetch_from_gateway(self, media: Media) -> None:
+        error = 'no hay un gateway de WhatsApp Web configurado'
+        for attempt in range(1, self.attempts + 1 if self.waha is not None else 1):
+            assert self.waha is not None
+            try:
+                content, mime_type = await self.waha.download_media(media.download_url or '', max_bytes=self.max_bytes)
+            except WahaError as exc:
+                error = str(exc)
+                if not exc.retryable:
+                    break
+                await asyncio.sleep(0.5 * attempt)
+                continue
+            mime_type = (media.mime_type or mime_type.split(';')[0].strip())[:120]
+            stored = await self.store.save(content, mime_type=mime_type)
+            await self._record(
+                media.id or 0,
+                status='stored',
+                sha256=stored.sha256,
+                size_bytes=stored.size_bytes,
+                storage_path=stored.storage_path,
+                thumbnail_path=stored.thumbnail_path,
+                mime_type=mime_type,
+                error='',
+            )
+            return
+        log.warning('media %s (from the gateway) not downloaded: %s', media.id, error)
         await self._record(media.id or 0, status='failed', error=error[:500])
 
     async def _record(self, media_id: int, **values: object) -> None:
@@ -276,10 +313,17 @@ class OutboxWorker(BackgroundWorker):
         recipient_burst: int = 10,
         recipient_period_seconds: float = 60.0,
         delay: Callable[[int, float | None], float] = lambda attempt, after: retry_delay(attempt, retry_after=after),
+        waha: WahaClient | None = None,
+        waha_messages_per_minute: float = 20.0,
     ) -> None:
         super().__init__(idle_poll_seconds=idle_poll_seconds)
         self.db = db
         self.client = client
+        self.waha = waha
+        # Seed 001: one message every 60/rate seconds per WA-Web session, never a burst (a bot-like burst gets a
+        # WhatsApp-Web number banned).
+        self.waha_interval = 60.0 / waha_messages_per_minute
+        self._session_limits: dict[str, AsyncLimiter] = {}
         self.publisher = publisher
         self.store = store
         self.rate_per_number = rate_per_number
@@ -384,8 +428,13 @@ class OutboxWorker(BackgroundWorker):
         assert number is not None and contact is not None
         branch_id = conversation.branch_id
 
+        if number.channel == ChannelKind.WAHA:
+            await self._send_waha(
+                job, message=message, conversation=conversation, number=number, contact=contact, media=media
+            )
+            return
         recipient = contact.wa_id or (wa_digits(contact.phone_e164) if contact.phone_e164 else None)
-        if recipient is None or number.channel == ChannelKind.WAHA:
+        if recipient is None:
             await self._finish(
                 job.message_id,
                 branch_id,
@@ -468,6 +517,112 @@ class OutboxWorker(BackgroundWorker):
                 callback_data=callback,
             )
         return await self.client.send_text(phone_number_id, to=recipient, body=message.text, callback_data=callback)
+
+    async def _send_waha(
+        self,
+        job: _Job,
+        *,
+        message: Message,
+        conversation: Conversation,
+        number: WhatsAppNumber,
+        contact: Contact,
+        media: Media | None,
+    ) -> None:
+        """A send through a WA-Web session (M6): only when an admin allowed sending on it and it is READY, at the
+        session's human pace, never twice after a crash (the same `sending` → `unconfirmed` rule as the Cloud API)."""
+        branch_id, conversation_id = conversation.branch_id, message.conversation_id
+        refusal = ''
+        if self.waha is None:
+            refusal = 'No hay un gateway de WhatsApp Web configurado'
+        elif not number.sending_enabled:
+            refusal = 'Esta sesión de WhatsApp Web solo escucha: un admin debe permitir el envío'
+        elif message.type == 'template':
+            refusal = 'Las plantillas son de la API oficial de WhatsApp; una sesión de WhatsApp Web no las envía'
+        chat_id = _waha_chat_id(contact)
+        if not refusal and chat_id is None:
+            refusal = 'No se puede enviar a este destinatario por este canal'
+        if refusal:
+            await self._finish(job.message_id, branch_id, conversation_id, MessageStatus.FAILED, error_title=refusal)
+            return
+        assert self.waha is not None and chat_id is not None
+        session_name = number.phone_number_id
+        if message.sender_kind != SenderKind.AI or conversation.mode != ConversationMode.HUMAN:
+            await self._session_limit(session_name).acquire()
+        if not await self._mark_sending(message):
+            if await self._silenced(message):
+                await self._finish(
+                    job.message_id,
+                    branch_id,
+                    conversation_id,
+                    MessageStatus.CANCELLED,
+                    error_title='Cancelado: un agente tomó la conversación',
+                )
+            return
+        async with self.db.session() as session:
+            state = (await session.exec(select(WaSession.state).where(col(WaSession.name) == session_name))).first()
+        if state != SessionState.READY:
+            # Not an error of the message: it waits for the session (a QR scanned, the phone back online).
+            await self._failed_attempt(
+                job,
+                branch_id,
+                conversation_id,
+                GraphError(
+                    f'session {session_name} is {state}',
+                    status_code=503,
+                    title=f'La sesión de WhatsApp Web no está lista ({state or "desconocida"})',
+                    retryable=True,
+                ),
+            )
+            return
+        started = time.monotonic()
+        try:
+            wa_message_id = await self._call_waha(message, session_name, chat_id, media)
+        except WahaError as error:
+            will_retry = error.retryable and job.attempts + 1 < self.max_attempts
+            metrics.record_send(
+                result='retry' if will_retry else 'failed', code=error.status_code, seconds=time.monotonic() - started
+            )
+            await self._failed_attempt(
+                job,
+                branch_id,
+                conversation_id,
+                GraphError(
+                    str(error),
+                    status_code=error.status_code,
+                    title=f'WhatsApp Web: {error.waha_message or error}'[:200],
+                    retryable=error.retryable,
+                    # The request went out and no answer came back (a timeout, a cut connection), or WAHA took it
+                    # without an id: it may be on its way, so wait for its echo before sending again. A gateway never
+                    # reached has nothing.
+                    may_have_arrived=error.accepted
+                    or (error.status_code is None and not isinstance(error, WahaUnreachable)),
+                ),
+            )
+            return
+        metrics.record_send(result='sent', code=None, seconds=time.monotonic() - started)
+        await self._finish(job.message_id, branch_id, conversation_id, MessageStatus.SENT, wa_message_id=wa_message_id)
+
+    async def _call_waha(self, message: Message, session_name: str, chat_id: str, media: Media | None) -> str:
+        assert self.waha is not None
+        reply_to = message.reply_to_wa_message_id
+        if media is None:
+            return await self.waha.send_text(session_name, chat_id=chat_id, text=message.text, reply_to=reply_to)
+        content = await self.store.read(media.storage_path or '')
+        send = self.waha.send_image if message.type == 'image' else self.waha.send_file
+        return await send(
+            session_name,
+            chat_id=chat_id,
+            content=content,
+            mime_type=media.mime_type,
+            filename=media.filename or 'archivo',
+            caption=message.text or None,
+            reply_to=reply_to,
+        )
+
+    def _session_limit(self, session_name: str) -> AsyncLimiter:
+        if session_name not in self._session_limits:
+            self._session_limits[session_name] = AsyncLimiter(1, self.waha_interval)
+        return self._session_limits[session_name]
 
     async def _mark_sending(self, message: Message) -> bool:
         """queued → sending, atomically; for an AI message only while the conversation is in AI mode (T1:
@@ -659,3 +814,11 @@ class OutboxWorker(BackgroundWorker):
         if len(self._recipient_limits) > 10_000:
             self._recipient_limits.popitem(last=False)
         return limiter
+
+
+def _waha_chat_id(contact: Contact) -> str | None:
+    """Where WAHA delivers to this contact: their `@lid` when WhatsApp hides their number, else their phone."""
+    if contact.wa_user_id and contact.wa_user_id.endswith(LID_SUFFIX):
+        return contact.wa_user_id
+    digits = contact.wa_id or (wa_digits(contact.phone_e164) if contact.phone_e164 else None)
+    return chat_id_for_phone(digits) if digits else None

@@ -16,7 +16,7 @@ from services.database import Database
 from services.models import Contact, Conversation, Message, MessageStatus, SenderKind
 from services.models.types import utcnow
 from tests.e2e.conftest import RunningApp
-from tests.e2e.test_inbox import agent, customer, customer_says
+from tests.e2e.test_inbox import agent, customer, customer_says, thread
 
 COUNTDOWN = re.compile(r'Se libera en [45]:\d\d')
 
@@ -96,7 +96,7 @@ async def test_take_countdown_silent_ai_and_release_seen_live_by_a_colleague(
         # The customer writes while Ana holds it: she sees it, and no AI reply goes out.
         ai_bubbles = await ana.locator('.bg-purple-50').count()
         await customer_says(phone, '¿Y cuánto salen los dos traseros?')
-        await expect(ana.locator('.whitespace-pre-wrap', has_text='¿Y cuánto salen los dos traseros?')).to_be_visible()
+        await expect(thread(ana).get_by_text('¿Y cuánto salen los dos traseros?')).to_be_visible()
         await asyncio.sleep(3)  # longer than the assistant's reply delay: a reply would exist by now
         assert await ai_messages_since(db, held.id or 0, taken_at) == []
         assert await ana.locator('.bg-purple-50').count() == ai_bubbles

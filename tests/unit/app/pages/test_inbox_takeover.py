@@ -260,7 +260,12 @@ async def test_an_agent_cannot_reply_in_a_colleagues_conversation(
 
     user.find(marker='composer').type('Hola Lucía').trigger('keydown.enter.exact.prevent')
 
-    await user.should_see('La atiende Ana Gómez: tomala o pedí que te la reasignen para responder.', retries=PATIENCE)
+    # She is not told to take it (she cannot: Ana holds it, and no "Tomar" is offered), but who can give it to her.
+    await user.should_see(
+        'La atiende Ana Gómez: para responder, pedile que la libere o a un encargado que te la reasigne.',
+        retries=PATIENCE,
+    )
+    await user.should_not_see(marker='take', retries=PATIENCE)
     async with db.session() as session:
         assert (await session.exec(select(Message).where(Message.direction == 'out'))).all() == []
 

@@ -12,6 +12,7 @@ import pytest
 from nicegui import ui
 from nicegui.testing import User
 from pypdf import PdfReader
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from services.database import Database
@@ -214,8 +215,51 @@ async def test_a_new_quote_from_a_conversation_and_products(
 
     await user.open(f'/presupuestos/nuevo?conversacion={shop["chat"]}&productos={shop["pads"]}x2,{shop["filter"]}')
 
-    await user.should_see('Presupuesto SUC1-000002', retries=SLOW)
+    # On screen only: opening "new quote" takes no number and writes nothing (issue 18).
+    await user.should_see('Presupuesto nuevo', retries=SLOW)
     await user.should_see('$ 68.871,99')
+    async with db.session() as session:
+        assert (await session.exec(select(Quote).where(Quote.number == 2))).first() is None
+
+    user.find(marker='save-quote').click()
+
+    await user.should_see('Presupuesto SUC1-000002', retries=SLOW)
     async with db.session() as session:
         quote = (await session.exec(select(Quote).where(Quote.number == 2))).one()
     assert (quote.created_by_id, quote.status, quote.conversation_id) == (world.ana.id, QuoteStatus.DRAFT, shop['chat'])
+    assert quote.total == Decimal('68871.99')
+
+
+async def test_leaving_a_new_quote_unsaved_leaves_no_gap_in_the_numbers(
+    user: User, world: World, db: Database, shop: dict[str, int]
+) -> None:
+    await sign_in(user, 'ana', world.password)
+    await user.should_see('Ana Gómez')
+
+    await user.open('/presupuestos/nuevo')
+    await user.should_see('Presupuesto nuevo', retries=SLOW)
+    await user.open('/presupuestos/nuevo')
+    await user.should_see('Presupuesto nuevo', retries=SLOW)
+    user.find(marker='save-quote').click()
+
+    await user.should_see('Presupuesto SUC1-000002', retries=SLOW)  # SUC1-000001 is the fixture's; no gap
+    async with db.session() as session:
+        numbers = sorted((await session.exec(select(Quote.number))).all())
+    assert numbers == [1, 2]
+
+
+async def test_stock_of_a_sent_quote_is_answered_not_left_checking(
+    user: User, world: World, db: Database, shop: dict[str, int]
+) -> None:
+    async with db.session() as session:
+        await session.exec(update(Quote).where(col(Quote.number) == 1).values(status=QuoteStatus.SENT))
+        await session.commit()
+        quote_id = (await session.exec(select(Quote.id).where(Quote.number == 1))).one()
+    await sign_in(user, 'ana', world.password)
+    await user.should_see('Ana Gómez')
+
+    await user.open(f'/presupuestos/{quote_id}')
+
+    await user.should_see('Presupuesto SUC1-000001', retries=SLOW)
+    await user.should_see(marker='stock-1', content='12', retries=SLOW)
+    await user.should_not_see('consultando', retries=SLOW)

@@ -20,9 +20,11 @@ from services.models import (
     ProductFitment,
     ProductStock,
     Role,
+    SessionState,
     User,
     WhatsAppNumber,
 )
+from services.sessions.service import list_sessions
 
 
 async def count(db: Database, model: type) -> int:
@@ -40,7 +42,10 @@ async def test_demo_loads_branches_people_conversations_and_catalog(db: Database
     async with db.session() as session:
         channels = (await session.exec(select(WhatsAppNumber.channel))).all()
         roles = (await session.exec(select(User.role))).all()
-    assert channels == [ChannelKind.SIMULATOR] * 6
+    # Two simulator numbers per branch, and Casa Central's counter phone through WhatsApp Web (listen-only).
+    assert sorted(channels) == [ChannelKind.SIMULATOR] * 6 + [ChannelKind.WAHA]
+    [web] = await list_sessions(db, viewer=None)
+    assert (web.name, web.state, web.sending_enabled) == ('central-celular', SessionState.INITIALIZING, False)
     assert sorted(roles).count(Role.AGENT) == 6 and roles.count(Role.MANAGER) == 3 and roles.count(Role.ADMIN) == 1
     assert len(logins) == len(PEOPLE)
     assert await count(db, Conversation) >= 3 and await count(db, Message) >= 5

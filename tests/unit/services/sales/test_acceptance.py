@@ -203,8 +203,9 @@ async def test_in_ai_mode_the_bot_does_not_answer_the_si_that_accepted(
         'answered_elsewhere',
     )
     if order == 'acceptance_first':
-        # The ticket went out before the bot looked: an answer after the "sí" — no turn is even claimed.
-        assert turn is None
+        # The ticket went out before the bot looked. It is the system's message, not a person's reply, so the bot
+        # may claim a turn — which its hook finds answered by the acceptance: silent, nothing sent twice.
+        assert turn is None or claimed_by_the_hook
     elif order == 'bot_first':
         assert claimed_by_the_hook
     else:  # whichever got there first

@@ -1,0 +1,1 @@
+"""WhatsApp-Web sessions in the admin (M6)."""
