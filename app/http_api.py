@@ -187,7 +187,7 @@ class MachineRoutes:
         self.machine_app = machine_app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope['type'] == 'http' and scope['path'] == webhooks.WEBHOOK_PATH and scope['method'] == 'POST':
+        if scope['type'] == 'http' and scope['method'] == 'POST' and scope['path'] in webhooks.BARE_WEBHOOKS:
             await webhooks.receive_webhook(scope, receive, send)
         elif scope['type'] == 'http' and scope['path'].startswith(MACHINE_PREFIXES):
             await self.machine_app(scope, receive, send)

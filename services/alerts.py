@@ -16,6 +16,7 @@ so a second process's insert fails and is skipped, and a resolution is a conditi
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -87,7 +88,11 @@ class _Condition:
     @property
     def open_key(self) -> str:
         key = f'{self.kind}:{self.branch_id if self.branch_id is not None else "all"}'
-        return f'{key}:{self.scope}'[:64] if self.scope else key
+        if not self.scope:
+            return key
+        scoped = f'{key}:{self.scope}'
+        # The column holds 64: a long scope is shortened with a hash, so two long names never share a key.
+        return scoped if len(scoped) <= 64 else f'{scoped[:47]}:{hashlib.sha256(scoped.encode()).hexdigest()[:16]}'
 
 
 async def check_alerts(

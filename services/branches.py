@@ -8,7 +8,16 @@ from . import audit
 from .access import Viewer, branch_scope
 from .database import Database, add_unique
 from .errors import InvalidInput, NotFound
-from .models import Branch, BranchCreate, ChannelKind, Role, WhatsAppNumber, WhatsAppNumberCreate
+from .models import (
+    Branch,
+    BranchCreate,
+    ChannelKind,
+    Role,
+    WaSession,
+    WaSessionTransition,
+    WhatsAppNumber,
+    WhatsAppNumberCreate,
+)
 from .phones import normalize_phone
 
 
@@ -67,6 +76,9 @@ async def get_branch_by_code(db: Database, *, code: str) -> Branch:
     return branch
 
 
+WAITING_FOR_GATEWAY = 'creada; esperando al gateway'  # a new WA-Web session's reason until the first probe
+
+
 async def add_number(
     db: Database,
     *,
@@ -92,6 +104,13 @@ async def add_number(
     number = WhatsAppNumber.model_validate(number_in)
     async with db.session() as session:
         await add_unique(session, number, conflict=f'phone_number_id {phone_number_id} is already configured')
+        if channel == ChannelKind.WAHA:
+            # A WA-Web number is a session (M6): its state row, so the probes, the admin page and the alerts see it.
+            web = WaSession(
+                number_id=number.id or 0, name=number.phone_number_id, reason='creada; esperando al gateway'
+            )
+            await add_unique(session, web, conflict=f'a session named {phone_number_id} already exists')
+            session.add(WaSessionTransition(session_id=web.id or 0, to_state=web.state, reason=web.reason))
         audit.record(
             session,
             action='number.created',

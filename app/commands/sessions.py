@@ -22,7 +22,8 @@ cli = typer.Typer(help='WhatsApp-Web sessions through the WAHA gateway (M6).', n
 
 
 class _NoEvents:
-    """The CLI has no pages to tell; the running app's probes see the change on their next round."""
+    """The CLI publishes no live events: an admin page open meanwhile shows the new state when reloaded (the CLI
+    has already recorded it, so the running app's probes find no change to announce)."""
 
     async def publish(self, events: Sequence[Event]) -> None:
         return None

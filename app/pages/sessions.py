@@ -43,7 +43,11 @@ async def sessions_page(viewer: Viewer) -> None:
         await redraw(name)  # the chip says where it went; its state changes come as toasts of their own
 
     async def allow(name: str, allowed: bool) -> None:
-        await service.allow_sending(db, name=name, allowed=allowed, actor=viewer)
+        try:
+            await service.allow_sending(db, name=name, allowed=allowed, actor=viewer)
+        except ServiceError as exc:
+            notify(t('sessions.failed', error=str(exc)), type='negative')
+            return
         notify(t('sessions.allow_send_on' if allowed else 'sessions.allow_send_off', session=name), type='info')
         await redraw(name)
 

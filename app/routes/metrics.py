@@ -22,7 +22,7 @@ from app.routes.dependencies import DatabaseDep
 from app.runtime import runtime
 from services import metrics
 from services.database import Database
-from services.models import DeadLetter, Direction, Message, MessageStatus
+from services.models import DeadLetter, Direction, Message, MessageStatus, SessionState, WaSession
 from services.models.types import utcnow
 from services.whatsapp.journal import journal_backlog
 
@@ -69,7 +69,15 @@ async def _database_gauges(db: Database) -> CollectorRegistry:
             ).all()
         )
         dead_letters = (await session.exec(select(func.count()).where(col(DeadLetter.resolved_at).is_(None)))).one()
+        session_states = dict(
+            (await session.exec(select(WaSession.state, func.count()).group_by(col(WaSession.state)))).all()
+        )
+    # M6: WhatsApp-Web sessions by state, every state present (0 included), so an alert rule can compare them.
+    by_state = GaugeMetricFamily('leadmaster_wa_sessions', 'WhatsApp-Web sessions by state', labels=['state'])
+    for state in SessionState:
+        by_state.add_metric([state.value], float(session_states.get(state, 0)))
     gauges = [
+        by_state,
         _gauge('leadmaster_journal_pending', 'Webhook bodies journaled, not yet ingested', pending),
         _gauge(
             'leadmaster_journal_oldest_pending_seconds',

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import select
 
+from ..branches import WAITING_FOR_GATEWAY
 from ..catalog.importer import after_bulk_write, import_into_session
 from ..database import Database
 from ..models import (
@@ -221,7 +222,7 @@ async def seed_demo(db: Database, *, password: str, catalog_size: int = 10_000) 
         )
         session.add(web_number)
         await session.flush()
-        web_session = WaSession(number_id=web_number.id or 0, name=DEMO_SESSION, reason='creada; esperando al gateway')
+        web_session = WaSession(number_id=web_number.id or 0, name=DEMO_SESSION, reason=WAITING_FOR_GATEWAY)
         session.add(web_session)
         await session.flush()
         session.add(

@@ -59,6 +59,9 @@ class WaSession(SQLModel, table=True):
     reason: str = Field(default='', max_length=300, description='Why it is in this state, in words for an admin')
     gateway_status: str = Field(default='', max_length=32, description="WAHA's status as it said it")
     state_since: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # When the gateway said what we hold (a webhook's own time; for a probe, the moment before asking): news older
+    # than this arrived late (WAHA retries, an ingest backlog) and does not overwrite it.
+    status_observed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The last webhook of any kind for this session: a READY session that goes quiet may be dead without knowing.
     last_event_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_probe_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

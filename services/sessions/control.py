@@ -14,6 +14,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from .. import audit
@@ -94,7 +95,14 @@ class SessionControl:
         self.on_change = on_change  # e.g. the alert check, so a session needing a QR reaches admins at once
 
     async def _record(
-        self, name: str, gateway_status: str, reason: str, *, me_id: str | None = None, me_name: str | None = None
+        self,
+        name: str,
+        gateway_status: str,
+        reason: str,
+        *,
+        me_id: str | None = None,
+        me_name: str | None = None,
+        asked_at: datetime | None = None,
     ) -> StateChange | None:
         async with self.db.session() as session:
             change = await record_gateway_status(
@@ -105,6 +113,7 @@ class SessionControl:
                 now=utcnow(),
                 me_id=me_id,
                 me_name=me_name,
+                observed_at=asked_at,
             )
             await session.commit()
         if change is not None:
@@ -127,17 +136,20 @@ class SessionControl:
 
     async def probe(self, name: str) -> WaSessionPublic:
         """Ask the gateway for one session's state now and record it."""
+        asked_at = utcnow()  # a webhook newer than the question wins over the answer
         try:
             found = await self.client.get_session(name)
         except WahaUnreachable as exc:
-            await self._record(name, GATEWAY_UNREACHABLE, f'el gateway no responde: {exc}')
+            await self._record(name, GATEWAY_UNREACHABLE, f'el gateway no responde: {exc}', asked_at=asked_at)
         except WahaError as exc:
             if exc.status_code != 404:
                 raise GatewayUnavailable(f'el gateway rechazó la consulta: {exc}') from exc
-            await self._record(name, NOT_ON_GATEWAY, 'el gateway no tiene esta sesión: iniciala')
+            await self._record(name, NOT_ON_GATEWAY, 'el gateway no tiene esta sesión: iniciala', asked_at=asked_at)
         else:
             me_id, me_name = _me_of(found)
-            await self._record(name, found.status, reason_for(found.status), me_id=me_id, me_name=me_name)
+            await self._record(
+                name, found.status, reason_for(found.status), me_id=me_id, me_name=me_name, asked_at=asked_at
+            )
         async with self.db.session() as session:
             row = (await session.exec(select(WaSession).where(col(WaSession.name) == name))).first()
             if row is not None:
@@ -154,6 +166,7 @@ class SessionControl:
         sessions = await list_sessions(self.db, viewer=None)
         if not sessions:
             return result
+        asked_at = utcnow()  # a webhook newer than the question wins over the answer
         try:
             on_gateway = {found.name: found for found in await self.client.list_sessions(all=True)}
         except WahaError as exc:
@@ -174,7 +187,14 @@ class SessionControl:
         async with self.db.session() as session:
             for name, (status, reason, me_id, me_name) in statuses.items():
                 change = await record_gateway_status(
-                    session, name=name, gateway_status=status, reason=reason, now=now, me_id=me_id, me_name=me_name
+                    session,
+                    name=name,
+                    gateway_status=status,
+                    reason=reason,
+                    now=now,
+                    me_id=me_id,
+                    me_name=me_name,
+                    observed_at=asked_at,
                 )
                 if change is not None:
                     result.changes.append(change)
@@ -219,16 +239,29 @@ class SessionControl:
                 return
             if fresh.next_restart_at > now:
                 return
-            fresh.failures += 1
-            fresh.next_restart_at = now + self.policy.restart_delay(fresh.failures + 1)
-            session.add(fresh)
+            # Claimed with a conditional UPDATE: with several worker processes probing, one restarts it.
+            claimed = await session.exec(
+                update(WaSession)
+                .where(
+                    col(WaSession.id) == fresh.id,
+                    col(WaSession.state) == SessionState.FAILED,
+                    col(WaSession.next_restart_at) == fresh.next_restart_at,
+                )
+                .values(
+                    failures=fresh.failures + 1,
+                    next_restart_at=now + self.policy.restart_delay(fresh.failures + 2),
+                )
+            )
+            if not claimed.rowcount:
+                await session.rollback()
+                return
             audit.record(
                 session,
                 action='session.auto_restart',
                 actor_label='system',
                 target_type='wa_session',
                 target_id=fresh.name,
-                failures=fresh.failures,
+                failures=fresh.failures + 1,
             )
             await session.commit()
         try:
@@ -294,7 +327,7 @@ class SessionControl:
 
     async def _start(self, name: str) -> None:
         try:
-            await self.client.get_session(name)
+            found = await self.client.get_session(name)
         except WahaError as exc:
             if exc.status_code != 404:
                 raise
@@ -302,7 +335,21 @@ class SessionControl:
                 name, webhook_url=self.webhook_url, webhook_hmac_key=self.webhook_hmac_key, start=True
             )
             return
+        if not self._has_our_webhook(found.config):
+            # The URL or the HMAC key changed since it was created: without this every webhook would be refused
+            # (403) while the probes still said READY.
+            await self.client.update_session(name, webhook_url=self.webhook_url, webhook_hmac_key=self.webhook_hmac_key)
         await self.client.start_session(name)
+
+    def _has_our_webhook(self, config: dict[str, Any] | None) -> bool:
+        hooks = (config or {}).get('webhooks') or []
+        return any(
+            isinstance(hook, dict)
+            and hook.get('url') == self.webhook_url
+            and ((hook.get('hmac') or {}).get('key') if isinstance(hook.get('hmac'), dict) else None)
+            == self.webhook_hmac_key
+            for hook in hooks
+        )
 
     async def start(self, *, name: str, actor: Viewer | None) -> WaSessionPublic:
         """Start the session on the gateway, creating it there (with our webhook and HMAC key) if it is new."""

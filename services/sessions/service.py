@@ -13,12 +13,13 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .. import audit
 from ..access import Viewer, branch_scope
-from ..branches import get_branch_by_code
+from ..branches import WAITING_FOR_GATEWAY, get_branch_by_code
 from ..database import Database, add_unique
 from ..errors import InvalidInput, NotFound
 from ..events import Event
@@ -59,7 +60,7 @@ class StateChange:
 
 def _public(row: WaSession, number: WhatsAppNumber) -> WaSessionPublic:
     return WaSessionPublic(
-        **row.model_dump(exclude={'next_restart_at', 'created_at'}, warnings=False),
+        **row.model_dump(exclude={'next_restart_at', 'created_at', 'status_observed_at'}, warnings=False),
         branch_id=number.branch_id,
         display_phone=number.display_phone,
         label=number.label,
@@ -95,7 +96,7 @@ async def add_session(
     )
     async with db.session() as session:
         await add_unique(session, number, conflict=f'a number or session named {name!r} already exists')
-        row = WaSession(number_id=number.id or 0, name=name, reason='creada; esperando al gateway')
+        row = WaSession(number_id=number.id or 0, name=name, reason=WAITING_FOR_GATEWAY)
         session.add(row)
         await session.flush()
         session.add(WaSessionTransition(session_id=row.id or 0, to_state=row.state, reason=row.reason))
@@ -254,10 +255,12 @@ async def record_gateway_status(
     if found is None:
         return None
     row, number = found
-    if observed_at is not None and observed_at < row.state_since:
-        # Webhooks may arrive late and out of order (WAHA retries): what we learnt since, from a probe or a newer
-        # event, stands. The status history stays in the journal.
+    observed_at = observed_at or now
+    if row.status_observed_at is not None and observed_at < row.status_observed_at:
+        # Late news (WAHA retries, an ingest backlog, a probe that asked before a webhook came): what the gateway
+        # said more recently stands. The status history stays in the journal.
         return None
+    row.status_observed_at = observed_at
     state = state_for(gateway_status)
     if row.gateway_status != gateway_status[:32]:
         row.reason = reason[:300]  # the same state for another cause (stopped, then the gateway unreachable)
@@ -270,7 +273,8 @@ async def record_gateway_status(
     if me_name is not None:
         row.me_name = me_name[:120]
     if state is SessionState.READY:
-        row.failures, row.next_restart_at, row.silent = 0, None, False
+        # Not `silent`: only an event clears that (`note_events`); a probe saying WORKING is what silence looks like.
+        row.failures, row.next_restart_at = 0, None
     previous = row.state
     if previous == state:
         session.add(row)
@@ -305,10 +309,10 @@ async def note_events(session: AsyncSession, *, names: set[str], now: datetime) 
     """The gateway spoke for these sessions (any webhook): they are not silent."""
     if not names:
         return
-    rows = (await session.exec(select(WaSession).where(col(WaSession.name).in_(sorted(names))))).all()
-    for row in rows:
-        row.last_event_at, row.silent = now, False
-        session.add(row)
+    # One statement per ingest batch (this runs for every batch of WAHA webhooks).
+    await session.exec(
+        update(WaSession).where(col(WaSession.name).in_(sorted(names))).values(last_event_at=now, silent=False)
+    )
 
 
 def status_document(current: WaSessionPublic) -> dict[str, object]:

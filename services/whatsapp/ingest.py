@@ -770,12 +770,23 @@ async def _attach_own_echoes(
     matched: list[str] = []
     table = table_of(Message)
     conversations = table_of(Conversation)
+    contacts = table_of(Contact)
     for message, route in echoes:
+        if message.raw.get('source') == 'app':
+            continue  # typed on the phone: never one of our sends
+        # The same chat: the customer's number, or the lid WhatsApp shows instead of it.
+        same_chat = (
+            contacts.c.wa_id == message.from_wa_id
+            if message.from_wa_id
+            else contacts.c.wa_user_id == message.from_user_id
+        )
         row = (
             await session.exec(
                 select_columns(table.c.id, table.c.conversation_id)
                 .join(conversations, conversations.c.id == table.c.conversation_id)
+                .join(contacts, contacts.c.id == conversations.c.contact_id)
                 .where(
+                    same_chat,
                     conversations.c.number_id == route.number_id,
                     table.c.direction == Direction.OUTBOUND,
                     table.c.wa_message_id.is_(None),
@@ -833,8 +844,8 @@ def _sender_kind(message: InboundMessage) -> SenderKind:
 
 
 async def _update_conversations_from_phone(session: AsyncSession, stored: list[tuple[InboundMessage, int]]) -> None:
-    """Messages typed on the business's phone move the conversation's preview and time, not its unread count nor
-    the customer's waiting time."""
+    """Messages typed on the business's phone move the conversation's preview and time, not its unread count; a
+    person of the business answered, so the customer no longer waits (as when an agent replies in the console)."""
     latest_of: dict[int, InboundMessage] = {}
     for message, conversation_id in stored:
         if conversation_id not in latest_of or latest_of[conversation_id].timestamp < message.timestamp:
@@ -850,6 +861,7 @@ async def _update_conversations_from_phone(session: AsyncSession, stored: list[t
         .values(
             last_message_preview=case((newer, bindparam('preview')), else_=table.c.last_message_preview),
             last_message_at=case((newer, latest), else_=table.c.last_message_at),
+            waiting_since=None,
             updated_at=bindparam('now', type_=UTCDateTime()),
         ),
         params=[
@@ -874,7 +886,8 @@ class _GatewayNews:
         if not self.heard:
             return
         await note_events(session, names=self.heard, now=now)
-        for report in self.reports:
+        # In the gateway's order, whatever order the journal handed them over in.
+        for report in sorted(self.reports, key=lambda r: r.observed_at or now):
             change = await record_gateway_status(
                 session,
                 name=report.session,

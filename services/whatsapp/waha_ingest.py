@@ -5,7 +5,8 @@ What differs, and why:
 - The session name plays the part of Meta's `phone_number_id` (it routes to the session's number and branch).
 - A `fromMe` message (typed on the phone itself, event `message.any`) is ours, not the customer's: stored as an
   outbound message "desde el teléfono", never as the customer speaking nor as unread.
-- Group chats (`@g.us`) are journaled but not sales conversations: skipped here, kept in the journal.
+- Only one-to-one chats (a phone `@c.us`, or a `@lid`) become sales conversations: groups (`@g.us`), status
+  updates (`status@broadcast`), channels and broadcast lists are kept in the journal and skipped here.
 - A sender hidden behind a `@lid` id has no phone: the lid is the contact's WhatsApp user id (as Meta's
   business-scoped ids are), so their messages still reach one contact.
 - WAHA posts each customer message twice when both `message` and `message.any` are subscribed: the unique
@@ -30,6 +31,7 @@ from .waha.events import (
     WahaUnknownEvent,
     parse_event,
 )
+from .waha.ids import is_lid
 
 # Our message types for WAHA's kinds (voice notes are audio with `voice`, as in the Cloud API).
 _TYPES = {
@@ -71,7 +73,9 @@ def parse_waha_body(payload: Any) -> WahaDelivery:
         return WahaDelivery(ParsedWebhook(problems=[f'WAHA event unreadable: {exc}']))
     delivery = WahaDelivery(ParsedWebhook(phone_number_ids={event.session}), sessions_heard={event.session})
     if isinstance(event, WahaMessage):
-        if event.is_group:
+        if event.phone is None and not is_lid(event.chat_id):
+            # Groups, status updates (`status@broadcast`), channels (`@newsletter`), broadcast lists: not a customer
+            # writing to the business. Kept in the journal, never a sales conversation.
             delivery.groups_skipped += 1
         else:
             delivery.webhook.messages.append(_inbound(event))

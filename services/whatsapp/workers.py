@@ -546,6 +546,23 @@ class OutboxWorker(BackgroundWorker):
             return
         assert self.waha is not None and chat_id is not None
         session_name = number.phone_number_id
+        async with self.db.session() as session:
+            state = (await session.exec(select(WaSession.state).where(col(WaSession.name) == session_name))).first()
+        if state != SessionState.READY:
+            # Not the message's fault: it waits, queued and without spending an attempt, until the session is back
+            # (a QR scanned, the phone online again); the probes and the alerts tell the admins meanwhile.
+            async with self.db.session() as session:
+                await session.exec(
+                    update(Message)
+                    .where(col(Message.id) == job.message_id, col(Message.status) == MessageStatus.QUEUED)
+                    .values(
+                        next_attempt_at=utcnow() + timedelta(seconds=SESSION_WAIT_SECONDS),
+                        leased_until=None,
+                        error_title=f'Esperando la sesión de WhatsApp Web ({state or "desconocida"})'[:200],
+                    )
+                )
+                await session.commit()
+            return
         if message.sender_kind != SenderKind.AI or conversation.mode != ConversationMode.HUMAN:
             await self._session_limit(session_name).acquire()
         if not await self._mark_sending(message):
@@ -557,22 +574,6 @@ class OutboxWorker(BackgroundWorker):
                     MessageStatus.CANCELLED,
                     error_title='Cancelado: un agente tomó la conversación',
                 )
-            return
-        async with self.db.session() as session:
-            state = (await session.exec(select(WaSession.state).where(col(WaSession.name) == session_name))).first()
-        if state != SessionState.READY:
-            # Not an error of the message: it waits for the session (a QR scanned, the phone back online).
-            await self._failed_attempt(
-                job,
-                branch_id,
-                conversation_id,
-                GraphError(
-                    f'session {session_name} is {state}',
-                    status_code=503,
-                    title=f'La sesión de WhatsApp Web no está lista ({state or "desconocida"})',
-                    retryable=True,
-                ),
-            )
             return
         started = time.monotonic()
         try:
@@ -814,6 +815,10 @@ class OutboxWorker(BackgroundWorker):
         if len(self._recipient_limits) > 10_000:
             self._recipient_limits.popitem(last=False)
         return limiter
+
+
+# A send through a WA-Web session that is not READY looks again after this long.
+SESSION_WAIT_SECONDS = 30.0
 
 
 def _waha_chat_id(contact: Contact) -> str | None:

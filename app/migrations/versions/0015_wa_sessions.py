@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column('reason', sa.String(length=300), nullable=False),
         sa.Column('gateway_status', sa.String(length=32), nullable=False),
         sa.Column('state_since', UTC, nullable=False),
+        sa.Column('status_observed_at', UTC, nullable=True),
         sa.Column('last_event_at', UTC, nullable=True),
         sa.Column('last_probe_at', UTC, nullable=True),
         sa.Column('me_id', sa.String(length=64), nullable=False),
@@ -62,6 +63,15 @@ def upgrade() -> None:
     op.create_index('ix_wa_session_transitions_session_at', 'wa_session_transitions', ['session_id', 'at'])
     with op.batch_alter_table('media', schema=None) as batch_op:
         batch_op.add_column(sa.Column('download_url', sa.Text(), nullable=True))
+    # `waha` numbers added before this revision become sessions (INITIALIZING until the first probe reads them).
+    op.execute(
+        sa.text(
+            'INSERT INTO wa_sessions (number_id, name, state, reason, gateway_status, state_since, me_id, me_name, '
+            'failures, silent, created_at) '
+            "SELECT id, phone_number_id, 'INITIALIZING', 'creada; esperando al gateway', '', created_at, '', '', 0, "
+            "false, created_at FROM whatsapp_numbers WHERE channel = 'waha'"
+        )
+    )
 
 
 def downgrade() -> None:

@@ -85,3 +85,12 @@ def test_bad_names_and_unknown_sessions_are_clear_errors(run_cli: Callable[..., 
     run_cli('sessions', 'add', '--branch', 'SUC1', '--name', 'web')
     assert 'already exists' in run_cli('sessions', 'add', '--branch', 'SUC1', '--name', 'web', expect_exit=1)
     assert "no session named 'nope'" in run_cli('sessions', 'status', 'nope', expect_exit=1)
+
+
+def test_a_waha_number_added_as_a_number_is_a_session_too(run_cli: Callable[..., str]) -> None:
+    run_cli('branches', 'add', 'SUC1', 'Casa Central')
+    run_cli(
+        'numbers', 'add', '--branch', 'SUC1', '--channel', 'waha', '--phone-number-id', 'mostrador',
+        '--display', '+54 9 11 5000-0102',
+    )  # fmt: skip
+    assert run_cli('sessions', 'list').split('\t')[:3] == ['mostrador', 'SUC1', 'INITIALIZING']

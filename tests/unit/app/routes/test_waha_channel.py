@@ -38,11 +38,13 @@ from services.models import (
 )
 from services.models.types import utcnow
 from services.sessions import service
+from services.whatsapp.waha import payload_builders as build
 from services.whatsapp.waha.client import WahaClient
 from services.whatsapp.waha.events import sign_body
 from services.whatsapp.waha.fake_server import FakeWahaApi, PostedWebhook
 from services.whatsapp.waha.fake_server.contract import DEFAULT_PAIRED_PHONE
 from tests.conftest import World
+from tests.unit.app.routes.test_metrics import scrape
 
 HMAC_KEY = 'test-waha-hmac-key'
 API_KEY = 'test-waha-api-key'
@@ -481,3 +483,139 @@ async def test_health_reports_sessions_and_is_degraded_while_one_is_down(
     await relay.forward(new=3, event='session.status')
     ready = (await user.http_client.get('/health')).json()
     assert ready['status'] == 'ok' and ready['sessions'] == {'total': 1, 'ready': 1, 'not_ready': {}}
+
+
+async def test_metrics_count_sessions_by_state(gateway: FakeWahaApi, user: User, world: World, db: Database) -> None:
+    await service.add_session(db, branch_code='SUC1', name='ventas')
+    await service.add_session(db, branch_code='SUC2', name='rosario')
+    await runtime().workers.sessions.start(name='ventas', actor=None)
+    scraped = await scrape(user.http_client)
+    sessions = {labels: value for (name, labels), value in scraped.items() if name == 'leadmaster_wa_sessions'}
+    assert sessions[(('state', 'QR_REQUIRED'),)] == 1
+    assert sessions[(('state', 'INITIALIZING'),)] == 1
+    assert sessions[(('state', 'READY'),)] == 0
+
+
+async def test_a_phone_typed_message_never_confirms_another_customers_lost_send(
+    gateway: FakeWahaApi, user: User, world: World, db: Database
+) -> None:
+    relay = await ready_session(gateway, user, allow=True)
+    other = '5491155557777'
+    gateway.customer_text('ventas', phone=other, text='Hola')
+    await relay.forward(new=2)
+    async with db.session() as session:
+        conversation = (await session.exec(select(Conversation))).one()
+        lost = Message(
+            conversation_id=conversation.id or 0,
+            direction=Direction.OUTBOUND,
+            sender_kind=SenderKind.AGENT,
+            text='Gracias!',
+            status=MessageStatus.UNCONFIRMED,
+            attempts=1,
+        )
+        session.add(lost)
+        await session.commit()
+        await session.refresh(lost)
+    gateway.phone_typed('ventas', phone=CUSTOMER, text='Gracias!')  # to another customer, typed on the phone
+    await relay.forward(event='message.any')
+    async with db.session() as session:
+        still_lost = await session.get(Message, lost.id)
+        typed = (await session.exec(select(Message).where(col(Message.payload).is_not(None)))).all()
+    assert (
+        still_lost is not None and still_lost.status == MessageStatus.UNCONFIRMED and still_lost.wa_message_id is None
+    )
+    assert [m.text for m in typed if m.payload.get('fields', {}).get('from_phone')] == ['Gracias!']
+
+
+async def test_status_updates_and_channels_never_become_conversations(
+    gateway: FakeWahaApi, user: User, world: World, db: Database
+) -> None:
+    relay = await ready_session(gateway, user)
+    for chat in ('status@broadcast', '120363111111111111@newsletter'):
+        gateway.emit('ventas', 'message', build.message(chat_id=chat, body='Mirá mi estado', my_id='x@c.us'))
+    await relay.forward(new=2, event='message')
+    assert await count(db, Conversation) == 0 and await count(db, Message) == 0
+
+
+async def test_statuses_are_applied_in_the_gateways_order_and_late_ones_ignored(
+    gateway: FakeWahaApi, user: User, world: World, db: Database
+) -> None:
+    await service.add_session(db, branch_code='SUC1', name='ventas')
+    relay = Relay(gateway, user)
+    start = int(utcnow().timestamp() * 1000) + 1000  # after the session was created here
+    bodies = {
+        status: json.dumps(
+            build.envelope(
+                'session.status',
+                build.session_status('ventas', status),
+                session='ventas',
+                timestamp_ms=start + 1000 * step,
+            )
+        ).encode()
+        for step, status in enumerate(['STARTING', 'SCAN_QR_CODE', 'WORKING'])
+    }
+
+    async def post(raw: bytes) -> int:
+        headers = {'X-Webhook-Hmac': sign_body(raw, HMAC_KEY), 'X-Webhook-Hmac-Algorithm': 'sha512'}
+        return (await user.http_client.post('/webhooks/waha', content=raw, headers=headers)).status_code
+
+    # Journaled newest first, ingested in one batch: the gateway's order still wins.
+    for status in ('WORKING', 'SCAN_QR_CODE', 'STARTING'):
+        assert await post(bodies[status]) == 200
+    await runtime().ingest.drain()
+    assert (await state_of(db, 'ventas')).state == SessionState.READY
+
+    assert await post(bodies['SCAN_QR_CODE']) == 200  # WAHA retrying an old one
+    await runtime().ingest.drain()
+    assert (await state_of(db, 'ventas')).state == SessionState.READY
+    assert relay.relayed == 0
+
+
+async def test_a_send_waits_for_its_session_without_spending_attempts(
+    gateway: FakeWahaApi, user: User, world: World, db: Database
+) -> None:
+    relay = await ready_session(gateway, user, allow=True)
+    _, key = await api_keys.create_api_key(db, name='erp')
+    queued = await user.http_client.post(
+        '/api/v1/sessions/ventas/send', json={'to': '+5491133334444', 'text': 'Hola'}, headers={'X-API-Key': key}
+    )
+    assert queued.status_code == 202
+    gateway.set_status('ventas', 'SCAN_QR_CODE')  # the phone unlinked it after we queued
+    await relay.forward(event='session.status')
+    await runtime().outbox.drain()
+    async with db.session() as session:
+        message = await session.get(Message, queued.json()['outbox_id'])
+    assert message is not None and message.status == MessageStatus.QUEUED and message.attempts == 0
+    assert 'Esperando la sesión' in message.error_title and not gateway.sends
+
+
+async def test_a_reply_typed_on_the_phone_means_the_customer_no_longer_waits(
+    gateway: FakeWahaApi, user: User, world: World, db: Database
+) -> None:
+    relay = await ready_session(gateway, user)
+    gateway.customer_text('ventas', phone=CUSTOMER, text='Tienen envío a Lanús?')
+    await relay.forward(new=2)
+    async with db.session() as session:
+        assert (await session.exec(select(Conversation))).one().waiting_since is not None
+    gateway.phone_typed('ventas', phone=CUSTOMER, text='Sí, mañana te llega')
+    await relay.forward(event='message.any')
+    async with db.session() as session:
+        assert (await session.exec(select(Conversation))).one().waiting_since is None
+
+
+async def test_silence_is_audited_once_however_many_rounds_it_lasts(
+    gateway: FakeWahaApi, user: User, world: World, db: Database
+) -> None:
+    await ready_session(gateway, user)
+    row = await state_of(db, 'ventas')
+    tuesday = (row.last_event_at or utcnow()).replace(year=2026, month=12, day=8, hour=14, minute=0)
+    async with db.session() as session:
+        fresh = await session.get(WaSession, row.id)
+        assert fresh is not None
+        fresh.last_event_at = fresh.state_since = tuesday - timedelta(hours=2)
+        session.add(fresh)
+        await session.commit()
+    for minutes in (0, 1, 2):
+        await runtime().workers.sessions.probe_all(now=tuesday + timedelta(minutes=minutes))
+    assert await count(db, AuditEntry, col(AuditEntry.action) == 'session.silent') == 1
+    assert (await state_of(db, 'ventas')).silent
