@@ -15,6 +15,7 @@ from services.assistant import AssistantEngine, make_engine
 from services.assistant.replay import ReplayedTurn, read_dialogue, replay
 from services.database import Database
 from services.errors import InvalidInput
+from services.secrets import with_stored_secrets
 
 cli = typer.Typer(help='The AI assistant: replay dialogues through the engine (A1–A3).', no_args_is_help=True)
 
@@ -70,7 +71,8 @@ def replay_command(
     settings = Settings()
 
     async def work(db: Database) -> list[ReplayedTurn]:
-        engine = engine_from_settings(db, settings)
+        # An LLM key kept only in the encrypted store (`leadmaster secrets set llm_api_key`) counts too.
+        engine = engine_from_settings(db, await with_stored_secrets(db, settings))
         try:
             return await replay(db, engine, dialogue)
         finally:

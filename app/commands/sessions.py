@@ -14,6 +14,7 @@ from services.branches import list_branches
 from services.database import Database
 from services.events import Event
 from services.models import WaSessionPublic
+from services.secrets import with_stored_secrets
 from services.sessions import service
 from services.sessions.control import ProbePolicy, SessionControl
 from services.whatsapp.waha.client import WahaClient
@@ -31,15 +32,17 @@ class _NoEvents:
 
 def _with_control(settings: Settings, act: Callable[[SessionControl], Awaitable[WaSessionPublic]]) -> WaSessionPublic:
     async def work(db: Database) -> WaSessionPublic:
-        waha = WahaClient(base_url=settings.effective_waha_base_url, api_key=settings.effective_waha_api_key)
+        # The gateway's key and HMAC key may be kept only in the encrypted store (`leadmaster secrets set`).
+        filled = await with_stored_secrets(db, settings)
+        waha = WahaClient(base_url=filled.effective_waha_base_url, api_key=filled.effective_waha_api_key)
         try:
             control = SessionControl(
                 db,
                 client=waha,
                 publisher=_NoEvents(),
-                webhook_url=settings.effective_waha_webhook_url,
-                webhook_hmac_key=settings.effective_waha_webhook_hmac_key,
-                policy=ProbePolicy(timezone=settings.display_timezone),
+                webhook_url=filled.effective_waha_webhook_url,
+                webhook_hmac_key=filled.effective_waha_webhook_hmac_key,
+                policy=ProbePolicy(timezone=filled.display_timezone),
             )
             return await act(control)
         finally:
