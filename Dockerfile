@@ -11,7 +11,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 # Tesseract reads VIN plates from customers' photos (SPEC V1).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-spa \
+    && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-spa postgresql-client \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

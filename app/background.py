@@ -20,6 +20,7 @@ from app.event_bus import InProcessEventBus
 from app.settings import Settings
 from services.alerts import AlertSweeper, AlertThresholds
 from services.assistant import AssistantEngine, AssistantWorker, QuoteDrafter, SummaryWorker, make_engine
+from services.backups import BackupSweeper
 from services.database import Database
 from services.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_STATUS, WEBHOOK_JOURNALED
 from services.media_store import MediaStore
@@ -73,6 +74,8 @@ class Workers:
     waha: WahaClient
     sessions: SessionControl
     session_probes: SessionProbeSweeper
+    # Issue 21: the daily backup and its retention (APScheduler job); None when LEADMASTER_BACKUP_ENABLED=false.
+    backups: BackupSweeper | None = None
 
     def subscribe(self, bus: InProcessEventBus) -> None:
         """Events wake the workers instead of polling: a journaled webhook the ingest, a queued reply the outbox,
@@ -128,6 +131,8 @@ class Workers:
         self.retention.start()
         self.alerts.start()
         self.session_probes.start()
+        if self.backups is not None:
+            self.backups.start()
         if isinstance(self.sales.inventory, SoapInventory):
             self.sales.inventory.warm_up()  # zeep loads the WSDL in a thread; the first stock check is then quick
 
@@ -149,6 +154,8 @@ class Workers:
             self.session_probes,
         ):
             await worker.stop()
+        if self.backups is not None:
+            await self.backups.stop()
         await self.waha.aclose()
         await self.vin_reader.aclose()
         if isinstance(self.sales.inventory, SoapInventory):
@@ -302,4 +309,16 @@ def build_workers(
         waha=waha,
         sessions=sessions,
         session_probes=SessionProbeSweeper(sessions, interval_seconds=settings.waha_probe_seconds),
+        backups=BackupSweeper(
+            database_url=settings.effective_database_url,
+            media_dir=settings.media_dir,
+            var_dir=settings.var_dir,
+            directory=settings.effective_backup_dir,
+            hour=settings.backup_hour,
+            zone=ZoneInfo(settings.display_timezone),
+            keep_daily=settings.backup_keep_daily,
+            keep_weekly=settings.backup_keep_weekly,
+        )
+        if settings.backup_enabled
+        else None,
     )

@@ -11,10 +11,12 @@ import typer
 from sqlalchemy.engine import make_url
 
 from app.commands import assistant as assistant_commands
+from app.commands import backups as backups_commands
 from app.commands import catalog as catalog_commands
 from app.commands import quotes as quotes_commands
 from app.commands import run_job
 from app.commands import sales as sales_commands
+from app.commands import secrets as secrets_commands
 from app.commands import sessions as sessions_commands
 from app.commands import vin as vin_commands
 from app.logs import configure_logging
@@ -24,6 +26,7 @@ from services.database import Database
 from services.demo.seed import PEOPLE, DemoLogin, database_is_empty, seed_demo
 from services.events import NullPublisher
 from services.models import BranchCreate, ChannelKind, DeliveryStatus, Role, TemplateStatus, UserCreate
+from services.secrets import with_stored_secrets
 from services.whatsapp import journal, templates
 from services.whatsapp.ingest import IngestOutcome
 from services.whatsapp.workers import IngestWorker
@@ -54,6 +57,9 @@ cli.add_typer(quotes_commands.cli, name='quotes')
 cli.add_typer(sales_commands.cli, name='sales')
 cli.add_typer(assistant_commands.cli, name='assistant')
 cli.add_typer(sessions_commands.cli, name='sessions')
+cli.command('backup')(backups_commands.backup)
+cli.command('restore')(backups_commands.restore)
+cli.add_typer(secrets_commands.cli, name='secrets')
 
 
 def demo_password(settings: Settings) -> str:
@@ -126,6 +132,7 @@ def run(
         _print_logins([DemoLogin(*person) for person in PEOPLE], demo_password(settings))
     else:
         run_job(lambda db: asyncio.sleep(0), settings=settings)
+    settings = run_job(lambda db: with_stored_secrets(db, settings), settings=settings)  # the environment wins
     typer.echo(f'LeadMaster on http://{settings.host}:{settings.port}  (database: {_describe(settings)})')
     sys.stdout.flush()
     configure_logging(process='web', log_format=settings.log_format)

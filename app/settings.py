@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     host: str = '127.0.0.1'
     port: int = 8080
     secret_key: SecretStr | None = None  # generated into `var_dir` on first use when unset
+    # O3: the AES-256-GCM key of the secrets kept in the database (`leadmaster secrets`, services/secrets.py), base64
+    # of 32 bytes; unset: generated once into var/secrets_key. Older keys (a JSON list) stay readable for a rotation.
+    secrets_key: SecretStr | None = None
+    secrets_old_keys: list[SecretStr] = Field(default_factory=list)
     default_locale: Locale = 'es'
     display_timezone: str = 'America/Argentina/Buenos_Aires'
     migrate_on_start: bool = True
@@ -95,6 +99,14 @@ class Settings(BaseSettings):
     retention_sweep_hours: float = Field(default=6.0, gt=0)
     journal_retention_days: int | None = Field(default=30, ge=1)
 
+    # Issue 21: backups (docs/operations.md § Backups). The daily one runs at `backup_hour` (display time zone) in the
+    # process that runs the workers, into `backup_dir` (default var/backups), keeping this many daily and weekly ones.
+    backup_enabled: bool = True
+    backup_dir: Path | None = None
+    backup_hour: int = Field(default=3, ge=0, le=23)
+    backup_keep_daily: int = Field(default=7, ge=1)
+    backup_keep_weekly: int = Field(default=4, ge=0)
+
     # O4: alerts to admins (services/alerts.py): how often the conditions are checked, and when each becomes one —
     # the journal's backlog (bodies waiting, or the oldest one's age) and a branch's failed sends over 15 minutes
     # (a rate, counted from this many sends on).
@@ -143,6 +155,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         'secret_key',
+        'secrets_key',
         'whatsapp_app_secret',
         'whatsapp_verify_token',
         'whatsapp_token',
@@ -234,8 +247,9 @@ class Settings(BaseSettings):
 
     @property
     def uses_simulated_waha(self) -> bool:
-        """No WAHA gateway configured: this app serves a simulated one (the offline demo, M6)."""
-        return not self.waha_base_url
+        """No WAHA gateway configured, in simulator mode (no Meta token): this app serves a simulated one (the offline
+        demo, M6). A deployment with a Meta token and no gateway serves none."""
+        return not self.waha_base_url and self.uses_simulator
 
     @property
     def effective_waha_base_url(self) -> str:
@@ -277,3 +291,7 @@ class Settings(BaseSettings):
     @property
     def media_dir(self) -> Path:
         return self.var_dir / 'media'
+
+    @property
+    def effective_backup_dir(self) -> Path:
+        return self.backup_dir or self.var_dir / 'backups'

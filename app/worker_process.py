@@ -26,6 +26,7 @@ from services import metrics
 from services.database import Database, DatabaseUnavailable
 from services.media_store import MediaStore
 from services.presence import PresenceBoard
+from services.secrets import with_stored_secrets
 from services.whatsapp.graph_client import GraphClient
 
 log = logging.getLogger('leadmaster.worker')
@@ -51,6 +52,7 @@ async def serve_workers(settings: Settings) -> None:
         await db.ping()  # run by hand: fail fast with the driver's reason
     if settings.migrate_on_start:
         await upgrade_to_head(db)  # under an advisory lock: web processes may be migrating at the same time
+    settings = await with_stored_secrets(db, settings)  # secrets an admin stored; the environment wins
     bus = build_event_bus(kind=settings.effective_event_bus, database_url=settings.effective_database_url)
     media = MediaStore(settings.media_dir)
     # In simulator mode this is the fake Graph API the web process serves (M5), reached over HTTP like Meta.

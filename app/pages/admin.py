@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from nicegui import ui
 
 from app.pages.guard import signed_in_page
 from app.runtime import runtime
+from app.settings import Settings
 from components.i18n import local_time, t
 from services import branches, users
 from services.access import Viewer
+from services.backups import read_status
 from services.models import DeliveryStatus, Role
 from services.whatsapp import journal, outbox
 
@@ -74,6 +78,7 @@ async def webhooks_page(viewer: Viewer) -> None:
     """Dead letters (for numbers no branch owns, or that could not be stored) and deliveries that failed or looked
     odd (M1). Bodies are never shown: a dead letter's error says what went wrong, its raw JSON stays in the database."""
     db = runtime().db
+    backup_line(runtime().settings)  # issue 21: not a webhook matter, but this is the admins' operations page
     ui.label(t('webhooks.dead_letters')).classes('text-xl font-semibold')
     ui.label(t('webhooks.dead_letters_help')).classes('text-sm text-slate-500')
     ui.table(
@@ -156,3 +161,26 @@ async def webhooks_page(viewer: Viewer) -> None:
         .mark('unconfirmed-table')
     )
     unconfirmed.on('rowClick', lambda e: ui.navigate.to(f'/?c={int(e.args[1]["conversation_id"])}'))
+
+
+def backup_line(settings: Settings) -> None:
+    """The last backup's outcome (var/backup_status.json), read-only; docs/operations.md § Backups says what to do."""
+    status = read_status(settings.var_dir)
+    if status is None:
+        text = t('backups.none', hour=settings.backup_hour) if settings.backup_enabled else t('backups.off')
+        ui.label(text).classes('text-sm text-slate-500').mark('backup-status')
+        return
+    when = local_time(datetime.fromisoformat(status['at']))
+    if status['ok']:
+        size = f'{(status.get("bytes") or 0) / 1e6:.1f}'
+        ui.label(t('backups.ok', when=when, size=size)).classes('text-sm text-slate-600').mark('backup-status')
+        return
+    last = status.get('last_success_at')
+    ui.label(
+        t(
+            'backups.failed',
+            when=when,
+            error=str(status.get('error') or '')[:300],
+            last_success=local_time(datetime.fromisoformat(last)) if last else t('common.none'),
+        )
+    ).classes('text-sm text-red-700 font-semibold').mark('backup-status')

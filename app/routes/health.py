@@ -18,12 +18,26 @@ from fastapi.responses import JSONResponse
 from app.event_bus import PostgresEventBus
 from app.routes.dependencies import DatabaseDep
 from app.runtime import runtime
+from app.settings import Settings
+from services.backups import read_status
 from services.database import DatabaseUnavailable
 from services.models import SessionState
 from services.sessions.service import list_sessions
 
 router = APIRouter(tags=['operations'])
 PING_TIMEOUT_SECONDS = 2.0
+
+
+def _last_backup(settings: Settings) -> dict[str, Any] | None:
+    """Issue 21: the last backup's outcome, from var/backup_status.json (written by whichever process made it, so
+    the web process knows it when the scheduled job runs in the worker process). None: backups off and none made."""
+    status = read_status(settings.var_dir)
+    if status is None:
+        return {'enabled': True, 'last': None} if settings.backup_enabled else None
+    return {
+        'enabled': settings.backup_enabled,
+        'last': {key: status.get(key) for key in ('at', 'ok', 'trigger', 'error', 'bytes', 'last_success_at')},
+    }
 
 
 def _workers_and_bus() -> tuple[dict[str, Any], bool]:
@@ -45,6 +59,8 @@ def _workers_and_bus() -> tuple[dict[str, Any], bool]:
                 'alerts': current.workers.alerts.running,
                 'session_probes': current.workers.session_probes.running,
             }
+            if current.workers.backups is not None:
+                scheduler['backup'] = current.workers.backups.running
             report['scheduler'] = scheduler
             healthy = healthy and all(scheduler.values())
     if isinstance(current.bus, PostgresEventBus):
@@ -71,12 +87,17 @@ async def health(db: DatabaseDep) -> JSONResponse:
     try:
         # A stalled database (not a refused one) would hold this request, and the load balancer's, for minutes.
         await asyncio.wait_for(db.ping(), timeout=PING_TIMEOUT_SECONDS)
+        sessions = await asyncio.wait_for(list_sessions(db, viewer=None), timeout=PING_TIMEOUT_SECONDS)
     except TimeoutError:
         message = f'database did not answer within {PING_TIMEOUT_SECONDS:g} s'
         return JSONResponse({'status': 'error', 'database': message, **report}, status_code=503)
     except DatabaseUnavailable as exc:
         return JSONResponse({'status': 'error', 'database': str(exc), **report}, status_code=503)
-    sessions = await list_sessions(db, viewer=None)
+    backup = await asyncio.to_thread(_last_backup, runtime().settings)
+    if backup is not None:
+        report['backup'] = backup
+        # A failed backup is found out now, not on the day a restore is needed.
+        healthy = healthy and (backup['last'] is None or bool(backup['last']['ok']))
     if sessions:
         # M6: a WhatsApp-Web session that is not READY is a number whose customers nobody hears: degraded (still 200,
         # this process is fine), so monitoring that alerts on `status != "ok"` tells someone.

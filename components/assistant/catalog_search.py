@@ -1,6 +1,7 @@
 """The catalog search widget (S1): a search box, an in-stock switch and the results (title, brand, price with
-IVA, stock at the branch, first photo as a link, the code that matched), each with optional "send to the
-conversation" and "add to the quote" buttons. It calls the search service; it opens no database session."""
+IVA or "no price", stock at the branch, the first photo as a lazy thumbnail, the code that matched), each with
+optional "send to the conversation" and "add to the quote" buttons.
+It calls the search service; it opens no database session."""
 
 from __future__ import annotations
 
@@ -120,21 +121,29 @@ class CatalogSearch:
             ui.card().classes('w-full p-2').props('flat bordered').mark(f'catalog-hit-{hit.sku}'),
             ui.row().classes('w-full items-center gap-3 no-wrap'),
         ):
+            _thumbnail(hit.image_url)
             with ui.column().classes('flex-1 min-w-0 gap-0'):
                 ui.label(hit.title).classes('font-medium break-words').mark('catalog-title')
                 with ui.row().classes('gap-2 text-xs text-slate-500'):
-                    ui.label(f'{hit.sku} · {hit.brand} · {hit.category}')
+                    # A MercadoLibre item has no brand: no empty part between the dots.
+                    ui.label(' · '.join(part for part in (hit.sku, hit.brand, hit.category) if part))
                     if hit.matched_code:
                         ui.badge(t('catalog.code', code=hit.matched_code), color='purple').mark('catalog-matched-code')
             with ui.column().classes('items-end gap-0'):
-                ui.label(format_ars(hit.price_with_iva)).classes('font-semibold').mark('catalog-price')
+                with_iva = hit.price_with_iva
+                if with_iva is not None:
+                    ui.label(format_ars(with_iva)).classes('font-semibold').mark('catalog-price')
+                else:  # imported without a price (a MercadoLibre export): found, not quotable until priced
+                    ui.label(t('catalog.no_price')).classes('text-amber-800 font-medium').mark('catalog-price')
                 ui.label(f'{t("catalog.stock")}: {self._stock_text(hit)}').classes('text-xs').mark('catalog-stock')
-            if hit.image_url:
-                ui.link(t('catalog.photo'), hit.image_url, new_tab=True).classes('text-xs').mark('catalog-photo')
             if self.on_add is not None:
-                ui.button(icon='add_shopping_cart', on_click=lambda hit=hit: self._add(hit)).props(
+                add = ui.button(icon='add_shopping_cart', on_click=lambda hit=hit: self._add(hit)).props(
                     'flat round color=green-8'
-                ).tooltip(t('catalog.add_to_quote')).mark(f'catalog-add-{hit.sku}')
+                )
+                add.tooltip(t('catalog.add_to_quote') if hit.price is not None else t('catalog.no_price'))
+                add.mark(f'catalog-add-{hit.sku}')
+                if hit.price is None:
+                    add.disable()
             if self.on_send is not None:
                 ui.button(icon='send', on_click=lambda hit=hit: self._send(hit)).props(
                     'flat round color=primary'
@@ -154,3 +163,23 @@ class CatalogSearch:
     async def _add(self, hit: ProductHit) -> None:
         if self.on_add is not None:
             await self.on_add(hit)
+
+
+def _thumbnail(url: str | None) -> None:
+    """The product's first photo, loaded lazily from the retailer's image host (MercadoLibre's for an ML export),
+    opening full size in a new tab; a grey placeholder when there is none or it fails to load (hosts go away)."""
+    box = 'w-14 h-14 shrink-0 rounded bg-slate-100'
+    if not url:
+        with (
+            ui.element('div').classes(f'{box} flex items-center justify-center text-slate-400').mark('catalog-no-photo')
+        ):
+            ui.icon('image').tooltip(t('catalog.no_photo'))
+        return
+    with ui.link(target=url, new_tab=True).classes('shrink-0').mark('catalog-photo'):
+        image = ui.image(url).props('loading=lazy fit=contain no-spinner no-transition').classes(box)
+        image.mark('catalog-image')
+        with (
+            image.add_slot('error'),
+            ui.element('div').classes('absolute-full flex flex-center bg-slate-100 text-slate-400'),
+        ):
+            ui.icon('image_not_supported').tooltip(t('catalog.no_photo'))

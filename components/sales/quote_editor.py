@@ -459,6 +459,9 @@ class QuoteEditor:
             if product is None or not product.active:
                 self._notify(t('sales.editor.error', reason=f'no active product {product_id}'), type='warning')
                 continue
+            if not product.priced:
+                self._notify(t('sales.editor.error', reason=quotes.unpriced_message(product.sku)), type='warning')
+                continue
             for index, row in enumerate(self.rows):
                 if row.product_id == product_id:
                     self.rows[index] = replace(row, quantity=row.quantity + quantity)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import assistant, console, core, sales, sessions, takeover, vin
+from . import assistant, backups, catalog, console, core, sales, sessions, takeover, vin
 
 
 def _merged(*modules: ModuleType) -> dict[str, dict[str, str]]:
@@ -22,4 +22,4 @@ def _merged(*modules: ModuleType) -> dict[str, dict[str, str]]:
     return merged
 
 
-TEXTS = _merged(core, takeover, assistant, vin, sales, sessions, console)
+TEXTS = _merged(core, takeover, assistant, vin, sales, sessions, console, catalog, backups)

@@ -145,7 +145,9 @@ def stock_phrase(hit: ProductHit) -> str:
 
 def product_line(number: int, hit: ProductHit) -> str:
     """One proposal line; 'SKU …' is how the summary recognizes the product later."""
-    return f'{number}) {hit.title} — {format_ars(hit.price_with_iva)} (IVA incl.), {stock_phrase(hit)}. SKU {hit.sku}'
+    with_iva = hit.price_with_iva  # None: imported without a price (docs/catalog-format.md)
+    price = f'{format_ars(with_iva)} (IVA incl.)' if with_iva is not None else 'precio a confirmar'
+    return f'{number}) {hit.title} — {price}, {stock_phrase(hit)}. SKU {hit.sku}'
 
 
 def hit_as_tool_result(hit: ProductHit) -> dict[str, Any]:
@@ -153,7 +155,7 @@ def hit_as_tool_result(hit: ProductHit) -> dict[str, Any]:
         'sku': hit.sku,
         'title': hit.title,
         'brand': hit.brand,
-        'price_ars_with_iva': str(hit.price_with_iva),
+        'price_ars_with_iva': str(hit.price_with_iva) if hit.price_with_iva is not None else None,
         'stock_at_branch': hit.stock,
         'image_url': hit.image_url,
     }

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from .importer import ImportReport, import_file, import_products, read_catalog_file
+from .importer import (
+    ImportReport,
+    import_catalog,
+    import_file,
+    import_products,
+    read_catalog_file,
+    read_catalog_table,
+)
 from .search import (
     ProductHit,
     SearchResult,
@@ -23,12 +30,14 @@ __all__ = [
     'Vehicle',
     'VehicleVocabulary',
     'format_ars',
+    'import_catalog',
     'import_file',
     'import_products',
     'product_by_sku',
     'product_message',
     'products_by_skus',
     'read_catalog_file',
+    'read_catalog_table',
     'search_products',
     'send_product',
     'skus_in_text',

@@ -74,7 +74,7 @@ class CatalogProduct:
     category: str
     brand: str
     description: str
-    price: Decimal  # ARS, IVA excluded, 2 decimals
+    price: Decimal | None  # ARS, IVA excluded, 2 decimals; None: not priced yet (searchable, not quotable)
     iva_rate: Decimal
     codes: tuple[CatalogCode, ...]
     fitments: tuple[CatalogFitment, ...]
@@ -122,7 +122,7 @@ def product_to_dict(product: CatalogProduct) -> dict[str, Any]:
         'category': product.category,
         'brand': product.brand,
         'description': product.description,
-        'price': money_text(product.price),
+        'price': money_text(product.price) if product.price is not None else None,
         'iva_rate': money_text(product.iva_rate),
         'codes': [{'kind': c.kind, 'code': c.code} for c in product.codes],
         'fitments': [
@@ -217,19 +217,24 @@ def _fitment(item: Any, name: str) -> CatalogFitment:
     return CatalogFitment(make, model, year_from, year_to, engine)
 
 
-def product_from_dict(data: Mapping[str, Any]) -> CatalogProduct:
-    """Validate one product dict (as from JSON) and build it; ValueError names the offending field."""
+def product_from_dict(data: Mapping[str, Any], *, complete: bool = True) -> CatalogProduct:
+    """Validate one product dict (as from JSON) and build it; ValueError names the offending field.
+
+    `complete=False` is for a retailer's own files read through a column mapping (services/catalog/tables.py):
+    category and brand may be empty and the price missing (a MercadoLibre export has neither brand nor price)."""
     if not isinstance(data, Mapping):
         raise ValueError(f'product: must be an object, got {type(data).__name__}')
     sku = _text(data.get('sku'), 'sku', max_length=40)
     try:
         title = _text(data.get('title'), 'title', max_length=200)
-        category = _text(data.get('category'), 'category', max_length=80)
-        brand = _text(data.get('brand'), 'brand', max_length=80)
+        category = _text(data.get('category'), 'category', max_length=80, required=complete)
+        brand = _text(data.get('brand'), 'brand', max_length=80, required=complete)
         description = _text(data.get('description', ''), 'description', max_length=2000, required=False)
-        if 'price' not in data:
-            raise ValueError('price: missing')
-        price = _decimal(data['price'], 'price', minimum=Decimal(0), maximum=None, exclusive_minimum=True)
+        price: Decimal | None = None
+        if complete or data.get('price') not in (None, ''):
+            if 'price' not in data:
+                raise ValueError('price: missing')
+            price = _decimal(data['price'], 'price', minimum=Decimal(0), maximum=None, exclusive_minimum=True)
         iva_rate = _decimal(
             data.get('iva_rate', '21.00'), 'iva_rate', minimum=Decimal(0), maximum=Decimal(100), exclusive_minimum=False
         )
@@ -354,7 +359,7 @@ def write_csv(products: Iterable[CatalogProduct], path: Path, *, branch_codes: S
                     p.category,
                     p.brand,
                     p.description,
-                    money_text(p.price),
+                    money_text(p.price) if p.price is not None else '',
                     money_text(p.iva_rate),
                     codes,
                     fitments,

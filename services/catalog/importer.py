@@ -17,7 +17,8 @@ import re
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from ..models import Branch, Product, ProductCode, ProductFitment, ProductStock,
 from ..models.catalog import CatalogTerm
 from ..models.types import utcnow
 from .formats import CatalogProduct, normalize_code, read_csv, read_json
+from .tables import CatalogTable, ColumnMapping, RejectedRow, guess_mapping, products_from_table, read_table
 from .text import UNIVERSAL_WORD, search_text
 
 Progress = Callable[[int, int], Awaitable[None] | None]
@@ -48,6 +50,11 @@ class ImportReport:
     updated: int
     branch_codes: tuple[str, ...]
     seconds: float
+    # A retailer's file read through a column mapping (`import_catalog`): the rows left out with their reason,
+    # the empty rows skipped, and how many imported products have no price (searchable, not quotable).
+    rejected: tuple[RejectedRow, ...] = ()
+    skipped_empty: int = 0
+    unpriced: int = 0
 
 
 def read_catalog_file(path: Path) -> list[CatalogProduct]:
@@ -73,6 +80,53 @@ async def import_file(
         viewer.require_role(Role.ADMIN)
     products = await asyncio.to_thread(read_catalog_file, path)
     return await import_products(db, products, progress=progress)
+
+
+def read_catalog_table(path: Path, *, name: str | None = None) -> CatalogTable:
+    """A retailer's file as rows for the preview and the mapping; `InvalidInput` when it is no table at all."""
+    try:
+        return read_table(path, name=name)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    except OSError as exc:
+        raise InvalidInput(f'{name or Path(path).name}: cannot be read: {exc.strerror or exc}') from None
+
+
+async def import_catalog(
+    db: Database,
+    source: Path | CatalogTable,
+    *,
+    mapping: ColumnMapping | None = None,
+    progress: Progress | None = None,
+    viewer: Viewer | None = None,
+    strict: bool = False,
+) -> ImportReport:
+    """Import any catalog file (our format, a spreadsheet's CSV, a MercadoLibre export) through a column mapping
+    (guessed from the headers when not given): valid rows are imported, invalid ones come back in
+    `report.rejected` with their position and reason. `strict`: any rejected row refuses the file, nothing written."""
+    if viewer is not None:
+        viewer.require_role(Role.ADMIN)
+    started = time.perf_counter()  # the report's seconds: reading and checking the file included
+    table = source if isinstance(source, CatalogTable) else await asyncio.to_thread(read_catalog_table, source)
+    chosen = mapping if mapping is not None else guess_mapping(table.headers, kind=table.kind)
+    try:
+        outcome = await asyncio.to_thread(products_from_table, table, chosen)
+    except ValueError as exc:
+        raise InvalidInput(f'{table.name}: {exc}') from None
+    if strict and outcome.rejected:
+        first = outcome.rejected[0]
+        raise InvalidInput(
+            f'{table.name}: {first.position}: {first.reason} '
+            f'({len(outcome.rejected)} row(s) rejected; nothing was imported)'
+        )
+    report = await import_products(db, outcome.products, progress=progress)
+    return replace(
+        report,
+        rejected=tuple(outcome.rejected),
+        skipped_empty=outcome.skipped_empty,
+        unpriced=sum(1 for p in outcome.products if p.price is None),
+        seconds=time.perf_counter() - started,
+    )
 
 
 async def import_products(
@@ -165,7 +219,10 @@ def _product_row(p: CatalogProduct, now: Any) -> dict[str, Any]:
         'category': p.category,
         'brand': p.brand,
         'description': p.description,
-        'price': p.price,
+        # 0 stands for "no price" only together with `priced` false (a real price is > 0): the column stays NOT
+        # NULL, so a SQLite table rebuild (and its full-text triggers) was not needed to allow unpriced products.
+        'price': p.price if p.price is not None else Decimal('0.00'),
+        'priced': p.price is not None,
         'iva_rate': p.iva_rate,
         'image_urls': list(p.image_urls),
         'active': True,
@@ -203,24 +260,30 @@ async def _write_chunk(
             'category',
             'brand',
             'description',
-            'price',
-            'iva_rate',
             'image_urls',
             'active',
             'search_text',
             'universal',
             'updated_at',
         )
-        statement = (
-            update(products)
-            .where(products.c.id == bindparam('product_id'))
-            .values({name: bindparam(f'new_{name}') for name in columns})
-        )
-        rows = []
-        for p in known:
-            row = _product_row(p, now)
-            rows.append({'product_id': existing[p.sku], **{f'new_{name}': row[name] for name in columns}})
-        await connection.execute(statement, rows)
+        # A file without prices (a MercadoLibre export) keeps the price and IVA a previous import gave.
+        priced_columns = (*columns, 'price', 'priced', 'iva_rate')
+        for group, names in (
+            ([p for p in known if p.price is not None], priced_columns),
+            ([p for p in known if p.price is None], columns),
+        ):
+            if not group:
+                continue
+            statement = (
+                update(products)
+                .where(products.c.id == bindparam('product_id'))
+                .values({name: bindparam(f'new_{name}') for name in names})
+            )
+            rows = []
+            for p in group:
+                row = _product_row(p, now)
+                rows.append({'product_id': existing[p.sku], **{f'new_{name}': row[name] for name in names}})
+            await connection.execute(statement, rows)
         known_ids = [existing[p.sku] for p in known]
         codes_table, fitments_table = table_of(ProductCode), table_of(ProductFitment)
         await connection.execute(delete(codes_table).where(codes_table.c.product_id.in_(known_ids)))

@@ -69,7 +69,7 @@ class ProductHit:
     title: str
     brand: str
     category: str
-    price: Decimal  # net of IVA, as stored
+    price: Decimal | None  # net of IVA, as stored; None: imported without a price (not quotable yet)
     iva_rate: Decimal
     image_url: str | None
     # Units at the branch the search was made for (None: no figure there); per visible branch below.
@@ -79,7 +79,9 @@ class ProductHit:
     score: float = 0.0
 
     @property
-    def price_with_iva(self) -> Decimal:
+    def price_with_iva(self) -> Decimal | None:
+        if self.price is None:
+            return None
         return (self.price * (1 + self.iva_rate / 100)).quantize(_CENT, rounding=ROUND_HALF_UP)
 
     @property
@@ -601,6 +603,9 @@ def _hit(
     prices are exact decimals stored as integers, read back by the model's own column types."""
     price, iva_rate = _PRICE.process_result_value(row[8], dialect), _IVA_RATE.process_result_value(row[9], dialect)
     assert price is not None and iva_rate is not None  # NOT NULL columns
+    if price == 0:
+        # The importer stores 0 exactly for a product without a price (`priced` false): a real price is > 0.
+        price = None
     return ProductHit(
         id=row[3],
         sku=row[4],
@@ -812,7 +817,9 @@ def format_ars(amount: Decimal) -> str:
 def product_message(hit: ProductHit, *, branch_name: str | None = None) -> str:
     """The WhatsApp text an agent sends from the catalog page: title, price with IVA, stock, first photo.
     The `SKU` line is what the conversation summary recognizes the product by."""
-    lines = [f'*{hit.title}*', f'Precio: {format_ars(hit.price_with_iva)} (IVA incluido)']
+    with_iva = hit.price_with_iva
+    price = f'{format_ars(with_iva)} (IVA incluido)' if with_iva is not None else 'a confirmar'
+    lines = [f'*{hit.title}*', f'Precio: {price}']
     if hit.stock is not None:
         where = f' en {branch_name}' if branch_name else ''
         lines.append(f'Stock{where}: {hit.stock} u.' if hit.stock > 0 else f'Sin stock{where} por el momento')

@@ -43,6 +43,7 @@ from .organization import (
 )
 from .people import ApiKey, AuditEntry, AuthSession, LoginAttempt, User, UserCreate, UserPublic
 from .sales import Quote, QuoteLine, Sale
+from .secrets import StoredSecret
 from .sessions import SessionState, WaSession, WaSessionPublic, WaSessionTransition, WaSessionTransitionPublic
 from .simulator import SimulatorMedia, SimulatorMessage
 from .webhooks import DeadLetter, DeadLetterKind, DeliveryStatus, WebhookDelivery
@@ -98,6 +99,7 @@ __all__ = [
     'SessionState',
     'SimulatorMedia',
     'SimulatorMessage',
+    'StoredSecret',
     'TemplateStatus',
     'User',
     'UserCreate',

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Column, Index, Text, UniqueConstraint, false
+from sqlalchemy import Boolean, Column, Index, Text, UniqueConstraint, false, true
 from sqlmodel import Field, SQLModel
 
 from .types import JSONType, Money, Rate, UTCDateTime, utcnow
@@ -35,6 +35,9 @@ class Product(ProductBase, table=True):
     # The normalized words a product is found by (services/catalog/text.py), written by the importer. Full-text
     # indexes sit on it: FTS5 `products_fts` on SQLite, a GIN tsvector index on PostgreSQL (migration 0006).
     search_text: str = Field(default='', sa_column=Column(Text, nullable=False, server_default=''))
+    # False for a product imported without a price (a MercadoLibre export has none): it is found by search but
+    # cannot be quoted until a price list sets it; its `price` column then holds 0 (migration 0018).
+    priced: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=true()))
     # No fitments: fits any vehicle (oils, bulbs), so a vehicle filter lets it through.
     universal: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -126,6 +126,12 @@ def effective_status(status: QuoteStatus | str, valid_until: date, today: date) 
 # --- building lines ---------------------------------------------------------------------------------------
 
 
+def unpriced_message(sku: str, position: int | None = None) -> str:
+    # Imported without a price (a MercadoLibre export has none): searchable, but a quote needs a real price.
+    where = f'line {position}: ' if position is not None else ''
+    return f'{where}product {sku} has no price yet; import its price (a catalog file with prices) before quoting it'
+
+
 def _line_rows(drafts: Sequence[LineDraft], products: dict[int, Product]) -> list[QuoteLine]:
     rows: list[QuoteLine] = []
     for position, draft in enumerate(drafts, start=1):
@@ -133,6 +139,8 @@ def _line_rows(drafts: Sequence[LineDraft], products: dict[int, Product]) -> lis
             product = products.get(draft.product_id)
             if product is None or not product.active:
                 raise NotFound(f'line {position}: no active product {draft.product_id}')
+            if not product.priced:
+                raise InvalidInput(unpriced_message(product.sku, position))
             description = (draft.description or product.title).strip()
             sku, unit_price = product.sku, product.price
             iva_rate = product.iva_rate if draft.iva_rate is None else draft.iva_rate

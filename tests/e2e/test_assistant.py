@@ -5,6 +5,7 @@ in an agent's console shows the vehicle and those products live — real server,
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 
 from playwright.async_api import Browser, expect
 from sqlmodel import col, select
@@ -57,14 +58,15 @@ async def test_the_ai_offers_catalog_products_and_the_summary_shows_them_live(
         assert sorted(products) == sorted(skus)
         for sku in skus:
             assert products[sku].title.lower().startswith('pastillas de freno'), products[sku].title
-            assert format_ars(products[sku].price_with_iva) in reply
+            price = products[sku].price_with_iva
+            assert price is not None and format_ars(price) in reply
         await expect(phone.get_by_text(products[skus[0]].title, exact=False).first).to_be_visible()
 
         # The summary in Ana's console: the vehicle and the products offered, without reloading.
         await expect(panel(ana).get_by_text('VW Gol Trend 2015', exact=True).first).to_be_visible(timeout=AI_PATIENCE)
         for sku in skus:
             line = panel(ana).get_by_text(
-                f'{products[sku].title} · {format_ars(products[sku].price_with_iva)}', exact=False
+                f'{products[sku].title} · {format_ars(products[sku].price_with_iva or Decimal(0))}', exact=False
             )
             await expect(line.first).to_be_visible(timeout=AI_PATIENCE)
         assert await ana.evaluate('window.location.pathname') == '/'

@@ -59,7 +59,7 @@ async def test_gol_trend_2015_brake_pads_get_real_products_with_price_and_stock(
             f.product_id == product.id and f.model == 'Gol Trend' and f.year_from <= 2015 <= f.year_to for f in fitments
         )
         line = next(line for line in reply.text.splitlines() if f'SKU {sku}' in line)
-        assert format_ars(product.price_with_iva) in line
+        assert product.price_with_iva is not None and format_ars(product.price_with_iva) in line
         assert ('sin stock' in line) == (not product.stock)
 
 

@@ -7,17 +7,25 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import typer
 from sqlalchemy import func
 from sqlmodel import col, select
 from typer.testing import CliRunner
 
-from app.cli import cli
+from app.commands.catalog import cli as catalog_commands
 from services.catalog import import_file, import_products
 from services.database import Database
 from services.demo.catalog import generate_catalog, write_csv, write_json
 from services.errors import InvalidInput
 from services.models import Product, ProductCode, ProductFitment, ProductStock
 from tests.conftest import World
+
+
+def leadmaster() -> typer.Typer:
+    """`leadmaster` with only its catalog commands: app/cli.py also loads every other feature's commands."""
+    root = typer.Typer()
+    root.add_typer(catalog_commands, name='catalog')
+    return root
 
 
 async def count(db: Database, model: type) -> int:
@@ -121,7 +129,7 @@ def test_cli_imports_a_file(database_url: str, tmp_path: Path, monkeypatch: pyte
     path = tmp_path / 'catalog.json'
     write_json(generate_catalog(120, branch_codes=('SUC1',)), path)
 
-    result = CliRunner().invoke(cli, ['catalog', 'import', str(path)], catch_exceptions=False)
+    result = CliRunner().invoke(leadmaster(), ['catalog', 'import', str(path)], catch_exceptions=False)
 
     assert result.exit_code == 0, result.output
     assert '120 products imported from catalog.json' in result.output and '120 new' in result.output
@@ -133,9 +141,16 @@ def test_cli_reports_a_bad_file_and_fails(
     monkeypatch.setenv('LEADMASTER_DATABASE_URL', database_url)
     monkeypatch.setenv('LEADMASTER_VAR_DIR', str(tmp_path / 'var'))
     path = tmp_path / 'catalog.json'
-    path.write_text('[{"sku": "X-1", "title": "Algo"}]', encoding='utf-8')
+    path.write_text('[{"sku": "X-1", "title": "Algo", "price": "doce"}]', encoding='utf-8')
 
-    result = CliRunner().invoke(cli, ['catalog', 'import', str(path)], catch_exceptions=False)
+    result = CliRunner().invoke(leadmaster(), ['catalog', 'import', str(path)], catch_exceptions=False)
+    strict = CliRunner().invoke(leadmaster(), ['catalog', 'import', str(path), '--strict'], catch_exceptions=False)
+    not_a_table = tmp_path / 'catalog.csv'
+    not_a_table.write_text('', encoding='utf-8')
+    empty = CliRunner().invoke(leadmaster(), ['catalog', 'import', str(not_a_table)], catch_exceptions=False)
 
+    # Every row rejected: nothing imported, and the command fails.
     assert result.exit_code == 1
-    assert 'item 0' in result.output and "product 'X-1'" in result.output
+    assert 'rejected item 0 X-1: price' in result.output and '0 products imported' in result.output
+    assert strict.exit_code == 1 and 'item 0' in strict.output and 'nothing was imported' in strict.output
+    assert empty.exit_code == 1 and 'the file is empty' in empty.output
