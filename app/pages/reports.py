@@ -67,7 +67,7 @@ async def reports_page(viewer: Viewer, desde: str | None = None, hasta: str | No
         return
     report_view.headline(report)
     report_view.charts(report)
-    csv_text = report_csv(report)
+    csv_text = report_csv(report, spreadsheet=True)  # for Excel / LibreOffice in Spanish (Argentina)
     ui.button(
         t('sales.report.download'),
         icon='download',

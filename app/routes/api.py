@@ -7,7 +7,9 @@ import hashlib
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from pydantic import AfterValidator, BaseModel, Field
 
 from app.routes.dependencies import ApiViewer, DatabaseDep
@@ -28,6 +30,7 @@ class ErrorOut(BaseModel):
 # What any operation may answer besides its own results (documented in the OpenAPI; schemathesis checks that every
 # status code the API returns is documented, tests/e2e/test_openapi_schema.py).
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {'model': ErrorOut, 'description': 'A query parameter the operation does not have (a typo would be ignored)'},
     401: {'model': ErrorOut, 'description': 'Missing or invalid X-API-Key'},
     503: {
         'model': ErrorOut,
@@ -40,7 +43,30 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 # A request body is at most this long (a text is ≤ 4096 characters, a template's variables fill ≤ 1024): 413 beyond.
 MAX_BODY_BYTES = 256 * 1024
 
-router = APIRouter(prefix='/api/v1', tags=['api'], responses=COMMON_RESPONSES, max_body_size=MAX_BODY_BYTES)
+
+async def refuse_unknown_query(request: Request) -> None:
+    """400 for a query parameter the operation does not declare: `?brnch_id=2` silently ignored would answer every
+    branch's conversations to a caller who asked for one."""
+    route = request.scope.get('route')
+    if not isinstance(route, APIRoute):
+        return
+    known = _query_names(route.dependant)
+    unknown = sorted(set(request.query_params.keys()) - known)
+    if unknown:
+        raise HTTPException(status_code=400, detail=f'unknown query parameter(s): {", ".join(map(repr, unknown))}')
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    return {param.alias for param in dependant.query_params}.union(*map(_query_names, dependant.dependencies))
+
+
+router = APIRouter(
+    prefix='/api/v1',
+    tags=['api'],
+    responses=COMMON_RESPONSES,
+    max_body_size=MAX_BODY_BYTES,
+    dependencies=[Depends(refuse_unknown_query)],
+)
 
 # Database ids are 32-bit integers: a bigger number is a 422, never a database error (a 500).
 ID_MAX = 2**31 - 1

@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, Depends, HTTPException, Path
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from app.routes.api import COMMON_RESPONSES, ErrorOut, StorableText
+from app.routes.api import COMMON_RESPONSES, MAX_BODY_BYTES, ErrorOut, StorableText, refuse_unknown_query
 from app.routes.dependencies import ApiViewer, DatabaseDep
 from app.runtime import runtime
 from services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -19,7 +19,13 @@ from services.sessions.control import GatewayUnavailable
 from services.sessions.sending import SessionCannotSend, queue_session_text
 from services.sessions.service import get_session, status_document
 
-router = APIRouter(prefix='/api/v1/sessions', tags=['sessions'], responses=COMMON_RESPONSES)
+router = APIRouter(
+    prefix='/api/v1/sessions',
+    tags=['sessions'],
+    responses=COMMON_RESPONSES,
+    max_body_size=MAX_BODY_BYTES,
+    dependencies=[Depends(refuse_unknown_query)],
+)
 
 SessionName = Annotated[str, Path(min_length=1, max_length=64, pattern=r'^[A-Za-z0-9_-]+$')]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -91,6 +97,9 @@ async def session_qr(name: SessionName, viewer: ApiViewer) -> Response:
     summary='Queue a text through the session (only when READY and sending is allowed)',
     responses={
         **NOT_FOUND,
+        400: {'model': ErrorOut, 'description': 'The body is not JSON (or not UTF-8), or an unknown query parameter'},
+        408: {'description': 'The body stopped arriving (text/plain)'},
+        413: {'model': ErrorOut, 'description': f'The body is longer than {MAX_BODY_BYTES} bytes'},
         422: {'description': 'Invalid body or phone number'},
         503: {
             'model': ErrorOut,

@@ -117,37 +117,42 @@ class CatalogSearch:
                 ui.label(t('catalog.truncated')).mark('catalog-truncated')
 
     def _row(self, hit: ProductHit) -> None:
+        # Two lines: the photo and the title get the card's whole width (in the console's 350 px panel a price
+        # column beside them squeezed the title to a word per line and overlapped it), price and actions below.
         with (
-            ui.card().classes('w-full p-2').props('flat bordered').mark(f'catalog-hit-{hit.sku}'),
-            ui.row().classes('w-full items-center gap-3 no-wrap'),
+            ui.card().classes('w-full p-2 gap-1').props('flat bordered').mark(f'catalog-hit-{hit.sku}'),
         ):
-            _thumbnail(hit.image_url)
-            with ui.column().classes('flex-1 min-w-0 gap-0'):
-                ui.label(hit.title).classes('font-medium break-words').mark('catalog-title')
-                with ui.row().classes('gap-2 text-xs text-slate-500'):
-                    # A MercadoLibre item has no brand: no empty part between the dots.
-                    ui.label(' · '.join(part for part in (hit.sku, hit.brand, hit.category) if part))
-                    if hit.matched_code:
-                        ui.badge(t('catalog.code', code=hit.matched_code), color='purple').mark('catalog-matched-code')
-            with ui.column().classes('items-end gap-0'):
+            with ui.row().classes('w-full items-start gap-3 no-wrap'):
+                _thumbnail(hit.image_url)
+                with ui.column().classes('flex-1 min-w-0 gap-0'):
+                    ui.label(hit.title).classes('font-medium break-words').mark('catalog-title')
+                    with ui.row().classes('gap-2 text-xs text-slate-500'):
+                        # A MercadoLibre item has no brand: no empty part between the dots.
+                        ui.label(' · '.join(part for part in (hit.sku, hit.brand, hit.category) if part))
+                        if hit.matched_code:
+                            ui.badge(t('catalog.code', code=hit.matched_code), color='purple').mark(
+                                'catalog-matched-code'
+                            )
+            with ui.row().classes('w-full items-center gap-2 no-wrap'):
                 with_iva = hit.price_with_iva
                 if with_iva is not None:
                     ui.label(format_ars(with_iva)).classes('font-semibold').mark('catalog-price')
                 else:  # imported without a price (a MercadoLibre export): found, not quotable until priced
                     ui.label(t('catalog.no_price')).classes('text-amber-800 font-medium').mark('catalog-price')
                 ui.label(f'{t("catalog.stock")}: {self._stock_text(hit)}').classes('text-xs').mark('catalog-stock')
-            if self.on_add is not None:
-                add = ui.button(icon='add_shopping_cart', on_click=lambda hit=hit: self._add(hit)).props(
-                    'flat round color=green-8'
-                )
-                add.tooltip(t('catalog.add_to_quote') if hit.price is not None else t('catalog.no_price'))
-                add.mark(f'catalog-add-{hit.sku}')
-                if hit.price is None:
-                    add.disable()
-            if self.on_send is not None:
-                ui.button(icon='send', on_click=lambda hit=hit: self._send(hit)).props(
-                    'flat round color=primary'
-                ).tooltip(t('catalog.send')).mark(f'catalog-send-{hit.sku}')
+                ui.space()
+                if self.on_add is not None:
+                    add = ui.button(icon='add_shopping_cart', on_click=lambda hit=hit: self._add(hit)).props(
+                        'flat round dense color=green-8'
+                    )
+                    add.tooltip(t('catalog.add_to_quote') if hit.price is not None else t('catalog.no_price'))
+                    add.mark(f'catalog-add-{hit.sku}')
+                    if hit.price is None:
+                        add.disable()
+                if self.on_send is not None:
+                    ui.button(icon='send', on_click=lambda hit=hit: self._send(hit)).props(
+                        'flat round dense color=primary'
+                    ).tooltip(t('catalog.send')).mark(f'catalog-send-{hit.sku}')
 
     def _stock_text(self, hit: ProductHit) -> str:
         if hit.stock is not None:

@@ -169,6 +169,25 @@ def _line_rows(drafts: Sequence[LineDraft], products: dict[int, Product]) -> lis
     return rows
 
 
+def _line_views(rows: Sequence[QuoteLine], totals: QuoteTotals) -> tuple[QuoteLineView, ...]:
+    """The quote's lines as shown, numbered from 1, each with its computed amounts."""
+    return tuple(
+        QuoteLineView(
+            position=index,
+            product_id=row.product_id,
+            sku=row.sku,
+            description=row.description,
+            quantity=row.quantity,
+            unit_price=row.unit_price,
+            discount_percent=row.discount_percent,
+            discount_amount=row.discount_amount,
+            iva_rate=row.iva_rate,
+            amounts=amounts,
+        )
+        for index, (row, amounts) in enumerate(zip(rows, totals.lines, strict=True), start=1)
+    )
+
+
 def _totals_of(rows: Sequence[QuoteLine], discount_percent: Decimal, discount_amount: Decimal) -> QuoteTotals:
     return compute_totals(
         [
@@ -284,21 +303,7 @@ async def new_quote_preview(
         notes='',
         discount_percent=ZERO,
         discount_amount=ZERO,
-        lines=tuple(
-            QuoteLineView(
-                position=index,
-                product_id=row.product_id,
-                sku=row.sku,
-                description=row.description,
-                quantity=row.quantity,
-                unit_price=row.unit_price,
-                discount_percent=row.discount_percent,
-                discount_amount=row.discount_amount,
-                iva_rate=row.iva_rate,
-                amounts=amounts,
-            )
-            for index, (row, amounts) in enumerate(zip(rows, totals.lines, strict=True), start=1)
-        ),
+        lines=_line_views(rows, totals),
         totals=totals,
         created_at=utcnow(),
         created_by_id=viewer.user_id if viewer else None,
@@ -549,21 +554,7 @@ async def load_view(session: AsyncSession, quote: Quote, *, today: date) -> Quot
     )
     sale = (await session.exec(select(Sale).where(Sale.quote_id == quote.id))).first()
     totals = _totals_of(rows, quote.discount_percent, quote.discount_amount)
-    lines = tuple(
-        QuoteLineView(
-            position=index,
-            product_id=row.product_id,
-            sku=row.sku,
-            description=row.description,
-            quantity=row.quantity,
-            unit_price=row.unit_price,
-            discount_percent=row.discount_percent,
-            discount_amount=row.discount_amount,
-            iva_rate=row.iva_rate,
-            amounts=amounts,
-        )
-        for index, (row, amounts) in enumerate(zip(rows, totals.lines, strict=True), start=1)
-    )
+    lines = _line_views(rows, totals)
     return QuoteView(
         id=quote.id or 0,
         code=quote_code(branch.code, quote.number),

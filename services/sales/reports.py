@@ -201,27 +201,35 @@ def _grouped(rows: tuple[ReportRow, ...], key: Any) -> tuple[tuple[str, Figures]
     return tuple(sorted(totals, key=lambda item: -item[1].total))
 
 
-def report_csv(report: SalesReport) -> str:
-    """One row per day, branch and agent, plus a final TOTAL row; '.' decimals, for spreadsheets and scripts."""
+def report_csv(report: SalesReport, *, spreadsheet: bool = False) -> str:
+    """One row per day, branch and agent, plus a final TOTAL row. Plain (the CLI, scripts): `,` between fields,
+    `.` decimals, ISO dates. `spreadsheet` (the page's download, opened in Excel or LibreOffice set to Spanish
+    (Argentina)): `;` between fields, `,` decimals, dd/mm/yyyy, and a UTF-8 BOM so accents survive — a `.`
+    decimal there is read as a thousands separator, turning $ 1.234,56 into 123.456."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator='\n')
+    writer = csv.writer(out, lineterminator='\n', delimiter=';' if spreadsheet else ',')
     writer.writerow(CSV_COLUMNS)
+
+    def number(value: Decimal, places: int) -> str:
+        text = f'{value:.{places}f}'
+        return text.replace('.', ',') if spreadsheet else text
 
     def figures_cells(value: Figures) -> list[str]:
         conversion = value.conversion_percent
         return [
             str(value.sales),
-            f'{value.net:.2f}',
-            f'{value.iva:.2f}',
-            f'{value.total:.2f}',
-            f'{value.average_ticket:.2f}',
+            number(value.net, 2),
+            number(value.iva, 2),
+            number(value.total, 2),
+            number(value.average_ticket, 2),
             str(value.quotes_sent),
             str(value.quotes_accepted),
-            '' if conversion is None else f'{conversion:.1f}',
-            f'{value.commission:.2f}',
+            '' if conversion is None else number(Decimal(conversion), 1),
+            number(value.commission, 2),
         ]
 
     for row in report.rows:
-        writer.writerow([row.day.isoformat(), row.branch_code, row.agent_name, *figures_cells(row.figures)])
+        day = row.day.strftime('%d/%m/%Y') if spreadsheet else row.day.isoformat()
+        writer.writerow([day, row.branch_code, row.agent_name, *figures_cells(row.figures)])
     writer.writerow(['TOTAL', '', '', *figures_cells(report.totals)])
-    return out.getvalue()
+    return ('\ufeff' if spreadsheet else '') + out.getvalue()

@@ -37,7 +37,7 @@ class PartMatch:
     sku: str
     title: str
     brand: str
-    price: Decimal
+    price: Decimal | None  # None: imported without a price (not quotable until priced)
 
 
 def _plausible(code: str) -> bool:
@@ -94,7 +94,7 @@ async def match_part_codes(db: Database, *, texts: Sequence[str], limit: int = 2
                 sku=product.sku,
                 title=product.title,
                 brand=product.brand,
-                price=product.price,
+                price=product.price if product.priced else None,
             )
         )
     return found[:limit]

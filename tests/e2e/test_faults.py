@@ -182,8 +182,15 @@ class Rig:
         self._ready.update(int(pid) for pid in re.findall(rb'workers ready \(pid (\d+)', text[:complete]))
         return self._ready
 
-    async def worker_pid(self) -> int:
-        return await until(self._healthy, seconds=SETTLE_SECONDS, what='a running worker process')
+    async def worker_pid(self, *, not_: int | None = None) -> int:
+        """The running worker process's pid; with `not_`, the one that replaced that pid (right after a kill the
+        supervisor may not have noticed yet, and `/health` still names the dead one)."""
+
+        async def running() -> int | None:
+            pid = await self._healthy()
+            return pid if pid is not None and pid != not_ else None
+
+        return await until(running, seconds=SETTLE_SECONDS, what='a running worker process')
 
 
 @pytest.fixture(scope='module')
@@ -659,7 +666,7 @@ async def test_worker_killed_during_ingest_loses_nothing_acknowledged(rig: Rig) 
             os.kill(victim, signal.SIGKILL)  # as soon as it is seen: the batch's transaction is most likely open
         stored_at_kill = len(await stored_rows(rig, client.prefix))
         killed = time.monotonic()
-        replacement = await rig.worker_pid()
+        replacement = await rig.worker_pid(not_=victim)
         restarted = time.monotonic()
         assert replacement != victim
         await until(
@@ -794,7 +801,7 @@ async def _kill_during_sending(rig: Rig, victim: str) -> None:
     if victim == 'worker':
         os.kill(worker, signal.SIGKILL)
         killed = time.monotonic()
-        replacement = await rig.worker_pid()
+        replacement = await rig.worker_pid(not_=worker)
         assert replacement != worker
     else:
         rig.app.kill()

@@ -69,3 +69,11 @@ async def test_template_variables_with_nul_are_422(user: User, setup: dict) -> N
     )
 
     assert response.status_code == 422, response.text
+
+
+async def test_an_unknown_query_parameter_is_400_not_ignored(user: User, setup: dict) -> None:  # noqa: F811
+    # A typo silently ignored would answer every branch's conversations to a caller who asked for one.
+    typo = await user.http_client.get('/api/v1/conversations?brnch_id=2', headers=setup['global'])
+    right = await user.http_client.get('/api/v1/conversations?branch_id=2', headers=setup['global'])
+    assert typo.status_code == 400 and 'brnch_id' in typo.json()['detail']
+    assert right.status_code == 200

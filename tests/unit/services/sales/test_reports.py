@@ -182,6 +182,24 @@ async def test_csv_has_a_row_per_day_branch_agent_and_a_total(
     assert rows[-1]['date'] == 'TOTAL' and rows[-1]['total'] == '1815.00'
 
 
+async def test_the_pages_csv_opens_right_in_a_spreadsheet_set_to_argentina(
+    *, db: Database, world: World, november: None, marta: Viewer
+) -> None:
+    report = await daily_report(db, viewer=marta, start=DAY, end=DAY)
+
+    text = report_csv(report, spreadsheet=True)
+
+    assert text.startswith('\ufeff')  # Excel reads it as UTF-8: 'Ana Gómez', not 'Ana GÃ³mez'
+    rows = list(csv.DictReader(io.StringIO(text.removeprefix('\ufeff')), delimiter=';'))
+    assert (rows[0]['date'], rows[0]['agent'], rows[0]['net'], rows[0]['conversion_percent']) == (
+        '30/11/2026',
+        'Ana Gómez',
+        '1500,00',
+        '25,0',
+    )
+    assert rows[-1]['total'] == '1815,00'
+
+
 async def test_bad_ranges_are_refused(*, db: Database, world: World, jorge: Viewer) -> None:
     with pytest.raises(InvalidInput, match='before it starts'):
         await daily_report(db, viewer=jorge, start=DAY, end=DAY - timedelta(days=1))
