@@ -8,8 +8,26 @@ export default {
     this.box = this.$el.closest('.q-scrollarea__container') || this.$el.parentElement;
     this.content = this.box.firstElementChild || this.$el.parentElement;
     this.atBottom = true;
+    // Only the reader leaves the bottom. The browser also moves the scroll position (scroll anchoring while a photo
+    // above decodes, a late layout): taken for the reader's, that once left a long thread with a photo at its top.
+    this.readerAt = -Infinity;
+    this.onIntent = () => {
+      this.readerAt = performance.now();
+    };
+    this.area = this.box.closest('.q-scrollarea') || this.box;  // its custom scrollbar is outside the box
+    for (const type of ['wheel', 'touchmove', 'pointerdown', 'keydown']) {
+      this.area.addEventListener(type, this.onIntent, { passive: true });
+    }
+    document.addEventListener('keydown', this.onIntent, { passive: true });  // PageUp, Home with focus elsewhere
     this.onScroll = () => {
-      this.atBottom = this.box.scrollHeight - this.box.scrollTop - this.box.clientHeight <= this.threshold;
+      const distance = this.box.scrollHeight - this.box.scrollTop - this.box.clientHeight;
+      if (distance <= this.threshold) {
+        this.atBottom = true;
+      } else if (performance.now() - this.readerAt < 1500) {
+        this.atBottom = false;
+      } else if (this.atBottom) {
+        this.stick();
+      }
     };
     this.box.addEventListener('scroll', this.onScroll, { passive: true });
     this.observer = new ResizeObserver(() => {
@@ -22,6 +40,12 @@ export default {
   unmounted() {
     if (this.observer) this.observer.disconnect();
     if (this.box) this.box.removeEventListener('scroll', this.onScroll);
+    if (this.area) {
+      for (const type of ['wheel', 'touchmove', 'pointerdown', 'keydown']) {
+        this.area.removeEventListener(type, this.onIntent);
+      }
+    }
+    document.removeEventListener('keydown', this.onIntent);
   },
   methods: {
     stick() {

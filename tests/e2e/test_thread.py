@@ -5,7 +5,6 @@ type. On SQLite and PostgreSQL (`leadmaster run --demo`)."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 
 from playwright.async_api import Browser, Locator, Page, expect
@@ -67,9 +66,12 @@ async def test_a_long_thread_with_a_photo_opens_at_the_newest_message_and_follow
     assert box is not None and bubble is not None
     assert bubble['y'] + bubble['height'] <= box['y'] + box['height'] + 1
 
-    # Reading older messages: a new one does not pull her away.
-    await area.locator('.q-scrollarea__container').evaluate('box => { box.scrollTop = 0; }')
-    await asyncio.sleep(0.2)  # let the scroll event land before the next message (a person reads for longer)
+    # Reading older messages (her own wheel, as a person scrolls): a new one does not pull her away.
+    container = area.locator('.q-scrollarea__container')
+    await container.hover()
+    await ana.mouse.wheel(0, -20_000)
+    handle = await container.element_handle()
+    await ana.wait_for_function('box => box.scrollTop < 50', arg=handle, timeout=20_000)
     await customer_says(phone, 'Espero respuesta')
     await expect(area.get_by_text('Espero respuesta')).to_be_attached()
     assert await area.locator('.q-scrollarea__container').evaluate('box => box.scrollTop') < 50
