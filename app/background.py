@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 
+from app import background_campaigns, background_leads
 from app.event_bus import InProcessEventBus
 from app.settings import Settings
 from services.alerts import AlertSweeper, AlertThresholds
@@ -76,6 +77,9 @@ class Workers:
     session_probes: SessionProbeSweeper
     # Issue 21: the daily backup and its retention (APScheduler job); None when LEADMASTER_BACKUP_ENABLED=false.
     backups: BackupSweeper | None = None
+    # Issue 16: lead scoring and campaigns (app/background_leads.py, app/background_campaigns.py).
+    lead_jobs: list[Any] = field(default_factory=list)
+    campaign_jobs: list[Any] = field(default_factory=list)
 
     def subscribe(self, bus: InProcessEventBus) -> None:
         """Events wake the workers instead of polling: a journaled webhook the ingest, a queued reply the outbox,
@@ -113,6 +117,8 @@ class Workers:
         bus.subscribe(self.vin_worker.on_event, branch_ids=None, kinds=[MESSAGE_STATUS])
         # M6: a session that needs a QR (a webhook said so) reaches the admins' bell now, not at the next check.
         bus.subscribe(self._check_alerts, branch_ids=None, kinds=[SESSION_STATE])
+        background_leads.subscribe(bus, self.lead_jobs)
+        background_campaigns.subscribe(bus, self.campaign_jobs)
 
     async def _check_alerts(self, _event: object) -> None:
         await self.alerts.run_once()
@@ -133,6 +139,8 @@ class Workers:
         self.session_probes.start()
         if self.backups is not None:
             self.backups.start()
+        for job in (*self.lead_jobs, *self.campaign_jobs):
+            job.start()
         if isinstance(self.sales.inventory, SoapInventory):
             self.sales.inventory.warm_up()  # zeep loads the WSDL in a thread; the first stock check is then quick
 
@@ -156,6 +164,8 @@ class Workers:
             await worker.stop()
         if self.backups is not None:
             await self.backups.stop()
+        for job in (*self.lead_jobs, *self.campaign_jobs):
+            await job.stop()
         await self.waha.aclose()
         await self.vin_reader.aclose()
         if isinstance(self.sales.inventory, SoapInventory):
@@ -321,4 +331,6 @@ def build_workers(
         )
         if settings.backup_enabled
         else None,
+        lead_jobs=background_leads.build(settings, db=db, bus=bus),
+        campaign_jobs=background_campaigns.build(settings, db=db, bus=bus),
     )

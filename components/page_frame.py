@@ -23,17 +23,31 @@ class NavItem:
     icon: str
     minimum_role: Role
     needs_simulator: bool = False
+    # Items of a group share one header button with a menu (the administration's pages would not fit one line).
+    group: str | None = None
 
+
+ADMIN_GROUP = 'nav.admin'
 
 NAV_ITEMS = [
     NavItem('/', 'nav.conversations', 'forum', Role.AGENT),
     NavItem('/presupuestos', 'sales.nav.quotes', 'request_quote', Role.AGENT),
     NavItem('/catalog', 'nav.catalog', 'inventory_2', Role.AGENT),
+    NavItem('/contactos', 'nav.contacts', 'contacts', Role.AGENT),
+    NavItem('/validacion', 'nav.validation', 'fact_check', Role.AGENT),
+    NavItem('/panel', 'nav.dashboard', 'monitor_heart', Role.MANAGER),
     NavItem('/reportes', 'sales.nav.reports', 'bar_chart', Role.MANAGER),
-    NavItem('/admin/branches', 'nav.branches', 'store', Role.MANAGER),
-    NavItem('/admin/users', 'nav.users', 'group', Role.MANAGER),
-    NavItem('/admin/webhooks', 'nav.webhooks', 'report', Role.ADMIN),
-    NavItem('/admin/sessions', 'nav.sessions', 'qr_code_2', Role.ADMIN),
+    NavItem('/campanas', 'nav.campaigns', 'campaign', Role.MANAGER),
+    NavItem('/admin/users', 'nav.users', 'group', Role.MANAGER, group=ADMIN_GROUP),
+    NavItem('/admin/branches', 'nav.branches', 'store', Role.MANAGER, group=ADMIN_GROUP),
+    NavItem('/admin/numbers', 'nav.numbers', 'phone_iphone', Role.ADMIN, group=ADMIN_GROUP),
+    NavItem('/admin/templates', 'nav.templates', 'article', Role.MANAGER, group=ADMIN_GROUP),
+    NavItem('/admin/canned', 'nav.canned', 'quickreply', Role.MANAGER, group=ADMIN_GROUP),
+    NavItem('/admin/settings', 'nav.settings', 'tune', Role.MANAGER, group=ADMIN_GROUP),
+    NavItem('/admin/apikeys', 'nav.apikeys', 'key', Role.ADMIN, group=ADMIN_GROUP),
+    NavItem('/admin/audit', 'nav.audit', 'policy', Role.ADMIN, group=ADMIN_GROUP),
+    NavItem('/admin/webhooks', 'nav.webhooks', 'report', Role.ADMIN, group=ADMIN_GROUP),
+    NavItem('/admin/sessions', 'nav.sessions', 'qr_code_2', Role.ADMIN, group=ADMIN_GROUP),
     NavItem('/simulador', 'nav.simulator', 'smartphone', Role.AGENT, needs_simulator=True),
 ]
 
@@ -70,18 +84,15 @@ def page_frame(
     with ui.header().classes('items-center no-wrap gap-2 px-3 py-1 bg-slate-800 text-white').mark('app-header'):
         ui.label(t('app.name')).classes('text-lg font-bold max-md:hidden')
         with ui.row().classes('gap-0 no-wrap min-w-0'):
+            groups: dict[str, list[NavItem]] = {}
             for item in items:
-                active = item.path == active_path
-                with ui.button(icon=item.icon, on_click=lambda path=item.path: ui.navigate.to(path)).props(
-                    'flat no-caps'
-                ) as button:
-                    # (`max-…:hidden`, not `hidden lg:inline`: Quasar's `.hidden` is `!important`)
-                    ui.label(t(item.label_key)).classes('ml-2' if active else f'ml-2 {names_hidden_below}')
-                button.classes('text-white px-2' + (' bg-slate-600' if active else ''))
-                button.props['aria-label'] = t(item.label_key)
-                if not active:
-                    button.tooltip(t(item.label_key))
-                button.mark(f'nav-{item.path}')
+                if item.group is not None:
+                    groups.setdefault(item.group, []).append(item)
+            for item in items:
+                if item.group is None:
+                    _nav_button(item, active=item.path == active_path, names_hidden_below=names_hidden_below)
+                elif groups[item.group][0] is item:  # the group's button where its first page would be
+                    _nav_group(item.group, groups[item.group], active_path, names_hidden_below)
         ui.space()
         if viewer.has_role(Role.MANAGER) and len(branches) > 1:
             options: dict[int | None, str] = {None: t('header.all_branches'), **branch_names}
@@ -110,6 +121,39 @@ def page_frame(
     classes = 'w-full h-full min-h-0 p-0 gap-0 no-wrap' if full_height else 'w-full p-4 gap-4'
     with ui.column().classes(classes) as content:
         yield content
+
+
+def _nav_button(item: NavItem, *, active: bool, names_hidden_below: str) -> None:
+    with ui.button(icon=item.icon, on_click=lambda path=item.path: ui.navigate.to(path)).props(
+        'flat no-caps'
+    ) as button:
+        # (`max-…:hidden`, not `hidden lg:inline`: Quasar's `.hidden` is `!important`)
+        ui.label(t(item.label_key)).classes('ml-2' if active else f'ml-2 {names_hidden_below}')
+    button.classes('text-white px-2' + (' bg-slate-600' if active else ''))
+    button.props['aria-label'] = t(item.label_key)
+    if not active:
+        button.tooltip(t(item.label_key))
+    button.mark(f'nav-{item.path}')
+
+
+def _nav_group(label_key: str, members: list[NavItem], active_path: str, names_hidden_below: str) -> None:
+    """One header button whose menu lists the group's pages; it shows the current page's name when it is one."""
+    current = next((item for item in NAV_ITEMS if item.group == label_key and item.path == active_path), None)
+    icon = current.icon if current else 'admin_panel_settings'
+    with ui.button(icon=icon).props('flat no-caps') as button:
+        ui.label(t(current.label_key) if current else t(label_key)).classes(
+            'ml-2' if current else f'ml-2 {names_hidden_below}'
+        )
+        ui.icon('arrow_drop_down')
+        with ui.menu().mark('nav-admin-menu'):
+            for item in members:
+                with ui.item(on_click=lambda path=item.path: ui.navigate.to(path)).mark(f'nav-{item.path}'):
+                    with ui.item_section().props('avatar'):
+                        ui.icon(item.icon)
+                    ui.item_section(t(item.label_key))
+    button.classes('text-white px-2' + (' bg-slate-600' if current else ''))
+    button.props['aria-label'] = t(label_key)
+    button.mark('nav-admin')
 
 
 # Below which width the header shows the pages' icons only: an agent's few pages fit with their names from 1024 px,

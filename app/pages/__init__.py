@@ -5,4 +5,19 @@ from __future__ import annotations
 
 def register_pages() -> None:
     # Importing a page module registers its routes via the @ui.page decorators.
-    from app.pages import admin, catalog, inbox, login, quotes, reports, sessions, simulator  # noqa: F401
+    from app.pages import (  # noqa: F401
+        admin,
+        admin_records,
+        branch_settings,
+        campaigns,
+        catalog,
+        contacts,
+        dashboard,
+        inbox,
+        login,
+        quotes,
+        reports,
+        sessions,
+        simulator,
+        validation,
+    )

@@ -8,7 +8,22 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import assistant, backups, catalog, console, core, sales, sessions, takeover, vin
+from . import (
+    admin,
+    assistant,
+    backups,
+    campaigns,
+    catalog,
+    console,
+    core,
+    dashboard,
+    leads,
+    sales,
+    sessions,
+    settings,
+    takeover,
+    vin,
+)
 
 
 def _merged(*modules: ModuleType) -> dict[str, dict[str, str]]:
@@ -22,4 +37,19 @@ def _merged(*modules: ModuleType) -> dict[str, dict[str, str]]:
     return merged
 
 
-TEXTS = _merged(core, takeover, assistant, vin, sales, sessions, console, catalog, backups)
+TEXTS = _merged(
+    core,
+    takeover,
+    assistant,
+    vin,
+    sales,
+    sessions,
+    console,
+    catalog,
+    backups,
+    admin,
+    settings,
+    dashboard,
+    leads,
+    campaigns,
+)

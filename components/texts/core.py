@@ -24,6 +24,17 @@ TEXTS: dict[str, dict[str, str]] = {
     'nav.users': {'es': 'Usuarios', 'en': 'Users'},
     'nav.webhooks': {'es': 'Webhooks', 'en': 'Webhooks'},
     'nav.simulator': {'es': 'Simulador', 'en': 'Simulator'},
+    'nav.admin': {'es': 'Administración', 'en': 'Administration'},
+    'nav.contacts': {'es': 'Contactos', 'en': 'Contacts'},
+    'nav.validation': {'es': 'Validación', 'en': 'Validation'},
+    'nav.dashboard': {'es': 'Panel', 'en': 'Dashboard'},
+    'nav.campaigns': {'es': 'Campañas', 'en': 'Campaigns'},
+    'nav.numbers': {'es': 'Números', 'en': 'Numbers'},
+    'nav.templates': {'es': 'Plantillas', 'en': 'Templates'},
+    'nav.canned': {'es': 'Respuestas rápidas', 'en': 'Quick replies'},
+    'nav.settings': {'es': 'Configuración', 'en': 'Settings'},
+    'nav.apikeys': {'es': 'Claves de API', 'en': 'API keys'},
+    'nav.audit': {'es': 'Auditoría', 'en': 'Audit log'},
     'webhooks.dead_letters': {'es': 'Mensajes retenidos', 'en': 'Dead letters'},
     'webhooks.dead_letters_help': {
         'es': 'Llegaron y se le confirmaron a Meta, pero no se guardaron: son de un phone_number_id que ninguna '

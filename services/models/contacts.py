@@ -43,6 +43,13 @@ class Contact(ContactBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     # A duplicate merged into another contact points at the survivor and is hidden everywhere.
     merged_into_id: int | None = Field(default=None, foreign_key='contacts.id')
+    # L1-L4 (seed 002, issue 16): a prospect is a contact who may never have written. The scores and their reasons
+    # are computed by services/leads/scoring.py; the send gate (services/whatsapp/outbox.py) reads them.
+    score_contactabilidad: int = Field(default=0, ge=0, le=100, index=True)
+    digital_maturity: int = Field(default=0, ge=0, le=100)
+    validado_tecnicamente: bool = Field(default=False, index=True)
+    # Opted out (BAJA, STOP…): honored at once and forever; nothing business-initiated reaches them again.
+    opted_out_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

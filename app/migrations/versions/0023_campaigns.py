@@ -1,0 +1,24 @@
+"""campaigns, their recipients and the send gate (issue 16)
+
+Revision ID: 0023
+Revises: 0022
+Create Date: 2026-12-07 22:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision: str = '0023'
+down_revision: str | None = '0022'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

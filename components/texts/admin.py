@@ -1,0 +1,5 @@
+"""UI texts of the admin feature (es-AR first, English)."""
+
+from __future__ import annotations
+
+TEXTS: dict[str, dict[str, str]] = {}

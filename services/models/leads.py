@@ -1,0 +1,3 @@
+"""Tables of the leads feature (issue 16)."""
+
+from __future__ import annotations

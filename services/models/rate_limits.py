@@ -1,0 +1,3 @@
+"""Tables of the rate limits shared across processes (issue 20)."""
+
+from __future__ import annotations
