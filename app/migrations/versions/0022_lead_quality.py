@@ -26,9 +26,31 @@ def upgrade() -> None:
         batch.add_column(sa.Column('opted_out_at', services.models.types.UTCDateTime(timezone=True), nullable=True))
     op.create_index('ix_contacts_score_contactabilidad', 'contacts', ['score_contactabilidad'])
     op.create_index('ix_contacts_validado_tecnicamente', 'contacts', ['validado_tecnicamente'])
+    op.create_table(
+        'contact_branches',
+        sa.Column('id', sa.Integer(), primary_key=True),
+        sa.Column('contact_id', sa.Integer(), sa.ForeignKey('contacts.id'), nullable=False),
+        sa.Column('branch_id', sa.Integer(), sa.ForeignKey('branches.id'), nullable=False),
+        sa.Column('source', sa.String(length=16), nullable=False),
+        sa.Column('created_at', services.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint('contact_id', 'branch_id'),
+    )
+    op.create_index('ix_contact_branches_contact_id', 'contact_branches', ['contact_id'])
+    op.create_index('ix_contact_branches_branch_id', 'contact_branches', ['branch_id'])
+    op.create_table(
+        'contact_labels',
+        sa.Column('id', sa.Integer(), primary_key=True),
+        sa.Column('contact_id', sa.Integer(), sa.ForeignKey('contacts.id'), nullable=False),
+        sa.Column('label', sa.String(length=40), nullable=False),
+        sa.UniqueConstraint('contact_id', 'label'),
+    )
+    op.create_index('ix_contact_labels_contact_id', 'contact_labels', ['contact_id'])
+    op.create_index('ix_contact_labels_label', 'contact_labels', ['label'])
 
 
 def downgrade() -> None:
+    op.drop_table('contact_labels')
+    op.drop_table('contact_branches')
     op.drop_index('ix_contacts_validado_tecnicamente', 'contacts')
     op.drop_index('ix_contacts_score_contactabilidad', 'contacts')
     with op.batch_alter_table('contacts') as batch:
