@@ -9,9 +9,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     LEADMASTER_PORT=8080 \
     LEADMASTER_VAR_DIR=/app/var
 
-# Tesseract reads VIN plates from customers' photos (SPEC V1).
+# Tesseract reads VIN plates from customers' photos (SPEC V1); HAProxy balances several web processes
+# (`leadmaster cluster`, or the haproxy service of docker-compose.yml: SPEC O6, docs/scaling.md).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-spa postgresql-client \
+    && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-spa postgresql-client haproxy \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
@@ -21,6 +22,7 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY app ./app
 COPY components ./components
 COPY services ./services
+COPY deploy ./deploy
 COPY alembic.ini ./
 RUN uv sync --frozen --no-dev \
     && useradd --system --home /app leadmaster \

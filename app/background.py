@@ -3,6 +3,10 @@ process (`leadmaster worker`, SPEC O6). No NiceGUI here: the worker process neve
 
 Only the process that runs the workers subscribes them to the bus. With a cross-process bus every process hears
 every event, and a web process that also subscribed would queue work nobody ever does.
+
+Roles (`leadmaster worker --only ingest,outbox`, issue 20): a worker process may run some of the workers only, to
+split them over processes or machines; each worker is safe with N copies (claims with `FOR UPDATE SKIP LOCKED`,
+conditional updates, rate limits and scheduled jobs shared through PostgreSQL).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from app.settings import Settings
 from services.alerts import AlertSweeper, AlertThresholds
 from services.assistant import AssistantEngine, AssistantWorker, QuoteDrafter, SummaryWorker, make_engine
 from services.backups import BackupSweeper
+from services.dashboard import DashboardFiguresSweeper
 from services.database import Database
 from services.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_STATUS, WEBHOOK_JOURNALED
 from services.media_store import MediaStore
@@ -30,6 +35,7 @@ from services.retention import RetentionSweeper
 from services.sales.desk import SalesDesk, build_inventory
 from services.sales.inventory import SoapInventory
 from services.sales.workers import QuoteAcceptanceWorker, QuoteExpiryWorker
+from services.secrets import keyring_for
 from services.sessions.control import ProbePolicy, SessionControl
 from services.sessions.service import SESSION_STATE
 from services.sessions.workers import SessionProbeSweeper
@@ -40,11 +46,41 @@ from services.vin.workers import VinWorker
 from services.whatsapp.graph_client import GraphClient
 from services.whatsapp.waha.client import WahaClient
 from services.whatsapp.workers import IngestWorker, MediaWorker, OutboxWorker
+from services.workers import ScheduledJob
 
 log = logging.getLogger('leadmaster')
 
 # At most ~20 summaries a second per process (services/assistant/summary.py, SummaryWorker.pause_seconds).
 SUMMARY_PAUSE_SECONDS = 0.05
+
+# What `leadmaster worker --only` accepts, and what each name runs.
+ROLES: dict[str, str] = {
+    'ingest': 'the webhook journal into messages (M1)',
+    'outbox': 'sending replies, with the shared rate limits (M3)',
+    'media': 'downloading inbound media (M2)',
+    'takeover': 'assignment rules, expired holds, renewals (T2, T4)',
+    'assistant': "the bot's replies (A1-A3)",
+    'summaries': 'conversation summaries (C4)',
+    'vin': 'reading VINs from photos (V1-V3)',
+    'sales': "quotes accepted by the customer's 'sí', expiry (S2-S4)",
+    'retention': 'anonymising after retention (O3)',
+    'alerts': 'alerts to admins (O4)',
+    'sessions': 'probing WA-Web sessions (M6)',
+    'backups': 'the daily backup',
+    'leads': 'lead scoring (L)',
+    'campaigns': 'campaigns (L)',
+    'dashboard': "the manager dashboard's stored per-conversation figures (B3)",
+}
+
+
+def parse_roles(value: str | None) -> frozenset[str]:
+    """`ingest,outbox` → those roles; None or empty → every role. Raises ValueError naming an unknown one."""
+    if not value or not value.strip():
+        return frozenset(ROLES)
+    roles = frozenset(part.strip() for part in value.split(',') if part.strip())
+    if unknown := sorted(roles - ROLES.keys()):
+        raise ValueError(f'unknown worker role(s): {", ".join(unknown)} (known: {", ".join(ROLES)})')
+    return roles
 
 
 @dataclass
@@ -80,67 +116,108 @@ class Workers:
     # Issue 16: lead scoring and campaigns (app/background_leads.py, app/background_campaigns.py).
     lead_jobs: list[Any] = field(default_factory=list)
     campaign_jobs: list[Any] = field(default_factory=list)
+    # Issue 15: keeps the dashboard's per-conversation figures current between page loads (APScheduler job).
+    dashboard_figures: DashboardFiguresSweeper | None = None
+    # Which of them this process runs (`leadmaster worker --only`); every one by default.
+    roles: frozenset[str] = field(default_factory=lambda: frozenset(ROLES))
+
+    def by_role(self) -> dict[str, list[Any]]:
+        """Each role's workers and jobs (each has `start()` and `async stop()`)."""
+        return {
+            'ingest': [self.ingest],
+            'outbox': [self.outbox],
+            'media': [self.media_worker],
+            'takeover': [self.assignment, self.takeover_sweeper],
+            'assistant': [self.assistant],
+            'summaries': [self.summaries],
+            'vin': [self.vin_worker],
+            'sales': [self.quote_acceptances, self.quote_expiry],
+            'retention': [self.retention],
+            'alerts': [self.alerts],
+            'sessions': [self.session_probes],
+            'backups': [self.backups] if self.backups is not None else [],
+            'leads': self.lead_jobs,
+            'campaigns': self.campaign_jobs,
+            'dashboard': [self.dashboard_figures] if self.dashboard_figures is not None else [],
+        }
+
+    def running(self) -> list[Any]:
+        """The workers and jobs of this process's roles."""
+        return [worker for role, workers in self.by_role().items() if role in self.roles for worker in workers]
 
     def subscribe(self, bus: InProcessEventBus) -> None:
         """Events wake the workers instead of polling: a journaled webhook the ingest, a queued reply the outbox,
         inbound media the downloader. A gap in a cross-process bus wakes these three at once (polling would, later);
         the bot, the summaries and the takeover sweeper catch up on their own periodic rounds."""
 
+        roles = self.roles
+        woken = [
+            worker
+            for role, worker in (('ingest', self.ingest), ('outbox', self.outbox), ('media', self.media_worker))
+            if role in roles
+        ]
+
         def wake_all() -> None:
-            for worker in (self.ingest, self.outbox, self.media_worker):
+            for worker in woken:
                 worker.wake()
 
-        bus.subscribe(lambda _event: self.ingest.wake(), branch_ids=None, kinds=[WEBHOOK_JOURNALED], on_gap=wake_all)
+        # A gap may have lost any event: it wakes what this process runs (one subscription carries the gap).
         bus.subscribe(
-            lambda event: self.outbox.wake() if event.data.get('status') == MessageStatus.QUEUED else None,
+            lambda _event: self.ingest.wake() if 'ingest' in roles else None,
             branch_ids=None,
-            kinds=[MESSAGE_CREATED],
+            kinds=[WEBHOOK_JOURNALED],
+            on_gap=wake_all,
         )
-        bus.subscribe(
-            lambda event: (
-                self.media_worker.wake()
-                if event.data.get('media_id') and event.data.get('direction') == Direction.INBOUND
-                else None
-            ),
-            branch_ids=None,
-            kinds=[MESSAGE_CREATED],
-        )
-        bus.subscribe(self.assignment.on_event, branch_ids=None, kinds=[CONVERSATION_UPDATED])
-        # T2: an agent's message renews her hold, whichever page or API queued it.
-        bus.subscribe(renew_on_agent_messages(self.db, bus), branch_ids=None, kinds=[MESSAGE_CREATED])
-        # The customer's "sí" is checked for every inbound message in any mode (a person usually sent the quote).
-        bus.subscribe(self.quote_acceptances.on_event, branch_ids=None, kinds=[MESSAGE_CREATED])
-        # A conversation given back to the AI (released, a hold expired) has its pending question answered at once.
-        bus.subscribe(self.assistant.on_event, branch_ids=None, kinds=[MESSAGE_CREATED, VIN_READ, CONVERSATION_UPDATED])
-        # A photo's VIN feeds the summary's vehicle: recompute when a reading (or an agent's correction) lands.
-        bus.subscribe(self.summaries.on_event, branch_ids=None, kinds=[MESSAGE_CREATED, VIN_READ])
-        bus.subscribe(self.vin_worker.on_event, branch_ids=None, kinds=[MESSAGE_STATUS])
-        # M6: a session that needs a QR (a webhook said so) reaches the admins' bell now, not at the next check.
-        bus.subscribe(self._check_alerts, branch_ids=None, kinds=[SESSION_STATE])
-        background_leads.subscribe(bus, self.lead_jobs)
-        background_campaigns.subscribe(bus, self.campaign_jobs)
+        if 'outbox' in roles:
+            bus.subscribe(
+                lambda event: self.outbox.wake() if event.data.get('status') == MessageStatus.QUEUED else None,
+                branch_ids=None,
+                kinds=[MESSAGE_CREATED],
+            )
+        if 'media' in roles:
+            bus.subscribe(
+                lambda event: (
+                    self.media_worker.wake()
+                    if event.data.get('media_id') and event.data.get('direction') == Direction.INBOUND
+                    else None
+                ),
+                branch_ids=None,
+                kinds=[MESSAGE_CREATED],
+            )
+        if 'takeover' in roles:
+            bus.subscribe(self.assignment.on_event, branch_ids=None, kinds=[CONVERSATION_UPDATED])
+            # T2: an agent's message renews her hold, whichever page or API queued it.
+            bus.subscribe(renew_on_agent_messages(self.db, bus), branch_ids=None, kinds=[MESSAGE_CREATED])
+        if 'sales' in roles:
+            # The customer's "sí" is checked for every inbound message in any mode (a person usually sent the quote).
+            bus.subscribe(self.quote_acceptances.on_event, branch_ids=None, kinds=[MESSAGE_CREATED])
+        if 'assistant' in roles:
+            # A conversation given back to the AI (released, a hold expired) has its pending question answered at once.
+            bus.subscribe(
+                self.assistant.on_event, branch_ids=None, kinds=[MESSAGE_CREATED, VIN_READ, CONVERSATION_UPDATED]
+            )
+        if 'summaries' in roles:
+            # A photo's VIN feeds the summary's vehicle: recompute when a reading (or an agent's correction) lands.
+            bus.subscribe(self.summaries.on_event, branch_ids=None, kinds=[MESSAGE_CREATED, VIN_READ])
+        if 'vin' in roles:
+            bus.subscribe(self.vin_worker.on_event, branch_ids=None, kinds=[MESSAGE_STATUS])
+        if 'alerts' in roles:
+            # M6: a session that needs a QR (a webhook said so) reaches the admins' bell now, not at the next check.
+            bus.subscribe(self._check_alerts, branch_ids=None, kinds=[SESSION_STATE])
+        if 'leads' in roles:
+            background_leads.subscribe(bus, self.lead_jobs)
+        if 'campaigns' in roles:
+            background_campaigns.subscribe(bus, self.campaign_jobs)
 
     async def _check_alerts(self, _event: object) -> None:
         await self.alerts.run_once()
 
     def start(self) -> None:
-        self.ingest.start()
-        self.outbox.start()
-        self.media_worker.start()
-        self.assignment.start()
-        self.takeover_sweeper.start()
-        self.assistant.start()
-        self.summaries.start()
-        self.vin_worker.start()
-        self.quote_acceptances.start()
-        self.quote_expiry.start()
-        self.retention.start()
-        self.alerts.start()
-        self.session_probes.start()
-        if self.backups is not None:
-            self.backups.start()
-        for job in (*self.lead_jobs, *self.campaign_jobs):
-            job.start()
+        """Start the workers and jobs of this process's roles."""
+        for worker in self.running():
+            if isinstance(worker, ScheduledJob):
+                worker.shared_with(self.db)  # one copy runs each round, whichever process has it (PostgreSQL)
+            worker.start()
         if isinstance(self.sales.inventory, SoapInventory):
             self.sales.inventory.warm_up()  # zeep loads the WSDL in a thread; the first stock check is then quick
 
@@ -166,6 +243,8 @@ class Workers:
             await self.backups.stop()
         for job in (*self.lead_jobs, *self.campaign_jobs):
             await job.stop()
+        if self.dashboard_figures is not None:
+            await self.dashboard_figures.stop()
         await self.waha.aclose()
         await self.vin_reader.aclose()
         if isinstance(self.sales.inventory, SoapInventory):
@@ -235,6 +314,9 @@ def build_workers(
         max_media_bytes=settings.media_max_bytes,
     )
     acceptances = QuoteAcceptanceWorker(sales)
+    # L4: built before the bot, whose claims include the opt-out worker's: a "BAJA" gets the confirmation, not a turn.
+    campaign_jobs = background_campaigns.build(settings, db=db, bus=bus)
+    opt_outs = background_campaigns.opt_outs(campaign_jobs)
 
     # A1-A3/C4: the bot answers AI-mode conversations; it stays quiet on a message that accepted a quote (the
     # ticket answers it) and answers each photo once with what the VIN reader found.
@@ -250,12 +332,14 @@ def build_workers(
         engine=engine,
         publisher=bus,
         handoff=request_human,
-        claims=[acceptances.answered],
+        claims=[acceptances.answered] + ([opt_outs.answered] if opt_outs is not None else []),
         quotes=QuoteDrafter(sales),  # S3: drafts (or, where the branch allows, sends) the AI's quotes
         reply_delay_seconds=settings.assistant_reply_delay_seconds,
         enabled=settings.assistant_enabled,
         turn_lease=timedelta(seconds=settings.assistant_turn_lease_seconds),
         unanswered_after=timedelta(seconds=settings.assistant_unanswered_seconds),
+        # Issue 15: a branch's own LLM key is kept sealed in the secrets store; no key file, nothing sealed.
+        keyring=keyring_for(settings, create=False),
     )
     summaries = SummaryWorker(
         db, publisher=bus, refresh_seconds=settings.summary_refresh_seconds, pause_seconds=SUMMARY_PAUSE_SECONDS
@@ -332,5 +416,6 @@ def build_workers(
         if settings.backup_enabled
         else None,
         lead_jobs=background_leads.build(settings, db=db, bus=bus),
-        campaign_jobs=background_campaigns.build(settings, db=db, bus=bus),
+        campaign_jobs=campaign_jobs,
+        dashboard_figures=DashboardFiguresSweeper(db),
     )

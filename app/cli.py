@@ -10,6 +10,7 @@ from typing import Annotated, TypedDict, TypeVar
 import typer
 from sqlalchemy.engine import make_url
 
+from app.background import ROLES
 from app.commands import assistant as assistant_commands
 from app.commands import backups as backups_commands
 from app.commands import campaigns as campaigns_commands
@@ -89,6 +90,7 @@ class _ServeOverrides(TypedDict, total=False):
 
     host: str
     port: int
+    worker_processes: int
 
 
 async def _seed_if_empty(db: Database, settings: Settings) -> bool:
@@ -120,6 +122,15 @@ def run(
     demo: Annotated[bool, typer.Option(help='Load demo data when the database is empty and print the logins')] = False,
     host: Annotated[str | None, typer.Option(help='Listen address (LEADMASTER_HOST)')] = None,
     port: Annotated[int | None, typer.Option(help='Port (LEADMASTER_PORT)')] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            '--workers',
+            min=1,
+            max=64,
+            help='Worker processes beside the web process, PostgreSQL only (LEADMASTER_WORKER_PROCESSES, default 1)',
+        ),
+    ] = None,
 ) -> None:
     """Serve the web app (migrations are applied first)."""
     overrides: _ServeOverrides = {}
@@ -127,7 +138,16 @@ def run(
         overrides['host'] = host
     if port is not None:
         overrides['port'] = port
+    if workers is not None:
+        overrides['worker_processes'] = workers
     settings = Settings(**overrides)
+    if settings.worker_processes > 1 and not settings.workers_in_own_process:
+        typer.echo(
+            'several worker processes need PostgreSQL (LEADMASTER_DATABASE_URL) and LEADMASTER_WORKER_PROCESSES only '
+            'counts when the workers run in their own processes',
+            err=True,
+        )
+        raise typer.Exit(2)
     if demo:
         run_job(lambda db: _seed_if_empty(db, settings), settings=settings)
         _print_logins([DemoLogin(*person) for person in PEOPLE], demo_password(settings))
@@ -144,21 +164,28 @@ def run(
 
 
 @cli.command()
-def worker() -> None:
-    """Run the background workers without the web server (SPEC O6; PostgreSQL only). `leadmaster run` starts one
-    itself on PostgreSQL; run this beside web processes started with LEADMASTER_RUN_WORKERS=false."""
-    settings = Settings()
-    if settings.effective_event_bus != 'postgres':
-        typer.echo(
-            'leadmaster worker needs PostgreSQL (LEADMASTER_DATABASE_URL): on SQLite the workers run inside '
-            '`leadmaster run`',
-            err=True,
-        )
-        raise typer.Exit(2)
-    from app.worker_process import serve_workers
+def worker(
+    only: Annotated[
+        str | None,
+        typer.Option(
+            '--only',
+            help='Run only these workers, comma-separated (default: all): ' + ', '.join(ROLES),
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Run the background workers without the web server (SPEC O6; PostgreSQL only). `leadmaster run` starts them
+    itself on PostgreSQL (`--workers N` processes); run this beside web processes started with
+    LEADMASTER_RUN_WORKERS=false, as many copies as wanted, on this machine or others: every worker is safe with N
+    copies. `--only ingest,outbox` splits the work by role over processes or machines."""
+    from app.worker_process import WorkerRefused, run_worker_process, worker_options
 
-    configure_logging(process='worker', log_format=settings.log_format)
-    asyncio.run(serve_workers(settings))
+    try:
+        settings, roles = worker_options(only)
+    except WorkerRefused as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    run_worker_process(settings, roles)
 
 
 def _describe(settings: Settings) -> str:

@@ -427,8 +427,9 @@ class PostgresEventBus(InProcessEventBus):
         return ''.join(p or '' for p in partial.pieces)
 
 
-def build_event_bus(*, kind: str, database_url: str) -> InProcessEventBus:
-    """The bus settings ask for (`Settings.effective_event_bus`)."""
+def build_event_bus(*, kind: str, database_url: str, listen_url: str = '') -> InProcessEventBus:
+    """The bus settings ask for (`Settings.effective_event_bus`); on PostgreSQL through `listen_url` when given
+    (`Settings.event_bus_url`: a direct connection beside a transaction pooler, which cannot keep a LISTEN)."""
     if kind == 'postgres':
-        return PostgresEventBus.from_sqlalchemy_url(database_url)
+        return PostgresEventBus.from_sqlalchemy_url(listen_url or database_url)
     return InProcessEventBus()

@@ -63,6 +63,21 @@ class Settings(BaseSettings):
     # Outbox (M3): Cloud API default throughput per number, and retries before a message is given up.
     outbox_rate_per_number: float = Field(default=80.0, gt=0)
     outbox_max_attempts: int = Field(default=8, ge=1)
+    # L2/L4 (issue 16): the send gate (services/whatsapp/outbox.py) and campaigns (services/campaigns). A
+    # business-initiated message to a contact under this score, not technically validated, or opted out is blocked.
+    campaign_min_score: int = Field(default=70, ge=0, le=100)
+    campaign_require_validated: bool = True
+    # A campaign's default pace from its number (each campaign sets its own), and how often the campaigns job looks
+    # for scheduled campaigns to start and running ones that finished.
+    campaign_rate_per_minute: float = Field(default=60.0, gt=0)
+    campaign_sweep_seconds: float = Field(default=15.0, gt=0)
+    # What a customer writes to opt out (case, accents and punctuation do not matter), and the one reply they get.
+    campaign_opt_out_keywords: list[str] = Field(
+        default_factory=lambda: ['BAJA', 'STOP', 'no me escriban más', 'dame de baja', 'darme de baja']
+    )
+    campaign_opt_out_confirmation: str = (
+        'Listo, te dimos de baja: no vas a recibir más mensajes nuestros. Si nos escribís, te respondemos igual.'
+    )
     # Background workers (ingest, outbox, media, takeover, assistant, summaries, VIN, sales) are started by this
     # command unless disabled (tests drive them by hand; extra web processes leave them to a worker process).
     run_workers: bool = True
@@ -72,6 +87,17 @@ class Settings(BaseSettings):
     worker_process: Literal['auto', 'separate', 'inline'] = 'auto'
     # How events travel: within one process, or between every process sharing PostgreSQL (LISTEN/NOTIFY).
     event_bus: Literal['auto', 'in_process', 'postgres'] = 'auto'
+    # Issue 20: how many worker processes `leadmaster run` keeps beside the web process (PostgreSQL; `--workers N`).
+    # Every worker is safe with N copies; more than the machine's cores gains nothing.
+    worker_processes: int = Field(default=1, ge=1, le=64)
+    # SPEC O6, issue 20: this web process's name behind the load balancer (`leadmaster cluster` names them web1,
+    # web2…; docker-compose.yml the service). Sent back in the X-LeadMaster-Instance header of every response, so
+    # an operator (and a test) sees which process served a page; unset, no header.
+    instance_name: str = Field(default='', max_length=64, pattern=r'^[A-Za-z0-9_.-]*$')
+    # Where the PostgreSQL event bus LISTENs and NOTIFYs, when LEADMASTER_DATABASE_URL goes through a pooler in
+    # transaction mode (pgbouncer): LISTEN belongs to a session, so the bus needs a direct connection to the server
+    # (docs/scaling.md). Empty: the database URL.
+    event_bus_url: str = ''
 
     # WhatsApp Web through a WAHA gateway (M6, docs/channels.md). No base URL: a simulated gateway served by this
     # app under /fake-waha (the offline demo). The HMAC key signs the gateway's webhooks (HMAC-SHA512).
@@ -88,6 +114,14 @@ class Settings(BaseSettings):
     waha_restart_cap_seconds: float = Field(default=900.0, gt=0)
     # Seed 001: a WA-Web number that sends like a bot is banned; when an admin allows sending, this pace holds.
     waha_messages_per_minute: float = Field(default=20.0, gt=0)
+
+    # Lead quality (issue 16, docs/leads.md): every contact is re-scored every `leads_rescore_hours` (the first run
+    # a few minutes after start), asking a READY WA-Web session about at most `leads_whatsapp_checks_per_run`
+    # numbers. `leads_auto_validate_minimum` is the admin's rule: prospects scoring at least this are validated
+    # without a person (unset: only people validate).
+    leads_rescore_hours: float = Field(default=24.0, gt=0)
+    leads_whatsapp_checks_per_run: int = Field(default=200, ge=0)
+    leads_auto_validate_minimum: int | None = Field(default=None, ge=0, le=100)
 
     # Takeover (T2, T4): how often the sweeper looks for expired deadlines; how long a faithful client's
     # conversation is offered to their agent before the branch rule decides.

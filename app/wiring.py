@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from nicegui import app, core, helpers, ui
 from nicegui.storage import Storage
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.background import build_workers
 from app.database import database_from, upgrade_to_head
@@ -51,8 +52,11 @@ def build(settings: Settings) -> Runtime:
     # on the first call; wrapping that builder puts the dispatcher outside everything NiceGUI adds later.
     build_stack = type(app).build_middleware_stack.__get__(app)
     # mypy forbids assigning to a method; replacing it on this one instance is the point.
-    app.build_middleware_stack = lambda: RequestIds(  # type: ignore[method-assign]
-        RequestBodyTimeout(MachineRoutes(build_stack(), http_api), seconds=settings.request_body_timeout_seconds)
+    app.build_middleware_stack = lambda: InstanceHeader(  # type: ignore[method-assign]
+        RequestIds(
+            RequestBodyTimeout(MachineRoutes(build_stack(), http_api), seconds=settings.request_body_timeout_seconds)
+        ),
+        name=settings.instance_name,
     )
     app.add_middleware(SecurityHeaders, content_security_policy=PAGE_CSP)
     # The live socket (socket.io) answers only pages of our own origin, and those an operator lists (F7).
@@ -62,6 +66,29 @@ def build(settings: Settings) -> Runtime:
     app.on_startup(_startup)
     app.on_shutdown(_shutdown)
     return runtime_
+
+
+class InstanceHeader:
+    """Names the web process that answered (`X-LeadMaster-Instance`, SPEC O6) in every HTTP response, when it has a
+    name (`LEADMASTER_INSTANCE_NAME`): behind the load balancer an operator, or a test, can tell which process served
+    a page or an API call. The name, not the pid: a pid says nothing useful outside the machine."""
+
+    def __init__(self, app: ASGIApp, *, name: str) -> None:
+        self.app = app
+        self.header = (b'x-leadmaster-instance', name.encode()) if name else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.header is None or scope['type'] != 'http':
+            await self.app(scope, receive, send)
+            return
+        header = self.header
+
+        async def named(message: Message) -> None:
+            if message['type'] == 'http.response.start':
+                message['headers'] = [*message.get('headers', ()), header]
+            await send(message)
+
+        await self.app(scope, receive, named)
 
 
 def _origin_check(extra: list[str]) -> Callable[[str | None, dict[str, Any]], bool]:
@@ -83,7 +110,11 @@ def _origin_check(extra: list[str]) -> Callable[[str | None, dict[str, Any]], bo
 
 def _assemble(settings: Settings) -> Runtime:
     db = database_from(settings)
-    bus = build_event_bus(kind=settings.effective_event_bus, database_url=settings.effective_database_url)
+    bus = build_event_bus(
+        kind=settings.effective_event_bus,
+        database_url=settings.effective_database_url,
+        listen_url=settings.event_bus_url,
+    )
     media = MediaStore(settings.media_dir)
     # In the simulated browser of the unit tests there is no server socket: talk to the app in-process.
     transport = httpx.ASGITransport(app) if helpers.is_user_simulation() else None

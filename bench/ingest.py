@@ -8,16 +8,20 @@ pre-signed, unique Cloud API bodies (a Python client tops out near 300–400 req
 itself). Measured in the same run:
 
 1. ceiling: raw asyncpg single-row INSERT + COMMIT with 32 connections (what one commit per message costs);
-2. after a warm-up and once the app has digested it, a constant 200 messages/s for 20 s (open-loop asyncio
-   client): p50/p99 ack latency;
+2. after a warm-up and once the app has digested it, a constant 1,000 messages/s for 20 s (open-loop asyncio
+   client; `--steady-rate`): p50/p99 ack latency, and the CPU the web and worker processes spent per message;
 3. single-message POSTs at concurrency 32: acknowledged messages/s, p50/p99 ack latency;
-4. batched POSTs (50 messages each) at concurrency 32: messages/s;
+4. with `--batch`, batched POSTs (50 messages each) at concurrency 32: messages/s;
 5. for each load: how long until every acknowledged message is stored (ingest keeps up or lags).
+
+Issue 20: `--workers 1,2,3` repeats the run (a fresh database and app each) with that many worker processes
+(`leadmaster run --workers N`), to compare the stored rate. The load average is recorded: the machine may be shared.
 
 Acknowledged rates come from the journal's own timestamps (first to last acknowledged body): each wrk thread
 stops when its unique bodies run out, so no body is sent twice and the rate is not diluted by idle seconds.
 
-Run: `.venv/bin/python bench/ingest.py` (needs PostgreSQL on 127.0.0.1:5432 and `wrk`; `make bench` runs it).
+Run: `.venv/bin/python bench/ingest.py [--workers 1,2,3] [--seconds 15] [--steady-seconds 20] [--batch]
+[--count-replies]` (needs PostgreSQL on 127.0.0.1:5432 and `wrk`; `make bench` runs it).
 `--simulator` runs the app with its embedded simulator instead (the fake Graph API and status webhooks inside
 the web process, as `make run` does). Ends with one JSON line: {"bench": "ingest", ...}.
 """
@@ -351,10 +355,11 @@ def cloud_api_env(fake_meta_port: int) -> dict[str, str]:
 
 
 def start_app(
-    url: str, port: int, var_dir: Path, *, env_extra: dict[str, str] | None = None
+    url: str, port: int, var_dir: Path, *, env_extra: dict[str, str] | None = None, worker_processes: int = 1
 ) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith('PYTEST')}
     env.update(
+        LEADMASTER_WORKER_PROCESSES=str(worker_processes),
         LEADMASTER_DATABASE_URL=url,
         LEADMASTER_PORT=str(port),
         LEADMASTER_VAR_DIR=str(var_dir),
@@ -410,12 +415,37 @@ def worker_pids(process: subprocess.Popen[bytes]) -> list[int]:
     return [int(pid) for pid in children.read_text().split()] if children.exists() else []
 
 
-async def wait_for_worker_process(process: subprocess.Popen[bytes], *, seconds: float = 10) -> list[int]:
-    """On PostgreSQL the web process starts its worker process as it starts serving."""
+async def wait_for_worker_process(
+    process: subprocess.Popen[bytes], *, count: int = 1, seconds: float = 10
+) -> list[int]:
+    """On PostgreSQL the web process starts its worker processes as it starts serving."""
     deadline = time.perf_counter() + seconds
-    while not (workers := worker_pids(process)) and time.perf_counter() < deadline:  # noqa: ASYNC110 - another process
+    while len(workers := worker_pids(process)) < count and time.perf_counter() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.1)
     return workers
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU the processes have used so far (/proc/<pid>/stat)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of the whole line)
+    return total / os.sysconf('SC_CLK_TCK')
+
+
+class CpuMeter:
+    """CPU of the web process and of its worker processes between `start` and `stop`."""
+
+    def __init__(self, app: subprocess.Popen[bytes]) -> None:
+        self.app = app
+        self.workers = worker_pids(app)
+
+    def start(self) -> None:
+        self._web, self._workers = cpu_seconds([self.app.pid]), cpu_seconds(self.workers)
+
+    def stop(self) -> tuple[float, float]:
+        return cpu_seconds([self.app.pid]) - self._web, cpu_seconds(self.workers) - self._workers
 
 
 async def journal_mark(url: str) -> int:
@@ -471,13 +501,25 @@ async def reply_statuses(url: str) -> dict[str, int]:
 
 
 async def load(
-    url: str, webhook: str, work: Path, script: Path, *, name: str, per_body: int, bodies: int, seconds: int, start: int
+    url: str,
+    webhook: str,
+    work: Path,
+    script: Path,
+    *,
+    name: str,
+    per_body: int,
+    bodies: int,
+    seconds: int,
+    start: int,
+    meter: CpuMeter | None = None,
 ) -> dict:
     """One wrk run of unique signed bodies, then the wait until every acknowledged message is stored."""
     path = work / f'{name}.txt'
     write_bodies(path, count=bodies, per_body=per_body, start=start)
     base = await stored_count(url)
     mark = await journal_mark(url)
+    if meter is not None:
+        meter.start()
     started = time.perf_counter()
     result = run_wrk(webhook, path, script, seconds=seconds)
     if result['requests'] > bodies:
@@ -486,8 +528,11 @@ async def load(
     acknowledged = (result['requests'] - result['non_2xx']) * per_body
     drained = await wait_until_stored(url, base + acknowledged, since=started)
     stored = await stored_count(url) - base
+    web_cpu, worker_cpu = meter.stop() if meter is not None else (0.0, 0.0)
     posts_per_s = journaled / span if span else 0.0
     return {
+        'web_cpu_ms_per_msg': round(web_cpu * 1000 / stored, 3) if stored else None,
+        'worker_cpu_ms_per_msg': round(worker_cpu * 1000 / stored, 3) if stored else None,
         'msgs_per_s': posts_per_s * per_body,
         'posts_per_s': posts_per_s,
         'p50_ms': result['p50_ms'],
@@ -500,24 +545,44 @@ async def load(
     }
 
 
+async def settle(url: str, *, limit_seconds: float = 300) -> None:
+    """Between phases: until the app has digested the last one, or a note that it had not (a busy, shared machine
+    may leave the bot's last replies waiting on a retry); the next phase then measures with that work beside it."""
+    try:
+        print(f'settled after {await wait_until_quiet(url, limit_seconds=limit_seconds):.1f} s')
+    except TimeoutError as exc:
+        print(f'not settled: {exc}; going on')
+
+
 async def run_loads(
-    url: str, webhook: str, work: Path, script: Path, options: argparse.Namespace
-) -> tuple[dict, dict, dict]:
+    url: str, webhook: str, work: Path, script: Path, options: argparse.Namespace, *, meter: CpuMeter
+) -> tuple[dict, dict, dict | None]:
     # Warm-up: pools, caches and the first contacts/conversations; then let the app digest it (the bot's
-    # replies and their statuses follow for a few seconds), so the steady phase measures 200 msg/s alone.
+    # replies and their statuses follow for a few seconds), so the steady phase measures its rate alone.
     await load(url, webhook, work, script, name='warm', per_body=1, bodies=5000, seconds=3, start=10_000_000)
-    print(f'warm-up digested after {await wait_until_quiet(url):.1f} s')
+    await settle(url)
+    rate = options.steady_rate
     steady_file = work / 'steady.txt'
-    write_bodies(steady_file, count=200 * options.steady_seconds, per_body=1, start=9_000_000)
+    write_bodies(steady_file, count=rate * options.steady_seconds, per_body=1, start=9_000_000)
     bodies = [
         (signature, body) for signature, body in (line.split('\t', 1) for line in steady_file.read_text().splitlines())
     ]
-    steady = await constant_rate(webhook, bodies, rate=200, seconds=options.steady_seconds)
+    base = await stored_count(url)
+    meter.start()
+    steady = await constant_rate(webhook, bodies, rate=rate, seconds=options.steady_seconds)
+    await wait_until_stored(url, base + steady['requests'] - steady['failures'], since=time.perf_counter())
+    web_cpu, worker_cpu = meter.stop()
+    stored = await stored_count(url) - base
+    steady['web_cpu_ms_per_msg'] = round(web_cpu * 1000 / stored, 3) if stored else None
+    steady['worker_cpu_ms_per_msg'] = round(worker_cpu * 1000 / stored, 3) if stored else None
+    steady['load_average'] = ' '.join(f'{value:.2f}' for value in os.getloadavg())
     print(
-        f'constant 200 msg/s for {options.steady_seconds} s: p50 {steady["p50_ms"]:.1f} ms, '
-        f'p99 {steady["p99_ms"]:.1f} ms, failures {steady["failures"]}'
+        f'constant {rate} msg/s for {options.steady_seconds} s: p50 {steady["p50_ms"]:.1f} ms, '
+        f'p99 {steady["p99_ms"]:.1f} ms, failures {steady["failures"]}; CPU per message: web '
+        f'{steady["web_cpu_ms_per_msg"]} ms, workers {steady["worker_cpu_ms_per_msg"]} ms (bot replies included); '
+        f'load average {steady["load_average"]}'
     )
-    await wait_until_quiet(url)
+    await settle(url)
     single = await load(
         url,
         webhook,
@@ -528,53 +593,42 @@ async def run_loads(
         bodies=options.seconds * 8000,
         seconds=options.seconds,
         start=0,
+        meter=meter,
     )
+    single['load_average'] = ' '.join(f'{value:.2f}' for value in os.getloadavg())
     print(
         f'single-message POSTs, c=32: {single["msgs_per_s"]:,.0f} msg/s acknowledged, '
         f'p50 {single["p50_ms"]:.1f} ms, p99 {single["p99_ms"]:.1f} ms, non-2xx {single["non_2xx"]}'
         f'{" (every body sent)" if single["exhausted"] else ""}; {single["stored"]:,} stored after '
-        f'{single["drained_after_s"]:.1f} s ({single["stored_per_s"]:,.0f} msg/s end to end)'
+        f'{single["drained_after_s"]:.1f} s ({single["stored_per_s"]:,.0f} msg/s end to end); CPU per message: web '
+        f'{single["web_cpu_ms_per_msg"]} ms, workers {single["worker_cpu_ms_per_msg"]} ms; '
+        f'load average {single["load_average"]}'
     )
-    await wait_until_quiet(url)
-    batch = await load(
-        url, webhook, work, script, name='batch', per_body=50, bodies=6000, seconds=options.seconds, start=5_000_000
-    )
-    print(
-        f'batched POSTs (50 msgs each), c=32: {batch["msgs_per_s"]:,.0f} msg/s acknowledged '
-        f'({batch["posts_per_s"]:,.0f} POST/s, p99 {batch["p99_ms"]:.1f} ms)'
-        f'{" (every body sent)" if batch["exhausted"] else ""}; {batch["stored"]:,} stored after '
-        f'{batch["drained_after_s"]:.1f} s ({batch["stored_per_s"]:,.0f} msg/s end to end)'
-    )
-    # Only to count the bot's replies: it answers the thousands of conversations the loads opened, four at a time,
-    # until their last message is older than its 10 minutes; the figures above are final either way.
-    try:
-        await wait_until_quiet(url, limit_seconds=900)
-    except TimeoutError:
-        print('the assistant was still answering after 15 min; its replies are counted as they are')
+    batch = None
+    if options.batch:
+        await settle(url)
+        batch = await load(
+            url, webhook, work, script, name='batch', per_body=50, bodies=6000, seconds=options.seconds, start=5_000_000
+        )
+        print(
+            f'batched POSTs (50 msgs each), c=32: {batch["msgs_per_s"]:,.0f} msg/s acknowledged '
+            f'({batch["posts_per_s"]:,.0f} POST/s, p99 {batch["p99_ms"]:.1f} ms)'
+            f'{" (every body sent)" if batch["exhausted"] else ""}; {batch["stored"]:,} stored after '
+            f'{batch["drained_after_s"]:.1f} s ({batch["stored_per_s"]:,.0f} msg/s end to end)'
+        )
+    if options.count_replies:
+        # Only to count the bot's replies: it answers the thousands of conversations the loads opened, four at a
+        # time, until their last message is older than its 10 minutes; the figures above are final either way.
+        try:
+            await wait_until_quiet(url, limit_seconds=900)
+        except TimeoutError:
+            print('the assistant was still answering after 15 min; its replies are counted as they are')
     return steady, single, batch
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        '--postgres',
-        default=os.environ.get('LEADMASTER_TEST_POSTGRES_URL', 'postgresql+asyncpg://postgres@127.0.0.1:5432/test'),
-    )
-    parser.add_argument('--seconds', type=int, default=15)
-    parser.add_argument('--steady-seconds', type=int, default=20)
-    parser.add_argument(
-        '--simulator',
-        action='store_true',
-        help='the embedded simulator plays Meta inside the web process (as `make run` does)',
-    )
-    options = parser.parse_args()
-    if shutil.which('wrk') is None:
-        raise SystemExit('wrk is missing: apt-get install wrk (make bench installs it)')
-
+async def one_run(options: argparse.Namespace, *, worker_processes: int) -> dict:
+    """A fresh database and app with `worker_processes` worker processes, and every load against it."""
     url = await recreate_database(options.postgres, 'leadmaster_bench')
-    ceiling = await raw_insert_ceiling(url)
-    print(f'ceiling: raw asyncpg INSERT+COMMIT, 32 connections: {ceiling:,.0f} rows/s')
-
     work = Path(tempfile.mkdtemp(prefix='leadmaster-bench-'))
     script = work / 'signed.lua'
     script.write_text(WRK_SCRIPT)
@@ -585,15 +639,21 @@ async def main() -> None:
         fake_port = free_port()
         fake_meta = start_fake_meta(fake_port, port, work / 'var')
         env_extra = cloud_api_env(fake_port)
-    process = start_app(url, port, work / 'var', env_extra=env_extra)
+    try:
+        process = start_app(url, port, work / 'var', env_extra=env_extra, worker_processes=worker_processes)
+    except BaseException:
+        if fake_meta is not None:  # the app never started: Meta must not outlive the run
+            fake_meta.kill()
+        raise
     webhook = f'http://127.0.0.1:{port}/webhooks/whatsapp'
-    workers = await wait_for_worker_process(process)
+    workers = await wait_for_worker_process(process, count=worker_processes, seconds=30)
     print(
-        f'app: web process {process.pid}, worker process {workers or "none (workers inline)"}; '
-        f'Meta: {"the embedded simulator" if options.simulator else "fake Graph API process"}'
+        f'--- {worker_processes} worker process(es) --- app: web process {process.pid}, worker processes '
+        f'{workers or "none (workers inline)"}; Meta: '
+        f'{"the embedded simulator" if options.simulator else "fake Graph API process"}'
     )
     try:
-        steady, single, batch = await run_loads(url, webhook, work, script, options)
+        steady, single, batch = await run_loads(url, webhook, work, script, options, meter=CpuMeter(process))
         replies = await reply_statuses(url)
         print(f'bot replies by status: {replies}')
         rss = app_rss_mb(process)
@@ -614,28 +674,97 @@ async def main() -> None:
             fake_meta.wait(timeout=10)
         shutil.rmtree(work, ignore_errors=True)
         await drop_database(options.postgres, 'leadmaster_bench')
+    return {
+        'worker_processes': len(workers),
+        'steady': steady,
+        'single': single,
+        'batch': batch,
+        'bot_replies': replies,
+        'app_rss_mb': round(rss),
+        'worker_rss_mb': round(workers_rss),
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        '--postgres',
+        default=os.environ.get('LEADMASTER_TEST_POSTGRES_URL', 'postgresql+asyncpg://postgres@127.0.0.1:5432/test'),
+    )
+    parser.add_argument('--seconds', type=int, default=15, help='length of the wrk loads')
+    parser.add_argument('--steady-seconds', type=int, default=20)
+    parser.add_argument('--steady-rate', type=int, default=1000, help='messages/s of the constant-rate phase')
+    parser.add_argument('--workers', default='1', help='worker processes, one run each: e.g. 1,2,3')
+    parser.add_argument('--batch', action='store_true', help='also the batched POSTs (50 messages each)')
+    parser.add_argument('--count-replies', action='store_true', help="wait (up to 15 min) to count the bot's replies")
+    parser.add_argument(
+        '--simulator',
+        action='store_true',
+        help='the embedded simulator plays Meta inside the web process (as `make run` does)',
+    )
+    options = parser.parse_args()
+    if shutil.which('wrk') is None:
+        raise SystemExit('wrk is missing: apt-get install wrk (make bench installs it)')
+    counts = [int(part) for part in options.workers.split(',')]
+
+    url = await recreate_database(options.postgres, 'leadmaster_bench')
+    ceiling = await raw_insert_ceiling(url)
+    await drop_database(options.postgres, 'leadmaster_bench')
+    print(f'ceiling: raw asyncpg INSERT+COMMIT, 32 connections: {ceiling:,.0f} rows/s')
+    runs = {}
+    for count in counts:
+        runs[count] = run = await one_run(options, worker_processes=count)
+        print(
+            f'{count} worker process(es): stored {run["single"]["stored_per_s"]:,.0f} msg/s, acknowledged '
+            f'{run["single"]["msgs_per_s"]:,.0f} msg/s, steady p99 {run["steady"]["p99_ms"]:.1f} ms, worker CPU '
+            f'{run["steady"]["worker_cpu_ms_per_msg"]} ms/msg (steady), load average {run["single"]["load_average"]}'
+        )
+
+    first = runs[counts[0]]
+    steady, single, batch = first['steady'], first['single'], first['batch']
+    best_stored = max(run['single']['stored_per_s'] for run in runs.values())
     print(
         json.dumps(
             {
                 'bench': 'ingest',
                 'database': 'postgresql',
                 'meta': 'simulator' if options.simulator else 'fake_graph_process',
-                'worker_process': bool(workers),
+                'worker_processes': counts[0],
                 'ceiling_inserts_per_s': round(ceiling),
                 'single_msgs_per_s': round(single['msgs_per_s']),
                 'single_p50_ms': single['p50_ms'],
                 'single_p99_ms': single['p99_ms'],
                 'single_stored_per_s': round(single['stored_per_s']),
                 'single_ratio_to_ceiling': round(single['msgs_per_s'] / ceiling, 3),
-                'batch_msgs_per_s': round(batch['msgs_per_s']),
-                'batch_stored_per_s': round(batch['stored_per_s']),
-                'steady_200_p50_ms': round(steady['p50_ms'], 1),
-                'steady_200_p99_ms': round(steady['p99_ms'], 1),
+                'single_stored_ratio_to_ceiling': round(single['stored_per_s'] / ceiling, 3),
+                'single_web_cpu_ms_per_msg': single['web_cpu_ms_per_msg'],
+                'single_worker_cpu_ms_per_msg': single['worker_cpu_ms_per_msg'],
+                'batch_msgs_per_s': round(batch['msgs_per_s']) if batch else None,
+                'batch_stored_per_s': round(batch['stored_per_s']) if batch else None,
+                'steady_rate': options.steady_rate,
+                'steady_p50_ms': round(steady['p50_ms'], 1),
+                'steady_p99_ms': round(steady['p99_ms'], 1),
                 'steady_seconds': options.steady_seconds,
                 'steady_failures': steady['failures'],
-                'bot_replies': replies,
-                'app_rss_mb': round(rss),
-                'worker_rss_mb': round(workers_rss),
+                'steady_web_cpu_ms_per_msg': steady['web_cpu_ms_per_msg'],
+                'steady_worker_cpu_ms_per_msg': steady['worker_cpu_ms_per_msg'],
+                'stored_target_met': best_stored >= 3200,
+                'by_worker_processes': {
+                    str(count): {
+                        'acknowledged_per_s': round(run['single']['msgs_per_s']),
+                        'stored_per_s': round(run['single']['stored_per_s']),
+                        'drained_after_s': round(run['single']['drained_after_s'], 1),
+                        'steady_p99_ms': round(run['steady']['p99_ms'], 1),
+                        'steady_worker_cpu_ms_per_msg': run['steady']['worker_cpu_ms_per_msg'],
+                        'single_worker_cpu_ms_per_msg': run['single']['worker_cpu_ms_per_msg'],
+                        'load_average': run['single']['load_average'],
+                    }
+                    for count, run in runs.items()
+                },
+                'bot_replies': first['bot_replies'],
+                'app_rss_mb': first['app_rss_mb'],
+                'worker_rss_mb': first['worker_rss_mb'],
+                'load_average': ' '.join(f'{value:.2f}' for value in os.getloadavg()),
             }
         )
     )

@@ -23,8 +23,16 @@ costs 40-70 ms of CPU per list update (mostly painting), so at 13 messages/s the
 ~16 cores. The AI assistant is off unless `--with-assistant`: this measures the console's live path; with the
 bot on, every message also gets an AI reply (and, without a catalog, a handoff toast), several times the events.
 
-Run: `.venv/bin/python bench/live_latency.py [--sqlite] [--pages 20] [--webhooks 200] [--interval-ms 1000]
-[--with-assistant]`
+Issue 20 (SPEC O6): `--web 2` runs the app as `leadmaster cluster --web 2 --workers 1` (HAProxy in front, the pages
+spread evenly over the two web processes, each pinned by the balancer's cookie as a browser is), and
+`--light-pages 180` adds 180 agent pages held open by the light client of bench/agent_memory.py (HTTP + Socket.IO,
+as nicegui.js): 200 agent pages in all, which 20 Chromium pages plus 180 more could not be on two shared cores
+(each Chromium page costs ~25 ms of CPU per update). A light page's time is when the server's message carrying the
+token arrives (the server's side of "visible"; no clock to relate, it is this process's clock); the figure
+`visible_all` is until the slowest page of all, Chromium or light, has it.
+
+Run: `.venv/bin/python bench/live_latency.py [--sqlite] [--pages 20] [--light-pages 0] [--web 1] [--webhooks 200]
+[--interval-ms 1000] [--with-assistant]`
 Ends with one JSON line: {"bench": "live_latency", ...}.
 """
 
@@ -34,6 +42,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -58,11 +67,10 @@ from _common import (
     print_app_log,
     rounded,
     signed_text,
-    start_app,
-    stop_app,
     summary,
     wait_for_messages,
 )
+from agent_memory import App, LightPage, all_connected, cookies_of, pinned, start, stop
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page, async_playwright
 
@@ -159,7 +167,8 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
     db = await BenchDatabase.create(
         sqlite=options.sqlite, postgres=options.postgres, name='leadmaster_bench_live', work=work
     )
-    process, base = start_app(db, work)
+    app = start(db, work, web=options.web)
+    base = app.base
     try:
         usernames = await create_agents(db.url, agents=options.pages - 2, managers=2)
         async with httpx.AsyncClient(timeout=10) as client:
@@ -171,19 +180,26 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             pages: list[Page] = []
-            for start in range(0, len(usernames), 2):  # a few at a time: every login hashes with Argon2
-                group = usernames[start : start + 2]
+            for first in range(0, len(usernames), 2):  # a few at a time: every login hashes with Argon2
+                group = usernames[first : first + 2]
                 contexts = [await browser.new_context() for _ in group]
-                for context in contexts:
+                for n, context in enumerate(contexts, start=first):
                     await context.add_init_script(OBSERVER)
+                    if instance := app.instance_of(n):  # behind the balancer: this page's web process
+                        await context.add_cookies([{'name': 'LM_WEB', 'value': instance, 'url': base}])
                 pages += await asyncio.gather(
                     *(login(context, base, username) for context, username in zip(contexts, group, strict=True))
                 )
-            states = [await evaluate(page, 'document.visibilityState') for page in pages]
+            visibility = [await evaluate(page, 'document.visibilityState') for page in pages]
             print(
-                f'{len(pages)} agent pages signed in ({", ".join(sorted(set(states)))}); load average {load_average()}'
+                f'{len(pages)} agent pages signed in ({", ".join(sorted(set(visibility)))}); '
+                f'load average {load_average()}'
             )
-            result = await measure(options, base, pages, process)
+            async with httpx.AsyncClient(timeout=60) as http:
+                light = await open_light_pages(http, app, pages, options.light_pages)
+                result = await measure(options, base, pages, light, app)
+                for page in light:
+                    await page.close()
             await browser.close()
         result['load_average'] = load_average()
         result['inbox_builds_over_response_timeout'] = len(SLOW_PAGE_BUILDS)
@@ -193,12 +209,49 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
         print_app_log(work)
         raise
     finally:
-        stop_app(process)
+        stop(app)
         await db.drop()
         shutil.rmtree(work, ignore_errors=True)
 
 
-async def measure(options: argparse.Namespace, base: str, pages: list[Page], app: Any) -> dict[str, Any]:
+class TimedLightPage(LightPage):
+    """A light agent page that notes when each message token first arrives in what the server pushes to it."""
+
+    def __init__(self, base: str, cookies: httpx.Cookies) -> None:
+        super().__init__(base, cookies)
+        self.seen: dict[str, float] = {}
+        self.on_message = self._scan
+
+    def _scan(self, text: str) -> None:
+        at = time.time()
+        for match in TOKEN.finditer(text):
+            self.seen.setdefault(match.group(1), at)
+
+
+TOKEN = re.compile(r'L(\d{5})T')
+
+
+async def open_light_pages(http: httpx.AsyncClient, app: App, chromium: list[Page], count: int) -> list[TimedLightPage]:
+    """`count` light inbox pages of the same agents as the Chromium pages (their session cookies), spread over the
+    web processes like them."""
+    if not count:
+        return []
+    states = [await page.context.storage_state() for page in chromium]
+    light: list[TimedLightPage] = []
+    for n in range(count):
+        page = TimedLightPage(app.base, pinned(cookies_of(states[n % len(states)]), app.instance_of(len(chromium) + n)))
+        await page.open(http, '/')
+        light.append(page)
+        if (n + 1) % 50 == 0:
+            print(f'  {n + 1} light pages open; load average {load_average()}')
+    await all_connected(http, light)
+    print(f'{count} light agent pages open and connected; load average {load_average()}')
+    return light
+
+
+async def measure(
+    options: argparse.Namespace, base: str, pages: list[Page], light: list[TimedLightPage], app: App
+) -> dict[str, Any]:
     # keepalive_expiry below uvicorn's 5 s keep-alive: a connection left idle while the clocks are synchronised
     # would otherwise be closed by the server just as the next POST reuses it (a ReadError, not a latency).
     async with httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=32, keepalive_expiry=1.0)) as client:
@@ -207,12 +260,12 @@ async def measure(options: argparse.Namespace, base: str, pages: list[Page], app
         await asyncio.sleep(1.0)
         offsets_before = [await clock_offset(page) for page in pages]
         # The server is the web process and, on PostgreSQL, its worker process (ingest runs there).
-        web = psutil.Process(app.pid)
+        web = psutil.Process(app.process.pid)
         server = [web, *web.children(recursive=True)]
         browser_side = [p for p in psutil.Process().children(recursive=True) if p.pid not in {s.pid for s in server}]
         cpu_start = time.perf_counter(), cpu_seconds(server), cpu_seconds(browser_side), cpu_stall_microseconds()
         sent = await send_paced(client, base, range(options.webhooks), options.interval_ms / 1000)
-        await wait_until_seen(pages, [token(index) for index in range(options.webhooks)], seconds=15)
+        await wait_until_seen(pages, [token(index) for index in range(options.webhooks)], seconds=15, light=light)
         elapsed = time.perf_counter() - cpu_start[0]
         server_cpu = (cpu_seconds(server) - cpu_start[1]) / elapsed * 100
         browser_cpu = (cpu_seconds(browser_side) - cpu_start[2]) / elapsed * 100
@@ -221,6 +274,9 @@ async def measure(options: argparse.Namespace, base: str, pages: list[Page], app
 
     records = [await evaluate(page, 'window.__lm') for page in pages]
     visible_all, dom_all, any_page, missing = [], [], [], 0
+    chromium_all: list[float] = []
+    light_all: list[float] = []
+    missing_light = 0
     per_kind: dict[str, list[float]] = {'new': [], 'existing': []}
     for index, (send_time, _, _) in sent.items():
         key = f'{index:05d}'
@@ -231,24 +287,35 @@ async def measure(options: argparse.Namespace, base: str, pages: list[Page], app
                 continue
             frame_ms.append((record['frame'][key] / 1000 - offset - send_time) * 1000)
             dom_ms.append((record['dom'][key] / 1000 - offset - send_time) * 1000)
-        if len(frame_ms) < len(pages):
+        arrived_ms = [(page.seen[key] - send_time) * 1000 for page in light if key in page.seen]
+        missing_light += len(light) - len(arrived_ms)
+        if len(frame_ms) < len(pages) or len(arrived_ms) < len(light):
             continue
-        visible_all.append(max(frame_ms))
+        slowest = max(frame_ms + arrived_ms)
+        visible_all.append(slowest)
+        chromium_all.append(max(frame_ms))
+        if arrived_ms:
+            light_all.append(max(arrived_ms))
         dom_all.append(max(dom_ms))
         any_page.extend(frame_ms)
-        per_kind['new' if is_new(index) else 'existing'].append(max(frame_ms))
+        per_kind['new' if is_new(index) else 'existing'].append(slowest)
     acks = [ack for _, ack, _ in sent.values()]
     failures = sum(1 for _, _, status in sent.values() if status != 200)
     uncertainty = max(u for _, u in offsets_before + offsets_after) * 1000
     drift = max(abs(a[0] - b[0]) for a, b in zip(offsets_before, offsets_after, strict=True)) * 1000
     result = {
         'bench': 'live_latency',
-        'pages': len(pages),
+        'web_processes': options.web,
+        'pages': len(pages) + len(light),
+        'chromium_pages': len(pages),
+        'light_pages': len(light),
         'webhooks': options.webhooks,
         'interval_ms': options.interval_ms,
         'complete': len(visible_all),
         **{f'visible_all_{k}': v for k, v in summary(visible_all).items()},
         **{f'dom_all_{k}': v for k, v in summary(dom_all).items()},
+        **{f'chromium_all_{k}': v for k, v in summary(chromium_all).items()},
+        **{f'light_all_{k}': v for k, v in summary(light_all).items()},
         'one_page_p50_ms': rounded(percentile(any_page, 50)),
         'one_page_p95_ms': rounded(percentile(any_page, 95)),
         'new_row_p95_ms': rounded(percentile(per_kind['new'], 95), 1),
@@ -256,7 +323,9 @@ async def measure(options: argparse.Namespace, base: str, pages: list[Page], app
         'ack_p50_ms': rounded(percentile(acks, 50), 1),
         'ack_p95_ms': rounded(percentile(acks, 95), 1),
         'post_failures': failures,
-        'missing_page_messages': missing,
+        'missing_page_messages': missing + missing_light,
+        'missing_light_page_messages': missing_light,
+        'light_pages_reopened': sum(1 for page in light if page.disconnect_reason),
         'hidden_when_seen': sum(record['hidden'] for record in records),
         'page_reloads': sum(record['loads'] for record in records) - len(records),
         'clock_uncertainty_ms': round(uncertainty, 2),
@@ -310,13 +379,16 @@ async def send_paced(
     return sent
 
 
-async def wait_until_seen(pages: list[Page], tokens: list[str], *, seconds: float) -> None:
+async def wait_until_seen(
+    pages: list[Page], tokens: list[str], *, seconds: float, light: list[TimedLightPage] | None = None
+) -> None:
     keys = [t[1:-1] for t in tokens]
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         counts = [
             await evaluate(page, '(keys) => keys.filter((k) => k in window.__lm.frame).length', keys) for page in pages
         ]
+        counts += [sum(1 for key in keys if key in page.seen) for page in light or []]
         if min(counts) == len(keys):
             return
         await asyncio.sleep(0.5)
@@ -327,7 +399,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--sqlite', action='store_true', help='the embedded SQLite file instead of PostgreSQL')
     parser.add_argument('--postgres', default=DEFAULT_POSTGRES, help='SQLAlchemy URL of the PostgreSQL server')
-    parser.add_argument('--pages', type=int, default=20)
+    parser.add_argument('--pages', type=int, default=20, help='agent pages in Chromium')
+    parser.add_argument(
+        '--light-pages', type=int, default=0, help='more agent pages, held by a light HTTP + Socket.IO client'
+    )
+    parser.add_argument(
+        '--web', type=int, default=1, help='web processes; more than 1: `leadmaster cluster` behind HAProxy'
+    )
     parser.add_argument('--webhooks', type=int, default=200)
     parser.add_argument('--interval-ms', type=float, default=1000.0)
     parser.add_argument(
@@ -339,6 +417,8 @@ def main() -> None:
     if not options.with_assistant:
         # The app under test inherits this environment (bench/ingest.py start_app).
         os.environ['LEADMASTER_ASSISTANT_ENABLED'] = 'false'
+    if options.sqlite and options.web > 1:
+        parser.error('--web needs PostgreSQL (leadmaster cluster)')
     if options.pages < 3:
         parser.error('--pages must be at least 3 (two managers and an agent)')
     result = asyncio.run(run(options))

@@ -14,6 +14,7 @@ from services.access import Viewer
 from services.models import Branch, Role
 
 from .i18n import LOCALES, current_locale, default_locale, t
+from .password_dialog import ChangePassword, PasswordDialog
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ def page_frame(
     simulator_enabled: bool = False,
     full_height: bool = False,
     header_tools: Callable[[], object] | None = None,
+    change_password: ChangePassword | None = None,
 ) -> Iterator[ui.column]:
     """`header_tools` builds what goes next to the user's name (the admins' alerts bell)."""
     branch_names = {branch.id: f'{branch.code} · {branch.name}' for branch in branches}
@@ -112,6 +114,11 @@ def page_frame(
             ui.label(' · '.join(filter(None, [t(f'role.{viewer.role}'), home_branch]))).classes(
                 'text-xs opacity-80'
             ).mark('viewer-role')
+        if change_password is not None:
+            dialog = PasswordDialog(change_password)
+            ui.button(icon='password', on_click=dialog.open).props('flat round color=white').tooltip(
+                t('password.open')
+            ).mark('change-password')
         ui.button(icon='logout', on_click=on_logout).props('flat round color=white').tooltip(t('nav.logout')).mark(
             'logout'
         )

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need (Chromium for e2e, Tesseract for OCR, the PostgreSQL client for
-# backups) when missing; with --bench also the load generator the benchmarks use (wrk).
+# backups, HAProxy for `leadmaster cluster`) when missing; with --bench also the load generator the benchmarks use (wrk).
 # Without root (or passwordless sudo) it says exactly what to install and fails.
 set -euo pipefail
 
@@ -10,6 +10,8 @@ if [ "${1:-}" = "--bench" ]; then command -v wrk >/dev/null 2>&1 || missing+=(wr
 command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
 # Backups of PostgreSQL (services/backups.py): pg_dump / pg_restore of the server's major version or newer.
 command -v pg_dump >/dev/null 2>&1 && command -v pg_restore >/dev/null 2>&1 || missing+=(postgresql-client)
+# The load balancer in front of several web processes (app/commands/cluster.py, SPEC O6).
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 if ! ls /usr/share/tesseract-ocr/*/tessdata/spa.traineddata >/dev/null 2>&1; then missing+=(tesseract-ocr-spa); fi
 
 [ ${#missing[@]} -eq 0 ] && exit 0

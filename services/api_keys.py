@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from . import audit
 from .access import Viewer
 from .database import Database
+from .errors import InvalidInput
 from .models import ApiKey, Branch, Role
 from .models.types import utcnow
 
@@ -34,11 +35,13 @@ async def create_api_key(
     """Returns the stored key and the plaintext key (`lm_<prefix>_<secret>`), which is never stored."""
     if actor is not None:
         actor.require_role(Role.ADMIN)
+    if not name.strip():
+        raise InvalidInput('an API key needs a name saying what it is for', reason='name_required')
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     plaintext = f'{KEY_PREFIX}{prefix}_{secret}'
     key = ApiKey(
-        name=name,
+        name=name.strip()[:120],
         prefix=prefix,
         key_hash=_digest(plaintext),
         branch_id=branch_id,
@@ -93,12 +96,31 @@ async def viewer_for_api_key(db: Database, plaintext: str | None) -> Viewer | No
 
 
 async def revoke_api_key(db: Database, *, prefix: str, actor: Viewer | None = None) -> bool:
+    """Revoke the active key with this prefix; False when there is none (unknown, or revoked already). Only a
+    revocation that happened is audited."""
+    if actor is not None:
+        actor.require_role(Role.ADMIN)
     async with db.session() as session:
         result = await session.exec(
             update(ApiKey)
-            .where(col(ApiKey.prefix) == prefix, col(ApiKey.revoked_at).is_(None))
+            .where(col(ApiKey.prefix) == prefix.strip(), col(ApiKey.revoked_at).is_(None))
             .values(revoked_at=utcnow())
         )
-        audit.record(session, action='api_key.revoked', actor=actor, target_type='api_key', target_id=prefix)
+        if not result.rowcount:
+            return False
+        audit.record(session, action='api_key.revoked', actor=actor, target_type='api_key', target_id=prefix.strip())
         await session.commit()
-        return bool(result.rowcount)
+        return True
+
+
+async def list_api_keys(db: Database, *, viewer: Viewer | None = None) -> list[tuple[ApiKey, Branch | None]]:
+    """Every key with its branch (None: all branches), newest first, revoked ones too (for the record)."""
+    if viewer is not None:
+        viewer.require_role(Role.ADMIN)
+    async with db.session() as session:
+        rows = await session.exec(
+            select(ApiKey, Branch)
+            .join(Branch, col(Branch.id) == col(ApiKey.branch_id), isouter=True)
+            .order_by(col(ApiKey.id).desc())
+        )
+        return [(key, branch) for key, branch in rows.all()]

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, update
+from sqlalchemy import ColumnElement, delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -89,6 +89,38 @@ async def locked_until(
         return None
     # Locked for a full window after the most recent of those failures.
     return max(failures) + policy.lockout
+
+
+async def clear_failures(session: AsyncSession, *, username: str) -> None:
+    """Forget the username's failed logins, which lifts its lockout (an admin's unlock, a password reset).
+    The audit log keeps each `login.failed`; the per-address throttle loses these rows too, which is what the
+    admin asked for: that person may try again now."""
+    await session.exec(
+        delete(LoginAttempt).where(col(LoginAttempt.username) == username, col(LoginAttempt.succeeded).is_(False))
+    )
+
+
+async def locked_usernames(
+    db: Database, *, usernames: list[str], policy: LoginPolicy = LoginPolicy()
+) -> dict[str, datetime]:
+    """Which of these accounts are locked now, and until when (for the users page's "unlock")."""
+    locked: dict[str, datetime] = {}
+    async with db.session() as session:
+        candidates = (
+            await session.exec(
+                select(LoginAttempt.username)
+                .where(
+                    col(LoginAttempt.username).in_(usernames),
+                    col(LoginAttempt.succeeded).is_(False),
+                    LoginAttempt.attempted_at > utcnow() - policy.lockout,
+                )
+                .distinct()
+            )
+        ).all()
+        for username in candidates:
+            if (until := await locked_until(session, username=username, policy=policy)) is not None:
+                locked[username] = until
+    return locked
 
 
 async def _address_throttled_until(

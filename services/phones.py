@@ -1,11 +1,13 @@
 """Phone numbers to E.164 with phonenumbers, handling Argentina's mobile `9` (M7).
 
 WhatsApp reports Argentine mobiles as 549 + area + number, while people and lists write them
-as +54 11 …, 011 15 … or 11 15 …; all of those must land on one contact.
+as +54 11 …, 011 15 … or 11 15 …; all of those must land on one contact. Prospect lists (issue 16) add cells
+holding several numbers and spreadsheet leftovers (`numbers_in_cell`).
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import phonenumbers
@@ -47,6 +49,10 @@ def _argentine_mobile_form(number: phonenumbers.PhoneNumber) -> phonenumbers.Pho
 
 
 def is_mobile(e164: str) -> bool:
+    # An Argentine number in its +549 form is one `normalize_phone` (or WhatsApp) vouched for as a mobile: the 9 is
+    # the mobile prefix. Skipping the parse matters when 100,000 imported prospects are scored.
+    if len(e164) == 14 and e164.startswith('+549') and e164[1:].isdigit():
+        return True
     try:
         number = phonenumbers.parse(e164, None)
     except NumberParseException:
@@ -57,3 +63,38 @@ def is_mobile(e164: str) -> bool:
 def wa_digits(e164: str) -> str:
     """The digits WhatsApp uses as a recipient id ('5491155550101')."""
     return e164.lstrip('+')
+
+
+# Where a list writes two numbers in one cell: "011 4444-5555 / 15 5555-6666", "… o …", "…; …".
+_SEVERAL_NUMBERS = re.compile(r'\s*(?:/|;|\||,|\bo\b|\by\b)\s*', re.IGNORECASE)
+# A spreadsheet that took the number for a figure: "5491144445555.0".
+_SPREADSHEET_FRACTION = re.compile(r'^(\+?\d+)\.0+$')
+
+
+def numbers_in_cell(raw: str, *, default_region: str = 'AR') -> tuple[list[str], list[str]]:
+    """(E.164 numbers, the pieces that are not numbers) of a cell from a prospect list, which may hold several
+    numbers ("011 4444-5555 / 15-5555-6666") and spreadsheet leftovers ("5491144445555.0")."""
+    valid: list[str] = []
+    invalid: list[str] = []
+    for written in _SEVERAL_NUMBERS.split(raw.strip()):
+        piece = _SPREADSHEET_FRACTION.sub(r'\1', written.strip())
+        if not piece:
+            continue
+        try:
+            number = normalize_phone(piece, default_region=default_region)
+        except InvalidInput:
+            invalid.append(piece)
+            continue
+        if number not in valid:
+            valid.append(number)
+    return valid, invalid
+
+
+def argentine_variants(e164: str) -> list[str]:
+    """The forms one Argentine mobile may have been stored under (+549… and +54…), the normalised one first;
+    other numbers are their own only form. Matching on both finds contacts saved before normalisation."""
+    if e164.startswith('+549'):
+        return [e164, '+54' + e164[4:]]
+    if e164.startswith('+54'):
+        return [e164, '+549' + e164[3:]]
+    return [e164]

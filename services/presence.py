@@ -1,6 +1,8 @@
 """Who is online, viewing and typing (C2, T4): ephemeral, in memory, announced through the event bus.
 
-Typing marks expire on their own (a closed laptop must not lock a conversation for ever).
+Typing marks expire on their own (a closed laptop must not lock a conversation for ever), and the expiry is announced
+like a stop: the other agents' pages (in this process and the others) stop showing "está escribiendo…" then, not at
+the next presence change.
 
 Each process has its own board; with several processes (SPEC O6) each board also keeps what the others announce:
 the watchers of a conversation travel with its `presence.changed` event, and each web process's online agents
@@ -65,6 +67,8 @@ class PresenceBoard:
         self._remote_online: dict[str, tuple[float, frozenset[int]]] = {}
         self._remote_watchers: dict[int, dict[str, tuple[_Watch, ...]]] = {}
         self._heartbeat: asyncio.Task[None] | None = None
+        # (conversation, user) → the task that announces that user's typing mark expired, if it does.
+        self._expiries: dict[tuple[int, int], asyncio.Task[None]] = {}
 
     # --- across processes ---
 
@@ -87,6 +91,11 @@ class PresenceBoard:
             self._heartbeat = asyncio.get_running_loop().create_task(self._beat(), name='presence-heartbeat')
 
     async def stop(self) -> None:
+        expiries = list(self._expiries.values())
+        self._expiries.clear()
+        for task in expiries:
+            task.cancel()
+        await asyncio.gather(*expiries, return_exceptions=True)
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -193,6 +202,34 @@ class PresenceBoard:
         watch.typing_until = time.monotonic() + self._typing_seconds
         if not was_typing:
             await self._announce(conversation_id, entry)
+            self._announce_expiry(conversation_id, user_id)
+
+    def _announce_expiry(self, conversation_id: int, user_id: int) -> None:
+        key = (conversation_id, user_id)
+        if key not in self._expiries:
+            self._expiries[key] = asyncio.get_running_loop().create_task(
+                self._expire(conversation_id, user_id), name='presence-typing-expiry'
+            )
+
+    async def _expire(self, conversation_id: int, user_id: int) -> None:
+        """Sleep until the mark's deadline (pushed on by every keystroke); then, if it ran out, say so."""
+        key = (conversation_id, user_id)
+        try:
+            while True:
+                entry = self._conversations.get(conversation_id)
+                watch = entry.watchers.get(user_id) if entry else None
+                if entry is None or watch is None or not watch.typing_until:
+                    return  # she left or stopped typing: that was announced
+                left = watch.typing_until - time.monotonic()
+                if left <= 0:
+                    watch.typing_until = 0.0
+                    del self._expiries[key]  # typing again from now on needs a new expiry
+                    await self._announce(conversation_id, entry)
+                    return
+                await asyncio.sleep(left)
+        finally:
+            if self._expiries.get(key) is asyncio.current_task():
+                del self._expiries[key]
 
     async def stopped_typing(self, *, conversation_id: int, user_id: int) -> None:
         entry = self._conversations.get(conversation_id)

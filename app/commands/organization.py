@@ -55,6 +55,56 @@ def users_add(
         typer.echo(f'password: {chosen}')
 
 
+@users_cli.command('deactivate')
+def users_deactivate(username: Annotated[str, typer.Argument(help='Login name')]) -> None:
+    """Deactivate a user: their sessions end and they cannot sign in (their history stays)."""
+
+    async def work(db: Database) -> None:
+        user = await users.get_user_by_username(db, username=username)
+        await users.set_active(db, user_id=user.id or 0, active=False)
+
+    run_job(work)
+    typer.echo(f'user {username.lower()} deactivated')
+
+
+@users_cli.command('activate')
+def users_activate(username: Annotated[str, typer.Argument(help='Login name')]) -> None:
+    """Let a deactivated user sign in again."""
+
+    async def work(db: Database) -> None:
+        user = await users.get_user_by_username(db, username=username)
+        await users.set_active(db, user_id=user.id or 0, active=True)
+
+    run_job(work)
+    typer.echo(f'user {username.lower()} activated')
+
+
+@users_cli.command('reset-password')
+def users_reset_password(username: Annotated[str, typer.Argument(help='Login name')]) -> None:
+    """Give a user a new random password (printed once, last word of the last line); ends their sessions and
+    lifts a lockout."""
+
+    async def work(db: Database) -> str:
+        user = await users.get_user_by_username(db, username=username)
+        return await users.reset_password(db, user_id=user.id or 0)
+
+    password = run_job(work)
+    typer.echo(f'user {username.lower()}: new password — tell it to them now, it is not shown again')
+    typer.echo(f'password: {password}')
+
+
+@users_cli.command('unlock')
+def users_unlock(username: Annotated[str, typer.Argument(help='Login name')]) -> None:
+    """Lift a lockout after too many failed logins."""
+
+    async def work(db: Database) -> None:
+        user = await users.get_user_by_username(db, username=username)
+        await users.unlock(db, user_id=user.id or 0)
+
+    run_job(work)
+    typer.echo(f'user {username.lower()} unlocked')
+
+
 @users_cli.command('list')
 def users_list() -> None:
     """One user per line: username, role, branch, name."""
@@ -109,21 +159,99 @@ def numbers_add(
     phone_number_id: Annotated[str, typer.Option(help="Meta's phone_number_id (cloud), session name (waha)")],
     display: Annotated[str, typer.Option(help='The number customers see, e.g. +5491150000101')],
     label: Annotated[str, typer.Option(help='Label, e.g. "Ventas"')] = '',
+    waba_id: Annotated[
+        str | None, typer.Option(help='WhatsApp Business Account id (cloud), for the template sync')
+    ] = None,
 ) -> None:
-    """Attach a WhatsApp number to a branch (inbound routing: phone_number_id → branch)."""
+    """Attach a WhatsApp number to a branch (inbound routing: phone_number_id → branch). Meta's test numbers
+    (+1 555 …) are accepted."""
     number = run_job(
         lambda db: branches.add_number(
-            db, branch_code=branch, channel=channel, phone_number_id=phone_number_id, display_phone=display, label=label
+            db,
+            branch_code=branch,
+            channel=channel,
+            phone_number_id=phone_number_id,
+            display_phone=display,
+            label=label,
+            waba_id=waba_id,
         )
     )
     typer.echo(f'number {number.display_phone} ({number.phone_number_id}) routes to {branch.upper()}')
+
+
+@numbers_cli.command('edit')
+def numbers_edit(
+    phone_number_id: Annotated[str, typer.Argument(help="The number's phone_number_id (cloud) or session name")],
+    branch: Annotated[str | None, typer.Option(help='Move it to this branch (code)')] = None,
+    display: Annotated[str | None, typer.Option(help='The number customers see')] = None,
+    label: Annotated[str | None, typer.Option(help='Label')] = None,
+    waba_id: Annotated[str | None, typer.Option(help='WhatsApp Business Account id')] = None,
+) -> None:
+    """Change a number's branch, display number, label or WABA id (what is not given stays)."""
+
+    async def work(db: Database) -> tuple[str, str]:
+        number = await branches.get_number_by_phone_number_id(db, phone_number_id=phone_number_id)
+        target = await branches.get_branch_by_code(db, code=branch) if branch else None
+        changed = await branches.update_number(
+            db,
+            number_id=number.id or 0,
+            changes=branches.NumberChanges(
+                branch_id=(target.id or 0) if target else number.branch_id,
+                display_phone=display if display is not None else number.display_phone,
+                label=label if label is not None else number.label,
+                waba_id=waba_id if waba_id is not None else number.waba_id,
+                active=number.active,
+            ),
+        )
+        code = target.code if target else (await branches.get_branch(db, branch_id=changed.branch_id)).code
+        return changed.display_phone, code
+
+    display_phone, code = run_job(work)
+    typer.echo(f'number {display_phone} ({phone_number_id}) routes to {code}')
+
+
+def _set_number_active(phone_number_id: str, *, active: bool) -> None:
+    async def work(db: Database) -> None:
+        number = await branches.get_number_by_phone_number_id(db, phone_number_id=phone_number_id)
+        await branches.update_number(
+            db,
+            number_id=number.id or 0,
+            changes=branches.NumberChanges(
+                branch_id=number.branch_id,
+                display_phone=number.display_phone,
+                label=number.label,
+                waba_id=number.waba_id,
+                active=active,
+            ),
+        )
+
+    run_job(work)
+
+
+@numbers_cli.command('deactivate')
+def numbers_deactivate(
+    phone_number_id: Annotated[str, typer.Argument(help="The number's phone_number_id or session name")],
+) -> None:
+    """Stop routing a number: its webhooks become dead letters (replayable once it is active again)."""
+    _set_number_active(phone_number_id, active=False)
+    typer.echo(f'number {phone_number_id} deactivated')
+
+
+@numbers_cli.command('activate')
+def numbers_activate(
+    phone_number_id: Annotated[str, typer.Argument(help="The number's phone_number_id or session name")],
+) -> None:
+    """Route a deactivated number again."""
+    _set_number_active(phone_number_id, active=True)
+    typer.echo(f'number {phone_number_id} activated')
 
 
 @numbers_cli.command('list')
 def numbers_list() -> None:
     """One number per line: display number, phone_number_id, channel, branch code."""
     for number, branch in run_job(branches.list_numbers):
-        typer.echo(f'{number.display_phone}\t{number.phone_number_id}\t{number.channel}\t{branch.code}')
+        state = '' if number.active else '  (inactive)'
+        typer.echo(f'{number.display_phone}\t{number.phone_number_id}\t{number.channel}\t{branch.code}{state}')
 
 
 @apikeys_cli.command('create')
@@ -141,6 +269,14 @@ def apikeys_create(
     plaintext = run_job(work)
     typer.echo(f'scope: {branch.upper() if branch else "all branches"} — store it now, it is not shown again')
     typer.echo(f'API key: {plaintext}')
+
+
+@apikeys_cli.command('list')
+def apikeys_list() -> None:
+    """One key per line: prefix, name, scope, state (the keys themselves are never stored)."""
+    for key, branch in run_job(api_keys.list_api_keys):
+        state = 'revoked' if key.revoked_at else 'active'
+        typer.echo(f'{key.prefix}\t{key.name}\t{branch.code if branch else "all branches"}\t{state}')
 
 
 @apikeys_cli.command('revoke')

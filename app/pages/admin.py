@@ -1,76 +1,336 @@
-"""Admin pages: branches with their numbers, and users. Managers see their own branch only."""
+"""Admin pages (B1, B4): branches with their numbers, and users, created and edited from the browser; the webhooks
+page. Managers see their own branch only, and administer its agents; every rule is the services' (a `Viewer`)."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
+from typing import Any
 
 from nicegui import ui
 
 from app.pages.guard import signed_in_page
 from app.runtime import runtime
 from app.settings import Settings
+from components.admin.form import FormField, RecordForm, error_text
 from components.i18n import local_time, t
-from services import branches, users
+from services import auth, branches, users
 from services.access import Viewer
 from services.backups import read_status
-from services.models import DeliveryStatus, Role
+from services.errors import NotFound, ServiceError
+from services.models import Branch, BranchCreate, DeliveryStatus, Role, UserCreate
 from services.whatsapp import journal, outbox
 
 
 @signed_in_page('/admin/branches', minimum_role=Role.MANAGER, title_key='nav.branches')
 async def branches_page(viewer: Viewer) -> None:
+    """Every branch with its numbers; admins create one below and open a row to edit or deactivate it. A manager
+    sees their own branch, read only."""
     db = runtime().db
     ui.label(t('branches.title')).classes('text-xl font-semibold')
-    numbers_by_branch: dict[int, list[str]] = {}
-    for number, branch in await branches.list_numbers(db, viewer=viewer):
-        numbers_by_branch.setdefault(branch.id or 0, []).append(
-            f'{number.display_phone} ({number.label or number.phone_number_id}, {number.channel})'
-        )
+
+    async def rows() -> list[dict[str, object]]:
+        numbers_by_branch: dict[int, list[str]] = {}
+        for number, branch in await branches.list_numbers(db, viewer=viewer):
+            numbers_by_branch.setdefault(branch.id or 0, []).append(
+                f'{number.display_phone} ({number.label or number.phone_number_id}, {number.channel})'
+            )
+        return [
+            {
+                'id': branch.id,
+                'code': branch.code,
+                'name': branch.name,
+                'city': branch.city,
+                'numbers': ', '.join(numbers_by_branch.get(branch.id or 0, [])),
+                'active': t('common.yes') if branch.active else t('common.no'),
+            }
+            for branch in await branches.list_branches(db, viewer=viewer)
+        ]
+
     columns = [
         {'name': 'code', 'label': t('branches.code'), 'field': 'code', 'align': 'left'},
         {'name': 'name', 'label': t('branches.name'), 'field': 'name', 'align': 'left'},
         {'name': 'city', 'label': t('branches.city'), 'field': 'city', 'align': 'left'},
         {'name': 'numbers', 'label': t('branches.numbers'), 'field': 'numbers', 'align': 'left'},
+        {'name': 'active', 'label': t('users.active'), 'field': 'active'},
     ]
-    ui.table(
-        columns=columns,
-        row_key='code',
-        rows=[
-            {
-                'code': branch.code,
-                'name': branch.name,
-                'city': branch.city,
-                'numbers': ', '.join(numbers_by_branch.get(branch.id or 0, [])),
-            }
-            for branch in await branches.list_branches(db, viewer=viewer)
+    table = ui.table(columns=columns, row_key='code', rows=await rows()).classes('w-full').mark('branches-table')
+    if not viewer.has_role(Role.ADMIN):
+        return
+    table.classes('cursor-pointer')
+    table.on('rowClick', lambda e: ui.navigate.to(f'/admin/branches/{int(e.args[1]["id"])}'))
+
+    async def create(values: dict[str, Any]) -> None:
+        branch = await branches.create_branch(
+            db,
+            branch_in=BranchCreate(
+                code=values['code'] or '',
+                name=values['name'] or '',
+                city=(values['city'] or '').strip(),
+                address=(values['address'] or '').strip(),
+            ),
+            actor=viewer,
+        )
+        table.rows = await rows()
+        table.update()
+        form.clear('code', 'name', 'city', 'address')
+        ui.notify(t('admin.branches.created', code=branch.code), type='positive')
+
+    ui.label(t('admin.branches.new')).classes('text-lg font-semibold mt-4')
+    form = RecordForm(
+        [
+            FormField('code', t('branches.code'), hint=t('admin.branches.code_hint')),
+            FormField('name', t('branches.name')),
+            FormField('city', t('branches.city')),
+            FormField('address', t('admin.branches.address')),
         ],
-    ).classes('w-full').mark('branches-table')
+        prefix='branch',
+        save_label=t('admin.create'),
+        on_save=create,
+    )
+
+
+@signed_in_page('/admin/branches/{branch_id}', minimum_role=Role.ADMIN, title_key='nav.branches')
+async def branch_edit_page(viewer: Viewer, branch_id: int) -> None:
+    db = runtime().db
+    try:
+        branch = await branches.get_branch(db, branch_id=branch_id, viewer=viewer)
+    except NotFound:
+        ui.label(t('admin.error.not_found')).mark('not-found')
+        return
+    back_link('/admin/branches', t('nav.branches'))
+    ui.label(t('admin.branches.edit', code=branch.code)).classes('text-xl font-semibold').mark('record-title')
+
+    async def save(values: dict[str, Any]) -> None:
+        await branches.update_branch(
+            db,
+            branch_id=branch_id,
+            changes=branches.BranchChanges(
+                name=values['name'] or '',
+                city=values['city'] or '',
+                address=values['address'] or '',
+                active=bool(values['active']),
+            ),
+            actor=viewer,
+        )
+        ui.notify(t('admin.saved'), type='positive')
+        ui.navigate.to('/admin/branches')
+
+    RecordForm(
+        [
+            FormField('name', t('branches.name'), value=branch.name),
+            FormField('city', t('branches.city'), value=branch.city),
+            FormField('address', t('admin.branches.address'), value=branch.address),
+            FormField('active', t('admin.branches.active'), kind='switch', value=branch.active),
+        ],
+        prefix='branch',
+        save_label=t('admin.save'),
+        on_save=save,
+    )
+
+
+def _branch_options(all_branches: list[Branch]) -> dict[int, str]:
+    """Active branches only: nobody is put in a branch that was closed."""
+    return {branch.id or 0: f'{branch.code} · {branch.name}' for branch in all_branches if branch.active}
+
+
+def _role_options(viewer: Viewer) -> dict[str, str]:
+    roles = list(Role) if viewer.has_role(Role.ADMIN) else [Role.AGENT]  # a manager never promotes anyone
+    return {str(role): t(f'role.{role}') for role in roles}
+
+
+def _capacity(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0  # refused by the service with its own message
 
 
 @signed_in_page('/admin/users', minimum_role=Role.MANAGER, title_key='nav.users')
 async def users_page(viewer: Viewer) -> None:
+    """The users the viewer administers (a manager: their branch), a form to add one; a row opens the user."""
+    db = runtime().db
     ui.label(t('users.title')).classes('text-xl font-semibold')
+
+    async def rows() -> list[dict[str, object]]:
+        listed = await users.list_users(db, viewer=viewer)
+        locked = await auth.locked_usernames(db, usernames=[user.username for user, _ in listed])
+        return [
+            {
+                'id': user.id,
+                'username': user.username,
+                'name': user.full_name,
+                'role': t(f'role.{user.role}'),
+                'branch': branch.code if branch else t('common.none'),
+                'capacity': user.capacity,
+                'active': t('common.yes') if user.active else t('common.no'),
+                'locked': t('admin.users.locked_until', time=local_time(locked[user.username], '%H:%M'))
+                if user.username in locked
+                else '',
+            }
+            for user, branch in listed
+        ]
+
     columns = [
         {'name': 'username', 'label': t('users.username'), 'field': 'username', 'align': 'left'},
         {'name': 'name', 'label': t('users.name'), 'field': 'name', 'align': 'left'},
         {'name': 'role', 'label': t('users.role'), 'field': 'role', 'align': 'left'},
         {'name': 'branch', 'label': t('users.branch'), 'field': 'branch', 'align': 'left'},
+        {'name': 'capacity', 'label': t('admin.users.capacity'), 'field': 'capacity'},
         {'name': 'active', 'label': t('users.active'), 'field': 'active'},
+        {'name': 'locked', 'label': t('admin.users.lock'), 'field': 'locked', 'align': 'left'},
     ]
-    ui.table(
-        columns=columns,
-        row_key='username',
-        rows=[
-            {
-                'username': user.username,
-                'name': user.full_name,
-                'role': t(f'role.{user.role}'),
-                'branch': branch.code if branch else t('common.none'),
-                'active': t('common.yes') if user.active else t('common.no'),
-            }
-            for user, branch in await users.list_users(runtime().db, viewer=viewer)
+    table = (
+        ui.table(columns=columns, row_key='username', rows=await rows())
+        .classes('w-full cursor-pointer')
+        .mark('users-table')
+    )
+    table.on('rowClick', lambda e: ui.navigate.to(f'/admin/users/{int(e.args[1]["id"])}'))
+    ui.label(t('admin.users.open_hint')).classes('text-sm text-slate-500')
+
+    visible = _branch_options(await branches.list_branches(db, viewer=viewer))
+    one_time = ui.label('').classes('font-mono text-lg bg-amber-50 p-2 rounded').mark('one-time-password')
+    one_time.set_visibility(False)
+
+    async def create(values: dict[str, Any]) -> None:
+        chosen = (values['password'] or '').strip()
+        password = chosen or secrets.token_urlsafe(9)
+        role = Role(values['role'] or Role.AGENT)
+        user = await users.create_user(
+            db,
+            user_in=UserCreate.model_construct(
+                username=values['username'] or '',
+                full_name=values['full_name'] or '',
+                role=role,
+                branch_id=None if role == Role.ADMIN else values['branch_id'],
+                capacity=_capacity(values['capacity']),
+                password=password,
+                locale='es',
+                active=True,
+                commission_rate=None,
+            ),
+            actor=viewer,
+        )
+        table.rows = await rows()
+        table.update()
+        form.clear('username', 'full_name', 'password')
+        ui.notify(t('admin.users.created', username=user.username), type='positive')
+        one_time.set_visibility(not chosen)
+        one_time.set_text(
+            t('admin.users.password_once', username=user.username, password=password) if not chosen else ''
+        )
+
+    ui.label(t('admin.users.new')).classes('text-lg font-semibold mt-4')
+    form = RecordForm(
+        [
+            FormField('username', t('users.username'), hint=t('admin.users.username_hint')),
+            FormField('full_name', t('users.name')),
+            FormField('role', t('users.role'), kind='select', value=str(Role.AGENT), options=_role_options(viewer)),
+            FormField(
+                'branch_id',
+                t('users.branch'),
+                kind='select',
+                value=viewer.branch_id if viewer.branch_id in visible else None,
+                options=visible,
+            ),
+            FormField(
+                'capacity', t('admin.users.capacity'), kind='number', value=8, hint=t('admin.users.capacity_hint')
+            ),
+            FormField('password', t('admin.users.password'), kind='password', hint=t('admin.users.password_hint')),
         ],
-    ).classes('w-full').mark('users-table')
+        prefix='user',
+        save_label=t('admin.create'),
+        on_save=create,
+    )
+
+
+@signed_in_page('/admin/users/{user_id}', minimum_role=Role.MANAGER, title_key='nav.users')
+async def user_edit_page(viewer: Viewer, user_id: int) -> None:
+    """One user: edit, deactivate, reset the password (shown once), unlock after failed logins."""
+    db = runtime().db
+    try:
+        user = await users.get_user(db, user_id=user_id, viewer=viewer)
+    except NotFound:
+        ui.label(t('admin.error.not_found')).mark('not-found')
+        return
+    back_link('/admin/users', t('nav.users'))
+    ui.label(t('admin.users.edit', username=user.username)).classes('text-xl font-semibold').mark('record-title')
+    visible = _branch_options(await branches.list_branches(db, viewer=viewer))
+    if user.branch_id is not None and user.branch_id not in visible:  # a closed branch still shows as theirs
+        visible[user.branch_id] = str(user.branch_id)
+
+    async def save(values: dict[str, Any]) -> None:
+        role = Role(values['role'] or user.role)
+        await users.update_user(
+            db,
+            user_id=user_id,
+            changes=users.UserChanges(
+                full_name=values['full_name'] or '',
+                role=role,
+                branch_id=None if role == Role.ADMIN else values['branch_id'],
+                capacity=_capacity(values['capacity']),
+                active=bool(values['active']),
+            ),
+            actor=viewer,
+        )
+        ui.notify(t('admin.saved'), type='positive')
+        ui.navigate.to('/admin/users')
+
+    RecordForm(
+        [
+            FormField('full_name', t('users.name'), value=user.full_name),
+            FormField('role', t('users.role'), kind='select', value=str(user.role), options=_role_options(viewer)),
+            FormField('branch_id', t('users.branch'), kind='select', value=user.branch_id, options=visible),
+            FormField('capacity', t('admin.users.capacity'), kind='number', value=user.capacity),
+            FormField('active', t('admin.users.active_switch'), kind='switch', value=user.active),
+        ],
+        prefix='user',
+        save_label=t('admin.save'),
+        on_save=save,
+    )
+
+    ui.separator().classes('my-4')
+    one_time = ui.label('').classes('font-mono text-lg bg-amber-50 p-2 rounded').mark('one-time-password')
+    one_time.set_visibility(False)
+    status = ui.label('').classes('text-sm').mark('user-status')
+    status.set_visibility(False)
+
+    async def reset() -> None:
+        try:
+            password = await users.reset_password(db, user_id=user_id, actor=viewer)
+        except ServiceError as exc:
+            ui.notify(error_text(exc), type='negative')
+            return
+        one_time.set_text(t('admin.users.password_once', username=user.username, password=password))
+        one_time.set_visibility(True)
+
+    async def unlock() -> None:
+        try:
+            await users.unlock(db, user_id=user_id, actor=viewer)
+        except ServiceError as exc:
+            ui.notify(error_text(exc), type='negative')
+            return
+        status.set_text(t('admin.users.unlocked', username=user.username))
+        status.set_visibility(True)
+        unlock_button.set_visibility(False)
+
+    with ui.row().classes('gap-2'):
+        ui.button(t('admin.users.reset_password'), icon='password', on_click=reset).props('outline').mark(
+            'reset-password'
+        )
+        locked = await auth.locked_usernames(db, usernames=[user.username])
+        unlock_button = (
+            ui.button(t('admin.users.unlock'), icon='lock_open', on_click=unlock).props('outline').mark('unlock-user')
+        )
+        unlock_button.set_visibility(user.username in locked)
+    if user.username in locked:
+        ui.label(t('admin.users.locked_until', time=local_time(locked[user.username], '%H:%M'))).classes(
+            'text-sm text-red-700'
+        ).mark('locked-until')
+
+
+def back_link(path: str, label: str) -> None:
+    ui.link(f'← {label}', path).classes('text-sm').mark('back-link')
 
 
 @signed_in_page('/admin/webhooks', minimum_role=Role.ADMIN, title_key='nav.webhooks')
@@ -81,6 +341,7 @@ async def webhooks_page(viewer: Viewer) -> None:
     backup_line(runtime().settings)  # issue 21: not a webhook matter, but this is the admins' operations page
     ui.label(t('webhooks.dead_letters')).classes('text-xl font-semibold')
     ui.label(t('webhooks.dead_letters_help')).classes('text-sm text-slate-500')
+    ui.link(t('admin.webhooks.add_number'), '/admin/numbers').classes('text-sm').mark('add-number-link')
     ui.table(
         columns=[
             {'name': 'kind', 'label': t('webhooks.kind'), 'field': 'kind', 'align': 'left'},

@@ -19,7 +19,7 @@ from app.runtime import runtime
 from components.alerts_bell import AlertsBell
 from components.i18n import t
 from components.page_frame import page_frame
-from services import auth, branches
+from services import auth, branches, users
 from services.access import Viewer
 from services.alerts import ALERT_EVENTS, list_open_alerts
 from services.models import Branch, Role
@@ -51,6 +51,7 @@ def signed_in_page(
                 simulator_enabled=runtime().simulator is not None,
                 full_height=full_height,
                 header_tools=bell,
+                change_password=_password_changer(viewer) if viewer.user_id is not None else None,
             ):
                 if not viewer.has_role(minimum_role):
                     ui.label(t('forbidden.title')).classes('text-2xl').mark('forbidden')
@@ -86,6 +87,19 @@ async def _alerts_bell(viewer: Viewer, visible_branches: list[Branch]) -> Callab
         return bell
 
     return build
+
+
+def _password_changer(viewer: Viewer) -> Callable[[str, str], Awaitable[None]]:
+    async def change(current: str, new: str) -> None:
+        await users.change_own_password(
+            runtime().db,
+            viewer=viewer,
+            current_password=current,
+            new_password=new,
+            keep_session=app.storage.user.get(SESSION_KEY),
+        )
+
+    return change
 
 
 async def current_viewer() -> Viewer | None:

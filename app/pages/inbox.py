@@ -33,7 +33,7 @@ from services.inbox import console, conversations
 from services.inbox.console import TemplateOption, ThreadMessage
 from services.inbox.conversations import ConversationRow
 from services.inbox.labels import labels_of
-from services.models import ConversationMode, ConversationStatus, Role
+from services.models import ConversationMode, ConversationStatus, MessageStatus, Role
 from services.models.types import utcnow
 from services.vin.readings import VinReadingPublic, correct_vin, readings_for_messages
 from services.whatsapp import outbox
@@ -509,7 +509,7 @@ class InboxPage:
         if self.open_id is None or not await self._hold_to_reply():
             return False
         try:
-            await outbox.queue_template(
+            message = await outbox.queue_template(
                 self.db,
                 conversation_id=self.open_id,
                 template_name=template.name,
@@ -521,6 +521,8 @@ class InboxPage:
         except ServiceError as exc:
             ui.notify(str(exc), type='negative')
             return False
+        if message.status == MessageStatus.BLOCKED:  # L2: kept by the send gate; the thread shows it with the reason
+            ui.notify(t('campaigns.chat_blocked', reason=message.error_title), type='warning')
         return True
 
     async def _confirm_if_someone_is_typing(self) -> bool:

@@ -1,14 +1,16 @@
 """`/reportes` (S4): the daily sales report per branch and agent, for managers (their branches) and admins
-(all; the header's branch selector narrows), over a date range; charts, table, commissions and CSV export."""
+(all; the header's branch selector narrows), over a date range (the shared picker, components/date_range.py);
+charts, table, commissions and the CSV export for a spreadsheet set to Spanish (Argentina)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from nicegui import ui
 
 from app.pages.guard import signed_in_page
 from app.pages.quotes import sales_desk
+from components.date_range import DateRangePicker
 from components.i18n import t
 from components.page_frame import selected_branch_id
 from components.sales import report_view
@@ -40,25 +42,7 @@ async def reports_page(viewer: Viewer, desde: str | None = None, hasta: str | No
     with ui.row().classes('w-full items-center gap-3'):
         ui.label(t('sales.report.title')).classes('text-xl font-semibold')
         ui.space()
-        ui.button(t('sales.report.today'), on_click=lambda: go(today, today)).props('flat dense').mark('range-today')
-        ui.button(t('sales.report.last_7'), on_click=lambda: go(today - timedelta(days=6), today)).props(
-            'flat dense'
-        ).mark('range-7')
-        ui.button(t('sales.report.this_month'), on_click=lambda: go(today.replace(day=1), today)).props(
-            'flat dense'
-        ).mark('range-month')
-        label = t('sales.report.from_to', start=f'{start:%d/%m/%Y}', end=f'{end:%d/%m/%Y}')
-        with ui.button(label, icon='date_range').props('outline dense').mark('range-picker'), ui.menu():
-            picker = ui.date(value={'from': start.isoformat(), 'to': end.isoformat()}).props('range').mark('range-date')
-
-            def picked() -> None:
-                value = picker.value
-                if isinstance(value, dict) and value.get('from') and value.get('to'):
-                    go(date.fromisoformat(value['from']), date.fromisoformat(value['to']))
-                elif isinstance(value, str) and value:  # one day picked
-                    go(date.fromisoformat(value), date.fromisoformat(value))
-
-            ui.button(t('sales.editor.confirm'), on_click=picked).props('flat').mark('range-apply')
+        DateRangePicker(start=start, end=end, today=today, on_change=go)
     try:
         report = await daily_report(desk.db, viewer=viewer, start=start, end=end, branch_id=selected_branch_id())
         agents = await commissions(desk.db, viewer=viewer, start=start, end=end, branch_id=selected_branch_id())

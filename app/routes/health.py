@@ -45,10 +45,18 @@ def _workers_and_bus() -> tuple[dict[str, Any], bool]:
     current = runtime()
     healthy = True
     report: dict[str, Any] = {'channel': 'simulator' if current.simulator is not None else 'cloud_api'}
+    if current.settings.instance_name:  # which web process answered, behind the balancer (docs/scaling.md)
+        report['instance'] = current.settings.instance_name
     process = current.worker_process
     if process is not None:
-        report['workers'] = {'where': 'worker_process', 'pid': process.pid, 'restarts': process.restarts}
-        healthy = process.pid is not None
+        report['workers'] = {
+            'where': 'worker_process',
+            'pid': process.pid,
+            'pids': process.pids,  # `leadmaster run --workers N`: every child running now
+            'expected': process.count,
+            'restarts': process.restarts,
+        }
+        healthy = len(process.pids) == process.count  # one dead child is a worker role missing its share
     else:
         report['workers'] = {'where': 'this_process' if current.workers_here else 'elsewhere'}
         if current.workers_here and current.settings.run_workers:

@@ -148,6 +148,8 @@ class MessageBubble:
             problem = t('chat.failed', reason=error_title or status)
         elif status == 'unconfirmed':
             problem = t('chat.unconfirmed')
+        elif status == 'blocked':
+            problem = t('campaigns.chat_blocked', reason=error_title)
         elif status == 'queued' and error_title:
             problem = t('chat.retrying', reason=error_title)
         self.error.text = problem

@@ -12,6 +12,14 @@ from ..i18n import t
 from ..panel_section import PanelContext, PanelSection
 
 
+def lead_line(detail: ConversationDetail) -> str:
+    """ "Contactabilidad 85 · validado" — or that the customer opted out, which stops every campaign and template."""
+    if detail.contact_opted_out:
+        return t('panel.lead_opted_out')
+    state = t('panel.lead_validated') if detail.contact_validated else t('panel.lead_not_validated')
+    return t('panel.lead', score=detail.contact_score, state=state)
+
+
 class ContactSection(PanelSection):
     key = 'contact'
 
@@ -21,6 +29,8 @@ class ContactSection(PanelSection):
         self._loading = False
         ui.label(t('panel.contact')).classes('text-sm font-semibold')
         self.whatsapp_name = ui.label().classes('text-xs text-slate-500').mark('whatsapp-name')
+        # C1/L1: the lead score; the contact's page (/contactos/{id}) has its reasons and the whole history.
+        self.lead = ui.link().classes('text-xs').mark('contact-score')
         self.name = ui.input(t('panel.name')).props('dense outlined').classes('w-full').mark('contact-name')
         self.email = ui.input(t('panel.email')).props('dense outlined').classes('w-full').mark('contact-email')
         self.notes = (
@@ -44,6 +54,9 @@ class ContactSection(PanelSection):
             self.notes.value = detail.contact_notes
         self.conversation_id = detail.row.id
         self.whatsapp_name.text = t('panel.whatsapp_name', name=detail.contact_profile_name or '—')
+        self.lead.text = lead_line(detail)
+        self.lead.props(f'href=/contactos/{detail.contact_id}')
+        self.lead.classes(replace='text-xs ' + ('text-red-700' if detail.contact_opted_out else 'text-slate-600'))
         self.labels.value = list(detail.labels)
         self._loading = False
 

@@ -19,6 +19,7 @@ TICKS = {
     'played': '✓✓',
     'failed': '⚠',
     'cancelled': '⊘',
+    'blocked': '⊘',  # L2: the send gate kept it (opted out, not validated, low score); never sent
 }
 # T2: the countdown turns amber (and the holder may extend it) in its last minute.
 AMBER_SECONDS = 60

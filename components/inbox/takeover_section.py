@@ -75,6 +75,9 @@ class TakeoverSection(PanelSection):
         self.faithful = ui.label().classes('text-xs text-teal-700').mark('faithful')
         with ui.row().classes('w-full gap-1'):
             self.take_button = self._button('take', 'front_hand', self.take, 'color=primary')
+            # A take race: the winner's event may hide this button before the loser's click arrives; the click must
+            # still reach the service, which tells the loser who won ("Ya la tomó …") instead of dropping it.
+            self.take_button.ignores_events_when_hidden = False
             self.take_button.tooltip(t('console.key_hint', shortcut='T'))
             self.release_button = self._button('release', 'logout', lambda: self.release('ai'), 'outline')
             self.release_button.tooltip(t('console.key_hint', shortcut='L'))

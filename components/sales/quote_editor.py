@@ -490,9 +490,9 @@ class QuoteEditor:
         except InvalidInput as exc:
             self.error.text = t('sales.editor.invalid', reason=str(exc))
             return
-        self.rows.append(
-            _Row(product_id=None, sku='', description=description, unit_price=price, iva_rate=DEFAULT_IVA_RATE)
-        )
+        # A hand-typed line has no product to take its IVA from: the branch's default (issue 15) applies.
+        iva_rate = self.quote.default_iva_rate if self.quote else DEFAULT_IVA_RATE
+        self.rows.append(_Row(product_id=None, sku='', description=description, unit_price=price, iva_rate=iva_rate))
         self.free_description.value = ''
         self.free_price.value = ''
         self._draw_lines()

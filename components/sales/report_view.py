@@ -1,5 +1,5 @@
-"""The daily sales report on screen: headline figures, ECharts (total per day, per agent), the table per day,
-branch and agent, and the commissions."""
+"""The daily sales report on screen: headline figures, ECharts (total per day, per agent; axes and tooltips in the
+reader's number format, 80.000 and $ 1.234,56), the table per day, branch and agent, and the commissions."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from services.sales.commissions import CommissionRow
 from services.sales.money import format_ars
 from services.sales.reports import Figures, SalesReport
 
+from ..dashboard.format import money_tooltip, number_axis
 from ..i18n import t
 
 
@@ -40,10 +41,10 @@ def charts(report: SalesReport) -> None:
         ui.echart(
             {
                 'title': {'text': t('sales.report.by_day'), 'textStyle': {'fontSize': 13}},
-                'tooltip': {'trigger': 'axis'},
-                'grid': {'left': 70, 'right': 20, 'top': 40, 'bottom': 30},
+                'tooltip': money_tooltip(),
+                'grid': {'left': 80, 'right': 20, 'top': 40, 'bottom': 30},
                 'xAxis': {'type': 'category', 'data': [f'{day:%d/%m}' for day, _ in report.by_day]},
-                'yAxis': {'type': 'value'},
+                'yAxis': number_axis(),
                 'series': [
                     {
                         'type': 'bar',
@@ -56,9 +57,9 @@ def charts(report: SalesReport) -> None:
         ui.echart(
             {
                 'title': {'text': t('sales.report.by_agent'), 'textStyle': {'fontSize': 13}},
-                'tooltip': {'trigger': 'axis'},
-                'grid': {'left': 120, 'right': 20, 'top': 40, 'bottom': 30},
-                'xAxis': {'type': 'value'},
+                'tooltip': money_tooltip(),
+                'grid': {'left': 120, 'right': 30, 'top': 40, 'bottom': 30},
+                'xAxis': number_axis(),
                 'yAxis': {
                     'type': 'category',
                     'data': [name or t('sales.report.no_agent') for name, _ in reversed(report.by_agent)],

@@ -217,6 +217,13 @@ TEXTS: dict[str, dict[str, str]] = {
     'panel.contact': {'es': 'Cliente', 'en': 'Customer'},
     'panel.name': {'es': 'Nombre', 'en': 'Name'},
     'panel.whatsapp_name': {'es': 'Nombre en WhatsApp: {name}', 'en': 'WhatsApp name: {name}'},
+    'panel.lead': {'es': 'Contactabilidad {score} · {state}', 'en': 'Contactability {score} · {state}'},
+    'panel.lead_validated': {'es': 'validado', 'en': 'validated'},
+    'panel.lead_not_validated': {'es': 'sin validar', 'en': 'not validated'},
+    'panel.lead_opted_out': {
+        'es': 'Pidió la baja: no recibe campañas ni plantillas',
+        'en': 'Opted out: no campaigns or templates',
+    },
     'panel.email': {'es': 'E-mail', 'en': 'E-mail'},
     'panel.notes': {'es': 'Notas', 'en': 'Notes'},
     'panel.save': {'es': 'Guardar', 'en': 'Save'},
@@ -246,4 +253,30 @@ TEXTS: dict[str, dict[str, str]] = {
     'common.yes': {'es': 'Sí', 'en': 'Yes'},
     'common.no': {'es': 'No', 'en': 'No'},
     'common.none': {'es': '—', 'en': '—'},
+    'password.open': {'es': 'Cambiar contraseña', 'en': 'Change password'},
+    'password.title': {'es': 'Cambiar tu contraseña', 'en': 'Change your password'},
+    'password.current': {'es': 'Contraseña actual', 'en': 'Current password'},
+    'password.new': {'es': 'Contraseña nueva', 'en': 'New password'},
+    'password.repeat': {'es': 'Repetí la contraseña nueva', 'en': 'Repeat the new password'},
+    'password.save': {'es': 'Guardar', 'en': 'Save'},
+    'password.changed': {
+        'es': 'Contraseña cambiada. Se cerraron tus otras sesiones.',
+        'en': 'Password changed. Your other sessions were signed out.',
+    },
+    'password.error.mismatch': {
+        'es': 'Las dos contraseñas nuevas no coinciden.',
+        'en': 'The two new passwords differ.',
+    },
+    'password.error.password_short': {
+        'es': 'La contraseña nueva necesita al menos {minimum} caracteres.',
+        'en': 'The new password needs at least {minimum} characters.',
+    },
+    'password.error.password_wrong': {
+        'es': 'La contraseña actual no es correcta.',
+        'en': 'The current password is wrong.',
+    },
+    'password.error.password_same': {
+        'es': 'La contraseña nueva es igual a la actual.',
+        'en': 'The new password is the same as the current one.',
+    },
 }

@@ -1,5 +1,101 @@
-"""UI texts of the dashboard feature (es-AR first, English)."""
+"""UI texts of the dashboard feature (es-AR first, English): the manager dashboard `/panel` and the shared date-range
+picker (components/date_range.py)."""
 
 from __future__ import annotations
 
-TEXTS: dict[str, dict[str, str]] = {}
+TEXTS: dict[str, dict[str, str]] = {
+    'dashboard.title': {'es': 'Panel de la sucursal', 'en': 'Branch dashboard'},
+    'dashboard.all_branches': {'es': 'Panel de todas las sucursales', 'en': 'Dashboard of every branch'},
+    'dashboard.live': {'es': 'En vivo', 'en': 'Live'},
+    'dashboard.updated': {'es': 'Actualizado {time}', 'en': 'Updated {time}'},
+    # now
+    'dashboard.now': {'es': 'Ahora', 'en': 'Now'},
+    'dashboard.queue': {'es': 'Cola', 'en': 'Queue'},
+    'dashboard.queue_size': {'es': 'En cola', 'en': 'In the queue'},
+    'dashboard.waiting_for_person': {'es': 'Esperan a una persona', 'en': 'Waiting for a person'},
+    'dashboard.unassigned': {'es': 'Sin asignar', 'en': 'Unassigned'},
+    'dashboard.agents_online': {'es': 'Vendedores en línea', 'en': 'Agents online'},
+    'dashboard.agents_busy': {'es': 'Atendiendo', 'en': 'Busy'},
+    'dashboard.agents_full': {'es': 'Al tope', 'en': 'At capacity'},
+    'dashboard.queue_empty': {
+        'es': 'Nadie espera: la cola está vacía.',
+        'en': 'Nobody is waiting: the queue is empty.',
+    },
+    'dashboard.queue_more': {'es': 'y {count} más', 'en': 'and {count} more'},
+    'dashboard.queue_hint': {
+        'es': 'Primero las sin asignar, y de ellas las que esperan a una persona; después, la espera más larga. '
+        'Tocá una fila para abrir la conversación.',
+        'en': 'Unassigned first, and of those the ones waiting for a person; then the longest wait. '
+        'Click a row to open the conversation.',
+    },
+    'dashboard.col.customer': {'es': 'Cliente', 'en': 'Customer'},
+    'dashboard.col.branch': {'es': 'Sucursal', 'en': 'Branch'},
+    'dashboard.col.state': {'es': 'Estado', 'en': 'State'},
+    'dashboard.col.holder': {'es': 'La atiende', 'en': 'Held by'},
+    'dashboard.col.waiting': {'es': 'Espera', 'en': 'Waiting'},
+    'dashboard.col.last': {'es': 'Último mensaje', 'en': 'Last message'},
+    'dashboard.col.agent': {'es': 'Vendedor', 'en': 'Agent'},
+    'dashboard.col.load': {'es': 'Conversaciones', 'en': 'Conversations'},
+    'dashboard.col.conversations': {'es': 'Conversaciones', 'en': 'Conversations'},
+    'dashboard.col.messages': {'es': 'Mensajes', 'en': 'Messages'},
+    'dashboard.col.takeovers': {'es': 'Tomadas', 'en': 'Taken'},
+    'dashboard.col.releases': {'es': 'Liberadas', 'en': 'Released'},
+    'dashboard.col.expired': {'es': 'Vencidas', 'en': 'Expired'},
+    'dashboard.phase.ai': {'es': 'IA responde', 'en': 'AI answering'},
+    'dashboard.phase.waiting': {'es': 'Espera humano', 'en': 'Waits for a person'},
+    'dashboard.phase.assigned': {'es': 'Asignada', 'en': 'Assigned'},
+    'dashboard.agent.offline': {'es': 'Desconectado', 'en': 'Offline'},
+    'dashboard.agent.free': {'es': 'Libre', 'en': 'Free'},
+    'dashboard.agent.busy': {'es': 'Atendiendo', 'en': 'Busy'},
+    'dashboard.agent.full': {'es': 'Al tope', 'en': 'At capacity'},
+    'dashboard.agents': {'es': 'Vendedores', 'en': 'Agents'},
+    # figures
+    'dashboard.today': {'es': 'Hoy', 'en': 'Today'},
+    'dashboard.period': {'es': 'Período: {range}', 'en': 'Period: {range}'},
+    'dashboard.conversations': {'es': 'Conversaciones', 'en': 'Conversations'},
+    'dashboard.first_response': {'es': '1.ª respuesta (IA o persona)', 'en': '1st response (AI or person)'},
+    'dashboard.first_human_response': {'es': '1.ª respuesta de una persona', 'en': '1st response by a person'},
+    'dashboard.resolution': {'es': 'Resolución', 'en': 'Resolution'},
+    'dashboard.p50_p90': {'es': 'mediana {p50} · p90 {p90}', 'en': 'median {p50} · p90 {p90}'},
+    'dashboard.ai_share': {'es': 'Resueltas por la IA sola', 'en': 'Resolved by the AI alone'},
+    'dashboard.ai_share_detail': {
+        'es': '{ai} de {resolved} cerradas; {people} con personas',
+        'en': '{ai} of {resolved} closed; {people} with people',
+    },
+    'dashboard.takeovers': {'es': 'Tomas / vencidas', 'en': 'Takeovers / expired'},
+    'dashboard.takeovers_detail': {
+        'es': '{expired} liberadas por inactividad',
+        'en': '{expired} released for inactivity',
+    },
+    'dashboard.sales': {'es': 'Ventas', 'en': 'Sales'},
+    'dashboard.sales_detail': {'es': '{count} ventas', 'en': '{count} sales'},
+    'dashboard.recent_answers': {'es': 'Últimas respuestas de una persona', 'en': 'Latest answers by a person'},
+    'dashboard.answered_in': {'es': 'respondida en {duration}', 'en': 'answered in {duration}'},
+    'dashboard.none': {'es': '—', 'en': '—'},
+    'dashboard.attendance': {'es': 'Quién atendió (por vendedor)', 'en': 'Who attended (per agent)'},
+    'dashboard.attendance_empty': {'es': 'Nadie atendió en el período.', 'en': 'Nobody attended in the period.'},
+    'dashboard.chart.conversations': {'es': 'Conversaciones por día', 'en': 'Conversations per day'},
+    'dashboard.chart.by_ai': {'es': 'Resueltas por la IA', 'en': 'Resolved by the AI'},
+    'dashboard.chart.by_people': {'es': 'Resueltas con personas', 'en': 'Resolved with people'},
+    'dashboard.chart.open': {'es': 'Sin cerrar', 'en': 'Not closed'},
+    'dashboard.chart.first_response': {'es': '1.ª respuesta, mediana (s)', 'en': '1st response, median (s)'},
+    'dashboard.chart.any': {'es': 'IA o persona', 'en': 'AI or person'},
+    'dashboard.chart.person': {'es': 'Persona', 'en': 'Person'},
+    'dashboard.chart.takeovers': {'es': 'Tomas y vencidas', 'en': 'Takeovers and expiries'},
+    'dashboard.chart.sales': {'es': 'Ventas por día ($)', 'en': 'Sales per day ($)'},
+    'dashboard.error': {'es': 'No se pudo calcular: {reason}', 'en': 'Could not compute: {reason}'},
+    # the date-range picker
+    'dashboard.range.today': {'es': 'Hoy', 'en': 'Today'},
+    'dashboard.range.last_7': {'es': 'Últimos 7 días', 'en': 'Last 7 days'},
+    'dashboard.range.last_31': {'es': 'Últimos 31 días', 'en': 'Last 31 days'},
+    'dashboard.range.this_month': {'es': 'Este mes', 'en': 'This month'},
+    'dashboard.range.label': {'es': '{start} al {end}', 'en': '{start} to {end}'},
+    'dashboard.range.pick_start': {
+        'es': 'Tocá el primer día y después el último.',
+        'en': 'Click the first day, then the last one.',
+    },
+    'dashboard.range.pick_end': {
+        'es': 'Desde el {start}: ahora tocá el último día.',
+        'en': 'From {start}: now click the last day.',
+    },
+}

@@ -63,10 +63,12 @@ from ..models import (
 from ..models.assistant import AssistantTurn, ConversationSummary
 from ..models.types import utcnow
 from ..models.vin import VinReading
+from ..secrets import Keyring
 from ..vin.readings import VIN_READ, VinReadingPublic, latest_good_reading, reading_for_message
 from ..vin.replies import vin_reply_text
 from ..whatsapp.outbox import queue_text
 from ..workers import BackgroundWorker
+from .branch_engines import BranchEngines
 from .engine import HANDOFF_PURCHASE_INTENT, AssistantEngine, EngineReply, HistoryMessage, TurnContext
 from .quotes import QuoteDrafter
 from .summary import refresh_summary
@@ -126,10 +128,14 @@ class AssistantWorker(BackgroundWorker):
         unanswered_after: timedelta = timedelta(seconds=45),
         watchdog_every_seconds: float = 10.0,
         clock: Callable[[], float] | None = None,
+        keyring: Keyring | None = None,
     ) -> None:
         super().__init__(idle_poll_seconds=idle_poll_seconds)
         self.db = db
         self.engine = engine
+        # A branch may switch the bot off, or answer with another engine or LLM endpoint (its stored key needs the
+        # secrets `keyring`); see branch_engines.py.
+        self.branch_engines = BranchEngines(db, default=engine, keyring=keyring)
         self.publisher = publisher
         self.handoff = handoff
         self.claims = list(claims)
@@ -147,6 +153,10 @@ class AssistantWorker(BackgroundWorker):
         self._watchdog_every = watchdog_every_seconds
         self._last_watchdog = float('-inf')
         self._clock = clock or (lambda: asyncio.get_running_loop().time())
+
+    async def stop(self) -> None:
+        await super().stop()
+        await self.branch_engines.aclose()  # the LLM clients of branches with their own endpoint
 
     # --- events ---
 
@@ -415,6 +425,8 @@ class AssistantWorker(BackgroundWorker):
                 return 'closed'
             if conversation.mode != ConversationMode.AI:
                 return 'human_mode'
+            if not await _branch_assistant_on(session, conversation.branch_id):
+                return 'assistant_off'  # the watchdog hands the customer to a person
             newest = (
                 await session.exec(
                     select(Message)
@@ -477,7 +489,8 @@ class AssistantWorker(BackgroundWorker):
         if claimed_by is not None:
             await self._finish_silent(turn_id, {'silent_because': 'answered_elsewhere', 'message_id': claimed_by})
             return 'answered_elsewhere'
-        reply = await self.engine.reply(context)
+        engine = await self.branch_engines.engine_for(context.branch_id)
+        reply = await engine.reply(context)
         send_quote_id = None
         if self.quotes is not None:
             try:
@@ -524,6 +537,8 @@ class AssistantWorker(BackgroundWorker):
                 return 'closed'
             if conversation.mode != ConversationMode.AI:
                 return 'human_mode'  # the agent sees the reading under the photo and answers
+            if not await _branch_assistant_on(session, conversation.branch_id):
+                return 'assistant_off'
             if message.created_at < now - self.max_age:
                 return 'too_old'
             # Same claim as a text turn, keyed by the photo: a repeated event or another process stays silent.
@@ -779,3 +794,9 @@ class SummaryWorker(BackgroundWorker):
                 )
             ).all()
         return [conversation_id for conversation_id in rows if conversation_id is not None]  # a primary key
+
+
+async def _branch_assistant_on(session: AsyncSession, branch_id: int) -> bool:
+    """The branch lets the bot answer its customers (services/branch_settings.py; on unless switched off)."""
+    enabled = (await session.exec(select(Branch.assistant_enabled).where(Branch.id == branch_id))).first()
+    return enabled is not False

@@ -36,7 +36,9 @@ from ..models.types import utcnow
 from ..passwords import hash_password
 from ..sales.closing import TICKET_TEMPLATE, TICKET_TEMPLATE_BODY
 from ..sales.sending import QUOTE_TEMPLATE, QUOTE_TEMPLATE_BODY
+from .campaigns import seed_campaigns
 from .catalog import generate_catalog
+from .leads import seed_leads
 
 
 @dataclass(frozen=True)
@@ -268,6 +270,9 @@ async def seed_demo(db: Database, *, password: str, catalog_size: int = 10_000) 
         await import_into_session(session, generate_catalog(catalog_size, branch_codes=list(branches)))
         await session.commit()
     await after_bulk_write(db)
+    # Issue 16: prospects who never wrote, scored as the nightly job would (contacts, validation, campaigns).
+    await seed_leads(db)
+    await seed_campaigns(db)  # one finished campaign with its results (after the prospects it went to)
 
     return [DemoLogin(username, full_name, role, branch_code) for username, full_name, role, branch_code in PEOPLE]
 

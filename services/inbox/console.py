@@ -111,6 +111,12 @@ class ConversationDetail(BaseModel):
     window_closes_at: datetime | None
     labels: list[str]
     attended_by: list[Attendance]
+    # C1/L1: the lead score the panel shows (services/leads/scoring.py), and whether the send gate would let a
+    # business-initiated message through (validated, not opted out).
+    contact_id: int = 0
+    contact_score: int = 0
+    contact_validated: bool = False
+    contact_opted_out: bool = False
 
 
 class Canned(BaseModel):
@@ -136,7 +142,14 @@ class TemplateOption(BaseModel):
 _actor = aliased(User, name='actor')
 # The detail's one query: the list row plus what the header and the client panel add to it.
 _DETAIL_QUERY = conversation_select(
-    Contact.email, Contact.notes, WhatsAppNumber.display_phone, WhatsAppNumber.label, WhatsAppNumber.channel
+    Contact.email,
+    Contact.notes,
+    WhatsAppNumber.display_phone,
+    WhatsAppNumber.label,
+    WhatsAppNumber.channel,
+    Contact.score_contactabilidad,
+    Contact.validado_tecnicamente,
+    Contact.opted_out_at,
 ).join(WhatsAppNumber, col(WhatsAppNumber.id) == col(Conversation.number_id), isouter=True)
 HISTORY_LIMIT = 50
 
@@ -216,7 +229,7 @@ async def conversation_detail(db: Database, *, viewer: Viewer, conversation_id: 
         reverse=True,
     )
     row = row_from(found)
-    email, notes, number_display, number_label, number_channel = found[ROW_WIDTH:]
+    email, notes, number_display, number_label, number_channel, score, validated, opted_out_at = found[ROW_WIDTH:]
     display_name, profile_name = found[4], found[5]
     window = window_state_at(row.last_inbound_at)
     if number_channel == ChannelKind.WAHA:
@@ -237,6 +250,10 @@ async def conversation_detail(db: Database, *, viewer: Viewer, conversation_id: 
             Attendance(action=action, user_name=name, actor_name=actor, reason=reason, at=at)
             for action, name, actor, reason, at in history
         ],
+        contact_id=found[3],
+        contact_score=score or 0,
+        contact_validated=bool(validated),
+        contact_opted_out=opted_out_at is not None,
     )
 
 

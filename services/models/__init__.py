@@ -4,7 +4,7 @@ Feature modules without re-exports here (`assistant`, `vin`) are imported for th
 classes from the module itself.
 """
 
-from . import assistant, campaigns, leads, rate_limits, vin  # noqa: F401 - registers their tables
+from . import assistant, campaigns, dashboard, leads, rate_limits, vin  # noqa: F401 - registers their tables
 from .alerts import Alert, AlertKind, AlertPublic
 from .base import (
     AssignmentRule,

@@ -83,6 +83,9 @@ class MessageStatus(StrEnum):
     PLAYED = 'played'
     FAILED = 'failed'
     CANCELLED = 'cancelled'
+    # L2/L4: a business-initiated message the send gate refused (opted out, not validated, score too low). Kept,
+    # with the reason in `error_title`, so the sender sees it; never claimed by the outbox worker (it takes `queued`).
+    BLOCKED = 'blocked'
 
 
 class MessagePriority(StrEnum):

@@ -218,3 +218,31 @@ class Message(MessageBase, table=True):
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # A worker holds a queued row until this moment while it waits for rate limits; expiry frees it.
     leased_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# The manager dashboard's figures (issue 15, migration 0021): first answers per conversation and sender, agents'
+# answers over a period (partial: only agents' rows), conversations opened per day and branch, takeovers per period.
+Index('ix_messages_first_by_sender', col(Message.conversation_id), col(Message.sender_kind), col(Message.sent_at))
+Index(
+    'ix_messages_agent_sent',
+    col(Message.sent_at),
+    col(Message.sent_by_user_id),
+    col(Message.conversation_id),
+    sqlite_where=text("sender_kind = 'agent'"),
+    postgresql_where=text("sender_kind = 'agent'"),
+)
+Index('ix_conversations_created', col(Conversation.created_at))
+Index('ix_conversations_branch_created', col(Conversation.branch_id), col(Conversation.created_at))
+Index('ix_assignment_events_at', col(AssignmentEvent.at), col(AssignmentEvent.action))
+# The dashboard's queue: open conversations owed something (services.dashboard._in_queue spells the same predicate,
+# so PostgreSQL reads the few waiting ones from this partial index).
+_QUEUE_PREDICATE = (
+    "status = 'open' AND (waiting_since IS NOT NULL OR human_requested_at IS NOT NULL "
+    "OR (mode = 'human' AND assigned_user_id IS NULL))"
+)
+Index(
+    'ix_conversations_queue',
+    col(Conversation.branch_id),
+    sqlite_where=text(_QUEUE_PREDICATE),
+    postgresql_where=text(_QUEUE_PREDICATE),
+)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import String, UniqueConstraint
+from sqlalchemy import Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from .base import AssignmentRule, ChannelKind
-from .types import Rate, UTCDateTime, utcnow
+from .types import JSONType, Rate, UTCDateTime, utcnow
 
 
 class BranchBase(SQLModel):
@@ -29,6 +29,21 @@ class BranchBase(SQLModel):
     # O3: what customers wrote and sent is anonymized this many days after it was sent (None: kept). Ley 25.326
     # asks that personal data be kept no longer than needed (docs/privacy.md).
     retention_days: int | None = Field(default=None, ge=30, le=3650)
+    # T4 faithful client: offered to the customer's own agent first, for this long (None: the process-wide
+    # `faithful_offer_seconds`); off: straight to the branch rule.
+    faithful_offer_enabled: bool = True
+    faithful_offer_seconds: int | None = Field(default=None, ge=10, le=3600)
+    # Opening hours by weekday, {"mon": ["09:00", "18:00"], …}; a day left out is closed, and no day at all means
+    # the hours were never set (always open). services/branch_settings.py `is_open` reads them.
+    business_hours: dict[str, list[str]] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    # S3: the IVA rate of a quote line that does not come from the catalog (a product carries its own).
+    iva_default_rate: Decimal = Field(default=Decimal('21.00'), sa_type=Rate())
+    # A1/A2: the bot answers this branch's AI-mode conversations; the engine and the LLM endpoint may differ per
+    # branch (None: the process-wide settings). The LLM key is a stored secret (`branch_<id>_llm_api_key`).
+    assistant_enabled: bool = True
+    assistant_engine: str | None = Field(default=None, max_length=8, description='rule or llm; None: process-wide')
+    llm_base_url: str | None = Field(default=None, max_length=300)
+    llm_model: str | None = Field(default=None, max_length=120)
     active: bool = True
 
 

@@ -96,6 +96,8 @@ class QuoteView:
     sale_id: int | None = None
     ticket_code: str | None = None
     warnings: tuple[str, ...] = field(default=())
+    # The branch's IVA for a line typed by hand (a catalog line carries its product's): what an editor proposes.
+    default_iva_rate: Decimal = DEFAULT_IVA_RATE
 
     @property
     def editable(self) -> bool:
@@ -132,7 +134,10 @@ def unpriced_message(sku: str, position: int | None = None) -> str:
     return f'{where}product {sku} has no price yet; import its price (a catalog file with prices) before quoting it'
 
 
-def _line_rows(drafts: Sequence[LineDraft], products: dict[int, Product]) -> list[QuoteLine]:
+def _line_rows(
+    drafts: Sequence[LineDraft], products: dict[int, Product], *, default_iva_rate: Decimal = DEFAULT_IVA_RATE
+) -> list[QuoteLine]:
+    """A catalog line takes its product's IVA rate; a free line the branch's default (`Branch.iva_default_rate`)."""
     rows: list[QuoteLine] = []
     for position, draft in enumerate(drafts, start=1):
         if draft.product_id is not None:
@@ -149,7 +154,7 @@ def _line_rows(drafts: Sequence[LineDraft], products: dict[int, Product]) -> lis
             if not description or draft.unit_price is None:
                 raise InvalidInput(f'line {position}: a line without a product needs a description and a price')
             sku, unit_price = '', draft.unit_price
-            iva_rate = DEFAULT_IVA_RATE if draft.iva_rate is None else draft.iva_rate
+            iva_rate = default_iva_rate if draft.iva_rate is None else draft.iva_rate
         if len(description) > 200:
             raise InvalidInput(f'line {position}: the description is longer than 200 characters')
         rows.append(
@@ -284,7 +289,7 @@ async def new_quote_preview(
     async with db.session() as session:
         branch, contact = await _quoting_for(session, viewer, conversation_id=conversation_id, branch_id=branch_id)
         products = await _products_for(session, lines)
-    rows = _line_rows(lines, products)
+    rows = _line_rows(lines, products, default_iva_rate=branch.iva_default_rate)
     totals = _totals_of(rows, ZERO, ZERO)
     return QuoteView(
         id=0,
@@ -309,6 +314,7 @@ async def new_quote_preview(
         created_by_id=viewer.user_id if viewer else None,
         created_by_name=viewer.full_name if viewer else '',
         drafted_by_ai=False,
+        default_iva_rate=branch.iva_default_rate,
     )
 
 
@@ -337,7 +343,7 @@ async def create_quote(
         branch, contact = await _quoting_for(session, viewer, conversation_id=conversation_id, branch_id=branch_id)
         branch_id, contact_id = branch.id or 0, contact.id if contact else None
         customer = customer_snapshot(contact)
-        rows = _line_rows(lines, await _products_for(session, lines))
+        rows = _line_rows(lines, await _products_for(session, lines), default_iva_rate=branch.iva_default_rate)
         totals = _totals_of(rows, discount_percent, discount_amount)
     async with db.session() as session:
         number = await next_number(session, branch_id=branch_id, kind=QUOTE)
@@ -394,7 +400,9 @@ async def update_quote(
     notes = _check_notes(notes)
     async with db.session() as session:
         quote = await _visible_quote(session, viewer, quote_id)
-        rows = _line_rows(lines, await _products_for(session, lines))
+        branch = await session.get(Branch, quote.branch_id)
+        default_iva_rate = branch.iva_default_rate if branch else DEFAULT_IVA_RATE
+        rows = _line_rows(lines, await _products_for(session, lines), default_iva_rate=default_iva_rate)
         totals = _totals_of(rows, discount_percent, discount_amount)
         # Conditional on still being a draft, so an edit racing a send cannot change what the customer got.
         result = await session.exec(
@@ -584,6 +592,7 @@ async def load_view(session: AsyncSession, quote: Quote, *, today: date) -> Quot
         decision_source=quote.decision_source,
         sale_id=sale.id if sale else None,
         ticket_code=ticket_code(branch.code, sale.ticket_number) if sale else None,
+        default_iva_rate=branch.iva_default_rate,
     )
 
 

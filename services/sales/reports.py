@@ -42,6 +42,21 @@ CSV_COLUMNS = (
     'conversion_percent',
     'commission',
 )
+# The same columns for a spreadsheet set to Spanish (Argentina), whose users read Spanish headers.
+SPREADSHEET_HEADERS = (
+    'Fecha',
+    'Sucursal',
+    'Vendedor',
+    'Ventas',
+    'Neto',
+    'IVA',
+    'Total',
+    'Ticket promedio',
+    'Presupuestos enviados',
+    'Presupuestos aceptados',
+    'Conversión %',
+    'Comisión',
+)
 
 
 # slots, not frozen: a month of every branch builds ~1,500 of each, and frozen dataclasses initialise slowly.
@@ -203,12 +218,14 @@ def _grouped(rows: tuple[ReportRow, ...], key: Any) -> tuple[tuple[str, Figures]
 
 def report_csv(report: SalesReport, *, spreadsheet: bool = False) -> str:
     """One row per day, branch and agent, plus a final TOTAL row. Plain (the CLI, scripts): `,` between fields,
-    `.` decimals, ISO dates. `spreadsheet` (the page's download, opened in Excel or LibreOffice set to Spanish
-    (Argentina)): `;` between fields, `,` decimals, dd/mm/yyyy, and a UTF-8 BOM so accents survive — a `.`
-    decimal there is read as a thousands separator, turning $ 1.234,56 into 123.456."""
+    `.` decimals, ISO dates, the English column names of `CSV_COLUMNS`. `spreadsheet` (the page's download, opened
+    in Excel or LibreOffice set to Spanish (Argentina)): `;` between fields, `,` decimals without thousands
+    separators (a number the spreadsheet sums, not text), dd/mm/yyyy, Spanish headers (`SPREADSHEET_HEADERS`) and a
+    UTF-8 BOM so accents survive — a `.` decimal there is read as a thousands separator, turning $ 1.234,56 into
+    123.456."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator='\n', delimiter=';' if spreadsheet else ',')
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(SPREADSHEET_HEADERS if spreadsheet else CSV_COLUMNS)
 
     def number(value: Decimal, places: int) -> str:
         text = f'{value:.{places}f}'

@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ..branch_settings import faithful_offer_seconds
 from ..database import Database
 from ..events import EventPublisher
 from ..models import AssignmentEvent, AssignmentRule, Branch, Conversation, ConversationStatus, Role, User, table_of
@@ -49,7 +50,8 @@ async def apply_rule(
     allow_offer: bool = True,
 ) -> RuleDecision:
     """Find a person for an unassigned conversation. Offers it to the customer's faithful agent when that agent is
-    online (for `offer_seconds`); otherwise the branch rule picks among the online agents (none for manual).
+    online (for the branch's own offer length, else `offer_seconds`; not at all where the branch switched the offer
+    off); otherwise the branch rule picks among the online agents (none for manual).
     A faithful agent who is offline is skipped: the customer goes to the rule, not to someone who is not there.
     `exclude`: agents not to pick now (the one who just timed out or released it)."""
     now = now or utcnow()
@@ -85,6 +87,8 @@ async def apply_rule(
         ):
             return RuleDecision(conversation_id, 'skipped')
 
+        # T4: a branch may switch the faithful client's offer off, or give it its own length.
+        offer_seconds = faithful_offer_seconds(branch, default=offer_seconds)
         faithful = conversation.faithful_user_id or await _inherited_faithful(session, conversation)
         if faithful is not None and conversation.faithful_user_id is None:
             await session.exec(update(TABLE).where(TABLE.c.id == conversation_id).values(faithful_user_id=faithful))

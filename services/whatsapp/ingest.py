@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, or_, tuple_, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, literal, or_, text, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -89,11 +90,31 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError, OSError, TimeoutError)
 # would make another message's id (or nobody's) of it.
 ID_LIMITS = {'WhatsApp message id': 128, 'sender wa_id': 32, 'sender user id': 64, 'media id': 128}
 INT32_MAX = 2**31 - 1
+# A batch that deadlocked with another worker process is tried again this many times before being split up.
+BATCH_ATTEMPTS = 3
 
 
 def insert_ignoring_duplicates(dialect: str, table: Any) -> Any:
     """INSERT … ON CONFLICT DO NOTHING for the two databases we run on."""
     return (postgresql_insert if dialect == 'postgresql' else sqlite_insert)(table).on_conflict_do_nothing()
+
+
+def among(column: Any, values: Iterable[Any], dialect: str) -> ColumnElement[bool]:
+    """`column IN values`. On PostgreSQL `column = ANY($1)` with one array parameter: the same statement text for
+    any number of values, so it is parsed and planned once per connection. An IN list of 200 values was a new
+    statement per batch size (parse + plan each time: ~10 ms per batch of 200)."""
+    ordered = sorted(set(values))
+    if dialect == 'postgresql':
+        # IN (SELECT unnest(…)), not = ANY(…): the planner joins the array to the column's index, where a generic
+        # plan of = ANY compared every row of the table with every element.
+        return column.in_(select(func.unnest(literal(ordered, ARRAY(column.type)))).scalar_subquery())
+    return column.in_(ordered)
+
+
+def retry_whole_batch(exc: BaseException) -> bool:
+    """A deadlock or serialization failure between two worker processes storing the same conversations at once
+    (SQLSTATE 40P01, 40001): nobody's data is at fault, so the batch is tried again as a whole, not split."""
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, 'sqlstate', None) in {'40P01', '40001'}
 
 
 def preview_of(message: InboundMessage) -> str:
@@ -173,18 +194,25 @@ async def ingest_pending(
     limit: int = 200,
 ) -> IngestOutcome:
     """Process up to `limit` pending journal rows; publish their events after commit."""
-    async with db.session() as session:
-        deliveries = await _claim(session, db.dialect, limit=limit)
-        if not deliveries:
-            return IngestOutcome()
-        ids = [delivery.id for delivery in deliveries]
-        try:
-            outcome = await _ingest(session, db.dialect, deliveries, directory)
-            await session.commit()
-        except Exception:  # isolate the bad delivery below instead of blocking the batch
-            log.exception('ingest batch of %d deliveries failed; retrying one by one', len(ids))
-            await session.rollback()
-            outcome = None
+    outcome: IngestOutcome | None = None
+    for attempt in range(1, BATCH_ATTEMPTS + 1):
+        async with db.session() as session:
+            deliveries = await _claim(session, db.dialect, limit=limit)
+            if not deliveries:
+                return IngestOutcome()
+            ids = [delivery.id for delivery in deliveries]
+            try:
+                outcome = await _ingest(session, db.dialect, deliveries, directory)
+                await session.commit()
+                break
+            except Exception as exc:  # isolate the bad delivery below instead of blocking the batch
+                await session.rollback()
+                outcome = None
+                if retry_whole_batch(exc) and attempt < BATCH_ATTEMPTS:
+                    log.warning('ingest batch of %d deliveries met another worker (%s); trying again', len(ids), exc)
+                    continue
+                log.exception('ingest batch of %d deliveries failed; retrying one by one', len(ids))
+                break
     if outcome is None:
         outcome = IngestOutcome()
         for delivery_id in ids:
@@ -246,6 +274,9 @@ async def _ingest_one_bound(db: Database, delivery_id: int, directory: NumberDir
                 await session.rollback()
                 raise
             except Exception as exc:  # recorded on the journal row, replayable later
+                if retry_whole_batch(exc):  # a deadlock with another worker: pending, tried again next round
+                    await session.rollback()
+                    raise
                 log.exception('webhook delivery %s failed%s', delivery_id, ' message by message' if isolate else '')
                 await session.rollback()
                 error = storable_text(f'{type(exc).__name__}: {exc}'[:4000])
@@ -336,6 +367,40 @@ async def _ingest(
         if letters:  # the delivery is flagged, and says which of its messages became dead letters
             result['new_status'] = DeliveryStatus.FLAGGED
             result['new_error'] = '\n'.join([result['new_error'], *map(_note, letters)]).strip()[:4000]
+    await _record_results(session, dialect, results)
+    await session.flush()
+    return outcome
+
+
+# PostgreSQL: every delivery of a batch marked in one statement (arrays joined by id).
+_RECORD_RESULTS_FROM_ARRAYS = """
+UPDATE webhook_deliveries AS d SET
+    status = v.status, error = v.error, attempts = v.attempts, message_count = v.messages,
+    status_count = v.statuses, processed_at = CAST(:now AS timestamptz)
+FROM unnest(CAST(:ids AS integer[]), CAST(:statuses AS text[]), CAST(:errors AS text[]), CAST(:attempts AS integer[]),
+            CAST(:messages AS integer[]), CAST(:status_counts AS integer[]))
+    AS v(id, status, error, attempts, messages, statuses)
+WHERE d.id = v.id
+"""
+
+
+async def _record_results(session: AsyncSession, dialect: str, results: list[dict[str, Any]]) -> None:
+    if not results:
+        return
+    results = sorted(results, key=lambda row: row['delivery_id'])
+    if dialect == 'postgresql':
+        await (await session.connection()).execute(
+            text(_RECORD_RESULTS_FROM_ARRAYS).bindparams(
+                ids=[row['delivery_id'] for row in results],
+                statuses=[str(row['new_status']) for row in results],
+                errors=[row['new_error'] for row in results],
+                attempts=[row['new_attempts'] for row in results],
+                messages=[row['messages'] for row in results],
+                status_counts=[row['statuses'] for row in results],
+                now=results[0]['now'],
+            )
+        )
+        return
     table = table_of(WebhookDelivery)
     await session.exec(
         update(table)
@@ -350,8 +415,6 @@ async def _ingest(
         ),
         params=results,
     )
-    await session.flush()
-    return outcome
 
 
 @dataclass
@@ -529,9 +592,9 @@ async def _resolve_contacts(
     async def load() -> tuple[dict[str, _ContactRow], dict[str, _ContactRow]]:
         conditions = []
         if phones:
-            conditions.append(table.c.phone_e164.in_(sorted(phones)))
+            conditions.append(among(table.c.phone_e164, phones, dialect))
         if user_ids:
-            conditions.append(table.c.wa_user_id.in_(sorted(user_ids)))
+            conditions.append(among(table.c.wa_user_id, user_ids, dialect))
         if not conditions:
             return {}, {}
         found = [
@@ -578,7 +641,9 @@ async def _resolve_contacts(
             'updated_at': now,
         }
     if new_rows:
-        await session.exec(insert_ignoring_duplicates(dialect, table), params=list(new_rows.values()))
+        await session.exec(
+            insert_ignoring_duplicates(dialect, table), params=[new_rows[key] for key in sorted(new_rows)]
+        )
         by_phone, by_user = await load()
 
     contact_ids: list[int | None] = []
@@ -610,7 +675,7 @@ async def _resolve_contacts(
             ),
             params=[
                 {'contact_id': c.id, 'new_profile_name': c.profile_name, 'new_wa_id': c.wa_id, 'now': now}
-                for c in changed.values()
+                for c in sorted(changed.values(), key=lambda c: c.id)  # one lock order for every worker
             ],
         )
     return contact_ids
@@ -631,14 +696,20 @@ async def _resolve_conversations(
     """Open conversation id per (contact, number), opening new ones (one per customer and number)."""
     pairs = sorted({(contact_id, number_id) for contact_id, number_id, _ in keys})
 
+    table = table_of(Conversation)
+    if dialect == 'postgresql':  # the customers' open conversations (one prepared statement), narrowed below
+        wanted: ColumnElement[bool] = among(table.c.contact_id, {c for c, _ in pairs}, dialect)
+    else:
+        wanted = tuple_(table.c.contact_id, table.c.number_id).in_(pairs)
+
     async def load() -> dict[tuple[int, int], int]:
         rows = await session.exec(
-            select(Conversation.contact_id, Conversation.number_id, Conversation.id).where(
-                tuple_(Conversation.contact_id, Conversation.number_id).in_(pairs),
-                Conversation.status == ConversationStatus.OPEN,
+            select_columns(table.c.contact_id, table.c.number_id, table.c.id).where(
+                wanted, table.c.status == ConversationStatus.OPEN
             )
         )
-        return {(contact_id, number_id): conversation_id or 0 for contact_id, number_id, conversation_id in rows.all()}
+        found = {(contact_id, number_id): conversation_id for contact_id, number_id, conversation_id in rows.all()}
+        return {pair: found[pair] for pair in pairs if pair in found}
 
     found = await load()
     missing = [(c, n, b) for c, n, b in sorted(keys) if (c, n) not in found]
@@ -954,6 +1025,25 @@ async def _create_media_rows(session: AsyncSession, items: list[tuple[int, Media
     return media_ids
 
 
+# PostgreSQL: the rows of `_update_conversations` in one statement (arrays joined by id) rather than one UPDATE per
+# conversation; the same SET expressions, each reading the row's old values.
+_UPDATE_CONVERSATIONS_FROM_ARRAYS = """
+UPDATE conversations AS c SET
+    unread_count = c.unread_count + v.count,
+    last_message_preview = CASE WHEN c.last_message_at IS NULL OR c.last_message_at <= v.latest
+        THEN v.preview ELSE c.last_message_preview END,
+    last_message_at = CASE WHEN c.last_message_at IS NULL OR c.last_message_at <= v.latest
+        THEN v.latest ELSE c.last_message_at END,
+    last_inbound_at = CASE WHEN c.last_inbound_at IS NULL OR c.last_inbound_at < v.latest
+        THEN v.latest ELSE c.last_inbound_at END,
+    waiting_since = coalesce(c.waiting_since, v.earliest),
+    updated_at = CAST(:now AS timestamptz)
+FROM unnest(CAST(:ids AS integer[]), CAST(:counts AS integer[]), CAST(:latest AS timestamptz[]),
+            CAST(:earliest AS timestamptz[]), CAST(:previews AS text[])) AS v(id, count, latest, earliest, preview)
+WHERE c.id = v.id
+"""
+
+
 async def _update_conversations(session: AsyncSession, stored: list[tuple[InboundMessage, int]]) -> None:
     if not stored:
         return
@@ -964,7 +1054,7 @@ async def _update_conversations(session: AsyncSession, stored: list[tuple[Inboun
     latest = bindparam('latest', type_=UTCDateTime())
     earliest = bindparam('earliest', type_=UTCDateTime())
     newer = or_(table.c.last_message_at.is_(None), table.c.last_message_at <= latest)
-    params = []
+    params: list[dict[str, Any]] = []
     for conversation_id, messages in per_conversation.items():
         last = max(messages, key=lambda m: m.timestamp)
         params.append(
@@ -977,6 +1067,20 @@ async def _update_conversations(session: AsyncSession, stored: list[tuple[Inboun
                 'now': utcnow(),
             }
         )
+    params.sort(key=lambda row: row['conversation_id'])  # one lock order for every worker process
+    connection = await session.connection()
+    if connection.dialect.name == 'postgresql':
+        await connection.execute(
+            text(_UPDATE_CONVERSATIONS_FROM_ARRAYS).bindparams(
+                ids=[row['conversation_id'] for row in params],
+                counts=[row['count'] for row in params],
+                latest=[row['latest'] for row in params],
+                earliest=[row['earliest'] for row in params],
+                previews=[row['preview'] for row in params],
+                now=utcnow(),
+            )
+        )
+        return
     # Every SET expression reads the row's old values, on both databases.
     await session.exec(
         update(table)

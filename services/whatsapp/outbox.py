@@ -12,18 +12,25 @@ machine is queued → sending → sent/failed, plus `unconfirmed` for a send who
 
 The retry schedule lives in database columns rather than in a retry library's loop because it must
 survive restarts; the backoff formula is one line (`retry_delay`). Rate limits use `aiolimiter`.
+
+The send gate (L2, seed 002's "sender middleware") sits here, where every outbound message is born, so no page, API
+or job can go around it: a business-initiated message (a campaign's, or a template to a customer whose 24 h window
+is closed) to a contact who opted out, is not technically validated, or scores under the threshold is stored
+`blocked` with the reason and never reaches the worker (it claims only `queued`). A reply inside the window the
+customer opened is never gated.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -47,7 +54,9 @@ from ..models import (
     SenderKind,
     TemplateStatus,
     WhatsAppNumber,
+    table_of,
 )
+from ..models.campaigns import campaign_payload
 from ..models.types import utcnow
 from ..storable import has_unstorable
 from .graph_client import TEXT_BODY_LIMIT
@@ -104,6 +113,60 @@ def retry_delay(attempt: int, *, base: float = 2.0, cap: float = 300.0, retry_af
     return max(delay, retry_after or 0.0)
 
 
+# --- the send gate (L2) ------------------------------------------------------------------------------------
+
+
+class BlockReason(StrEnum):
+    OPTED_OUT = 'opted_out'
+    NOT_VALIDATED = 'not_validated'
+    LOW_SCORE = 'low_score'
+
+
+@dataclass(frozen=True)
+class SendGate:
+    """Who may receive a business-initiated message: technically validated, scoring at least `min_score`, and never
+    an opted-out contact (that one is not configurable)."""
+
+    min_score: int = 70
+    require_validated: bool = True
+
+
+_gate = SendGate()
+
+
+def configure_send_gate(gate: SendGate) -> None:
+    """Set once per process from the settings (app/background_campaigns.py builds it in every process)."""
+    global _gate  # noqa: PLW0603 - one process-wide policy, like the metrics' configuration
+    _gate = gate
+
+
+def send_gate() -> SendGate:
+    return _gate
+
+
+def gate_refusal(
+    *, score: int, validated: bool, opted_out_at: datetime | None, min_score: int | None = None
+) -> BlockReason | None:
+    """Why the gate refuses a business-initiated message to this contact, or None. `min_score` (a campaign's own)
+    can only raise the gate's threshold, never lower it."""
+    if opted_out_at is not None:
+        return BlockReason.OPTED_OUT
+    if _gate.require_validated and not validated:
+        return BlockReason.NOT_VALIDATED
+    if score < max(_gate.min_score, min_score or 0):
+        return BlockReason.LOW_SCORE
+    return None
+
+
+def blocked_title(reason: BlockReason, *, score: int, min_score: int | None = None) -> str:
+    """The reason as the sender reads it in the thread and in the campaign's results (es-AR, like Meta's errors)."""
+    if reason == BlockReason.OPTED_OUT:
+        return 'Bloqueado: el contacto pidió la baja'
+    if reason == BlockReason.NOT_VALIDATED:
+        return 'Bloqueado: el contacto no está validado técnicamente'
+    return f'Bloqueado: contactabilidad {score} (mínimo {max(_gate.min_score, min_score or 0)})'
+
+
 # --- queueing (what pages, the AI and the API call) -------------------------------------------------------
 
 
@@ -140,8 +203,26 @@ async def _queue(
     async with db.session() as session:
         conversation, number = await _sendable_conversation(session, conversation_id, viewer)
         # The 24 h window is the Cloud API's rule; a WhatsApp-Web session has none (seed 001 keeps it listen-only).
-        if needs_window and number.channel != ChannelKind.WAHA and not window_state(conversation, now=now).open:
+        window_open = number.channel == ChannelKind.WAHA or window_state(conversation, now=now).open
+        if needs_window and not window_open:
             raise OutsideWindow('more than 24 h since the customer last wrote: send an approved template')
+        status, error_title = MessageStatus.QUEUED, ''
+        if not window_open:  # only a template gets here: the business writes first, so the gate decides (L2)
+            contact = await session.get(Contact, conversation.contact_id)
+            assert contact is not None
+            if conversation.last_inbound_at is not None:
+                # The customer wrote in this conversation before (a quote or a ticket follows up on it): their own
+                # message proved the number real and on WhatsApp, which is what the validation and the score ask
+                # about a prospect. Only their opt-out stops it (docs/decisions.md, "The send gate and customers").
+                reason = BlockReason.OPTED_OUT if contact.opted_out_at is not None else None
+            else:
+                reason = gate_refusal(
+                    score=contact.score_contactabilidad,
+                    validated=contact.validado_tecnicamente,
+                    opted_out_at=contact.opted_out_at,
+                )
+            if reason is not None:
+                status, error_title = MessageStatus.BLOCKED, blocked_title(reason, score=contact.score_contactabilidad)
         message = Message(
             conversation_id=conversation_id,
             direction=Direction.OUTBOUND,
@@ -150,7 +231,8 @@ async def _queue(
             type=type_,
             text=text,
             payload=payload,
-            status=MessageStatus.QUEUED,
+            status=status,
+            error_title=error_title,
             priority=priority,
             media_id=media_id,
             sent_at=now,
@@ -161,7 +243,7 @@ async def _queue(
         conversation.last_message_at = now
         conversation.last_message_preview = (text or f'[{type_}]')[:200]
         conversation.updated_at = now
-        if sender_kind in {SenderKind.AGENT, SenderKind.AI}:
+        if sender_kind in {SenderKind.AGENT, SenderKind.AI} and status == MessageStatus.QUEUED:
             # Someone answered: the customer is no longer waiting.
             conversation.waiting_since = None
         if idempotency is not None:
@@ -207,6 +289,7 @@ def message_event_data(message: Message) -> dict[str, Any]:
         'media_id': message.media_id,
         'status': message.status,
         'sent_by_user_id': message.sent_by_user_id,
+        'error_title': message.error_title,
     }
 
 
@@ -258,7 +341,8 @@ async def queue_template(
     priority: MessagePriority | None = None,
     idempotency: Idempotency | None = None,
 ) -> Message:
-    """Queue an approved template of the conversation's number; allowed at any time (M4)."""
+    """Queue an approved template of the conversation's number; allowed at any time (M4). Outside the 24 h window
+    it is business-initiated: the send gate may store it `blocked` instead (the returned message says so)."""
     if idempotency is not None and (earlier := await _earlier_answer(db, idempotency)) is not None:
         return earlier
     _refuse_unstorable(template_name, language or '', *map(str, variables))
@@ -375,6 +459,166 @@ def render_template(body: str, values: Sequence[str]) -> str:
 
 def _default_priority(sender_kind: SenderKind) -> MessagePriority:
     return MessagePriority.AGENT if sender_kind == SenderKind.AGENT else MessagePriority.BOT
+
+
+# --- campaigns: many templates at once, through the same gate ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class BulkRecipient:
+    """One campaign message to stage: the recipient's open conversation on the campaign's number, what the gate
+    reads of the contact, and the template's values for them."""
+
+    conversation_id: int
+    contact_id: int
+    score: int
+    validated: bool
+    opted_out_at: datetime | None
+    variables: Sequence[str]
+
+
+@dataclass(frozen=True)
+class StagedMessage:
+    contact_id: int
+    conversation_id: int
+    message_id: int
+    status: MessageStatus
+    blocked: BlockReason | None
+    text: str
+    send_at: datetime | None
+
+
+async def stage_campaign_templates(
+    session: Any,
+    *,
+    campaign_id: int,
+    template: MessageTemplate,
+    recipients: Iterable[BulkRecipient],
+    next_slot: Callable[[], datetime],
+    min_score: int | None = None,
+) -> list[StagedMessage]:
+    """Insert a campaign's template messages in the caller's transaction (the caller commits and then publishes
+    `campaign_events`): `queued` at BULK priority with `next_attempt_at` from `next_slot()` (the campaign's pace: it
+    lives in the rows, so it survives restarts and holds with several worker processes), or `blocked` by the gate
+    (a campaign's message is business-initiated even inside a window). One multi-row INSERT per call."""
+    if template.status != TemplateStatus.APPROVED:
+        raise InvalidInput(f'template {template.name!r} is {template.status}, not approved')
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    staged: list[StagedMessage] = []
+    for recipient in recipients:
+        values = [str(value).strip() for value in recipient.variables]
+        if len(values) != template.variable_count or any(not value for value in values):
+            raise InvalidInput(f'template {template.name!r} needs {template.variable_count} non-empty values')
+        reason = gate_refusal(
+            score=recipient.score,
+            validated=recipient.validated,
+            opted_out_at=recipient.opted_out_at,
+            min_score=min_score,
+        )
+        send_at = next_slot() if reason is None else None
+        text = render_template(template.body, values)
+        rows.append(
+            {
+                'conversation_id': recipient.conversation_id,
+                'direction': Direction.OUTBOUND,
+                'sender_kind': SenderKind.SYSTEM,
+                'type': 'template',
+                'text': text,
+                'payload': campaign_payload(
+                    campaign_id, {'name': template.name, 'language': template.language, 'variables': values}
+                ),
+                'status': MessageStatus.QUEUED if reason is None else MessageStatus.BLOCKED,
+                'error_code': None,
+                'error_title': ''
+                if reason is None
+                else blocked_title(reason, score=recipient.score, min_score=min_score),
+                'error_details': '',
+                'priority': MessagePriority.BULK,
+                'attempts': 0,
+                'next_attempt_at': send_at,
+                'sent_at': now,
+                'created_at': now,
+                'status_updated_at': now,
+            }
+        )
+        staged.append(
+            StagedMessage(
+                contact_id=recipient.contact_id,
+                conversation_id=recipient.conversation_id,
+                message_id=0,
+                status=MessageStatus.QUEUED if reason is None else MessageStatus.BLOCKED,
+                blocked=reason,
+                text=text,
+                send_at=send_at,
+            )
+        )
+    if not rows:
+        return []
+    table = table_of(Message)
+    ids = (await session.exec(insert(table).returning(table.c.id, sort_by_parameter_order=True), params=rows)).all()
+    return [replace(item, message_id=message_id) for item, (message_id,) in zip(staged, ids, strict=True)]
+
+
+def campaign_events(branch_id: int, staged: Sequence[StagedMessage]) -> list[Event]:
+    """What a thread shows of staged campaign messages, and what wakes the outbox (a queued one)."""
+    now = utcnow()
+    events: list[Event] = []
+    for item in staged:
+        data = {
+            'message_id': item.message_id,
+            'wa_message_id': None,
+            'direction': Direction.OUTBOUND,
+            'sender_kind': SenderKind.SYSTEM,
+            'type': 'template',
+            'text': item.text,
+            'sent_at': now.isoformat(),
+            'media_id': None,
+            'status': item.status,
+            'sent_by_user_id': None,
+        }
+        events.append(Event(MESSAGE_CREATED, branch_id, item.conversation_id, data))
+    return events
+
+
+async def block_queued_business_messages(
+    session: Any, *, contact_id: int, reason: BlockReason
+) -> list[tuple[int, int, int]]:
+    """An opt-out honored at once: the contact's queued business-initiated messages (campaigns' and templates) become
+    `blocked` in the caller's transaction. A worker that already claimed one loses: its `queued → sending` UPDATE
+    finds it no longer queued. Returns (message id, conversation id, branch id) for the events."""
+    messages, conversations = table_of(Message), table_of(Conversation)
+    result = await session.exec(
+        update(messages)
+        .where(
+            messages.c.status == MessageStatus.QUEUED,
+            messages.c.direction == Direction.OUTBOUND,
+            (messages.c.type == 'template') | (messages.c.priority == MessagePriority.BULK),
+            messages.c.conversation_id.in_(
+                select(conversations.c.id).where(conversations.c.contact_id == contact_id).scalar_subquery()
+            ),
+        )
+        .values(
+            status=MessageStatus.BLOCKED,
+            error_title=blocked_title(reason, score=0),
+            leased_until=None,
+            status_updated_at=utcnow(),
+        )
+        .returning(messages.c.id, messages.c.conversation_id)
+    )
+    rows = result.all()
+    if not rows:
+        return []
+    branches = dict(
+        (
+            await session.exec(
+                select(conversations.c.id, conversations.c.branch_id).where(
+                    conversations.c.id.in_(sorted({conversation_id for _, conversation_id in rows}))
+                )
+            )
+        ).all()
+    )
+    return [(message_id, conversation_id, branches[conversation_id]) for message_id, conversation_id in rows]
 
 
 async def resend_unconfirmed(db: Database, *, viewer: Viewer, message_id: int, publisher: EventPublisher) -> Message:

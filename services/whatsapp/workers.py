@@ -10,7 +10,8 @@
     `unconfirmed`, and a later status webhook carrying our id in `biz_opaque_callback_data` moves it on.
   - Retryable errors (5xx, timeouts, throttling) go back to `queued` with exponential backoff and jitter in
     `next_attempt_at` (`outbox.retry_delay`); permanent ones (e.g. 131047) end in `failed` with Meta's code and
-    a readable title. Rate limits use `aiolimiter`.
+    a readable title. Rate limits (per number, per customer, per WA-Web session) are token buckets shared by every
+    worker process on PostgreSQL (`services/rate_limits.py`), in memory on SQLite.
 - `MediaWorker` downloads inbound media (M2): `GET /{media-id}` → short-lived URL → download with the bearer
   token, size limit enforced while streaming, SHA-256 checked, stored by content, thumbnail made. Meta's URLs
   expire after 5 minutes, so downloads start as soon as the message is stored (woken by `message.created`)
@@ -24,14 +25,12 @@ import base64
 import hashlib
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from aiolimiter import AsyncLimiter
 from sqlalchemy import case, exists, func, update
 from sqlmodel import col, select
 
@@ -58,6 +57,7 @@ from ..models import (
 )
 from ..models.types import utcnow
 from ..phones import wa_digits
+from ..rate_limits import RateLimits, number_bucket, rate_limits_for, recipient_bucket, session_bucket
 from ..workers import BackgroundWorker
 from .graph_client import GraphClient, GraphError
 from .ingest import CALLBACK_PREFIX, STATUS_RANK, IngestOutcome, NumberDirectory, ingest_pending
@@ -315,6 +315,7 @@ class OutboxWorker(BackgroundWorker):
         delay: Callable[[int, float | None], float] = lambda attempt, after: retry_delay(attempt, retry_after=after),
         waha: WahaClient | None = None,
         waha_messages_per_minute: float = 20.0,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         super().__init__(idle_poll_seconds=idle_poll_seconds)
         self.db = db
@@ -323,7 +324,8 @@ class OutboxWorker(BackgroundWorker):
         # Seed 001: one message every 60/rate seconds per WA-Web session, never a burst (a bot-like burst gets a
         # WhatsApp-Web number banned).
         self.waha_interval = 60.0 / waha_messages_per_minute
-        self._session_limits: dict[str, AsyncLimiter] = {}
+        # Shared by every worker process on PostgreSQL: two processes must not double a number's rate to Meta.
+        self.rate_limits = rate_limits if rate_limits is not None else rate_limits_for(db)
         self.publisher = publisher
         self.store = store
         self.rate_per_number = rate_per_number
@@ -332,9 +334,7 @@ class OutboxWorker(BackgroundWorker):
         self.stale_sending_after = stale_sending_after
         self.delay = delay
         self.concurrency = concurrency
-        self._number_limits: dict[str, AsyncLimiter] = {}
-        # Meta's pair rate limit (~1 message / 6 s per customer, with short bursts); bounded LRU of customers.
-        self._recipient_limits: OrderedDict[str, AsyncLimiter] = OrderedDict()
+        # Meta's pair rate limit (~1 message / 6 s per customer, with short bursts).
         self._recipient_burst = recipient_burst
         self._recipient_period = recipient_period_seconds
         # message id → its send task. Only as many rows are claimed as there are free slots, so a burst of
@@ -445,8 +445,12 @@ class OutboxWorker(BackgroundWorker):
             return
 
         if message.sender_kind != SenderKind.AI or conversation.mode != ConversationMode.HUMAN:
-            await self._number_limit(number.phone_number_id).acquire()
-            await self._recipient_limit(recipient).acquire()
+            await self.rate_limits.acquire(
+                [
+                    number_bucket(number.phone_number_id, per_second=self.rate_per_number),
+                    recipient_bucket(recipient, burst=self._recipient_burst, period_seconds=self._recipient_period),
+                ]
+            )
         if not await self._mark_sending(message):
             if await self._silenced(message):
                 await self._finish(
@@ -564,7 +568,7 @@ class OutboxWorker(BackgroundWorker):
                 await session.commit()
             return
         if message.sender_kind != SenderKind.AI or conversation.mode != ConversationMode.HUMAN:
-            await self._session_limit(session_name).acquire()
+            await self.rate_limits.acquire([session_bucket(session_name, interval_seconds=self.waha_interval)])
         if not await self._mark_sending(message):
             if await self._silenced(message):
                 await self._finish(
@@ -619,11 +623,6 @@ class OutboxWorker(BackgroundWorker):
             caption=message.text or None,
             reply_to=reply_to,
         )
-
-    def _session_limit(self, session_name: str) -> AsyncLimiter:
-        if session_name not in self._session_limits:
-            self._session_limits[session_name] = AsyncLimiter(1, self.waha_interval)
-        return self._session_limits[session_name]
 
     async def _mark_sending(self, message: Message) -> bool:
         """queued → sending, atomically; for an AI message only while the conversation is in AI mode (T1:
@@ -801,20 +800,6 @@ class OutboxWorker(BackgroundWorker):
                 ]
             )
         return len(rows)
-
-    def _number_limit(self, phone_number_id: str) -> AsyncLimiter:
-        if phone_number_id not in self._number_limits:
-            self._number_limits[phone_number_id] = AsyncLimiter(self.rate_per_number, 1.0)
-        return self._number_limits[phone_number_id]
-
-    def _recipient_limit(self, recipient: str) -> AsyncLimiter:
-        limiter = self._recipient_limits.pop(recipient, None) or AsyncLimiter(
-            self._recipient_burst, self._recipient_period
-        )
-        self._recipient_limits[recipient] = limiter
-        if len(self._recipient_limits) > 10_000:
-            self._recipient_limits.popitem(last=False)
-        return limiter
 
 
 # A send through a WA-Web session that is not READY looks again after this long.

@@ -1,4 +1,4 @@
-"""lead quality: contactability score, digital maturity, technical validation, opt-out (issue 16)
+"""lead quality: contactability score, digital maturity, technical validation, opt-out, lead profiles (issue 16)
 
 Revision ID: 0022
 Revises: 0021
@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import services.models.types
 
@@ -46,9 +47,37 @@ def upgrade() -> None:
     )
     op.create_index('ix_contact_labels_contact_id', 'contact_labels', ['contact_id'])
     op.create_index('ix_contact_labels_label', 'contact_labels', ['label'])
+    json_type = sa.JSON().with_variant(postgresql.JSONB(), 'postgresql')
+    op.create_table(
+        'lead_profiles',
+        sa.Column('id', sa.Integer(), primary_key=True),
+        sa.Column('contact_id', sa.Integer(), sa.ForeignKey('contacts.id'), nullable=False),
+        sa.Column('company', sa.String(length=200), nullable=False),
+        sa.Column('website', sa.String(length=300), nullable=False),
+        sa.Column('social_profiles', json_type, nullable=False),
+        sa.Column('other_phones', json_type, nullable=False),
+        sa.Column('score_potencial', sa.Integer(), nullable=True),
+        sa.Column('contactability_reasons', json_type, nullable=False),
+        sa.Column('maturity_reasons', json_type, nullable=False),
+        sa.Column('whatsapp_exists', sa.Boolean(), nullable=True),
+        sa.Column('whatsapp_checked_at', services.models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('validated_at', services.models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('validated_by_user_id', sa.Integer(), sa.ForeignKey('users.id'), nullable=True),
+        sa.Column('validated_by', sa.String(length=80), nullable=False),
+        sa.Column('validation_note', sa.String(length=500), nullable=False),
+        sa.Column('rejected_at', services.models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('rejection_reason', sa.String(length=500), nullable=False),
+        sa.Column('source', sa.String(length=120), nullable=False),
+        sa.Column('scored_at', services.models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('created_at', services.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('updated_at', services.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint('contact_id'),
+    )
+    op.create_index('ix_lead_profiles_scored_at', 'lead_profiles', ['scored_at'])
 
 
 def downgrade() -> None:
+    op.drop_table('lead_profiles')
     op.drop_table('contact_labels')
     op.drop_table('contact_branches')
     op.drop_index('ix_contacts_validado_tecnicamente', 'contacts')

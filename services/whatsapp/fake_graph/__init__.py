@@ -9,6 +9,9 @@ The contract, as graph.facebook.com serves it:
 - POST /{version}/{phone_number_id}/media: multipart upload (`messaging_product`, `type`, `file`) → `{"id"}`;
 - GET /{version}/{media_id} → `{messaging_product, url, mime_type, sha256, file_size (a string, as Meta sends
   it), id}`;
+- GET /{version}/{waba_id}/message_templates → `{"data": [{id, name, language, status, category, components}],
+  "paging": {"cursors": {"before", "after"}, "next"}}`, paged by `limit` / `after` (the admins' template sync);
+  a test sets a WABA's templates with `fake.set_templates(waba_id, [...])`;
 - GET of the download URL it hands out (`/whatsapp_business/attachments/?mid=…&ext=…&hash=…`, like
   lookaside.fbsbx.com), valid for `media_url_ttl` seconds, with the bearer token too;
 - after accepting a send, with a `StatusWebhook`: signed (`X-Hub-Signature-256`) `sent` and then `delivered`

@@ -9,6 +9,7 @@ an upload and a read receipt are kept (see the package docstring).
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -254,12 +255,14 @@ class FakeGraph:
         self._send_script: deque[Reply] = deque()
         self._read_script: deque[Reply] = deque()
         self._url_secret = secrets.token_bytes(16)
+        self._templates: dict[str, list[dict[str, Any]]] = {}  # WABA id → its templates, as Graph lists them
         self._stopping = threading.Event()
         self._app = Starlette(
             routes=[
                 Route(DOWNLOAD_PATH, self._download, methods=['GET']),
                 Route('/{version}/{node}/messages', self._messages, methods=['POST']),
                 Route('/{version}/{node}/media', self._upload, methods=['POST']),
+                Route('/{version}/{node}/message_templates', self._message_templates, methods=['GET']),
                 Route('/{version}/{node}', self._node, methods=['GET']),
             ]
         )
@@ -289,6 +292,16 @@ class FakeGraph:
         """Same as `script_send`, for mark-as-read calls."""
         with self._lock:
             self._read_script.extend(_as_reply(item) for item in items)
+
+    def set_templates(self, waba_id: str, templates: Iterable[dict[str, Any]]) -> None:
+        """The templates a WhatsApp Business Account has at Meta (each `{name, language, status, category,
+        components}`; an `id` is added when missing). Replaces what the WABA had; an unknown WABA id gets Graph's
+        unknown-object error."""
+        with self._lock:
+            self._templates[waba_id] = [
+                {'id': str(template.get('id') or 1_000_000_000_000 + index), **template}
+                for index, template in enumerate(templates, start=1)
+            ]
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -472,6 +485,40 @@ class FakeGraph:
             ),
         )
 
+    async def _message_templates(self, request: Request) -> Response:
+        """GET /{version}/{waba-id}/message_templates: the WABA's templates, `{"data": [...], "paging": {"cursors":
+        {"before", "after"}, "next"}}` as Graph pages them (`limit`, default 25; `after`, an opaque cursor; `next`
+        only while more remain). `fields` picks the keys of each template (id always comes back)."""
+        recorded = await self._record(request)
+        if (refused := self._refusal(request)) is not None:
+            return self._answer(recorded, refused)
+        waba_id = request.path_params['node']
+        with self._lock:
+            templates = self._templates.get(waba_id)
+        if templates is None:
+            return self._answer(recorded, _unknown_object('get', waba_id))
+        try:
+            limit = int(request.query_params.get('limit', '25'))
+            start = _cursor_index(request.query_params.get('after'))
+        except ValueError:
+            return self._answer(recorded, _error(400, 100, message='(#100) Invalid parameter', details=''))
+        limit = max(1, min(limit, 1000))
+        wanted = {f.strip() for f in request.query_params.get('fields', '').split(',') if f.strip()}
+        page = templates[start : start + limit]
+        data = [
+            {key: value for key, value in template.items() if not wanted or key in wanted or key == 'id'}
+            for template in page
+        ]
+        body: dict[str, Any] = {'data': data}
+        if page:
+            end = start + len(page)
+            body['paging'] = {'cursors': {'before': _cursor(start), 'after': _cursor(end - 1)}}
+            if end < len(templates):
+                query = dict(request.query_params) | {'after': _cursor(end - 1)}
+                origin = self.public_url or str(request.base_url).rstrip('/')
+                body['paging']['next'] = f'{origin}{request.url.path}?{httpx.QueryParams(query)}'
+        return self._answer(recorded, JSONResponse(body))
+
     async def _download(self, request: Request) -> Response:
         recorded = await self._record(request)
         if not self._authorized(request):
@@ -629,6 +676,21 @@ def _error(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     return JSONResponse(error_body(code, details=details, message=message), status_code=status, headers=headers)
+
+
+def _cursor(index: int) -> str:
+    """Graph's cursors are opaque base64 strings; this one encodes the position."""
+    return base64.urlsafe_b64encode(f'i:{index}'.encode()).decode()
+
+
+def _cursor_index(cursor: str | None) -> int:
+    """Where the page after `cursor` starts; ValueError for a cursor this fake did not hand out."""
+    if not cursor:
+        return 0
+    text = base64.urlsafe_b64decode(cursor.encode()).decode()
+    if not text.startswith('i:'):
+        raise ValueError(cursor)
+    return int(text[2:]) + 1
 
 
 def _messaging_product_missing() -> JSONResponse:

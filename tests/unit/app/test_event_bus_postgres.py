@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import asyncpg
 import pytest
 
-from app.event_bus import NOTIFY_PAYLOAD_LIMIT, PostgresEventBus
+from app.event_bus import NOTIFY_PAYLOAD_LIMIT, PostgresEventBus, build_event_bus
 from services.events import MESSAGE_CREATED, Event
 from services.presence import PresenceBoard
 from tests.conftest import postgres_url_setting
@@ -334,3 +334,26 @@ async def test_a_viewer_who_left_while_a_process_was_deaf_is_not_shown_for_good(
 
     # B asks again: Ana no longer shows in 5, Bruno still shows in 6.
     await eventually(lambda: board_b.of(5).viewing == () and board_b.of(6).viewing == ('Bruno Díaz',), seconds=5)
+
+
+async def test_beside_a_transaction_pooler_the_bus_listens_on_its_own_direct_url(server_url: str) -> None:
+    """LEADMASTER_EVENT_BUS_URL (docs/scaling.md): the database URL goes through pgbouncer in transaction mode, which
+    cannot keep a LISTEN; the bus connects straight to the server instead, and hears the other processes."""
+    pooled = 'postgresql+asyncpg://app@pgbouncer.invalid:6432/leadmaster'
+    bus = build_event_bus(kind='postgres', database_url=pooled, listen_url=server_url)
+    other = build_event_bus(kind='postgres', database_url=server_url)
+    assert isinstance(bus, PostgresEventBus) and isinstance(other, PostgresEventBus)
+    channel = f'test_events_{secrets.token_hex(4)}'
+    bus.channel = other.channel = channel
+    heard: list[Event] = []
+    bus.subscribe(heard.append, branch_ids=None)
+    await bus.start(wait_seconds=10)
+    await other.start(wait_seconds=10)
+    try:
+        assert bus.listening.is_set(), 'the bus did not reach PostgreSQL through its own URL'
+        await other.publish([Event(MESSAGE_CREATED, CASA_CENTRAL, 3, {'message_id': 5})])
+        await eventually(lambda: len(heard) == 1)
+        assert 'pgbouncer' not in bus.dsn
+    finally:
+        await bus.stop()
+        await other.stop()

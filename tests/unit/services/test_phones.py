@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.errors import InvalidInput
-from services.phones import is_mobile, normalize_phone, wa_digits
+from services.phones import argentine_variants, is_mobile, normalize_phone, numbers_in_cell, wa_digits
 
 
 @pytest.mark.parametrize(
@@ -40,3 +40,28 @@ def test_mobile_detection_and_whatsapp_digits() -> None:
     assert is_mobile('+5491155550101')
     assert not is_mobile('not a number')
     assert wa_digits('+5491155550101') == '5491155550101'
+
+
+@pytest.mark.parametrize(
+    ('cell', 'numbers', 'rest'),
+    [
+        ('011 15-4444-5555', ['+5491144445555'], []),
+        ('0351 15 512-3456', ['+5493515123456'], []),
+        ('(0291) 15 444-5555', ['+5492914445555'], []),
+        ('+54 9 11 4444 5555', ['+5491144445555'], []),
+        ('+54 11 4444 5555', ['+5491144445555'], []),  # without the 9: the same mobile
+        ('5491144445555.0', ['+5491144445555'], []),  # a spreadsheet took it for a figure
+        ('011 4444-5555 / 0351 15 512-3456', ['+5491144445555', '+5493515123456'], []),
+        ('11 4444-5555 o hola', ['+5491144445555'], ['hola']),
+        ('', [], []),
+    ],
+)
+def test_a_prospect_lists_cell_yields_its_numbers_and_what_is_not_one(
+    cell: str, numbers: list[str], rest: list[str]
+) -> None:
+    assert numbers_in_cell(cell) == (numbers, rest)
+
+
+def test_both_forms_of_an_argentine_mobile_are_looked_up() -> None:
+    assert argentine_variants('+5491144445555') == ['+5491144445555', '+541144445555']
+    assert argentine_variants('+12025550143') == ['+12025550143']

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from services.events import Event
-from services.presence import PRESENCE_CHANGED, PresenceBoard
+from services.events import SYSTEM_BRANCH, Event
+from services.presence import PRESENCE_CHANGED, PRESENCE_ONLINE, Presence, PresenceBoard
 
 
 class Recorder:
@@ -40,6 +40,31 @@ async def test_typing_expires_on_its_own() -> None:
     await asyncio.sleep(0.1)
 
     assert board.of(7).typing == ()
+
+
+async def test_an_expired_typing_mark_is_announced_so_the_other_processes_pages_stop_showing_it() -> None:
+    """Issue 20: a board in another process (and this process's pages) learn only from announcements; an expiry
+    nobody announced kept "Ana está escribiendo…" on their screens until the next presence change."""
+    recorder = Recorder()
+    board = PresenceBoard(recorder, typing_seconds=1.0, origin='web1')
+    elsewhere = PresenceBoard(Recorder(), origin='web2')
+    await board.viewing(conversation_id=7, branch_id=1, user_id=1, name='Ana')
+    await board.typing(conversation_id=7, user_id=1)
+    for _ in range(3):  # she keeps typing: no announcement while she does
+        await asyncio.sleep(0.1)
+        await board.typing(conversation_id=7, user_id=1)
+    typing_left = [event.data['watchers'][0][2] for event in recorder.events]
+    assert typing_left == [0.0, 1.0]  # viewing, started typing
+    await asyncio.sleep(1.2)
+    assert [event.data['watchers'][0][2] for event in recorder.events] == [0.0, 1.0, 0.0]  # expired: announced
+    for event in recorder.events:
+        elsewhere.on_event(event)
+    elsewhere.on_event(Event(PRESENCE_ONLINE, SYSTEM_BRANCH, None, {'board': 'web1', 'user_ids': [1]}))
+    assert elsewhere.of(7, excluding=2) == Presence(viewing=('Ana',), typing=())
+    await board.typing(conversation_id=7, user_id=1)  # typing again: announced, and expires again
+    await asyncio.sleep(1.2)
+    assert [event.data['watchers'][0][2] for event in recorder.events][-2:] == [1.0, 0.0]
+    await board.stop()
 
 
 async def test_leaving_the_last_page_removes_the_viewer_and_online_counts_pages() -> None:

@@ -21,8 +21,9 @@ from services.assistant import HANDOFF_REASONS
 from services.assistant.workers import HANDOFF_UNANSWERED
 from services.database import Database
 from services.inbox import console
-from services.models import Conversation, Role
+from services.models import Contact, Conversation, Role
 from services.models.sales import SalesDayTotal
+from services.models.types import utcnow
 from services.takeover import request_human
 from services.takeover.rules import apply_rule
 from tests.conftest import World
@@ -187,3 +188,29 @@ async def test_in_english_live_changes_and_the_list_stay_english(
     await asyncio.create_task(the_assistant_hands_over())
     await user.should_see(content='Waiting for a person', marker=f'conversation-{chats["martin"]}', retries=PATIENCE)
     await user.should_not_see(content='Espera humano', marker=f'conversation-{chats["martin"]}')
+
+
+async def test_the_panel_shows_the_customers_lead_score_and_an_opt_out(
+    user: User,
+    world: World,
+    db: Database,
+    chats: dict[str, int],  # noqa: F811
+) -> None:
+    # C1/L1: the agent sees at a glance whether a template would reach this customer (the send gate's inputs).
+    async with db.session() as session:
+        martin = await session.get(Conversation, chats['martin'])
+        lucia = await session.get(Conversation, chats['lucia'])
+        assert martin is not None and lucia is not None
+        await session.exec(
+            update(Contact)
+            .where(col(Contact.id) == martin.contact_id)
+            .values(score_contactabilidad=85, validado_tecnicamente=True)
+        )
+        await session.exec(update(Contact).where(col(Contact.id) == lucia.contact_id).values(opted_out_at=utcnow()))
+        await session.commit()
+    await open_inbox(user, world)
+
+    user.find(marker=f'conversation-{chats["martin"]}').click()
+    await user.should_see(content='Contactabilidad 85 · validado', marker='contact-score', retries=PATIENCE)
+    user.find(marker=f'conversation-{chats["lucia"]}').click()
+    await user.should_see(content='Pidió la baja', marker='contact-score', retries=PATIENCE)

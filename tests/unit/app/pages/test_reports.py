@@ -106,9 +106,10 @@ async def test_the_csv_download_has_the_same_figures(user: User, world: World, t
     user.find(marker='download-csv').click()
     response = await download
 
-    # For a spreadsheet set to Spanish (Argentina): BOM, `;` between fields, decimal comma.
+    # For a spreadsheet set to Spanish (Argentina): BOM, `;` between fields, decimal comma, Spanish headers.
+    assert response.content.startswith('\ufeff'.encode())
     rows = list(csv.DictReader(io.StringIO(response.content.decode('utf-8-sig')), delimiter=';'))
-    assert [(row['branch'], row['agent'], row['sales'], row['total']) for row in rows] == [
+    assert [(row['Sucursal'], row['Vendedor'], row['Ventas'], row['Total']) for row in rows] == [
         ('SUC1', 'Ana Gómez', '2', '1815,00'),
         ('', '', '2', '1815,00'),
     ]

@@ -191,13 +191,13 @@ async def test_the_pages_csv_opens_right_in_a_spreadsheet_set_to_argentina(
 
     assert text.startswith('\ufeff')  # Excel reads it as UTF-8: 'Ana Gómez', not 'Ana GÃ³mez'
     rows = list(csv.DictReader(io.StringIO(text.removeprefix('\ufeff')), delimiter=';'))
-    assert (rows[0]['date'], rows[0]['agent'], rows[0]['net'], rows[0]['conversion_percent']) == (
+    assert (rows[0]['Fecha'], rows[0]['Vendedor'], rows[0]['Neto'], rows[0]['Conversión %']) == (
         '30/11/2026',
         'Ana Gómez',
         '1500,00',
         '25,0',
     )
-    assert rows[-1]['total'] == '1815,00'
+    assert rows[-1]['Total'] == '1815,00'  # Spanish headers, as the spreadsheet's user reads them
 
 
 async def test_bad_ranges_are_refused(*, db: Database, world: World, jorge: Viewer) -> None:

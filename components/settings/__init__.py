@@ -1,0 +1,1 @@
+"""The per-branch settings page: its form (issue 15)."""
