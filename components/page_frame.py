@@ -84,7 +84,8 @@ def page_frame(
     # is on always keeps its name.
     names_hidden_below = NAMES_HIDDEN_FEW if len(items) <= FEW_ITEMS else NAMES_HIDDEN_MANY
     with ui.header().classes('items-center no-wrap gap-2 px-3 py-1 bg-slate-800 text-white').mark('app-header'):
-        ui.label(t('app.name')).classes('text-lg font-bold max-md:hidden')
+        # Below 1024 px the pages' buttons need the room (an admin has eleven); the window's title says LeadMaster.
+        ui.label(t('app.name')).classes('text-lg font-bold max-lg:hidden')
         with ui.row().classes('gap-0 no-wrap min-w-0'):
             groups: dict[str, list[NavItem]] = {}
             for item in items:
@@ -132,7 +133,7 @@ def page_frame(
 
 def _nav_button(item: NavItem, *, active: bool, names_hidden_below: str) -> None:
     with ui.button(icon=item.icon, on_click=lambda path=item.path: ui.navigate.to(path)).props(
-        'flat no-caps'
+        'flat no-caps no-wrap'  # icon and name on one line: a wrapped name made the header two lines tall
     ) as button:
         # (`max-…:hidden`, not `hidden lg:inline`: Quasar's `.hidden` is `!important`)
         ui.label(t(item.label_key)).classes('ml-2' if active else f'ml-2 {names_hidden_below}')
@@ -147,10 +148,10 @@ def _nav_group(label_key: str, members: list[NavItem], active_path: str, names_h
     """One header button whose menu lists the group's pages; it shows the current page's name when it is one."""
     current = next((item for item in NAV_ITEMS if item.group == label_key and item.path == active_path), None)
     icon = current.icon if current else 'admin_panel_settings'
-    with ui.button(icon=icon).props('flat no-caps') as button:
-        ui.label(t(current.label_key) if current else t(label_key)).classes(
-            'ml-2' if current else f'ml-2 {names_hidden_below}'
-        )
+    # The group's name, or its current page's, only where the header has room: on a tablet the page's own title
+    # says where one is, and a wrapped label made the header two lines tall.
+    with ui.button(icon=icon).props('flat no-caps no-wrap') as button:
+        ui.label(t(current.label_key) if current else t(label_key)).classes(f'ml-2 {names_hidden_below}')
         ui.icon('arrow_drop_down')
         with ui.menu().mark('nav-admin-menu'):
             for item in members:

@@ -117,11 +117,23 @@ def postgres_migrated_url() -> str:
     return url
 
 
+def _emptying_script() -> str:
+    """Every table emptied, children first, and every sequence back to 1, in one transaction.
+
+    DELETE rather than TRUNCATE: a test leaves a few rows, and TRUNCATE gives each of the ~50 tables and their indexes
+    new files (0.25 s per test on the development VM, a third of the suite's time); DELETE of a few rows takes 5 ms."""
+    deletes = '; '.join(f'DELETE FROM "{table.name}"' for table in reversed(SQLModel.metadata.sorted_tables))  # noqa: S608 - our own table names
+    sequences = (
+        'SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace '
+        "WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+    )
+    return f'BEGIN; {deletes}; {sequences}; COMMIT'
+
+
 async def _truncate_all(url: str) -> None:
-    tables = ', '.join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
     connection = await asyncpg.connect(_asyncpg_dsn(url, make_url(url).database or ''))
     try:
-        await connection.execute(f'TRUNCATE {tables} RESTART IDENTITY CASCADE')
+        await connection.execute(_emptying_script())
     finally:
         await connection.close()
 

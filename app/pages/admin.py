@@ -51,7 +51,15 @@ async def branches_page(viewer: Viewer) -> None:
         {'name': 'code', 'label': t('branches.code'), 'field': 'code', 'align': 'left'},
         {'name': 'name', 'label': t('branches.name'), 'field': 'name', 'align': 'left'},
         {'name': 'city', 'label': t('branches.city'), 'field': 'city', 'align': 'left'},
-        {'name': 'numbers', 'label': t('branches.numbers'), 'field': 'numbers', 'align': 'left'},
+        # A branch with many numbers wraps them rather than pushing the table past a tablet's width.
+        {
+            'name': 'numbers',
+            'label': t('branches.numbers'),
+            'field': 'numbers',
+            'align': 'left',
+            'classes': 'whitespace-normal',
+            'style': 'min-width: 14rem',
+        },
         {'name': 'active', 'label': t('users.active'), 'field': 'active'},
     ]
     table = ui.table(columns=columns, row_key='code', rows=await rows()).classes('w-full').mark('branches-table')

@@ -62,7 +62,15 @@ async def numbers_page(viewer: Viewer) -> None:
         {'name': 'channel', 'label': t('branches.channel'), 'field': 'channel', 'align': 'left'},
         {'name': 'label', 'label': t('admin.numbers.label'), 'field': 'label', 'align': 'left'},
         {'name': 'branch', 'label': t('users.branch'), 'field': 'branch', 'align': 'left'},
-        {'name': 'waba_id', 'label': 'WABA', 'field': 'waba_id', 'align': 'left'},
+        # The WABA id matters to Meta's template sync, not to finding a number: a tablet gets it on the edit page.
+        {
+            'name': 'waba_id',
+            'label': 'WABA',
+            'field': 'waba_id',
+            'align': 'left',
+            'classes': 'max-lg:hidden',
+            'headerClasses': 'max-lg:hidden',
+        },
         {'name': 'active', 'label': t('users.active'), 'field': 'active'},
     ]
     table = (

@@ -90,7 +90,16 @@ class FiguresView:
 
 def _chart(title_key: str, marker: str, options: dict[str, object]) -> ui.echart:
     return (
-        ui.echart({'title': {'text': t(title_key), 'textStyle': {'fontSize': 13}}, **options})
+        # An empty category axis and no series until `show`: an axis tooltip with no x axis fails in ECharts
+        # ("reading 'group'") when the chart mounts.
+        ui.echart(
+            {
+                'title': {'text': t(title_key), 'textStyle': {'fontSize': 13}},
+                'xAxis': {'type': 'category', 'data': []},
+                'series': [],
+                **options,
+            }
+        )
         .classes('w-[calc(50%-0.5rem)] max-lg:w-full h-64')
         .mark(marker)
     )

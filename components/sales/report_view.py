@@ -86,8 +86,22 @@ def rows_table(report: SalesReport) -> None:
         {'name': 'net', 'label': t('sales.report.net'), 'field': 'net', 'align': 'right'},
         {'name': 'iva', 'label': t('sales.report.iva'), 'field': 'iva', 'align': 'right'},
         {'name': 'total', 'label': t('sales.report.total'), 'field': 'total', 'align': 'right'},
-        {'name': 'average', 'label': t('sales.report.average_ticket'), 'field': 'average', 'align': 'right'},
-        {'name': 'quotes', 'label': t('sales.report.quotes_sent'), 'field': 'quotes'},
+        # On a tablet the average ticket and the quotes sent (both in the headline and the CSV) make room.
+        {
+            'name': 'average',
+            'label': t('sales.report.average_ticket'),
+            'field': 'average',
+            'align': 'right',
+            'classes': 'max-lg:hidden',
+            'headerClasses': 'max-lg:hidden',
+        },
+        {
+            'name': 'quotes',
+            'label': t('sales.report.quotes_sent'),
+            'field': 'quotes',
+            'classes': 'max-lg:hidden',
+            'headerClasses': 'max-lg:hidden',
+        },
         {'name': 'conversion', 'label': t('sales.report.conversion'), 'field': 'conversion'},
         {'name': 'commission', 'label': t('sales.report.commission'), 'field': 'commission', 'align': 'right'},
     ]
@@ -112,7 +126,7 @@ def rows_table(report: SalesReport) -> None:
             }
             for row in report.rows
         ],
-    ).classes('w-full').mark('report-table')
+    ).classes('w-full max-w-full').mark('report-table')
 
 
 def commissions_table(rows: Sequence[CommissionRow]) -> None:

@@ -270,9 +270,10 @@ async def seed_demo(db: Database, *, password: str, catalog_size: int = 10_000) 
         await import_into_session(session, generate_catalog(catalog_size, branch_codes=list(branches)))
         await session.commit()
     await after_bulk_write(db)
-    # Issue 16: prospects who never wrote, scored as the nightly job would (contacts, validation, campaigns).
+    # Issue 16: one finished campaign with its results, then prospects who never wrote; seed_leads scores every
+    # contact as the nightly job would (the campaign's opted-out recipient at 0, as the rules say).
+    await seed_campaigns(db)
     await seed_leads(db)
-    await seed_campaigns(db)  # one finished campaign with its results (after the prospects it went to)
 
     return [DemoLogin(username, full_name, role, branch_code) for username, full_name, role, branch_code in PEOPLE]
 

@@ -84,4 +84,10 @@ async def test_health_says_degraded_while_the_worker_process_is_down(
 
     assert health.status_code == 200
     assert health.json()['status'] == 'degraded'
-    assert health.json()['workers'] == {'where': 'worker_process', 'pid': None, 'restarts': 0}
+    assert health.json()['workers'] == {
+        'where': 'worker_process',
+        'pid': None,
+        'pids': [],
+        'expected': 1,
+        'restarts': 0,
+    }

@@ -15,7 +15,7 @@ from services.models.campaigns import Campaign
 async def test_the_demo_campaign_is_finished_with_results_and_a_rate_rising_with_the_score(db: Database) -> None:
     await seed_demo(db, password='demo-password', catalog_size=0)  # seeds the campaign too (make run)
     async with db.session() as session:
-        campaign_id = (await session.exec(select(Campaign.id).where(Campaign.name == DEMO_NAME))).one()
+        campaign_id = (await session.exec(select(Campaign.id).where(Campaign.name == DEMO_NAME))).one() or 0
     assert await seed_campaigns(db) is None  # once
 
     results = await campaign_results(db, viewer=None, campaign_id=campaign_id)
