@@ -259,7 +259,7 @@ def parse_settings(raw: Mapping[str, Any], *, prefix: str = '') -> tuple[dict[st
         found: list[Problem] = []
         parse = _PARSERS.get(name)
         if parse is None:
-            found.append(Problem(name, 'unknown_field'))
+            found.append(Problem(str(name), 'unknown_field'))  # a YAML key may be a number: `1: x`
         else:
             converted = parse(name, value, found)
         if found:

@@ -14,6 +14,7 @@ from app.runtime import runtime
 from components.i18n import format_count, local_time, t
 from components.leads import LeadImportPanel, score_breakdown
 from components.page_frame import selected_branch_id
+from components.texts import TEXTS
 from services import branches as branch_service
 from services.access import Viewer
 from services.errors import NotFound, PermissionDenied, ServiceError
@@ -274,7 +275,9 @@ def _merge_form(viewer: Viewer, contact_id: int, name: str) -> None:
             loser_id = await contact_id_for_phone(db, phone=phone.value or '')
             await merge_contacts(db, viewer=viewer, survivor_id=contact_id, loser_id=loser_id)
         except ServiceError as error:
-            result.text = t('leads.contact.merge_failed', reason=str(error))
+            known = f'leads.contact.merge_error.{error.params.get("reason", "")}'
+            reason = t(known) if known in TEXTS else str(error)
+            result.text = t('leads.contact.merge_failed', reason=reason)
             result.classes(add='text-red-700')
             return
         ui.navigate.to(f'/contactos/{contact_id}')

@@ -106,6 +106,10 @@ TEXTS: dict[str, dict[str, str]] = {
     'leads.contact.merge_phone': {'es': 'Teléfono del duplicado', 'en': 'Phone of the duplicate'},
     'leads.contact.merge': {'es': 'Unir', 'en': 'Merge'},
     'leads.contact.merged': {'es': 'Unido: {name} ahora es parte de este contacto.', 'en': 'Merged: {name}.'},
+    'leads.contact.merge_error.merge_other_branch': {
+        'es': 'ese contacto también es cliente de otra sucursal; pedile a un administrador que los una',
+        'en': 'that contact is also a customer of another branch; ask an admin to merge them',
+    },
     'leads.contact.merge_failed': {'es': 'No se pudo unir: {reason}', 'en': 'Could not merge: {reason}'},
     # --- import ---
     'leads.import.title': {'es': 'Importar prospectos', 'en': 'Import prospects'},

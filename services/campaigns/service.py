@@ -427,7 +427,11 @@ async def _start_chunk(
             number_id=campaign.number_id,
             branch_id=campaign.branch_id,
         )
-        cursor = (await session.exec(select(Campaign.next_slot_at).where(Campaign.id == campaign_id))).one()
+        # Locked: two starters of one campaign (a resume racing a slow start) take turns on the pace's cursor
+        # instead of handing out the same send times.
+        cursor = (
+            await session.exec(select(Campaign.next_slot_at).where(Campaign.id == campaign_id).with_for_update())
+        ).one()
         pacer = Pacer(start=max(cursor or now, now), per_minute=campaign.rate_per_minute, hours=hours)
         staged = await stage_campaign_templates(
             session,
@@ -470,11 +474,15 @@ async def _start_chunk(
                 for item in staged
             ],
         )
-        await session.exec(
+        moved = await session.exec(
             update(campaigns)
-            .where(campaigns.c.id == campaign_id)
+            .where(campaigns.c.id == campaign_id, campaigns.c.status == CampaignStatus.RUNNING)
             .values(next_slot_at=pacer.cursor, recipients_total=campaigns.c.recipients_total + len(staged))
         )
+        if moved.rowcount == 0:
+            # Stopped (or finished) while this chunk was being prepared: none of it may go out.
+            await session.rollback()
+            return 0
         await session.commit()
     outcome.recipients += len(staged)
     outcome.queued += sum(1 for item in staged if item.blocked is None)

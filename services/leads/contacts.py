@@ -10,15 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, true, update
+from sqlalchemy import ColumnElement, delete, exists, func, or_, true, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .. import audit
 from ..access import Viewer
 from ..database import Database
-from ..errors import InvalidInput, NotFound
-from ..models import Branch, Contact, Conversation, ConversationStatus, Role, WhatsAppNumber
+from ..errors import InvalidInput, NotFound, PermissionDenied
+from ..models import Branch, Contact, Conversation, Role, WhatsAppNumber
 from ..models.base import table_of
 from ..models.leads import ContactBranch, ContactLabel, LeadProfile
 from ..models.types import utcnow
@@ -231,7 +231,14 @@ async def get_contact(db: Database, *, viewer: Viewer, contact_id: int) -> Conta
             select(Conversation, Branch.name, WhatsAppNumber.display_phone)
             .join(Branch, col(Branch.id) == col(Conversation.branch_id))
             .join(WhatsAppNumber, col(WhatsAppNumber.id) == col(Conversation.number_id))
-            .where(col(Conversation.contact_id) == contact_id)
+            .where(
+                or_(
+                    col(Conversation.contact_id) == contact_id,
+                    col(Conversation.contact_id).in_(
+                        select(Contact.id).where(col(Contact.merged_into_id) == contact_id)
+                    ),
+                )
+            )
             .order_by(col(Conversation.last_message_at).desc(), col(Conversation.id).desc())
         )
         if viewer.branch_ids is not None:
@@ -382,10 +389,11 @@ async def contact_id_for_phone(db: Database, *, phone: str) -> int:
 
 
 async def merge_contacts(db: Database, *, viewer: Viewer | None, survivor_id: int, loser_id: int) -> None:
-    """`loser_id` becomes part of `survivor_id`: its conversations, labels, branches, quotes and sales move, the
-    best data of the two is kept (a name a person typed, an e-mail, the profile's website…), and the loser stays
-    only as a pointer (`merged_into_id`) so its number and WhatsApp id still find the survivor when they write
-    (services/whatsapp/ingest.py follows it). Managers and admins; both contacts must be visible to them."""
+    """`loser_id` becomes part of `survivor_id`: its labels, branches, quotes and sales move, the best data of the
+    two is kept (a name a person typed, an e-mail, the profile's website…), and the loser stays as a pointer
+    (`merged_into_id`), hidden from lists. Its conversations stay on its own number (the survivor's page shows them
+    in its history): a reply must reach the number that wrote. Managers and admins; both contacts must be visible
+    to them."""
     if survivor_id == loser_id:
         raise InvalidInput('a contact cannot be merged into itself')
     if viewer is not None:
@@ -395,6 +403,12 @@ async def merge_contacts(db: Database, *, viewer: Viewer | None, survivor_id: in
         if viewer is not None:
             survivor = await _visible(session, viewer, survivor_id)
             loser = await _visible(session, viewer, loser_id)
+            if viewer.branch_ids is not None and await _known_elsewhere(session, loser_id, viewer.branch_ids):
+                # Merged, it would vanish from the other branch's lists: that is for an admin, who sees both.
+                raise PermissionDenied(
+                    'that contact is also a customer of another branch; ask an admin to merge it',
+                    reason='merge_other_branch',
+                )
         else:
             survivor_found = await session.get(Contact, survivor_id)
             loser_found = await session.get(Contact, loser_id)
@@ -403,13 +417,12 @@ async def merge_contacts(db: Database, *, viewer: Viewer | None, survivor_id: in
             if survivor_found.merged_into_id or loser_found.merged_into_id:
                 raise InvalidInput('a merged contact cannot be merged again')
             survivor, loser = survivor_found, loser_found
-        await _move_conversations(session, survivor_id=survivor_id, loser_id=loser_id, now=now)
+        await _move_records(session, survivor_id=survivor_id, loser_id=loser_id)
         await _move_links(session, db.dialect, survivor_id=survivor_id, loser_id=loser_id)
         await _merge_profiles(session, db.dialect, survivor=survivor, loser=loser, now=now)
         survivor.display_name = survivor.display_name or loser.display_name
         survivor.profile_name = survivor.profile_name or loser.profile_name
         survivor.email = survivor.email or loser.email
-        survivor.wa_id = survivor.wa_id or loser.wa_id
         if loser.notes and loser.notes not in survivor.notes:
             survivor.notes = '\n'.join(part for part in (survivor.notes, loser.notes) if part)[:4000]
         # Either person asked not to be written to: the merged one did.
@@ -439,33 +452,10 @@ async def merge_contacts(db: Database, *, viewer: Viewer | None, survivor_id: in
     await rescore(db, contact_ids=[survivor_id])
 
 
-async def _move_conversations(session: AsyncSession, *, survivor_id: int, loser_id: int, now: datetime) -> None:
-    # One open conversation per contact and number: where both have one open on the same number, the loser's
-    # closes (its messages stay in the survivor's history).
-    survivor_open = (
-        await session.exec(
-            select(Conversation.number_id).where(
-                col(Conversation.contact_id) == survivor_id, col(Conversation.status) == ConversationStatus.OPEN
-            )
-        )
-    ).all()
-    if survivor_open:
-        await session.exec(
-            update(table_of(Conversation))
-            .where(
-                and_(
-                    table_of(Conversation).c.contact_id == loser_id,
-                    table_of(Conversation).c.status == ConversationStatus.OPEN,
-                    table_of(Conversation).c.number_id.in_(sorted(set(survivor_open))),
-                )
-            )
-            .values(status=ConversationStatus.CLOSED, closed_at=now, updated_at=now)
-        )
-    await session.exec(
-        update(table_of(Conversation))
-        .where(table_of(Conversation).c.contact_id == loser_id)
-        .values(contact_id=survivor_id, updated_at=now)
-    )
+async def _move_records(session: AsyncSession, *, survivor_id: int, loser_id: int) -> None:
+    # The loser's conversations stay its own: each is a WhatsApp chat with the loser's number, and the outbox
+    # answers a conversation at its contact's number — moved, a reply would go to the survivor's phone (a number
+    # that never wrote: Meta refuses it, or a stranger gets it). The survivor's page shows them (`get_contact`).
     # Quotes and sales name the contact too (services/models/sales.py); any other table pointing at contacts
     # without a unique constraint on it moves the same way.
     for table in table_of(Contact).metadata.sorted_tables:
@@ -474,6 +464,25 @@ async def _move_conversations(session: AsyncSession, *, survivor_id: int, loser_
         for column in table.columns:
             if any(fk.column.table.name == 'contacts' for fk in column.foreign_keys) and not _unique_on(table, column):
                 await session.exec(update(table).where(column == loser_id).values({column.name: survivor_id}))
+
+
+async def _known_elsewhere(session: AsyncSession, contact_id: int, branch_ids: frozenset[int]) -> bool:
+    """Whether the contact has a conversation in, or is a prospect of, a branch outside `branch_ids`."""
+    branches = sorted(branch_ids)
+    found = await session.exec(
+        select(Contact.id).where(
+            col(Contact.id) == contact_id,
+            or_(
+                exists().where(
+                    col(Conversation.contact_id) == contact_id, col(Conversation.branch_id).not_in(branches)
+                ),
+                exists().where(
+                    col(ContactBranch.contact_id) == contact_id, col(ContactBranch.branch_id).not_in(branches)
+                ),
+            ),
+        )
+    )
+    return found.first() is not None
 
 
 def _unique_on(table: Any, column: Any) -> bool:

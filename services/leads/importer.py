@@ -14,13 +14,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, exists, or_, update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .. import audit
 from ..access import Viewer
 from ..database import Database, select_columns
-from ..models import Contact
+from ..models import Contact, Conversation
 from ..models.base import table_of
 from ..models.leads import ContactBranch, ContactLabel, LeadProfile
 from ..models.types import UTCDateTime, utcnow
@@ -81,6 +82,8 @@ class _Prospect:
     notes: str = ''
     contact_id: int | None = None  # the contact it became, or the existing one it merges into
     existed: bool = False
+    # An existing contact the importing manager may not see (another branch's customer): left untouched.
+    foreign: bool = False
     merged_lines: list[int] = field(default_factory=list)
 
     def absorb(self, other: _Prospect) -> None:
@@ -167,9 +170,13 @@ async def import_prospects(
     result = ImportResult()
     result.rows += [RowOutcome(line, 'invalid', None, reason) for line, reason in table.unreadable]
     prospects, merged_in_file = await _read_rows(table, checked, result, progress)
-    existing_ids = await _write_all(db, table, prospects, branch_id=branch_id, labels=labels, progress=progress)
+    existing_ids = await _write_all(
+        db, table, prospects, branch_id=branch_id, labels=labels, progress=progress, viewer=viewer
+    )
     for prospect in prospects:
-        if prospect.existed:
+        if prospect.foreign:
+            outcome = RowOutcome(prospect.line, 'invalid', prospect.phones[0], FOREIGN_REASON)
+        elif prospect.existed:
             outcome = RowOutcome(
                 prospect.line, 'merged', prospect.phones[0], f'contacto {prospect.contact_id}', prospect.contact_id
             )
@@ -239,6 +246,7 @@ async def _write_all(
     branch_id: int | None,
     labels: Sequence[str],
     progress: Progress | None,
+    viewer: Viewer | None = None,
 ) -> set[int]:
     """Writes the prospects chunk by chunk (one transaction each); returns the ids of contacts that existed."""
     total = len(table.rows)
@@ -248,6 +256,9 @@ async def _write_all(
         batch = prospects[start : start + CHUNK]
         async with db.session() as session:
             await _match_existing(session, batch)
+            if viewer is not None and viewer.branch_ids is not None:
+                await _mark_foreign(session, batch, viewer.branch_ids)
+                batch = [prospect for prospect in batch if not prospect.foreign]
             await _write(session, db.dialect, batch, branch_id=branch_id, labels=extra, source=table.name[:120])
             await session.commit()
         existing_ids.update(p.contact_id for p in batch if p.existed and p.contact_id)
@@ -255,6 +266,38 @@ async def _write_all(
             written = min(start + CHUNK, len(prospects))
             progress(total // 2 + written * (total - total // 2) // max(len(prospects), 1), total)
     return existing_ids
+
+
+FOREIGN_REASON = 'ya es cliente de otra sucursal: pedile a un administrador que lo importe'
+
+
+async def _mark_foreign(session: AsyncSession, prospects: list[_Prospect], branch_ids: frozenset[int]) -> None:
+    """A manager's file must not pull another branch's customer onto her list nor change their data (B2): the
+    existing contacts she cannot see are left out of the import, each row told why."""
+    existing = sorted({p.contact_id for p in prospects if p.existed and p.contact_id})
+    if not existing:
+        return
+    branches = sorted(branch_ids)
+    visible = set(
+        (
+            await session.exec(
+                select(Contact.id).where(
+                    col(Contact.id).in_(existing),
+                    or_(
+                        exists().where(
+                            col(ContactBranch.contact_id) == col(Contact.id), col(ContactBranch.branch_id).in_(branches)
+                        ),
+                        exists().where(
+                            col(Conversation.contact_id) == col(Contact.id), col(Conversation.branch_id).in_(branches)
+                        ),
+                    ),
+                )
+            )
+        ).all()
+    )
+    for prospect in prospects:
+        if prospect.existed and prospect.contact_id not in visible:
+            prospect.foreign = True
 
 
 async def _match_existing(session: AsyncSession, prospects: list[_Prospect]) -> None:

@@ -654,9 +654,8 @@ async def _resolve_contacts(
             log.warning('message %s names no sender (no from, no user id); not stored', message.wa_message_id)
             contact_ids.append(None)
             continue
-        if contact.merged_into_id:
-            contact_ids.append(contact.merged_into_id)
-            continue
+        # A contact merged into another (services/leads/contacts.py) keeps its own conversations: the chat is with
+        # its number, and a reply must go back to that number; the survivor's page shows them in its history.
         if message.profile_name and contact.profile_name != message.profile_name[:120]:
             contact.profile_name = message.profile_name[:120]
             changed[contact.id] = contact

@@ -61,9 +61,12 @@ from ..rate_limits import RateLimits, number_bucket, rate_limits_for, recipient_
 from ..workers import BackgroundWorker
 from .graph_client import GraphClient, GraphError
 from .ingest import CALLBACK_PREFIX, STATUS_RANK, IngestOutcome, NumberDirectory, ingest_pending
-from .outbox import retry_delay
+from .outbox import BlockReason, blocked_title, retry_delay
 from .waha.client import WahaClient, WahaError, WahaUnreachable
 from .waha.ids import LID_SUFFIX, chat_id_for_phone
+
+# The reason a campaign message whose contact opted out after it was queued shows (the gate's own words).
+OPTED_OUT_TITLE = blocked_title(BlockReason.OPTED_OUT, score=0)
 
 log = logging.getLogger(__name__)
 
@@ -626,21 +629,45 @@ class OutboxWorker(BackgroundWorker):
 
     async def _mark_sending(self, message: Message) -> bool:
         """queued → sending, atomically; for an AI message only while the conversation is in AI mode (T1:
-        checked in the same statement, so an agent taking over a moment earlier always wins)."""
+        checked in the same statement, so an agent taking over a moment earlier always wins).
+
+        Only when due: a copy of this row claimed by another process after this one's lease ran out (it slept on a
+        shared rate limit) may have put it back to wait (`next_attempt_at`, e.g. for a lost answer's echo); sending
+        it now would send it twice. A campaign's message (BULK) is sent only while its contact has not opted out:
+        the gate decided when it was queued, and a "BAJA" may have arrived since; such a message becomes blocked."""
         table = table_of(Message)
-        conditions = [table.c.id == message.id, table.c.status == MessageStatus.QUEUED]
+        conversations = table_of(Conversation)
+        now = utcnow()
+        conditions = [
+            table.c.id == message.id,
+            table.c.status == MessageStatus.QUEUED,
+            (table.c.next_attempt_at.is_(None)) | (table.c.next_attempt_at <= now),
+        ]
         if message.sender_kind == SenderKind.AI:
-            conversations = table_of(Conversation)
             conditions.append(
                 ~exists().where(
                     conversations.c.id == table.c.conversation_id, conversations.c.mode == ConversationMode.HUMAN
                 )
             )
+        opted_out = exists().where(
+            conversations.c.id == table.c.conversation_id,
+            table_of(Contact).c.id == conversations.c.contact_id,
+            table_of(Contact).c.opted_out_at.is_not(None),
+        )
         async with self.db.session() as session:
+            if message.priority == MessagePriority.BULK:
+                blocked = await session.exec(
+                    update(table)
+                    .where(table.c.id == message.id, table.c.status == MessageStatus.QUEUED, opted_out)
+                    .values(status=MessageStatus.BLOCKED, error_title=OPTED_OUT_TITLE, status_updated_at=now)
+                )
+                if blocked.rowcount:
+                    await session.commit()
+                    return False
             result = await session.exec(
                 update(table)
                 .where(*conditions)
-                .values(status=MessageStatus.SENDING, status_updated_at=utcnow(), attempts=table.c.attempts + 1)
+                .values(status=MessageStatus.SENDING, status_updated_at=now, attempts=table.c.attempts + 1)
             )
             await session.commit()
             return bool(result.rowcount)

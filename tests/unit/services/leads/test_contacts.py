@@ -1,6 +1,7 @@
 """Contacts as prospects (M7, SPEC L1-L2): branch isolation in the services, the filters, validation with who and
-why, merging two contacts (history, labels and branches move; the loser is hidden; the loser's number writing again
-lands on the survivor), and re-scoring from failed sends, WhatsApp's answer and the admin's rule."""
+why, merging two contacts (labels and branches move, the history shows both; the loser is hidden; the loser's number
+writing again stays in its own chat, answered at that number), and re-scoring from failed sends, WhatsApp's answer
+and the admin's rule."""
 
 from __future__ import annotations
 
@@ -140,9 +141,7 @@ async def test_validation_and_rejection_are_stored_with_who_and_why_and_audited(
         await reject_contact(db, viewer=marta, contact_id=first, reason='  ')
 
 
-async def test_a_merge_moves_the_history_and_the_losers_number_lands_on_the_survivor(
-    db: Database, world: World
-) -> None:
+async def test_a_merge_shows_the_history_and_the_losers_number_keeps_its_own_chat(db: Database, world: World) -> None:
     jorge = await viewer_of(db, world.jorge)
     # The same person: imported as a prospect without the 9, and writing on WhatsApp from another number.
     survivor = await prospect(
@@ -177,7 +176,8 @@ async def test_a_merge_moves_the_history_and_the_losers_number_lands_on_the_surv
     with pytest.raises(NotFound):
         await get_contact(db, viewer=jorge, contact_id=loser)
 
-    # The loser's number writes again: the message lands in the survivor's conversation.
+    # The loser's number writes again: the message lands in the loser's own chat (shown in the survivor's history),
+    # so the reply goes back to the number that wrote, not to the survivor's phone.
     await journal_once(
         db,
         json.dumps(
@@ -193,13 +193,16 @@ async def test_a_merge_moves_the_history_and_the_losers_number_lands_on_the_surv
     async with db.session() as session:
         landed = (
             await session.exec(
-                select(Conversation.contact_id)
+                select(Conversation.id, Conversation.contact_id)
                 .join(Message, col(Message.conversation_id) == col(Conversation.id))
                 .where(Message.text == 'sigo esperando')
             )
         ).one()
         audit = (await session.exec(select(AuditEntry).where(AuditEntry.action == 'contact.merged'))).one()
-    assert landed == survivor
+    assert tuple(landed) == (old_chat, loser)
+    assert [item.conversation_id for item in (await get_contact(db, viewer=jorge, contact_id=survivor)).history] == [
+        old_chat
+    ]
     assert audit.details == {'merged_contact_id': loser}
 
 
@@ -210,6 +213,19 @@ async def test_only_managers_merge_and_a_contact_not_into_itself(db: Database, w
         await merge_contacts(db, viewer=await viewer_of(db, world.ana), survivor_id=one, loser_id=two)
     with pytest.raises(Exception, match='itself'):
         await merge_contacts(db, viewer=await viewer_of(db, world.marta), survivor_id=one, loser_id=one)
+
+
+async def test_a_manager_cannot_merge_away_another_branchs_customer(db: Database, world: World) -> None:
+    # Dos is Casa Central's prospect and also a Rosario prospect: merged, Rosario would lose sight of her.
+    one = await prospect(db, phone='+5491155550011', name='Uno', branch_id=world.central.id)
+    two = await prospect(db, phone='+5491155550012', name='Dos', branch_id=world.central.id)
+    async with db.session() as session:
+        session.add(ContactBranch(contact_id=two, branch_id=world.rosario.id or 0))
+        await session.commit()
+
+    with pytest.raises(PermissionDenied):
+        await merge_contacts(db, viewer=await viewer_of(db, world.marta), survivor_id=one, loser_id=two)
+    await merge_contacts(db, viewer=await viewer_of(db, world.jorge), survivor_id=one, loser_id=two)  # an admin may
 
 
 async def test_failed_sends_whatsapp_answers_and_the_admins_rule_move_the_score(db: Database, world: World) -> None:

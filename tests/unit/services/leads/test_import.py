@@ -12,6 +12,7 @@ from services.leads import guess_mapping, import_prospects, read_prospect_bytes
 from services.models import AuditEntry, Contact
 from services.models.leads import ContactBranch, ContactLabel, LeadProfile
 from tests.conftest import World
+from tests.unit.services.leads.conftest import viewer_of
 
 
 async def contacts_by_phone(db: Database) -> dict[str | None, Contact]:
@@ -149,3 +150,30 @@ async def test_a_mapping_without_a_phone_column_is_refused(db: Database, world: 
         assert 'phone' in str(error)
     else:
         raise AssertionError('imported a list without phone numbers')
+
+
+async def test_a_managers_file_leaves_another_branchs_customer_alone(db: Database, world: World) -> None:
+    # B2: Rosario's customer is in Marta's (Casa Central) file: she must not pull him onto her list nor change him.
+    async with db.session() as session:
+        rosario_customer = Contact(phone_e164='+5491155550303', profile_name='Gustavo (Rosario)')
+        session.add(rosario_customer)
+        await session.flush()
+        session.add(ContactBranch(contact_id=rosario_customer.id or 0, branch_id=world.rosario.id or 0))
+        await session.commit()
+    marta = await viewer_of(db, world.marta)
+    csv_text = 'Nombre;Teléfono;Email\nGustavo;011 15 5555-0303;gus@x.com\nNueva;011 15 5555-0404;\n'
+    table = read_prospect_bytes(csv_text.encode(), name='b.csv')
+
+    result = await import_prospects(
+        db, table, mapping=guess_mapping(table.headers), branch_id=world.central.id, viewer=marta
+    )
+
+    assert [(row.line, row.outcome) for row in result.rows] == [(2, 'invalid'), (3, 'created')]
+    assert 'otra sucursal' in result.rows[0].reason
+    gustavo = (await contacts_by_phone(db))['+5491155550303']
+    assert gustavo.email == ''
+    async with db.session() as session:
+        branches = (
+            await session.exec(select(ContactBranch.branch_id).where(ContactBranch.contact_id == gustavo.id))
+        ).all()
+    assert branches == [world.rosario.id]

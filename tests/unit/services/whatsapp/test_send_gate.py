@@ -207,6 +207,35 @@ async def test_a_campaign_message_is_gated_even_inside_a_window(
     assert recipients_of(fake_graph) == ['5491160000032']
 
 
+async def test_a_campaign_message_whose_contact_opts_out_after_it_was_queued_is_never_sent(
+    db: Database, world: World, worker: OutboxWorker, fake_graph: FakeGraphApi
+) -> None:
+    # The race the opt-out worker cannot close alone: its "BAJA" commits while a campaign chunk is being queued, so
+    # it finds nothing queued to block; the outbox checks the contact again when it sends.
+    await add_template(db, world.central_number)
+    ids = await add_prospects(db, [Prospect('5491160000051', 'Omar Gil', score=90, branch_ids=[world.central.id or 0])])
+    campaign = await create_campaign(
+        db,
+        viewer=None,
+        name='Pastillas',
+        phone_number_id='pn-central',
+        template_name=TEMPLATE,
+        audience=Audience(branch_id=world.central.id),
+        schedule=ALWAYS_OPEN,
+    )
+    outcome = await start_campaign(db, campaign_id=campaign.id or 0, publisher=Recorder(), zone=ZONE)
+    async with db.session() as session:
+        await session.exec(update(Contact).where(col(Contact.id) == ids['5491160000051']).values(opted_out_at=utcnow()))
+        await session.commit()
+    await worker.drain()
+
+    assert outcome.queued == 1
+    assert fake_graph.sent_messages == []
+    async with db.session() as session:
+        status, title = (await session.exec(select(Message.status, Message.error_title))).one()
+    assert (status, title) == (MessageStatus.BLOCKED, 'Bloqueado: el contacto pidió la baja')
+
+
 # --- two worker processes on PostgreSQL ---------------------------------------------------------------------
 
 ON_POSTGRESQL = pytest.mark.parametrize('database_url', ['postgresql'], indirect=True)
