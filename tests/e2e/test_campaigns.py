@@ -49,6 +49,13 @@ async def test_a_campaign_reaches_the_customer_who_opts_out_for_good(running_app
     await manager.get_by_label('Nombre de la campaña').fill('Pastillas e2e')
     await pick(manager, 'Plantilla aprobada', 'retomar_conversacion')
     await manager.get_by_label('Con la etiqueta (opcional)').fill(LABEL)
+    # Whatever the hour and day the suite runs (the default window is Monday to Saturday, 9 to 20 in Buenos Aires,
+    # and outside it the pace waits for the next opening): every day, all day.
+    await manager.get_by_label('Desde (hora)').fill('0')
+    await manager.get_by_label('Hasta (hora)').fill('24')
+    await manager.get_by_label('Días', exact=True).click()
+    await manager.get_by_role('option', name='Do', exact=True).click()
+    await manager.keyboard.press('Escape')
     await manager.get_by_role('button', name='Calcular audiencia').click()
     await expect(manager.get_by_text('2 prospectos: 1 reciben el mensaje, 1 quedan bloqueados')).to_be_visible()
     await manager.get_by_role('button', name='Crear campaña').click()
