@@ -44,7 +44,7 @@ from ..models import (
 from ..models.campaigns import Campaign, CampaignRecipient, CampaignStatus, OptOut
 from ..models.leads import ContactBranch, ContactLabel
 from ..models.types import utcnow
-from ..whatsapp.ingest import insert_ignoring_duplicates
+from ..whatsapp.ingest import among, insert_ignoring_duplicates
 from ..whatsapp.outbox import BulkRecipient, campaign_events, send_gate, stage_campaign_templates
 from .pacing import DEFAULT_DAYS, DEFAULT_HOURS, Pacer, SendHours
 
@@ -505,7 +505,7 @@ async def open_conversations(
     async def load() -> dict[int, int]:
         rows = await session.exec(
             select(Conversation.contact_id, Conversation.id).where(
-                col(Conversation.contact_id).in_(contact_ids),
+                among(col(Conversation.contact_id), contact_ids, dialect),
                 Conversation.number_id == number_id,
                 Conversation.status == ConversationStatus.OPEN,
             )

@@ -26,7 +26,7 @@ from ..models.base import table_of
 from ..models.leads import ContactBranch, ContactLabel, LeadProfile
 from ..models.types import UTCDateTime, utcnow
 from ..phones import argentine_variants, numbers_in_cell
-from ..whatsapp.ingest import insert_ignoring_duplicates
+from ..whatsapp.ingest import among, insert_ignoring_duplicates
 from . import scoring
 from .files import ColumnMapping, ProspectTable, check_mapping
 from .rescoring import _empty_profile, rescore
@@ -255,9 +255,9 @@ async def _write_all(
     for start in range(0, len(prospects), CHUNK):
         batch = prospects[start : start + CHUNK]
         async with db.session() as session:
-            await _match_existing(session, batch)
+            await _match_existing(session, db.dialect, batch)
             if viewer is not None and viewer.branch_ids is not None:
-                await _mark_foreign(session, batch, viewer.branch_ids)
+                await _mark_foreign(session, db.dialect, batch, viewer.branch_ids)
                 batch = [prospect for prospect in batch if not prospect.foreign]
             await _write(session, db.dialect, batch, branch_id=branch_id, labels=extra, source=table.name[:120])
             await session.commit()
@@ -271,7 +271,9 @@ async def _write_all(
 FOREIGN_REASON = 'ya es cliente de otra sucursal: pedile a un administrador que lo importe'
 
 
-async def _mark_foreign(session: AsyncSession, prospects: list[_Prospect], branch_ids: frozenset[int]) -> None:
+async def _mark_foreign(
+    session: AsyncSession, dialect: str, prospects: list[_Prospect], branch_ids: frozenset[int]
+) -> None:
     """A manager's file must not pull another branch's customer onto her list nor change their data (B2): the
     existing contacts she cannot see are left out of the import, each row told why."""
     existing = sorted({p.contact_id for p in prospects if p.existed and p.contact_id})
@@ -282,7 +284,7 @@ async def _mark_foreign(session: AsyncSession, prospects: list[_Prospect], branc
         (
             await session.exec(
                 select(Contact.id).where(
-                    col(Contact.id).in_(existing),
+                    among(col(Contact.id), existing, dialect),
                     or_(
                         exists().where(
                             col(ContactBranch.contact_id) == col(Contact.id), col(ContactBranch.branch_id).in_(branches)
@@ -300,7 +302,7 @@ async def _mark_foreign(session: AsyncSession, prospects: list[_Prospect], branc
             prospect.foreign = True
 
 
-async def _match_existing(session: AsyncSession, prospects: list[_Prospect]) -> None:
+async def _match_existing(session: AsyncSession, dialect: str, prospects: list[_Prospect]) -> None:
     """Set `contact_id` (and `existed`) on the prospects that are contacts already, by any of their numbers in
     either Argentine form; a contact merged into another stands for the survivor."""
     forms: dict[str, _Prospect] = {}
@@ -313,7 +315,7 @@ async def _match_existing(session: AsyncSession, prospects: list[_Prospect]) -> 
     for start in range(0, len(keys), LOOKUP_CHUNK):
         rows = await session.exec(
             select_columns(contacts.c.phone_e164, contacts.c.id, contacts.c.merged_into_id).where(
-                contacts.c.phone_e164.in_(keys[start : start + LOOKUP_CHUNK])
+                among(contacts.c.phone_e164, keys[start : start + LOOKUP_CHUNK], dialect)
             )
         )
         for phone, contact_id, merged_into_id in rows.all():
@@ -382,7 +384,7 @@ async def _write(
         for start in range(0, len(phones), LOOKUP_CHUNK):
             rows = await session.exec(
                 select_columns(contacts.c.phone_e164, contacts.c.id).where(
-                    contacts.c.phone_e164.in_(phones[start : start + LOOKUP_CHUNK])
+                    among(contacts.c.phone_e164, phones[start : start + LOOKUP_CHUNK], dialect)
                 )
             )
             for phone, contact_id in rows.all():
@@ -444,7 +446,7 @@ async def _fill_existing(
                     contacts.c.display_name,
                     contacts.c.profile_name,
                     contacts.c.email,
-                ).where(contacts.c.id.in_(chunk))
+                ).where(among(contacts.c.id, chunk, dialect))
             )
         ).all():
             contact_id, phone, display_name, profile_name, email = row
@@ -465,7 +467,7 @@ async def _fill_existing(
                     profiles.c.social_profiles,
                     profiles.c.other_phones,
                     profiles.c.score_potencial,
-                ).where(profiles.c.contact_id.in_(chunk))
+                ).where(among(profiles.c.contact_id, chunk, dialect))
             )
         ).all():
             current[row[0]] = tuple(row[1:])

@@ -22,7 +22,7 @@ from ..models import Contact, Conversation, Direction, Message, MessageStatus, S
 from ..models.base import table_of
 from ..models.leads import LeadProfile
 from ..models.types import UTCDateTime, utcnow
-from ..whatsapp.ingest import insert_ignoring_duplicates
+from ..whatsapp.ingest import among, insert_ignoring_duplicates
 from . import scoring
 
 log = logging.getLogger(__name__)
@@ -102,12 +102,12 @@ async def rescore(
         if not ids:
             break
         async with db.session() as session:
-            rows = await _load(session, ids)
+            rows = await _load(session, db.dialect, ids)
             if budget and checker is not None:
                 asked = await _ask_whatsapp(session, rows, checker, budget)
                 budget -= asked
                 checked += asked
-            stats = await _send_history(session, ids)
+            stats = await _send_history(session, db.dialect, ids)
             batch_changed, batch_validated = await _store(session, db.dialect, rows, stats, auto_validate_minimum)
             await session.commit()
         scored += len(rows)
@@ -116,7 +116,7 @@ async def rescore(
     return RescoreResult(scored=scored, changed=changed, whatsapp_checked=checked, auto_validated=validated)
 
 
-async def _load(session: AsyncSession, ids: list[int]) -> list[_Row]:
+async def _load(session: AsyncSession, dialect: str, ids: list[int]) -> list[_Row]:
     contacts = table_of(Contact)
     profiles = table_of(LeadProfile)
     result = await session.exec(
@@ -138,7 +138,7 @@ async def _load(session: AsyncSession, ids: list[int]) -> list[_Row]:
             profiles.c.rejected_at,
         )
         .select_from(contacts.outerjoin(profiles, profiles.c.contact_id == contacts.c.id))
-        .where(contacts.c.id.in_(ids), contacts.c.merged_into_id.is_(None))
+        .where(among(contacts.c.id, ids, dialect), contacts.c.merged_into_id.is_(None))
     )
     return [
         _Row(
@@ -206,7 +206,7 @@ async def _ask_whatsapp(session: AsyncSession, rows: list[_Row], checker: WhatsA
     return asked
 
 
-async def _send_history(session: AsyncSession, ids: list[int]) -> dict[int, tuple[int, int, bool]]:
+async def _send_history(session: AsyncSession, dialect: str, ids: list[int]) -> dict[int, tuple[int, int, bool]]:
     """contact id -> (recent failures, recent undeliverable, delivered before), from their outbound messages."""
     since = utcnow() - timedelta(days=scoring.RECENT_FAILURE_DAYS)
     recent_failure = and_(col(Message.status) == MessageStatus.FAILED, col(Message.sent_at) >= since)
@@ -227,7 +227,7 @@ async def _send_history(session: AsyncSession, ids: list[int]) -> dict[int, tupl
         )
         .select_from(Message)
         .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
-        .where(col(Conversation.contact_id).in_(ids), col(Message.direction) == Direction.OUTBOUND)
+        .where(among(col(Conversation.contact_id), ids, dialect), col(Message.direction) == Direction.OUTBOUND)
         .group_by(col(Conversation.contact_id))
     )
     return {row[0]: (int(row[1] or 0), int(row[2] or 0), bool(row[3])) for row in rows.all()}
