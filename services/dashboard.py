@@ -49,6 +49,7 @@ from sqlalchemy import (
     text,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.compiler import compiles
@@ -101,7 +102,9 @@ class _SecondsBetween(SqlColumnElement[float]):
 @compiles(_SecondsBetween)
 def _seconds_postgresql(element: _SecondsBetween, compiler: Any, **kw: Any) -> str:
     later, earlier = compiler.process(element.later, **kw), compiler.process(element.earlier, **kw)
-    return f'CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) AS DOUBLE PRECISION)'
+    # date_part, not EXTRACT: since PostgreSQL 14 EXTRACT gives a numeric, and numeric arithmetic over a month's
+    # ~50,000 conversations cost the dashboard's range query more than its join (date_part stays in floats).
+    return f"date_part('epoch', {later} - {earlier})"
 
 
 @compiles(_SecondsBetween, 'sqlite')
@@ -535,10 +538,13 @@ def _tally_conversations(
 
 async def _without_jit(session: Any) -> None:
     """PostgreSQL's planner prices a range's per-conversation probes high enough to compile the query (JIT), which
-    took seconds for a query that runs in a fraction of one: off for this transaction."""
+    took seconds for a query that runs in a fraction of one: off for this transaction. And a plan for these dates,
+    not the prepared statement's generic one: without the dates the planner guesses 500 conversations and probes the
+    figures one by one (270 ms for a month of every branch) where a hash join of the month's ~50,000 takes 85 ms."""
     connection = await session.connection()
     if connection.dialect.name == 'postgresql':
         await connection.execute(text('SET LOCAL jit = off'))
+        await connection.execute(text('SET LOCAL plan_cache_mode = force_custom_plan'))
 
 
 @dataclass
@@ -602,11 +608,19 @@ async def _read_days(
         .select_from(table.outerjoin(FIGURES, and_(FIGURES.c.conversation_id == table.c.id, _fresh(FIGURES))))
         .where(in_range)
     )
-    rows: list[Sequence[Any]] = list((await session.exec(stored)).all())
-    stale = [row[0] for row in rows if row[1] is None]
-    if stale:
+    midnights = [(bound - since).total_seconds() for bound in bounds[1:-1]]
+    connection = await session.connection()
+    rows: list[Sequence[Any]] = []
+    answered: list[_Answered] = []
+    if connection.dialect.name == 'postgresql':
+        # Added up by the database, day by day: a month of every branch is ~50,000 rows, and fetching them one by one
+        # cost more in the driver and SQLAlchemy than the query itself (docs/benchmarks.md, dashboard).
+        stale, answered = await _add_up_in_postgresql(session, stored, per_day, midnights, answers=answers)
+    else:
+        rows = list((await session.exec(stored)).all())
+        stale = [row[0] for row in rows if row[1] is None]
         rows = [row for row in rows if row[1] is not None]
-        connection = await session.connection()
+    if stale:
         for first in range(0, len(stale), REFRESH_BATCH):
             chunk = stale[first : first + REFRESH_BATCH]
             await connection.execute(_store_figures(connection.dialect.name, table.c.id.in_(chunk)))
@@ -636,12 +650,59 @@ async def _read_days(
     )
     if narrowed:
         events_query = events_query.join(table, table.c.id == EVENTS.c.conversation_id).where(scope)
-    answered = _tally_conversations(
-        rows, per_day, midnights=[(bound - since).total_seconds() for bound in bounds[1:-1]], answers=answers
-    )
+    answered += _tally_conversations(rows, per_day, midnights=midnights, answers=answers)
     for day, action, count in (await session.exec(events_query)).all():
         per_day[int(day)].add_events(action, count)
     return answered
+
+
+async def _add_up_in_postgresql(
+    session: Any, stored: Any, per_day: Sequence[_Tally], midnights: Sequence[float], *, answers: bool
+) -> tuple[list[int], list[_Answered]]:
+    """`_tally_conversations` done by PostgreSQL: one row per day with its counts and its durations as arrays (the
+    percentiles are taken over the whole range too, so the values themselves are needed, not the day's median).
+    Returns the ids of the conversations whose stored figures are missing or stale, and the answered ones (when
+    `answers`)."""
+    id_, fresh, opened, reply, human, resolution, by_people, answered_at = list(stored.subquery().c)
+    day: Any = (
+        func.width_bucket(opened, literal(list(midnights), ARRAY(Float())))  # = bisect_right, as in the loop
+        if midnights
+        else literal(0)
+    )
+    known = fresh.is_not(None)
+    columns = [
+        day,
+        func.count(fresh),
+        func.array_agg(reply).filter(and_(known, reply.is_not(None))),
+        func.array_agg(human).filter(and_(known, human.is_not(None))),
+        func.array_agg(resolution).filter(and_(known, resolution.is_not(None))),
+        func.count().filter(and_(known, by_people == 1)),
+        func.count().filter(and_(known, by_people == 0)),
+        func.array_agg(id_).filter(fresh.is_(None)),
+    ]
+    if answers:
+        with_answer = and_(known, human.is_not(None))
+        columns += [
+            func.array_agg(id_).filter(with_answer),
+            func.array_agg(answered_at).filter(with_answer),
+            func.array_agg(human).filter(with_answer),
+        ]
+    stale: list[int] = []
+    answered: list[_Answered] = []
+    for row in (await session.exec(select_columns(*columns).group_by(day))).all():
+        stale += row[7] or []
+        if row[0] is None:  # only conversations without fresh figures: no day yet
+            continue
+        tally = per_day[int(row[0])]
+        tally.conversations += row[1]
+        tally.replies += row[2] or []
+        tally.human += row[3] or []
+        tally.resolution += row[4] or []
+        tally.by_people += row[5]
+        tally.by_ai += row[6]
+        if answers and row[8]:
+            answered += [_Answered(*found) for found in zip(row[8], row[9], row[10], strict=True)]
+    return stale, answered
 
 
 # --- the stored per-conversation figures ---
@@ -758,7 +819,9 @@ class _Milliseconds(SqlColumnElement[float]):
 
 @compiles(_Milliseconds)
 def _milliseconds_postgresql(element: _Milliseconds, compiler: Any, **kw: Any) -> str:
-    return f'CAST(ROUND(CAST({compiler.process(element.seconds, **kw)} AS NUMERIC), 3) AS DOUBLE PRECISION)'
+    # In floats (see _seconds_postgresql): round(x * 1000) / 1000, not round(x::numeric, 3).
+    thousand = 'CAST(1000 AS DOUBLE PRECISION)'
+    return f'(ROUND({compiler.process(element.seconds, **kw)} * {thousand}) / {thousand})'
 
 
 @compiles(_Milliseconds, 'sqlite')

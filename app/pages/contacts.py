@@ -25,6 +25,7 @@ from services.leads import (
     get_contact,
     list_contacts,
     merge_contacts,
+    validate_contact,
 )
 from services.leads.contacts import PAGE_SIZE, contact_labels
 from services.leads.scoring import SEND_GATE_MINIMUM
@@ -202,10 +203,31 @@ async def contact_page(viewer: Viewer, contact_id: int) -> None:
                 ui.label(t('leads.score.potential')).classes('text-sm text-slate-600')
                 ui.label(str(profile.score_potencial)).classes('text-2xl font-semibold')
     ui.label(t('leads.score.gate', minimum=SEND_GATE_MINIMUM)).classes('text-xs text-slate-500')
-    ui.label(_validation_status(detail)).classes('text-sm font-medium').mark('contact-validation')
+    with ui.row().classes('items-center gap-3'):
+        ui.label(_validation_status(detail)).classes('text-sm font-medium').mark('contact-validation')
+        if not row.validado_tecnicamente and not row.opted_out:
+            _validate_button(viewer, contact_id)
     _history(detail)
     if viewer.has_role(Role.MANAGER):
         _merge_form(viewer, contact_id, row.name)
+
+
+def _validate_button(viewer: Viewer, contact_id: int) -> None:
+    """L2 in one click where the sender lands: the console's score link opens this page, and a follow-up template
+    to a customer whose window closed waits for this validation (docs/decisions.md, "The send gate and
+    customers")."""
+
+    async def validate() -> None:
+        try:
+            await validate_contact(runtime().db, viewer=viewer, contact_id=contact_id)
+        except ServiceError as error:
+            ui.notify(str(error), type='negative')
+            return
+        ui.navigate.to(f'/contactos/{contact_id}')
+
+    ui.button(t('leads.contact.validate'), on_click=validate).props('dense outline color=primary').mark(
+        'contact-validate'
+    )
 
 
 def _contact_data(detail: ContactDetail) -> None:

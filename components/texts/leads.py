@@ -12,6 +12,7 @@ TEXTS: dict[str, dict[str, str]] = {
     'leads.reason.phone_fixed': {'es': 'Es una línea fija', 'en': 'It is a fixed line'},
     'leads.reason.whatsapp_exists': {'es': 'Tiene WhatsApp (verificado)', 'en': 'Has WhatsApp (checked)'},
     'leads.reason.whatsapp_missing': {'es': 'No tiene WhatsApp (verificado)', 'en': 'Not on WhatsApp (checked)'},
+    'leads.reason.wrote_to_us': {'es': 'Nos escribió por WhatsApp', 'en': 'Wrote to us on WhatsApp'},
     'leads.reason.whatsapp_unverified': {'es': 'WhatsApp sin verificar', 'en': 'WhatsApp not checked yet'},
     'leads.reason.delivered_before': {'es': 'Ya le llegaron mensajes', 'en': 'Messages reached them before'},
     'leads.reason.recent_failures': {'es': 'Envíos fallidos recientes', 'en': 'Recent failed sends'},
@@ -81,6 +82,7 @@ TEXTS: dict[str, dict[str, str]] = {
     'leads.contact.rejected_by': {'es': 'Rechazado por {who}: {reason}', 'en': 'Rejected by {who}: {reason}'},
     'leads.contact.validated': {'es': 'Validado', 'en': 'Validated'},
     'leads.contact.not_validated': {'es': 'Sin validar', 'en': 'Not validated'},
+    'leads.contact.validate': {'es': 'Validar', 'en': 'Validate'},
     'leads.contact.opted_out': {'es': 'Pidió la baja el {when}', 'en': 'Opted out on {when}'},
     'leads.contact.history': {
         'es': 'Historial (todas las sucursales y números)',

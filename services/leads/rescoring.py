@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, case, func, update
 from sqlmodel import col, select
@@ -206,8 +206,16 @@ async def _ask_whatsapp(session: AsyncSession, rows: list[_Row], checker: WhatsA
     return asked
 
 
-async def _send_history(session: AsyncSession, dialect: str, ids: list[int]) -> dict[int, tuple[int, int, bool]]:
-    """contact id -> (recent failures, recent undeliverable, delivered before), from their outbound messages."""
+class _History(NamedTuple):
+    failures: int = 0
+    undeliverable: int = 0
+    delivered: bool = False
+    wrote_to_us: bool = False
+
+
+async def _send_history(session: AsyncSession, dialect: str, ids: list[int]) -> dict[int, _History]:
+    """contact id -> (recent failures, recent undeliverable, delivered before) from their outbound messages, and
+    whether they ever wrote to us (a conversation with an inbound message)."""
     since = utcnow() - timedelta(days=scoring.RECENT_FAILURE_DAYS)
     recent_failure = and_(col(Message.status) == MessageStatus.FAILED, col(Message.sent_at) >= since)
     rows = await session.exec(
@@ -230,11 +238,19 @@ async def _send_history(session: AsyncSession, dialect: str, ids: list[int]) -> 
         .where(among(col(Conversation.contact_id), ids, dialect), col(Message.direction) == Direction.OUTBOUND)
         .group_by(col(Conversation.contact_id))
     )
-    return {row[0]: (int(row[1] or 0), int(row[2] or 0), bool(row[3])) for row in rows.all()}
+    history = {row[0]: _History(int(row[1] or 0), int(row[2] or 0), bool(row[3])) for row in rows.all()}
+    wrote = await session.exec(
+        select(col(Conversation.contact_id))
+        .where(among(col(Conversation.contact_id), ids, dialect), col(Conversation.last_inbound_at).is_not(None))
+        .distinct()
+    )
+    for contact_id in wrote.all():
+        history[contact_id] = history.get(contact_id, _History())._replace(wrote_to_us=True)
+    return history
 
 
-def score_row(row: _Row, stats: tuple[int, int, bool] | None) -> tuple[scoring.Score, scoring.Score]:
-    failures, undeliverable, delivered = stats or (0, 0, False)
+def score_row(row: _Row, stats: _History | None) -> tuple[scoring.Score, scoring.Score]:
+    failures, undeliverable, delivered, wrote_to_us = stats or _History()
     reach = scoring.contactability(
         scoring.ContactFacts(
             phone_e164=row.phone_e164,
@@ -243,6 +259,7 @@ def score_row(row: _Row, stats: tuple[int, int, bool] | None) -> tuple[scoring.S
             delivered_before=delivered,
             recent_failures=failures,
             recent_undeliverable=undeliverable,
+            wrote_to_us=wrote_to_us,
         )
     )
     presence = scoring.digital_maturity(
@@ -255,7 +272,7 @@ async def _store(
     session: AsyncSession,
     dialect: str,
     rows: list[_Row],
-    stats: dict[int, tuple[int, int, bool]],
+    stats: dict[int, _History],
     auto_validate_minimum: int | None,
 ) -> tuple[int, int]:
     now = utcnow()

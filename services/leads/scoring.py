@@ -10,6 +10,7 @@ Contactability, added up then kept within 0-100:
   a mobile (WhatsApp lives on mobiles)            +20   (a fixed line: +0)
   WhatsApp said the number exists                 +30   (not asked yet, "sin verificar": +0;
   WhatsApp said it does NOT exist                 -40    then the other reasons cannot lift it past 20)
+  they wrote to us on WhatsApp                    +30   (instead of the line above: their message is the proof)
   a message reached them before (delivered/read)  +10
   each recent failed send (last 90 days)          -10   (at most three count)
   each recent "undeliverable" from Meta (131026)  -30   (at most two count)
@@ -115,6 +116,7 @@ class ContactFacts:
     delivered_before: bool = False
     recent_failures: int = 0  # failed sends in the last RECENT_FAILURE_DAYS, undeliverables included
     recent_undeliverable: int = 0  # of those, Meta's UNDELIVERABLE_ERROR_CODES
+    wrote_to_us: bool = False  # a message of theirs reached one of our numbers: the number is on WhatsApp
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,9 @@ def contactability(facts: ContactFacts) -> Score:
         reasons.append(Reason('phone_mobile', PHONE_MOBILE))
     else:
         reasons.append(Reason('phone_fixed', 0))
-    if facts.whatsapp_exists is True:
+    if facts.wrote_to_us:
+        reasons.append(Reason('wrote_to_us', WHATSAPP_EXISTS))
+    elif facts.whatsapp_exists is True:
         reasons.append(Reason('whatsapp_exists', WHATSAPP_EXISTS))
     elif facts.whatsapp_exists is False:
         reasons.append(Reason('whatsapp_missing', WHATSAPP_MISSING))
@@ -156,7 +160,7 @@ def contactability(facts: ContactFacts) -> Score:
             Reason('recent_undeliverable', UNDELIVERABLE * min(facts.recent_undeliverable, UNDELIVERABLES_COUNTED))
         )
     value = _clamp(sum(reason.points for reason in reasons))
-    if facts.whatsapp_exists is False:
+    if facts.whatsapp_exists is False and not facts.wrote_to_us:
         value = min(value, WHATSAPP_MISSING_CAP)
     return Score(value, reasons)
 

@@ -210,17 +210,14 @@ async def _queue(
         if not window_open:  # only a template gets here: the business writes first, so the gate decides (L2)
             contact = await session.get(Contact, conversation.contact_id)
             assert contact is not None
-            if conversation.last_inbound_at is not None:
-                # The customer wrote in this conversation before (a quote or a ticket follows up on it): their own
-                # message proved the number real and on WhatsApp, which is what the validation and the score ask
-                # about a prospect. Only their opt-out stops it (docs/decisions.md, "The send gate and customers").
-                reason = BlockReason.OPTED_OUT if contact.opted_out_at is not None else None
-            else:
-                reason = gate_refusal(
-                    score=contact.score_contactabilidad,
-                    validated=contact.validado_tecnicamente,
-                    opted_out_at=contact.opted_out_at,
-                )
+            # Also a follow-up (a quote, a ticket) to a customer whose window closed: issue 16's gate covers "a
+            # template to a contact who has not written in 24 h". Their message counts as WhatsApp's proof in the
+            # score (docs/leads.md), so what usually stops it is the validation a person gives in one click.
+            reason = gate_refusal(
+                score=contact.score_contactabilidad,
+                validated=contact.validado_tecnicamente,
+                opted_out_at=contact.opted_out_at,
+            )
             if reason is not None:
                 status, error_title = MessageStatus.BLOCKED, blocked_title(reason, score=contact.score_contactabilidad)
         message = Message(

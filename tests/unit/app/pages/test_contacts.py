@@ -84,17 +84,25 @@ async def test_the_contact_page_shows_the_scores_reasons_and_history(user: User,
     await sign_in(user, 'ana', world.password)
     await user.open(f'/contactos/{contact.id}')
     await user.should_see(marker='contact-score')
-    assert text_of(user, 'contact-score-value') == '60'
+    assert text_of(user, 'contact-score-value') == '90'
     reasons = text_of(user, 'contact-score-reason')
     assert 'Teléfono válido (+40)' in reasons
     assert 'Es un celular (+20)' in reasons
-    assert 'WhatsApp sin verificar' in reasons
+    assert 'Nos escribió por WhatsApp (+30)' in reasons  # their message is the proof
     assert 'Sin validar' in text_of(user, 'contact-validation')
     history = cast(ui.link, user.find(marker='contact-history-item').elements.pop())
     assert '¿tienen filtros?' in history.text
     assert history.props['href'] == f'/?c={chat}'
     # An agent does not merge.
     await user.should_not_see(marker='contact-merge')
+
+    # She validates the customer in one click (what a follow-up template after their window needs).
+    user.find(marker='contact-validate').click()
+    await user.should_see('Validado por Ana Gómez')
+    await user.should_not_see(marker='contact-validate')
+    async with db.session() as session:
+        stored = await session.get(Contact, contact.id)
+        assert stored is not None and stored.validado_tecnicamente
 
 
 async def test_a_manager_imports_a_list_with_the_upload_and_merges_a_duplicate(

@@ -276,3 +276,28 @@ async def test_failed_sends_whatsapp_answers_and_the_admins_rule_move_the_score(
     detail = await get_contact(db, viewer=jorge, contact_id=contact_id)
     assert detail.row.validado_tecnicamente
     assert detail.profile is not None and detail.profile.validated_by == 'regla: ≥ 50'
+
+
+async def test_a_customer_who_wrote_to_us_scores_as_on_whatsapp_without_asking(db: Database, world: World) -> None:
+    # Their message reached our number: the score counts it as WhatsApp's proof, so a customer whose window closed
+    # only needs a person's validation to get a follow-up template past the gate (test_send_gate).
+    chat = await conversation_with_message(
+        db,
+        number_id=world.central_number.id or 0,
+        branch_id=world.central.id or 0,
+        phone='+5491155550102',
+        text='¿tienen pastillas de freno?',
+        wa_message_id='wamid.in.2',
+    )
+    never_written = await prospect(db, phone='+5491155550103', name='Hugo Díaz')
+    async with db.session() as session:
+        customer = (await session.exec(select(Conversation.contact_id).where(Conversation.id == chat))).one()
+
+    await rescore(db)
+
+    jorge = await viewer_of(db, world.jorge)
+    wrote = await get_contact(db, viewer=jorge, contact_id=customer)
+    assert wrote.row.score_contactabilidad == 90
+    assert 'wrote_to_us' in [reason['code'] for reason in wrote.row.contactability_reasons]
+    silent = await get_contact(db, viewer=jorge, contact_id=never_written)
+    assert silent.row.score_contactabilidad == 60  # a prospect who never wrote stays "sin verificar"

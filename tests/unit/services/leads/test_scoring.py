@@ -42,6 +42,14 @@ MOBILE = '+5491144445555'
         ),
         (ContactFacts(phone_e164=MOBILE, whatsapp_exists=True, recent_failures=5, recent_undeliverable=5), 30, None),
         (ContactFacts(phone_e164=MOBILE, whatsapp_exists=True, opted_out=True), 0, ['opted_out']),
+        # A customer who wrote to us is on WhatsApp: their message is the proof, unchecked or not.
+        (ContactFacts(phone_e164=MOBILE, wrote_to_us=True), 90, ['phone_valid', 'phone_mobile', 'wrote_to_us']),
+        (
+            ContactFacts(phone_e164=MOBILE, whatsapp_exists=False, wrote_to_us=True),
+            90,
+            ['phone_valid', 'phone_mobile', 'wrote_to_us'],
+        ),
+        (ContactFacts(phone_e164=MOBILE, wrote_to_us=True, opted_out=True), 0, ['opted_out']),
     ],
 )
 def test_contactability_moves_as_the_table_says(facts: ContactFacts, expected: int, codes: list[str] | None) -> None:

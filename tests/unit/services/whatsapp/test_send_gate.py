@@ -131,28 +131,32 @@ async def test_a_reply_inside_the_window_the_customer_opened_is_never_gated(
     assert recipients_of(fake_graph) == ['5491160000011', '5491160000011']
 
 
-async def test_a_follow_up_template_to_a_customer_who_wrote_days_ago_is_stopped_only_by_their_opt_out(
+async def test_a_follow_up_template_to_a_customer_whose_window_closed_goes_through_the_whole_gate(
     db: Database, world: World, worker: OutboxWorker, fake_graph: FakeGraphApi
 ) -> None:
-    # docs/decisions.md "The send gate and customers": a quote sent after the customer's window closed is not
-    # prospecting; their own message proved the number, so only their opt-out stops it.
+    # Issue 16: "a template to a contact who has not written in 24 h" is business-initiated. A customer who wrote
+    # three days ago is gated like a prospect: sent once a person validated them and their score is 70 or more
+    # (their own message counts as WhatsApp's proof, see test_scoring), blocked with the reason otherwise.
     await add_template(db, world.central_number)
     ids = await add_prospects(
         db,
         [
-            Prospect('5491160000021', 'Lucía Paz', score=0, validated=False),
-            Prospect('5491160000022', 'Hugo Díaz', score=0, validated=False, opted_out_at=utcnow()),
+            Prospect('5491160000021', 'Lucía Paz', score=90, validated=True),
+            Prospect('5491160000022', 'Hugo Díaz', score=90, validated=False),
+            Prospect('5491160000023', 'Rita Sol', score=90, validated=True, opted_out_at=utcnow()),
         ],
     )
-    follow_up = await template_to(db, await conversation_with(db, world, ids['5491160000021'], wrote_hours_ago=72))
-    to_opted_out = await template_to(db, await conversation_with(db, world, ids['5491160000022'], wrote_hours_ago=72))
+    sent = {
+        phone: await template_to(db, await conversation_with(db, world, contact_id, wrote_hours_ago=72))
+        for phone, contact_id in ids.items()
+    }
     await worker.drain()
 
-    assert follow_up.status == MessageStatus.QUEUED
-    assert (to_opted_out.status, to_opted_out.error_title) == (
-        MessageStatus.BLOCKED,
-        'Bloqueado: el contacto pidió la baja',
-    )
+    assert {phone: (message.status, message.error_title) for phone, message in sent.items()} == {
+        '5491160000021': (MessageStatus.QUEUED, ''),
+        '5491160000022': (MessageStatus.BLOCKED, 'Bloqueado: el contacto no está validado técnicamente'),
+        '5491160000023': (MessageStatus.BLOCKED, 'Bloqueado: el contacto pidió la baja'),
+    }
     assert recipients_of(fake_graph) == ['5491160000021']
 
 
