@@ -25,8 +25,8 @@ system-deps:
 # Unit tests on both cores (pytest-xdist); the e2e tests one at a time: each drives a real server and Chromium,
 # and two of those at once on a 2-core machine only make each other's timings flaky.
 test: install system-deps
-	$(VENV)/bin/pytest -n 2 tests/unit
-	$(VENV)/bin/pytest tests/e2e
+	$(VENV)/bin/pytest -n 2 --durations=15 tests/unit
+	$(VENV)/bin/pytest --durations=25 tests/e2e
 
 test-unit: install
 	$(VENV)/bin/pytest -n 2 tests/unit

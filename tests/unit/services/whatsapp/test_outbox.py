@@ -223,6 +223,15 @@ async def test_free_text_outside_the_24h_window_is_refused_but_a_template_goes(
             .where(col(Conversation.id) == conversation_id)
             .values(last_inbound_at=utcnow() - timedelta(hours=25))
         )
+        # A customer fit for the send gate (test_send_gate covers the gate): this test is about the window.
+        contact_id = (
+            await session.exec(select(Conversation.contact_id).where(Conversation.id == conversation_id))
+        ).one()
+        await session.exec(
+            update(Contact)
+            .where(col(Contact.id) == contact_id)
+            .values(score_contactabilidad=90, validado_tecnicamente=True)
+        )
         await session.commit()
 
     with pytest.raises(OutsideWindow):
