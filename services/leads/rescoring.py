@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, case, func, update
+from sqlalchemy import Boolean, and_, bindparam, case, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -326,7 +326,11 @@ async def _store(
             .values(
                 score_contactabilidad=bindparam('new_score'),
                 digital_maturity=bindparam('new_maturity'),
-                validado_tecnicamente=bindparam('new_validated'),
+                # OR, not the value read: a person who validated the contact while this batch was being scored
+                # keeps their validation (the rows were read before it).
+                validado_tecnicamente=or_(
+                    contacts.c.validado_tecnicamente, bindparam('new_validated', type_=Boolean())
+                ),
                 updated_at=bindparam('now', type_=UTCDateTime()),
             ),
             params=contact_updates,

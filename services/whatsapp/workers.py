@@ -61,12 +61,9 @@ from ..rate_limits import RateLimits, number_bucket, rate_limits_for, recipient_
 from ..workers import BackgroundWorker
 from .graph_client import GraphClient, GraphError
 from .ingest import CALLBACK_PREFIX, STATUS_RANK, IngestOutcome, NumberDirectory, ingest_pending
-from .outbox import BlockReason, blocked_title, retry_delay
+from .outbox import blocked_title, gate_refusal, retry_delay
 from .waha.client import WahaClient, WahaError, WahaUnreachable
 from .waha.ids import LID_SUFFIX, chat_id_for_phone
-
-# The reason a campaign message whose contact opted out after it was queued shows (the gate's own words).
-OPTED_OUT_TITLE = blocked_title(BlockReason.OPTED_OUT, score=0)
 
 log = logging.getLogger(__name__)
 
@@ -633,8 +630,9 @@ class OutboxWorker(BackgroundWorker):
 
         Only when due: a copy of this row claimed by another process after this one's lease ran out (it slept on a
         shared rate limit) may have put it back to wait (`next_attempt_at`, e.g. for a lost answer's echo); sending
-        it now would send it twice. A campaign's message (BULK) is sent only while its contact has not opted out:
-        the gate decided when it was queued, and a "BAJA" may have arrived since; such a message becomes blocked."""
+        it now would send it twice. A campaign's message (BULK) is sent only while its contact still passes the send
+        gate: it decided when the message was queued, and since then a "BAJA" may have arrived, a person may have
+        rejected the contact, or a failed send may have lowered the score; such a message becomes blocked."""
         table = table_of(Message)
         conversations = table_of(Conversation)
         now = utcnow()
@@ -649,21 +647,31 @@ class OutboxWorker(BackgroundWorker):
                     conversations.c.id == table.c.conversation_id, conversations.c.mode == ConversationMode.HUMAN
                 )
             )
-        opted_out = exists().where(
-            conversations.c.id == table.c.conversation_id,
-            table_of(Contact).c.id == conversations.c.contact_id,
-            table_of(Contact).c.opted_out_at.is_not(None),
-        )
         async with self.db.session() as session:
             if message.priority == MessagePriority.BULK:
-                blocked = await session.exec(
-                    update(table)
-                    .where(table.c.id == message.id, table.c.status == MessageStatus.QUEUED, opted_out)
-                    .values(status=MessageStatus.BLOCKED, error_title=OPTED_OUT_TITLE, status_updated_at=now)
-                )
-                if blocked.rowcount:
+                contact = (
+                    await session.exec(
+                        select(Contact.score_contactabilidad, Contact.validado_tecnicamente, Contact.opted_out_at)
+                        .join(Conversation, col(Conversation.contact_id) == col(Contact.id))
+                        .where(Conversation.id == message.conversation_id)
+                    )
+                ).first()
+                reason = None
+                if contact is not None:
+                    reason = gate_refusal(score=contact[0], validated=contact[1], opted_out_at=contact[2])
+                if contact is not None and reason is not None:
+                    blocked = await session.exec(
+                        update(table)
+                        .where(table.c.id == message.id, table.c.status == MessageStatus.QUEUED)
+                        .values(
+                            status=MessageStatus.BLOCKED,
+                            error_title=blocked_title(reason, score=contact[0]),
+                            status_updated_at=now,
+                        )
+                    )
                     await session.commit()
-                    return False
+                    if blocked.rowcount:
+                        return False
             result = await session.exec(
                 update(table)
                 .where(*conditions)

@@ -301,3 +301,21 @@ async def test_a_customer_who_wrote_to_us_scores_as_on_whatsapp_without_asking(d
     assert 'wrote_to_us' in [reason['code'] for reason in wrote.row.contactability_reasons]
     silent = await get_contact(db, viewer=jorge, contact_id=never_written)
     assert silent.row.score_contactabilidad == 60  # a prospect who never wrote stays "sin verificar"
+
+
+async def test_a_validation_given_while_a_batch_is_re_scored_is_kept(db: Database, world: World) -> None:
+    # The nightly re-score reads a batch, scores it, then writes: a person who validates one of those contacts in
+    # between must not see her validation undone by the batch's older reading.
+    from services.leads import rescoring
+
+    contact_id = await prospect(db, phone='+5491155550104', name='Hugo Díaz', score=10)
+    async with db.session() as session:
+        read_before = await rescoring._load(session, db.dialect, [contact_id])
+    await validate_contact(db, viewer=await viewer_of(db, world.jorge), contact_id=contact_id, note='lo llamé')
+    async with db.session() as session:
+        await rescoring._store(session, db.dialect, read_before, {}, None)
+        await session.commit()
+
+    detail = await get_contact(db, viewer=await viewer_of(db, world.jorge), contact_id=contact_id)
+    assert detail.row.validado_tecnicamente
+    assert detail.row.score_contactabilidad == 60  # the batch's score is still written

@@ -240,6 +240,53 @@ async def test_a_campaign_message_whose_contact_opts_out_after_it_was_queued_is_
     assert (status, title) == (MessageStatus.BLOCKED, 'Bloqueado: el contacto pidió la baja')
 
 
+async def test_a_campaign_message_whose_contact_no_longer_passes_the_gate_when_it_is_sent_is_blocked(
+    db: Database, world: World, worker: OutboxWorker, fake_graph: FakeGraphApi
+) -> None:
+    # Queued while both passed; then a person rejected one and a failed send lowered the other's score. The outbox
+    # asks the gate again when it sends a campaign's message: neither reaches Meta, each says why.
+    await add_template(db, world.central_number)
+    branch = [world.central.id or 0]
+    ids = await add_prospects(
+        db,
+        [
+            Prospect('5491160000061', 'Omar Gil', score=90, branch_ids=branch),
+            Prospect('5491160000062', 'Rita Sol', score=90, branch_ids=branch),
+            Prospect('5491160000063', 'Hugo Díaz', score=90, branch_ids=branch),
+        ],
+    )
+    campaign = await create_campaign(
+        db,
+        viewer=None,
+        name='Pastillas',
+        phone_number_id='pn-central',
+        template_name=TEMPLATE,
+        audience=Audience(branch_id=world.central.id),
+        schedule=ALWAYS_OPEN,
+    )
+    outcome = await start_campaign(db, campaign_id=campaign.id or 0, publisher=Recorder(), zone=ZONE)
+    async with db.session() as session:
+        await session.exec(
+            update(Contact).where(col(Contact.id) == ids['5491160000061']).values(validado_tecnicamente=False)
+        )
+        await session.exec(
+            update(Contact).where(col(Contact.id) == ids['5491160000062']).values(score_contactabilidad=50)
+        )
+        await session.commit()
+    await worker.drain()
+
+    assert outcome.queued == 3
+    assert recipients_of(fake_graph) == ['5491160000063']
+    async with db.session() as session:
+        titles = sorted(
+            (await session.exec(select(Message.error_title).where(Message.status == MessageStatus.BLOCKED))).all()
+        )
+    assert titles == [
+        'Bloqueado: contactabilidad 50 (mínimo 70)',
+        'Bloqueado: el contacto no está validado técnicamente',
+    ]
+
+
 # --- two worker processes on PostgreSQL ---------------------------------------------------------------------
 
 ON_POSTGRESQL = pytest.mark.parametrize('database_url', ['postgresql'], indirect=True)
