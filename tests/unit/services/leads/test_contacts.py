@@ -66,6 +66,20 @@ async def prospect(
         return contact.id or 0
 
 
+async def customer_who_wrote(db: Database, world: World, *, phone: str, text: str) -> tuple[int, int]:
+    """A customer's message to Casa Central: (their conversation, their contact)."""
+    chat = await conversation_with_message(
+        db,
+        number_id=world.central_number.id or 0,
+        branch_id=world.central.id or 0,
+        phone=phone,
+        text=text,
+        wa_message_id=f'wamid.in.{phone}',
+    )
+    async with db.session() as session:
+        return chat, (await session.exec(select(Conversation.contact_id).where(Conversation.id == chat))).one()
+
+
 async def names(db: Database, viewer: Viewer, **filters: Any) -> list[str]:
     rows, total = await list_contacts(db, viewer=viewer, filters=ContactFilters(**filters))
     assert total == len(rows)
@@ -229,16 +243,7 @@ async def test_a_manager_cannot_merge_away_another_branchs_customer(db: Database
 
 
 async def test_failed_sends_whatsapp_answers_and_the_admins_rule_move_the_score(db: Database, world: World) -> None:
-    chat = await conversation_with_message(
-        db,
-        number_id=world.central_number.id or 0,
-        branch_id=world.central.id or 0,
-        phone='+5491155550101',
-        text='hola',
-        wa_message_id='wamid.in.1',
-    )
-    async with db.session() as session:
-        contact_id = (await session.exec(select(Conversation.contact_id).where(Conversation.id == chat))).one()
+    chat, contact_id = await customer_who_wrote(db, world, phone='+5491155550101', text='hola')
     asked: list[str] = []
 
     async def whatsapp_says_yes(phone: str) -> bool | None:
@@ -281,17 +286,8 @@ async def test_failed_sends_whatsapp_answers_and_the_admins_rule_move_the_score(
 async def test_a_customer_who_wrote_to_us_scores_as_on_whatsapp_without_asking(db: Database, world: World) -> None:
     # Their message reached our number: the score counts it as WhatsApp's proof, so a customer whose window closed
     # only needs a person's validation to get a follow-up template past the gate (test_send_gate).
-    chat = await conversation_with_message(
-        db,
-        number_id=world.central_number.id or 0,
-        branch_id=world.central.id or 0,
-        phone='+5491155550102',
-        text='¿tienen pastillas de freno?',
-        wa_message_id='wamid.in.2',
-    )
+    _, customer = await customer_who_wrote(db, world, phone='+5491155550102', text='¿tienen pastillas de freno?')
     never_written = await prospect(db, phone='+5491155550103', name='Hugo Díaz')
-    async with db.session() as session:
-        customer = (await session.exec(select(Conversation.contact_id).where(Conversation.id == chat))).one()
 
     await rescore(db)
 

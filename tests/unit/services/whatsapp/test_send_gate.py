@@ -16,7 +16,7 @@ from sqlmodel import col, select
 
 from app.settings import Settings
 from app.worker_process import WorkerProcess
-from services.campaigns.service import Audience, Schedule, create_campaign, start_campaign
+from services.campaigns.service import Audience, Schedule, StartOutcome, create_campaign, start_campaign
 from services.database import Database
 from services.events import Event
 from services.media_store import MediaStore
@@ -76,6 +76,20 @@ async def template_to(db: Database, conversation_id: int, name: str = 'Lucía') 
         variables=[name, 'Casa Central'],
         publisher=Recorder(),
     )
+
+
+async def start_central_campaign(db: Database, world: World) -> StartOutcome:
+    """A campaign to Casa Central's prospects, always within its hours, started (its messages queued or blocked)."""
+    campaign = await create_campaign(
+        db,
+        viewer=None,
+        name='Pastillas',
+        phone_number_id='pn-central',
+        template_name=TEMPLATE,
+        audience=Audience(branch_id=world.central.id),
+        schedule=ALWAYS_OPEN,
+    )
+    return await start_campaign(db, campaign_id=campaign.id or 0, publisher=Recorder(), zone=ZONE)
 
 
 async def test_a_template_outside_the_window_to_an_unfit_contact_is_blocked_and_never_reaches_meta(
@@ -195,16 +209,7 @@ async def test_a_campaign_message_is_gated_even_inside_a_window(
         ],
     )
     await conversation_with(db, world, ids['5491160000031'], wrote_hours_ago=1)  # she wrote an hour ago
-    campaign = await create_campaign(
-        db,
-        viewer=None,
-        name='Pastillas',
-        phone_number_id='pn-central',
-        template_name=TEMPLATE,
-        audience=Audience(branch_id=world.central.id),
-        schedule=ALWAYS_OPEN,
-    )
-    outcome = await start_campaign(db, campaign_id=campaign.id or 0, publisher=Recorder(), zone=ZONE)
+    outcome = await start_central_campaign(db, world)
     await worker.drain()
 
     assert (outcome.queued, outcome.blocked) == (1, 1)
@@ -218,16 +223,7 @@ async def test_a_campaign_message_whose_contact_opts_out_after_it_was_queued_is_
     # it finds nothing queued to block; the outbox checks the contact again when it sends.
     await add_template(db, world.central_number)
     ids = await add_prospects(db, [Prospect('5491160000051', 'Omar Gil', score=90, branch_ids=[world.central.id or 0])])
-    campaign = await create_campaign(
-        db,
-        viewer=None,
-        name='Pastillas',
-        phone_number_id='pn-central',
-        template_name=TEMPLATE,
-        audience=Audience(branch_id=world.central.id),
-        schedule=ALWAYS_OPEN,
-    )
-    outcome = await start_campaign(db, campaign_id=campaign.id or 0, publisher=Recorder(), zone=ZONE)
+    outcome = await start_central_campaign(db, world)
     async with db.session() as session:
         await session.exec(update(Contact).where(col(Contact.id) == ids['5491160000051']).values(opted_out_at=utcnow()))
         await session.commit()
@@ -255,16 +251,7 @@ async def test_a_campaign_message_whose_contact_no_longer_passes_the_gate_when_i
             Prospect('5491160000063', 'Hugo Díaz', score=90, branch_ids=branch),
         ],
     )
-    campaign = await create_campaign(
-        db,
-        viewer=None,
-        name='Pastillas',
-        phone_number_id='pn-central',
-        template_name=TEMPLATE,
-        audience=Audience(branch_id=world.central.id),
-        schedule=ALWAYS_OPEN,
-    )
-    outcome = await start_campaign(db, campaign_id=campaign.id or 0, publisher=Recorder(), zone=ZONE)
+    outcome = await start_central_campaign(db, world)
     async with db.session() as session:
         await session.exec(
             update(Contact).where(col(Contact.id) == ids['5491160000061']).values(validado_tecnicamente=False)
