@@ -214,16 +214,9 @@ async def test_agent_replies_go_before_bulk_messages(
     assert bulk.id != agent.id
 
 
-async def test_free_text_outside_the_24h_window_is_refused_but_a_template_goes(
-    db: Database, conversation_id: int, worker: OutboxWorker, fake_graph: FakeGraphApi
-) -> None:
+async def make_fit_for_campaigns(db: Database, conversation_id: int) -> None:
+    """The conversation's customer passes the send gate (validated, contactability 90)."""
     async with db.session() as session:
-        await session.exec(
-            update(Conversation)
-            .where(col(Conversation.id) == conversation_id)
-            .values(last_inbound_at=utcnow() - timedelta(hours=25))
-        )
-        # A customer fit for the send gate (test_send_gate covers the gate): this test is about the window.
         contact_id = (
             await session.exec(select(Conversation.contact_id).where(Conversation.id == conversation_id))
         ).one()
@@ -233,6 +226,19 @@ async def test_free_text_outside_the_24h_window_is_refused_but_a_template_goes(
             .values(score_contactabilidad=90, validado_tecnicamente=True)
         )
         await session.commit()
+
+
+async def test_free_text_outside_the_24h_window_is_refused_but_a_template_goes(
+    db: Database, conversation_id: int, worker: OutboxWorker, fake_graph: FakeGraphApi
+) -> None:
+    async with db.session() as session:
+        await session.exec(
+            update(Conversation)
+            .where(col(Conversation.id) == conversation_id)
+            .values(last_inbound_at=utcnow() - timedelta(hours=25))
+        )
+        await session.commit()
+    await make_fit_for_campaigns(db, conversation_id)  # test_send_gate covers the gate: this test is the window's
 
     with pytest.raises(OutsideWindow):
         await outbox.queue_text(db, conversation_id=conversation_id, text='hola', publisher=Recorder())
@@ -518,6 +524,7 @@ async def test_only_as_many_messages_are_claimed_as_there_are_send_slots(
     db: Database, conversation_id: int, fake_graph: FakeGraphApi, tmp_path: Path
 ) -> None:
     fake_graph.script_send([Reply(status=200, delay=0.5)] * 2)
+    await make_fit_for_campaigns(db, conversation_id)  # BULK is a campaign's priority: the gate asks again at send
     for index in range(5):
         await outbox.queue_text(
             db,
