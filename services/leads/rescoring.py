@@ -103,11 +103,14 @@ async def rescore(
             break
         async with db.session() as session:
             rows = await _load(session, db.dialect, ids)
+            stats = await _send_history(session, db.dialect, ids)
             if budget and checker is not None:
-                asked = await _ask_whatsapp(session, rows, checker, budget)
+                # Who wrote to us is on WhatsApp already (their message): the gateway's checks go to prospects.
+                wrote = {contact_id for contact_id, history in stats.items() if history.wrote_to_us}
+                unproven = [row for row in rows if row.contact_id not in wrote]
+                asked = await _ask_whatsapp(session, unproven, checker, budget)
                 budget -= asked
                 checked += asked
-            stats = await _send_history(session, db.dialect, ids)
             batch_changed, batch_validated = await _store(session, db.dialect, rows, stats, auto_validate_minimum)
             await session.commit()
         scored += len(rows)

@@ -243,7 +243,15 @@ async def test_a_manager_cannot_merge_away_another_branchs_customer(db: Database
 
 
 async def test_failed_sends_whatsapp_answers_and_the_admins_rule_move_the_score(db: Database, world: World) -> None:
-    chat, contact_id = await customer_who_wrote(db, world, phone='+5491155550101', text='hola')
+    # A prospect who never wrote (a customer's own message already proves WhatsApp: they are not asked).
+    contact_id = await prospect(db, phone='+5491155550101', name='Lucía Paz')
+    async with db.session() as session:
+        conversation = Conversation(
+            contact_id=contact_id, number_id=world.central_number.id or 0, branch_id=world.central.id or 0
+        )
+        session.add(conversation)
+        await session.commit()
+        chat = conversation.id or 0
     asked: list[str] = []
 
     async def whatsapp_says_yes(phone: str) -> bool | None:
@@ -288,8 +296,13 @@ async def test_a_customer_who_wrote_to_us_scores_as_on_whatsapp_without_asking(d
     # only needs a person's validation to get a follow-up template past the gate (test_send_gate).
     _, customer = await customer_who_wrote(db, world, phone='+5491155550102', text='¿tienen pastillas de freno?')
     never_written = await prospect(db, phone='+5491155550103', name='Hugo Díaz')
+    asked: list[str] = []
 
-    await rescore(db)
+    async def whatsapp_cannot_say(phone: str) -> bool | None:
+        asked.append(phone)
+        return None  # the gateway did not answer: the prospect stays "sin verificar"
+
+    await rescore(db, checker=whatsapp_cannot_say)
 
     jorge = await viewer_of(db, world.jorge)
     wrote = await get_contact(db, viewer=jorge, contact_id=customer)
@@ -297,6 +310,7 @@ async def test_a_customer_who_wrote_to_us_scores_as_on_whatsapp_without_asking(d
     assert 'wrote_to_us' in [reason['code'] for reason in wrote.row.contactability_reasons]
     silent = await get_contact(db, viewer=jorge, contact_id=never_written)
     assert silent.row.score_contactabilidad == 60  # a prospect who never wrote stays "sin verificar"
+    assert asked == ['+5491155550103']  # the gateway's checks (a budget per night) go to prospects only
 
 
 async def test_a_validation_given_while_a_batch_is_re_scored_is_kept(db: Database, world: World) -> None:
